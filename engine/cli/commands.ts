@@ -1,0 +1,6 @@
+// Every `mengzi` command, in help order. Each file registers one command (or one family).
+import type { Command } from 'commander'
+import { registerServe } from './serve'
+import { registerList } from './list'
+
+export const commands: ((program: Command) => void)[] = [registerServe, registerList]

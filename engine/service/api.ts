@@ -1,0 +1,164 @@
+// The Workbench API: the one contract between the renderer and the engine. Every method has an input
+// schema (checked at both transports: IPC and HTTP/WebSocket) and an output type. Payloads are JSON-safe:
+// no Date, Map or typed arrays; long numeric series travel as plain arrays.
+//
+// To add a method: add an entry to `methods` (input schema + output type), then a handler in
+// workbench.ts. The IPC bridge, the preload, the HTTP routes and the renderer client derive from here.
+import { z } from 'zod'
+import { WorkbenchError } from '../errors'
+
+const id = z.number().int().positive()
+const none = z.object({}).strict()
+const byId = z.object({ id }).strict()
+
+/** Declares a method: its input schema, and its output type (a phantom, never a runtime value). */
+function method<I extends z.ZodType, O>(input: I) {
+  return { input, output: undefined as unknown as O }
+}
+
+export interface VersionInfo {
+  app: string
+  node: string
+  electron: string | null
+  platform: string
+  schemaVersion: number
+}
+
+export interface Settings {
+  theme: 'system' | 'light' | 'dark'
+  /** Preferred training backend; 'auto' picks the fastest available. */
+  backend: 'auto' | 'tensorflow' | 'webgpu' | 'wasm' | 'cpu'
+  /** A Python with spaCy and a Chinese pipeline, when the user wants the spaCy tagger. */
+  spacyPython: string | null
+  dataHome: string
+}
+
+export const settingsPatch = z
+  .object({
+    theme: z.enum(['system', 'light', 'dark']),
+    backend: z.enum(['auto', 'tensorflow', 'webgpu', 'wasm', 'cpu']),
+    spacyPython: z.string().min(1).nullable(),
+  })
+  .partial()
+  .strict()
+
+export interface DatasetSummary {
+  id: number
+  name: string
+  kind: string
+  createdAt: string
+  fileCount: number
+  stats: Record<string, unknown>
+}
+export interface DatasetFile {
+  file: string
+  status: 'imported' | 'skipped' | 'failed'
+  reason: string | null
+  records: number
+  encoding: string | null
+  task: string | null
+  split: string | null
+  errors: { line: number; reason: string }[]
+}
+export interface DatasetDetail extends DatasetSummary {
+  options: Record<string, unknown>
+  files: DatasetFile[]
+}
+
+export interface RunSummary {
+  id: number
+  name: string
+  kind: string
+  status: 'queued' | 'running' | 'completed' | 'failed' | 'cancelled'
+  seed: number
+  backend: string | null
+  createdAt: string
+  startedAt: string | null
+  finishedAt: string | null
+  error: string | null
+}
+export interface RunDetail extends RunSummary {
+  config: Record<string, unknown>
+  metrics: string[]
+}
+export interface MetricSeries {
+  name: string
+  steps: number[]
+  values: number[]
+}
+
+export interface ModelSummary {
+  id: number
+  name: string
+  source: 'imported' | 'trained'
+  createdAt: string
+  config: Record<string, unknown>
+}
+
+export interface JobInfo {
+  id: string
+  kind: string
+  title: string
+  status: 'running' | 'completed' | 'failed' | 'cancelled'
+  progress: JobProgress | null
+  error: string | null
+  result: unknown
+}
+export interface JobProgress {
+  /** Units done and total (bytes, records, steps); total null when unknown. */
+  done: number
+  total: number | null
+  unit: string
+  /** Units per second over the recent window, and seconds left at that rate. */
+  rate: number | null
+  etaSeconds: number | null
+  message?: string
+}
+
+export const methods = {
+  'app.version': method<typeof none, VersionInfo>(none),
+  'settings.get': method<typeof none, Settings>(none),
+  'settings.update': method<typeof settingsPatch, Settings>(settingsPatch),
+  'datasets.list': method<typeof none, DatasetSummary[]>(none),
+  'datasets.get': method<typeof byId, DatasetDetail>(byId),
+  'runs.list': method<typeof none, RunSummary[]>(none),
+  'runs.get': method<typeof byId, RunDetail>(byId),
+  'runs.metrics': method<z.ZodObject<{ id: typeof id; names: z.ZodOptional<z.ZodArray<z.ZodString>> }>, MetricSeries[]>(
+    z.object({ id, names: z.array(z.string().min(1)).max(64).optional() }).strict(),
+  ),
+  'models.list': method<typeof none, ModelSummary[]>(none),
+  'models.get': method<typeof byId, ModelSummary>(byId),
+  'jobs.list': method<typeof none, JobInfo[]>(none),
+  'jobs.cancel': method<z.ZodObject<{ id: z.ZodString }>, { cancelled: boolean }>(
+    z.object({ id: z.string().min(1).max(64) }).strict(),
+  ),
+} as const
+
+export type MethodName = keyof typeof methods
+export const methodNames = Object.keys(methods) as MethodName[]
+export type MethodInput<M extends MethodName> = z.input<(typeof methods)[M]['input']>
+export type MethodOutput<M extends MethodName> = (typeof methods)[M]['output']
+
+/** What the renderer calls: one async function per method. */
+export type WorkbenchApi = { [M in MethodName]: (input: MethodInput<M>) => Promise<MethodOutput<M>> }
+
+/** Events pushed from the engine to every subscriber. */
+export type WorkbenchEvent =
+  | { type: 'job'; job: JobInfo }
+  | { type: 'datasets.changed' }
+  | { type: 'runs.changed'; id?: number }
+  | { type: 'models.changed' }
+  | { type: 'settings.changed'; settings: Settings }
+
+export function isMethodName(name: unknown): name is MethodName {
+  return typeof name === 'string' && Object.hasOwn(methods, name)
+}
+
+/** Validates a request's input; a failure is one line naming the method and the field at fault. */
+export function parseInput<M extends MethodName>(name: M, input: unknown): z.output<(typeof methods)[M]['input']> {
+  const result = methods[name].input.safeParse(input ?? {})
+  if (result.success) return result.data as z.output<(typeof methods)[M]['input']>
+  const issue = result.error.issues[0]
+  const field = issue.path.length > 0 ? issue.path.join('.') : '(input)'
+  throw new WorkbenchError('BAD_INPUT', `${name}: ${field}: ${issue.message}`)
+}

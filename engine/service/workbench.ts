@@ -1,0 +1,177 @@
+// The Workbench service: the engine side of the API. One instance owns the database and the jobs; the
+// Electron IPC bridge and the loopback server both call `dispatch`, which validates every request.
+import { EventEmitter } from 'node:events'
+import fs from 'node:fs'
+import { WorkbenchError, notFound } from '../errors'
+import { VERSION } from '../version'
+import { dataLayout, defaultHome, type DataLayout } from '../paths'
+import { openDatabase, SCHEMA_VERSION, type Db, type OpenOptions } from '../store/db'
+import { getSettings, setSettings } from '../store/settings'
+import { getDataset, listDatasetFiles, listDatasets, type DatasetRow } from '../store/datasets'
+import { getRun, listRuns, type RunRow } from '../store/runs'
+import { metricNames, metricSeries } from '../store/metrics'
+import { getModel, listModels, type ModelRow } from '../store/models'
+import { JobManager } from './jobs'
+import {
+  isMethodName,
+  parseInput,
+  type DatasetSummary,
+  type MethodName,
+  type ModelSummary,
+  type RunSummary,
+  type Settings,
+  type WorkbenchApi,
+  type WorkbenchEvent,
+} from './api'
+
+export interface WorkbenchOptions {
+  /** The data folder; defaults to MENGZI_HOME or the platform's app data folder. */
+  home?: string
+  /** The database file; defaults to <home>/mengzi.db. */
+  database?: string
+  sqlite?: OpenOptions
+  /** Set by the Electron main process. */
+  electronVersion?: string
+}
+
+type Handlers = { [M in MethodName]: (input: Parameters<WorkbenchApi[M]>[0]) => ReturnType<WorkbenchApi[M]> }
+
+export class Workbench {
+  readonly layout: DataLayout
+  readonly db: Db
+  readonly jobs: JobManager
+  private readonly events = new EventEmitter()
+  private readonly handlers: Handlers
+
+  constructor(private readonly options: WorkbenchOptions = {}) {
+    this.layout = dataLayout(options.home ?? defaultHome(), options.database)
+    fs.mkdirSync(this.layout.home, { recursive: true })
+    this.db = openDatabase(this.layout.database, options.sqlite)
+    this.jobs = new JobManager((job) => this.emit({ type: 'job', job }))
+    this.events.setMaxListeners(0)
+    this.handlers = this.createHandlers()
+  }
+
+  /** Validates and runs one API request. Unknown methods and bad payloads are refused with a reason. */
+  async dispatch(method: unknown, input: unknown): Promise<unknown> {
+    if (!isMethodName(method)) throw new WorkbenchError('BAD_INPUT', `unknown API method ${JSON.stringify(method)}`)
+    const parsed = parseInput(method, input)
+    return (this.handlers[method] as (i: unknown) => Promise<unknown>)(parsed)
+  }
+
+  /** Direct typed calls for engine code and tests, through the same validation as the transports. */
+  call<M extends MethodName>(method: M, input: Parameters<WorkbenchApi[M]>[0]): ReturnType<WorkbenchApi[M]> {
+    return this.dispatch(method, input) as ReturnType<WorkbenchApi[M]>
+  }
+
+  subscribe(listener: (event: WorkbenchEvent) => void): () => void {
+    this.events.on('event', listener)
+    return () => this.events.off('event', listener)
+  }
+
+  emit(event: WorkbenchEvent): void {
+    this.events.emit('event', event)
+  }
+
+  async close(): Promise<void> {
+    await this.jobs.shutdown()
+    this.db.close()
+  }
+
+  settings(): Settings {
+    const stored = getSettings(this.db) as Partial<Settings>
+    return {
+      theme: stored.theme ?? 'system',
+      backend: stored.backend ?? 'auto',
+      spacyPython: stored.spacyPython ?? null,
+      dataHome: this.layout.home,
+    }
+  }
+
+  private createHandlers(): Handlers {
+    const db = this.db
+    return {
+      'app.version': async () => ({
+        app: VERSION,
+        node: process.versions.node,
+        electron: this.options.electronVersion ?? null,
+        platform: `${process.platform}-${process.arch}`,
+        schemaVersion: SCHEMA_VERSION,
+      }),
+      'settings.get': async () => this.settings(),
+      'settings.update': async (patch) => {
+        setSettings(db, patch)
+        const settings = this.settings()
+        this.emit({ type: 'settings.changed', settings })
+        return settings
+      },
+      'datasets.list': async () => listDatasets(db).map(datasetSummary),
+      'datasets.get': async ({ id }) => {
+        const row = getDataset(db, id)
+        if (!row) throw notFound(`dataset ${id} does not exist`)
+        return {
+          ...datasetSummary(row),
+          options: row.options,
+          files: listDatasetFiles(db, id).map((f) => ({
+            file: f.sourcePath,
+            status: f.status,
+            reason: f.reason,
+            records: f.records,
+            encoding: f.encoding,
+            task: f.task,
+            split: f.split,
+            errors: f.errors,
+          })),
+        }
+      },
+      'runs.list': async () => listRuns(db).map(runSummary),
+      'runs.get': async ({ id }) => {
+        const row = getRun(db, id)
+        if (!row) throw notFound(`run ${id} does not exist`)
+        return { ...runSummary(row), config: row.config, metrics: metricNames(db, id) }
+      },
+      'runs.metrics': async ({ id, names }) => {
+        if (!getRun(db, id)) throw notFound(`run ${id} does not exist`)
+        return (names ?? metricNames(db, id)).map((name) => ({ name, ...metricSeries(db, id, name) }))
+      },
+      'models.list': async () => listModels(db).map(modelSummary),
+      'models.get': async ({ id }) => {
+        const row = getModel(db, id)
+        if (!row) throw notFound(`model ${id} does not exist`)
+        return modelSummary(row)
+      },
+      'jobs.list': async () => this.jobs.list(),
+      'jobs.cancel': async ({ id }) => ({ cancelled: this.jobs.cancel(id) }),
+    }
+  }
+}
+
+const datasetSummary = (r: DatasetRow): DatasetSummary => ({
+  id: r.id,
+  name: r.name,
+  kind: r.kind,
+  createdAt: r.createdAt,
+  fileCount: r.fileCount,
+  stats: r.stats,
+})
+
+const runSummary = (r: RunRow): RunSummary => ({
+  id: r.id,
+  name: r.name,
+  kind: r.kind,
+  status: r.status,
+  seed: r.seed,
+  backend: r.backend,
+  createdAt: r.createdAt,
+  startedAt: r.startedAt,
+  finishedAt: r.finishedAt,
+  error: r.error,
+})
+
+const modelSummary = (r: ModelRow): ModelSummary => ({
+  id: r.id,
+  name: r.name,
+  source: r.source,
+  createdAt: r.createdAt,
+  config: r.config,
+})

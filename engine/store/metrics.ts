@@ -1,0 +1,57 @@
+import type { Db } from './db'
+
+export interface MetricPoint {
+  name: string
+  step: number
+  value: number
+  wallTime: number // seconds since the epoch
+}
+
+/**
+ * Buffers metric points and writes them in one transaction per flush: one fsync per batch instead of one
+ * per point keeps a training loop that logs every step cheap.
+ */
+export class MetricWriter {
+  private buffer: MetricPoint[] = []
+  private readonly insert
+  private readonly writeBatch
+
+  constructor(
+    private readonly db: Db,
+    private readonly runId: number,
+    private readonly batchSize = 256,
+  ) {
+    this.insert = db.prepare(
+      'INSERT OR REPLACE INTO metrics (run_id, name, step, value, wall_time) VALUES (?, ?, ?, ?, ?)',
+    )
+    this.writeBatch = db.transaction((points: MetricPoint[]) => {
+      for (const p of points) this.insert.run(this.runId, p.name, p.step, p.value, p.wallTime)
+    })
+  }
+
+  add(name: string, step: number, value: number, wallTime = Date.now() / 1000): void {
+    this.buffer.push({ name, step, value, wallTime })
+    if (this.buffer.length >= this.batchSize) this.flush()
+  }
+
+  flush(): void {
+    if (this.buffer.length === 0) return
+    const points = this.buffer
+    this.buffer = []
+    this.writeBatch(points)
+  }
+}
+
+export function metricNames(db: Db, runId: number): string[] {
+  return (db.prepare('SELECT DISTINCT name FROM metrics WHERE run_id = ? ORDER BY name').all(runId) as { name: string }[]).map(
+    (r) => r.name,
+  )
+}
+
+export function metricSeries(db: Db, runId: number, name: string): { steps: number[]; values: number[] } {
+  const rows = db
+    .prepare('SELECT step, value FROM metrics WHERE run_id = ? AND name = ? ORDER BY step')
+    .raw()
+    .all(runId, name) as [number, number][]
+  return { steps: rows.map((r) => r[0]), values: rows.map((r) => r[1]) }
+}
