@@ -1,24 +1,16 @@
 // The BERT WordPiece tokenizer, id for id HuggingFace's `BertTokenizer` (transformers 5, i.e. the
-// tokenizers BertNormalizer + BertPreTokenizer + WordPiece pipeline):
-//   clean (drop control/format/unassigned characters, whitespace → space) → isolate CJK ideographs →
-//   [uncased] NFD, drop accents (Mn), lower-case → split on whitespace and punctuation → WordPiece
-//   (longest match first, `##` continuations, a word over 100 code points or with an unmatchable rest is
-//   one [UNK]).
-// The five special tokens written literally in the text ("我[MASK]你") are kept whole, as HF does.
-// One pass over UTF-16 code units with precomputed tables; a word is a few reused typed arrays, so the
-// hot loop allocates nothing per character. Every token keeps the [start, end) UTF-16 offsets of the
+// tokenizers BertNormalizer + BertPreTokenizer + WordPiece pipeline): the basic splitting in
+// pretokenizer.ts, then WordPiece (longest match first, `##` continuations, a word over 100 code points
+// or with an unmatchable rest is one [UNK]). The five special tokens written literally in the text
+// ("我[MASK]你") are kept whole, as HF does. Every token keeps the [start, end) UTF-16 offsets of the
 // original characters it came from (`text.slice(start, end)`).
 import { badInput } from '../errors'
-import { charTables, CJK, FOLD_MULTI, FOLD_REMOVED, PUNCT, SKIP, SPACE, type CharTables } from './unicode'
+import { PreTokenizer, type PreTokenizerOptions } from './pretokenizer'
 import { loadVocab, SPECIAL_TOKENS, Vocab } from './vocab'
 
-export interface TokenizerOptions {
-  /** Lower-case and strip accents (HF do_lower_case); false = cased. Default true. */
-  lowercase?: boolean
+export interface TokenizerOptions extends Omit<PreTokenizerOptions, 'wordCapacity'> {
   /** HF max_input_chars_per_word: longer words become one [UNK]. Default 100. */
   maxInputCharsPerWord?: number
-  /** Keep [CLS], [SEP], [PAD], [UNK], [MASK] written in the text as single tokens. Default true. */
-  specialTokensInText?: boolean
 }
 
 /** Growable token storage: ids and original-text offsets, reused across calls. */
@@ -76,46 +68,33 @@ export interface Encoding {
   sequence_ids: (0 | 1 | null)[]
 }
 
-const BMP = 0x10000
 const MAX_WORD = 1024 // word buffer size; a longer word is [UNK] anyway (it is past maxInputCharsPerWord)
 
-export class BertTokenizer {
-  readonly lowercase: boolean
+export class BertTokenizer extends PreTokenizer {
   readonly maxInputCharsPerWord: number
   readonly pad: number
   readonly unk: number
   readonly cls: number
   readonly sep: number
   readonly mask: number
-  private readonly tables: CharTables
-  private readonly specials: { text: string; id: number }[]
-  // the current word: folded code points and the original span of each
-  private readonly wordCapacity: number
-  private readonly wordCps: Int32Array
-  private readonly wordStarts: Int32Array
-  private readonly wordEnds: Int32Array
-  private wordLen = 0
-  /** Code points of the current word, counted past the buffer (for the over-long check). */
-  private wordCount = 0
+  private readonly specialIds: number[]
   private readonly scratch = new TokenBuffer()
+  /** Where the pieces of the text being tokenized go. */
+  private out = this.scratch
 
   constructor(
     readonly vocab: Vocab,
     options: TokenizerOptions = {},
   ) {
-    this.lowercase = options.lowercase ?? true
-    this.maxInputCharsPerWord = options.maxInputCharsPerWord ?? 100
-    this.wordCapacity = Math.max(MAX_WORD, this.maxInputCharsPerWord + 1)
-    this.wordCps = new Int32Array(this.wordCapacity)
-    this.wordStarts = new Int32Array(this.wordCapacity)
-    this.wordEnds = new Int32Array(this.wordCapacity)
+    const maxInputCharsPerWord = options.maxInputCharsPerWord ?? 100
+    super({ ...options, wordCapacity: Math.max(MAX_WORD, maxInputCharsPerWord + 1) })
+    this.maxInputCharsPerWord = maxInputCharsPerWord
     this.pad = vocab.specialId('[PAD]')
     this.unk = vocab.specialId('[UNK]')
     this.cls = vocab.specialId('[CLS]')
     this.sep = vocab.specialId('[SEP]')
     this.mask = vocab.specialId('[MASK]')
-    this.specials = options.specialTokensInText === false ? [] : SPECIAL_TOKENS.map((text) => ({ text, id: vocab.specialId(text) }))
-    this.tables = charTables()
+    this.specialIds = SPECIAL_TOKENS.map((t) => vocab.specialId(t))
   }
 
   static fromFile(vocabFile: string, options: TokenizerOptions = {}): BertTokenizer {
@@ -124,63 +103,8 @@ export class BertTokenizer {
 
   /** Appends the WordPiece tokens of `text` (no [CLS]/[SEP]) to `out`. The hot path. */
   tokenizeInto(text: string, out: TokenBuffer): void {
-    const { cls: classes, fold } = this.tables
-    const tables = this.tables
-    const lowercase = this.lowercase
-    const n = text.length
-    this.wordLen = 0
-    this.wordCount = 0
-    let i = 0
-    while (i < n) {
-      let cp = text.charCodeAt(i)
-      let end = i + 1
-      if (cp >= 0xd800 && cp < 0xdc00 && end < n) {
-        const lo = text.charCodeAt(end)
-        if (lo >= 0xdc00 && lo < 0xe000) {
-          cp = ((cp - 0xd800) << 10) + (lo - 0xdc00) + BMP
-          end++
-        }
-      }
-      if (cp === 0x5b && this.specials.length > 0) {
-        const special = this.matchSpecial(text, i)
-        if (special >= 0) {
-          this.flushWord(out)
-          const s = this.specials[special]
-          out.push(s.id, i, i + s.text.length)
-          i += s.text.length
-          continue
-        }
-      }
-      const c = cp < BMP ? classes[cp] : tables.classOf(cp)
-      if (c === SKIP) {
-        // removed by cleaning: the characters around it join ("zero\u200bwidth" is one word)
-      } else if (c === SPACE) {
-        this.flushWord(out)
-      } else if (c === CJK) {
-        this.flushWord(out)
-        const f = lowercase ? (cp < BMP ? fold[cp] : FOLD_MULTI) : cp
-        if (f >= 0) {
-          // the common case: one ideograph, one token
-          const node = this.vocab.child(Vocab.START, f)
-          const id = node < 0 ? -1 : this.vocab.tokenAt(node)
-          out.push(id < 0 ? this.unk : id, i, end)
-        } else {
-          this.appendFolded(cp, i, end, out)
-          this.flushWord(out)
-        }
-      } else if (!lowercase) {
-        if (c === PUNCT) this.emitPunct(cp, i, end, out)
-        else this.appendCp(cp, i, end)
-      } else {
-        const f = cp < BMP ? fold[cp] : FOLD_MULTI
-        if (f >= 0) {
-          if ((f < BMP ? classes[f] : tables.classOf(f)) === PUNCT) this.emitPunct(f, i, end, out)
-          else this.appendCp(f, i, end)
-        } else if (f !== FOLD_REMOVED) this.appendFolded(cp, i, end, out)
-      }
-      i = end
-    }
-    this.flushWord(out)
+    this.out = out
+    this.split(text)
   }
 
   /** Tokens of one text without special tokens: ids, token strings and original offsets. */
@@ -236,63 +160,19 @@ export class BertTokenizer {
     return enc
   }
 
-  /** The text as the tokenizer sees it before splitting (cleaned, folded when uncased). For tests and tools. */
-  normalize(text: string): string {
-    let out = ''
-    for (const ch of text) {
-      const cp = ch.codePointAt(0)!
-      const c = this.tables.classOf(cp)
-      if (c === SKIP) continue
-      if (c === SPACE) out += ' '
-      else if (!this.lowercase) out += ch
-      else {
-        const f = cp < BMP ? this.tables.fold[cp] : FOLD_MULTI
-        if (f >= 0) out += String.fromCodePoint(f)
-        else if (f !== FOLD_REMOVED) out += String.fromCodePoint(...this.tables.foldSlow(cp))
-      }
-    }
-    return out
-  }
-
-  private matchSpecial(text: string, i: number): number {
-    for (let s = 0; s < this.specials.length; s++) if (text.startsWith(this.specials[s].text, i)) return s
-    return -1
-  }
-
-  private appendCp(cp: number, start: number, end: number): void {
-    if (this.wordLen < this.wordCapacity) {
-      this.wordCps[this.wordLen] = cp
-      this.wordStarts[this.wordLen] = start
-      this.wordEnds[this.wordLen] = end
-      this.wordLen++
-    } else this.wordEnds[this.wordCapacity - 1] = end
-    this.wordCount++
-  }
-
-  /** A character whose fold is several code points (or astral): each one is split or appended. */
-  private appendFolded(cp: number, start: number, end: number, out: TokenBuffer): void {
-    const folded = this.tables.foldSlow(cp)
-    for (let k = 0; k < folded.length; k++) {
-      const f = folded[k]
-      if (this.tables.classOf(f) === PUNCT) this.emitPunct(f, start, end, out)
-      else this.appendCp(f, start, end)
-    }
-  }
-
-  private emitPunct(cp: number, start: number, end: number, out: TokenBuffer): void {
-    this.flushWord(out)
+  protected onChar(cp: number, start: number, end: number): void {
     const node = this.vocab.child(Vocab.START, cp)
     const id = node < 0 ? -1 : this.vocab.tokenAt(node)
-    out.push(id < 0 ? this.unk : id, start, end)
+    this.out.push(id < 0 ? this.unk : id, start, end)
+  }
+
+  protected onSpecial(index: number, start: number, end: number): void {
+    this.out.push(this.specialIds[index], start, end)
   }
 
   /** WordPiece over the current word: greedy longest match, or one [UNK] for the whole word. */
-  private flushWord(out: TokenBuffer): void {
-    const len = this.wordLen
-    if (len === 0) return
-    const count = this.wordCount
-    this.wordLen = 0
-    this.wordCount = 0
+  protected onWord(len: number, count: number): void {
+    const out = this.out
     const starts = this.wordStarts
     const ends = this.wordEnds
     if (count > this.maxInputCharsPerWord) {
