@@ -3,5 +3,6 @@ import type { Command } from 'commander'
 import { registerServe } from './serve'
 import { registerList } from './list'
 import { registerBench } from './bench'
+import { registerTokenize } from './tokenize'
 
-export const commands: ((program: Command) => void)[] = [registerServe, registerList, registerBench]
+export const commands: ((program: Command) => void)[] = [registerServe, registerList, registerTokenize, registerBench]
