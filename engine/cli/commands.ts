@@ -4,5 +4,6 @@ import { registerServe } from './serve'
 import { registerList } from './list'
 import { registerBench } from './bench'
 import { registerTokenize } from './tokenize'
+import { registerModel } from './model'
 
-export const commands: ((program: Command) => void)[] = [registerServe, registerList, registerTokenize, registerBench]
+export const commands: ((program: Command) => void)[] = [registerServe, registerList, registerTokenize, registerModel, registerBench]
