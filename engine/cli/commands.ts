@@ -5,5 +5,6 @@ import { registerList } from './list'
 import { registerBench } from './bench'
 import { registerTokenize } from './tokenize'
 import { registerModel } from './model'
+import { registerVocab } from './vocab'
 
-export const commands: ((program: Command) => void)[] = [registerServe, registerList, registerTokenize, registerModel, registerBench]
+export const commands: ((program: Command) => void)[] = [registerServe, registerList, registerTokenize, registerVocab, registerModel, registerBench]
