@@ -2,5 +2,9 @@
 import type { Command } from 'commander'
 import { registerServe } from './serve'
 import { registerList } from './list'
+import { registerBench } from './bench'
+import { registerTokenize } from './tokenize'
+import { registerModel } from './model'
+import { registerVocab } from './vocab'
 
-export const commands: ((program: Command) => void)[] = [registerServe, registerList]
+export const commands: ((program: Command) => void)[] = [registerServe, registerList, registerTokenize, registerVocab, registerModel, registerBench]
