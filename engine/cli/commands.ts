@@ -2,5 +2,6 @@
 import type { Command } from 'commander'
 import { registerServe } from './serve'
 import { registerList } from './list'
+import { registerBench } from './bench'
 
-export const commands: ((program: Command) => void)[] = [registerServe, registerList]
+export const commands: ((program: Command) => void)[] = [registerServe, registerList, registerBench]
