@@ -228,7 +228,9 @@ class ImportRun {
   async all(paths: string[]): Promise<FileReport[]> {
     const reports: FileReport[] = []
     const files: { file: string; size: number }[] = []
+    const order = new Map<string, number>()
     for await (const entry of walkPaths(paths)) {
+      order.set('file' in entry ? entry.file : entry.name, order.size)
       if ('file' in entry) files.push(entry)
       else reports.push(problemReport(entry))
     }
@@ -240,7 +242,9 @@ class ImportRun {
       reports.push(...(await this.zip(file, size)))
     }
     this.report(true)
-    return reports
+    // Report in the order the paths were given and walked (zip entries under their archive).
+    const rank = (r: FileReport) => order.get(r.file) ?? order.get(r.file.split('!')[0]) ?? order.size
+    return reports.sort((a, b) => rank(a) - rank(b))
   }
 
   private async zip(file: string, size: number): Promise<FileReport[]> {
