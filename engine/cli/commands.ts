@@ -2,5 +2,6 @@
 import type { Command } from 'commander'
 import { registerServe } from './serve'
 import { registerList } from './list'
+import { registerImport } from './import'
 
-export const commands: ((program: Command) => void)[] = [registerServe, registerList]
+export const commands: ((program: Command) => void)[] = [registerServe, registerList, registerImport]

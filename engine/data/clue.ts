@@ -1,8 +1,9 @@
 // CLUE tasks recognised from their fields (the shapes of the files in the CLUE benchmark releases), and
 // each raw item turned into the records we store. Field names are kept as CLUE spells them
 // (IFLYTEK's `label_des`, TNEWS's `label_desc`) so exported records match the originals.
-export const TASKS = ['text', 'afqmc', 'tnews', 'iflytek', 'cmnli', 'ocnli', 'wsc', 'csl', 'cmrc2018', 'c3', 'chid'] as const
-export type Task = (typeof TASKS)[number]
+import type { Task } from './types'
+
+export { TASKS, type Task } from './types'
 
 export type Split = 'train' | 'dev' | 'test'
 

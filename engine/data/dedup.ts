@@ -1,6 +1,9 @@
 // Deduplication and the seeded split. Memory: 64-bit hashes in an open-addressing typed-array set
 // (16 bytes per distinct document at the worst load), never the documents themselves.
 import { createHash } from 'node:crypto'
+import type { DedupMode } from './types'
+
+export type { DedupMode } from './types'
 
 /** A set of 64-bit hashes (as two 32-bit halves) in typed arrays; 0/0 marks an empty slot. */
 export class HashSet64 {
@@ -83,7 +86,6 @@ class FileScopedSet {
   }
 }
 
-export type DedupMode = 'exact' | 'near' | 'none'
 
 // MinHash over character 5-grams, 64 seeded hash functions, LSH with 8 bands of 8 rows: two documents
 // share a band with probability 1-(1-J⁸)⁸: 99% at Jaccard 0.9, 3% at 0.5.

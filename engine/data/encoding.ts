@@ -5,8 +5,9 @@
 import iconv from 'iconv-lite'
 import { COMMON_SIMPLIFIED, COMMON_TRADITIONAL } from './common-hanzi'
 
-export type EncodingName = 'utf-8' | 'utf-16le' | 'utf-16be' | 'gb18030' | 'big5'
-export const ENCODINGS: readonly EncodingName[] = ['utf-8', 'utf-16le', 'utf-16be', 'gb18030', 'big5']
+import { ENCODINGS, type EncodingName } from './types'
+
+export { ENCODINGS, type EncodingName } from './types'
 
 export interface EncodingGuess {
   encoding: EncodingName

@@ -1,8 +1,9 @@
 // Lines to raw items (a string or a parsed JSON value), per format. A bad line or element becomes an
 // error item with its line number; the reader goes on. Only structural damage (a JSON document that ends
 // early) stops a file.
-export type Format = 'lines' | 'paragraphs' | 'jsonl' | 'json' | 'csv' | 'tsv'
-export const FORMATS: readonly Format[] = ['lines', 'paragraphs', 'jsonl', 'json', 'csv', 'tsv']
+import type { Format } from './types'
+
+export { FORMATS, type Format } from './types'
 
 export interface RawItem {
   line: number

@@ -18,6 +18,7 @@ import { writeFileSynced, ShardWriter } from './shards'
 import { fileUnit, isZip, walkPaths, zipUnits, DEFAULT_ZIP_LIMITS, type ImportUnit, type SourceProblem, type ZipLimits } from './sources'
 import { readVocabChars, StatsAccumulator, type DatasetStats } from './stats'
 import { FileRefused, openTextStream } from './text-stream'
+import type { ImportFileReport, ImportProgress } from './types'
 
 export interface ImportOptions {
   name?: string
@@ -39,39 +40,8 @@ export interface ImportOptions {
   zipLimits?: ZipLimits
 }
 
-export interface ImportProgress {
-  bytes: number
-  totalBytes: number
-  records: number
-  file: string
-  /** Bytes per second since the start, and seconds left at that rate. */
-  rate: number
-  etaSeconds: number | null
-}
-
-export interface FileError {
-  line: number
-  reason: string
-}
-
-export interface FileReport {
-  file: string
-  status: 'imported' | 'skipped' | 'failed'
-  reason: string | null
-  records: number
-  encoding: string | null
-  task: string | null
-  errors: FileError[]
-  split: string | null
-  format: string | null
-  /** Detection confidence of the encoding (1 when chosen by the user or certain). */
-  confidence: number | null
-  /** Characters that could not be decoded (each became U+FFFD). */
-  undecodable: number
-  /** Errors beyond the first MAX_ERRORS listed. */
-  moreErrors: number
-  bytes: number
-}
+export type FileReport = ImportFileReport
+export type { ImportProgress }
 
 export interface ImportResult {
   dataset: { id: number; name: string; kind: string; dir: string; records: number; stats: DatasetStats } | null

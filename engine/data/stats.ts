@@ -3,24 +3,11 @@
 import fs from 'node:fs'
 import readline from 'node:readline'
 import { countSentences } from './clean'
+import type { DatasetStats } from './types'
 
 export const HISTOGRAM_BINS = 16 // [0,1), [1,2), [2,4) … [2¹⁴, ∞) characters
 
-export interface DatasetStats {
-  documents: number
-  sentences: number
-  characters: number
-  hanCharacters: number
-  hanRatio: number
-  /** Documents by length in characters: bin i counts lengths in [2^(i-1), 2^i). */
-  lengthHistogram: { from: number; to: number | null; count: number }[]
-  topCharacters: { char: string; count: number }[]
-  duplicatesRemoved: { exact: number; near: number }
-  splits: Record<string, number>
-  labels: Record<string, number>
-  labelDescriptions: Record<string, string>
-  vocab: { path: string; size: number; coveredCharacters: number; coverage: number; topMissing: { char: string; count: number }[] } | null
-}
+export type { DatasetStats } from './types'
 
 const isHan = (cp: number) =>
   (cp >= 0x4e00 && cp <= 0x9fff) || (cp >= 0x3400 && cp <= 0x4dbf) || (cp >= 0xf900 && cp <= 0xfaff) || (cp >= 0x20000 && cp <= 0x3134f)
