@@ -11,7 +11,7 @@ import type { Db } from '../store/db'
 import { insertDataset, listDatasets } from '../store/datasets'
 import { makeCleaner } from './clean'
 import { detectTask, RecordError, splitFromName, toRecords, type Detection, type Task } from './clue'
-import { Deduplicator, isDev, type DedupMode } from './dedup'
+import { Deduplicator, hash64, isDev, type DedupMode } from './dedup'
 import type { EncodingName } from './encoding'
 import { detectFormat, readItems, type Format, type RawItem } from './formats'
 import { writeFileSynced, ShardWriter } from './shards'
@@ -356,8 +356,9 @@ class ImportRun {
           if (r.label !== null && r.labelDesc) fileStats.labelDescriptions.set(r.label, r.labelDesc)
           continue
         }
-        if (detection.task === 'text' && !this.dedup.keep(r.texts[0])) continue
-        const split = named ?? (detection.task === 'text' ? (isDev(r.texts[0], this.seed, this.devRatio) ? 'dev' : 'train') : 'train')
+        const hash = detection.task === 'text' ? hash64(r.texts[0]) : null
+        if (hash && !this.dedup.keep(r.texts[0], hash)) continue
+        const split = named ?? (hash ? (isDev(r.texts[0], this.seed, this.devRatio, hash) ? 'dev' : 'train') : 'train')
         this.writer.write(split, r.record)
         fileStats.add(r.texts, split, r.label, r.labelDesc)
         report.records++

@@ -1,7 +1,7 @@
 import fs from 'node:fs'
 import path from 'node:path'
 import { afterEach, beforeEach, describe, expect, it } from 'vitest'
-import { makeCleaner, splitSentences, toHalfwidth } from '../../../engine/data/clean'
+import { countSentences, makeCleaner, splitSentences, toHalfwidth } from '../../../engine/data/clean'
 import { Deduplicator, HashSet64, isDev } from '../../../engine/data/dedup'
 import { importCorpus } from '../../../engine/data/import'
 import { allRecords, fixtureLines, FIXTURES, makeHome, type Home } from './helpers'
@@ -22,6 +22,17 @@ describe('cleaning', () => {
       '「闻风坐相悦。」',
     ])
     expect(splitSentences('没有句末标点的一句')).toEqual(['没有句末标点的一句'])
+  })
+
+  it('counts sentences exactly as splitSentences finds them', () => {
+    const texts = [
+      ...fixtureLines('poems.txt'),
+      fs.readFileSync(path.join(FIXTURES, 'paragraphs.txt'), 'utf8'),
+      '？…混合！！”」\n\n  \n。开头就是句号',
+      '  ',
+      'abc?! def… ……(注)',
+    ]
+    for (const t of texts) expect(countSentences(t), t).toBe(splitSentences(t).length)
   })
 
   it('removes control and zero-width characters and normalises whitespace', () => {
