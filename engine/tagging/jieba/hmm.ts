@@ -46,6 +46,11 @@ export class PossegHmm {
     this.allStates = Int32Array.from({ length: S }, (_, i) => i)
   }
 
+  /** The part-of-speech flags the HMM can emit. */
+  flagSet(): Set<string> {
+    return new Set(this.flags)
+  }
+
   private emission(code: number, state: number): number {
     return this.emit.get(code * this.stateCount + state) ?? MIN_FLOAT
   }
