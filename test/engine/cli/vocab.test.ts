@@ -25,4 +25,24 @@ describe('mengzi vocab', () => {
     expect(stats.documents).toBe(fs.readFileSync(input, 'utf8').split('\n').filter((l) => l.trim()).length)
     fs.rmSync(dir, { recursive: true, force: true })
   })
+
+  it('builds from an imported dataset', async () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'mengzi-vocab-ds-'))
+    const env = { MENGZI_HOME: path.join(dir, 'home') }
+    const input = path.join(dir, 'lunyu.txt')
+    const paragraphs = [...poetry(['lunyu'])].join('\n').split('\n')
+    fs.writeFileSync(input, paragraphs.join('\n'))
+    const imported = await runCli(['import', input, '--name', 'lunyu', '--json'], env)
+    expect(imported.status).toBe(0)
+    const id = JSON.parse(imported.stdout.trim().split('\n').pop()!).dataset.id as number
+    const out = path.join(dir, 'vocab.txt')
+    const r = await runCli(['vocab', '--dataset', String(id), '--out', out, '--size', '1000', '--json'], env)
+    expect(r.stderr).toBe('')
+    const stats = JSON.parse(r.stdout)
+    expect(stats.documents).toBe(paragraphs.filter((p) => p.trim()).length)
+    expect(loadVocab(out).idOf('曰')).toBeDefined()
+    const neither = await runCli(['vocab', '--out', out], env)
+    expect(neither.stderr.trim()).toBe('mengzi: give either --dataset ID or --input FILE...')
+    fs.rmSync(dir, { recursive: true, force: true })
+  })
 })
