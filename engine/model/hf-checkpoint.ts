@@ -300,6 +300,31 @@ export async function readHfCheckpoint(dir: string): Promise<BertCheckpoint> {
   return { config, vocab: [...vocab.tokens], lowercase, heads, tensors: ordered }
 }
 
+/**
+ * A checkpoint from in-memory weights (a trained model: names as engine/model's parameter inventory,
+ * i.e. the canonical names here), checked like a file: every expected tensor present with its shape.
+ * Write it with writeHfCheckpoint.
+ */
+export function checkpointFromTensors(
+  config: BertCheckpoint['config'],
+  vocab: readonly string[],
+  lowercase: boolean,
+  tensors: ReadonlyMap<string, Tensor32>,
+): BertCheckpoint {
+  const heads = headsOf(tensors.keys())
+  const expected = expectedShapes(config, heads)
+  for (const [name, t] of tensors) {
+    const shape = expected.get(name)
+    if (!shape) throw badInput(`unexpected tensor ${JSON.stringify(name)} for a ${config.num_hidden_layers}-layer BERT`)
+    if (!sameShape(shape, t.shape)) throw badInput(`tensor ${JSON.stringify(name)} has shape ${JSON.stringify(t.shape)}, the config implies ${JSON.stringify(shape)}`)
+    if (t.data.length !== t.shape.reduce((a, b) => a * b, 1)) throw badInput(`tensor ${JSON.stringify(name)}: ${t.data.length} values for shape ${JSON.stringify(t.shape)}`)
+  }
+  const missing = [...expected.keys()].filter((n) => !tensors.has(n))
+  if (missing.length > 0) throw badInput(`${missing.length} of ${expected.size} tensors missing for ${describeHeads(heads)}, first ${JSON.stringify(missing[0])}`)
+  if (vocab.length > config.vocab_size) throw badInput(`${vocab.length} vocabulary tokens but vocab_size is ${config.vocab_size}`)
+  return { config, vocab: [...vocab], lowercase, heads, tensors: new Map([...expected.keys()].map((n) => [n, tensors.get(n)!])) }
+}
+
 function describeHeads(heads: readonly BertHead[]): string {
   return heads.length === 0 ? 'an encoder without heads' : `an encoder with ${heads.join(', ')}`
 }

@@ -4,7 +4,7 @@ import fs from 'node:fs'
 import os from 'node:os'
 import path from 'node:path'
 import { afterAll, describe, expect, it } from 'vitest'
-import { readHfCheckpoint, writeHfCheckpoint, canonicalName, type BertCheckpoint } from '../../../engine/model/hf-checkpoint'
+import { readHfCheckpoint, writeHfCheckpoint, canonicalName, checkpointFromTensors, type BertCheckpoint } from '../../../engine/model/hf-checkpoint'
 import { readSafetensors, readSafetensorsHeader, writeSafetensors } from '../../../engine/model/safetensors'
 import { WorkbenchError } from '../../../engine/errors'
 
@@ -185,5 +185,20 @@ describe('HF import refuses bad folders with a reason', () => {
     tensors.set('bert.encoder.layer.0.attention.self.rotary.weight', { dtype: 'F32', shape: [2], data: new Float32Array(2) })
     await writeSafetensors(path.join(stray, 'model.safetensors'), tensors as never, { format: 'pt' })
     await expectError(readHfCheckpoint(stray), 'BAD_INPUT', /unexpected tensor "bert\.encoder\.layer\.0\.attention\.self\.rotary\.weight"/)
+  })
+})
+
+describe('checkpointFromTensors', () => {
+  it('accepts in-memory weights that match the config and refuses a wrong shape', async () => {
+    const first = await readHfCheckpoint(fixture)
+    const tensors = new Map([...first.tensors].filter(([k]) => !k.startsWith('cls.seq_relationship')))
+    const ckpt = checkpointFromTensors(first.config, first.vocab, true, tensors)
+    expect(ckpt.heads).toEqual(['pooler', 'mlm'])
+    const out = path.join(tmp, 'from-tensors')
+    await writeHfCheckpoint(out, ckpt)
+    expect(JSON.parse(fs.readFileSync(path.join(out, 'config.json'), 'utf8')).architectures).toEqual(['BertForMaskedLM'])
+    const bad = new Map(tensors)
+    bad.set('bert.pooler.dense.bias', { shape: [63], data: new Float32Array(63) })
+    expect(() => checkpointFromTensors(first.config, first.vocab, true, bad)).toThrow('tensor "bert.pooler.dense.bias" has shape [63], the config implies [64]')
   })
 })
