@@ -202,3 +202,42 @@ describe('checkpointFromTensors', () => {
     expect(() => checkpointFromTensors(first.config, first.vocab, true, bad)).toThrow('tensor "bert.pooler.dense.bias" has shape [63], the config implies [64]')
   })
 })
+
+describe('HF import of other layouts', () => {
+  it('reads sharded safetensors through model.safetensors.index.json', async () => {
+    const dir = copyFixture('sharded', ['config.json', 'vocab.txt'])
+    const tensors = await readSafetensors(path.join(fixture, 'model.safetensors'))
+    const names = [...tensors.keys()]
+    const half = Math.ceil(names.length / 2)
+    const shards = [names.slice(0, half), names.slice(half)]
+    const weightMap: Record<string, string> = {}
+    for (const [i, shard] of shards.entries()) {
+      const file = `model-0000${i + 1}-of-00002.safetensors`
+      await writeSafetensors(path.join(dir, file), new Map(shard.map((n) => [n, tensors.get(n)!])) as never, { format: 'pt' })
+      for (const n of shard) weightMap[n] = file
+    }
+    fs.writeFileSync(path.join(dir, 'model.safetensors.index.json'), JSON.stringify({ metadata: {}, weight_map: weightMap }))
+    expectSameCheckpoint(await readHfCheckpoint(fixture), await readHfCheckpoint(dir))
+    fs.rmSync(path.join(dir, 'model-00002-of-00002.safetensors'))
+    await expectError(readHfCheckpoint(dir), 'NOT_FOUND', /shard model-00002-of-00002\.safetensors is missing/)
+  })
+
+  it('keeps an untied MLM decoder when the config says so', async () => {
+    const dir = copyFixture('untied', ['vocab.txt'])
+    const config = JSON.parse(fs.readFileSync(path.join(fixture, 'config.json'), 'utf8'))
+    fs.writeFileSync(path.join(dir, 'config.json'), JSON.stringify({ ...config, tie_word_embeddings: false }))
+    const tensors = await readSafetensors(path.join(fixture, 'model.safetensors'))
+    const decoder = new Float32Array(3259 * 64).map((_, i) => Math.cos(i))
+    tensors.set('cls.predictions.decoder.weight', { dtype: 'F32', shape: [3259, 64], data: decoder })
+    await writeSafetensors(path.join(dir, 'model.safetensors'), tensors as never, { format: 'pt' })
+    const ckpt = await readHfCheckpoint(dir)
+    expect(ckpt.config.tie_word_embeddings).toBe(false)
+    expect(ckpt.tensors.get('cls.predictions.decoder.weight')!.data).toEqual(decoder)
+    const out = path.join(tmp, 'untied-export')
+    await writeHfCheckpoint(out, ckpt)
+    expectSameCheckpoint(ckpt, await readHfCheckpoint(out))
+    // with tied embeddings, a stored decoder copy is dropped as HF does
+    fs.writeFileSync(path.join(dir, 'config.json'), JSON.stringify(config))
+    expect((await readHfCheckpoint(dir)).tensors.has('cls.predictions.decoder.weight')).toBe(false)
+  })
+})
