@@ -241,3 +241,24 @@ describe('HF import of other layouts', () => {
     expect((await readHfCheckpoint(dir)).tensors.has('cls.predictions.decoder.weight')).toBe(false)
   })
 })
+
+describe('HF import with only a fast tokenizer', () => {
+  it('takes the WordPiece vocabulary and lower-casing from tokenizer.json', async () => {
+    const dir = copyFixture('tokenizer-json', ['config.json', 'model.safetensors'])
+    const tokens = fs.readFileSync(path.join(fixture, 'vocab.txt'), 'utf8').split('\n').filter(Boolean)
+    const tokenizerJson = {
+      version: '1.0',
+      normalizer: { type: 'BertNormalizer', clean_text: true, handle_chinese_chars: true, strip_accents: null, lowercase: false },
+      pre_tokenizer: { type: 'BertPreTokenizer' },
+      model: { type: 'WordPiece', unk_token: '[UNK]', continuing_subword_prefix: '##', max_input_chars_per_word: 100, vocab: Object.fromEntries(tokens.map((t, i) => [t, i])) },
+    }
+    fs.writeFileSync(path.join(dir, 'tokenizer.json'), JSON.stringify(tokenizerJson))
+    const ckpt = await readHfCheckpoint(dir)
+    expect(ckpt.vocab).toEqual(tokens)
+    expect(ckpt.lowercase).toBe(false)
+    fs.writeFileSync(path.join(dir, 'tokenizer.json'), JSON.stringify({ ...tokenizerJson, model: { type: 'BPE', vocab: {} } }))
+    await expectError(readHfCheckpoint(dir), 'UNSUPPORTED', /tokenizer\.json: model\.type "BPE" is not supported/)
+    fs.rmSync(path.join(dir, 'tokenizer.json'))
+    await expectError(readHfCheckpoint(dir), 'NOT_FOUND', /no vocab\.txt/)
+  })
+})
