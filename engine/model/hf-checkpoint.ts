@@ -57,7 +57,9 @@ export function parseHfConfig(raw: unknown, file: string): BertCheckpoint['confi
   if (raw === null || typeof raw !== 'object' || Array.isArray(raw)) throw badInput(`${file}: expected a JSON object`)
   const c = raw as Record<string, unknown>
   const field = (name: string) => `${file}: ${name}`
-  if (c.model_type !== 'bert') {
+  // configs from before model_type existed are BERT when their architectures say so
+  const untypedBert = c.model_type === undefined && (!Array.isArray(c.architectures) || c.architectures.every((a) => typeof a === 'string' && a.startsWith('Bert')))
+  if (c.model_type !== 'bert' && !untypedBert) {
     throw unsupported(`${field('model_type')}: ${JSON.stringify(c.model_type ?? null)} is not supported; only "bert" checkpoints (BertModel, BertForMaskedLM, BertForPreTraining, BertForSequenceClassification) can be imported`)
   }
   const pick = <K extends keyof typeof HF_DEFAULTS>(k: K): unknown => (c[k] === undefined || c[k] === null ? HF_DEFAULTS[k] : c[k])

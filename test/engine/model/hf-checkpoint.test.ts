@@ -164,6 +164,10 @@ describe('HF import refuses bad folders with a reason', () => {
     const setConfig = (c: object) => fs.writeFileSync(path.join(dir, 'config.json'), JSON.stringify(c))
     setConfig({ ...config, model_type: 'roberta' })
     await expectError(readHfCheckpoint(dir), 'UNSUPPORTED', /config\.json: model_type: "roberta" is not supported/)
+    setConfig({ ...config, model_type: undefined, architectures: ['RobertaForMaskedLM'] })
+    await expectError(readHfCheckpoint(dir), 'UNSUPPORTED', /config\.json: model_type: null is not supported/)
+    setConfig({ ...config, model_type: undefined }) // an old BERT config without model_type
+    expect((await readHfCheckpoint(dir)).config.hidden_size).toBe(64)
     setConfig({ ...config, position_embedding_type: 'relative_key' })
     await expectError(readHfCheckpoint(dir), 'UNSUPPORTED', /position_embedding_type: "relative_key"/)
     setConfig({ ...config, hidden_size: '64' })
