@@ -53,7 +53,7 @@ const INT_FIELDS = ['vocab_size', 'hidden_size', 'num_hidden_layers', 'num_atten
 const RATE_FIELDS = ['hidden_dropout_prob', 'attention_probs_dropout_prob'] as const
 
 /** Validates a config.json object; `file` names it in errors. */
-export function parseBertConfig(raw: unknown, file: string): BertCheckpoint['config'] {
+export function parseHfConfig(raw: unknown, file: string): BertCheckpoint['config'] {
   if (raw === null || typeof raw !== 'object' || Array.isArray(raw)) throw badInput(`${file}: expected a JSON object`)
   const c = raw as Record<string, unknown>
   const field = (name: string) => `${file}: ${name}`
@@ -235,7 +235,7 @@ export async function readHfCheckpoint(dir: string): Promise<BertCheckpoint> {
   if (!stat.isDirectory()) throw badInput(`${dir}: not a directory (a HuggingFace BERT folder holds config.json, vocab.txt and model.safetensors)`)
   const configFile = path.join(dir, 'config.json')
   if (!fs.existsSync(configFile)) throw notFound(`${dir}: no config.json (a HuggingFace BERT folder holds config.json, vocab.txt and model.safetensors)`)
-  const config = parseBertConfig(readJson(configFile), configFile)
+  const config = parseHfConfig(readJson(configFile), configFile)
 
   const vocabFile = path.join(dir, 'vocab.txt')
   if (!fs.existsSync(vocabFile)) throw notFound(`${dir}: no vocab.txt`)

@@ -13,6 +13,8 @@ import { metricNames, metricSeries } from '../store/metrics'
 import { getModel, listModels, type ModelRow } from '../store/models'
 import { JobManager } from './jobs'
 import { deleteStoredModel, exportHfModel, importHfModel } from './model-files'
+import { datasetSamples, datasetStats, deleteDatasetAndFolder, importJob, renameDatasetChecked } from '../data/service'
+import type { ImportResult } from '../data/import'
 import {
   isMethodName,
   parseInput,
@@ -125,6 +127,27 @@ export class Workbench {
           })),
         }
       },
+      'datasets.import': async ({ paths, options }) => {
+        const title = `Import ${paths.length === 1 ? paths[0] : `${paths.length} paths`}`
+        const job = this.jobs.start('import', title, importJob(db, this.layout, paths, options ?? {}))
+        job.done.then(
+          (result: ImportResult) => result.dataset && this.emit({ type: 'datasets.changed' }),
+          () => {},
+        )
+        return { jobId: job.id }
+      },
+      'datasets.rename': async ({ id, name }) => {
+        renameDatasetChecked(db, id, name)
+        this.emit({ type: 'datasets.changed' })
+        return datasetSummary(getDataset(db, id)!)
+      },
+      'datasets.delete': async ({ id }) => {
+        const deleted = deleteDatasetAndFolder(db, id)
+        this.emit({ type: 'datasets.changed' })
+        return { deleted }
+      },
+      'datasets.samples': async ({ id, offset, limit, query }) => datasetSamples(db, id, offset ?? 0, limit ?? 50, query),
+      'datasets.stats': async ({ id }) => datasetStats(db, id),
       'runs.list': async () => listRuns(db).map(runSummary),
       'runs.get': async ({ id }) => {
         const row = getRun(db, id)

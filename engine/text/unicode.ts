@@ -113,11 +113,3 @@ export function charTables(): CharTables {
   return (tables ??= new CharTables())
 }
 export type { CharTables }
-
-/** The uncased (lower-cased, accents stripped) form of a string, as the tokenizer sees it. */
-export function foldText(text: string, lowercase: boolean): string {
-  if (!lowercase) return text
-  let out = ''
-  for (const ch of text) out += String.fromCodePoint(...foldUncased(ch.codePointAt(0)!))
-  return out
-}

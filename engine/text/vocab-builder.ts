@@ -14,7 +14,10 @@ export interface VocabBuildOptions {
   size?: number
   /** Characters and pieces seen fewer times are left out. Default 2. */
   minFrequency?: number
-  /** Share of the room after symbols and alphabet kept for learnt word pieces, at most. Default 0.15. */
+  /**
+   * Share of the room after symbols and alphabet reserved for learnt word pieces when Chinese characters
+   * would fill it; room the characters leave goes to word pieces too. Default 0.15.
+   */
   wordPieceShare?: number
   /** Build for the cased tokenizer (no lower-casing or accent stripping). Default false. */
   cased?: boolean
