@@ -8,6 +8,7 @@ import { z } from 'zod'
 import { WorkbenchError } from '../errors'
 import { DEDUP_MODES, ENCODINGS, FORMATS, TASKS, type DatasetStats, type ImportFileReport } from '../data/types'
 import type { TagPreview } from '../tagging/types'
+export type { TagPreview } from '../tagging/types'
 
 const id = z.number().int().positive()
 const none = z.object({}).strict()
@@ -186,7 +187,8 @@ const tagsPreview = z
   .object({
     text: z.string().max(100_000),
     tagger: z.enum(['builtin', 'spacy']).optional(),
-    vocab: z.string().min(1).max(4096).optional(), // a vocab.txt: adds the WordPiece projection
+    vocab: z.string().min(1).max(4096).optional(), // a vocab.txt for the WordPiece projection
+    modelId: id.optional(), // or the vocab of an imported/trained model; else the bundled vocab
   })
   .strict()
 

@@ -2,6 +2,8 @@
 // Electron IPC bridge and the loopback server both call `dispatch`, which validates every request.
 import { EventEmitter } from 'node:events'
 import fs from 'node:fs'
+import path from 'node:path'
+import { defaultVocabPath } from '../text/default-vocab'
 import { WorkbenchError, notFound } from '../errors'
 import { VERSION } from '../version'
 import { dataLayout, defaultHome, type DataLayout } from '../paths'
@@ -178,7 +180,15 @@ export class Workbench {
         this.emit({ type: 'models.changed' })
         return result
       },
-      'tags.preview': async ({ text, tagger, vocab }) => previewTags(text, { tagger, vocab, python: this.settings().spacyPython }),
+      'tags.preview': async ({ text, tagger, vocab, modelId }) => {
+        let projectOnto = vocab ?? defaultVocabPath()
+        if (modelId != null) {
+          const model = getModel(db, modelId)
+          if (!model) throw notFound(`model ${modelId} does not exist`)
+          projectOnto = path.join(model.dir, 'vocab.txt')
+        }
+        return previewTags(text, { tagger, vocab: projectOnto, python: this.settings().spacyPython })
+      },
       'jobs.list': async () => this.jobs.list(),
       'jobs.cancel': async ({ id }) => ({ cancelled: this.jobs.cancel(id) }),
     }
