@@ -3,5 +3,6 @@ import type { Command } from 'commander'
 import { registerServe } from './serve'
 import { registerList } from './list'
 import { registerImport } from './import'
+import { registerBench } from './bench'
 
-export const commands: ((program: Command) => void)[] = [registerServe, registerList, registerImport]
+export const commands: ((program: Command) => void)[] = [registerServe, registerList, registerImport, registerBench]
