@@ -60,11 +60,11 @@ function parsed(s: string): unknown {
   }
 }
 
-export async function* readItems(lines: AsyncIterable<string>, format: Format): AsyncGenerator<RawItem> {
+/** Items of a line-based format; `json` documents go through readJsonDocument on raw chunks instead. */
+export async function* readItems(lines: AsyncIterable<string>, format: Exclude<Format, 'json'>): AsyncGenerator<RawItem> {
   if (format === 'lines') yield* readLines(lines)
   else if (format === 'paragraphs') yield* readParagraphs(lines)
   else if (format === 'jsonl') yield* readJsonLines(lines)
-  else if (format === 'json') yield* readJsonDocument(lines)
   else yield* readDelimited(lines, format === 'csv' ? ',' : '\t')
 }
 
@@ -117,7 +117,7 @@ const OPEN_ARRAY = 91 // [
  * A JSON document streamed element by element: the elements of a top-level array, or of the arrays that
  * are members of a top-level object (SQuAD's `{"version": …, "data": [...]}`). One element is held at a time.
  */
-async function* readJsonDocument(lines: AsyncIterable<string>): AsyncGenerator<RawItem> {
+export async function* readJsonDocument(chunks: AsyncIterable<string>): AsyncGenerator<RawItem> {
   const stack: number[] = []
   let inString = false
   let escape = false
@@ -125,7 +125,7 @@ async function* readJsonDocument(lines: AsyncIterable<string>): AsyncGenerator<R
   let pieces: string[] = []
   let size = 0
   let elementLine = 0
-  let n = 0
+  let n = 1 // the line at the scan position
   let sawValue = false
   const atRecordParent = () =>
     (stack.length === 1 && stack[0] === OPEN_ARRAY) || (stack.length === 2 && stack[0] === OPEN_OBJECT && stack[1] === OPEN_ARRAY)
@@ -142,9 +142,8 @@ async function* readJsonDocument(lines: AsyncIterable<string>): AsyncGenerator<R
     }
   }
 
-  for await (const raw of lines) {
-    n++
-    const line = raw + '\n'
+  // Minified JSON may be one huge line: scan decoded chunks, not lines.
+  for await (const line of chunks) {
     let from = 0 // start of the open element's text in this line
     for (let i = 0; i < line.length; i++) {
       const c = line.charCodeAt(i)
@@ -154,7 +153,11 @@ async function* readJsonDocument(lines: AsyncIterable<string>): AsyncGenerator<R
         else if (c === 34) inString = false
         continue
       }
-      if (c === 32 || c === 10 || c === 13 || c === 9) continue
+      if (c === 10) {
+        n++
+        continue
+      }
+      if (c === 32 || c === 13 || c === 9) continue
       if (elementDepth === stack.length && (c === 44 || c === 93 || c === 125)) {
         // `,` or the parent's closing bracket ends the element
         yield finish(line.slice(from, i))

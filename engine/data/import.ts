@@ -13,7 +13,7 @@ import { makeCleaner } from './clean'
 import { detectTask, RecordError, splitFromName, toRecords, type Detection, type Task } from './clue'
 import { Deduplicator, hash64, isDev, type DedupMode } from './dedup'
 import type { EncodingName } from './encoding'
-import { detectFormat, readItems, type Format, type RawItem } from './formats'
+import { detectFormat, readItems, readJsonDocument, type Format, type RawItem } from './formats'
 import { writeFileSynced, ShardWriter } from './shards'
 import { fileUnit, isZip, walkPaths, zipUnits, DEFAULT_ZIP_LIMITS, type ImportUnit, type SourceProblem, type ZipLimits } from './sources'
 import { readVocabChars, StatsAccumulator, type DatasetStats } from './stats'
@@ -314,7 +314,7 @@ class ImportRun {
         yield line
       }
     }
-    const items = readItems(checkedLines(), format)
+    const items = format === 'json' ? readJsonDocument(text.chunks()) : readItems(checkedLines(), format)
 
     // Detection from the first items that parsed.
     const head: RawItem[] = []

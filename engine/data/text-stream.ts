@@ -13,6 +13,8 @@ export interface TextStream {
   decoder: Decoder
   /** The decoded start of the stream, for format and field detection (not consumed). */
   sampleText: string
+  /** Decoded text in chunks (for formats that are not line-based). */
+  chunks(): AsyncGenerator<string>
   lines(): AsyncGenerator<string>
 }
 
@@ -75,5 +77,5 @@ export async function openTextStream(stream: Readable, encoding?: EncodingName):
     if (pending.length > 0) yield pending.endsWith('\r') ? pending.slice(0, -1) : pending
   }
 
-  return { guess, decoder, sampleText, lines }
+  return { guess, decoder, sampleText, chunks, lines }
 }
