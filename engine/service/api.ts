@@ -144,6 +144,23 @@ export interface ModelSummary {
   config: Record<string, unknown>
 }
 
+export interface ModelImportResult {
+  id: number
+  name: string
+  architecture: string
+  tensors: number
+  parameters: number
+}
+export interface ModelExportResult {
+  out: string
+  files: string[]
+}
+
+export const modelImportInput = z.object({ path: z.string().min(1).max(4096), name: z.string().min(1).max(200).optional() }).strict()
+export const modelExportInput = z
+  .object({ id, out: z.string().min(1).max(4096), dtype: z.enum(['float32', 'float16']).optional() })
+  .strict()
+
 export interface JobInfo {
   id: string
   kind: string
@@ -182,6 +199,9 @@ export const methods = {
   ),
   'models.list': method<typeof none, ModelSummary[]>(none),
   'models.get': method<typeof byId, ModelSummary>(byId),
+  'models.import': method<typeof modelImportInput, ModelImportResult>(modelImportInput),
+  'models.export': method<typeof modelExportInput, ModelExportResult>(modelExportInput),
+  'models.delete': method<typeof byId, { deleted: boolean }>(byId),
   'jobs.list': method<typeof none, JobInfo[]>(none),
   'jobs.cancel': method<z.ZodObject<{ id: z.ZodString }>, { cancelled: boolean }>(
     z.object({ id: z.string().min(1).max(64) }).strict(),

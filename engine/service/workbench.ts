@@ -12,6 +12,7 @@ import { getRun, listRuns, type RunRow } from '../store/runs'
 import { metricNames, metricSeries } from '../store/metrics'
 import { getModel, listModels, type ModelRow } from '../store/models'
 import { JobManager } from './jobs'
+import { deleteStoredModel, exportHfModel, importHfModel } from './model-files'
 import { datasetSamples, datasetStats, deleteDatasetAndFolder, importJob, renameDatasetChecked } from '../data/service'
 import type { ImportResult } from '../data/import'
 import {
@@ -162,6 +163,19 @@ export class Workbench {
         const row = getModel(db, id)
         if (!row) throw notFound(`model ${id} does not exist`)
         return modelSummary(row)
+      },
+      'models.import': async ({ path, name }) => {
+        const job = this.jobs.start('models.import', `Import ${path}`, () => importHfModel(db, this.layout, path, name))
+        const { id, name: modelName, architecture, tensors, parameters } = await job.done
+        this.emit({ type: 'models.changed' })
+        return { id, name: modelName, architecture, tensors, parameters }
+      },
+      'models.export': async ({ id, out, dtype }) =>
+        this.jobs.start('models.export', `Export model ${id} to ${out}`, () => exportHfModel(db, id, out, dtype ?? 'float32')).done,
+      'models.delete': async ({ id }) => {
+        const result = deleteStoredModel(db, this.layout, id)
+        this.emit({ type: 'models.changed' })
+        return result
       },
       'jobs.list': async () => this.jobs.list(),
       'jobs.cancel': async ({ id }) => ({ cancelled: this.jobs.cancel(id) }),
