@@ -32,6 +32,9 @@ export interface ImportBenchRow {
   records: number
   seconds: number
   mbPerSecond: number
+  /** CPU time (user + system) of the importing process: steadier than wall time on a shared machine. */
+  cpuSeconds: number
+  mbPerCpuSecond: number
   peakRssMB: number
 }
 
@@ -73,8 +76,8 @@ export function registerBenchImport(bench: Command): void {
       if (flags.json) return printJson({ benchmark: 'import', dedup: flags.dedup, node: process.versions.node, cpus: os.cpus().length, rows })
       console.log(
         formatTable(
-          ['SIZE MB', 'FILES', 'RECORDS', 'SECONDS', 'MB/S', 'PEAK RSS MB'],
-          rows.map((r) => [r.sizeMB, r.files, r.records, r.seconds.toFixed(1), r.mbPerSecond.toFixed(1), r.peakRssMB.toFixed(0)]),
+          ['SIZE MB', 'FILES', 'RECORDS', 'SECONDS', 'MB/S', 'CPU S', 'MB/CPU S', 'PEAK RSS MB'],
+          rows.map((r) => [r.sizeMB, r.files, r.records, r.seconds.toFixed(1), r.mbPerSecond.toFixed(1), r.cpuSeconds.toFixed(1), r.mbPerCpuSecond.toFixed(1), r.peakRssMB.toFixed(0)]),
         ),
       )
     })
@@ -89,14 +92,19 @@ async function measureOnce(corpus: string, dedup: DedupMode): Promise<Omit<Impor
     const files = fs.readdirSync(corpus).filter((f) => !f.startsWith('.'))
     const bytes = files.reduce((n, f) => n + fs.statSync(path.join(corpus, f)).size, 0)
     const start = process.hrtime.bigint()
+    const cpuStart = process.cpuUsage()
     const result = await importCorpus([corpus], { dedup }, { db, layout })
     const seconds = Number(process.hrtime.bigint() - start) / 1e9
+    const cpu = process.cpuUsage(cpuStart)
+    const cpuSeconds = (cpu.user + cpu.system) / 1e6
     return {
       files: files.length,
       bytes,
       records: result.dataset?.records ?? 0,
       seconds,
       mbPerSecond: bytes / 2 ** 20 / seconds,
+      cpuSeconds,
+      mbPerCpuSecond: bytes / 2 ** 20 / cpuSeconds,
       peakRssMB: process.resourceUsage().maxRSS / 1024,
     }
   } finally {

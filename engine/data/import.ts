@@ -13,7 +13,7 @@ import { makeCleaner } from './clean'
 import { detectTask, RecordError, splitFromName, toRecords, type Detection, type Task } from './clue'
 import { Deduplicator, hash64, isDev, type DedupMode } from './dedup'
 import type { EncodingName } from './encoding'
-import { detectFormat, readItems, readJsonDocument, type Format, type RawItem } from './formats'
+import { createItemReader, detectFormat, type Format, type RawItem } from './formats'
 import { writeFileSynced, ShardWriter } from './shards'
 import { fileUnit, isZip, walkPaths, zipUnits, DEFAULT_ZIP_LIMITS, type ImportUnit, type SourceProblem, type ZipLimits } from './sources'
 import { readVocabChars, StatsAccumulator, type DatasetStats } from './stats'
@@ -305,88 +305,89 @@ class ImportRun {
       if (report.errors.length < MAX_ERRORS) report.errors.push({ line, reason })
       else report.moreErrors++
     }
+    // Items come out of a push parser; until the task is detected from the first ones they wait in `head`.
+    const head: RawItem[] = []
+    let headValues = 0
+    let handle: ((item: RawItem) => void) | null = null
+    let detection: Detection | null = null
+    const reader = createItemReader(format, (item) => {
+      if (handle) return handle(item)
+      head.push(item)
+      if (item.error === undefined) headValues++
+    })
+
+    const detect = async () => {
+      const values = head.filter((i) => i.error === undefined).map((i) => i.value)
+      const field = this.options.field
+      let found = detectTask(values, unit.name, field)
+      const forcedTask = this.options.task && this.options.task !== 'auto' ? this.options.task : undefined
+      if (forcedTask && forcedTask !== found.task) {
+        found = { task: forcedTask, field: forcedTask === 'text' ? (field ?? found.field) : null, shape: found.shape ?? 'flat', evidence: 'chosen by the user' }
+      }
+      if (found.task === 'text' && found.field === null && values.length > 0 && typeof values[0] !== 'string') {
+        throw new FileRefused(`no text field among ${Object.keys(values[0] as object).slice(0, 8).join(', ')}; choose one with --field`)
+      }
+      const d = found
+      detection = d
+      report.task = d.task
+      const named = splitFromName(unit.baseName)
+      report.split = named
+      const chidAnswers = d.task === 'chid' && answerUnit ? await readChidAnswers(answerUnit) : undefined
+      handle = (item: RawItem) => {
+        if (item.error !== undefined) return addError(item.line, item.error)
+        let records
+        try {
+          records = toRecords(d, item.value, this.clean, chidAnswers)
+        } catch (err) {
+          if (err instanceof RecordError) return addError(item.line, err.message)
+          throw err
+        }
+        for (const r of records) {
+          if (d.labelsOnly) {
+            if (r.label !== null && r.labelDesc) fileStats.labelDescriptions.set(r.label, r.labelDesc)
+            continue
+          }
+          const hash = d.task === 'text' ? hash64(r.texts[0]) : null
+          if (hash && !this.dedup.keep(r.texts[0], hash)) continue
+          const split = named ?? (hash ? (isDev(r.texts[0], this.seed, this.devRatio, hash) ? 'dev' : 'train') : 'train')
+          this.writer.write(split, r.record)
+          fileStats.add(r.texts, split, r.label, r.labelDesc)
+          report.records++
+        }
+      }
+      for (const item of head.splice(0)) handle(item)
+    }
+
     let lineNo = 0
     let undecodableLines = 0
-    async function* checkedLines(): AsyncGenerator<string> {
-      for await (const line of text.lines()) {
-        lineNo++
-        if (line.includes('\ufffd') && undecodableLines++ < 10) addError(lineNo, `undecodable bytes as ${text.guess.encoding} (shown as U+FFFD)`)
-        yield line
-      }
-    }
-    const items = format === 'json' ? readJsonDocument(text.chunks()) : readItems(checkedLines(), format)
-
-    // Detection from the first items that parsed.
-    const head: RawItem[] = []
-    let ended = false
-    while (head.filter((i) => i.error === undefined).length < DETECT_ITEMS) {
-      const next = await items.next()
-      if (next.done) {
-        ended = true
-        break
-      }
-      head.push(next.value)
-    }
-    const values = head.filter((i) => i.error === undefined).map((i) => i.value)
-    const field = this.options.field
-    let detection = detectTask(values, unit.name, field)
-    const forcedTask = this.options.task && this.options.task !== 'auto' ? this.options.task : undefined
-    if (forcedTask && forcedTask !== detection.task) {
-      detection = { task: forcedTask, field: forcedTask === 'text' ? (field ?? detection.field) : null, shape: detection.shape ?? 'flat', evidence: 'chosen by the user' }
-    }
-    if (detection.task === 'text' && detection.field === null && values.length > 0 && typeof values[0] !== 'string') {
-      throw new FileRefused(`no text field among ${Object.keys(values[0] as object).slice(0, 8).join(', ')}; choose one with --field`)
-    }
-    report.task = detection.task
-    const named = splitFromName(unit.baseName)
-    report.split = named
-    const chidAnswers = detection.task === 'chid' && answerUnit ? await readChidAnswers(answerUnit) : undefined
-
-    const process = (item: RawItem) => {
-      if (item.error !== undefined) return addError(item.line, item.error)
-      let records
-      try {
-        records = toRecords(detection, item.value, this.clean, chidAnswers)
-      } catch (err) {
-        if (err instanceof RecordError) return addError(item.line, err.message)
-        throw err
-      }
-      for (const r of records) {
-        if (detection.labelsOnly) {
-          if (r.label !== null && r.labelDesc) fileStats.labelDescriptions.set(r.label, r.labelDesc)
-          continue
+    const batches = format === 'json' ? wrapChunks(text.chunks()) : text.lineBatches()
+    for await (const batch of batches) {
+      for (const line of batch) {
+        if (format !== 'json') {
+          lineNo++
+          if (line.includes('\ufffd') && undecodableLines++ < 10) addError(lineNo, `undecodable bytes as ${text.guess.encoding} (shown as U+FFFD)`)
         }
-        const hash = detection.task === 'text' ? hash64(r.texts[0]) : null
-        if (hash && !this.dedup.keep(r.texts[0], hash)) continue
-        const split = named ?? (hash ? (isDev(r.texts[0], this.seed, this.devRatio, hash) ? 'dev' : 'train') : 'train')
-        this.writer.write(split, r.record)
-        fileStats.add(r.texts, split, r.label, r.labelDesc)
-        report.records++
+        reader.push(line)
       }
+      if (!handle && headValues >= DETECT_ITEMS) await detect()
+      throwIfCancelled(this.ctx.signal)
+      this.report(false)
     }
-    let n = 0
-    for (const item of head) process(item)
-    if (!ended) {
-      for (;;) {
-        const next = await items.next()
-        if (next.done) break
-        process(next.value)
-        if (++n % 256 === 0) {
-          throwIfCancelled(this.ctx.signal)
-          this.report(false)
-        }
-      }
-    }
+    reader.end()
+    if (!handle) await detect()
+    const values = headValues
+    const found = detection as Detection | null
+    if (!found) throw new Error('task detection did not run')
     throwIfCancelled(this.ctx.signal)
     report.undecodable = text.decoder.undecodable
     const errorCount = report.errors.length + report.moreErrors
-    if (detection.labelsOnly) {
+    if (found.labelsOnly) {
       report.reason = `label descriptions (${fileStats.labelDescriptions.size} labels)`
-      if (detection.task === 'chid') report.reason = 'CHID answers without their task file'
+      if (found.task === 'chid') report.reason = 'CHID answers without their task file'
       return
     }
     if (report.records === 0) {
-      if (values.length > 0 && errorCount === 0) {
+      if (values > 0 && errorCount === 0) {
         report.status = 'skipped'
         report.reason = 'every record was a duplicate or empty'
         return
@@ -420,6 +421,10 @@ class ImportRun {
       etaSeconds: rate > 0 ? Math.max(0, (this.totalBytes - this.bytesDone) / rate) : null,
     })
   }
+}
+
+async function* wrapChunks(chunks: AsyncIterable<string>): AsyncGenerator<string[]> {
+  for await (const c of chunks) yield [c]
 }
 
 async function readChidAnswers(unit: ImportUnit): Promise<Map<string, number>> {
