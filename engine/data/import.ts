@@ -61,6 +61,8 @@ const PROGRESS_INTERVAL_MS = 100
 /** An orphan dataset folder (renamed, never registered) is removed only after this long, in case its import is just committing. */
 const ORPHAN_AGE_MS = 60_000
 const activeStaging = new Set<string>()
+/** Marks a dataset folder whose database row may not exist yet. */
+const PENDING = '.pending'
 
 export const DEFAULT_IMPORT_OPTIONS = { dedup: 'exact', devRatio: 0.01, seed: 42, gzip: false } as const
 
@@ -86,11 +88,14 @@ export async function importCorpus(paths: string[], options: ImportOptions, ctx:
     )
     const manifest = writer.finish()
     writeFileSynced(path.join(staging, 'data', 'stats.json'), JSON.stringify(stats))
+    // Until the row commits, the folder says whose it is: only this database's uncommitted folders are orphans.
+    writeFileSynced(path.join(staging, 'data', PENDING), JSON.stringify({ database: path.resolve(ctx.layout.database) }))
     const tasks = new Set(files.filter((f) => f.status === 'imported' && f.records > 0).map((f) => f.task ?? 'text'))
     const kind = tasks.size === 1 ? [...tasks][0] : 'mixed'
     const name = options.name?.trim() || defaultName(paths)
     throwIfCancelled(ctx.signal)
     const stored = { ...options, zipLimits: undefined }
+    let placed = ''
     const id = insertDataset(
       ctx.db,
       {
@@ -113,14 +118,21 @@ export async function importCorpus(paths: string[], options: ImportOptions, ctx:
       },
       (id) => {
         // Inside the transaction: the folder appears under its id only if the row commits with it.
-        const dir = path.join(ctx.layout.datasets, String(id))
         fs.mkdirSync(ctx.layout.datasets, { recursive: true })
-        fs.rmSync(dir, { recursive: true, force: true }) // an orphan from a crash between rename and commit
+        let dir = path.join(ctx.layout.datasets, String(id))
+        if (fs.existsSync(dir)) {
+          // Our own orphan (a crash between rename and commit) is replaced; anything else (another
+          // database sharing this data folder) is left alone and we take another name.
+          if (isOwnOrphan(dir, ctx.layout)) fs.rmSync(dir, { recursive: true, force: true })
+          else dir = path.join(ctx.layout.datasets, `${id}-${randomUUID().slice(0, 8)}`)
+        }
         fs.renameSync(path.join(staging, 'data'), dir)
+        placed = dir
         return dir
       },
     )
-    return { dataset: { id, name, kind, dir: path.join(ctx.layout.datasets, String(id)), records: manifest.records, stats }, files }
+    fs.rmSync(path.join(placed, PENDING), { force: true })
+    return { dataset: { id, name, kind, dir: placed, records: manifest.records, stats }, files }
   } catch (err) {
     writer.abort()
     throw err
@@ -158,10 +170,20 @@ export function cleanStale(db: Db, layout: DataLayout): void {
     const known = new Set(listDatasets(db).map((d) => path.resolve(d.dir)))
     for (const name of fs.readdirSync(layout.datasets)) {
       const dir = path.resolve(layout.datasets, name)
-      if (known.has(dir)) continue
-      const age = Date.now() - fs.statSync(dir).mtimeMs
+      if (known.has(dir) || !isOwnOrphan(dir, layout)) continue
+      const age = Date.now() - fs.statSync(path.join(dir, PENDING)).mtimeMs
       if (age > ORPHAN_AGE_MS) fs.rmSync(dir, { recursive: true, force: true })
     }
+  }
+}
+
+/** A dataset folder moved into place by an import of this database whose row never committed. */
+function isOwnOrphan(dir: string, layout: DataLayout): boolean {
+  try {
+    const marker = JSON.parse(fs.readFileSync(path.join(dir, PENDING), 'utf8')) as { database?: string }
+    return marker.database === path.resolve(layout.database)
+  } catch {
+    return false
   }
 }
 
