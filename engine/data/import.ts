@@ -207,6 +207,7 @@ class ImportRun {
   private readonly started = Date.now()
   private lastProgress = 0
   private currentFile = ''
+  private currentReport: FileReport | null = null
 
   constructor(
     private readonly options: ImportOptions,
@@ -286,6 +287,7 @@ class ImportRun {
     const report = emptyReport(unit.name)
     report.bytes = unit.diskBytes
     this.currentFile = unit.name
+    this.currentReport = report
     const bytesBefore = this.bytesDone
     const fileStats = new StatsAccumulator()
     this.writer.markFile()
@@ -299,10 +301,12 @@ class ImportRun {
       this.dedup.commitFile()
       this.stats.merge(fileStats)
       this.records += report.records
+      this.currentReport = null
     } catch (err) {
       this.writer.rollbackFile()
       this.dedup.discardFile()
       if (err instanceof WorkbenchError && err.code === 'CANCELLED') throw err
+      this.currentReport = null
       report.status = 'failed'
       report.records = 0
       report.reason = failureReason(err)
@@ -437,7 +441,7 @@ class ImportRun {
     this.ctx.onProgress?.({
       bytes: this.bytesDone,
       totalBytes: this.totalBytes,
-      records: this.records,
+      records: this.records + (this.currentReport?.records ?? 0),
       file: this.currentFile,
       rate,
       etaSeconds: rate > 0 ? Math.max(0, (this.totalBytes - this.bytesDone) / rate) : null,
