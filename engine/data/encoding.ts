@@ -180,6 +180,12 @@ export class Decoder {
   undecodable = 0
 
   constructor(readonly encoding: EncodingName) {
+    if (encoding === 'utf-8') {
+      // The WHATWG decoder is about twice as fast as iconv-lite's for UTF-8; it strips the BOM too.
+      const d = new TextDecoder('utf-8')
+      this.inner = { write: (buf) => d.decode(buf, { stream: true }), end: () => d.decode() }
+      return
+    }
     const name = encoding === 'utf-16le' ? 'utf16le' : encoding === 'utf-16be' ? 'utf16be' : encoding
     this.inner = iconv.getDecoder(name, { stripBOM: true })
   }

@@ -183,3 +183,16 @@ describe('cleaning options through an import', () => {
     expect(r.files[0].confidence).toBeLessThan(1)
   })
 })
+
+describe('statistics sentence counting', () => {
+  it('counts the same sentences as splitSentences on tricky text', async () => {
+    const { StatsAccumulator } = await import('../../../engine/data/stats')
+    const texts = ['？…混合！！”」\n\n  \n。开头就是句号', '“你好。” 他说。\r\n再见！', 'abc?! def… ……(注)', '。”。', '  ', fs.readFileSync(path.join(FIXTURES, 'paragraphs.txt'), 'utf8')]
+    for (const t of texts) {
+      const s = new StatsAccumulator()
+      s.add([t], 'train', null)
+      expect(s.sentences, JSON.stringify(t.slice(0, 20))).toBe(splitSentences(t).length)
+      expect(s.characters).toBe(t.replace(/\s/g, '').length)
+    }
+  })
+})
