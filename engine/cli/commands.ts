@@ -7,12 +7,14 @@ import { registerTokenize } from './tokenize'
 import { registerVocab } from './vocab'
 import { registerModel } from './model'
 import { registerBench } from './bench'
+import { registerTag } from './tag'
 
 export const commands: ((program: Command) => void)[] = [
   registerServe,
   registerList,
   registerImport,
   registerTokenize,
+  registerTag,
   registerVocab,
   registerModel,
   registerBench,

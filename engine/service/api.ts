@@ -7,6 +7,7 @@
 import { z } from 'zod'
 import { WorkbenchError } from '../errors'
 import { DEDUP_MODES, ENCODINGS, FORMATS, TASKS, type DatasetStats, type ImportFileReport } from '../data/types'
+import type { TagPreview } from '../tagging/types'
 
 const id = z.number().int().positive()
 const none = z.object({}).strict()
@@ -181,6 +182,14 @@ export interface JobProgress {
   message?: string
 }
 
+const tagsPreview = z
+  .object({
+    text: z.string().max(100_000),
+    tagger: z.enum(['builtin', 'spacy']).optional(),
+    vocab: z.string().min(1).max(4096).optional(), // a vocab.txt: adds the WordPiece projection
+  })
+  .strict()
+
 export const methods = {
   'app.version': method<typeof none, VersionInfo>(none),
   'settings.get': method<typeof none, Settings>(none),
@@ -202,6 +211,7 @@ export const methods = {
   'models.import': method<typeof modelImportInput, ModelImportResult>(modelImportInput),
   'models.export': method<typeof modelExportInput, ModelExportResult>(modelExportInput),
   'models.delete': method<typeof byId, { deleted: boolean }>(byId),
+  'tags.preview': method<typeof tagsPreview, TagPreview>(tagsPreview),
   'jobs.list': method<typeof none, JobInfo[]>(none),
   'jobs.cancel': method<z.ZodObject<{ id: z.ZodString }>, { cancelled: boolean }>(
     z.object({ id: z.string().min(1).max(64) }).strict(),

@@ -26,6 +26,7 @@ import {
   type WorkbenchApi,
   type WorkbenchEvent,
 } from './api'
+import { previewTags } from '../tagging/preview'
 
 export interface WorkbenchOptions {
   /** The data folder; defaults to MENGZI_HOME or the platform's app data folder. */
@@ -177,6 +178,7 @@ export class Workbench {
         this.emit({ type: 'models.changed' })
         return result
       },
+      'tags.preview': async ({ text, tagger, vocab }) => previewTags(text, { tagger, vocab, python: this.settings().spacyPython }),
       'jobs.list': async () => this.jobs.list(),
       'jobs.cancel': async ({ id }) => ({ cancelled: this.jobs.cancel(id) }),
     }

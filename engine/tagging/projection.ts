@@ -3,17 +3,9 @@
 // that starts inside an entity, I- on the following ones). Offsets on both sides are UTF-16 units of the
 // same text, so a token split inside a word ("iphone" -> "iph", "##one") or a word split into several
 // tokens ("2019年" -> "2019", "年") projects without any re-alignment.
-import type { TaggedDoc } from './types'
+import type { ProjectedToken, TaggedDoc } from './types'
 
-export interface ProjectedToken {
-  token: string
-  start: number
-  end: number
-  /** UPOS of the word holding the token's first character; null for special/padding tokens ([0, 0]). */
-  pos: string | null
-  /** "O", "B-LABEL" or "I-LABEL"; null for special/padding tokens. */
-  ent: string | null
-}
+export type { ProjectedToken }
 
 /** The BIO label set for entity labels, "O" first: the class ids an objective uses. */
 export function bioLabels(entityLabels: readonly string[]): string[] {

@@ -30,3 +30,20 @@ export interface Tagger {
   tag(texts: string[]): Promise<TaggedDoc[]>
   close(): Promise<void>
 }
+
+/** A WordPiece token with the UPOS and BIO entity label projected onto it (engine/tagging/projection.ts). */
+export interface ProjectedToken {
+  token: string
+  start: number
+  end: number
+  /** UPOS of the word holding the token's first character; null for special/padding tokens ([0, 0]). */
+  pos: string | null
+  /** "O", "B-LABEL" or "I-LABEL"; null for special/padding tokens. */
+  ent: string | null
+}
+
+/** What `tags.preview` returns: one tagged text, and its WordPiece projection when a vocab was given. */
+export interface TagPreview extends TaggedDoc {
+  tagger: TaggerName
+  wordpieces: ProjectedToken[] | null
+}

@@ -24,11 +24,18 @@ export class PossegHmm {
   private readonly flags: string[]
   private readonly start: Float64Array
   private readonly transFrom: Int32Array[] // successors of each state
-  private readonly transProb: Float64Array[]
-  private readonly transDense: Float64Array // [from * S + to], -Infinity when absent (Python's MIN_INF)
-  private readonly emit = new Map<number, number>() // code * S + state
+  // emission log probabilities: one row of S per character that any state emits, MIN_FLOAT where absent
+  private readonly emitRow = new Int32Array(65536).fill(-1)
+  private readonly emitTable: Float64Array
   private readonly charStates = new Map<number, Int32Array>()
   private readonly allStates: Int32Array
+  private readonly transDense: Float64Array // [from * S + to], -Infinity when absent (Python's MIN_INF)
+  // scratch reused across calls
+  private readonly prevList: Int32Array
+  private readonly rowA: Float64Array
+  private readonly rowB: Float64Array
+  private readonly obsA: Int32Array
+  private readonly obsB: Int32Array
 
   constructor(data: PossegHmmData) {
     const S = (this.stateCount = data.states.length)
@@ -36,14 +43,22 @@ export class PossegHmm {
     this.flags = data.states.map((s) => s.slice(2))
     this.start = Float64Array.from(data.start)
     this.transFrom = data.trans.map((row) => Int32Array.from(row, (t) => t[0]))
-    this.transProb = data.trans.map((row) => Float64Array.from(row, (t) => t[1]))
-    this.transDense = new Float64Array(S * S).fill(-Infinity)
-    data.trans.forEach((row, from) => row.forEach(([to, p]) => (this.transDense[from * S + to] = p)))
+    let rows = 0
+    for (const table of data.emit) for (const ch in table) if (this.emitRow[ch.charCodeAt(0)] < 0) this.emitRow[ch.charCodeAt(0)] = rows++
+    this.emitTable = new Float64Array((rows + 1) * S).fill(MIN_FLOAT) // the last row: characters never emitted
     data.emit.forEach((table, state) => {
-      for (const ch in table) this.emit.set(ch.charCodeAt(0) * S + state, table[ch])
+      for (const ch in table) this.emitTable[this.emitRow[ch.charCodeAt(0)] * S + state] = table[ch]
     })
+    for (let c = 0; c < 65536; c++) if (this.emitRow[c] < 0) this.emitRow[c] = rows
     for (const ch in data.charStates) this.charStates.set(ch.charCodeAt(0), Int32Array.from(data.charStates[ch]))
     this.allStates = Int32Array.from({ length: S }, (_, i) => i)
+    this.transDense = new Float64Array(S * S).fill(-Infinity)
+    data.trans.forEach((row, from) => row.forEach(([to, p]) => (this.transDense[from * S + to] = p)))
+    this.prevList = new Int32Array(S)
+    this.rowA = new Float64Array(S)
+    this.rowB = new Float64Array(S)
+    this.obsA = new Int32Array(S)
+    this.obsB = new Int32Array(S)
   }
 
   /** The part-of-speech flags the HMM can emit. */
@@ -51,74 +66,126 @@ export class PossegHmm {
     return new Set(this.flags)
   }
 
-  private emission(code: number, state: number): number {
-    return this.emit.get(code * this.stateCount + state) ?? MIN_FLOAT
-  }
-
-  /** Best state per character (viterbi.py). `text` holds BMP characters only (a re_han_detail block). */
-  viterbi(text: string): Int32Array {
+  /**
+   * Best state per character (viterbi.py). `text` holds BMP characters only (a re_han_detail block).
+   * Python builds prev_states_expect_next (all successors of the previous states) and intersects it with
+   * the character's states; a state is in that set exactly when some previous state has a finite
+   * transition to it, i.e. when its best score is finite. So we score the character's ~10 states against
+   * the ~10 previous ones and keep the finite ones: the same maximum and tie-break (larger state on equal
+   * scores), without the ~6,000-element set per character. The full set is built only in the rare case
+   * where no state of the character is reachable.
+   */
+  viterbi(text: string): Uint8Array {
     const S = this.stateCount
     const N = text.length
-    const V = new Float64Array(N * S)
-    const back = new Int32Array(N * S)
-    const active = new Uint8Array(N * S) // state computed at t (the keys of Python's mem_path[t])
-    const expect = new Uint8Array(S)
-    let prev: number[] = []
+    const { transDense, transFrom, emitTable, emitRow } = this
+    let prevV = this.rowA
+    let curV = this.rowB
+    const back = new Uint8Array(N * S) // S <= 256
+    let obs = this.obsA // states computed at t (the keys of Python's mem_path[t])
+    let obsCount = 0
+    let nextObs = this.obsB
+    const prev = this.prevList
 
+    const firstBase = emitRow[text.charCodeAt(0)] * S
     const first = this.charStates.get(text.charCodeAt(0)) ?? this.allStates
-    for (const y of first) {
-      V[y] = this.start[y] + this.emission(text.charCodeAt(0), y)
-      active[y] = 1
+    for (let k = 0; k < first.length; k++) {
+      const y = first[k]
+      curV[y] = this.start[y] + emitTable[firstBase + y]
+      obs[obsCount++] = y
     }
     for (let t = 1; t < N; t++) {
+      const swap = prevV
+      prevV = curV
+      curV = swap
       const code = text.charCodeAt(t)
-      prev = []
-      expect.fill(0)
-      let anyExpected = false
-      for (let y0 = 0; y0 < S; y0++) {
-        if (!active[(t - 1) * S + y0] || this.transFrom[y0].length === 0) continue
-        prev.push(y0)
-        for (const y of this.transFrom[y0]) expect[y] = 1
-        anyExpected = true
-      }
-      let obs: number[] = []
-      for (const y of this.charStates.get(code) ?? this.allStates) if (expect[y]) obs.push(y)
-      if (obs.length === 0) {
-        obs = []
-        for (let y = 0; y < S; y++) if (!anyExpected || expect[y]) obs.push(y)
-      }
-      for (const y of obs) {
-        const em = this.emission(code, y)
+      const emitBase = emitRow[code] * S
+      let prevCount = 0 // prev_states: states at t-1 that have any transition
+      for (let k = 0; k < obsCount; k++) if (transFrom[obs[k]].length > 0) prev[prevCount++] = obs[k]
+      let nextCount = 0
+      const candidates = this.charStates.get(code) ?? this.allStates
+      for (let k = 0; k < candidates.length; k++) {
+        const y = candidates[k]
+        const em = emitTable[emitBase + y]
         let best = -Infinity
         let bestState = -1
-        for (const y0 of prev) {
-          const p = V[(t - 1) * S + y0] + this.transDense[y0 * S + y] + em
+        for (let m = 0; m < prevCount; m++) {
+          const y0 = prev[m]
+          const tr = transDense[y0 * S + y]
+          if (tr === -Infinity) continue
+          const p = prevV[y0] + tr + em
           if (bestState < 0 || p > best || (p === best && y0 > bestState)) {
             best = p
             bestState = y0
           }
         }
-        V[t * S + y] = best
+        if (bestState < 0) continue // not in prev_states_expect_next
+        curV[y] = best
         back[t * S + y] = bestState
-        active[t * S + y] = 1
+        nextObs[nextCount++] = y
       }
+      if (nextCount === 0) nextCount = this.fallbackStep(prev, prevCount, prevV, curV, back, t, emitBase, nextObs)
+      const swapObs = obs
+      obs = nextObs
+      nextObs = swapObs
+      obsCount = nextCount
     }
     let best = -Infinity
     let state = -1
-    for (let y = 0; y < S; y++) {
-      if (!active[(N - 1) * S + y]) continue
-      const p = V[(N - 1) * S + y]
+    for (let k = 0; k < obsCount; k++) {
+      const y = obs[k]
+      const p = curV[y]
       if (state < 0 || p > best || (p === best && y > state)) {
         best = p
         state = y
       }
     }
-    const route = new Int32Array(N)
+    const route = new Uint8Array(N)
     for (let i = N - 1; i >= 0; i--) {
       route[i] = state
       state = back[i * S + state]
     }
     return route
+  }
+
+  /** obs_states = prev_states_expect_next, or all states when that is empty; every previous state competes. */
+  private fallbackStep(
+    prev: Int32Array,
+    prevCount: number,
+    prevV: Float64Array,
+    curV: Float64Array,
+    back: Uint8Array,
+    t: number,
+    emitBase: number,
+    out: Int32Array,
+  ): number {
+    const S = this.stateCount
+    const expected = new Uint8Array(S)
+    let any = false
+    for (let m = 0; m < prevCount; m++) {
+      for (const y of this.transFrom[prev[m]]) {
+        expected[y] = 1
+        any = true
+      }
+    }
+    let count = 0
+    for (let y = 0; y < S; y++) {
+      if (any && !expected[y]) continue
+      let best = -Infinity
+      let bestState = -1
+      for (let m = 0; m < prevCount; m++) {
+        const y0 = prev[m]
+        const p = prevV[y0] + this.transDense[y0 * S + y] + this.emitTable[emitBase + y]
+        if (bestState < 0 || p > best || (p === best && y0 > bestState)) {
+          best = p
+          bestState = y0
+        }
+      }
+      curV[y] = best
+      back[t * S + y] = bestState
+      out[count++] = y
+    }
+    return count
   }
 
   /** POSTokenizer.__cut: words and flags from the best state sequence. */

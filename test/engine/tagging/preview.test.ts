@@ -1,0 +1,36 @@
+// tags.preview through the Workbench API (validation, handler, projection), as the Tags view calls it.
+import path from 'node:path'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { Workbench } from '../../../engine/service/workbench'
+import { tempDir } from '../../helpers'
+
+const VOCAB = path.join(__dirname, '../../fixtures/hf-bert-tiny/vocab.txt')
+
+describe('tags.preview', () => {
+  const tmp = tempDir()
+  let wb: Workbench
+  beforeAll(() => (wb = new Workbench({ home: tmp.dir })))
+  afterAll(async () => {
+    await wb.close()
+    tmp.cleanup()
+  })
+
+  it('returns the tagged text and, with a vocab, the projected WordPiece sequence', async () => {
+    const text = '李白在长安写了3首诗。'
+    const plain = await wb.call('tags.preview', { text })
+    expect(plain).toMatchObject({ text, tagger: 'builtin', wordpieces: null })
+    expect(plain.ents.find((e) => e.label === 'PERSON')?.text).toBe('李白')
+    const withPieces = await wb.call('tags.preview', { text, vocab: VOCAB })
+    expect(withPieces.wordpieces!.map((p) => text.slice(p.start, p.end)).join('')).toBe(text)
+    expect(withPieces.wordpieces![0]).toMatchObject({ pos: 'PROPN', ent: 'B-PERSON' })
+  })
+
+  it('rejects bad input and explains a missing spaCy with the configured Python', async () => {
+    await expect(wb.dispatch('tags.preview', { text: 1 })).rejects.toMatchObject({ code: 'BAD_INPUT' })
+    await wb.call('settings.update', { spacyPython: '/nonexistent/python3' })
+    await expect(wb.call('tags.preview', { text: '北京', tagger: 'spacy' })).rejects.toMatchObject({
+      code: 'UNAVAILABLE',
+      message: expect.stringContaining('/nonexistent/python3'),
+    })
+  })
+})
