@@ -98,8 +98,8 @@ export function choiceLogits(w: Weights, name: string, config: BertConfig, poole
 // --- losses -----------------------------------------------------------------------------------------
 
 /**
- * Mean cross-entropy of logits [N, C] against labels (N ints, -100 = ignore). Returns 0 when every
- * label is ignored (PyTorch returns NaN there; a batch without targets should not poison training).
+ * Mean cross-entropy of logits [N, C] against labels (N ints, -100 = ignore). Returns 0 (with zero
+ * gradients) when every label is ignored: PyTorch returns NaN there, which would poison training.
  */
 export function crossEntropy(logits: tf.Tensor2D, labels: Int32Array): tf.Scalar {
   const [N, C] = logits.shape
@@ -115,7 +115,7 @@ export function crossEntropy(logits: tf.Tensor2D, labels: Int32Array): tf.Scalar
     keep[i] = 1
     count++
   }
-  if (count === 0) return tf.scalar(0)
+  if (count === 0) return logits.sum().mul(0) as tf.Scalar // still on the tape: zero gradients, not "no gradient"
   // One-hot cast to float32 explicitly: wasm's oneHot ignores its dtype argument (TFJS-NOTES).
   const onehot = tf.oneHot(tf.tensor1d(targets, 'int32'), C).cast('float32') // [N, C]
   const picked = tf.logSoftmax(logits, -1).mul(onehot).sum(-1) // [N] log p(target)
@@ -140,7 +140,10 @@ export function mlmLoss(w: Weights, config: BertConfig, sequence: tf.Tensor3D, l
   const [B, T, H] = sequence.shape
   if (labels.length !== B * T) throw new Error(`MLM labels: expected ${B}×${T} = ${B * T}, got ${labels.length}`)
   const positions = targetPositions(labels)
-  if (positions.length === 0) return tf.scalar(0)
+  if (positions.length === 0) {
+    // Nothing masked: the loss is identically 0, so every parameter (head included) gets a zero gradient.
+    return mlmLogits(w, config, sequence.slice([0, 0, 0], [1, 1, H])).sum().mul(0) as tf.Scalar
+  }
   const picked = gatherRows(sequence.reshape([B * T, H]), tf.tensor1d(positions, 'int32')) // [M, H]
   const targets = Int32Array.from(positions, (i) => labels[i])
   return crossEntropy(mlmLogits(w, config, picked) as tf.Tensor2D, targets)

@@ -74,7 +74,8 @@ abstract class AdamFamily implements Optimizer {
   private momentsFor(name: string, p: tf.Variable): Moments {
     let s = this.moments.get(name)
     if (!s) {
-      s = { m: tf.variable(tf.zerosLike(p), false), v: tf.variable(tf.zerosLike(p), false) }
+      // tidy disposes the zero tensors; the variables keep their own reference to the data
+      s = tf.tidy(() => ({ m: tf.variable(tf.zerosLike(p), false), v: tf.variable(tf.zerosLike(p), false) }))
       this.moments.set(name, s)
     }
     return s
@@ -127,7 +128,7 @@ abstract class AdamFamily implements Optimizer {
         throw new Error(`optimizer state: "${key}" has shape [${t.shape.join(', ')}], parameter has [${p.shape.join(', ')}]`)
       }
       const s = this.momentsFor(name, p)
-      ;(which === 'exp_avg' ? s.m : s.v).assign(tf.tensor(t.data, t.shape, 'float32'))
+      tf.tidy(() => (which === 'exp_avg' ? s.m : s.v).assign(tf.tensor(t.data, t.shape, 'float32')))
     }
     for (const name of this.moments.keys()) {
       if (!tensors.has(`exp_avg.${name}`) || !tensors.has(`exp_avg_sq.${name}`)) {
