@@ -1,0 +1,36 @@
+// electron-vite: main, preload and renderer compile separately. The preload is CommonJS (.cjs) because
+// sandboxed preloads cannot be ES modules; the renderer only sees the API's types.
+import { resolve } from 'node:path'
+import { defineConfig } from 'electron-vite'
+import vue from '@vitejs/plugin-vue'
+import { cspPlugin } from './renderer/csp-plugin'
+
+export default defineConfig({
+  main: {
+    build: {
+      outDir: 'out/main',
+      rollupOptions: { input: { index: resolve('main/index.ts') } },
+    },
+  },
+  preload: {
+    build: {
+      outDir: 'out/preload',
+      // sandboxed preloads cannot require node_modules: bundle everything into one file
+      externalizeDeps: false,
+      rollupOptions: {
+        input: { index: resolve('preload/index.ts') },
+        output: { format: 'cjs', entryFileNames: '[name].cjs' },
+      },
+    },
+  },
+  renderer: {
+    root: resolve('renderer'),
+    base: './',
+    plugins: [vue(), cspPlugin()],
+    build: {
+      outDir: resolve('out/renderer'),
+      emptyOutDir: true,
+      rollupOptions: { input: { index: resolve('renderer/index.html') } },
+    },
+  },
+})

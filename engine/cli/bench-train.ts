@@ -1,0 +1,57 @@
+// `mengzi bench train --config A|B|BASE [--backend …] [--json]`: median ms per BERT MLM training step.
+import { InvalidArgumentError, type Command } from 'commander'
+import { BENCH_CONFIGS } from '../model/config'
+import { BACKEND_NAMES, type BackendPreference } from '../train/backends'
+import { benchTrain, type BenchConfigName } from '../train/bench'
+import { printJson, type GlobalOptions } from './common'
+
+interface BenchTrainOptions extends Pick<GlobalOptions, 'json'> {
+  config: BenchConfigName
+  backend: BackendPreference
+  steps: number
+  warmup: number
+  threads?: number
+}
+
+const choice = <T extends string>(allowed: readonly T[], what: string) => (value: string): T => {
+  if (!(allowed as readonly string[]).includes(value)) throw new InvalidArgumentError(`${what} must be one of ${allowed.join(', ')}; got "${value}"`)
+  return value as T
+}
+
+const positiveInt = (what: string) => (value: string): number => {
+  const n = Number(value)
+  if (!Number.isInteger(n) || n < 1) throw new InvalidArgumentError(`${what} must be a positive integer; got "${value}"`)
+  return n
+}
+
+export function registerBenchTrain(bench: Command): void {
+  bench
+    .command('train')
+    .description('time BERT MLM training steps on the fixed bench model (seq 128, 15% masked, Adam 1e-4)')
+    .option('--config <name>', 'A (2/128/2/512), B (4/256/4/1024) or BASE (12/768/12/3072)', choice(Object.keys(BENCH_CONFIGS) as BenchConfigName[], '--config'), 'A')
+    .option('--backend <name>', 'auto, tensorflow, webgpu, wasm or cpu', choice(['auto', ...BACKEND_NAMES] as BackendPreference[], '--backend'), 'auto')
+    .option('--steps <n>', 'timed steps', positiveInt('--steps'), 10)
+    .option('--warmup <n>', 'warm-up steps, not timed', positiveInt('--warmup'), 3)
+    .option('--threads <n>', 'wasm threads (tfjs uses 1 in Node)', positiveInt('--threads'))
+    .option('--json', 'print one JSON object (the last line)')
+    .action(async (opts: BenchTrainOptions) => {
+      const result = await benchTrain({
+        config: opts.config,
+        backend: opts.backend,
+        timedSteps: opts.steps,
+        warmupSteps: opts.warmup,
+        wasmThreads: opts.threads,
+        onStep: opts.json
+          ? undefined
+          : (s) => console.log(`${s.warmup ? 'warm-up' : 'step'} ${s.index + 1}: ${s.ms.toFixed(0)} ms, loss ${s.loss.toFixed(4)}`),
+      })
+      if (opts.json) return printJson(result)
+      for (const s of result.skipped) console.log(`${s.name} skipped: ${s.reason}`)
+      console.log(`backend ${result.backend} (${result.backendDetail}${result.threads ? `, ${result.threads} thread(s)` : ''})`)
+      console.log(
+        `config ${result.config}: ${result.parameters.toLocaleString('en')} parameters, batch ${result.batchSize} × ${result.sequenceLength}, ` +
+          `${result.maskedPerSequence} masked per sequence`,
+      )
+      console.log(`median ${result.medianStepMs.toFixed(1)} ms/step, ${result.tokensPerSec.toFixed(0)} tokens/s over ${result.stepMs.length} steps`)
+    })
+}

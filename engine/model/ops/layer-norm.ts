@@ -1,0 +1,39 @@
+// LayerNorm over the last axis (HF / torch.nn.LayerNorm: biased variance, eps inside the root) as one
+// tfjs op with a hand-written gradient. The plain composition keeps ~8 intermediates of the input's
+// size alive until backward and differentiates each; this keeps x̂ and 1/σ and does the classic
+// three-term backward. Same numbers as the composition (test/engine/model/ops/layer-norm.test.ts).
+import * as tf from '@tensorflow/tfjs'
+
+type LayerNormFn = (x: tf.Tensor, gamma: tf.Tensor1D, beta: tf.Tensor1D) => tf.Tensor
+
+const byEps = new Map<number, LayerNormFn>()
+
+function build(eps: number): LayerNormFn {
+  const op = tf.customGrad(((x: tf.Tensor, gamma: tf.Tensor, beta: tf.Tensor, save: tf.GradSaveFunc) => {
+    const mean = tf.mean(x, -1, true)
+    const centered = tf.sub(x, mean)
+    const rstd = tf.rsqrt(tf.add(tf.mean(tf.square(centered), -1, true), eps)) // [..., 1]
+    const xhat = tf.mul(centered, rstd)
+    save([xhat, rstd, gamma])
+    return {
+      value: tf.add(tf.mul(xhat, gamma), beta),
+      gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) => {
+        const [xh, rs, g] = saved
+        const H = g.shape[0]
+        const dxhat = tf.mul(dy, g)
+        // dx = (dx̂ − mean(dx̂) − x̂·mean(dx̂·x̂)) / σ
+        const dx = tf.mul(rs, tf.sub(tf.sub(dxhat, tf.mean(dxhat, -1, true)), tf.mul(xh, tf.mean(tf.mul(dxhat, xh), -1, true))))
+        const rows = (t: tf.Tensor) => tf.reshape(t, [-1, H])
+        return [dx, tf.sum(rows(tf.mul(dy, xh)), 0), tf.sum(rows(dy), 0)]
+      },
+    }
+  }) as unknown as Parameters<typeof tf.customGrad>[0])
+  return op as unknown as LayerNormFn
+}
+
+/** y = (x − mean) / sqrt(var + eps) · gamma + beta over the last axis; gamma, beta: [H]. */
+export function layerNorm(x: tf.Tensor, gamma: tf.Tensor1D, beta: tf.Tensor1D, eps: number): tf.Tensor {
+  let fn = byEps.get(eps)
+  if (!fn) byEps.set(eps, (fn = build(eps)))
+  return fn(x, gamma, beta)
+}

@@ -1,0 +1,129 @@
+// The backend ladder: tensorflow (libtensorflow through tfjs-node-gpu or tfjs-node) → webgpu (Dawn
+// from the `webgpu` package) → wasm (XNNPACK, with our kernels) → cpu (the reference). `auto` takes
+// the first rung that works and says why each faster one was passed over; naming a backend forces it.
+import { createRequire } from 'node:module'
+import { dirname } from 'node:path'
+// The full package, not tfjs-core: only it registers the gradients (TFJS-NOTES).
+import * as tf from '@tensorflow/tfjs'
+import { setThreadsCount, setWasmPaths } from '@tensorflow/tfjs-backend-wasm'
+import { WorkbenchError } from '../../errors'
+import { registerCustomKernels } from './kernels'
+
+export const BACKEND_NAMES = ['tensorflow', 'webgpu', 'wasm', 'cpu'] as const
+export type BackendName = (typeof BACKEND_NAMES)[number]
+export type BackendPreference = 'auto' | BackendName
+
+export interface BackendSelection {
+  name: BackendName
+  /** Where the backend comes from, e.g. "@tensorflow/tfjs-node-gpu" or "tfjs-backend-wasm-simd.wasm". */
+  detail: string
+  /** The faster rungs that were tried first, each with the one-line reason it was not used. */
+  skipped: { name: BackendName; reason: string }[]
+  /** Threads the backend computes with, where it says (wasm). */
+  threads?: number
+}
+
+export interface BackendOptions {
+  /** wasm threads; tfjs uses 1 in Node (it loads the non-threaded binary there, tfjs issue #3830). */
+  wasmThreads?: number
+}
+
+type Attempt = { ok: true; detail: string; threads?: number } | { ok: false; reason: string }
+
+const require = createRequire(import.meta.url)
+
+/** Picks and activates a backend. A named one that cannot start throws UNAVAILABLE with the reason. */
+export async function selectBackend(preference: BackendPreference = 'auto', options: BackendOptions = {}): Promise<BackendSelection> {
+  registerCustomKernels()
+  const ladder = preference === 'auto' ? BACKEND_NAMES : [preference]
+  const skipped: BackendSelection['skipped'] = []
+  for (const name of ladder) {
+    const attempt = await tryBackend(name, options)
+    if (attempt.ok) return { name, detail: attempt.detail, skipped, threads: attempt.threads }
+    if (preference !== 'auto') throw new WorkbenchError('UNAVAILABLE', `backend ${name} is unavailable: ${attempt.reason}`)
+    skipped.push({ name, reason: attempt.reason })
+  }
+  // cpu always starts, so the ladder cannot run out.
+  throw new WorkbenchError('UNAVAILABLE', `no backend could start: ${skipped.map((s) => `${s.name}: ${s.reason}`).join('; ')}`)
+}
+
+async function tryBackend(name: BackendName, options: BackendOptions): Promise<Attempt> {
+  try {
+    switch (name) {
+      case 'tensorflow':
+        return await tryTensorflow()
+      case 'webgpu':
+        return await tryWebgpu()
+      case 'wasm':
+        return await tryWasm(options)
+      case 'cpu':
+        return (await tf.setBackend('cpu')) ? { ok: true, detail: 'tfjs-backend-cpu (reference, JavaScript)' } : { ok: false, reason: 'tf.setBackend("cpu") failed' }
+    }
+  } catch (err) {
+    return { ok: false, reason: oneLine(err) }
+  }
+}
+
+async function tryTensorflow(): Promise<Attempt> {
+  const missing: string[] = []
+  for (const pkg of ['@tensorflow/tfjs-node-gpu', '@tensorflow/tfjs-node']) {
+    try {
+      require.resolve(pkg)
+    } catch {
+      missing.push(pkg)
+      continue
+    }
+    // A variable specifier: these optional packages have no types to check against when absent.
+    await import(pkg)
+    if (await tf.setBackend('tensorflow')) return { ok: true, detail: pkg }
+    return { ok: false, reason: `${pkg} is installed but its backend did not start` }
+  }
+  return { ok: false, reason: `${missing.join(' and ')} not installed (optional dependencies; they need libtensorflow)` }
+}
+
+interface GpuLike {
+  requestAdapter(): Promise<unknown>
+}
+
+async function tryWebgpu(): Promise<Attempt> {
+  const { create, globals } = (await import('webgpu')) as unknown as { create(flags: string[]): GpuLike; globals: object }
+  const gpu = create([])
+  if ((await gpu.requestAdapter()) == null) {
+    return { ok: false, reason: 'no WebGPU adapter (Dawn found no Vulkan, Metal or D3D12 device)' }
+  }
+  // tfjs-backend-webgpu looks for navigator.gpu and the GPU* constants when it is imported.
+  Object.assign(globalThis, globals)
+  const nav = ((globalThis as { navigator?: object }).navigator ??= {}) as { gpu?: GpuLike }
+  if (!nav.gpu) Object.defineProperty(nav, 'gpu', { value: gpu, configurable: true })
+  await import('@tensorflow/tfjs-backend-webgpu')
+  if (await tf.setBackend('webgpu')) return { ok: true, detail: '@tensorflow/tfjs-backend-webgpu over Dawn (webgpu package)' }
+  return { ok: false, reason: 'an adapter exists but the tfjs webgpu backend did not start' }
+}
+
+let wasmConfigured = false
+
+async function tryWasm(options: BackendOptions): Promise<Attempt> {
+  if (!wasmConfigured) {
+    // The .wasm binaries sit next to the package's bundle; say so rather than rely on __dirname guesses.
+    setWasmPaths(`${dirname(require.resolve('@tensorflow/tfjs-backend-wasm'))}/`)
+    if (options.wasmThreads) setThreadsCount(options.wasmThreads)
+    wasmConfigured = true
+  }
+  if (!(await tf.setBackend('wasm'))) return { ok: false, reason: 'tf.setBackend("wasm") failed' }
+  const simd = await tf.env().getAsync('WASM_HAS_SIMD_SUPPORT')
+  const backend = tf.backend() as unknown as { wasm: { tfjs: { getThreadsCount(): number } } }
+  const threads = backend.wasm.tfjs.getThreadsCount()
+  return { ok: true, detail: simd ? 'tfjs-backend-wasm-simd.wasm (XNNPACK)' : 'tfjs-backend-wasm.wasm (no SIMD)', threads }
+}
+
+function oneLine(err: unknown): string {
+  const text = err instanceof Error ? err.message : String(err)
+  return text.split('\n')[0].slice(0, 300)
+}
+
+/** One line per decision, for logs and `bench train`. */
+export function describeSelection(selection: BackendSelection): string {
+  const skipped = selection.skipped.map((s) => `${s.name} skipped: ${s.reason}`)
+  const threads = selection.threads ? `, ${selection.threads} thread${selection.threads > 1 ? 's' : ''}` : ''
+  return [...skipped, `using ${selection.name}: ${selection.detail}${threads}`].join('\n')
+}

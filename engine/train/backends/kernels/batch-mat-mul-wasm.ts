@@ -1,0 +1,124 @@
+// BatchMatMul for the wasm backend, routed through XNNPACK for every case.
+// tfjs-wasm 4.22 calls XNNPACK only for a plain 2-D product (no transpose, batch 1) and sends the
+// rest (every backward product, batched attention, the tied MLM decoder) to a scalar loop that is
+// ~10x slower. Here transposes are materialised with the wasm Transpose kernel, a broadcast right-hand
+// side folds the left batch into rows (one XNNPACK call), and a true batch is split into per-element
+// calls over views of the same wasm memory (no copies).
+import * as tf from '@tensorflow/tfjs'
+import type { BatchMatMulAttrs, BatchMatMulInputs, KernelConfig, KernelFunc, TensorInfo } from '@tensorflow/tfjs'
+import {
+  registerView,
+  releaseView,
+  shapeBytes,
+  tensorRef,
+  wasmInternals,
+  type WasmBackendInternals,
+} from './wasm-internals'
+
+type WasmMatMul = (
+  aId: number, aShape: Uint8Array, aRank: number,
+  bId: number, bShape: Uint8Array, bRank: number,
+  transposeA: boolean, transposeB: boolean, outId: number,
+) => void
+
+let wasmMatMul: WasmMatMul | null = null
+let stockKernel: KernelFunc | null = null
+
+function setup(backend: tf.KernelBackend): void {
+  wasmMatMul = wasmInternals(backend).wasm.cwrap('BatchMatMul', null, [
+    'number', 'array', 'number', // a id, shape, rank
+    'number', 'array', 'number', // b id, shape, rank
+    'number', 'number', // transpose a, b
+    'number', // out id
+  ]) as WasmMatMul
+}
+
+/**
+ * Calls the wasm product on plain row-major [M, K] x [K, N], the case that reaches XNNPACK. XNNPACK
+ * caches the operator (with B packed) on B's tensor id, with no shape in the key: B is always passed
+ * as a fresh view, released right after, so a reshaped tensor sharing memory can never hit a stale
+ * operator (in training B changes every step anyway, so the cache would never be reused).
+ */
+function xnnMatMul(backend: WasmBackendInternals, aId: number, m: number, k: number, bId: number, n: number, outId: number): void {
+  wasmMatMul!(aId, shapeBytes([1, m, k]), 3, bId, shapeBytes([1, k, n]), 3, false, false, outId)
+}
+
+/** `x` [batch, r, c] → [batch, c, r] as a new wasm tensor (the caller disposes it). */
+function transposeLast2(backend: WasmBackendInternals, x: TensorInfo, batch: number, r: number, c: number): TensorInfo {
+  const transpose = tf.getKernel('Transpose', 'wasm')!.kernelFunc
+  const input: TensorInfo = { dataId: x.dataId, shape: [batch, r, c], dtype: x.dtype }
+  return transpose({ inputs: { x: input }, backend: backend as unknown as tf.KernelBackend, attrs: { perm: [0, 2, 1] } }) as TensorInfo
+}
+
+function batchMatMul(args: { inputs: BatchMatMulInputs; backend: tf.KernelBackend; attrs: BatchMatMulAttrs }): TensorInfo {
+  const { inputs, attrs } = args
+  const a = inputs.a as TensorInfo
+  const b = inputs.b as TensorInfo
+  const { transposeA, transposeB } = attrs
+  const aRank = a.shape.length
+  const bRank = b.shape.length
+  const batchA = tf.util.sizeFromShape(a.shape.slice(0, -2))
+  const batchB = tf.util.sizeFromShape(b.shape.slice(0, -2))
+  if (a.dtype !== 'float32' || b.dtype !== 'float32' || (batchA !== batchB && batchA !== 1 && batchB !== 1)) {
+    return stockKernel!(args as unknown as Parameters<KernelFunc>[0]) as TensorInfo
+  }
+  const backend = wasmInternals(args.backend)
+  const m = transposeA ? a.shape[aRank - 1] : a.shape[aRank - 2]
+  const kA = transposeA ? a.shape[aRank - 2] : a.shape[aRank - 1]
+  const kB = transposeB ? b.shape[bRank - 1] : b.shape[bRank - 2]
+  const n = transposeB ? b.shape[bRank - 2] : b.shape[bRank - 1]
+  if (kA !== kB) {
+    throw new Error(`matMul: inner dimensions of [${a.shape}] and [${b.shape}] differ (${kA} vs ${kB}) with transposeA=${transposeA}, transposeB=${transposeB}`)
+  }
+  const k = kA
+  const batch = Math.max(batchA, batchB)
+  const outBatchShape = tf.broadcast_util.assertAndGetBroadcastShape(a.shape.slice(0, -2), b.shape.slice(0, -2))
+  const out = backend.makeOutput([batch, m, n], 'float32')
+  const outShape = [...outBatchShape, m, n]
+  if (batch * m * n === 0) return { ...out, shape: outShape }
+  if (k === 0) {
+    // An empty sum: XNNPACK is never asked about a zero inner dimension.
+    new Float32Array(backend.wasm.HEAPU8.buffer, tensorRef(backend, out).offset, batch * m * n).fill(0)
+    return { ...out, shape: outShape }
+  }
+
+  const temporaries: TensorInfo[] = []
+  let left = a // [batchA, m, k] once materialised
+  let right = b // [batchB, k, n] once materialised
+  if (transposeA) temporaries.push((left = transposeLast2(backend, a, batchA, k, m)))
+  if (transposeB) temporaries.push((right = transposeLast2(backend, b, batchB, n, k)))
+  const l = tensorRef(backend, left)
+  const r = tensorRef(backend, right)
+  const o = tensorRef(backend, out)
+
+  if (batchB === 1) {
+    // The right-hand side is shared: every left row of every batch is one row of a single product.
+    const bView = registerView(backend, r.offset, k * n)
+    xnnMatMul(backend, l.id, batchA * m, k, bView, n, o.id)
+    releaseView(backend, bView)
+  } else {
+    for (let i = 0; i < batch; i++) {
+      const aView = batchA === 1 ? l.id : registerView(backend, l.offset + 4 * i * m * k, m * k)
+      const bView = registerView(backend, r.offset + 4 * i * k * n, k * n)
+      const outView = registerView(backend, o.offset + 4 * i * m * n, m * n)
+      xnnMatMul(backend, aView, m, k, bView, n, outView)
+      if (aView !== l.id) releaseView(backend, aView)
+      releaseView(backend, bView)
+      releaseView(backend, outView)
+    }
+  }
+  for (const t of temporaries) backend.disposeData(t.dataId)
+  return { ...out, shape: outShape }
+}
+
+export const batchMatMulWasmConfig: KernelConfig = {
+  kernelName: 'BatchMatMul',
+  backendName: 'wasm',
+  setupFunc: setup as KernelConfig['setupFunc'],
+  kernelFunc: batchMatMul as unknown as KernelFunc,
+}
+
+/** Remembers tfjs's own kernel, used for the cases this one does not take (non-float32, odd broadcasts). */
+export function keepStockBatchMatMul(config: KernelConfig | undefined): void {
+  if (config && config.kernelFunc !== batchMatMulWasmConfig.kernelFunc) stockKernel = config.kernelFunc
+}

@@ -1,0 +1,32 @@
+// Our kernels, registered over (or next to) tfjs's own through this one explicit list.
+import * as tf from '@tensorflow/tfjs'
+import type { KernelConfig } from '@tensorflow/tfjs'
+// Registers the wasm backend and its stock kernels first, so that ours replace them and not the reverse.
+import '@tensorflow/tfjs-backend-wasm'
+import { batchMatMulWasmConfig, keepStockBatchMatMul } from './batch-mat-mul-wasm'
+import { oneHotWasmConfig } from './one-hot-wasm'
+import { unsortedSegmentSumCpuConfig } from './unsorted-segment-sum-cpu'
+import { unsortedSegmentSumWasmConfig } from './unsorted-segment-sum-wasm'
+
+export const CUSTOM_KERNELS: readonly KernelConfig[] = [
+  unsortedSegmentSumCpuConfig, // linear time instead of vocab × tokens × hidden
+  unsortedSegmentSumWasmConfig, // missing in tfjs-wasm 4.22: the gradient of tf.gather
+  batchMatMulWasmConfig, // every product through XNNPACK, not only untransposed 2-D ones
+  oneHotWasmConfig, // tfjs-wasm ignores the dtype (float32 one-hots read back as 1.4e-45)
+]
+
+let registered = false
+
+/** Registers CUSTOM_KERNELS (once; idempotent). Call before or after the backend is set. */
+export function registerCustomKernels(): void {
+  if (registered) return
+  registered = true
+  for (const config of CUSTOM_KERNELS) {
+    const stock = tf.getKernel(config.kernelName, config.backendName)
+    if (config === batchMatMulWasmConfig) keepStockBatchMatMul(stock)
+    if (stock) tf.unregisterKernel(config.kernelName, config.backendName)
+    tf.registerKernel(config)
+    // tfjs runs setup functions when a backend is set; one already active needs it now.
+    if (config.setupFunc && tf.getBackend() === config.backendName) config.setupFunc(tf.backend())
+  }
+}

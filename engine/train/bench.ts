@@ -1,0 +1,131 @@
+// `mengzi bench train`: the fixed BERT MLM training step, timed. The model and batch are fixed so other
+// tools (test/bench/train_torch.py) can reproduce them: vocab 21128, sequence 128, batch 16 (A, B) or
+// 32 (BASE), 15% of positions masked, Adam lr 1e-4, 3 warm-up steps then 10 timed ones. Dropout is
+// off on both sides so that the two engines do the same arithmetic.
+import * as tf from '@tensorflow/tfjs'
+import { BENCH_CONFIGS, type BertConfig } from '../model/config'
+import { selectBackend, type BackendPreference, type BackendSelection } from './backends'
+import { createBenchModel, type BenchBatch } from './bench-model'
+
+export type BenchConfigName = keyof typeof BENCH_CONFIGS
+
+export const BENCH_SEQUENCE = 128
+export const BENCH_MASK_RATIO = 0.15
+export const benchBatchSize = (config: BenchConfigName) => (config === 'BASE' ? 32 : 16)
+
+export interface TrainBenchOptions {
+  config: BenchConfigName
+  backend?: BackendPreference
+  warmupSteps?: number
+  timedSteps?: number
+  wasmThreads?: number
+  /** Called after each step (warm-up ones included) with its time and loss. */
+  onStep?: (step: { index: number; warmup: boolean; ms: number; loss: number }) => void
+}
+
+export interface TrainBenchResult {
+  config: BenchConfigName
+  backend: BackendSelection['name']
+  backendDetail: string
+  skipped: BackendSelection['skipped']
+  threads: number | null
+  batchSize: number
+  sequenceLength: number
+  maskedPerSequence: number
+  parameters: number
+  stepMs: number[]
+  medianStepMs: number
+  tokensPerSec: number
+  losses: number[]
+}
+
+/** Seeded integers in [0, n) (mulberry32), so every run and engine sees the same batch. */
+function seededInts(count: number, n: number, seed: number): Int32Array {
+  const out = new Int32Array(count)
+  let s = seed >>> 0
+  for (let i = 0; i < count; i++) {
+    s = (s + 0x6d2b79f5) >>> 0
+    let t = Math.imul(s ^ (s >>> 15), s | 1)
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61)
+    out[i] = (((t ^ (t >>> 14)) >>> 0) / 2 ** 32) * n
+  }
+  return out
+}
+
+/** The fixed synthetic batch: random word ids (never 0, [PAD]), the first round(15%·T) positions of each sequence after [CLS] masked. */
+export function benchBatch(config: BertConfig, batchSize: number, seq = BENCH_SEQUENCE): BenchBatch {
+  const ids = seededInts(batchSize * seq, config.vocab_size - 1, 1234).map((v) => v + 1)
+  const perSequence = Math.round(BENCH_MASK_RATIO * seq)
+  const positions = new Int32Array(batchSize * perSequence)
+  const labels = new Int32Array(batchSize * perSequence)
+  for (let b = 0; b < batchSize; b++) {
+    // Spread the masked positions evenly over the sequence, skipping position 0 ([CLS]).
+    for (let j = 0; j < perSequence; j++) {
+      const p = b * seq + 1 + Math.floor((j * (seq - 1)) / perSequence)
+      positions[b * perSequence + j] = p
+      labels[b * perSequence + j] = ids[p]
+      ids[p] = 103 // [MASK] in bert-base-chinese's vocab
+    }
+  }
+  return {
+    inputIds: tf.tensor2d(ids, [batchSize, seq], 'int32'),
+    tokenTypeIds: tf.zeros([batchSize, seq], 'int32') as tf.Tensor2D,
+    attentionMask: tf.ones([batchSize, seq], 'int32') as tf.Tensor2D,
+    maskedPositions: tf.tensor1d(positions, 'int32'),
+    maskedLabels: tf.tensor1d(labels, 'int32'),
+  }
+}
+
+export function median(values: number[]): number {
+  const sorted = [...values].sort((a, b) => a - b)
+  const mid = sorted.length >> 1
+  return sorted.length % 2 ? sorted[mid] : (sorted[mid - 1] + sorted[mid]) / 2
+}
+
+export async function benchTrain(options: TrainBenchOptions): Promise<TrainBenchResult> {
+  const { config: name, warmupSteps = 3, timedSteps = 10 } = options
+  const selection = await selectBackend(options.backend ?? 'auto', { wasmThreads: options.wasmThreads })
+  const config: BertConfig = { ...BENCH_CONFIGS[name], hidden_dropout_prob: 0, attention_probs_dropout_prob: 0 }
+  const batchSize = benchBatchSize(name)
+  const model = createBenchModel(config)
+  const batch = benchBatch(config, batchSize)
+  const optimizer = tf.train.adam(1e-4)
+  const stepMs: number[] = []
+  const losses: number[] = []
+  try {
+    for (let i = 0; i < warmupSteps + timedSteps; i++) {
+      const start = performance.now()
+      const lossTensor = optimizer.minimize(() => model.loss(batch), true, model.variables)!
+      // Reading the loss waits for the step (and is what a training loop does anyway).
+      const loss = (await lossTensor.data())[0]
+      lossTensor.dispose()
+      const ms = performance.now() - start
+      const warmup = i < warmupSteps
+      if (!warmup) {
+        stepMs.push(ms)
+        losses.push(loss)
+      }
+      options.onStep?.({ index: i, warmup, ms, loss })
+    }
+  } finally {
+    optimizer.dispose()
+    model.dispose()
+    for (const t of Object.values(batch)) (t as tf.Tensor).dispose()
+  }
+  const medianStepMs = median(stepMs)
+  return {
+    config: name,
+    backend: selection.name,
+    backendDetail: selection.detail,
+    skipped: selection.skipped,
+    threads: selection.threads ?? null,
+    batchSize,
+    sequenceLength: BENCH_SEQUENCE,
+    maskedPerSequence: Math.round(BENCH_MASK_RATIO * BENCH_SEQUENCE),
+    parameters: model.variables.reduce((n, v) => n + v.size, 0),
+    stepMs,
+    medianStepMs,
+    tokensPerSec: (batchSize * BENCH_SEQUENCE * 1000) / medianStepMs,
+    losses,
+  }
+}

@@ -1,0 +1,35 @@
+import { defineStore } from 'pinia'
+import { ref } from 'vue'
+import type { Settings, VersionInfo } from '../../../engine/service/api'
+import { useApi } from '../api/client'
+
+export const useSettingsStore = defineStore('settings', () => {
+  const settings = ref<Settings | null>(null)
+  const version = ref<VersionInfo | null>(null)
+  const error = ref<string | null>(null)
+
+  async function load() {
+    const api = useApi()
+    try {
+      ;[settings.value, version.value] = await Promise.all([api.call('settings.get', {}), api.call('app.version', {})])
+      error.value = null
+    } catch (err) {
+      error.value = (err as Error).message
+    }
+  }
+
+  /** Optimistic: the change shows at once and rolls back if the engine refuses it. */
+  async function update(patch: Partial<Pick<Settings, 'theme' | 'backend' | 'spacyPython'>>) {
+    const before = settings.value
+    if (before) settings.value = { ...before, ...patch }
+    try {
+      settings.value = await useApi().call('settings.update', patch)
+      error.value = null
+    } catch (err) {
+      settings.value = before
+      error.value = (err as Error).message
+    }
+  }
+
+  return { settings, version, error, load, update }
+})

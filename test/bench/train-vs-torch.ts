@@ -1,0 +1,55 @@
+// Our best CPU backend against PyTorch on the same BERT MLM training step, in one run:
+//   npx tsx test/bench/train-vs-torch.ts [--config A|B|BASE] [--backend wasm|cpu|…] [--steps N] [--json]
+// PyTorch is Debian's python3-torch (/usr/bin/python3, not a pyenv shim) with OpenBLAS held to 2
+// threads. Timings on a machine shared with other work are noisy: run both sides back to back.
+import { spawnSync } from 'node:child_process'
+import { dirname, join } from 'node:path'
+import { fileURLToPath } from 'node:url'
+import { parseArgs } from 'node:util'
+import { benchTrain, type BenchConfigName } from '../../engine/train/bench'
+import type { BackendPreference } from '../../engine/train/backends'
+
+const { values: args } = parseArgs({
+  options: {
+    config: { type: 'string', default: 'A' },
+    backend: { type: 'string', default: 'auto' },
+    steps: { type: 'string', default: '10' },
+    threads: { type: 'string', default: '2' },
+    python: { type: 'string', default: '/usr/bin/python3' },
+    json: { type: 'boolean', default: false },
+  },
+})
+const config = args.config as BenchConfigName
+const steps = Number(args.steps)
+
+function runTorch() {
+  const script = join(dirname(fileURLToPath(import.meta.url)), 'train_torch.py')
+  const run = spawnSync(args.python!, [script, '--config', config, '--steps', String(steps), '--threads', args.threads!, '--json'], {
+    env: { ...process.env, OPENBLAS_NUM_THREADS: args.threads, OMP_NUM_THREADS: args.threads, OMP_WAIT_POLICY: 'PASSIVE' },
+    encoding: 'utf8',
+  })
+  if (run.status !== 0) throw new Error(`train_torch.py failed (exit ${run.status}): ${(run.stderr || '').trim().split('\n').at(-1)}`)
+  return JSON.parse(run.stdout.trim().split('\n').at(-1)!) as { medianStepMs: number; tokensPerSec: number; blas: string; torch: string; threads: number; losses: number[] }
+}
+
+const torch = runTorch()
+const ours = await benchTrain({ config, backend: args.backend as BackendPreference, timedSteps: steps })
+const speedup = torch.medianStepMs / ours.medianStepMs // > 1: we are faster
+const summary = {
+  config,
+  ours: { backend: ours.backend, detail: ours.backendDetail, threads: ours.threads, medianStepMs: ours.medianStepMs, tokensPerSec: ours.tokensPerSec, firstLoss: ours.losses[0] },
+  torch: { version: torch.torch, blas: torch.blas, threads: torch.threads, medianStepMs: torch.medianStepMs, tokensPerSec: torch.tokensPerSec, firstLoss: torch.losses[0] },
+  speedup,
+  medianStepMs: ours.medianStepMs,
+  tokensPerSec: ours.tokensPerSec,
+}
+if (args.json) {
+  console.log(JSON.stringify(summary))
+} else {
+  const row = (name: string, ms: number, tps: number, note: string) => console.log(`${name.padEnd(10)} ${ms.toFixed(1).padStart(10)} ${tps.toFixed(0).padStart(10)}  ${note}`)
+  console.log(`config ${config}, ${steps} timed steps each (CPU shared with other processes: noisy)`)
+  console.log(`${'engine'.padEnd(10)} ${'ms/step'.padStart(10)} ${'tokens/s'.padStart(10)}`)
+  row('tfjs', ours.medianStepMs, ours.tokensPerSec, `${ours.backend}: ${ours.backendDetail}, ${ours.threads ?? '?'} thread(s)`)
+  row('pytorch', torch.medianStepMs, torch.tokensPerSec, `torch ${torch.torch}, ${torch.blas}, ${torch.threads} threads`)
+  console.log(`ratio (PyTorch time / ours): ${speedup.toFixed(3)}x  (>= 1 means we are at least as fast)`)
+}

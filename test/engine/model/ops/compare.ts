@@ -1,0 +1,40 @@
+// Fused op vs the plain tfjs composition it replaces: values and gradients, on cpu and wasm.
+import * as tf from '@tensorflow/tfjs'
+import { expect } from 'vitest'
+import { registerCustomKernels } from '../../../../engine/train/backends/kernels'
+import { randomValues } from '../../train/backends/kernels/on-backends'
+
+export { randomValues }
+export const BACKENDS = ['cpu', 'wasm'] as const
+
+export async function useBackend(name: (typeof BACKENDS)[number]): Promise<void> {
+  registerCustomKernels()
+  await tf.setBackend(name)
+}
+
+/** Value and the gradients with respect to every input, of sum(f(inputs) · weights). */
+export function valueAndGrads(f: (...xs: tf.Tensor[]) => tf.Tensor, inputs: tf.Tensor[]): Float32Array[] {
+  return tf.tidy(() => {
+    const value = f(...inputs)
+    const weights = tf.tensor(randomValues(value.size, 77), value.shape)
+    const grads = tf.grads((...xs: tf.Tensor[]) => f(...xs).mul(weights).sum())(inputs)
+    return [value, ...grads].map((t) => t.dataSync() as Float32Array)
+  })
+}
+
+export function expectClose(actual: Float32Array[], expected: Float32Array[], tol: number): void {
+  expect(actual.length).toBe(expected.length)
+  actual.forEach((a, k) => {
+    expect(a.length).toBe(expected[k].length)
+    let scale = 1
+    for (const v of expected[k]) if (Number.isFinite(v)) scale = Math.max(scale, Math.abs(v))
+    for (let i = 0; i < a.length; i++) {
+      const e = expected[k][i]
+      if (!Number.isFinite(e)) {
+        if (!Object.is(a[i], e)) expect.fail(`output ${k}, element ${i}: ${a[i]}, expected ${e}`)
+      } else if (!(Math.abs(a[i] - e) <= tol * scale)) {
+        expect.fail(`output ${k}, element ${i}: ${a[i]}, expected ${e}`)
+      }
+    }
+  })
+}

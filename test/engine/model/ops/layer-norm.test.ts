@@ -1,0 +1,53 @@
+import * as tf from '@tensorflow/tfjs'
+import { describe, expect, it } from 'vitest'
+import { layerNorm } from '../../../../engine/model/ops/layer-norm'
+import { BACKENDS, expectClose, randomValues, useBackend, valueAndGrads } from './compare'
+
+const plain = (eps: number) => (x: tf.Tensor, g: tf.Tensor, b: tf.Tensor) => {
+  const { mean, variance } = tf.moments(x, -1, true)
+  return x.sub(mean).mul(tf.rsqrt(variance.add(eps))).mul(g).add(b)
+}
+const fused = (eps: number) => (x: tf.Tensor, g: tf.Tensor, b: tf.Tensor) => layerNorm(x, g as tf.Tensor1D, b as tf.Tensor1D, eps)
+
+describe('layerNorm (custom gradient)', () => {
+  for (const backend of BACKENDS) {
+    for (const shape of [[6, 8], [2, 5, 16], [3, 1]]) {
+      it(`equals the composition in value and gradients on ${backend}, shape [${shape}]`, async () => {
+        await useBackend(backend)
+        const H = shape.at(-1)!
+        const inputs = () => [tf.tensor(randomValues(tf.util.sizeFromShape(shape), 1).map((v) => 3 * v + 1), shape), tf.tensor1d(randomValues(H, 2)), tf.tensor1d(randomValues(H, 3))]
+        for (const eps of [1e-12, 1e-5]) {
+          expectClose(valueAndGrads(fused(eps), inputs()), valueAndGrads(plain(eps), inputs()), 2e-5)
+        }
+      })
+    }
+  }
+
+  it('propagates NaN in a row to that row only', async () => {
+    await useBackend('wasm')
+    const x = randomValues(4 * 6, 9)
+    x[7] = NaN // row 1
+    const y = tf.tidy(() => layerNorm(tf.tensor2d(x, [4, 6]), tf.ones([6]) as tf.Tensor1D, tf.zeros([6]) as tf.Tensor1D, 1e-12).dataSync())
+    expect(Array.from(y.slice(6, 12)).every(Number.isNaN)).toBe(true)
+    expect([...y.slice(0, 6), ...y.slice(12)].every(Number.isFinite)).toBe(true)
+  })
+
+  it('keeps fewer tensors alive for backward than the composition', async () => {
+    await useBackend('wasm')
+    const x = tf.randomNormal([64, 32])
+    const g = tf.ones([32]) as tf.Tensor1D
+    const b = tf.zeros([32]) as tf.Tensor1D
+    const bytesDuring = (f: () => tf.Tensor) => {
+      let peak = 0
+      tf.tidy(() => tf.grads((a: tf.Tensor) => {
+        const y = f().add(a).sum()
+        peak = tf.memory().numBytes
+        return y
+      })([tf.zeros([64, 32])]))
+      return peak
+    }
+    const fusedBytes = bytesDuring(() => layerNorm(x, g, b, 1e-12))
+    const plainBytes = bytesDuring(() => plain(1e-12)(x, g, b))
+    expect(fusedBytes).toBeLessThan(plainBytes)
+  })
+})
