@@ -5,10 +5,11 @@
 //     model.safetensors      weights, HF names
 //     optimizer.safetensors  Adam moments, keyed exp_avg.<param> / exp_avg_sq.<param>
 //     trainer_state.json     step, data position, RNG state, optimizer kind and step count, run config
+//     vocab.txt              when the run has a vocab (then the folder is a complete HF checkpoint)
 //
 // A checkpoint is written into a temporary directory beside its final name and renamed into place,
 // so a crash leaves either the complete checkpoint or none.
-import { mkdir, readdir, readFile, rename, rm, writeFile } from 'node:fs/promises'
+import { copyFile, mkdir, readdir, readFile, rename, rm, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import * as tf from '@tensorflow/tfjs'
 import type { BertConfig } from '../model/config'
@@ -17,7 +18,7 @@ import { readSafetensors, writeSafetensors, type StoredTensor, type TensorToWrit
 import { weightsToTensors } from '../model/weights'
 import type { Optimizer, OptimizerKind } from './optimizers'
 import type { RngState } from './rng'
-import type { TrainConfig } from './config'
+import { vocabOf, type TrainConfig } from './config'
 import { corrupt } from '../errors'
 
 export interface TrainerState {
@@ -51,6 +52,8 @@ export async function saveCheckpoint(
     for (const [name, t] of optimizer.stateTensors()) moments.set(name, { dtype: 'F32', shape: t.shape, data: (await t.data()) as Float32Array })
     await writeSafetensors(join(tmp, 'optimizer.safetensors'), moments)
     await writeFile(join(tmp, 'trainer_state.json'), JSON.stringify(state, null, 2))
+    const vocab = vocabOf(state.config)
+    if (vocab) await copyFile(vocab, join(tmp, 'vocab.txt'))
     // Replace an older checkpoint of the same step (a resumed run re-saving it) via a side name.
     const old = `${final}.old-${process.pid}`
     const hadOld = await rename(final, old).then(() => true, () => false)

@@ -2,6 +2,7 @@
 // that a JSON file, a preset and `--set key=value` overrides all go through the same checks.
 import { z } from 'zod'
 import { BENCH_CONFIGS, type BertConfig } from '../model/config'
+import { parseBertConfig } from '../model/checkpoint'
 import { badInput } from '../errors'
 
 const positiveInt = z.number().int().positive()
@@ -33,6 +34,8 @@ export const trainConfigSchema = z
     data: dataSpec,
     seed: z.number().int().default(42), // model init, data order, masking and dropout all derive from it
     backend: z.enum(['auto', 'tensorflow', 'webgpu', 'wasm', 'cpu']).default('auto'),
+    // vocab.txt copied into every checkpoint, so the result is a complete HF folder (text-file data: its vocab)
+    vocab: z.string().min(1).optional(),
 
     // objectives
     maxSeqLength: positiveInt.default(128), // [CLS] + tokens + [SEP], padded to this length
@@ -59,6 +62,9 @@ export const trainConfigSchema = z
   .strict()
 
 export type TrainConfig = z.infer<typeof trainConfigSchema>
+
+/** The vocab.txt that goes with the model, if any. */
+export const vocabOf = (config: TrainConfig): string | undefined => config.vocab ?? (config.data.kind === 'text-file' ? config.data.vocab : undefined)
 export type TrainConfigInput = z.input<typeof trainConfigSchema>
 
 export function parseTrainConfig(raw: unknown, source = 'config'): TrainConfig {
@@ -72,8 +78,8 @@ export function parseTrainConfig(raw: unknown, source = 'config'): TrainConfig {
 
 /** The BertConfig of a preset or inline config (a checkpoint's config is read from its directory). */
 export function presetModelConfig(model: TrainConfig['model']): BertConfig | null {
-  if ('preset' in model) return { ...BENCH_CONFIGS[model.preset], ...(model.overrides ?? {}) } as BertConfig
-  if ('config' in model) return model.config as unknown as BertConfig
+  if ('preset' in model) return parseBertConfig({ ...BENCH_CONFIGS[model.preset], ...(model.overrides ?? {}) }, `model.preset ${model.preset}`)
+  if ('config' in model) return parseBertConfig(model.config, 'model.config')
   return null
 }
 

@@ -3,7 +3,8 @@
 import { readFile } from 'node:fs/promises'
 import { Rng } from './rng'
 import type { DataSpec } from './config'
-import { badInput, unsupported } from '../errors'
+import { badInput } from '../errors'
+import { BertTokenizer, TokenBuffer } from '../text/tokenizer'
 
 /** Token-id segments (a sentence or a chunk of a document each), without [CLS]/[SEP]. */
 export interface SequenceSource {
@@ -56,14 +57,35 @@ export async function tokenFileSource(path: string, vocabSize: number): Promise<
   return { size: segments.length, get: (i) => segments[i] }
 }
 
-export async function openSource(spec: DataSpec, vocabSize: number): Promise<SequenceSource> {
+/**
+ * A plain-text file, one document or sentence per line, WordPiece-tokenized (HF BertTokenizer, lower
+ * case) with `vocabFile`; a line longer than `maxTokens` becomes several consecutive segments.
+ */
+export async function textFileSource(path: string, vocabFile: string, vocabSize: number, maxTokens: number): Promise<{ source: SequenceSource; specials: SpecialTokens }> {
+  const tokenizer = BertTokenizer.fromFile(vocabFile)
+  if (tokenizer.vocab.size > vocabSize) throw badInput(`${vocabFile}: ${tokenizer.vocab.size} tokens, more than the model's vocab_size (${vocabSize})`)
+  const buf = new TokenBuffer()
+  const segments: Int32Array[] = []
+  for (const line of (await readFile(path, 'utf8')).split('\n')) {
+    if (line.trim() === '') continue
+    buf.clear()
+    tokenizer.tokenizeInto(line, buf)
+    for (let i = 0; i < buf.length; i += maxTokens) segments.push(buf.ids.slice(i, Math.min(buf.length, i + maxTokens)))
+  }
+  if (segments.length === 0) throw badInput(`${path}: no text`)
+  const { pad, unk, cls, sep, mask } = tokenizer
+  return { source: { size: segments.length, get: (i) => segments[i] }, specials: { pad, unk, cls, sep, mask } }
+}
+
+/** The segments a run trains on, and the special-token ids that go with them. */
+export async function openSource(spec: DataSpec, vocabSize: number, maxSeqLength: number): Promise<{ source: SequenceSource; specials: SpecialTokens }> {
   switch (spec.kind) {
     case 'synthetic':
-      return syntheticSource(spec, vocabSize)
+      return { source: syntheticSource(spec, vocabSize), specials: BERT_CHINESE_SPECIALS }
     case 'token-file':
-      return tokenFileSource(spec.path, vocabSize)
+      return { source: await tokenFileSource(spec.path, vocabSize), specials: BERT_CHINESE_SPECIALS }
     case 'text-file':
-      throw unsupported(`data kind "text-file" needs the tokenizer (engine/text), not merged into this branch yet; use "token-file"`)
+      return textFileSource(spec.path, spec.vocab, vocabSize, maxSeqLength - 2)
   }
 }
 
@@ -107,7 +129,8 @@ export interface MlmBatch {
 /**
  * [CLS] segment [SEP], truncated to maxSeqLength and padded to the longest in the batch, then masked
  * as HF's DataCollatorForLanguageModeling: each non-special token is chosen with probability p; a
- * chosen token becomes [MASK] 80% of the time, a uniformly random id 10%, and stays 10%.
+ * chosen token becomes [MASK] 80% of the time, a uniformly random id 10%, and stays 10%. Unlike HF,
+ * a batch where no token was chosen gets one chosen at random, so that no step trains on nothing.
  */
 export function buildMlmBatch(
   segments: Int32Array[],
@@ -123,6 +146,13 @@ export function buildMlmBatch(
   const labels = new Int32Array(B * T).fill(-100)
   let tokens = 0
   let masked = 0
+  const maskAt = (at: number, id: number) => {
+    labels[at] = id
+    masked++
+    const u = rng.next()
+    if (u < 0.8) inputIds[at] = specials.mask
+    else if (u < 0.9) inputIds[at] = rng.int(vocabSize)
+  }
   segments.forEach((seg, b) => {
     const n = Math.min(seg.length, T - 2)
     const row = b * T
@@ -132,15 +162,18 @@ export function buildMlmBatch(
     tokens += n + 2
     for (let i = 0; i < n; i++) {
       const at = row + 1 + i
-      const id = seg[i]
-      inputIds[at] = id
-      if (rng.next() >= mlmProbability) continue
-      labels[at] = id
-      masked++
-      const u = rng.next()
-      if (u < 0.8) inputIds[at] = specials.mask
-      else if (u < 0.9) inputIds[at] = rng.int(vocabSize)
+      inputIds[at] = seg[i]
+      if (rng.next() < mlmProbability) maskAt(at, seg[i])
     }
   })
+  // A batch whose draw chose nothing would train on nothing: choose one token (HF would not; rare).
+  if (masked === 0) {
+    const candidates: number[] = []
+    for (let at = 0; at < B * T; at++) if (attentionMask[at] && inputIds[at] !== specials.cls && inputIds[at] !== specials.sep) candidates.push(at)
+    if (candidates.length > 0) {
+      const at = candidates[rng.int(candidates.length)]
+      maskAt(at, inputIds[at])
+    }
+  }
   return { batchSize: B, seqLength: T, inputIds, attentionMask, tokenTypeIds: new Int32Array(B * T), labels, tokens, masked }
 }

@@ -12,7 +12,7 @@ import { mlmLoss, type HeadSpec } from '../model/heads'
 import { disposeWeights, initWeights, loadWeights, parameterCount, type BertArchitecture } from '../model/weights'
 import { assignWeights, listCheckpoints, pruneCheckpoints, readCheckpoint, saveCheckpoint, type TrainerState } from './checkpoint'
 import { presetModelConfig, type TrainConfig } from './config'
-import { BERT_CHINESE_SPECIALS, buildMlmBatch, DataOrder, openSource, type SpecialTokens } from './data'
+import { buildMlmBatch, DataOrder, openSource, type SpecialTokens } from './data'
 import { lossAndGrads } from './grads'
 import { clipByGlobalNorm, createOptimizer, type Grads } from './optimizers'
 import { Rng } from './rng'
@@ -83,7 +83,6 @@ async function modelFor(config: TrainConfig): Promise<{ bert: BertConfig; initia
 export async function train(config: TrainConfig, options: TrainOptions, hooks: TrainHooks = {}): Promise<TrainResult> {
   if (config.nsp) throw unsupported('NSP pretraining needs sentence-pair data, which the data pipeline does not build yet; set nsp=false')
   const backend = options.backend ?? tf.getBackend()
-  const specials = options.specials ?? BERT_CHINESE_SPECIALS
   const { bert, initial } = await modelFor(config)
   const heads: HeadSpec[] = [{ kind: 'mlm' }]
   // Keep the pooler so the saved checkpoint is a complete BertForPreTraining-style model; it gets no
@@ -92,7 +91,9 @@ export async function train(config: TrainConfig, options: TrainOptions, hooks: T
   if (config.maxSeqLength > bert.max_position_embeddings) {
     throw new WorkbenchError('BAD_INPUT', `maxSeqLength (${config.maxSeqLength}) exceeds the model's max_position_embeddings (${bert.max_position_embeddings})`)
   }
-  const source = await openSource(config.data, bert.vocab_size)
+  const opened = await openSource(config.data, bert.vocab_size, config.maxSeqLength)
+  const source = opened.source
+  const specials = options.specials ?? opened.specials
   const order = new DataOrder(source.size, config.seed)
 
   const weights: Weights = initial
