@@ -6,6 +6,7 @@ import { registerImport } from './import'
 import { registerTokenize } from './tokenize'
 import { registerVocab } from './vocab'
 import { registerModel } from './model'
+import { registerModelForward } from './model-forward'
 import { registerBench } from './bench'
 
 export const commands: ((program: Command) => void)[] = [
@@ -15,5 +16,6 @@ export const commands: ((program: Command) => void)[] = [
   registerTokenize,
   registerVocab,
   registerModel,
+  registerModelForward,
   registerBench,
 ]
