@@ -7,6 +7,7 @@ import { registerTokenize } from './tokenize'
 import { registerVocab } from './vocab'
 import { registerModel } from './model'
 import { registerModelForward } from './model-forward'
+import { registerTrain } from './train'
 import { registerBench } from './bench'
 
 export const commands: ((program: Command) => void)[] = [
@@ -17,5 +18,6 @@ export const commands: ((program: Command) => void)[] = [
   registerVocab,
   registerModel,
   registerModelForward,
+  registerTrain,
   registerBench,
 ]

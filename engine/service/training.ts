@@ -22,10 +22,21 @@ export interface TrainingDeps {
   emit(event: WorkbenchEvent): void
 }
 
+/** What a training job ends with (small: it travels in job events). */
+export interface TrainingSummary {
+  runId: number
+  step: number
+  stopped: boolean
+  /** The mean loss of the last step run. */
+  loss: number | null
+  checkpointDir: string | null
+  parameters: number
+}
+
 export interface TrainingStart {
   runId: number
   jobId: string
-  done: Promise<TrainResult>
+  done: Promise<TrainingSummary>
 }
 
 export interface TrainingOptions {
@@ -33,6 +44,8 @@ export interface TrainingOptions {
   resumeRunId?: number
   /** Newest checkpoints to keep on disk; 0 keeps all. Default 2. */
   keepCheckpoints?: number
+  /** The imported dataset the run trains on, recorded on the run row. */
+  datasetId?: number
 }
 
 export const runDirOf = (layout: DataLayout, runId: number) => join(layout.runs, String(runId))
@@ -53,7 +66,7 @@ export function startTraining(deps: TrainingDeps, rawConfig: unknown, options: T
     runId = run.id
   } else {
     config = parseTrainConfig(rawConfig)
-    runId = insertRun(db, { name: config.name, kind: 'pretrain', config: config as unknown as Record<string, unknown>, seed: config.seed })
+    runId = insertRun(db, { name: config.name, kind: 'pretrain', config: config as unknown as Record<string, unknown>, seed: config.seed, datasetId: options.datasetId })
   }
   const runDir = runDirOf(layout, runId)
   const keep = options.keepCheckpoints ?? 2
@@ -93,7 +106,15 @@ export function startTraining(deps: TrainingDeps, rawConfig: unknown, options: T
         registerTrainedModel(deps, runId, config, result)
       }
       changed()
-      return result
+      const summary: TrainingSummary = {
+        runId,
+        step: result.step,
+        stopped: result.stopped,
+        loss: result.losses.at(-1) ?? null,
+        checkpointDir: result.checkpointDir,
+        parameters: result.parameters,
+      }
+      return summary
     } catch (err) {
       metrics.flush()
       setRunStatus(db, runId, ctx.signal.aborted ? 'cancelled' : 'failed', { error: toErrorPayload(err).message })

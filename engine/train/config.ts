@@ -15,6 +15,8 @@ export const dataSpec = z.discriminatedUnion('kind', [
   z.object({ kind: z.literal('synthetic'), sequences: positiveInt, minLength: positiveInt, maxLength: positiveInt, seed: z.number().int() }).strict(),
   // a plain-text file, one document or sentence per line, tokenized with the given vocab
   z.object({ kind: z.literal('text-file'), path: z.string().min(1), vocab: z.string().min(1) }).strict(),
+  // an imported text dataset (its folder: manifest.json + JSON-lines shards of {text}), train split
+  z.object({ kind: z.literal('dataset'), dir: z.string().min(1), vocab: z.string().min(1) }).strict(),
 ])
 export type DataSpec = z.infer<typeof dataSpec>
 
@@ -64,7 +66,8 @@ export const trainConfigSchema = z
 export type TrainConfig = z.infer<typeof trainConfigSchema>
 
 /** The vocab.txt that goes with the model, if any. */
-export const vocabOf = (config: TrainConfig): string | undefined => config.vocab ?? (config.data.kind === 'text-file' ? config.data.vocab : undefined)
+export const vocabOf = (config: TrainConfig): string | undefined =>
+  config.vocab ?? (config.data.kind === 'text-file' || config.data.kind === 'dataset' ? config.data.vocab : undefined)
 export type TrainConfigInput = z.input<typeof trainConfigSchema>
 
 export function parseTrainConfig(raw: unknown, source = 'config'): TrainConfig {

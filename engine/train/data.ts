@@ -1,6 +1,9 @@
 // Training data for MLM pretraining: a source of token-id segments, a deterministic epoch order over
 // it (so a data position is all a checkpoint needs to continue), and HF-style MLM masking.
 import { readFile } from 'node:fs/promises'
+import { join } from 'node:path'
+import { gunzipSync } from 'node:zlib'
+import { readManifest } from '../data/shards'
 import { Rng } from './rng'
 import type { DataSpec } from './config'
 import { badInput } from '../errors'
@@ -62,17 +65,38 @@ export async function tokenFileSource(path: string, vocabSize: number): Promise<
  * case) with `vocabFile`; a line longer than `maxTokens` becomes several consecutive segments.
  */
 export async function textFileSource(path: string, vocabFile: string, vocabSize: number, maxTokens: number): Promise<{ source: SequenceSource; specials: SpecialTokens }> {
+  return tokenizedSource((await readFile(path, 'utf8')).split('\n'), path, vocabFile, vocabSize, maxTokens)
+}
+
+/** The train split of an imported text dataset (records {text} in JSON-lines shards, maybe gzip). */
+export async function datasetSource(dir: string, vocabFile: string, vocabSize: number, maxTokens: number): Promise<{ source: SequenceSource; specials: SpecialTokens }> {
+  const manifest = readManifest(dir)
+  const texts: string[] = []
+  for (const shard of manifest.shards.filter((s) => s.split === 'train')) {
+    let bytes = await readFile(join(dir, shard.file))
+    if (shard.file.endsWith('.gz')) bytes = gunzipSync(bytes)
+    for (const line of bytes.toString('utf8').split('\n')) {
+      if (line === '') continue
+      const record = JSON.parse(line) as { text?: unknown }
+      if (typeof record.text !== 'string') throw badInput(`${dir}/${shard.file}: records have no "text" (is this a CLUE task dataset? pretraining needs a text dataset)`)
+      texts.push(record.text)
+    }
+  }
+  return tokenizedSource(texts, `${dir} (train split)`, vocabFile, vocabSize, maxTokens)
+}
+
+function tokenizedSource(texts: Iterable<string>, what: string, vocabFile: string, vocabSize: number, maxTokens: number): { source: SequenceSource; specials: SpecialTokens } {
   const tokenizer = BertTokenizer.fromFile(vocabFile)
   if (tokenizer.vocab.size > vocabSize) throw badInput(`${vocabFile}: ${tokenizer.vocab.size} tokens, more than the model's vocab_size (${vocabSize})`)
   const buf = new TokenBuffer()
   const segments: Int32Array[] = []
-  for (const line of (await readFile(path, 'utf8')).split('\n')) {
-    if (line.trim() === '') continue
+  for (const text of texts) {
+    if (text.trim() === '') continue
     buf.clear()
-    tokenizer.tokenizeInto(line, buf)
+    tokenizer.tokenizeInto(text, buf)
     for (let i = 0; i < buf.length; i += maxTokens) segments.push(buf.ids.slice(i, Math.min(buf.length, i + maxTokens)))
   }
-  if (segments.length === 0) throw badInput(`${path}: no text`)
+  if (segments.length === 0) throw badInput(`${what}: no text`)
   const { pad, unk, cls, sep, mask } = tokenizer
   return { source: { size: segments.length, get: (i) => segments[i] }, specials: { pad, unk, cls, sep, mask } }
 }
@@ -86,6 +110,8 @@ export async function openSource(spec: DataSpec, vocabSize: number, maxSeqLength
       return { source: await tokenFileSource(spec.path, vocabSize), specials: BERT_CHINESE_SPECIALS }
     case 'text-file':
       return textFileSource(spec.path, spec.vocab, vocabSize, maxSeqLength - 2)
+    case 'dataset':
+      return datasetSource(spec.dir, spec.vocab, vocabSize, maxSeqLength - 2)
   }
 }
 
