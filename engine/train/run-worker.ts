@@ -1,10 +1,10 @@
 // Runs `train` in a worker thread so the API stays responsive while a run computes. The worker's
 // messages become the same hooks `train` takes in-process; aborting the signal asks it to stop after
 // the current step (it then writes a checkpoint and resolves with `stopped: true`).
-import { readFileSync } from 'node:fs'
+import { existsSync, readFileSync } from 'node:fs'
 import { createRequire } from 'node:module'
 import { dirname, join } from 'node:path'
-import { pathToFileURL } from 'node:url'
+import { fileURLToPath, pathToFileURL } from 'node:url'
 import { Worker } from 'node:worker_threads'
 import { WorkbenchError, type ErrorCode } from '../errors'
 import type { TrainConfig } from './config'
@@ -30,7 +30,9 @@ export interface WorkerHooks extends Omit<TrainHooks, 'stopRequested'> {
 }
 
 const require = createRequire(import.meta.url)
-const WORKER_ENTRY = new URL('./worker.ts', import.meta.url)
+// A bundled build ships worker.js beside this file; from sources, worker.ts runs through tsx.
+const BUILT_ENTRY = new URL('./worker.js', import.meta.url)
+const SOURCE_ENTRY = new URL('./worker.ts', import.meta.url)
 
 // Workers inherit neither the parent's module hooks nor `--import` loaders, so a small bootstrap
 // registers tsx's ESM hooks in the worker before importing the TypeScript entry. tsx is resolved here
@@ -51,8 +53,9 @@ const ERROR_CODES = new Set<string>(['BAD_INPUT', 'NOT_FOUND', 'UNSUPPORTED', 'C
 export function trainInWorker(config: TrainConfig, options: WorkerInput['options'], hooks: WorkerHooks = {}, signal?: AbortSignal): Promise<TrainResult> {
   const stopFlag = new SharedArrayBuffer(4)
   const stop = new Int32Array(stopFlag)
-  const workerData: WorkerInput & { tsxApi: string; entry: string } = { config, options, stopFlag, tsxApi: tsxEsmApiUrl(), entry: WORKER_ENTRY.href }
-  const worker = new Worker(BOOTSTRAP, { eval: true, workerData })
+  const worker = existsSync(fileURLToPath(BUILT_ENTRY))
+    ? new Worker(BUILT_ENTRY, { workerData: { config, options, stopFlag } satisfies WorkerInput })
+    : new Worker(BOOTSTRAP, { eval: true, workerData: { config, options, stopFlag, tsxApi: tsxEsmApiUrl(), entry: SOURCE_ENTRY.href } })
   const requestStop = () => Atomics.store(stop, 0, 1)
   if (signal?.aborted) requestStop()
   signal?.addEventListener('abort', requestStop)
