@@ -42,7 +42,9 @@ export const trainConfigSchema = z
     // objectives
     maxSeqLength: positiveInt.default(128), // [CLS] + tokens + [SEP], padded to this length
     mlmProbability: z.number().gt(0).lt(1).default(0.15), // of the non-special tokens; 80% [MASK], 10% random, 10% kept
-    nsp: z.boolean().default(false), // RoBERTa-style (Mengzi): MLM only
+    // sentence-pair objective on the pooled [CLS]: none (RoBERTa style, Mengzi's default), nsp (BERT's
+    // next sentence prediction) or sop (ALBERT's sentence order); pairs are consecutive segments
+    pairObjective: z.enum(['none', 'nsp', 'sop']).default('none'),
 
     // optimisation
     optimizer: z.enum(['adamw', 'lamb']).default('lamb'), // Mengzi pretrains with LAMB

@@ -152,23 +152,42 @@ export interface MlmBatch {
   masked: number // positions with a label
 }
 
+/** One training sequence: a segment, or a pair of segments for NSP/SOP. */
+export type BatchItem = Int32Array | [Int32Array, Int32Array]
+
+/** HF's truncation "longest_first": drop tokens from the end of the longer segment until both fit. */
+function truncatePair(a: Int32Array, b: Int32Array, budget: number): [Int32Array, Int32Array] {
+  let na = a.length
+  let nb = b.length
+  while (na + nb > budget) {
+    if (na >= nb) na--
+    else nb--
+  }
+  return [a.subarray(0, na), b.subarray(0, nb)]
+}
+
 /**
- * [CLS] segment [SEP], truncated to maxSeqLength and padded to the longest in the batch, then masked
- * as HF's DataCollatorForLanguageModeling: each non-special token is chosen with probability p; a
- * chosen token becomes [MASK] 80% of the time, a uniformly random id 10%, and stays 10%. Unlike HF,
- * a batch where no token was chosen gets one chosen at random, so that no step trains on nothing.
+ * [CLS] A [SEP] (B [SEP]), token types 0 for A and 1 for B, truncated to maxSeqLength and padded to the
+ * longest in the batch, then masked as HF's DataCollatorForLanguageModeling: each non-special token is
+ * chosen with probability p; a chosen token becomes [MASK] 80% of the time, a uniformly random id 10%,
+ * and stays 10%. Unlike HF, a batch where no token was chosen gets one chosen at random, so that no
+ * step trains on nothing.
  */
 export function buildMlmBatch(
-  segments: Int32Array[],
+  items: BatchItem[],
   options: { maxSeqLength: number; mlmProbability: number; vocabSize: number; specials: SpecialTokens },
   rng: Rng,
 ): MlmBatch {
   const { maxSeqLength, mlmProbability, vocabSize, specials } = options
-  if (maxSeqLength < 3) throw badInput(`maxSeqLength (${maxSeqLength}) must leave room for [CLS], a token and [SEP]`)
-  const B = segments.length
-  const T = Math.min(maxSeqLength, 2 + Math.max(...segments.map((s) => s.length)))
+  if (maxSeqLength < 5) throw badInput(`maxSeqLength (${maxSeqLength}) must leave room for [CLS], tokens and [SEP]s`)
+  // each item as its segments, already truncated
+  const parts = items.map((it) => (Array.isArray(it) ? truncatePair(it[0], it[1], maxSeqLength - 3) : [it.subarray(0, maxSeqLength - 2)]))
+  const lengthOf = (p: Int32Array[]) => p.reduce((n, seg) => n + seg.length + 1, 1) // [CLS] + each segment and its [SEP]
+  const B = items.length
+  const T = Math.max(...parts.map(lengthOf))
   const inputIds = new Int32Array(B * T).fill(specials.pad)
   const attentionMask = new Int32Array(B * T)
+  const tokenTypeIds = new Int32Array(B * T)
   const labels = new Int32Array(B * T).fill(-100)
   let tokens = 0
   let masked = 0
@@ -179,27 +198,47 @@ export function buildMlmBatch(
     if (u < 0.8) inputIds[at] = specials.mask
     else if (u < 0.9) inputIds[at] = rng.int(vocabSize)
   }
-  segments.forEach((seg, b) => {
-    const n = Math.min(seg.length, T - 2)
-    const row = b * T
-    inputIds[row] = specials.cls
-    inputIds[row + n + 1] = specials.sep
-    attentionMask.fill(1, row, row + n + 2)
-    tokens += n + 2
-    for (let i = 0; i < n; i++) {
-      const at = row + 1 + i
-      inputIds[at] = seg[i]
-      if (rng.next() < mlmProbability) maskAt(at, seg[i])
-    }
+  const maskable: number[] = [] // positions of real tokens, for the no-target fallback
+  parts.forEach((segs, b) => {
+    let at = b * T
+    inputIds[at++] = specials.cls
+    segs.forEach((seg, type) => {
+      for (let i = 0; i < seg.length; i++, at++) {
+        inputIds[at] = seg[i]
+        tokenTypeIds[at] = type
+        maskable.push(at)
+        if (rng.next() < mlmProbability) maskAt(at, seg[i])
+      }
+      tokenTypeIds[at] = type
+      inputIds[at++] = specials.sep
+    })
+    attentionMask.fill(1, b * T, at)
+    tokens += at - b * T
   })
-  // A batch whose draw chose nothing would train on nothing: choose one token (HF would not; rare).
-  if (masked === 0) {
-    const candidates: number[] = []
-    for (let at = 0; at < B * T; at++) if (attentionMask[at] && inputIds[at] !== specials.cls && inputIds[at] !== specials.sep) candidates.push(at)
-    if (candidates.length > 0) {
-      const at = candidates[rng.int(candidates.length)]
-      maskAt(at, inputIds[at])
-    }
+  if (masked === 0 && maskable.length > 0) {
+    const at = maskable[rng.int(maskable.length)]
+    maskAt(at, inputIds[at])
   }
-  return { batchSize: B, seqLength: T, inputIds, attentionMask, tokenTypeIds: new Int32Array(B * T), labels, tokens, masked }
+  return { batchSize: B, seqLength: T, inputIds, attentionMask, tokenTypeIds, labels, tokens, masked }
+}
+
+export type PairObjective = 'none' | 'nsp' | 'sop'
+
+/**
+ * A sentence-pair example for the segment at `index`, with its label (HF's convention, 0 = in order):
+ *   nsp: B is the segment that follows A (label 0) or, half the time, a random other one (label 1);
+ *   sop: A and B are consecutive segments, swapped half the time (label 1) — ALBERT's sentence order.
+ * "Follows" means the next segment of the source: the next chunk of a long line, or the next line.
+ */
+export function pairAt(source: SequenceSource, index: number, objective: 'nsp' | 'sop', rng: Rng): { item: [Int32Array, Int32Array]; label: number } {
+  const n = source.size
+  if (n < 2) throw badInput(`${objective.toUpperCase()} needs at least two segments of text`)
+  const first = index + 1 < n ? index : index - 1 // the last segment pairs with the one before it
+  const a = source.get(first)
+  const next = source.get(first + 1)
+  if (objective === 'sop') return rng.next() < 0.5 ? { item: [a, next], label: 0 } : { item: [next, a], label: 1 }
+  if (rng.next() < 0.5) return { item: [a, next], label: 0 }
+  let other = rng.int(n - 1)
+  if (other >= first + 1) other++ // any segment but the true successor
+  return { item: [a, source.get(other)], label: 1 }
 }

@@ -1,4 +1,4 @@
-// The pretraining loop (MLM, optionally NSP): one function, nanoGPT style. It runs wherever it is
+// The pretraining loop (MLM, optionally NSP or SOP): one function, nanoGPT style. It runs wherever it is
 // called — the job runs it in a worker thread — and talks to the outside only through hooks.
 //
 // Determinism: model init, data order, masking and dropout derive from `config.seed`; the training
@@ -8,16 +8,16 @@ import * as tf from '@tensorflow/tfjs'
 import { bertEncoder, type ForwardContext, type Weights } from '../model/bert'
 import { readCheckpointDir } from '../model/checkpoint'
 import type { BertConfig } from '../model/config'
-import { mlmLoss, type HeadSpec } from '../model/heads'
+import { crossEntropy, mlmLoss, nspLogits, type HeadSpec } from '../model/heads'
 import { disposeWeights, initWeights, loadWeights, parameterCount, type BertArchitecture } from '../model/weights'
 import { assignWeights, listCheckpoints, pruneCheckpoints, readCheckpoint, saveCheckpoint, type TrainerState } from './checkpoint'
 import { presetModelConfig, type TrainConfig } from './config'
-import { buildMlmBatch, DataOrder, openSource, type SpecialTokens } from './data'
+import { buildMlmBatch, DataOrder, openSource, pairAt, type BatchItem, type SpecialTokens } from './data'
 import { lossAndGrads } from './grads'
 import { clipByGlobalNorm, createOptimizer, type Grads } from './optimizers'
 import { Rng } from './rng'
 import { linearWarmupDecay } from './schedule'
-import { WorkbenchError, unsupported } from '../errors'
+import { WorkbenchError } from '../errors'
 
 export interface TrainProgress {
   step: number
@@ -81,17 +81,20 @@ async function modelFor(config: TrainConfig): Promise<{ bert: BertConfig; initia
 }
 
 export async function train(config: TrainConfig, options: TrainOptions, hooks: TrainHooks = {}): Promise<TrainResult> {
-  if (config.nsp) throw unsupported('NSP pretraining needs sentence-pair data, which the data pipeline does not build yet; set nsp=false')
   const backend = options.backend ?? tf.getBackend()
   const { bert, initial } = await modelFor(config)
-  const heads: HeadSpec[] = [{ kind: 'mlm' }]
-  // Keep the pooler so the saved checkpoint is a complete BertForPreTraining-style model; it gets no
-  // gradient from MLM alone, so the optimizer leaves it untouched (as PyTorch does with grad None).
+  const pairs = config.pairObjective !== 'none'
+  // the NSP head (cls.seq_relationship) serves SOP too: same shape, other labels
+  const heads: HeadSpec[] = pairs ? [{ kind: 'mlm' }, { kind: 'nsp' }] : [{ kind: 'mlm' }]
+  // Keep the pooler so the saved checkpoint is a complete BertForPreTraining-style model; with MLM
+  // alone it gets no gradient, so the optimizer leaves it untouched (as PyTorch does with grad None).
   const arch: BertArchitecture = { config: bert, heads, pooler: true }
   if (config.maxSeqLength > bert.max_position_embeddings) {
     throw new WorkbenchError('BAD_INPUT', `maxSeqLength (${config.maxSeqLength}) exceeds the model's max_position_embeddings (${bert.max_position_embeddings})`)
   }
-  const opened = await openSource(config.data, bert.vocab_size, config.maxSeqLength)
+  // pairs of segments share one sequence: [CLS] A [SEP] B [SEP]
+  const segmentTokens = pairs ? Math.floor((config.maxSeqLength - 3) / 2) : config.maxSeqLength - 2
+  const opened = await openSource(config.data, bert.vocab_size, segmentTokens + 2)
   const source = opened.source
   const specials = options.specials ?? opened.specials
   const order = new DataOrder(source.size, config.seed)
@@ -150,10 +153,22 @@ export async function train(config: TrainConfig, options: TrainOptions, hooks: T
       const t0 = performance.now()
       let grads: Grads | null = null
       let lossSum = 0
+      let mlmSum = 0
+      let pairSum = 0
       let tokens = 0
       for (let micro = 0; micro < config.gradientAccumulation; micro++) {
-        const segments = Array.from({ length: config.batchSize }, () => source.get(order.indexAt(state.dataPosition++)))
-        const batch = buildMlmBatch(segments, { maxSeqLength: config.maxSeqLength, mlmProbability: config.mlmProbability, vocabSize: bert.vocab_size, specials }, rng)
+        const items: BatchItem[] = []
+        const pairLabels = new Int32Array(pairs ? config.batchSize : 0)
+        for (let b = 0; b < config.batchSize; b++) {
+          const index = order.indexAt(state.dataPosition++)
+          if (!pairs) items.push(source.get(index))
+          else {
+            const pair = pairAt(source, index, config.pairObjective as 'nsp' | 'sop', rng)
+            items.push(pair.item)
+            pairLabels[b] = pair.label
+          }
+        }
+        const batch = buildMlmBatch(items, { maxSeqLength: config.maxSeqLength, mlmProbability: config.mlmProbability, vocabSize: bert.vocab_size, specials }, rng)
         tokens += batch.tokens
         const shape: [number, number] = [batch.batchSize, batch.seqLength]
         const inputs = {
@@ -162,12 +177,22 @@ export async function train(config: TrainConfig, options: TrainOptions, hooks: T
           tokenTypeIds: tf.tensor2d(batch.tokenTypeIds, shape, 'int32'),
         }
         const scale = 1 / config.gradientAccumulation
+        let parts: tf.Scalar[] = []
         const step = lossAndGrads(weights, () => {
-          const out = bertEncoder(weights, bert, inputs, ctx, { pooler: config.nsp })
-          return mlmLoss(weights, bert, out.hiddenStates[bert.num_hidden_layers], batch.labels).mul(scale) as tf.Scalar
+          const out = bertEncoder(weights, bert, inputs, ctx, { pooler: pairs })
+          const mlm = mlmLoss(weights, bert, out.hiddenStates[bert.num_hidden_layers], batch.labels)
+          if (!pairs) return mlm.mul(scale) as tf.Scalar
+          const pair = crossEntropy(nspLogits(weights, out.pooled!), pairLabels)
+          parts = [tf.keep(mlm), tf.keep(pair)] // read after the step, for the per-objective metrics
+          return mlm.add(pair).mul(scale) as tf.Scalar
         })
         tf.dispose(Object.values(inputs))
         lossSum += (await step.loss.data())[0]
+        if (parts.length) {
+          mlmSum += (await parts[0].data())[0] * scale
+          pairSum += (await parts[1].data())[0] * scale
+          tf.dispose(parts)
+        }
         step.loss.dispose()
         grads = grads ? accumulate(grads, step.grads) : step.grads
       }
@@ -202,6 +227,12 @@ export async function train(config: TrainConfig, options: TrainOptions, hooks: T
           { name: 'lr', step: state.step, value: lr },
           { name: 'grad_norm', step: state.step, value: gradNorm },
           { name: 'tokens_per_sec', step: state.step, value: progress.tokensPerSec },
+          ...(pairs
+            ? [
+                { name: 'loss/mlm', step: state.step, value: mlmSum },
+                { name: `loss/${config.pairObjective}`, step: state.step, value: pairSum },
+              ]
+            : []),
         ])
       }
       if (config.checkpointEvery > 0 && state.step % config.checkpointEvery === 0) await save()

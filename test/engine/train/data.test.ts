@@ -2,7 +2,7 @@ import fs from 'node:fs'
 import os from 'node:os'
 import path from 'node:path'
 import { afterAll, describe, expect, it } from 'vitest'
-import { BERT_CHINESE_SPECIALS, buildMlmBatch, DataOrder, openSource, syntheticSource } from '../../../engine/train/data'
+import { BERT_CHINESE_SPECIALS, buildMlmBatch, DataOrder, openSource, pairAt, syntheticSource } from '../../../engine/train/data'
 import { Rng } from '../../../engine/train/rng'
 
 const fixture = path.join(__dirname, '../../fixtures/hf-bert-tiny')
@@ -55,6 +55,37 @@ describe('MLM masking', () => {
     expect(b.seqLength).toBe(5)
     expect([b.inputIds[0], b.inputIds[4]]).toEqual([S.cls, S.sep])
     expect(b.masked).toBe(1)
+  })
+})
+
+describe('sentence pairs', () => {
+  it('builds [CLS] A [SEP] B [SEP] with token types, truncating the longer segment first', () => {
+    const a = Int32Array.from({ length: 9 }, (_, i) => 200 + i)
+    const b = Int32Array.from([300, 301])
+    const batch = buildMlmBatch([[a, b]], { maxSeqLength: 10, mlmProbability: 0.0001, vocabSize: 400, specials: S }, new Rng(3))
+    expect(batch.seqLength).toBe(10)
+    const original = Array.from(batch.inputIds, (id, i) => (batch.labels[i] === -100 ? id : batch.labels[i]))
+    expect(original).toEqual([S.cls, 200, 201, 202, 203, 204, S.sep, 300, 301, S.sep])
+    expect(Array.from(batch.tokenTypeIds)).toEqual([0, 0, 0, 0, 0, 0, 0, 1, 1, 1])
+  })
+
+  it('NSP pairs a segment with its successor or a random other; SOP swaps consecutive ones', () => {
+    const source = syntheticSource({ sequences: 50, minLength: 3, maxLength: 3, seed: 4 }, 500)
+    const rng = new Rng(6)
+    let next = 0
+    for (let k = 0; k < 2000; k++) {
+      const i = k % 49
+      const { item, label } = pairAt(source, i, 'nsp', rng)
+      expect(item[0]).toBe(source.get(i))
+      if (label === 0) {
+        expect(item[1]).toBe(source.get(i + 1))
+        next++
+      } else expect(item[1]).not.toBe(source.get(i + 1))
+      const sop = pairAt(source, i, 'sop', rng)
+      expect(sop.item).toEqual(sop.label === 0 ? [source.get(i), source.get(i + 1)] : [source.get(i + 1), source.get(i)])
+    }
+    expect(Math.abs(next / 2000 - 0.5)).toBeLessThan(0.05)
+    expect(pairAt(source, 49, 'sop', rng).item).toContain(source.get(48)) // the last segment pairs backwards
   })
 })
 

@@ -47,8 +47,8 @@ function tinyConfig(overrides: Partial<TrainConfigInput> = {}) {
 
 describe('training loop: checkpoints and exact resume', () => {
   it('resumes the exact loss curve: N steps straight == K steps, stop, resume, N − K steps', async () => {
-    // accumulation, clipping, dropout, warm-up and a mid-run checkpoint are all in play
-    const config = tinyConfig({ gradientAccumulation: 2, maxGradNorm: 0.5, checkpointEvery: 3, totalSteps: 7 })
+    // accumulation, clipping, dropout, warm-up, NSP pair sampling and a mid-run checkpoint are all in play
+    const config = tinyConfig({ gradientAccumulation: 2, maxGradNorm: 0.5, checkpointEvery: 3, totalSteps: 7, pairObjective: 'nsp' })
     const straight = await train(config, { runDir: join(dir, 'straight') })
     expect(straight.losses.length).toBe(7)
     expect(straight.stopped).toBe(false)
@@ -65,7 +65,7 @@ describe('training loop: checkpoints and exact resume', () => {
   })
 
   it('refuses to resume with a changed config, naming the field', async () => {
-    await expect(train(tinyConfig({ gradientAccumulation: 2, maxGradNorm: 0.5, checkpointEvery: 3, totalSteps: 7, learningRate: 5e-4 }), { runDir: join(dir, 'resumed'), resume: true })).rejects.toThrow(
+    await expect(train(tinyConfig({ gradientAccumulation: 2, maxGradNorm: 0.5, checkpointEvery: 3, totalSteps: 7, pairObjective: 'nsp', learningRate: 5e-4 }), { runDir: join(dir, 'resumed'), resume: true })).rejects.toThrow(
       'cannot resume: config learningRate was 0.001, now 0.0005',
     )
   })

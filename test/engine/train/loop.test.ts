@@ -65,6 +65,17 @@ describe('training loop', () => {
     expect(mean(losses.slice(-5))).toBeLessThan(mean(losses.slice(0, 5)) - 0.5)
   })
 
+  it('trains SOP beside MLM, reporting both losses', async () => {
+    const config = tinyConfig({ pairObjective: 'sop', totalSteps: 3, model: { config: { ...TINY_BERT, num_hidden_layers: 1 } } })
+    const points = new Map<string, number[]>()
+    await train(config, { runDir: join(dir, 'sop') }, {
+      metrics: (ps) => ps.forEach((p) => points.set(p.name, [...(points.get(p.name) ?? []), p.value])),
+    })
+    expect([...points.keys()].sort()).toEqual(['grad_norm', 'loss', 'loss/mlm', 'loss/sop', 'lr', 'tokens_per_sec'])
+    points.get('loss')!.forEach((l, i) => expect(l).toBeCloseTo(points.get('loss/mlm')![i] + points.get('loss/sop')![i], 5))
+    for (const l of points.get('loss/sop')!) expect(Math.abs(l - Math.log(2))).toBeLessThan(0.2) // a 2-way guess at the start
+  })
+
   it('leaks no tensors: tf.memory().numTensors is flat over 100 steps', async () => {
     const config = tinyConfig({
       model: { config: { ...TINY_BERT, hidden_size: 16, num_hidden_layers: 1, intermediate_size: 32 } },
