@@ -6,8 +6,12 @@
 // outputs: hidden_states.0..L [B, T, H], pooler_output [B, H], prediction_logits [B, T, V],
 //          seq_relationship_logits [B, 2] (each when the model has that part), loss [1] when labels
 //          are given (MLM + NSP, as BertForPreTraining), and grad.<parameter> with `grads`.
+import { existsSync } from 'node:fs'
+import { join } from 'node:path'
 import * as tf from '@tensorflow/tfjs'
 import { badInput } from '../errors'
+import { readCheckpointDir } from './checkpoint'
+import type { BertConfig } from './config'
 import { bertEncoder, EVAL, type BertInputs, type Weights } from './bert'
 import { crossEntropy, mlmLogits, mlmLoss, nspLogits, type HeadSpec } from './heads'
 import { readHfCheckpoint } from './hf-checkpoint'
@@ -20,16 +24,27 @@ export interface ForwardResult {
   loss: number | null
 }
 
-/** The architecture a HF folder's heads describe (`classifier` as a sequence head). */
-function architectureOf(ckpt: Awaited<ReturnType<typeof readHfCheckpoint>>): BertArchitecture {
+/** The architecture that a checkpoint's tensor names describe (`classifier` as a sequence head). */
+function architectureOf(config: BertConfig, tensors: ReadonlyMap<string, { shape: number[] }>): BertArchitecture {
   const heads: HeadSpec[] = []
-  if (ckpt.heads.includes('mlm')) heads.push({ kind: 'mlm' })
-  if (ckpt.heads.includes('nsp')) heads.push({ kind: 'nsp' })
-  if (ckpt.heads.includes('classifier')) {
-    const n = ckpt.tensors.get('classifier.bias')?.shape[0] ?? 2
-    heads.push({ kind: 'sequence', name: 'classifier', numLabels: n })
+  if (tensors.has('cls.predictions.bias')) heads.push({ kind: 'mlm' })
+  if (tensors.has('cls.seq_relationship.weight')) heads.push({ kind: 'nsp' })
+  const classifier = tensors.get('classifier.bias')
+  if (classifier) heads.push({ kind: 'sequence', name: 'classifier', numLabels: classifier.shape[0] })
+  return { config, heads, pooler: tensors.has('bert.pooler.dense.weight') }
+}
+
+/**
+ * A HF folder (validated by the importer's reader), or a training checkpoint without vocab.txt
+ * (config.json + model.safetensors, checked by the loader).
+ */
+async function readModel(dir: string): Promise<{ config: BertConfig; tensors: Map<string, StoredTensor> }> {
+  if (!existsSync(join(dir, 'vocab.txt')) && existsSync(join(dir, 'model.safetensors'))) {
+    const ck = await readCheckpointDir(dir)
+    return { config: ck.config, tensors: ck.tensors }
   }
-  return { config: ckpt.config, heads, pooler: ckpt.heads.includes('pooler') }
+  const ckpt = await readHfCheckpoint(dir)
+  return { config: ckpt.config, tensors: new Map([...ckpt.tensors].map(([n, t]) => [n, { dtype: 'F32', shape: t.shape, data: t.data }])) }
 }
 
 function intInput(inputs: Map<string, StoredTensor>, name: string, shape: number[] | null, file: string): Int32Array | null {
@@ -42,10 +57,8 @@ function intInput(inputs: Map<string, StoredTensor>, name: string, shape: number
 }
 
 export async function runForward(modelDir: string, inputsFile: string, outputFile: string, options: { grads?: boolean } = {}): Promise<ForwardResult> {
-  const ckpt = await readHfCheckpoint(modelDir)
-  const arch = architectureOf(ckpt)
-  const stored = new Map<string, StoredTensor>([...ckpt.tensors].map(([n, t]) => [n, { dtype: 'F32', shape: t.shape, data: t.data }]))
-  const config = ckpt.config
+  const { config, tensors: stored } = await readModel(modelDir)
+  const arch = architectureOf(config, stored)
 
   const inputs = await readSafetensors(inputsFile)
   const idsTensor = inputs.get('input_ids')

@@ -8,6 +8,8 @@ import * as tf from '@tensorflow/tfjs'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { runForward } from '../../../engine/model/forward'
 import { readSafetensors, writeSafetensors } from '../../../engine/model/safetensors'
+import { parseTrainConfig } from '../../../engine/train/config'
+import { train } from '../../../engine/train/loop'
 
 const root = path.join(__dirname, '../../..')
 const fixture = path.join(root, 'test/fixtures/hf-bert-tiny')
@@ -67,5 +69,27 @@ describe('mengzi model forward', () => {
     await expect(runForward(fixture, inputs, out, { grads: true })).rejects.toThrow('--grads needs labels')
     await writeSafetensors(inputs, { input_ids: { dtype: 'I32', shape: [1, 2], data: Int32Array.of(101, 5000) } })
     await expect(runForward(fixture, inputs, out)).rejects.toThrow('input_ids holds 5000, outside [0, 3259)')
+  })
+
+  it('also runs a training checkpoint that has no vocab.txt', async () => {
+    const config = parseTrainConfig({
+      model: { config: { vocab_size: 200, hidden_size: 16, num_hidden_layers: 1, num_attention_heads: 2, intermediate_size: 32, max_position_embeddings: 16 } },
+      data: { kind: 'synthetic', sequences: 4, minLength: 3, maxLength: 6, seed: 2 },
+      maxSeqLength: 16,
+      batchSize: 2,
+      totalSteps: 1,
+      backend: 'cpu',
+    })
+    const { checkpointDir } = await train(config, { runDir: path.join(tmp, 'run') })
+    expect(fs.existsSync(path.join(checkpointDir!, 'vocab.txt'))).toBe(false)
+    const inputs = path.join(tmp, 'small.safetensors')
+    await writeSafetensors(inputs, { input_ids: { dtype: 'I32', shape: [1, 4], data: Int32Array.of(101, 150, 160, 102) } })
+    const r = await runForward(checkpointDir!, inputs, path.join(tmp, 'small-out.safetensors'))
+    expect(r.outputs.map((o) => `${o.name} ${o.shape.join('×')}`)).toEqual([
+      'hidden_states.0 1×4×16',
+      'hidden_states.1 1×4×16',
+      'pooler_output 1×16',
+      'prediction_logits 1×4×200',
+    ])
   })
 })
