@@ -118,11 +118,17 @@ export async function train(config: TrainConfig, options: TrainOptions, hooks: T
   const existing = options.resume ? await listCheckpoints(options.runDir) : []
   if (existing.length > 0) {
     const latest = existing[existing.length - 1]
-    const ck = await readCheckpoint(latest.dir)
-    checkResumable(ck.state.config, config)
-    assignWeights(weights, ck.weights)
-    optimizer.loadState(ck.optimizer, ck.state.optimizer.stepCount)
-    state = { ...ck.state, config }
+    try {
+      const ck = await readCheckpoint(latest.dir)
+      checkResumable(ck.state.config, config)
+      assignWeights(weights, ck.weights)
+      optimizer.loadState(ck.optimizer, ck.state.optimizer.stepCount)
+      state = { ...ck.state, config }
+    } catch (err) {
+      optimizer.dispose()
+      disposeWeights(weights)
+      throw err
+    }
     hooks.log?.(`resumed from ${latest.dir} at step ${state.step}`)
   }
 
