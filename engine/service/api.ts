@@ -163,6 +163,14 @@ export const modelExportInput = z
   .object({ id, out: z.string().min(1).max(4096), dtype: z.enum(['float32', 'float16']).optional() })
   .strict()
 
+// Training: `config` is a TrainConfig (engine/train/config.ts), validated by the engine with its own schema.
+export const trainStartInput = z.object({ config: z.record(z.string(), z.unknown()), keepCheckpoints: z.number().int().min(0).optional() }).strict()
+export const trainResumeInput = z.object({ id, keepCheckpoints: z.number().int().min(0).optional() }).strict()
+export interface TrainStarted {
+  runId: number
+  jobId: string
+}
+
 export interface JobInfo {
   id: string
   kind: string
@@ -214,6 +222,8 @@ export const methods = {
   'models.export': method<typeof modelExportInput, ModelExportResult>(modelExportInput),
   'models.delete': method<typeof byId, { deleted: boolean }>(byId),
   'tags.preview': method<typeof tagsPreview, TagPreview>(tagsPreview),
+  'train.start': method<typeof trainStartInput, TrainStarted>(trainStartInput),
+  'train.resume': method<typeof trainResumeInput, TrainStarted>(trainResumeInput),
   'jobs.list': method<typeof none, JobInfo[]>(none),
   'jobs.cancel': method<z.ZodObject<{ id: z.ZodString }>, { cancelled: boolean }>(
     z.object({ id: z.string().min(1).max(64) }).strict(),

@@ -14,6 +14,7 @@ import { getRun, listRuns, type RunRow } from '../store/runs'
 import { metricNames, metricSeries } from '../store/metrics'
 import { getModel, listModels, type ModelRow } from '../store/models'
 import { JobManager } from './jobs'
+import { startTraining } from './training'
 import { deleteStoredModel, exportHfModel, importHfModel } from './model-files'
 import { datasetSamples, datasetStats, deleteDatasetAndFolder, importJob, renameDatasetChecked } from '../data/service'
 import type { ImportResult } from '../data/import'
@@ -188,6 +189,14 @@ export class Workbench {
           projectOnto = path.join(model.dir, 'vocab.txt')
         }
         return previewTags(text, { tagger, vocab: projectOnto, python: this.settings().spacyPython })
+      },
+      'train.start': async ({ config, keepCheckpoints }) => {
+        const { runId, jobId } = startTraining(this, config, { keepCheckpoints })
+        return { runId, jobId }
+      },
+      'train.resume': async ({ id, keepCheckpoints }) => {
+        const { runId, jobId } = startTraining(this, null, { resumeRunId: id, keepCheckpoints })
+        return { runId, jobId }
       },
       'jobs.list': async () => this.jobs.list(),
       'jobs.cancel': async ({ id }) => ({ cancelled: this.jobs.cancel(id) }),
