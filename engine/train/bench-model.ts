@@ -4,6 +4,9 @@
 // then this file delegates to engine/model and the benchmark measures the real model.
 import * as tf from '@tensorflow/tfjs'
 import type { BertConfig } from '../model/config'
+import { gelu as fusedGelu } from '../model/ops/gelu'
+import { layerNorm as fusedLayerNorm } from '../model/ops/layer-norm'
+import { softmaxCrossEntropy } from '../model/ops/softmax-cross-entropy'
 
 export interface BenchBatch {
   inputIds: tf.Tensor2D // [B, T] int32
@@ -15,8 +18,8 @@ export interface BenchBatch {
 
 export interface BenchModel {
   variables: tf.Variable[]
-  /** Mean MLM cross-entropy over the masked positions; call inside tf.tidy / optimizer.minimize. */
-  loss(batch: BenchBatch): tf.Scalar
+  /** Mean MLM cross-entropy over the masked positions (labels: maskedLabels' values); inside tf.tidy. */
+  loss(batch: BenchBatch, labels: Int32Array): tf.Scalar
   dispose(): void
 }
 
@@ -25,7 +28,14 @@ function init(shape: number[], seed: number, std = 0.02): tf.Variable {
   return tf.variable(tf.truncatedNormal(shape, 0, std, 'float32', seed))
 }
 
-export function createBenchModel(config: BertConfig, seed = 42): BenchModel {
+export interface BenchModelOptions {
+  /** LayerNorm, GELU and the MLM cross-entropy as single ops with hand-written gradients (engine/model/ops). */
+  fusedOps?: boolean
+  seed?: number
+}
+
+export function createBenchModel(config: BertConfig, options: BenchModelOptions = {}): BenchModel {
+  const { fusedOps = true, seed = 42 } = options
   const H = config.hidden_size
   const I = config.intermediate_size
   const w = new Map<string, tf.Variable>()
@@ -57,12 +67,13 @@ export function createBenchModel(config: BertConfig, seed = 42): BenchModel {
   const get = (name: string) => w.get(name)!
   const dense = (name: string, x: tf.Tensor) => tf.matMul(x, get(`${name}.weight`), false, true).add(get(`${name}.bias`))
   const layerNorm = (name: string, x: tf.Tensor) => {
+    if (fusedOps) return fusedLayerNorm(x, get(`${name}.weight`) as tf.Tensor1D, get(`${name}.bias`) as tf.Tensor1D, config.layer_norm_eps)
     const { mean, variance } = tf.moments(x, -1, true)
     return x.sub(mean).mul(tf.rsqrt(variance.add(config.layer_norm_eps))).mul(get(`${name}.weight`)).add(get(`${name}.bias`))
   }
-  const gelu = (x: tf.Tensor) => x.mul(0.5).mul(tf.erf(x.mul(Math.SQRT1_2)).add(1))
+  const gelu = (x: tf.Tensor) => fusedOps ? fusedGelu(x) : x.mul(0.5).mul(tf.erf(x.mul(Math.SQRT1_2)).add(1))
 
-  function loss(batch: BenchBatch): tf.Scalar {
+  function loss(batch: BenchBatch, labels: Int32Array): tf.Scalar {
     const [B, T] = batch.inputIds.shape
     const heads = config.num_attention_heads
     const hd = H / heads
@@ -86,6 +97,7 @@ export function createBenchModel(config: BertConfig, seed = 42): BenchModel {
     const picked = tf.gather(x, batch.maskedPositions) // [M, H]
     const t = layerNorm('transform.LayerNorm', gelu(dense('transform', picked)))
     const logits = tf.matMul(t, get('word'), false, true).add(get('decoder.bias')) // [M, V]
+    if (fusedOps) return softmaxCrossEntropy(logits as tf.Tensor2D, labels)
     const onehot = tf.oneHot(batch.maskedLabels, config.vocab_size).cast('float32')
     return tf.logSoftmax(logits, -1).mul(onehot).sum().div(-batch.maskedLabels.shape[0]) as tf.Scalar
   }

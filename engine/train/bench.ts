@@ -19,6 +19,8 @@ export interface TrainBenchOptions {
   warmupSteps?: number
   timedSteps?: number
   wasmThreads?: number
+  /** LayerNorm, GELU and cross-entropy as fused ops (default true). */
+  fusedOps?: boolean
   /** Called after each step (warm-up ones included) with its time and loss. */
   onStep?: (step: { index: number; warmup: boolean; ms: number; loss: number }) => void
 }
@@ -87,15 +89,16 @@ export async function benchTrain(options: TrainBenchOptions): Promise<TrainBench
   const selection = await selectBackend(options.backend ?? 'auto', { wasmThreads: options.wasmThreads })
   const config: BertConfig = { ...BENCH_CONFIGS[name], hidden_dropout_prob: 0, attention_probs_dropout_prob: 0 }
   const batchSize = benchBatchSize(name)
-  const model = createBenchModel(config)
+  const model = createBenchModel(config, { fusedOps: options.fusedOps })
   const batch = benchBatch(config, batchSize)
+  const labels = batch.maskedLabels.dataSync() as Int32Array
   const optimizer = tf.train.adam(1e-4)
   const stepMs: number[] = []
   const losses: number[] = []
   try {
     for (let i = 0; i < warmupSteps + timedSteps; i++) {
       const start = performance.now()
-      const lossTensor = optimizer.minimize(() => model.loss(batch), true, model.variables)!
+      const lossTensor = optimizer.minimize(() => model.loss(batch, labels), true, model.variables)!
       // Reading the loss waits for the step (and is what a training loop does anyway).
       const loss = (await lossTensor.data())[0]
       lossTensor.dispose()

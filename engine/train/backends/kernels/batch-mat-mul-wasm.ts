@@ -22,9 +22,10 @@ type WasmMatMul = (
 ) => void
 
 let wasmMatMul: WasmMatMul | null = null
-let stockKernel: KernelFunc | null = null
+let stock: KernelConfig | null = null
 
 function setup(backend: tf.KernelBackend): void {
+  stock?.setupFunc?.(backend) // the stock kernel, our fallback, binds its wasm function there
   wasmMatMul = wasmInternals(backend).wasm.cwrap('BatchMatMul', null, [
     'number', 'array', 'number', // a id, shape, rank
     'number', 'array', 'number', // b id, shape, rank
@@ -60,7 +61,7 @@ function batchMatMul(args: { inputs: BatchMatMulInputs; backend: tf.KernelBacken
   const batchA = tf.util.sizeFromShape(a.shape.slice(0, -2))
   const batchB = tf.util.sizeFromShape(b.shape.slice(0, -2))
   if (a.dtype !== 'float32' || b.dtype !== 'float32' || (batchA !== batchB && batchA !== 1 && batchB !== 1)) {
-    return stockKernel!(args as unknown as Parameters<KernelFunc>[0]) as TensorInfo
+    return stock!.kernelFunc(args as unknown as Parameters<KernelFunc>[0]) as TensorInfo
   }
   const backend = wasmInternals(args.backend)
   const m = transposeA ? a.shape[aRank - 1] : a.shape[aRank - 2]
@@ -120,5 +121,5 @@ export const batchMatMulWasmConfig: KernelConfig = {
 
 /** Remembers tfjs's own kernel, used for the cases this one does not take (non-float32, odd broadcasts). */
 export function keepStockBatchMatMul(config: KernelConfig | undefined): void {
-  if (config && config.kernelFunc !== batchMatMulWasmConfig.kernelFunc) stockKernel = config.kernelFunc
+  if (config && config !== batchMatMulWasmConfig) stock = config
 }

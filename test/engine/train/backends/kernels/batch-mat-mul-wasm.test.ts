@@ -87,6 +87,13 @@ describe('BatchMatMul on wasm (XNNPACK routing)', () => {
     expectSameNumbers(await runOn('wasm', build), await runOn('cpu', build), 1e-4)
   })
 
+  it("hands what it does not take to tfjs's own kernel (set up, so it answers in its own words)", async () => {
+    await tf.setBackend('wasm')
+    const ints = tf.tensor2d([[1, 2]], [1, 2], 'int32')
+    expect(() => tf.matMul(ints, ints, false, true)).toThrow(/non-float32/)
+    ints.dispose()
+  })
+
   it('leaves no tensors or wasm views behind', async () => {
     await tf.setBackend('wasm')
     const x = tf.tensor(randomValues(2 * 8 * 6, 3), [2, 8, 6])
