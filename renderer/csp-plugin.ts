@@ -4,11 +4,14 @@
 import type { Plugin } from 'vite'
 import { CONTENT_SECURITY_POLICY } from '../engine/server/csp'
 
+// frame-ancestors is ignored (with a console error) in a <meta> policy; the headers carry it.
+const metaPolicy = CONTENT_SECURITY_POLICY.split('; ').filter((d) => !d.startsWith('frame-ancestors')).join('; ')
+
 export function cspPlugin(): Plugin {
   return {
     name: 'mengzi-csp',
     apply: 'build',
     transformIndexHtml: (html) =>
-      html.replace('<head>', `<head>\n    <meta http-equiv="Content-Security-Policy" content="${CONTENT_SECURITY_POLICY}" />`),
+      html.replace('<head>', `<head>\n    <meta http-equiv="Content-Security-Policy" content="${metaPolicy}" />`),
   }
 }

@@ -2,6 +2,18 @@
 import type { Command } from 'commander'
 import { registerServe } from './serve'
 import { registerList } from './list'
+import { registerImport } from './import'
+import { registerTokenize } from './tokenize'
+import { registerVocab } from './vocab'
+import { registerModel } from './model'
 import { registerBench } from './bench'
 
-export const commands: ((program: Command) => void)[] = [registerServe, registerList, registerBench]
+export const commands: ((program: Command) => void)[] = [
+  registerServe,
+  registerList,
+  registerImport,
+  registerTokenize,
+  registerVocab,
+  registerModel,
+  registerBench,
+]

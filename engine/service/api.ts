@@ -6,6 +6,7 @@
 // workbench.ts. The IPC bridge, the preload, the HTTP routes and the renderer client derive from here.
 import { z } from 'zod'
 import { WorkbenchError } from '../errors'
+import { DEDUP_MODES, ENCODINGS, FORMATS, TASKS, type DatasetStats, type ImportFileReport } from '../data/types'
 
 const id = z.number().int().positive()
 const none = z.object({}).strict()
@@ -65,6 +66,54 @@ export interface DatasetDetail extends DatasetSummary {
   files: DatasetFile[]
 }
 
+export type { DatasetStats, ImportFileReport, ImportProgress } from '../data/types'
+
+/** Options of a corpus import; every one optional (auto-detection, exact dedup, 1% dev, seed 42). */
+export const importOptions = z
+  .object({
+    name: z.string().min(1).max(200),
+    task: z.enum(['auto', ...TASKS]),
+    encoding: z.enum(['auto', ...ENCODINGS]),
+    format: z.enum(['auto', ...FORMATS]),
+    field: z.string().min(1).max(200),
+    dedup: z.enum(DEDUP_MODES),
+    t2s: z.boolean(),
+    halfwidth: z.boolean(),
+    devRatio: z.number().min(0).lt(1),
+    seed: z.number().int().min(0).max(2 ** 32 - 1),
+    vocab: z.string().min(1).max(4096),
+    gzip: z.boolean(),
+  })
+  .partial()
+  .strict()
+
+/** What an import job ends with (its JobInfo.result), and what `mengzi import --json` prints. */
+export interface ImportOutcome {
+  dataset: { id: number; name: string; kind: string; records: number; stats: DatasetStats } | null
+  files: ImportFileReport[]
+}
+
+export interface DatasetSample {
+  /** 0-based position in the dataset: the line number in the sample browser. */
+  index: number
+  split: string
+  record: Record<string, unknown>
+}
+export interface DatasetSamples {
+  total: number
+  items: DatasetSample[]
+  /** Where the next page starts; null at the end. */
+  next: number | null
+}
+
+const datasetImport = z
+  .object({ paths: z.array(z.string().min(1).max(4096)).min(1).max(10_000), options: importOptions.optional() })
+  .strict()
+const datasetRename = z.object({ id, name: z.string().min(1).max(200) }).strict()
+const datasetSamples = z
+  .object({ id, offset: z.number().int().min(0).default(0), limit: z.number().int().min(1).max(500).default(50), query: z.string().max(200).optional() })
+  .strict()
+
 export interface RunSummary {
   id: number
   name: string
@@ -95,6 +144,23 @@ export interface ModelSummary {
   config: Record<string, unknown>
 }
 
+export interface ModelImportResult {
+  id: number
+  name: string
+  architecture: string
+  tensors: number
+  parameters: number
+}
+export interface ModelExportResult {
+  out: string
+  files: string[]
+}
+
+export const modelImportInput = z.object({ path: z.string().min(1).max(4096), name: z.string().min(1).max(200).optional() }).strict()
+export const modelExportInput = z
+  .object({ id, out: z.string().min(1).max(4096), dtype: z.enum(['float32', 'float16']).optional() })
+  .strict()
+
 export interface JobInfo {
   id: string
   kind: string
@@ -121,6 +187,11 @@ export const methods = {
   'settings.update': method<typeof settingsPatch, Settings>(settingsPatch),
   'datasets.list': method<typeof none, DatasetSummary[]>(none),
   'datasets.get': method<typeof byId, DatasetDetail>(byId),
+  'datasets.import': method<typeof datasetImport, { jobId: string }>(datasetImport),
+  'datasets.rename': method<typeof datasetRename, DatasetSummary>(datasetRename),
+  'datasets.delete': method<typeof byId, { deleted: boolean }>(byId),
+  'datasets.samples': method<typeof datasetSamples, DatasetSamples>(datasetSamples),
+  'datasets.stats': method<typeof byId, DatasetStats>(byId),
   'runs.list': method<typeof none, RunSummary[]>(none),
   'runs.get': method<typeof byId, RunDetail>(byId),
   'runs.metrics': method<z.ZodObject<{ id: typeof id; names: z.ZodOptional<z.ZodArray<z.ZodString>> }>, MetricSeries[]>(
@@ -128,6 +199,9 @@ export const methods = {
   ),
   'models.list': method<typeof none, ModelSummary[]>(none),
   'models.get': method<typeof byId, ModelSummary>(byId),
+  'models.import': method<typeof modelImportInput, ModelImportResult>(modelImportInput),
+  'models.export': method<typeof modelExportInput, ModelExportResult>(modelExportInput),
+  'models.delete': method<typeof byId, { deleted: boolean }>(byId),
   'jobs.list': method<typeof none, JobInfo[]>(none),
   'jobs.cancel': method<z.ZodObject<{ id: z.ZodString }>, { cancelled: boolean }>(
     z.object({ id: z.string().min(1).max(64) }).strict(),

@@ -12,6 +12,9 @@ import { getRun, listRuns, type RunRow } from '../store/runs'
 import { metricNames, metricSeries } from '../store/metrics'
 import { getModel, listModels, type ModelRow } from '../store/models'
 import { JobManager } from './jobs'
+import { deleteStoredModel, exportHfModel, importHfModel } from './model-files'
+import { datasetSamples, datasetStats, deleteDatasetAndFolder, importJob, renameDatasetChecked } from '../data/service'
+import type { ImportResult } from '../data/import'
 import {
   isMethodName,
   parseInput,
@@ -124,6 +127,27 @@ export class Workbench {
           })),
         }
       },
+      'datasets.import': async ({ paths, options }) => {
+        const title = `Import ${paths.length === 1 ? paths[0] : `${paths.length} paths`}`
+        const job = this.jobs.start('import', title, importJob(db, this.layout, paths, options ?? {}))
+        job.done.then(
+          (result: ImportResult) => result.dataset && this.emit({ type: 'datasets.changed' }),
+          () => {},
+        )
+        return { jobId: job.id }
+      },
+      'datasets.rename': async ({ id, name }) => {
+        renameDatasetChecked(db, id, name)
+        this.emit({ type: 'datasets.changed' })
+        return datasetSummary(getDataset(db, id)!)
+      },
+      'datasets.delete': async ({ id }) => {
+        const deleted = deleteDatasetAndFolder(db, id)
+        this.emit({ type: 'datasets.changed' })
+        return { deleted }
+      },
+      'datasets.samples': async ({ id, offset, limit, query }) => datasetSamples(db, id, offset ?? 0, limit ?? 50, query),
+      'datasets.stats': async ({ id }) => datasetStats(db, id),
       'runs.list': async () => listRuns(db).map(runSummary),
       'runs.get': async ({ id }) => {
         const row = getRun(db, id)
@@ -139,6 +163,19 @@ export class Workbench {
         const row = getModel(db, id)
         if (!row) throw notFound(`model ${id} does not exist`)
         return modelSummary(row)
+      },
+      'models.import': async ({ path, name }) => {
+        const job = this.jobs.start('models.import', `Import ${path}`, () => importHfModel(db, this.layout, path, name))
+        const { id, name: modelName, architecture, tensors, parameters } = await job.done
+        this.emit({ type: 'models.changed' })
+        return { id, name: modelName, architecture, tensors, parameters }
+      },
+      'models.export': async ({ id, out, dtype }) =>
+        this.jobs.start('models.export', `Export model ${id} to ${out}`, () => exportHfModel(db, id, out, dtype ?? 'float32')).done,
+      'models.delete': async ({ id }) => {
+        const result = deleteStoredModel(db, this.layout, id)
+        this.emit({ type: 'models.changed' })
+        return result
       },
       'jobs.list': async () => this.jobs.list(),
       'jobs.cancel': async ({ id }) => ({ cancelled: this.jobs.cancel(id) }),

@@ -58,8 +58,12 @@ export interface NewDataset {
   files: Omit<DatasetFileRow, 'id' | 'datasetId'>[]
 }
 
-/** Registers a finished import, dataset and files together, in one transaction. */
-export function insertDataset(db: Db, d: NewDataset): number {
+/**
+ * Registers a finished import, dataset and files together, in one transaction. `place`, when given, runs
+ * inside the transaction once the id is known (to move the dataset's folder into place) and returns the
+ * final folder; if it throws, nothing is registered.
+ */
+export function insertDataset(db: Db, d: NewDataset, place?: (id: number) => string): number {
   const insert = db.prepare('INSERT INTO datasets (name, kind, dir, stats, options) VALUES (?, ?, ?, ?, ?)')
   const insertFile = db.prepare(`INSERT INTO dataset_files
     (dataset_id, source_path, status, reason, records, encoding, task, split, bytes, errors)
@@ -71,6 +75,7 @@ export function insertDataset(db: Db, d: NewDataset): number {
     for (const f of d.files) {
       insertFile.run(id, f.sourcePath, f.status, f.reason, f.records, f.encoding, f.task, f.split, f.bytes, JSON.stringify(f.errors))
     }
+    if (place) db.prepare('UPDATE datasets SET dir = ? WHERE id = ?').run(place(id), id)
     return id
   })()
 }

@@ -2,6 +2,7 @@
 import fs from 'node:fs'
 import path from 'node:path'
 import Database from 'better-sqlite3'
+import { WorkbenchError } from '../errors'
 import { migrations } from './migrations'
 
 export type Db = Database.Database
@@ -18,12 +19,17 @@ export interface OpenOptions {
 export const SCHEMA_VERSION = migrations.length
 
 export function openDatabase(file: string, options: OpenOptions = {}): Db {
-  if (file !== ':memory:' && !options.readonly) fs.mkdirSync(path.dirname(file), { recursive: true })
-  const db = new Database(file, {
-    nativeBinding: options.nativeBinding ?? process.env.MENGZI_SQLITE_BINDING,
-    readonly: options.readonly ?? false,
-    fileMustExist: options.readonly ?? false,
-  })
+  let db: Db
+  try {
+    if (file !== ':memory:' && !options.readonly) fs.mkdirSync(path.dirname(file), { recursive: true })
+    db = new Database(file, {
+      nativeBinding: options.nativeBinding ?? process.env.MENGZI_SQLITE_BINDING,
+      readonly: options.readonly ?? false,
+      fileMustExist: options.readonly ?? false,
+    })
+  } catch (err) {
+    throw new WorkbenchError('UNAVAILABLE', `cannot open the database ${file}: ${(err as Error).message}`)
+  }
   if (!options.readonly) db.pragma('journal_mode = WAL')
   db.pragma('foreign_keys = ON')
   db.pragma('busy_timeout = 5000')

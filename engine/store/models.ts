@@ -37,3 +37,8 @@ export function insertModel(db: Db, m: Omit<ModelRow, 'id' | 'createdAt' | 'runI
 export function deleteModel(db: Db, id: number): boolean {
   return db.prepare('DELETE FROM models WHERE id = ?').run(id).changes === 1
 }
+
+/** Points a model at its folder (set once the files are in place under the id the row was given). */
+export function setModelDir(db: Db, id: number, dir: string): boolean {
+  return db.prepare('UPDATE models SET dir = ? WHERE id = ?').run(dir, id).changes === 1
+}

@@ -1,0 +1,265 @@
+// Lines to raw items (a string or a parsed JSON value), per format. A bad line or element becomes an
+// error item with its line number; the reader goes on. Only structural damage (a JSON document that ends
+// early) stops a file.
+import type { Format } from './types'
+
+export { FORMATS, type Format } from './types'
+
+export interface RawItem {
+  line: number
+  value?: unknown
+  error?: string
+}
+
+const MAX_PARAGRAPH_CHARS = 1 << 20
+const MAX_ELEMENT_CHARS = 64 * 2 ** 20
+
+/** Picks the format from the extension and the decoded sample. */
+export function detectFormat(ext: string, sampleText: string): { format: Format; evidence: string } {
+  const lines = sampleText.split('\n').slice(0, -1) // the last sample line may be cut
+  const firstLine = lines.find((l) => l.trim() !== '')?.trim() ?? ''
+  const first = (firstLine.startsWith('{') || firstLine.startsWith('[')) ? parsed(firstLine) : undefined
+  const firstIsJson = first !== undefined
+  // A one-line document like SQuAD's {"version", "data": [...]} holds its records in member arrays.
+  const holdsRecords = (v: unknown) => typeof v === 'object' && v !== null && !Array.isArray(v) && Object.values(v).some((m) => Array.isArray(m) && m.some((e) => typeof e === 'object'))
+  if (ext === '.jsonl' || ext === '.ndjson') return { format: 'jsonl', evidence: `extension ${ext}` }
+  if (ext === '.csv') return { format: 'csv', evidence: 'extension .csv' }
+  if (ext === '.tsv') return { format: 'tsv', evidence: 'extension .tsv' }
+  if (ext === '.json') {
+    return firstIsJson && (lines.filter((l) => l.trim() !== '').length > 1 || (!Array.isArray(first) && !holdsRecords(first)))
+      ? { format: 'jsonl', evidence: '.json holding one JSON value per line' }
+      : { format: 'json', evidence: 'extension .json' }
+  }
+  if (firstIsJson && firstLine.startsWith('{')) return { format: 'jsonl', evidence: 'lines are JSON objects' }
+  // Text: blank-line-separated paragraphs when non-blank lines come in runs, else one document per line.
+  let blank = 0
+  let runs = 0
+  let inRun = false
+  let nonBlank = 0
+  for (const l of lines.slice(0, 2000)) {
+    if (l.trim() === '') {
+      blank++
+      inRun = false
+    } else {
+      nonBlank++
+      if (!inRun) runs++
+      inRun = true
+    }
+  }
+  if (blank >= 2 && runs > 0 && nonBlank / runs >= 1.5) {
+    return { format: 'paragraphs', evidence: `blank lines separate paragraphs of ${(nonBlank / runs).toFixed(1)} lines on average` }
+  }
+  return { format: 'lines', evidence: 'one document per line' }
+}
+
+function parsed(s: string): unknown {
+  try {
+    return JSON.parse(s) as unknown
+  } catch {
+    return undefined
+  }
+}
+
+export async function* readItems(lines: AsyncIterable<string>, format: Format): AsyncGenerator<RawItem> {
+  if (format === 'lines') yield* readLines(lines)
+  else if (format === 'paragraphs') yield* readParagraphs(lines)
+  else if (format === 'jsonl') yield* readJsonLines(lines)
+  else if (format === 'json') yield* readJsonDocument(lines)
+  else yield* readDelimited(lines, format === 'csv' ? ',' : '\t')
+}
+
+async function* readLines(lines: AsyncIterable<string>): AsyncGenerator<RawItem> {
+  let n = 0
+  for await (const line of lines) {
+    n++
+    if (line.trim() !== '') yield { line: n, value: line }
+  }
+}
+
+async function* readParagraphs(lines: AsyncIterable<string>): AsyncGenerator<RawItem> {
+  let n = 0
+  let start = 0
+  let parts: string[] = []
+  let size = 0
+  for await (const line of lines) {
+    n++
+    if (line.trim() === '' || size > MAX_PARAGRAPH_CHARS) {
+      if (parts.length > 0) yield { line: start, value: parts.join('\n') }
+      parts = []
+      size = 0
+      if (line.trim() === '') continue
+    }
+    if (parts.length === 0) start = n
+    parts.push(line)
+    size += line.length
+  }
+  if (parts.length > 0) yield { line: start, value: parts.join('\n') }
+}
+
+async function* readJsonLines(lines: AsyncIterable<string>): AsyncGenerator<RawItem> {
+  let n = 0
+  for await (const line of lines) {
+    n++
+    const t = line.trim()
+    if (t === '') continue
+    try {
+      yield { line: n, value: JSON.parse(t) }
+    } catch (err) {
+      yield { line: n, error: `invalid JSON: ${(err as Error).message.split('\n')[0]}` }
+    }
+  }
+}
+
+const OPEN_OBJECT = 123 // {
+const OPEN_ARRAY = 91 // [
+
+/**
+ * A JSON document streamed element by element: the elements of a top-level array, or of the arrays that
+ * are members of a top-level object (SQuAD's `{"version": …, "data": [...]}`). One element is held at a time.
+ */
+async function* readJsonDocument(lines: AsyncIterable<string>): AsyncGenerator<RawItem> {
+  const stack: number[] = []
+  let inString = false
+  let escape = false
+  let elementDepth = -1 // stack depth of the element's parent while an element is open
+  let pieces: string[] = []
+  let size = 0
+  let elementLine = 0
+  let n = 0
+  let sawValue = false
+  const atRecordParent = () =>
+    (stack.length === 1 && stack[0] === OPEN_ARRAY) || (stack.length === 2 && stack[0] === OPEN_OBJECT && stack[1] === OPEN_ARRAY)
+
+  function finish(text: string): RawItem {
+    const body = (pieces.join('') + text).trim()
+    pieces = []
+    size = 0
+    elementDepth = -1
+    try {
+      return { line: elementLine, value: JSON.parse(body) }
+    } catch (err) {
+      return { line: elementLine, error: `invalid JSON element: ${(err as Error).message.split('\n')[0]}` }
+    }
+  }
+
+  for await (const raw of lines) {
+    n++
+    const line = raw + '\n'
+    let from = 0 // start of the open element's text in this line
+    for (let i = 0; i < line.length; i++) {
+      const c = line.charCodeAt(i)
+      if (inString) {
+        if (escape) escape = false
+        else if (c === 92) escape = true
+        else if (c === 34) inString = false
+        continue
+      }
+      if (c === 32 || c === 10 || c === 13 || c === 9) continue
+      if (elementDepth === stack.length && (c === 44 || c === 93 || c === 125)) {
+        // `,` or the parent's closing bracket ends the element
+        yield finish(line.slice(from, i))
+        if (c === 44) continue
+      }
+      if (elementDepth === -1 && atRecordParent() && c !== 44 && c !== 93 && c !== 125 && c !== 58) {
+        elementDepth = stack.length
+        elementLine = n
+        from = i
+      }
+      if (c === 34) inString = true
+      else if (c === OPEN_OBJECT || c === OPEN_ARRAY) {
+        stack.push(c)
+        sawValue = true
+      } else if (c === 125 || c === 93) {
+        const open = stack.pop()
+        if (open !== (c === 125 ? OPEN_OBJECT : OPEN_ARRAY)) {
+          throw new Error(`JSON structure broken at line ${n}: unexpected ${String.fromCharCode(c)}`)
+        }
+      } else if (stack.length === 0) {
+        sawValue = true
+      }
+    }
+    if (elementDepth !== -1) {
+      const rest = line.slice(from)
+      pieces.push(rest)
+      size += rest.length
+      if (size > MAX_ELEMENT_CHARS) throw new Error(`JSON element starting at line ${elementLine} is larger than ${MAX_ELEMENT_CHARS} characters`)
+    }
+  }
+  if (stack.length > 0 || inString) throw new Error(`JSON ends early at line ${n} (truncated file?)`)
+  if (!sawValue) throw new Error('no JSON value in the file')
+}
+
+/** CSV/TSV with RFC 4180 quoting (quoted fields may hold delimiters, quotes and newlines). */
+async function* readDelimited(lines: AsyncIterable<string>, delimiter: string): AsyncGenerator<RawItem> {
+  let n = 0
+  let header: string[] | null = null
+  let first = true
+  let pending: string | null = null
+  let start = 0
+  for await (const line of lines) {
+    n++
+    const record: string = pending === null ? line : `${pending}\n${line}`
+    if (pending === null) start = n
+    const parsed = parseDelimitedRecord(record, delimiter)
+    if (parsed === null) {
+      pending = record
+      if (pending.length > MAX_ELEMENT_CHARS) throw new Error(`quoted field starting at line ${start} never closes`)
+      continue
+    }
+    pending = null
+    if (parsed.length === 1 && parsed[0].trim() === '') continue
+    if (first) {
+      first = false
+      if (looksLikeHeader(parsed)) {
+        header = parsed.map((h) => h.trim())
+        continue
+      }
+    }
+    const keys = header ?? parsed.map((_, i) => String(i))
+    if (header && parsed.length !== header.length) {
+      yield { line: start, error: `${parsed.length} columns where the header has ${header.length}` }
+      continue
+    }
+    yield { line: start, value: Object.fromEntries(parsed.map((v, i) => [keys[i] ?? String(i), v])) }
+  }
+  if (pending !== null) yield { line: start, error: 'quoted field never closes before the end of the file' }
+}
+
+/** Fields of one record, or null when a quoted field continues on the next line. */
+export function parseDelimitedRecord(text: string, delimiter: string): string[] | null {
+  const fields: string[] = []
+  let i = 0
+  for (;;) {
+    if (text[i] === '"') {
+      let value = ''
+      i++
+      for (;;) {
+        const q = text.indexOf('"', i)
+        if (q === -1) return null
+        value += text.slice(i, q)
+        if (text[q + 1] === '"') {
+          value += '"'
+          i = q + 2
+        } else {
+          i = q + 1
+          break
+        }
+      }
+      const next = text.indexOf(delimiter, i)
+      value += next === -1 ? text.slice(i) : text.slice(i, next) // stray characters after the closing quote
+      fields.push(value)
+      if (next === -1) return fields
+      i = next + 1
+    } else {
+      const next = text.indexOf(delimiter, i)
+      fields.push(next === -1 ? text.slice(i) : text.slice(i, next))
+      if (next === -1) return fields
+      i = next + 1
+    }
+  }
+}
+
+/** A header row: every cell a short identifier-like name, no Han text, no numbers only. */
+function looksLikeHeader(cells: string[]): boolean {
+  return cells.every((c) => /^[\p{L}_][\p{L}\p{N}_ .-]{0,40}$/u.test(c.trim()) && !/\p{Script=Han}{3,}/u.test(c)) && new Set(cells).size === cells.length
+}

@@ -1,0 +1,180 @@
+// The BERT encoder, following HuggingFace transformers' modeling_bert.py (BertModel) step by step, in
+// forward order: embeddings → layers (self-attention → output → intermediate → output) → pooler.
+// Weights live in a Map keyed by the HF checkpoint key, so the names below *are* the checkpoint's.
+//
+// Layout note: a PyTorch Linear stores its weight as [out, in] and computes x·Wᵀ + b. We keep that
+// layout (it is what checkpoints hold, and what the optimizer state is saved against) and multiply by
+// the transpose inside `dense` — the only place a transpose of a weight happens, besides the MLM
+// decoder, which reuses the [vocab, hidden] word-embedding table the same way.
+//
+// Import the full @tensorflow/tfjs (not tfjs-core) so that gradients are registered.
+import * as tf from '@tensorflow/tfjs'
+import type { BertConfig } from './config'
+import { gelu as geluOp } from './ops/gelu'
+import { layerNorm as layerNormOp } from './ops/layer-norm'
+
+export type Weights = Map<string, tf.Variable>
+
+/** What a forward pass needs besides weights and inputs: train mode switches dropout on. */
+export interface ForwardContext {
+  training: boolean
+  /** Draws a seed for the next dropout mask; required when training with dropout. */
+  nextSeed?: () => number
+}
+
+export const EVAL: ForwardContext = { training: false }
+
+export interface BertInputs {
+  inputIds: tf.Tensor2D // [B, T] int32
+  attentionMask: tf.Tensor2D // [B, T] 1 = token, 0 = padding
+  tokenTypeIds: tf.Tensor2D // [B, T] int32, segment A = 0, B = 1
+}
+
+export interface EncoderOutput {
+  /** Embedding output then every layer's output: L + 1 tensors of [B, T, H] (HF's hidden_states). */
+  hiddenStates: tf.Tensor3D[]
+  /** tanh(dense(hidden of [CLS])): [B, H]; absent when the model has no pooler. */
+  pooled?: tf.Tensor2D
+}
+
+/** torch.finfo(torch.float32).min, which HF adds to the scores of padded keys. */
+export const FLOAT32_MIN = -3.4028234663852886e38
+
+export function weight(w: Weights, name: string): tf.Variable {
+  const v = w.get(name)
+  if (!v) throw new Error(`BERT weight "${name}" is missing`)
+  return v
+}
+
+export function checkConfig(config: BertConfig): void {
+  if (config.hidden_size % config.num_attention_heads !== 0) {
+    throw new Error(
+      `hidden size (${config.hidden_size}) is not a multiple of the number of attention heads (${config.num_attention_heads})`,
+    )
+  }
+  if (config.hidden_act !== 'gelu') throw new Error(`hidden_act ${JSON.stringify(config.hidden_act)} is not supported; only "gelu" (erf)`)
+  if (config.position_embedding_type !== undefined && config.position_embedding_type !== 'absolute') {
+    throw new Error(`position_embedding_type ${JSON.stringify(config.position_embedding_type)} is not supported; only "absolute"`)
+  }
+}
+
+// --- building blocks -----------------------------------------------------------------------------
+
+/** nn.Linear: x·Wᵀ + b with W stored [out, in]. Works on any leading shape. */
+export function dense(w: Weights, prefix: string, x: tf.Tensor): tf.Tensor {
+  const kernel = weight(w, `${prefix}.weight`) // [out, in]
+  const lead = x.shape.slice(0, -1)
+  const x2 = x.reshape([-1, x.shape[x.shape.length - 1]]) // [N, in]
+  const y = tf.matMul(x2, kernel, false, true).add(weight(w, `${prefix}.bias`)) // [N, out]
+  return y.reshape([...lead, kernel.shape[0]])
+}
+
+/** nn.LayerNorm over the last axis, biased variance, eps inside the square root (one op, ops/layer-norm). */
+export function layerNorm(w: Weights, prefix: string, x: tf.Tensor, eps: number): tf.Tensor {
+  return layerNormOp(x, weight(w, `${prefix}.weight`) as tf.Tensor1D, weight(w, `${prefix}.bias`) as tf.Tensor1D, eps)
+}
+
+/** HF's "gelu": the exact form with erf, x · Φ(x) (one op with its own gradient, ops/gelu). */
+export const gelu = (x: tf.Tensor): tf.Tensor => geluOp(x)
+
+export function dropout(x: tf.Tensor, rate: number, ctx: ForwardContext): tf.Tensor {
+  if (!ctx.training || rate <= 0) return x
+  if (!ctx.nextSeed) throw new Error('dropout in training mode needs ForwardContext.nextSeed')
+  return tf.dropout(x, rate, undefined, ctx.nextSeed())
+}
+
+/**
+ * tf.gather of table rows with a gradient that scatter-adds dy into the rows (linear in the number of
+ * looked-up ids). tfjs's own gather gradient is UnsortedSegmentSum, which costs vocab × tokens ×
+ * hidden on the cpu backend and is missing on wasm (TFJS-NOTES). `noGradRow` is nn.Embedding's
+ * padding_idx: that row gets no gradient from the lookup.
+ */
+export function gatherRows(table: tf.Tensor2D, ids: tf.Tensor, noGradRow?: number): tf.Tensor {
+  const [V, H] = table.shape
+  // ids is an input (not captured) so that the tape keeps it alive until the backward pass.
+  const lookup = tf.customGrad(((t: tf.Tensor2D, i: tf.Tensor, save: tf.GradSaveFunc) => {
+    save([i])
+    return {
+      value: tf.gather(t, i), // [...ids.shape, H]
+      gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) => {
+        const flatIds = saved[0].reshape([-1, 1]) // [N, 1]
+        let rows = dy.reshape([-1, H]) // [N, H]
+        if (noGradRow !== undefined) rows = rows.mul(flatIds.notEqual(noGradRow).cast('float32'))
+        return [tf.scatterND(flatIds, rows, [V, H]), tf.zerosLike(saved[0])] // duplicate ids are summed
+      },
+    }
+  }) as unknown as Parameters<typeof tf.customGrad>[0])
+  return lookup(table, ids)
+}
+
+/** Converts a [B, T] 0/1 padding mask into HF's additive [B, 1, 1, T] score mask (0 or finfo.min). */
+export function additiveMask(attentionMask: tf.Tensor2D): tf.Tensor4D {
+  const [B, T] = attentionMask.shape
+  return tf.scalar(1).sub(attentionMask.cast('float32')).mul(FLOAT32_MIN).reshape([B, 1, 1, T])
+}
+
+// --- the model, in forward order -----------------------------------------------------------------
+
+function embeddings(w: Weights, config: BertConfig, inputs: BertInputs, ctx: ForwardContext): tf.Tensor3D {
+  const [B, T] = inputs.inputIds.shape
+  const H = config.hidden_size
+  if (T > config.max_position_embeddings) {
+    throw new Error(`sequence length (${T}) exceeds max_position_embeddings (${config.max_position_embeddings})`)
+  }
+  // nn.Embedding(padding_idx=pad_token_id): the [PAD] row gets no gradient from the lookup.
+  const words = gatherRows(weight(w, 'bert.embeddings.word_embeddings.weight') as tf.Tensor2D, inputs.inputIds, config.pad_token_id) // [B, T, H]
+  const types = gatherRows(weight(w, 'bert.embeddings.token_type_embeddings.weight') as tf.Tensor2D, inputs.tokenTypeIds) // [B, T, H]
+  const positions = weight(w, 'bert.embeddings.position_embeddings.weight').slice([0, 0], [T, H]) // [T, H], absolute 0..T-1
+  const x = words.add(types).add(positions)
+  return dropout(layerNorm(w, 'bert.embeddings.LayerNorm', x, config.layer_norm_eps), config.hidden_dropout_prob, ctx) as tf.Tensor3D
+}
+
+function selfAttention(w: Weights, prefix: string, config: BertConfig, x: tf.Tensor3D, mask: tf.Tensor4D, ctx: ForwardContext): tf.Tensor3D {
+  const [B, T, H] = x.shape
+  const heads = config.num_attention_heads
+  const headSize = H / heads
+  const split = (t: tf.Tensor) => t.reshape([B, T, heads, headSize]).transpose([0, 2, 1, 3]) // [B, nh, T, hd]
+  const q = split(dense(w, `${prefix}.query`, x))
+  const k = split(dense(w, `${prefix}.key`, x))
+  const v = split(dense(w, `${prefix}.value`, x))
+  const scores = tf.matMul(q, k, false, true).mul(headSize ** -0.5).add(mask) // [B, nh, T, T]
+  const probs = dropout(tf.softmax(scores, -1), config.attention_probs_dropout_prob, ctx)
+  const context = tf.matMul(probs, v) // [B, nh, T, hd]
+  return context.transpose([0, 2, 1, 3]).reshape([B, T, H]) as tf.Tensor3D
+}
+
+function layer(w: Weights, index: number, config: BertConfig, x: tf.Tensor3D, mask: tf.Tensor4D, ctx: ForwardContext): tf.Tensor3D {
+  const p = `bert.encoder.layer.${index}`
+  const eps = config.layer_norm_eps
+  const p_drop = config.hidden_dropout_prob
+  // BertAttention = BertSelfAttention + BertSelfOutput (dense, dropout, residual LayerNorm)
+  const context = selfAttention(w, `${p}.attention.self`, config, x, mask, ctx)
+  const attended = layerNorm(w, `${p}.attention.output.LayerNorm`, dropout(dense(w, `${p}.attention.output.dense`, context), p_drop, ctx).add(x), eps)
+  // BertIntermediate (dense to intermediate_size, GELU) + BertOutput (dense back, dropout, residual LayerNorm)
+  const inner = gelu(dense(w, `${p}.intermediate.dense`, attended)) // [B, T, I]
+  const out = dropout(dense(w, `${p}.output.dense`, inner), p_drop, ctx).add(attended) // [B, T, H]
+  return layerNorm(w, `${p}.output.LayerNorm`, out, eps) as tf.Tensor3D
+}
+
+function pooler(w: Weights, last: tf.Tensor3D): tf.Tensor2D {
+  const [B, , H] = last.shape
+  const first = last.slice([0, 0, 0], [B, 1, H]).reshape([B, H]) // the [CLS] position
+  return tf.tanh(dense(w, 'bert.pooler.dense', first)) as tf.Tensor2D
+}
+
+/** BertModel.forward with output_hidden_states=True. Call inside tf.tidy. */
+export function bertEncoder(
+  w: Weights,
+  config: BertConfig,
+  inputs: BertInputs,
+  ctx: ForwardContext = EVAL,
+  options: { pooler?: boolean } = {},
+): EncoderOutput {
+  const mask = additiveMask(inputs.attentionMask)
+  const hiddenStates: tf.Tensor3D[] = [embeddings(w, config, inputs, ctx)]
+  for (let i = 0; i < config.num_hidden_layers; i++) {
+    hiddenStates.push(layer(w, i, config, hiddenStates[i], mask, ctx))
+  }
+  const last = hiddenStates[hiddenStates.length - 1]
+  return { hiddenStates, pooled: options.pooler === false ? undefined : pooler(w, last) }
+}

@@ -1,0 +1,20 @@
+// Loss and gradients by parameter name (tfjs keys gradients by its internal variable names).
+import * as tf from '@tensorflow/tfjs'
+import type { Weights } from '../model/bert'
+import type { Grads } from './optimizers'
+
+/**
+ * Runs `loss` under the gradient tape and returns the loss and the gradient of every parameter it
+ * touched (parameters it does not touch get none, like PyTorch's grad None). Dispose both.
+ */
+export function lossAndGrads(weights: Weights, loss: () => tf.Scalar): { loss: tf.Scalar; grads: Grads } {
+  const byVariable = new Map<string, string>()
+  for (const [name, v] of weights) byVariable.set(v.name, name)
+  const { value, grads } = tf.variableGrads(loss, [...weights.values()])
+  const out: Grads = new Map()
+  for (const [name] of weights) {
+    const g = grads[weights.get(name)!.name]
+    if (g) out.set(name, g)
+  }
+  return { loss: value, grads: out }
+}

@@ -1,0 +1,209 @@
+// AdamW (PyTorch's torch.optim.AdamW semantics) and LAMB (You et al. 2019, "Large Batch Optimization
+// for Deep Learning: Training BERT in 76 minutes", Algorithm 2), over a Map of named tf.Variables.
+//
+// Both keep Adam's moments per parameter (PyTorch's state names: exp_avg, exp_avg_sq) as variables so
+// that a step updates them in place, and both can export/import that state for checkpoints.
+// Weight decay is skipped for parameters where `noDecay(name)` holds — by default biases and
+// LayerNorm weights (`isNoDecay`, matched by name as HF's Trainer does).
+import * as tf from '@tensorflow/tfjs'
+import type { Weights } from '../model/bert'
+import { isNoDecay } from '../model/weights'
+
+export type OptimizerKind = 'adamw' | 'lamb'
+
+export interface OptimizerOptions {
+  beta1?: number // 0.9
+  beta2?: number // 0.999
+  eps?: number // 1e-6 (HF's BERT default; PyTorch's own default is 1e-8)
+  weightDecay?: number // 0.01
+  /** Parameters exempt from weight decay; default: biases and LayerNorm (`isNoDecay`). */
+  noDecay?: (name: string) => boolean
+}
+
+export type Grads = Map<string, tf.Tensor>
+
+export interface Optimizer {
+  readonly kind: OptimizerKind
+  /** Number of updates applied so far (PyTorch's state["step"]). */
+  readonly stepCount: number
+  /** Applies one update with learning rate `lr`. Parameters without a gradient are left alone (as PyTorch). */
+  step(grads: Grads, lr: number): void
+  /** Moments keyed `exp_avg.<param>` / `exp_avg_sq.<param>`; read them before the next step. */
+  stateTensors(): Map<string, tf.Tensor>
+  loadState(tensors: Map<string, { shape: number[]; data: Float32Array }>, stepCount: number): void
+  dispose(): void
+}
+
+interface Moments {
+  m: tf.Variable
+  v: tf.Variable
+}
+
+abstract class AdamFamily implements Optimizer {
+  abstract readonly kind: OptimizerKind
+  protected readonly beta1: number
+  protected readonly beta2: number
+  protected readonly eps: number
+  protected readonly weightDecay: number
+  protected readonly noDecay: (name: string) => boolean
+  protected readonly moments = new Map<string, Moments>()
+  private steps = 0
+
+  constructor(
+    protected readonly weights: Weights,
+    options: OptimizerOptions = {},
+  ) {
+    this.beta1 = options.beta1 ?? 0.9
+    this.beta2 = options.beta2 ?? 0.999
+    this.eps = options.eps ?? 1e-6
+    this.weightDecay = options.weightDecay ?? 0.01
+    this.noDecay = options.noDecay ?? isNoDecay
+    for (const [b, what] of [[this.beta1, 'beta1'], [this.beta2, 'beta2']] as const) {
+      if (!(b >= 0 && b < 1)) throw new Error(`${what} must be in [0, 1), got ${b}`)
+    }
+  }
+
+  get stepCount(): number {
+    return this.steps
+  }
+
+  protected decayFor(name: string): number {
+    return this.noDecay(name) ? 0 : this.weightDecay
+  }
+
+  private momentsFor(name: string, p: tf.Variable): Moments {
+    let s = this.moments.get(name)
+    if (!s) {
+      // tidy disposes the zero tensors; the variables keep their own reference to the data
+      s = tf.tidy(() => ({ m: tf.variable(tf.zerosLike(p), false), v: tf.variable(tf.zerosLike(p), false) }))
+      this.moments.set(name, s)
+    }
+    return s
+  }
+
+  step(grads: Grads, lr: number): void {
+    this.steps++
+    const t = this.steps
+    const bc1 = 1 - this.beta1 ** t
+    const bc2 = 1 - this.beta2 ** t
+    for (const [name, g] of grads) {
+      const p = this.weights.get(name)
+      if (!p) throw new Error(`gradient for unknown parameter "${name}"`)
+      const s = this.momentsFor(name, p)
+      tf.tidy(() => {
+        const m = s.m.mul(this.beta1).add(g.mul(1 - this.beta1)) // exp_avg
+        const v = s.v.mul(this.beta2).add(g.square().mul(1 - this.beta2)) // exp_avg_sq
+        s.m.assign(m)
+        s.v.assign(v)
+        p.assign(this.update(name, p, m, v, lr, bc1, bc2))
+      })
+    }
+  }
+
+  /** The new parameter value from the updated moments. */
+  protected abstract update(name: string, p: tf.Tensor, m: tf.Tensor, v: tf.Tensor, lr: number, bc1: number, bc2: number): tf.Tensor
+
+  stateTensors(): Map<string, tf.Tensor> {
+    const out = new Map<string, tf.Tensor>()
+    for (const [name, s] of this.moments) {
+      out.set(`exp_avg.${name}`, s.m)
+      out.set(`exp_avg_sq.${name}`, s.v)
+    }
+    return out
+  }
+
+  loadState(tensors: Map<string, { shape: number[]; data: Float32Array }>, stepCount: number): void {
+    for (const s of this.moments.values()) {
+      s.m.dispose()
+      s.v.dispose()
+    }
+    this.moments.clear()
+    for (const [key, t] of tensors) {
+      const match = /^(exp_avg|exp_avg_sq)\.(.+)$/.exec(key)
+      if (!match) throw new Error(`optimizer state: unexpected key "${key}"`)
+      const [, which, name] = match
+      const p = this.weights.get(name)
+      if (!p) throw new Error(`optimizer state: "${key}" names no parameter of the model`)
+      if (t.shape.length !== p.shape.length || t.shape.some((d, i) => d !== p.shape[i])) {
+        throw new Error(`optimizer state: "${key}" has shape [${t.shape.join(', ')}], parameter has [${p.shape.join(', ')}]`)
+      }
+      const s = this.momentsFor(name, p)
+      tf.tidy(() => (which === 'exp_avg' ? s.m : s.v).assign(tf.tensor(t.data, t.shape, 'float32')))
+    }
+    for (const name of this.moments.keys()) {
+      if (!tensors.has(`exp_avg.${name}`) || !tensors.has(`exp_avg_sq.${name}`)) {
+        throw new Error(`optimizer state: "${name}" has only one of exp_avg / exp_avg_sq`)
+      }
+    }
+    this.steps = stepCount
+  }
+
+  dispose(): void {
+    for (const s of this.moments.values()) {
+      s.m.dispose()
+      s.v.dispose()
+    }
+    this.moments.clear()
+  }
+}
+
+/**
+ * torch.optim.AdamW: decoupled decay p ← p·(1 − lr·λ), then
+ * p ← p − (lr / bc1) · m / (√v / √bc2 + ε)   (ε outside the square root, after bias correction).
+ */
+export class AdamW extends AdamFamily {
+  readonly kind = 'adamw' as const
+  protected update(name: string, p: tf.Tensor, m: tf.Tensor, v: tf.Tensor, lr: number, bc1: number, bc2: number): tf.Tensor {
+    const decayed = p.mul(1 - lr * this.decayFor(name))
+    const denom = v.sqrt().div(Math.sqrt(bc2)).add(this.eps)
+    return decayed.sub(m.div(denom).mul(lr / bc1))
+  }
+}
+
+/**
+ * LAMB, Algorithm 2 of You et al. 2019, one "layer" = one parameter tensor:
+ *   m̂ = m / bc1,  v̂ = v / bc2,  r = m̂ / (√v̂ + ε),  u = r + λ·w
+ *   trust = ‖w‖ / ‖u‖  (1 where either norm is 0),   w ← w − lr · trust · u
+ * λ is 0 for no-decay parameters; the trust ratio applies to every parameter.
+ */
+export class Lamb extends AdamFamily {
+  readonly kind = 'lamb' as const
+  protected update(name: string, p: tf.Tensor, m: tf.Tensor, v: tf.Tensor, lr: number, bc1: number, bc2: number): tf.Tensor {
+    const r = m.div(bc1).div(v.div(bc2).sqrt().add(this.eps))
+    const decay = this.decayFor(name)
+    const u = decay === 0 ? r : r.add(p.mul(decay))
+    return p.sub(u.mul(trustRatio(p, u).mul(lr)))
+  }
+}
+
+/** ‖w‖ / ‖u‖ as a scalar tensor, 1 where either norm is 0 (no sync with the host). */
+export function trustRatio(w: tf.Tensor, u: tf.Tensor): tf.Scalar {
+  const wn = tf.norm(w)
+  const un = tf.norm(u)
+  const bothPositive = tf.logicalAnd(wn.greater(0), un.greater(0))
+  // divide by 1 where un is 0, so the unused branch holds no Infinity/NaN
+  return tf.where(bothPositive, wn.div(tf.where(un.greater(0), un, tf.onesLike(un))), tf.onesLike(wn)) as tf.Scalar
+}
+
+export function createOptimizer(kind: OptimizerKind, weights: Weights, options: OptimizerOptions = {}): Optimizer {
+  if (kind === 'adamw') return new AdamW(weights, options)
+  if (kind === 'lamb') return new Lamb(weights, options)
+  throw new Error(`unknown optimizer ${JSON.stringify(kind)}; expected "adamw" or "lamb"`)
+}
+
+/**
+ * torch.nn.utils.clip_grad_norm_: scales every gradient by min(1, maxNorm / (‖g‖ + 1e-6)), where ‖g‖
+ * is the L2 norm over all gradients together. Returns the new gradients (the old are disposed) and
+ * the norm before clipping as a scalar tensor (read it when convenient).
+ */
+export function clipByGlobalNorm(grads: Grads, maxNorm: number): { grads: Grads; norm: tf.Scalar } {
+  const norm = tf.tidy(() => tf.sqrt(tf.addN([...grads.values()].map((g) => g.square().sum()))) as tf.Scalar)
+  if (!(maxNorm > 0) || !Number.isFinite(maxNorm)) return { grads, norm }
+  const out: Grads = new Map()
+  tf.tidy(() => {
+    const coef = tf.minimum(tf.scalar(maxNorm).div(norm.add(1e-6)), 1)
+    for (const [name, g] of grads) out.set(name, tf.keep(g.mul(coef)))
+  })
+  for (const g of grads.values()) g.dispose()
+  return { grads: out, norm }
+}

@@ -1,0 +1,120 @@
+import path from 'node:path'
+import { createPinia, setActivePinia } from 'pinia'
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest'
+import { Workbench } from '../../engine/service/workbench'
+import { insertDataset } from '../../engine/store/datasets'
+import { insertRun, setRunStatus } from '../../engine/store/runs'
+import { MetricWriter } from '../../engine/store/metrics'
+import { insertModel } from '../../engine/store/models'
+import { setApi } from '../../renderer/src/api/client'
+import { useCompareStore } from '../../renderer/src/stores/compare'
+import { useDatasetsStore } from '../../renderer/src/stores/datasets'
+import { useJobsStore } from '../../renderer/src/stores/jobs'
+import { useModelsStore } from '../../renderer/src/stores/models'
+import { useRunsStore } from '../../renderer/src/stores/runs'
+import { useSettingsStore } from '../../renderer/src/stores/settings'
+import { tempDir } from '../helpers'
+import { inProcessClient } from './in-process-client'
+
+const tmp = tempDir()
+let wb: Workbench
+let runA: number
+let runB: number
+
+beforeAll(() => {
+  wb = new Workbench({ home: tmp.dir })
+  setApi(inProcessClient(wb))
+  insertDataset(wb.db, {
+    name: '孟子 fortunes',
+    kind: 'text',
+    dir: path.join(tmp.dir, 'datasets/1'),
+    stats: { documents: 2 },
+    files: [{ sourcePath: '/corpus/zh.txt', status: 'imported', reason: null, records: 2, encoding: 'gb18030', task: null, split: 'train', bytes: 40, errors: [] }],
+  })
+  for (const [name, scale] of [['lamb', 1], ['adamw', 2]] as const) {
+    const id = insertRun(wb.db, { name, kind: 'pretrain', config: { optimizer: name }, seed: 42 })
+    const w = new MetricWriter(wb.db, id)
+    for (let step = 1; step <= 20; step++) w.add('loss', step, (scale * 10) / step)
+    w.add('dev/accuracy', 20, 0.5 + 0.1 * scale)
+    w.flush()
+    setRunStatus(wb.db, id, 'completed', { backend: 'wasm' })
+    if (name === 'lamb') runA = id
+    else runB = id
+  }
+  insertModel(wb.db, { name: 'hf-bert-tiny', source: 'imported', dir: '/models/1', config: { hidden_size: 64, num_hidden_layers: 2 } })
+})
+afterAll(async () => {
+  setApi(null)
+  await wb.close()
+  tmp.cleanup()
+})
+beforeEach(() => setActivePinia(createPinia()))
+
+describe('renderer stores against a real engine', () => {
+  it('datasets: lists, then loads a detail with its files', async () => {
+    const store = useDatasetsStore()
+    await store.refresh()
+    expect(store.items.map((d) => d.name)).toEqual(['孟子 fortunes'])
+    await store.select(store.items[0].id)
+    expect(store.selected?.files[0]).toMatchObject({ file: '/corpus/zh.txt', encoding: 'gb18030', status: 'imported' })
+    await store.select(999)
+    expect(store.error).toBe('dataset 999 does not exist')
+  })
+
+  it('runs: selects a run with its metric series', async () => {
+    const store = useRunsStore()
+    await store.refresh()
+    expect(store.items).toHaveLength(2)
+    await store.select(runA)
+    expect(store.selected).toMatchObject({ name: 'lamb', backend: 'wasm', config: { optimizer: 'lamb' } })
+    const loss = store.series.find((s) => s.name === 'loss')!
+    expect(loss.steps).toHaveLength(20)
+    expect(loss.values[0]).toBe(10)
+  })
+
+  it('compare: collects the metrics of the picked runs and drops them again', async () => {
+    const store = useCompareStore()
+    await store.toggle(runA)
+    await store.toggle(runB)
+    expect(store.metricNames).toEqual(['dev/accuracy', 'loss'])
+    expect(store.seriesByRun[runB].find((s) => s.name === 'loss')!.values[1]).toBe(10)
+    await store.toggle(runA)
+    expect(store.runIds).toEqual([runB])
+    await store.toggle(31337)
+    expect(store.runIds).toEqual([runB])
+    expect(store.error).toBe('run 31337 does not exist')
+  })
+
+  it('models: lists imported models with their config', async () => {
+    const store = useModelsStore()
+    await store.refresh()
+    expect(store.items[0]).toMatchObject({ name: 'hf-bert-tiny', config: { hidden_size: 64 } })
+  })
+
+  it('settings: an update shows at once and rolls back when the engine refuses it', async () => {
+    const store = useSettingsStore()
+    await store.load()
+    expect(store.version?.schemaVersion).toBeGreaterThan(0)
+    await store.update({ theme: 'dark' })
+    expect(store.settings?.theme).toBe('dark')
+    await store.update({ backend: 'cuda' as never })
+    expect(store.settings?.backend).toBe('auto')
+    expect(store.error).toMatch(/^settings\.update: backend: /)
+  })
+
+  it('jobs: follows job events from the engine', async () => {
+    const store = useJobsStore()
+    const off = inProcessClient(wb).onEvent((e) => store.apply(e))
+    let release!: () => void
+    const { done } = wb.jobs.start('demo', 'Demo job', (ctx) => {
+      ctx.progress(1, 2, 'files')
+      return new Promise<void>((r) => (release = r))
+    })
+    await new Promise((r) => setTimeout(r, 10))
+    expect(store.running.map((j) => j.title)).toEqual(['Demo job'])
+    release()
+    await done
+    off()
+    expect(store.running).toHaveLength(0)
+  })
+})
