@@ -1,6 +1,6 @@
 // Where a training step's time goes, per kernel: one profiled step of the bench model after one
 // warm-up step, in CPU milliseconds per kernel (cpu and wasm run kernels synchronously on this thread).
-//   npx tsx test/bench/profile-train.ts [--config A|B|BASE] [--backend wasm|cpu] [--plain] [--top N] [--json]
+//   npx tsx test/bench/profile-train.ts [--config A|B|BASE] [--backend wasm|cpu] [--threads N] [--top N] [--json]
 import { parseArgs } from 'node:util'
 import * as tf from '@tensorflow/tfjs'
 import { BENCH_CONFIGS } from '../../engine/model/config'
@@ -12,19 +12,17 @@ const { values: args } = parseArgs({
   options: {
     config: { type: 'string', default: 'A' },
     backend: { type: 'string', default: 'wasm' },
-    plain: { type: 'boolean', default: false },
+    threads: { type: 'string', default: '1' },
     top: { type: 'string', default: '30' },
     json: { type: 'boolean', default: false },
   },
 })
 const name = args.config as BenchConfigName
-const selection = await selectBackend(args.backend as BackendPreference)
+const selection = await selectBackend(args.backend as BackendPreference, { wasmThreads: Number(args.threads) })
 const config = { ...BENCH_CONFIGS[name], hidden_dropout_prob: 0, attention_probs_dropout_prob: 0 }
-const model = createBenchModel(config, { fusedOps: !args.plain })
+const model = createBenchModel(config)
 const batch = benchBatch(config, benchBatchSize(name))
-const labels = batch.maskedLabels.dataSync() as Int32Array
-const optimizer = tf.train.adam(1e-4)
-const step = () => optimizer.minimize(() => model.loss(batch, labels), true, model.variables)!
+const step = () => model.step(batch, 1e-4)
 step().dispose()
 
 // Per-kernel CPU time (process.cpuUsage around each kernel call), not wall time: on a machine shared
@@ -65,7 +63,7 @@ const matMulMs = rows.filter((r) => r.kernel.startsWith('BatchMatMul')).reduce((
 const summary = {
   config: name,
   backend: selection.name,
-  fusedOps: !args.plain,
+  threads: selection.threads,
   wallMs,
   cpuMs: (cpu.user + cpu.system) / 1000,
   kernelMs,
@@ -77,7 +75,7 @@ const summary = {
 if (args.json) {
   console.log(JSON.stringify(summary))
 } else {
-  console.log(`config ${name} on ${selection.name}, ${args.plain ? 'plain' : 'fused'} ops: one step ${wallMs.toFixed(0)} ms wall, ${summary.cpuMs.toFixed(0)} ms CPU`)
+  console.log(`config ${name} on ${selection.name} (${selection.threads ?? 1} thread(s)): one step ${wallMs.toFixed(0)} ms wall, ${summary.cpuMs.toFixed(0)} ms CPU`)
   console.log(`${info.kernels.length} kernel calls, ${kernelMs.toFixed(0)} CPU ms inside kernels (${((100 * matMulMs) / kernelMs).toFixed(0)}% in BatchMatMul), peak ${(info.peakBytes / 2 ** 20).toFixed(0)} MiB`)
   console.log(`${'ms'.padStart(8)} ${'share'.padStart(6)} ${'calls'.padStart(6)}  kernel`)
   for (const r of rows.slice(0, Number(args.top))) {
