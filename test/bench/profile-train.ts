@@ -41,7 +41,7 @@ for (const config of tf.getKernelsForBackend(selection.name)) {
       const used = process.cpuUsage(start)
       depth--
       const shapes = Object.values(params.inputs).map((t) => `[${(t as tf.TensorInfo).shape}]`)
-      const key = config.kernelName === 'BatchMatMul' ? `BatchMatMul ${shapes.join('×')}` : config.kernelName
+      const key = config.kernelName === 'BatchMatMul' || process.env.PROFILE_SHAPES ? `${config.kernelName} ${shapes.join('×')}` : config.kernelName
       const g = groups.get(key) ?? { ms: 0, calls: 0 }
       g.ms += (used.user + used.system) / 1000
       g.calls++

@@ -4,6 +4,7 @@ import type { KernelConfig } from '@tensorflow/tfjs'
 // Registers the wasm backend and its stock kernels first, so that ours replace them and not the reverse.
 import '@tensorflow/tfjs-backend-wasm'
 import { batchMatMulWasmConfig, keepStockBatchMatMul } from './batch-mat-mul-wasm'
+import { gatherV2WasmConfig, keepStockGatherV2 } from './gather-wasm'
 import { identityWasmConfig } from './identity-wasm'
 import { oneHotWasmConfig } from './one-hot-wasm'
 import { keepStockSum, sumWasmConfig } from './sum-wasm'
@@ -17,6 +18,7 @@ export const CUSTOM_KERNELS: readonly KernelConfig[] = [
   oneHotWasmConfig, // tfjs-wasm ignores the dtype (float32 one-hots read back as 1.4e-45)
   identityWasmConfig, // shares the buffer: the engine clones every tensor it saves for backward
   sumWasmConfig, // leading-axis sums (bias gradients) without transposing the input first
+  gatherV2WasmConfig, // row gathers (embedding lookups) as row copies
 ]
 
 let registered = false
@@ -29,6 +31,7 @@ export function registerCustomKernels(): void {
     const stock = tf.getKernel(config.kernelName, config.backendName)
     if (config === batchMatMulWasmConfig) keepStockBatchMatMul(stock)
     if (config === sumWasmConfig) keepStockSum(stock)
+    if (config === gatherV2WasmConfig) keepStockGatherV2(stock)
     if (stock) tf.unregisterKernel(config.kernelName, config.backendName)
     tf.registerKernel(config)
     // tfjs runs setup functions when a backend is set; one already active needs it now.
