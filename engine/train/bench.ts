@@ -35,6 +35,8 @@ export interface TrainBenchResult {
   parameters: number
   stepMs: number[]
   medianStepMs: number
+  /** Process CPU time per step (all threads), median: steadier than wall time on a shared machine. */
+  medianCpuMs: number
   tokensPerSec: number
   losses: number[]
 }
@@ -87,18 +89,22 @@ export async function benchTrain(options: TrainBenchOptions): Promise<TrainBench
   const model = createBenchModel(config)
   const batch = benchBatch(config, batchSize)
   const stepMs: number[] = []
+  const cpuMs: number[] = []
   const losses: number[] = []
   try {
     for (let i = 0; i < warmupSteps + timedSteps; i++) {
       const start = performance.now()
+      const cpuStart = process.cpuUsage()
       const lossTensor = model.step(batch, 1e-4)
       // Reading the loss waits for the step (and is what a training loop does anyway).
       const loss = (await lossTensor.data())[0]
       lossTensor.dispose()
       const ms = performance.now() - start
+      const cpu = process.cpuUsage(cpuStart)
       const warmup = i < warmupSteps
       if (!warmup) {
         stepMs.push(ms)
+        cpuMs.push((cpu.user + cpu.system) / 1000)
         losses.push(loss)
       }
       options.onStep?.({ index: i, warmup, ms, loss })
@@ -120,6 +126,7 @@ export async function benchTrain(options: TrainBenchOptions): Promise<TrainBench
     parameters: model.parameters,
     stepMs,
     medianStepMs,
+    medianCpuMs: median(cpuMs),
     tokensPerSec: (batchSize * BENCH_SEQUENCE * 1000) / medianStepMs,
     losses,
   }
