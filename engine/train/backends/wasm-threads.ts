@@ -8,13 +8,19 @@
 //     synchronously: the path of the same script in node_modules is posted instead.
 //  3. The C++ side reads os.cpus() once, at start-up, and uses at most half: os.cpus() reports
 //     2 × the wanted threads while the backend starts.
+// The workers never keep the process alive (Emscripten refs a worker while it runs a pthread, and the
+// thread pool's pthreads run forever): the main thread waits for them synchronously, inside wasm.
 import { createRequire } from 'node:module'
 import * as tf from '@tensorflow/tfjs'
 import { setThreadsCount } from '@tensorflow/tfjs-backend-wasm'
 
 const require = createRequire(import.meta.url)
 
-type WorkerCtor = new (script: string | URL, options?: object) => { postMessage(message: unknown, transfer?: unknown): void }
+type WorkerCtor = new (script: string | URL, options?: object) => {
+  postMessage(message: unknown, transfer?: unknown): void
+  ref(): void
+  unref(): void
+}
 
 let patched = false
 
@@ -31,7 +37,9 @@ function patchWorkers(): void {
     constructor(script: string | URL, options?: object) {
       if (typeof script === 'string' && script.startsWith('blob:')) super(workerCode, { ...options, eval: true })
       else super(script, options)
+      this.unref()
     }
+    override ref(): void {}
     override postMessage(message: unknown, transfer?: unknown): void {
       const m = message as { cmd?: string; urlOrBlob?: unknown } | null
       if (m && m.cmd === 'load' && typeof m.urlOrBlob !== 'string') message = { ...m, urlOrBlob: mainScript }
