@@ -6,14 +6,7 @@
 // calls over views of the same wasm memory (no copies).
 import * as tf from '@tensorflow/tfjs'
 import type { BatchMatMulAttrs, BatchMatMulInputs, KernelConfig, KernelFunc, TensorInfo } from '@tensorflow/tfjs'
-import {
-  registerView,
-  releaseView,
-  shapeBytes,
-  tensorRef,
-  wasmInternals,
-  type WasmBackendInternals,
-} from './wasm-internals'
+import { registerView, releaseView, shapeBytes, tensorRef, wasmInternals, type WasmBackendInternals, heapBuffer, heapBytes } from './wasm-internals'
 
 type WasmMatMul = (
   aId: number, aShape: Uint8Array, aRank: number,
@@ -71,7 +64,7 @@ function product2d(backend: WasmBackendInternals, a: { id: number; offset: numbe
   const part = tensorRef(backend, partial)
   for (let c = 0, k0 = 0; k0 < k; c++, k0 += kb) {
     const kc = Math.min(kb, k - k0)
-    const heap = backend.wasm.HEAPU8 // again each chunk: XNNPACK's allocations may have grown memory
+    const heap = heapBytes(backend) // again each chunk: XNNPACK's allocations may have grown memory
     for (let i = 0; i < rows; i++) {
       const from = a.offset + 4 * (i * k + k0)
       heap.copyWithin(col.offset + 4 * i * kc, from, from + 4 * kc)
@@ -82,7 +75,7 @@ function product2d(backend: WasmBackendInternals, a: { id: number; offset: numbe
     releaseView(backend, aView)
     releaseView(backend, bView)
     if (c > 0) {
-      const buffer = backend.wasm.HEAPU8.buffer
+      const buffer = heapBuffer(backend)
       const total = new Float32Array(buffer, out.offset, rows * n)
       const add = new Float32Array(buffer, part.offset, rows * n)
       for (let j = 0; j < total.length; j++) total[j] += add[j]
@@ -138,7 +131,7 @@ function batchMatMul(args: { inputs: BatchMatMulInputs; backend: tf.KernelBacken
   if (batch * m * n === 0) return { ...out, shape: outShape }
   if (k === 0) {
     // An empty sum: XNNPACK is never asked about a zero inner dimension.
-    new Float32Array(backend.wasm.HEAPU8.buffer, tensorRef(backend, out).offset, batch * m * n).fill(0)
+    new Float32Array(heapBuffer(backend), tensorRef(backend, out).offset, batch * m * n).fill(0)
     return { ...out, shape: outShape }
   }
 

@@ -4,7 +4,7 @@
 // dimensions go to tfjs's own kernel.
 import type { GatherV2Attrs, GatherV2Inputs, KernelConfig, KernelFunc, TensorInfo } from '@tensorflow/tfjs'
 import * as tf from '@tensorflow/tfjs'
-import { tensorRef, wasmInternals } from './wasm-internals'
+import { tensorRef, wasmInternals, heapBytes } from './wasm-internals'
 
 let stock: KernelConfig | null = null
 
@@ -22,7 +22,7 @@ function gatherV2(args: { inputs: GatherV2Inputs; backend: tf.KernelBackend; att
   const rowSize = tf.util.sizeFromShape(x.shape.slice(1))
   const count = tf.util.sizeFromShape(indices.shape)
   const out = backend.makeOutput([...indices.shape, ...x.shape.slice(1)], x.dtype)
-  const heap = backend.wasm.HEAPU8
+  const heap = heapBytes(backend)
   const ids = new Int32Array(heap.buffer, tensorRef(backend, indices).offset, count)
   const from = tensorRef(backend, x).offset
   const to = tensorRef(backend, out).offset

@@ -4,7 +4,7 @@
 // go to tfjs's own kernel.
 import type { KernelConfig, KernelFunc, SumAttrs, SumInputs, TensorInfo } from '@tensorflow/tfjs'
 import * as tf from '@tensorflow/tfjs'
-import { tensorRef, wasmInternals } from './wasm-internals'
+import { tensorRef, wasmInternals, heapBuffer } from './wasm-internals'
 
 let stock: KernelConfig | null = null
 
@@ -25,7 +25,7 @@ function sum(args: { inputs: SumInputs; backend: tf.KernelBackend; attrs: SumAtt
   const inner = tf.util.sizeFromShape(x.shape.slice(k))
   const shape = keepDims ? [...x.shape.slice(0, k).map(() => 1), ...x.shape.slice(k)] : x.shape.slice(k)
   const out = backend.makeOutput(shape, 'float32')
-  const heap = backend.wasm.HEAPU8.buffer
+  const heap = heapBuffer(backend)
   const values = new Float32Array(heap, tensorRef(backend, x).offset, rows * inner)
   const acc = new Float64Array(inner)
   for (let i = 0; i < rows; i++) {
