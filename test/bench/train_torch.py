@@ -124,17 +124,20 @@ def main():
     optimizer = torch.optim.Adam(model.parameters(), lr=1e-4)
     ids, positions, labels = bench_batch(batch_size)
 
-    times, losses = [], []
+    times, cpu_times, losses = [], [], []
     for i in range(args.warmup + args.steps):
         start = time.perf_counter()
+        cpu_start = time.process_time()
         optimizer.zero_grad(set_to_none=True)
         loss = model(ids, positions, labels)
         loss.backward()
         optimizer.step()
         value = loss.item()
         ms = (time.perf_counter() - start) * 1000
+        cpu_ms = (time.process_time() - cpu_start) * 1000
         if i >= args.warmup:
             times.append(ms)
+            cpu_times.append(cpu_ms)
             losses.append(value)
         if not args.json:
             print(f"{'warm-up' if i < args.warmup else 'step'} {i + 1}: {ms:.0f} ms, loss {value:.4f}")
@@ -151,6 +154,7 @@ def main():
         'parameters': sum(p.numel() for p in model.parameters()),
         'stepMs': times,
         'medianStepMs': median,
+        'medianCpuMs': statistics.median(cpu_times),  # process CPU time, all threads
         'tokensPerSec': batch_size * SEQ * 1000 / median,
         'losses': losses,
     }

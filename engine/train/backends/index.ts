@@ -5,9 +5,10 @@ import { createRequire } from 'node:module'
 import { dirname } from 'node:path'
 // The full package, not tfjs-core: only it registers the gradients (TFJS-NOTES).
 import * as tf from '@tensorflow/tfjs'
-import { setThreadsCount, setWasmPaths } from '@tensorflow/tfjs-backend-wasm'
+import { setWasmPaths } from '@tensorflow/tfjs-backend-wasm'
 import { WorkbenchError } from '../../errors'
 import { registerCustomKernels } from './kernels'
+import { startThreadedWasm } from './wasm-threads'
 
 export const BACKEND_NAMES = ['tensorflow', 'webgpu', 'wasm', 'cpu'] as const
 export type BackendName = (typeof BACKEND_NAMES)[number]
@@ -24,7 +25,11 @@ export interface BackendSelection {
 }
 
 export interface BackendOptions {
-  /** wasm threads; tfjs uses 1 in Node (it loads the non-threaded binary there, tfjs issue #3830). */
+  /**
+   * wasm threads. tfjs uses 1 in Node (it loads the non-threaded binary there, tfjs issue #3830);
+   * more than 1 loads the threaded binary through Emscripten internals (wasm-threads.ts). Only the
+   * first wasm start in a process counts.
+   */
   wasmThreads?: number
 }
 
@@ -106,14 +111,17 @@ async function tryWasm(options: BackendOptions): Promise<Attempt> {
   if (!wasmConfigured) {
     // The .wasm binaries sit next to the package's bundle; say so rather than rely on __dirname guesses.
     setWasmPaths(`${dirname(require.resolve('@tensorflow/tfjs-backend-wasm'))}/`)
-    if (options.wasmThreads) setThreadsCount(options.wasmThreads)
     wasmConfigured = true
+    if ((options.wasmThreads ?? 1) > 1 && !(await startThreadedWasm(options.wasmThreads!))) {
+      return { ok: false, reason: `the threaded wasm binary did not start with ${options.wasmThreads} threads` }
+    }
   }
   if (!(await tf.setBackend('wasm'))) return { ok: false, reason: 'tf.setBackend("wasm") failed' }
   const simd = await tf.env().getAsync('WASM_HAS_SIMD_SUPPORT')
   const backend = tf.backend() as unknown as { wasm: { tfjs: { getThreadsCount(): number } } }
   const threads = backend.wasm.tfjs.getThreadsCount()
-  return { ok: true, detail: simd ? 'tfjs-backend-wasm-simd.wasm (XNNPACK)' : 'tfjs-backend-wasm.wasm (no SIMD)', threads }
+  const binary = threads > 1 ? 'tfjs-backend-wasm-threaded-simd.wasm' : simd ? 'tfjs-backend-wasm-simd.wasm' : 'tfjs-backend-wasm.wasm'
+  return { ok: true, detail: `${binary} (XNNPACK)`, threads }
 }
 
 function oneLine(err: unknown): string {

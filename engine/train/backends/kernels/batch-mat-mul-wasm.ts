@@ -6,14 +6,7 @@
 // calls over views of the same wasm memory (no copies).
 import * as tf from '@tensorflow/tfjs'
 import type { BatchMatMulAttrs, BatchMatMulInputs, KernelConfig, KernelFunc, TensorInfo } from '@tensorflow/tfjs'
-import {
-  registerView,
-  releaseView,
-  shapeBytes,
-  tensorRef,
-  wasmInternals,
-  type WasmBackendInternals,
-} from './wasm-internals'
+import { registerView, releaseView, shapeBytes, tensorRef, wasmInternals, type WasmBackendInternals, heapBuffer, heapBytes } from './wasm-internals'
 
 type WasmMatMul = (
   aId: number, aShape: Uint8Array, aRank: number,
@@ -22,9 +15,10 @@ type WasmMatMul = (
 ) => void
 
 let wasmMatMul: WasmMatMul | null = null
-let stockKernel: KernelFunc | null = null
+let stock: KernelConfig | null = null
 
 function setup(backend: tf.KernelBackend): void {
+  stock?.setupFunc?.(backend) // the stock kernel, our fallback, binds its wasm function there
   wasmMatMul = wasmInternals(backend).wasm.cwrap('BatchMatMul', null, [
     'number', 'array', 'number', // a id, shape, rank
     'number', 'array', 'number', // b id, shape, rank
@@ -41,6 +35,54 @@ function setup(backend: tf.KernelBackend): void {
  */
 function xnnMatMul(backend: WasmBackendInternals, aId: number, m: number, k: number, bId: number, n: number, outId: number): void {
   wasmMatMul!(aId, shapeBytes([1, m, k]), 3, bId, shapeBytes([1, k, n]), 3, false, false, outId)
+}
+
+/** Inner dimensions above this are summed in chunks of about K_CHUNK (see product2d). */
+const K_SPLIT_ABOVE = 4096
+const K_CHUNK = 2048
+/** A·Bᵀ with N at least this many times M is computed as (B·Aᵀ)ᵀ (see batchMatMul). */
+const SWAP_RATIO = 16
+
+/**
+ * out[rows, n] = a[rows, k] · b[k, n], b given by its byte offset. With a long inner dimension (the
+ * MLM decoder's backward: k = vocabulary) XNNPACK streams whole rows of A and panels of B per output
+ * tile and runs ~30% below its speed on cache-sized panels, so k is cut into chunks: the columns of
+ * A for a chunk are copied out, the rows of B are a view, and the partial products are added up.
+ */
+function product2d(backend: WasmBackendInternals, a: { id: number; offset: number }, rows: number, k: number, bOffset: number, n: number, out: { id: number; offset: number }): void {
+  if (k <= K_SPLIT_ABOVE) {
+    const bView = registerView(backend, bOffset, k * n)
+    xnnMatMul(backend, a.id, rows, k, bView, n, out.id)
+    releaseView(backend, bView)
+    return
+  }
+  const chunks = Math.ceil(k / K_CHUNK)
+  const kb = Math.ceil(k / chunks)
+  const columns = backend.makeOutput([rows, kb], 'float32')
+  const partial = backend.makeOutput([rows, n], 'float32')
+  const col = tensorRef(backend, columns)
+  const part = tensorRef(backend, partial)
+  for (let c = 0, k0 = 0; k0 < k; c++, k0 += kb) {
+    const kc = Math.min(kb, k - k0)
+    const heap = heapBytes(backend) // again each chunk: XNNPACK's allocations may have grown memory
+    for (let i = 0; i < rows; i++) {
+      const from = a.offset + 4 * (i * k + k0)
+      heap.copyWithin(col.offset + 4 * i * kc, from, from + 4 * kc)
+    }
+    const aView = registerView(backend, col.offset, rows * kc)
+    const bView = registerView(backend, bOffset + 4 * k0 * n, kc * n)
+    xnnMatMul(backend, aView, rows, kc, bView, n, c === 0 ? out.id : part.id)
+    releaseView(backend, aView)
+    releaseView(backend, bView)
+    if (c > 0) {
+      const buffer = heapBuffer(backend)
+      const total = new Float32Array(buffer, out.offset, rows * n)
+      const add = new Float32Array(buffer, part.offset, rows * n)
+      for (let j = 0; j < total.length; j++) total[j] += add[j]
+    }
+  }
+  backend.disposeData(columns.dataId)
+  backend.disposeData(partial.dataId)
 }
 
 /** `x` [batch, r, c] → [batch, c, r] as a new wasm tensor (the caller disposes it). */
@@ -60,7 +102,7 @@ function batchMatMul(args: { inputs: BatchMatMulInputs; backend: tf.KernelBacken
   const batchA = tf.util.sizeFromShape(a.shape.slice(0, -2))
   const batchB = tf.util.sizeFromShape(b.shape.slice(0, -2))
   if (a.dtype !== 'float32' || b.dtype !== 'float32' || (batchA !== batchB && batchA !== 1 && batchB !== 1)) {
-    return stockKernel!(args as unknown as Parameters<KernelFunc>[0]) as TensorInfo
+    return stock!.kernelFunc(args as unknown as Parameters<KernelFunc>[0]) as TensorInfo
   }
   const backend = wasmInternals(args.backend)
   const m = transposeA ? a.shape[aRank - 1] : a.shape[aRank - 2]
@@ -73,12 +115,23 @@ function batchMatMul(args: { inputs: BatchMatMulInputs; backend: tf.KernelBacken
   const k = kA
   const batch = Math.max(batchA, batchB)
   const outBatchShape = tf.broadcast_util.assertAndGetBroadcastShape(a.shape.slice(0, -2), b.shape.slice(0, -2))
-  const out = backend.makeOutput([batch, m, n], 'float32')
   const outShape = [...outBatchShape, m, n]
+  if (transposeB && !transposeA && batch === 1 && n >= SWAP_RATIO * m && m * k > 0) {
+    // A·Bᵀ with B much taller than A (the tied MLM decoder: B is the [vocab, hidden] embedding
+    // table) as (B·Aᵀ)ᵀ: B is used as stored, only the small Aᵀ is packed, the result is transposed.
+    const aT = transposeLast2(backend, a, 1, m, k) // [1, k, m]
+    const cT = backend.makeOutput([1, n, m], 'float32')
+    product2d(backend, tensorRef(backend, b), n, k, tensorRef(backend, aT).offset, m, tensorRef(backend, cT))
+    const c = transposeLast2(backend, cT, 1, n, m) // [1, m, n]
+    backend.disposeData(aT.dataId)
+    backend.disposeData(cT.dataId)
+    return { ...c, shape: outShape }
+  }
+  const out = backend.makeOutput([batch, m, n], 'float32')
   if (batch * m * n === 0) return { ...out, shape: outShape }
   if (k === 0) {
     // An empty sum: XNNPACK is never asked about a zero inner dimension.
-    new Float32Array(backend.wasm.HEAPU8.buffer, tensorRef(backend, out).offset, batch * m * n).fill(0)
+    new Float32Array(heapBuffer(backend), tensorRef(backend, out).offset, batch * m * n).fill(0)
     return { ...out, shape: outShape }
   }
 
@@ -93,9 +146,7 @@ function batchMatMul(args: { inputs: BatchMatMulInputs; backend: tf.KernelBacken
 
   if (batchB === 1) {
     // The right-hand side is shared: every left row of every batch is one row of a single product.
-    const bView = registerView(backend, r.offset, k * n)
-    xnnMatMul(backend, l.id, batchA * m, k, bView, n, o.id)
-    releaseView(backend, bView)
+    product2d(backend, l, batchA * m, k, r.offset, n, o)
   } else {
     for (let i = 0; i < batch; i++) {
       const aView = batchA === 1 ? l.id : registerView(backend, l.offset + 4 * i * m * k, m * k)
@@ -120,5 +171,5 @@ export const batchMatMulWasmConfig: KernelConfig = {
 
 /** Remembers tfjs's own kernel, used for the cases this one does not take (non-float32, odd broadcasts). */
 export function keepStockBatchMatMul(config: KernelConfig | undefined): void {
-  if (config && config.kernelFunc !== batchMatMulWasmConfig.kernelFunc) stockKernel = config.kernelFunc
+  if (config && config !== batchMatMulWasmConfig) stock = config
 }

@@ -4,7 +4,10 @@ import type { KernelConfig } from '@tensorflow/tfjs'
 // Registers the wasm backend and its stock kernels first, so that ours replace them and not the reverse.
 import '@tensorflow/tfjs-backend-wasm'
 import { batchMatMulWasmConfig, keepStockBatchMatMul } from './batch-mat-mul-wasm'
+import { gatherV2WasmConfig, keepStockGatherV2 } from './gather-wasm'
+import { identityWasmConfig } from './identity-wasm'
 import { oneHotWasmConfig } from './one-hot-wasm'
+import { keepStockSum, sumWasmConfig } from './sum-wasm'
 import { unsortedSegmentSumCpuConfig } from './unsorted-segment-sum-cpu'
 import { unsortedSegmentSumWasmConfig } from './unsorted-segment-sum-wasm'
 
@@ -13,6 +16,9 @@ export const CUSTOM_KERNELS: readonly KernelConfig[] = [
   unsortedSegmentSumWasmConfig, // missing in tfjs-wasm 4.22: the gradient of tf.gather
   batchMatMulWasmConfig, // every product through XNNPACK, not only untransposed 2-D ones
   oneHotWasmConfig, // tfjs-wasm ignores the dtype (float32 one-hots read back as 1.4e-45)
+  identityWasmConfig, // shares the buffer: the engine clones every tensor it saves for backward
+  sumWasmConfig, // leading-axis sums (bias gradients) without transposing the input first
+  gatherV2WasmConfig, // row gathers (embedding lookups) as row copies
 ]
 
 let registered = false
@@ -24,6 +30,8 @@ export function registerCustomKernels(): void {
   for (const config of CUSTOM_KERNELS) {
     const stock = tf.getKernel(config.kernelName, config.backendName)
     if (config === batchMatMulWasmConfig) keepStockBatchMatMul(stock)
+    if (config === sumWasmConfig) keepStockSum(stock)
+    if (config === gatherV2WasmConfig) keepStockGatherV2(stock)
     if (stock) tf.unregisterKernel(config.kernelName, config.backendName)
     tf.registerKernel(config)
     // tfjs runs setup functions when a backend is set; one already active needs it now.

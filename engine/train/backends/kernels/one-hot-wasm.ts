@@ -3,7 +3,7 @@
 // on it is silently wrong. This kernel writes the requested dtype.
 import type { KernelConfig, KernelFunc, OneHotAttrs, OneHotInputs, TensorInfo } from '@tensorflow/tfjs'
 import * as tf from '@tensorflow/tfjs'
-import { tensorRef, wasmInternals } from './wasm-internals'
+import { tensorRef, wasmInternals, heapBuffer } from './wasm-internals'
 
 function oneHot(args: { inputs: OneHotInputs; backend: tf.KernelBackend; attrs: OneHotAttrs }): TensorInfo {
   const indices = args.inputs.indices as TensorInfo
@@ -12,7 +12,7 @@ function oneHot(args: { inputs: OneHotInputs; backend: tf.KernelBackend; attrs: 
   const outDtype = dtype === 'float32' ? 'float32' : 'int32'
   const out = backend.makeOutput([...indices.shape, depth], outDtype)
   const n = tf.util.sizeFromShape(indices.shape)
-  const heap = backend.wasm.HEAPU8.buffer
+  const heap = heapBuffer(backend)
   const ids = new Int32Array(heap, tensorRef(backend, indices).offset, n)
   const values = outDtype === 'float32'
     ? new Float32Array(heap, tensorRef(backend, out).offset, n * depth)

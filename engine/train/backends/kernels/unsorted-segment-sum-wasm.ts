@@ -3,7 +3,7 @@
 import type { KernelConfig, KernelFunc, TensorInfo, UnsortedSegmentSumAttrs, UnsortedSegmentSumInputs } from '@tensorflow/tfjs'
 import * as tf from '@tensorflow/tfjs'
 import { segmentSumInto, segmentSumShape } from './segment-sum'
-import { tensorRef, wasmInternals } from './wasm-internals'
+import { tensorRef, wasmInternals, heapBuffer } from './wasm-internals'
 
 function unsortedSegmentSum(args: { inputs: UnsortedSegmentSumInputs; backend: tf.KernelBackend; attrs: UnsortedSegmentSumAttrs }): TensorInfo {
   const x = args.inputs.x as TensorInfo
@@ -15,7 +15,7 @@ function unsortedSegmentSum(args: { inputs: UnsortedSegmentSumInputs; backend: t
   const inner = tf.util.sizeFromShape(x.shape.slice(ids.shape.length))
   const out = backend.makeOutput(shape, dtype)
   // Views are taken after makeOutput: an allocation may grow (and so replace) wasm memory.
-  const heap = backend.wasm.HEAPU8.buffer
+  const heap = heapBuffer(backend)
   const view = (t: TensorInfo, int: boolean) => {
     const offset = tensorRef(backend, t).offset
     const size = tf.util.sizeFromShape(t.shape)

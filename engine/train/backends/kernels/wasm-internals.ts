@@ -6,6 +6,8 @@ import * as tf from '@tensorflow/tfjs'
 import type { BackendWasm } from '@tensorflow/tfjs-backend-wasm'
 
 export interface WasmModule {
+  /** The module's memory; present in the threaded build, where HEAPU8 can lag behind growth. */
+  wasmMemory?: { buffer: ArrayBufferLike }
   HEAPU8: Uint8Array
   HEAPF32: Float32Array
   HEAP32: Int32Array
@@ -62,6 +64,19 @@ export function releaseView(backend: WasmBackendInternals, id: number): void {
   backend.wasm.tfjs.disposeData(id)
 }
 
+/**
+ * The current wasm memory. Take it again after anything that can allocate (makeOutput, a wasm kernel):
+ * memory growth replaces the buffer. In the threaded build Emscripten refreshes HEAPU8 lazily, so the
+ * memory object is asked first.
+ */
+export function heapBuffer(backend: WasmBackendInternals): ArrayBufferLike {
+  return backend.wasm.wasmMemory?.buffer ?? backend.wasm.HEAPU8.buffer
+}
+
+export function heapBytes(backend: WasmBackendInternals): Uint8Array {
+  return new Uint8Array(heapBuffer(backend))
+}
+
 /** Shape as the byte array the wasm kernels take for their `array` arguments. */
 export function shapeBytes(shape: readonly number[]): Uint8Array {
   return new Uint8Array(new Int32Array(shape).buffer)
@@ -70,10 +85,10 @@ export function shapeBytes(shape: readonly number[]): Uint8Array {
 /** A float32 view of a wasm tensor's memory; take it again after any allocation (memory can grow). */
 export function heapF32(backend: WasmBackendInternals, t: tf.TensorInfo): Float32Array {
   const { offset } = tensorRef(backend, t)
-  return new Float32Array(backend.wasm.HEAPU8.buffer, offset, tf.util.sizeFromShape(t.shape))
+  return new Float32Array(heapBuffer(backend), offset, tf.util.sizeFromShape(t.shape))
 }
 
 export function heapI32(backend: WasmBackendInternals, t: tf.TensorInfo): Int32Array {
   const { offset } = tensorRef(backend, t)
-  return new Int32Array(backend.wasm.HEAPU8.buffer, offset, tf.util.sizeFromShape(t.shape))
+  return new Int32Array(heapBuffer(backend), offset, tf.util.sizeFromShape(t.shape))
 }

@@ -53,6 +53,27 @@ describe('BatchMatMul on wasm (XNNPACK routing)', () => {
     }
   }
 
+  // Two routes inside the kernel, each with its own shapes: a long inner dimension summed in chunks
+  // (k > 4096), and A·Bᵀ with B much taller than A computed as (B·Aᵀ)ᵀ (n ≥ 16 m).
+  const ROUTES: { name: string; aShape: number[]; bShape: number[]; ta: boolean; tb: boolean }[] = [
+    { name: 'chunked k', aShape: [3, 9000], bShape: [9000, 5], ta: false, tb: false },
+    { name: 'chunked k, folded batch', aShape: [2, 3, 6001], bShape: [6001, 4], ta: false, tb: false },
+    { name: 'chunked k, transposed A', aShape: [5000, 3], bShape: [5000, 2], ta: true, tb: false },
+    { name: 'swapped A·Bᵀ', aShape: [2, 7], bShape: [40, 7], ta: false, tb: true },
+    { name: 'swapped A·Bᵀ with chunked k', aShape: [1, 4500], bShape: [20, 4500], ta: false, tb: true },
+  ]
+  for (const { name, aShape, bShape, ta, tb } of ROUTES) {
+    it(`equals cpu on the ${name} route, NaN and Inf included`, async () => {
+      const a = randomValues(tf.util.sizeFromShape(aShape), 21)
+      const b = randomValues(tf.util.sizeFromShape(bShape), 22)
+      const build = () => tf.matMul(tf.tensor(a, aShape), tf.tensor(b, bShape), ta, tb)
+      expectSameNumbers(await runOn('wasm', build), await runOn('cpu', build))
+      a[1] = NaN
+      b[b.length - 1] = Infinity
+      expectSameNumbers(await runOn('wasm', build), await runOn('cpu', build))
+    })
+  }
+
   it('propagates NaN and Inf as the cpu backend does, in every transpose combination', async () => {
     for (const [ta, tb] of TRANSPOSES) {
       const { aShape, bShape, a, b } = operands([2], [2], 4, 6, 5, ta, tb, 99)
@@ -85,6 +106,13 @@ describe('BatchMatMul on wasm (XNNPACK routing)', () => {
       return tf.concat([ga.flatten(), gb.flatten()])
     }
     expectSameNumbers(await runOn('wasm', build), await runOn('cpu', build), 1e-4)
+  })
+
+  it("hands what it does not take to tfjs's own kernel (set up, so it answers in its own words)", async () => {
+    await tf.setBackend('wasm')
+    const ints = tf.tensor2d([[1, 2]], [1, 2], 'int32')
+    expect(() => tf.matMul(ints, ints, false, true)).toThrow(/non-float32/)
+    ints.dispose()
   })
 
   it('leaves no tensors or wasm views behind', async () => {

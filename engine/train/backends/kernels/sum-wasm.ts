@@ -1,0 +1,49 @@
+// Sum over leading axes for the wasm backend (bias gradients: [tokens, H] → [H]; the MLM decoder bias:
+// [masked, vocab] → [vocab]). tfjs-wasm reduces only the innermost axes, so it first transposes the
+// whole input; this adds rows straight from wasm memory (in float64, then rounded). Other reductions
+// go to tfjs's own kernel.
+import type { KernelConfig, KernelFunc, SumAttrs, SumInputs, TensorInfo } from '@tensorflow/tfjs'
+import * as tf from '@tensorflow/tfjs'
+import { tensorRef, wasmInternals, heapBuffer } from './wasm-internals'
+
+let stock: KernelConfig | null = null
+
+/** The number of leading axes `axis` names, if it names exactly the first k < rank axes; else 0. */
+function leadingAxes(axis: number | number[], rank: number): number {
+  const axes = [...new Set((Array.isArray(axis) ? axis : [axis]).map((a) => (a < 0 ? a + rank : a)))].sort((a, b) => a - b)
+  if (axes.length === 0 || axes.length >= rank) return 0
+  return axes.every((a, i) => a === i) ? axes.length : 0
+}
+
+function sum(args: { inputs: SumInputs; backend: tf.KernelBackend; attrs: SumAttrs }): TensorInfo {
+  const x = args.inputs.x as TensorInfo
+  const { axis, keepDims } = args.attrs
+  const k = x.dtype === 'float32' ? leadingAxes(axis, x.shape.length) : 0
+  if (k === 0) return stock!.kernelFunc(args as unknown as Parameters<KernelFunc>[0]) as TensorInfo
+  const backend = wasmInternals(args.backend)
+  const rows = tf.util.sizeFromShape(x.shape.slice(0, k))
+  const inner = tf.util.sizeFromShape(x.shape.slice(k))
+  const shape = keepDims ? [...x.shape.slice(0, k).map(() => 1), ...x.shape.slice(k)] : x.shape.slice(k)
+  const out = backend.makeOutput(shape, 'float32')
+  const heap = heapBuffer(backend)
+  const values = new Float32Array(heap, tensorRef(backend, x).offset, rows * inner)
+  const acc = new Float64Array(inner)
+  for (let i = 0; i < rows; i++) {
+    const base = i * inner
+    for (let j = 0; j < inner; j++) acc[j] += values[base + j]
+  }
+  new Float32Array(heap, tensorRef(backend, out).offset, inner).set(acc)
+  return out
+}
+
+export const sumWasmConfig: KernelConfig = {
+  kernelName: 'Sum',
+  backendName: 'wasm',
+  // The stock kernel, our fallback, binds its wasm function in its own setup.
+  setupFunc: (backend) => stock?.setupFunc?.(backend),
+  kernelFunc: sum as unknown as KernelFunc,
+}
+
+export function keepStockSum(config: KernelConfig | undefined): void {
+  if (config && config !== sumWasmConfig) stock = config
+}

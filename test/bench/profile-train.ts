@@ -1,0 +1,84 @@
+// Where a training step's time goes, per kernel: one profiled step of the bench model after one
+// warm-up step, in CPU milliseconds per kernel (cpu and wasm run kernels synchronously on this thread).
+//   npx tsx test/bench/profile-train.ts [--config A|B|BASE] [--backend wasm|cpu] [--threads N] [--top N] [--json]
+import { parseArgs } from 'node:util'
+import * as tf from '@tensorflow/tfjs'
+import { BENCH_CONFIGS } from '../../engine/model/config'
+import { selectBackend, type BackendPreference } from '../../engine/train/backends'
+import { benchBatch, benchBatchSize, type BenchConfigName } from '../../engine/train/bench'
+import { createBenchModel } from '../../engine/train/bench-model'
+
+const { values: args } = parseArgs({
+  options: {
+    config: { type: 'string', default: 'A' },
+    backend: { type: 'string', default: 'wasm' },
+    threads: { type: 'string', default: '1' },
+    top: { type: 'string', default: '30' },
+    json: { type: 'boolean', default: false },
+  },
+})
+const name = args.config as BenchConfigName
+const selection = await selectBackend(args.backend as BackendPreference, { wasmThreads: Number(args.threads) })
+const config = { ...BENCH_CONFIGS[name], hidden_dropout_prob: 0, attention_probs_dropout_prob: 0 }
+const model = createBenchModel(config)
+const batch = benchBatch(config, benchBatchSize(name))
+const step = () => model.step(batch, 1e-4)
+step().dispose()
+
+// Per-kernel CPU time (process.cpuUsage around each kernel call), not wall time: on a machine shared
+// with other work, wall time mostly measures the other work. Kernels that call kernels count once.
+const groups = new Map<string, { ms: number; calls: number }>()
+let depth = 0
+for (const config of tf.getKernelsForBackend(selection.name)) {
+  const inner = config.kernelFunc
+  ;(config as { kernelFunc: tf.KernelFunc }).kernelFunc = (params) => {
+    if (depth > 0) return inner(params)
+    depth++
+    const start = process.cpuUsage()
+    try {
+      return inner(params)
+    } finally {
+      const used = process.cpuUsage(start)
+      depth--
+      const shapes = Object.values(params.inputs).map((t) => `[${(t as tf.TensorInfo).shape}]`)
+      const key = config.kernelName === 'BatchMatMul' || process.env.PROFILE_SHAPES ? `${config.kernelName} ${shapes.join('×')}` : config.kernelName
+      const g = groups.get(key) ?? { ms: 0, calls: 0 }
+      g.ms += (used.user + used.system) / 1000
+      g.calls++
+      groups.set(key, g)
+    }
+  }
+}
+const cpuStart = process.cpuUsage()
+const wallStart = performance.now()
+const info = await tf.profile(() => {
+  step().dataSync()
+})
+const wallMs = performance.now() - wallStart
+const cpu = process.cpuUsage(cpuStart)
+
+const rows = [...groups].map(([kernel, g]) => ({ kernel, ...g })).sort((a, b) => b.ms - a.ms)
+const kernelMs = rows.reduce((s, r) => s + r.ms, 0)
+const matMulMs = rows.filter((r) => r.kernel.startsWith('BatchMatMul')).reduce((s, r) => s + r.ms, 0)
+const summary = {
+  config: name,
+  backend: selection.name,
+  threads: selection.threads,
+  wallMs,
+  cpuMs: (cpu.user + cpu.system) / 1000,
+  kernelMs,
+  matMulMs,
+  kernels: info.kernels.length,
+  peakBytes: info.peakBytes,
+  rows,
+}
+if (args.json) {
+  console.log(JSON.stringify(summary))
+} else {
+  console.log(`config ${name} on ${selection.name} (${selection.threads ?? 1} thread(s)): one step ${wallMs.toFixed(0)} ms wall, ${summary.cpuMs.toFixed(0)} ms CPU`)
+  console.log(`${info.kernels.length} kernel calls, ${kernelMs.toFixed(0)} CPU ms inside kernels (${((100 * matMulMs) / kernelMs).toFixed(0)}% in BatchMatMul), peak ${(info.peakBytes / 2 ** 20).toFixed(0)} MiB`)
+  console.log(`${'ms'.padStart(8)} ${'share'.padStart(6)} ${'calls'.padStart(6)}  kernel`)
+  for (const r of rows.slice(0, Number(args.top))) {
+    console.log(`${r.ms.toFixed(1).padStart(8)} ${((100 * r.ms) / kernelMs).toFixed(1).padStart(5)}% ${String(r.calls).padStart(6)}  ${r.kernel}`)
+  }
+}
