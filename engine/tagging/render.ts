@@ -106,13 +106,15 @@ export function renderEntities(doc: TaggedDoc, options: RenderOptions = {}): str
   }
   const bodyStyle = inline ? ` style="line-height: ${showPos ? 3 : 2.5}; direction: ltr"` : ''
   const body = `<div class="entities"${bodyStyle}>${parts.join('')}</div>`
-  return options.legend ? renderLegend([...new Set(ents.map((e) => e.label))], colors) + body : body
+  return options.legend ? renderLegend([...new Set(ents.map((e) => e.label))], colors, inline) + body : body
 }
 
-export function renderLegend(labels: string[], colors: Record<string, string> = ENTITY_COLORS): string {
-  const items = labels.map(
-    (label) =>
-      `<span class="legend-item" data-label="${escapeHtml(label)}" style="background: ${escapeHtml(colors[label] ?? DEFAULT_COLOR)}; padding: 0.2em 0.5em; margin-right: 0.4em; border-radius: 0.35em; font-size: 0.8em; font-weight: bold">${escapeHtml(label)}</span>`,
-  )
+export function renderLegend(labels: string[], colors: Record<string, string> = ENTITY_COLORS, inlineStyles = true): string {
+  const items = labels.map((label) => {
+    const style = inlineStyles
+      ? ` style="background: ${escapeHtml(colors[label] ?? DEFAULT_COLOR)}; padding: 0.2em 0.5em; margin-right: 0.4em; border-radius: 0.35em; font-size: 0.8em; font-weight: bold"`
+      : ''
+    return `<span class="legend-item" data-label="${escapeHtml(label)}"${style}>${escapeHtml(label)}</span>`
+  })
   return `<div class="legend">${items.join('')}</div>`
 }
