@@ -2,13 +2,14 @@
 // that the end-to-end tests look at.
 import fs from 'node:fs'
 import path from 'node:path'
-import { chromium, type Browser } from 'playwright-core'
-import type { Workbench } from '../../engine/service/workbench'
+import { chromium, type Browser, type Page } from 'playwright-core'
+import { serve, type RunningServer } from '../../engine/server/server'
+import { Workbench } from '../../engine/service/workbench'
 import { insertDataset } from '../../engine/store/datasets'
 import { MetricWriter } from '../../engine/store/metrics'
 import { insertModel } from '../../engine/store/models'
 import { insertRun, setRunStatus } from '../../engine/store/runs'
-import { repoRoot } from '../helpers'
+import { repoRoot, tempDir } from '../helpers'
 
 export const artifacts = path.join(repoRoot, 'test', 'artifacts')
 export const builtRenderer = path.join(repoRoot, 'out', 'renderer')
@@ -50,4 +51,42 @@ export function seedWorkbench(wb: Workbench): void {
     dir: path.join(wb.layout.models, '1'),
     config: { hidden_size: 64, num_hidden_layers: 2, num_attention_heads: 4, vocab_size: 3259 },
   })
+}
+
+export interface AppSession {
+  wb: Workbench
+  server: RunningServer
+  browser: Browser
+  page: Page
+  /** Console errors and page errors (CSP violations show up here). */
+  errors: string[]
+  close(): Promise<void>
+}
+
+/** A fresh data folder, a workbench, the loopback server over the built UI, and one Chromium page. */
+export async function openApp(seed?: (wb: Workbench) => unknown): Promise<AppSession> {
+  if (!fs.existsSync(path.join(builtRenderer, 'index.html'))) throw new Error('build the renderer first: npx electron-vite build')
+  fs.mkdirSync(artifacts, { recursive: true })
+  const tmp = tempDir()
+  const wb = new Workbench({ home: tmp.dir })
+  await seed?.(wb)
+  const server = await serve(wb, { staticDir: builtRenderer })
+  const browser = await launchChromium()
+  const page = await browser.newPage({ viewport: { width: 1280, height: 860 } })
+  const errors: string[] = []
+  page.on('console', (m) => m.type() === 'error' && errors.push(m.text()))
+  page.on('pageerror', (e) => errors.push(e.message))
+  return {
+    wb,
+    server,
+    browser,
+    page,
+    errors,
+    close: async () => {
+      await browser.close()
+      await server.close()
+      await wb.close()
+      tmp.cleanup()
+    },
+  }
 }

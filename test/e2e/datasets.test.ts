@@ -1,34 +1,24 @@
 // Importing corpora through the UI: a synthetic drop of real files onto the Datasets view starts a real
 // import job in the engine; progress, the per-file table, statistics and the sample browser follow.
 import path from 'node:path'
-import type { Browser, Page } from 'playwright-core'
+import type { Page } from 'playwright-core'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { serve, type RunningServer } from '../../engine/server/server'
-import { Workbench } from '../../engine/service/workbench'
-import { repoRoot, tempDir } from '../helpers'
-import { artifacts, builtRenderer, launchChromium } from './browser'
+import type { Workbench } from '../../engine/service/workbench'
+import { repoRoot } from '../helpers'
+import { artifacts, openApp, type AppSession } from './browser'
 
-const tmp = tempDir()
+let app: AppSession
 let wb: Workbench
-let server: RunningServer
-let browser: Browser
 let page: Page
 const fixtures = path.join(repoRoot, 'test', 'fixtures', 'import')
 
 beforeAll(async () => {
-  wb = new Workbench({ home: tmp.dir })
-  server = await serve(wb, { staticDir: builtRenderer })
-  browser = await launchChromium()
-  page = await browser.newPage({ viewport: { width: 1280, height: 900 } })
-  await page.goto(server.url)
+  app = await openApp()
+  ;({ wb, page } = app)
+  await page.goto(app.server.url)
   await page.getByRole('heading', { name: 'Datasets', level: 1 }).waitFor()
 })
-afterAll(async () => {
-  await browser?.close()
-  await server?.close()
-  await wb?.close()
-  tmp.cleanup()
-})
+afterAll(() => app?.close())
 
 /** Drops files the way a file manager does in a browser tab: as file:// URIs. */
 async function dropFiles(files: string[]): Promise<void> {
@@ -45,7 +35,7 @@ describe('Datasets view in Chromium', () => {
   it('imports dropped corpora and shows the per-file result, including a failure', async () => {
     await page.getByText('Import options').click()
     await page.locator('input[name=name]').fill('唐诗 and paragraphs')
-    const missing = path.join(tmp.dir, 'no-such-file.txt')
+    const missing = path.join(app.wb.layout.home, 'no-such-file.txt')
     await dropFiles([path.join(fixtures, 'poems.txt'), path.join(fixtures, 'paragraphs.txt'), missing])
     const result = page.getByRole('region', { name: 'Import result' })
     await result.waitFor({ timeout: 60_000 })

@@ -2,40 +2,26 @@
 // and by a synthetic drop of a file:// URI, read its configuration, export it as float16.
 import fs from 'node:fs'
 import path from 'node:path'
-import type { Browser, Page } from 'playwright-core'
+import type { Page } from 'playwright-core'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { serve, type RunningServer } from '../../engine/server/server'
-import { Workbench } from '../../engine/service/workbench'
-import { repoRoot, tempDir } from '../helpers'
-import { artifacts, builtRenderer, launchChromium } from './browser'
+import type { Workbench } from '../../engine/service/workbench'
+import { repoRoot } from '../helpers'
+import { artifacts, openApp, type AppSession } from './browser'
 
 const fixture = path.join(repoRoot, 'test/fixtures/hf-bert-tiny')
-const tmp = tempDir()
+let app: AppSession
 let wb: Workbench
-let server: RunningServer
-let browser: Browser
 let page: Page
-const pageErrors: string[] = []
+let pageErrors: string[]
 
 beforeAll(async () => {
-  if (!fs.existsSync(path.join(builtRenderer, 'index.html'))) throw new Error('build the renderer first: npx electron-vite build')
-  fs.mkdirSync(artifacts, { recursive: true })
-  wb = new Workbench({ home: path.join(tmp.dir, 'home') })
-  server = await serve(wb, { staticDir: builtRenderer })
-  browser = await launchChromium()
-  page = await browser.newPage({ viewport: { width: 1280, height: 800 } })
-  page.on('console', (m) => m.type() === 'error' && pageErrors.push(m.text()))
-  page.on('pageerror', (e) => pageErrors.push(e.message))
-  await page.goto(server.url)
+  app = await openApp()
+  ;({ wb, page, errors: pageErrors } = app)
+  await page.goto(app.server.url)
   await page.locator('nav a[data-view=models]').click()
   await page.getByRole('heading', { name: 'Models', level: 1 }).waitFor()
 })
-afterAll(async () => {
-  await browser?.close()
-  await server?.close()
-  await wb?.close()
-  tmp.cleanup()
-})
+afterAll(() => app?.close())
 
 describe('Models view in Chromium', () => {
   it('imports a typed folder path and shows the configuration', async () => {
@@ -62,7 +48,7 @@ describe('Models view in Chromium', () => {
   })
 
   it('exports the selected model as float16', async () => {
-    const out = path.join(tmp.dir, 'exported')
+    const out = path.join(app.wb.layout.home, 'exported')
     await page.getByLabel('Export precision').selectOption('float16')
     await page.getByLabel('Export folder').fill(out)
     await page.getByRole('button', { name: 'Export', exact: true }).click()

@@ -2,40 +2,32 @@
 // toggles, the WordPiece projection, the spaCy tagger's "not available" message, and sentences picked
 // from an imported dataset.
 import path from 'node:path'
-import type { Browser, Page } from 'playwright-core'
+import type { Page } from 'playwright-core'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { serve, type RunningServer } from '../../engine/server/server'
-import { Workbench } from '../../engine/service/workbench'
-import { repoRoot, tempDir } from '../helpers'
-import { artifacts, builtRenderer, launchChromium } from './browser'
+import type { Workbench } from '../../engine/service/workbench'
+import { repoRoot } from '../helpers'
+import { artifacts, openApp, type AppSession } from './browser'
 
-const tmp = tempDir()
-let wb: Workbench
-let server: RunningServer
-let browser: Browser
+let app: AppSession
 let page: Page
-const consoleErrors: string[] = []
+let consoleErrors: string[]
+
+/** An imported dataset of Tang poems to pick sentences from. */
+async function importPoems(wb: Workbench) {
+  const { importCorpus } = await import('../../engine/data/import')
+  const { done } = wb.jobs.start('import', 'seed', (ctx) =>
+    importCorpus([path.join(repoRoot, 'test/fixtures/import/poems.txt')], { name: 'poems' }, { db: wb.db, layout: wb.layout, signal: ctx.signal }),
+  )
+  await done
+}
 
 beforeAll(async () => {
-  wb = new Workbench({ home: tmp.dir })
-  const { done } = wb.jobs.start('import', 'seed', async (ctx) => {
-    const { importCorpus } = await import('../../engine/data/import')
-    return importCorpus([path.join(repoRoot, 'test/fixtures/import/poems.txt')], { name: 'poems' }, { db: wb.db, layout: wb.layout, signal: ctx.signal })
-  })
-  await done
-  server = await serve(wb, { staticDir: builtRenderer })
-  browser = await launchChromium()
-  page = await browser.newPage({ viewport: { width: 1280, height: 900 } })
-  page.on('console', (m) => m.type() === 'error' && consoleErrors.push(m.text()))
-  await page.goto(server.url)
+  app = await openApp(importPoems)
+  ;({ page, errors: consoleErrors } = app)
+  await page.goto(app.server.url)
   await page.locator('nav a[data-view=tags]').click()
 })
-afterAll(async () => {
-  await browser?.close()
-  await server?.close()
-  await wb?.close()
-  tmp.cleanup()
-})
+afterAll(() => app?.close())
 
 describe('Tags view in Chromium', () => {
   it('highlights entities and shows POS under each word', async () => {

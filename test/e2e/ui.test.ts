@@ -1,37 +1,23 @@
-import fs from 'node:fs'
 import path from 'node:path'
 import type { Browser, Page } from 'playwright-core'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { serve, type RunningServer } from '../../engine/server/server'
-import { Workbench } from '../../engine/service/workbench'
-import { tempDir } from '../helpers'
-import { artifacts, builtRenderer, launchChromium, seedWorkbench } from './browser'
+import type { RunningServer } from '../../engine/server/server'
+import type { Workbench } from '../../engine/service/workbench'
+import { artifacts, openApp, seedWorkbench, type AppSession } from './browser'
 
 const VIEWS = ['datasets', 'tags', 'runs', 'compare', 'models', 'settings'] as const
-const tmp = tempDir()
+let app: AppSession
 let wb: Workbench
 let server: RunningServer
 let browser: Browser
 let page: Page
-const consoleErrors: string[] = []
+let consoleErrors: string[]
 
 beforeAll(async () => {
-  if (!fs.existsSync(path.join(builtRenderer, 'index.html'))) throw new Error('build the renderer first: npx electron-vite build')
-  fs.mkdirSync(artifacts, { recursive: true })
-  wb = new Workbench({ home: tmp.dir })
-  seedWorkbench(wb)
-  server = await serve(wb, { staticDir: builtRenderer })
-  browser = await launchChromium()
-  page = await browser.newPage({ viewport: { width: 1280, height: 800 } })
-  page.on('console', (m) => m.type() === 'error' && consoleErrors.push(m.text()))
-  page.on('pageerror', (e) => consoleErrors.push(e.message))
+  app = await openApp(seedWorkbench)
+  ;({ wb, server, browser, page, errors: consoleErrors } = app)
 })
-afterAll(async () => {
-  await browser?.close()
-  await server?.close()
-  await wb?.close()
-  tmp.cleanup()
-})
+afterAll(() => app?.close())
 
 describe('the UI over the loopback server, in Chromium', () => {
   it('requires the token: the API refuses a page without it', async () => {
