@@ -7,7 +7,7 @@
 import { z } from 'zod'
 import { WorkbenchError } from '../errors'
 import { DEDUP_MODES, ENCODINGS, FORMATS, TASKS, type DatasetStats, type ImportFileReport } from '../data/types'
-import type { TagPreview } from '../tagging/types'
+import type { TagPreview, TagSummary } from '../tagging/types'
 
 const id = z.number().int().positive()
 const none = z.object({}).strict()
@@ -190,6 +190,10 @@ const tagsPreview = z
   })
   .strict()
 
+const tagsDataset = z
+  .object({ id, tagger: z.enum(['builtin', 'spacy']).optional(), entities: z.boolean().optional() })
+  .strict()
+
 export const methods = {
   'app.version': method<typeof none, VersionInfo>(none),
   'settings.get': method<typeof none, Settings>(none),
@@ -212,6 +216,8 @@ export const methods = {
   'models.export': method<typeof modelExportInput, ModelExportResult>(modelExportInput),
   'models.delete': method<typeof byId, { deleted: boolean }>(byId),
   'tags.preview': method<typeof tagsPreview, TagPreview>(tagsPreview),
+  'tags.dataset': method<typeof tagsDataset, { jobId: string }>(tagsDataset),
+  'tags.summary': method<typeof byId, TagSummary | null>(byId),
   'jobs.list': method<typeof none, JobInfo[]>(none),
   'jobs.cancel': method<z.ZodObject<{ id: z.ZodString }>, { cancelled: boolean }>(
     z.object({ id: z.string().min(1).max(64) }).strict(),

@@ -2,6 +2,7 @@
 // Electron IPC bridge and the loopback server both call `dispatch`, which validates every request.
 import { EventEmitter } from 'node:events'
 import fs from 'node:fs'
+import path from 'node:path'
 import { WorkbenchError, notFound } from '../errors'
 import { VERSION } from '../version'
 import { dataLayout, defaultHome, type DataLayout } from '../paths'
@@ -26,7 +27,8 @@ import {
   type WorkbenchApi,
   type WorkbenchEvent,
 } from './api'
-import { previewTags } from '../tagging/preview'
+import { previewTags, withTagger } from '../tagging/preview'
+import { readTagSummary, tagDataset } from '../tagging/dataset-tags'
 
 export interface WorkbenchOptions {
   /** The data folder; defaults to MENGZI_HOME or the platform's app data folder. */
@@ -179,6 +181,22 @@ export class Workbench {
         return result
       },
       'tags.preview': async ({ text, tagger, vocab }) => previewTags(text, { tagger, vocab, python: this.settings().spacyPython }),
+      'tags.dataset': async ({ id, tagger, entities }) => {
+        const row = getDataset(db, id)
+        if (!row) throw notFound(`dataset ${id} does not exist`)
+        const dir = path.join(this.layout.datasets, String(id))
+        const job = this.jobs.start('tagging', `Tag dataset ${row.name}`, (ctx) =>
+          withTagger({ tagger, python: this.settings().spacyPython }, (t) =>
+            tagDataset(dir, { tagger: t, entities, signal: ctx.signal, onProgress: (done, total) => ctx.progress(done, total, 'records') }),
+          ),
+        )
+        job.done.catch(() => {}) // the failure is reported through the job
+        return { jobId: job.id }
+      },
+      'tags.summary': async ({ id }) => {
+        if (!getDataset(db, id)) throw notFound(`dataset ${id} does not exist`)
+        return readTagSummary(path.join(this.layout.datasets, String(id)))
+      },
       'jobs.list': async () => this.jobs.list(),
       'jobs.cancel': async ({ id }) => ({ cancelled: this.jobs.cancel(id) }),
     }
