@@ -42,16 +42,26 @@ describe('layers', () => {
   })
 
   it('the renderer imports only types from engine/ and preload/, and no Node built-ins', () => {
+    // Exceptions: the build-time CSP plugin, and the tag preview renderer, a pure function over plain data
+    // shared by the UI and exports (STYLE.md rule 10).
+    const sharedPure = /engine\/(tagging\/render|server\/csp)$/
     const offenders: string[] = []
     for (const f of sources('renderer')) {
       for (const i of imports(f)) {
         const crossesIn = /(^|\/)(engine|preload)\//.test(i.spec) && i.spec.startsWith('.')
-        if ((crossesIn && !i.typeOnly && !rel(f).endsWith('csp-plugin.ts')) || i.spec.startsWith('node:') || i.spec === 'electron') {
+        if ((crossesIn && !i.typeOnly && !sharedPure.test(i.spec)) || i.spec.startsWith('node:') || i.spec === 'electron') {
           offenders.push(`${rel(f)} → ${i.spec}`)
         }
       }
     }
     expect(offenders).toEqual([])
+  })
+
+  it('the shared pure modules the renderer uses import nothing from Node', () => {
+    for (const shared of ['engine/tagging/render.ts', 'engine/server/csp.ts']) {
+      const specs = imports(path.join(repoRoot, shared)).filter((i) => !i.typeOnly).map((i) => i.spec)
+      expect(specs, shared).toEqual([])
+    }
   })
 
   it('main/ stays thin: no engine module beyond the service, paths, errors and the CSP', () => {

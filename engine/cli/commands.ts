@@ -6,6 +6,8 @@ import { registerImport } from './import'
 import { registerTokenize } from './tokenize'
 import { registerVocab } from './vocab'
 import { registerModel } from './model'
+import { registerModelForward } from './model-forward'
+import { registerTrain } from './train'
 import { registerBench } from './bench'
 import { registerTag } from './tag'
 
@@ -17,5 +19,7 @@ export const commands: ((program: Command) => void)[] = [
   registerTag,
   registerVocab,
   registerModel,
+  registerModelForward,
+  registerTrain,
   registerBench,
 ]

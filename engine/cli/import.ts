@@ -63,7 +63,7 @@ export function registerImport(program: Command): void {
               rate: (p.rate / 2 ** 20).toFixed(1),
               records: p.records,
               file: path.basename(p.file.split('!').pop() ?? p.file).slice(0, 30),
-              eta: p.etaSeconds == null ? '?' : `${Math.ceil(p.etaSeconds)}s`,
+              etaText: p.etaSeconds == null ? '?' : `${Math.ceil(p.etaSeconds)}s`,
             })
           },
         })
@@ -85,13 +85,13 @@ function progressBar(): cliProgress.SingleBar {
   const bar = new cliProgress.SingleBar(
     {
       stream: process.stderr,
-      format: 'import [{bar}] {percentage}% {mb}/{totalMb} MB · {rate} MB/s · {records} records · ETA {eta} · {file}',
+      format: 'import [{bar}] {percentage}% {mb}/{totalMb} MB · {rate} MB/s · {records} records · ETA {etaText} · {file}',
       hideCursor: true,
       clearOnComplete: true,
     },
     cliProgress.Presets.shades_classic,
   )
-  bar.start(1, 0, { mb: '0', totalMb: '?', rate: '0', records: 0, file: '', eta: '?' })
+  bar.start(1, 0, { mb: '0', totalMb: '?', rate: '0', records: 0, file: '', etaText: '?' })
   return bar
 }
 

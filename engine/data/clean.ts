@@ -54,7 +54,8 @@ export function splitSentences(text: string): string[] {
 }
 
 // Character classes for countSentences: 1 = 。！？；!? 2 = … 4 = a closing quote or bracket.
-const CLASS = new Uint8Array(0x10000)
+export const SENTENCE_CLASS = new Uint8Array(0x10000)
+const CLASS = SENTENCE_CLASS
 for (const c of '。！？；!?') CLASS[c.charCodeAt(0)] = 1
 CLASS[0x2026] = 2
 for (const c of '”’」』）)》〉"\'】') CLASS[c.charCodeAt(0)] = 4

@@ -60,53 +60,72 @@ function parsed(s: string): unknown {
   }
 }
 
-export async function* readItems(lines: AsyncIterable<string>, format: Format): AsyncGenerator<RawItem> {
-  if (format === 'lines') yield* readLines(lines)
-  else if (format === 'paragraphs') yield* readParagraphs(lines)
-  else if (format === 'jsonl') yield* readJsonLines(lines)
-  else if (format === 'json') yield* readJsonDocument(lines)
-  else yield* readDelimited(lines, format === 'csv' ? ',' : '\t')
+/**
+ * A push parser: lines (or, for JSON documents, decoded chunks) go in, items come out through `emit`.
+ * Synchronous on purpose: the importer feeds it a whole decoded chunk at a time, with no await per line.
+ */
+export interface ItemReader {
+  push(text: string): void
+  end(): void
 }
 
-async function* readLines(lines: AsyncIterable<string>): AsyncGenerator<RawItem> {
+export function createItemReader(format: Format, emit: (item: RawItem) => void): ItemReader {
+  if (format === 'lines') return lineReader(emit)
+  if (format === 'paragraphs') return paragraphReader(emit)
+  if (format === 'jsonl') return jsonLineReader(emit)
+  if (format === 'json') return jsonDocumentReader(emit)
+  return delimitedReader(format === 'csv' ? ',' : '\t', emit)
+}
+
+function lineReader(emit: (item: RawItem) => void): ItemReader {
   let n = 0
-  for await (const line of lines) {
-    n++
-    if (line.trim() !== '') yield { line: n, value: line }
+  return {
+    push(line) {
+      n++
+      if (line.trim() !== '') emit({ line: n, value: line })
+    },
+    end() {},
   }
 }
 
-async function* readParagraphs(lines: AsyncIterable<string>): AsyncGenerator<RawItem> {
+function paragraphReader(emit: (item: RawItem) => void): ItemReader {
   let n = 0
   let start = 0
   let parts: string[] = []
   let size = 0
-  for await (const line of lines) {
-    n++
-    if (line.trim() === '' || size > MAX_PARAGRAPH_CHARS) {
-      if (parts.length > 0) yield { line: start, value: parts.join('\n') }
-      parts = []
-      size = 0
-      if (line.trim() === '') continue
-    }
-    if (parts.length === 0) start = n
-    parts.push(line)
-    size += line.length
+  const flush = () => {
+    if (parts.length > 0) emit({ line: start, value: parts.join('\n') })
+    parts = []
+    size = 0
   }
-  if (parts.length > 0) yield { line: start, value: parts.join('\n') }
+  return {
+    push(line) {
+      n++
+      const blank = line.trim() === ''
+      if (blank || size > MAX_PARAGRAPH_CHARS) flush()
+      if (blank) return
+      if (parts.length === 0) start = n
+      parts.push(line)
+      size += line.length
+    },
+    end: flush,
+  }
 }
 
-async function* readJsonLines(lines: AsyncIterable<string>): AsyncGenerator<RawItem> {
+function jsonLineReader(emit: (item: RawItem) => void): ItemReader {
   let n = 0
-  for await (const line of lines) {
-    n++
-    const t = line.trim()
-    if (t === '') continue
-    try {
-      yield { line: n, value: JSON.parse(t) }
-    } catch (err) {
-      yield { line: n, error: `invalid JSON: ${(err as Error).message.split('\n')[0]}` }
-    }
+  return {
+    push(line) {
+      n++
+      const t = line.trim()
+      if (t === '') return
+      try {
+        emit({ line: n, value: JSON.parse(t) })
+      } catch (err) {
+        emit({ line: n, error: `invalid JSON: ${(err as Error).message.split('\n')[0]}` })
+      }
+    },
+    end() {},
   }
 }
 
@@ -115,9 +134,10 @@ const OPEN_ARRAY = 91 // [
 
 /**
  * A JSON document streamed element by element: the elements of a top-level array, or of the arrays that
- * are members of a top-level object (SQuAD's `{"version": …, "data": [...]}`). One element is held at a time.
+ * are members of a top-level object (SQuAD's `{"version": …, "data": [...]}`). One element is held at a
+ * time. It takes decoded chunks, not lines: minified JSON may be one huge line.
  */
-async function* readJsonDocument(lines: AsyncIterable<string>): AsyncGenerator<RawItem> {
+function jsonDocumentReader(emit: (item: RawItem) => void): ItemReader {
   const stack: number[] = []
   let inString = false
   let escape = false
@@ -125,104 +145,114 @@ async function* readJsonDocument(lines: AsyncIterable<string>): AsyncGenerator<R
   let pieces: string[] = []
   let size = 0
   let elementLine = 0
-  let n = 0
+  let n = 1 // the line at the scan position
   let sawValue = false
   const atRecordParent = () =>
     (stack.length === 1 && stack[0] === OPEN_ARRAY) || (stack.length === 2 && stack[0] === OPEN_OBJECT && stack[1] === OPEN_ARRAY)
 
-  function finish(text: string): RawItem {
+  function finish(text: string): void {
     const body = (pieces.join('') + text).trim()
     pieces = []
     size = 0
     elementDepth = -1
     try {
-      return { line: elementLine, value: JSON.parse(body) }
+      emit({ line: elementLine, value: JSON.parse(body) })
     } catch (err) {
-      return { line: elementLine, error: `invalid JSON element: ${(err as Error).message.split('\n')[0]}` }
+      emit({ line: elementLine, error: `invalid JSON element: ${(err as Error).message.split('\n')[0]}` })
     }
   }
 
-  for await (const raw of lines) {
-    n++
-    const line = raw + '\n'
-    let from = 0 // start of the open element's text in this line
-    for (let i = 0; i < line.length; i++) {
-      const c = line.charCodeAt(i)
-      if (inString) {
-        if (escape) escape = false
-        else if (c === 92) escape = true
-        else if (c === 34) inString = false
-        continue
-      }
-      if (c === 32 || c === 10 || c === 13 || c === 9) continue
-      if (elementDepth === stack.length && (c === 44 || c === 93 || c === 125)) {
-        // `,` or the parent's closing bracket ends the element
-        yield finish(line.slice(from, i))
-        if (c === 44) continue
-      }
-      if (elementDepth === -1 && atRecordParent() && c !== 44 && c !== 93 && c !== 125 && c !== 58) {
-        elementDepth = stack.length
-        elementLine = n
-        from = i
-      }
-      if (c === 34) inString = true
-      else if (c === OPEN_OBJECT || c === OPEN_ARRAY) {
-        stack.push(c)
-        sawValue = true
-      } else if (c === 125 || c === 93) {
-        const open = stack.pop()
-        if (open !== (c === 125 ? OPEN_OBJECT : OPEN_ARRAY)) {
-          throw new Error(`JSON structure broken at line ${n}: unexpected ${String.fromCharCode(c)}`)
+  return {
+    push(chunk) {
+      let from = 0 // start of the open element's text in this chunk
+      for (let i = 0; i < chunk.length; i++) {
+        const c = chunk.charCodeAt(i)
+        if (inString) {
+          if (escape) escape = false
+          else if (c === 92) escape = true
+          else if (c === 34) inString = false
+          continue
         }
-      } else if (stack.length === 0) {
-        sawValue = true
+        if (c === 10) {
+          n++
+          continue
+        }
+        if (c === 32 || c === 13 || c === 9) continue
+        if (elementDepth === stack.length && (c === 44 || c === 93 || c === 125)) {
+          // `,` or the parent's closing bracket ends the element
+          finish(chunk.slice(from, i))
+          if (c === 44) continue
+        }
+        if (elementDepth === -1 && atRecordParent() && c !== 44 && c !== 93 && c !== 125 && c !== 58) {
+          elementDepth = stack.length
+          elementLine = n
+          from = i
+        }
+        if (c === 34) inString = true
+        else if (c === OPEN_OBJECT || c === OPEN_ARRAY) {
+          stack.push(c)
+          sawValue = true
+        } else if (c === 125 || c === 93) {
+          const open = stack.pop()
+          if (open !== (c === 125 ? OPEN_OBJECT : OPEN_ARRAY)) {
+            throw new Error(`JSON structure broken at line ${n}: unexpected ${String.fromCharCode(c)}`)
+          }
+        } else if (stack.length === 0) {
+          sawValue = true
+        }
       }
-    }
-    if (elementDepth !== -1) {
-      const rest = line.slice(from)
-      pieces.push(rest)
-      size += rest.length
-      if (size > MAX_ELEMENT_CHARS) throw new Error(`JSON element starting at line ${elementLine} is larger than ${MAX_ELEMENT_CHARS} characters`)
-    }
+      if (elementDepth !== -1) {
+        const rest = chunk.slice(from)
+        pieces.push(rest)
+        size += rest.length
+        if (size > MAX_ELEMENT_CHARS) throw new Error(`JSON element starting at line ${elementLine} is larger than ${MAX_ELEMENT_CHARS} characters`)
+      }
+    },
+    end() {
+      if (stack.length > 0 || inString) throw new Error(`JSON ends early at line ${n} (truncated file?)`)
+      if (!sawValue) throw new Error('no JSON value in the file')
+    },
   }
-  if (stack.length > 0 || inString) throw new Error(`JSON ends early at line ${n} (truncated file?)`)
-  if (!sawValue) throw new Error('no JSON value in the file')
 }
 
 /** CSV/TSV with RFC 4180 quoting (quoted fields may hold delimiters, quotes and newlines). */
-async function* readDelimited(lines: AsyncIterable<string>, delimiter: string): AsyncGenerator<RawItem> {
+function delimitedReader(delimiter: string, emit: (item: RawItem) => void): ItemReader {
   let n = 0
   let header: string[] | null = null
   let first = true
   let pending: string | null = null
   let start = 0
-  for await (const line of lines) {
-    n++
-    const record: string = pending === null ? line : `${pending}\n${line}`
-    if (pending === null) start = n
-    const parsed = parseDelimitedRecord(record, delimiter)
-    if (parsed === null) {
-      pending = record
-      if (pending.length > MAX_ELEMENT_CHARS) throw new Error(`quoted field starting at line ${start} never closes`)
-      continue
-    }
-    pending = null
-    if (parsed.length === 1 && parsed[0].trim() === '') continue
-    if (first) {
-      first = false
-      if (looksLikeHeader(parsed)) {
-        header = parsed.map((h) => h.trim())
-        continue
+  return {
+    push(line) {
+      n++
+      const record: string = pending === null ? line : `${pending}\n${line}`
+      if (pending === null) start = n
+      const parsed = parseDelimitedRecord(record, delimiter)
+      if (parsed === null) {
+        pending = record
+        if (pending.length > MAX_ELEMENT_CHARS) throw new Error(`quoted field starting at line ${start} never closes`)
+        return
       }
-    }
-    const keys = header ?? parsed.map((_, i) => String(i))
-    if (header && parsed.length !== header.length) {
-      yield { line: start, error: `${parsed.length} columns where the header has ${header.length}` }
-      continue
-    }
-    yield { line: start, value: Object.fromEntries(parsed.map((v, i) => [keys[i] ?? String(i), v])) }
+      pending = null
+      if (parsed.length === 1 && parsed[0].trim() === '') return
+      if (first) {
+        first = false
+        if (looksLikeHeader(parsed)) {
+          header = parsed.map((h) => h.trim())
+          return
+        }
+      }
+      const keys = header ?? parsed.map((_, i) => String(i))
+      if (header && parsed.length !== header.length) {
+        emit({ line: start, error: `${parsed.length} columns where the header has ${header.length}` })
+        return
+      }
+      emit({ line: start, value: Object.fromEntries(parsed.map((v, i) => [keys[i] ?? String(i), v])) })
+    },
+    end() {
+      if (pending !== null) emit({ line: start, error: 'quoted field never closes before the end of the file' })
+    },
   }
-  if (pending !== null) yield { line: start, error: 'quoted field never closes before the end of the file' }
 }
 
 /** Fields of one record, or null when a quoted field continues on the next line. */

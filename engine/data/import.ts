@@ -13,7 +13,7 @@ import { makeCleaner } from './clean'
 import { detectTask, RecordError, splitFromName, toRecords, type Detection, type Task } from './clue'
 import { Deduplicator, hash64, isDev, type DedupMode } from './dedup'
 import type { EncodingName } from './encoding'
-import { detectFormat, readItems, type Format, type RawItem } from './formats'
+import { createItemReader, detectFormat, type Format, type RawItem } from './formats'
 import { writeFileSynced, ShardWriter } from './shards'
 import { fileUnit, isZip, walkPaths, zipUnits, DEFAULT_ZIP_LIMITS, type ImportUnit, type SourceProblem, type ZipLimits } from './sources'
 import { readVocabChars, StatsAccumulator, type DatasetStats } from './stats'
@@ -61,6 +61,8 @@ const PROGRESS_INTERVAL_MS = 100
 /** An orphan dataset folder (renamed, never registered) is removed only after this long, in case its import is just committing. */
 const ORPHAN_AGE_MS = 60_000
 const activeStaging = new Set<string>()
+/** Marks a dataset folder whose database row may not exist yet. */
+const PENDING = '.pending'
 
 export const DEFAULT_IMPORT_OPTIONS = { dedup: 'exact', devRatio: 0.01, seed: 42, gzip: false } as const
 
@@ -86,11 +88,14 @@ export async function importCorpus(paths: string[], options: ImportOptions, ctx:
     )
     const manifest = writer.finish()
     writeFileSynced(path.join(staging, 'data', 'stats.json'), JSON.stringify(stats))
+    // Until the row commits, the folder says whose it is: only this database's uncommitted folders are orphans.
+    writeFileSynced(path.join(staging, 'data', PENDING), JSON.stringify({ database: path.resolve(ctx.layout.database) }))
     const tasks = new Set(files.filter((f) => f.status === 'imported' && f.records > 0).map((f) => f.task ?? 'text'))
     const kind = tasks.size === 1 ? [...tasks][0] : 'mixed'
     const name = options.name?.trim() || defaultName(paths)
     throwIfCancelled(ctx.signal)
     const stored = { ...options, zipLimits: undefined }
+    let placed = ''
     const id = insertDataset(
       ctx.db,
       {
@@ -113,14 +118,21 @@ export async function importCorpus(paths: string[], options: ImportOptions, ctx:
       },
       (id) => {
         // Inside the transaction: the folder appears under its id only if the row commits with it.
-        const dir = path.join(ctx.layout.datasets, String(id))
         fs.mkdirSync(ctx.layout.datasets, { recursive: true })
-        fs.rmSync(dir, { recursive: true, force: true }) // an orphan from a crash between rename and commit
+        let dir = path.join(ctx.layout.datasets, String(id))
+        if (fs.existsSync(dir)) {
+          // Our own orphan (a crash between rename and commit) is replaced; anything else (another
+          // database sharing this data folder) is left alone and we take another name.
+          if (isOwnOrphan(dir, ctx.layout)) fs.rmSync(dir, { recursive: true, force: true })
+          else dir = path.join(ctx.layout.datasets, `${id}-${randomUUID().slice(0, 8)}`)
+        }
         fs.renameSync(path.join(staging, 'data'), dir)
+        placed = dir
         return dir
       },
     )
-    return { dataset: { id, name, kind, dir: path.join(ctx.layout.datasets, String(id)), records: manifest.records, stats }, files }
+    fs.rmSync(path.join(placed, PENDING), { force: true })
+    return { dataset: { id, name, kind, dir: placed, records: manifest.records, stats }, files }
   } catch (err) {
     writer.abort()
     throw err
@@ -158,10 +170,20 @@ export function cleanStale(db: Db, layout: DataLayout): void {
     const known = new Set(listDatasets(db).map((d) => path.resolve(d.dir)))
     for (const name of fs.readdirSync(layout.datasets)) {
       const dir = path.resolve(layout.datasets, name)
-      if (known.has(dir)) continue
-      const age = Date.now() - fs.statSync(dir).mtimeMs
+      if (known.has(dir) || !isOwnOrphan(dir, layout)) continue
+      const age = Date.now() - fs.statSync(path.join(dir, PENDING)).mtimeMs
       if (age > ORPHAN_AGE_MS) fs.rmSync(dir, { recursive: true, force: true })
     }
+  }
+}
+
+/** A dataset folder moved into place by an import of this database whose row never committed. */
+function isOwnOrphan(dir: string, layout: DataLayout): boolean {
+  try {
+    const marker = JSON.parse(fs.readFileSync(path.join(dir, PENDING), 'utf8')) as { database?: string }
+    return marker.database === path.resolve(layout.database)
+  } catch {
+    return false
   }
 }
 
@@ -185,6 +207,7 @@ class ImportRun {
   private readonly started = Date.now()
   private lastProgress = 0
   private currentFile = ''
+  private currentReport: FileReport | null = null
 
   constructor(
     private readonly options: ImportOptions,
@@ -264,6 +287,7 @@ class ImportRun {
     const report = emptyReport(unit.name)
     report.bytes = unit.diskBytes
     this.currentFile = unit.name
+    this.currentReport = report
     const bytesBefore = this.bytesDone
     const fileStats = new StatsAccumulator()
     this.writer.markFile()
@@ -277,10 +301,12 @@ class ImportRun {
       this.dedup.commitFile()
       this.stats.merge(fileStats)
       this.records += report.records
+      this.currentReport = null
     } catch (err) {
       this.writer.rollbackFile()
       this.dedup.discardFile()
       if (err instanceof WorkbenchError && err.code === 'CANCELLED') throw err
+      this.currentReport = null
       report.status = 'failed'
       report.records = 0
       report.reason = failureReason(err)
@@ -305,88 +331,89 @@ class ImportRun {
       if (report.errors.length < MAX_ERRORS) report.errors.push({ line, reason })
       else report.moreErrors++
     }
+    // Items come out of a push parser; until the task is detected from the first ones they wait in `head`.
+    const head: RawItem[] = []
+    let headValues = 0
+    let handle: ((item: RawItem) => void) | null = null
+    let detection: Detection | null = null
+    const reader = createItemReader(format, (item) => {
+      if (handle) return handle(item)
+      head.push(item)
+      if (item.error === undefined) headValues++
+    })
+
+    const detect = async () => {
+      const values = head.filter((i) => i.error === undefined).map((i) => i.value)
+      const field = this.options.field
+      let found = detectTask(values, unit.name, field)
+      const forcedTask = this.options.task && this.options.task !== 'auto' ? this.options.task : undefined
+      if (forcedTask && forcedTask !== found.task) {
+        found = { task: forcedTask, field: forcedTask === 'text' ? (field ?? found.field) : null, shape: found.shape ?? 'flat', evidence: 'chosen by the user' }
+      }
+      if (found.task === 'text' && found.field === null && values.length > 0 && typeof values[0] !== 'string') {
+        throw new FileRefused(`no text field among ${Object.keys(values[0] as object).slice(0, 8).join(', ')}; choose one with --field`)
+      }
+      const d = found
+      detection = d
+      report.task = d.task
+      const named = splitFromName(unit.baseName)
+      report.split = named
+      const chidAnswers = d.task === 'chid' && answerUnit ? await readChidAnswers(answerUnit) : undefined
+      handle = (item: RawItem) => {
+        if (item.error !== undefined) return addError(item.line, item.error)
+        let records
+        try {
+          records = toRecords(d, item.value, this.clean, chidAnswers)
+        } catch (err) {
+          if (err instanceof RecordError) return addError(item.line, err.message)
+          throw err
+        }
+        for (const r of records) {
+          if (d.labelsOnly) {
+            if (r.label !== null && r.labelDesc) fileStats.labelDescriptions.set(r.label, r.labelDesc)
+            continue
+          }
+          const hash = d.task === 'text' ? hash64(r.texts[0]) : null
+          if (hash && !this.dedup.keep(r.texts[0], hash)) continue
+          const split = named ?? (hash ? (isDev(r.texts[0], this.seed, this.devRatio, hash) ? 'dev' : 'train') : 'train')
+          this.writer.write(split, r.record)
+          fileStats.add(r.texts, split, r.label, r.labelDesc)
+          report.records++
+        }
+      }
+      for (const item of head.splice(0)) handle(item)
+    }
+
     let lineNo = 0
     let undecodableLines = 0
-    async function* checkedLines(): AsyncGenerator<string> {
-      for await (const line of text.lines()) {
-        lineNo++
-        if (line.includes('\ufffd') && undecodableLines++ < 10) addError(lineNo, `undecodable bytes as ${text.guess.encoding} (shown as U+FFFD)`)
-        yield line
-      }
-    }
-    const items = readItems(checkedLines(), format)
-
-    // Detection from the first items that parsed.
-    const head: RawItem[] = []
-    let ended = false
-    while (head.filter((i) => i.error === undefined).length < DETECT_ITEMS) {
-      const next = await items.next()
-      if (next.done) {
-        ended = true
-        break
-      }
-      head.push(next.value)
-    }
-    const values = head.filter((i) => i.error === undefined).map((i) => i.value)
-    const field = this.options.field
-    let detection = detectTask(values, unit.name, field)
-    const forcedTask = this.options.task && this.options.task !== 'auto' ? this.options.task : undefined
-    if (forcedTask && forcedTask !== detection.task) {
-      detection = { task: forcedTask, field: forcedTask === 'text' ? (field ?? detection.field) : null, shape: detection.shape ?? 'flat', evidence: 'chosen by the user' }
-    }
-    if (detection.task === 'text' && detection.field === null && values.length > 0 && typeof values[0] !== 'string') {
-      throw new FileRefused(`no text field among ${Object.keys(values[0] as object).slice(0, 8).join(', ')}; choose one with --field`)
-    }
-    report.task = detection.task
-    const named = splitFromName(unit.baseName)
-    report.split = named
-    const chidAnswers = detection.task === 'chid' && answerUnit ? await readChidAnswers(answerUnit) : undefined
-
-    const process = (item: RawItem) => {
-      if (item.error !== undefined) return addError(item.line, item.error)
-      let records
-      try {
-        records = toRecords(detection, item.value, this.clean, chidAnswers)
-      } catch (err) {
-        if (err instanceof RecordError) return addError(item.line, err.message)
-        throw err
-      }
-      for (const r of records) {
-        if (detection.labelsOnly) {
-          if (r.label !== null && r.labelDesc) fileStats.labelDescriptions.set(r.label, r.labelDesc)
-          continue
+    const batches = format === 'json' ? wrapChunks(text.chunks()) : text.lineBatches()
+    for await (const batch of batches) {
+      for (const line of batch) {
+        if (format !== 'json') {
+          lineNo++
+          if (line.includes('\ufffd') && undecodableLines++ < 10) addError(lineNo, `undecodable bytes as ${text.guess.encoding} (shown as U+FFFD)`)
         }
-        const hash = detection.task === 'text' ? hash64(r.texts[0]) : null
-        if (hash && !this.dedup.keep(r.texts[0], hash)) continue
-        const split = named ?? (hash ? (isDev(r.texts[0], this.seed, this.devRatio, hash) ? 'dev' : 'train') : 'train')
-        this.writer.write(split, r.record)
-        fileStats.add(r.texts, split, r.label, r.labelDesc)
-        report.records++
+        reader.push(line)
       }
+      if (!handle && headValues >= DETECT_ITEMS) await detect()
+      throwIfCancelled(this.ctx.signal)
+      this.report(false)
     }
-    let n = 0
-    for (const item of head) process(item)
-    if (!ended) {
-      for (;;) {
-        const next = await items.next()
-        if (next.done) break
-        process(next.value)
-        if (++n % 256 === 0) {
-          throwIfCancelled(this.ctx.signal)
-          this.report(false)
-        }
-      }
-    }
+    reader.end()
+    if (!handle) await detect()
+    const values = headValues
+    const found = detection as Detection | null
+    if (!found) throw new Error('task detection did not run')
     throwIfCancelled(this.ctx.signal)
     report.undecodable = text.decoder.undecodable
     const errorCount = report.errors.length + report.moreErrors
-    if (detection.labelsOnly) {
+    if (found.labelsOnly) {
       report.reason = `label descriptions (${fileStats.labelDescriptions.size} labels)`
-      if (detection.task === 'chid') report.reason = 'CHID answers without their task file'
+      if (found.task === 'chid') report.reason = 'CHID answers without their task file'
       return
     }
     if (report.records === 0) {
-      if (values.length > 0 && errorCount === 0) {
+      if (values > 0 && errorCount === 0) {
         report.status = 'skipped'
         report.reason = 'every record was a duplicate or empty'
         return
@@ -414,12 +441,16 @@ class ImportRun {
     this.ctx.onProgress?.({
       bytes: this.bytesDone,
       totalBytes: this.totalBytes,
-      records: this.records,
+      records: this.records + (this.currentReport?.records ?? 0),
       file: this.currentFile,
       rate,
       etaSeconds: rate > 0 ? Math.max(0, (this.totalBytes - this.bytesDone) / rate) : null,
     })
   }
+}
+
+async function* wrapChunks(chunks: AsyncIterable<string>): AsyncGenerator<string[]> {
+  for await (const c of chunks) yield [c]
 }
 
 async function readChidAnswers(unit: ImportUnit): Promise<Map<string, number>> {

@@ -44,10 +44,11 @@ const SKIPPED_NAMES = new Set(['.ds_store', 'thumbs.db', 'desktop.ini', '__macos
 
 /** Expands paths (files and folders, recursively, in name order) into regular files and problems. */
 export async function* walkPaths(paths: string[]): AsyncGenerator<{ file: string; size: number } | SourceProblem> {
-  for (const p of paths) yield* walk(path.resolve(p), true)
+  const visited = new Set<string>() // folders by device:inode, so a symlink loop is walked once
+  for (const p of paths) yield* walk(path.resolve(p), true, visited)
 }
 
-async function* walk(p: string, explicit: boolean): AsyncGenerator<{ file: string; size: number } | SourceProblem> {
+async function* walk(p: string, explicit: boolean, visited: Set<string>): AsyncGenerator<{ file: string; size: number } | SourceProblem> {
   let st: fs.Stats
   try {
     st = await fs.promises.stat(p)
@@ -61,8 +62,14 @@ async function* walk(p: string, explicit: boolean): AsyncGenerator<{ file: strin
     return
   }
   if (st.isDirectory()) {
+    const key = `${st.dev}:${st.ino}`
+    if (visited.has(key)) {
+      yield { name: p, status: 'skipped', reason: 'folder already walked (a link back into the tree)' }
+      return
+    }
+    visited.add(key)
     const names = (await fs.promises.readdir(p)).sort()
-    for (const n of names) yield* walk(path.join(p, n), false)
+    for (const n of names) yield* walk(path.join(p, n), false, visited)
   } else if (st.isFile()) {
     yield { file: p, size: st.size }
   } else {

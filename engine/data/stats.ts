@@ -2,7 +2,7 @@
 // per BMP code point (256 KB), a small map for the rest, a length histogram with power-of-two bins.
 import fs from 'node:fs'
 import readline from 'node:readline'
-import { countSentences } from './clean'
+import { SENTENCE_CLASS } from './clean'
 import type { DatasetStats } from './types'
 
 export const HISTOGRAM_BINS = 16 // [0,1), [1,2), [2,4) … [2¹⁴, ∞) characters
@@ -31,19 +31,44 @@ export class StatsAccumulator {
     if (label !== null) this.labels.set(label, (this.labels.get(label) ?? 0) + 1)
     if (label !== null && labelDesc) this.labelDescriptions.set(label, labelDesc)
     let length = 0
-    for (const t of texts) {
-      length += this.addText(t)
-      this.sentences += countSentences(t)
-    }
+    for (const t of texts) length += this.addText(t)
     this.histogram[Math.min(HISTOGRAM_BINS - 1, length === 0 ? 0 : 32 - Math.clz32(length))]++
   }
 
-  /** Counts the characters of one text (whitespace excluded); returns how many. */
+  /**
+   * Counts the characters of one text (whitespace excluded) and its sentences in one pass; returns the
+   * characters. Sentences are counted as countSentences (clean.ts) does: a run of 。！？；!? or of …,
+   * with the closing quotes after it, ends one; so does a newline after some text.
+   */
   private addText(t: string): number {
     let n = 0
+    let han = 0
+    let sentences = 0
+    let content = false
+    let runClass = 0 // the class of the terminator run we are in (1 or 2), 4 while in its closers, else 0
+    const cls = SENTENCE_CLASS
     for (let i = 0; i < t.length; i++) {
       let cp = t.charCodeAt(i)
-      if (cp === 32 || cp === 10 || cp === 9) continue
+      const c = cls[cp]
+      if (runClass !== 0) {
+        if (c === runClass || (c === 4 && runClass !== 0)) {
+          if (c === 4) runClass = 4
+        } else runClass = 0
+      }
+      if (runClass === 0 && (c === 1 || c === 2)) {
+        sentences++
+        content = false
+        runClass = c
+      }
+      if (cp === 32 || cp === 10 || cp === 9 || cp === 13) {
+        if (cp === 10) {
+          if (content) sentences++
+          content = false
+          runClass = 0
+        }
+        if (cp !== 13) continue
+      } else if (runClass === 0) content = true
+      if (cp === 13) continue
       if (cp >= 0xd800 && cp <= 0xdbff && i + 1 < t.length) {
         cp = t.codePointAt(i)!
         i++
@@ -52,9 +77,12 @@ export class StatsAccumulator {
         this.bmp[cp]++
       }
       n++
-      if (isHan(cp)) this.hanCharacters++
+      if (isHan(cp)) han++
     }
+    if (content) sentences++
     this.characters += n
+    this.hanCharacters += han
+    this.sentences += sentences
     return n
   }
 

@@ -13,6 +13,10 @@ export interface TextStream {
   decoder: Decoder
   /** The decoded start of the stream, for format and field detection (not consumed). */
   sampleText: string
+  /** Decoded text in chunks (for formats that are not line-based). */
+  chunks(): AsyncGenerator<string>
+  /** Decoded lines, one array per decoded chunk. */
+  lineBatches(): AsyncGenerator<string[]>
   lines(): AsyncGenerator<string>
 }
 
@@ -54,26 +58,33 @@ export async function openTextStream(stream: Readable, encoding?: EncodingName):
     yield decoder.end()
   }
 
-  async function* lines(): AsyncGenerator<string> {
+  /** Lines, a decoded chunk's worth at a time (no await per line). */
+  async function* lineBatches(): AsyncGenerator<string[]> {
     let pending = ''
     let lineNo = 0
     for await (const text of chunks()) {
+      const batch: string[] = []
       let from = 0
       let nl = text.indexOf('\n')
       while (nl !== -1) {
-        let line = pending + text.slice(from, nl)
+        let line = pending === '' ? text.slice(from, nl) : pending + text.slice(from, nl)
         pending = ''
         if (line.endsWith('\r')) line = line.slice(0, -1)
-        lineNo++
-        yield line
+        batch.push(line)
         from = nl + 1
         nl = text.indexOf('\n', from)
       }
+      lineNo += batch.length
       pending += text.slice(from)
       if (pending.length > MAX_LINE_CHARS) throw new Error(`line ${lineNo + 1} is longer than ${MAX_LINE_CHARS} characters`)
+      if (batch.length > 0) yield batch
     }
-    if (pending.length > 0) yield pending.endsWith('\r') ? pending.slice(0, -1) : pending
+    if (pending.length > 0) yield [pending.endsWith('\r') ? pending.slice(0, -1) : pending]
   }
 
-  return { guess, decoder, sampleText, lines }
+  async function* lines(): AsyncGenerator<string> {
+    for await (const batch of lineBatches()) yield* batch
+  }
+
+  return { guess, decoder, sampleText, chunks, lineBatches, lines }
 }

@@ -10,6 +10,8 @@
 // Import the full @tensorflow/tfjs (not tfjs-core) so that gradients are registered.
 import * as tf from '@tensorflow/tfjs'
 import type { BertConfig } from './config'
+import { gelu as geluOp } from './ops/gelu'
+import { layerNorm as layerNormOp } from './ops/layer-norm'
 
 export type Weights = Map<string, tf.Variable>
 
@@ -67,20 +69,13 @@ export function dense(w: Weights, prefix: string, x: tf.Tensor): tf.Tensor {
   return y.reshape([...lead, kernel.shape[0]])
 }
 
-/** nn.LayerNorm over the last axis, biased variance, eps inside the square root. */
+/** nn.LayerNorm over the last axis, biased variance, eps inside the square root (one op, ops/layer-norm). */
 export function layerNorm(w: Weights, prefix: string, x: tf.Tensor, eps: number): tf.Tensor {
-  const { mean, variance } = tf.moments(x, -1, true)
-  return x
-    .sub(mean)
-    .mul(tf.rsqrt(variance.add(eps)))
-    .mul(weight(w, `${prefix}.weight`))
-    .add(weight(w, `${prefix}.bias`))
+  return layerNormOp(x, weight(w, `${prefix}.weight`) as tf.Tensor1D, weight(w, `${prefix}.bias`) as tf.Tensor1D, eps)
 }
 
-/** HF's "gelu": the exact form with erf, x · Φ(x). */
-export function gelu(x: tf.Tensor): tf.Tensor {
-  return x.mul(0.5).mul(tf.erf(x.mul(Math.SQRT1_2)).add(1))
-}
+/** HF's "gelu": the exact form with erf, x · Φ(x) (one op with its own gradient, ops/gelu). */
+export const gelu = (x: tf.Tensor): tf.Tensor => geluOp(x)
 
 export function dropout(x: tf.Tensor, rate: number, ctx: ForwardContext): tf.Tensor {
   if (!ctx.training || rate <= 0) return x

@@ -12,6 +12,7 @@
 // Losses ignore label -100 (PyTorch's CrossEntropyLoss ignore_index) and average over the rest.
 import * as tf from '@tensorflow/tfjs'
 import type { BertConfig } from './config'
+import { softmaxCrossEntropy } from './ops/softmax-cross-entropy'
 import { dense, dropout, gatherRows, gelu, layerNorm, weight, type ForwardContext, type Weights } from './bert'
 
 export type HeadSpec =
@@ -98,28 +99,13 @@ export function choiceLogits(w: Weights, name: string, config: BertConfig, poole
 // --- losses -----------------------------------------------------------------------------------------
 
 /**
- * Mean cross-entropy of logits [N, C] against labels (N ints, -100 = ignore). Returns 0 when every
- * label is ignored (PyTorch returns NaN there; a batch without targets should not poison training).
+ * Mean cross-entropy of logits [N, C] against labels (N ints, -100 = ignore), one fused op
+ * (ops/softmax-cross-entropy). Returns 0 (with zero gradients) when every label is ignored: PyTorch
+ * returns NaN there, which would poison training.
  */
 export function crossEntropy(logits: tf.Tensor2D, labels: Int32Array): tf.Scalar {
-  const [N, C] = logits.shape
-  if (labels.length !== N) throw new Error(`cross-entropy: ${N} rows of logits but ${labels.length} labels`)
-  let count = 0
-  const targets = new Int32Array(N)
-  const keep = new Float32Array(N)
-  for (let i = 0; i < N; i++) {
-    const y = labels[i]
-    if (y === IGNORE_INDEX) continue
-    if (!(y >= 0 && y < C)) throw new Error(`cross-entropy: label ${y} at row ${i} is outside [0, ${C})`)
-    targets[i] = y
-    keep[i] = 1
-    count++
-  }
-  if (count === 0) return tf.scalar(0)
-  // One-hot cast to float32 explicitly: wasm's oneHot ignores its dtype argument (TFJS-NOTES).
-  const onehot = tf.oneHot(tf.tensor1d(targets, 'int32'), C).cast('float32') // [N, C]
-  const picked = tf.logSoftmax(logits, -1).mul(onehot).sum(-1) // [N] log p(target)
-  return picked.mul(tf.tensor1d(keep)).sum().div(-count) as tf.Scalar
+  if (labels.length !== logits.shape[0]) throw new Error(`cross-entropy: ${logits.shape[0]} rows of logits but ${labels.length} labels`)
+  return softmaxCrossEntropy(logits, labels)
 }
 
 /** Rows of a flattened [B·T] label array that are not ignored. */
@@ -140,7 +126,10 @@ export function mlmLoss(w: Weights, config: BertConfig, sequence: tf.Tensor3D, l
   const [B, T, H] = sequence.shape
   if (labels.length !== B * T) throw new Error(`MLM labels: expected ${B}×${T} = ${B * T}, got ${labels.length}`)
   const positions = targetPositions(labels)
-  if (positions.length === 0) return tf.scalar(0)
+  if (positions.length === 0) {
+    // Nothing masked: the loss is identically 0, so every parameter (head included) gets a zero gradient.
+    return mlmLogits(w, config, sequence.slice([0, 0, 0], [1, 1, H])).sum().mul(0) as tf.Scalar
+  }
   const picked = gatherRows(sequence.reshape([B * T, H]), tf.tensor1d(positions, 'int32')) // [M, H]
   const targets = Int32Array.from(positions, (i) => labels[i])
   return crossEntropy(mlmLogits(w, config, picked) as tf.Tensor2D, targets)

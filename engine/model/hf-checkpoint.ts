@@ -6,7 +6,7 @@
 import fs from 'node:fs'
 import path from 'node:path'
 import { badInput, corrupt, notFound, unsupported, WorkbenchError } from '../errors'
-import { parseVocab, SPECIAL_TOKENS } from '../text/vocab'
+import { parseVocab, SPECIAL_TOKENS, Vocab } from '../text/vocab'
 import type { BertConfig } from './config'
 import { readSafetensorsHeader, readSafetensors, writeSafetensors, type HeaderEntry, type TensorToWrite } from './safetensors'
 
@@ -57,7 +57,9 @@ export function parseHfConfig(raw: unknown, file: string): BertCheckpoint['confi
   if (raw === null || typeof raw !== 'object' || Array.isArray(raw)) throw badInput(`${file}: expected a JSON object`)
   const c = raw as Record<string, unknown>
   const field = (name: string) => `${file}: ${name}`
-  if (c.model_type !== 'bert') {
+  // configs from before model_type existed are BERT when their architectures say so
+  const untypedBert = c.model_type === undefined && (!Array.isArray(c.architectures) || c.architectures.every((a) => typeof a === 'string' && a.startsWith('Bert')))
+  if (c.model_type !== 'bert' && !untypedBert) {
     throw unsupported(`${field('model_type')}: ${JSON.stringify(c.model_type ?? null)} is not supported; only "bert" checkpoints (BertModel, BertForMaskedLM, BertForPreTraining, BertForSequenceClassification) can be imported`)
   }
   const pick = <K extends keyof typeof HF_DEFAULTS>(k: K): unknown => (c[k] === undefined || c[k] === null ? HF_DEFAULTS[k] : c[k])
@@ -237,21 +239,8 @@ export async function readHfCheckpoint(dir: string): Promise<BertCheckpoint> {
   if (!fs.existsSync(configFile)) throw notFound(`${dir}: no config.json (a HuggingFace BERT folder holds config.json, vocab.txt and model.safetensors)`)
   const config = parseHfConfig(readJson(configFile), configFile)
 
-  const vocabFile = path.join(dir, 'vocab.txt')
-  if (!fs.existsSync(vocabFile)) throw notFound(`${dir}: no vocab.txt`)
-  const vocab = parseVocab(fs.readFileSync(vocabFile, 'utf8'), vocabFile)
-  for (const t of SPECIAL_TOKENS) vocab.specialId(t, vocabFile)
+  const { vocab, vocabFile, lowercase } = readTokenizerFiles(dir)
   if (vocab.size > config.vocab_size) throw badInput(`${vocabFile}: ${vocab.size} tokens but ${configFile}: vocab_size is ${config.vocab_size}`)
-
-  let lowercase = true
-  const tokConfigFile = path.join(dir, 'tokenizer_config.json')
-  if (fs.existsSync(tokConfigFile)) {
-    const tc = readJson(tokConfigFile) as Record<string, unknown>
-    if (tc && tc.do_lower_case !== undefined) {
-      if (typeof tc.do_lower_case !== 'boolean') throw badInput(`${tokConfigFile}: do_lower_case: expected true or false, got ${JSON.stringify(tc.do_lower_case)}`)
-      lowercase = tc.do_lower_case
-    }
-  }
 
   // names and shapes first, from the headers alone
   const files = weightFiles(dir)
@@ -298,6 +287,71 @@ export async function readHfCheckpoint(dir: string): Promise<BertCheckpoint> {
   // canonical order: the order of expectedShapes
   const ordered = new Map([...expected.keys()].map((n) => [n, tensors.get(n)!]))
   return { config, vocab: [...vocab.tokens], lowercase, heads, tensors: ordered }
+}
+
+/**
+ * A checkpoint from in-memory weights (a trained model: names as engine/model's parameter inventory,
+ * i.e. the canonical names here), checked like a file: every expected tensor present with its shape.
+ * Write it with writeHfCheckpoint.
+ */
+export function checkpointFromTensors(
+  config: BertCheckpoint['config'],
+  vocab: readonly string[],
+  lowercase: boolean,
+  tensors: ReadonlyMap<string, Tensor32>,
+): BertCheckpoint {
+  const heads = headsOf(tensors.keys())
+  const expected = expectedShapes(config, heads)
+  for (const [name, t] of tensors) {
+    const shape = expected.get(name)
+    if (!shape) throw badInput(`unexpected tensor ${JSON.stringify(name)} for a ${config.num_hidden_layers}-layer BERT`)
+    if (!sameShape(shape, t.shape)) throw badInput(`tensor ${JSON.stringify(name)} has shape ${JSON.stringify(t.shape)}, the config implies ${JSON.stringify(shape)}`)
+    if (t.data.length !== t.shape.reduce((a, b) => a * b, 1)) throw badInput(`tensor ${JSON.stringify(name)}: ${t.data.length} values for shape ${JSON.stringify(t.shape)}`)
+  }
+  const missing = [...expected.keys()].filter((n) => !tensors.has(n))
+  if (missing.length > 0) throw badInput(`${missing.length} of ${expected.size} tensors missing for ${describeHeads(heads)}, first ${JSON.stringify(missing[0])}`)
+  if (vocab.length > config.vocab_size) throw badInput(`${vocab.length} vocabulary tokens but vocab_size is ${config.vocab_size}`)
+  return { config, vocab: [...vocab], lowercase, heads, tensors: new Map([...expected.keys()].map((n) => [n, tensors.get(n)!])) }
+}
+
+/**
+ * The vocabulary and do_lower_case: vocab.txt (+ tokenizer_config.json), or, for a folder saved with
+ * only a fast tokenizer, the WordPiece vocabulary and BertNormalizer of tokenizer.json.
+ */
+function readTokenizerFiles(dir: string): { vocab: Vocab; vocabFile: string; lowercase: boolean } {
+  let lowercase = true
+  const tokConfigFile = path.join(dir, 'tokenizer_config.json')
+  if (fs.existsSync(tokConfigFile)) {
+    const tc = readJson(tokConfigFile) as Record<string, unknown>
+    if (tc && tc.do_lower_case !== undefined) {
+      if (typeof tc.do_lower_case !== 'boolean') throw badInput(`${tokConfigFile}: do_lower_case: expected true or false, got ${JSON.stringify(tc.do_lower_case)}`)
+      lowercase = tc.do_lower_case
+    }
+  }
+  const txt = path.join(dir, 'vocab.txt')
+  const json = path.join(dir, 'tokenizer.json')
+  let vocab: Vocab
+  let vocabFile = txt
+  if (fs.existsSync(txt)) vocab = parseVocab(fs.readFileSync(txt, 'utf8'), txt)
+  else if (fs.existsSync(json)) {
+    vocabFile = json
+    const tj = readJson(json) as { model?: { type?: unknown; vocab?: unknown }; normalizer?: { type?: unknown; lowercase?: unknown } }
+    if (tj?.model?.type !== 'WordPiece') throw unsupported(`${json}: model.type ${JSON.stringify(tj?.model?.type ?? null)} is not supported; only WordPiece (BERT) tokenizers`)
+    const entries = tj.model.vocab
+    if (!entries || typeof entries !== 'object' || Array.isArray(entries)) throw badInput(`${json}: model.vocab: expected an object of token → id`)
+    const tokens: string[] = []
+    for (const [token, id] of Object.entries(entries as Record<string, unknown>)) {
+      if (!Number.isInteger(id) || (id as number) < 0) throw badInput(`${json}: model.vocab.${token}: expected a non-negative integer id, got ${JSON.stringify(id)}`)
+      if (tokens[id as number] !== undefined) throw badInput(`${json}: model.vocab: id ${id} is given to both ${JSON.stringify(tokens[id as number])} and ${JSON.stringify(token)}`)
+      tokens[id as number] = token
+    }
+    const gap = tokens.findIndex((t) => t === undefined)
+    if (gap >= 0 || tokens.length !== Object.keys(entries).length) throw badInput(`${json}: model.vocab: ids are not 0..${Object.keys(entries).length - 1} (id ${gap} is missing)`)
+    vocab = new Vocab(tokens, json)
+    if (tj.normalizer?.type === 'BertNormalizer' && typeof tj.normalizer.lowercase === 'boolean' && !fs.existsSync(tokConfigFile)) lowercase = tj.normalizer.lowercase
+  } else throw notFound(`${dir}: no vocab.txt (nor a WordPiece tokenizer.json)`)
+  for (const t of SPECIAL_TOKENS) vocab.specialId(t, vocabFile)
+  return { vocab, vocabFile, lowercase }
 }
 
 function describeHeads(heads: readonly BertHead[]): string {

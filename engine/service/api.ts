@@ -8,6 +8,7 @@ import { z } from 'zod'
 import { WorkbenchError } from '../errors'
 import { DEDUP_MODES, ENCODINGS, FORMATS, TASKS, type DatasetStats, type ImportFileReport } from '../data/types'
 import type { TagPreview, TagSummary } from '../tagging/types'
+export type { TagPreview, TagSummary } from '../tagging/types'
 
 const id = z.number().int().positive()
 const none = z.object({}).strict()
@@ -162,6 +163,14 @@ export const modelExportInput = z
   .object({ id, out: z.string().min(1).max(4096), dtype: z.enum(['float32', 'float16']).optional() })
   .strict()
 
+// Training: `config` is a TrainConfig (engine/train/config.ts), validated by the engine with its own schema.
+export const trainStartInput = z.object({ config: z.record(z.string(), z.unknown()), keepCheckpoints: z.number().int().min(0).optional() }).strict()
+export const trainResumeInput = z.object({ id, keepCheckpoints: z.number().int().min(0).optional() }).strict()
+export interface TrainStarted {
+  runId: number
+  jobId: string
+}
+
 export interface JobInfo {
   id: string
   kind: string
@@ -186,7 +195,8 @@ const tagsPreview = z
   .object({
     text: z.string().max(100_000),
     tagger: z.enum(['builtin', 'spacy']).optional(),
-    vocab: z.string().min(1).max(4096).optional(), // a vocab.txt: adds the WordPiece projection
+    vocab: z.string().min(1).max(4096).optional(), // a vocab.txt for the WordPiece projection
+    modelId: id.optional(), // or the vocab of an imported/trained model; else the bundled vocab
   })
   .strict()
 
@@ -218,6 +228,8 @@ export const methods = {
   'tags.preview': method<typeof tagsPreview, TagPreview>(tagsPreview),
   'tags.dataset': method<typeof tagsDataset, { jobId: string }>(tagsDataset),
   'tags.summary': method<typeof byId, TagSummary | null>(byId),
+  'train.start': method<typeof trainStartInput, TrainStarted>(trainStartInput),
+  'train.resume': method<typeof trainResumeInput, TrainStarted>(trainResumeInput),
   'jobs.list': method<typeof none, JobInfo[]>(none),
   'jobs.cancel': method<z.ZodObject<{ id: z.ZodString }>, { cancelled: boolean }>(
     z.object({ id: z.string().min(1).max(64) }).strict(),

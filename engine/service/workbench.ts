@@ -3,6 +3,7 @@
 import { EventEmitter } from 'node:events'
 import fs from 'node:fs'
 import path from 'node:path'
+import { defaultVocabPath } from '../text/default-vocab'
 import { WorkbenchError, notFound } from '../errors'
 import { VERSION } from '../version'
 import { dataLayout, defaultHome, type DataLayout } from '../paths'
@@ -13,6 +14,7 @@ import { getRun, listRuns, type RunRow } from '../store/runs'
 import { metricNames, metricSeries } from '../store/metrics'
 import { getModel, listModels, type ModelRow } from '../store/models'
 import { JobManager } from './jobs'
+import { startTraining } from './training'
 import { deleteStoredModel, exportHfModel, importHfModel } from './model-files'
 import { datasetSamples, datasetStats, deleteDatasetAndFolder, importJob, renameDatasetChecked } from '../data/service'
 import type { ImportResult } from '../data/import'
@@ -180,7 +182,15 @@ export class Workbench {
         this.emit({ type: 'models.changed' })
         return result
       },
-      'tags.preview': async ({ text, tagger, vocab }) => previewTags(text, { tagger, vocab, python: this.settings().spacyPython }),
+      'tags.preview': async ({ text, tagger, vocab, modelId }) => {
+        let projectOnto = vocab ?? defaultVocabPath()
+        if (modelId != null) {
+          const model = getModel(db, modelId)
+          if (!model) throw notFound(`model ${modelId} does not exist`)
+          projectOnto = path.join(model.dir, 'vocab.txt')
+        }
+        return previewTags(text, { tagger, vocab: projectOnto, python: this.settings().spacyPython })
+      },
       'tags.dataset': async ({ id, tagger, entities }) => {
         const row = getDataset(db, id)
         if (!row) throw notFound(`dataset ${id} does not exist`)
@@ -196,6 +206,14 @@ export class Workbench {
       'tags.summary': async ({ id }) => {
         if (!getDataset(db, id)) throw notFound(`dataset ${id} does not exist`)
         return readTagSummary(path.join(this.layout.datasets, String(id)))
+      },
+      'train.start': async ({ config, keepCheckpoints }) => {
+        const { runId, jobId } = startTraining(this, config, { keepCheckpoints })
+        return { runId, jobId }
+      },
+      'train.resume': async ({ id, keepCheckpoints }) => {
+        const { runId, jobId } = startTraining(this, null, { resumeRunId: id, keepCheckpoints })
+        return { runId, jobId }
       },
       'jobs.list': async () => this.jobs.list(),
       'jobs.cancel': async ({ id }) => ({ cancelled: this.jobs.cancel(id) }),

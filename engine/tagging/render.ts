@@ -35,6 +35,11 @@ export interface RenderOptions {
   colors?: Record<string, string>
   /** Add a legend of the labels present. */
   legend?: boolean
+  /**
+   * Inline style attributes (displaCy's look in a standalone HTML file). The app's strict CSP refuses
+   * style attributes in markup, so the UI renders without them and colours `[data-label]` itself.
+   */
+  inlineStyles?: boolean
 }
 
 export function escapeHtml(text: string): string {
@@ -77,6 +82,7 @@ export function renderEntities(doc: TaggedDoc, options: RenderOptions = {}): str
   const visible = options.labels ? new Set(options.labels) : null
   const ents = doc.ents.filter((e) => !visible || visible.has(e.label)).sort((a, b) => a.start - b.start)
   const showPos = options.showPos ?? false
+  const inline = options.inlineStyles ?? true
   const parts: string[] = []
   const list = pieces(doc, ents, showPos)
   for (let i = 0; i < list.length; ) {
@@ -88,22 +94,26 @@ export function renderEntities(doc: TaggedDoc, options: RenderOptions = {}): str
     else {
       const label = ents[entity].label
       const color = escapeHtml(colors[label] ?? DEFAULT_COLOR)
+      const markStyle = inline ? ` style="background: ${color}; padding: 0.45em 0.6em; margin: 0 0.25em; line-height: 1; border-radius: 0.35em;"` : ''
+      const labelStyle = inline ? ` style="font-size: 0.8em; font-weight: bold; line-height: 1; border-radius: 0.35em; vertical-align: middle; margin-left: 0.5rem"` : ''
       parts.push(
-        `<mark class="entity" data-label="${escapeHtml(label)}" style="background: ${color}; padding: 0.45em 0.6em; margin: 0 0.25em; line-height: 1; border-radius: 0.35em;">` +
+        `<mark class="entity" data-label="${escapeHtml(label)}"${markStyle}>` +
           inner +
-          `<span class="label" style="font-size: 0.8em; font-weight: bold; line-height: 1; border-radius: 0.35em; vertical-align: middle; margin-left: 0.5rem">${escapeHtml(label)}</span></mark>`,
+          `<span class="label"${labelStyle}>${escapeHtml(label)}</span></mark>`,
       )
     }
     i = j
   }
-  const body = `<div class="entities" style="line-height: ${showPos ? 3 : 2.5}; direction: ltr">${parts.join('')}</div>`
-  return options.legend ? renderLegend([...new Set(ents.map((e) => e.label))], colors) + body : body
+  const bodyStyle = inline ? ` style="line-height: ${showPos ? 3 : 2.5}; direction: ltr"` : ''
+  const body = `<div class="entities"${bodyStyle}>${parts.join('')}</div>`
+  return options.legend ? renderLegend([...new Set(ents.map((e) => e.label))], colors, inline) + body : body
 }
 
-export function renderLegend(labels: string[], colors: Record<string, string> = ENTITY_COLORS): string {
-  const items = labels.map(
-    (label) =>
-      `<span class="legend-item" data-label="${escapeHtml(label)}" style="background: ${escapeHtml(colors[label] ?? DEFAULT_COLOR)}; padding: 0.2em 0.5em; margin-right: 0.4em; border-radius: 0.35em; font-size: 0.8em; font-weight: bold">${escapeHtml(label)}</span>`,
-  )
+export function renderLegend(labels: string[], colors: Record<string, string> = ENTITY_COLORS, inlineStyles = true): string {
+  const style = (label: string) =>
+    inlineStyles
+      ? ` style="background: ${escapeHtml(colors[label] ?? DEFAULT_COLOR)}; padding: 0.2em 0.5em; margin-right: 0.4em; border-radius: 0.35em; font-size: 0.8em; font-weight: bold"`
+      : ''
+  const items = labels.map((label) => `<span class="legend-item" data-label="${escapeHtml(label)}"${style(label)}>${escapeHtml(label)}</span>`)
   return `<div class="legend">${items.join('')}</div>`
 }

@@ -1,10 +1,13 @@
 // Character tables for the BERT basic tokenizer, precomputed once so that the hot loop reads an array
 // instead of running a regex or allocating a string per character. The classes follow HuggingFace's
-// BertNormalizer + BertPreTokenizer (tokenizers, which `BertTokenizer` uses since transformers 5):
-//   - cleaning removes NUL, U+FFFD and every \p{C} character except \t \n \r (control, format — zero-width
-//     space/joiner, soft hyphen, BOM —, private use, surrogates, unassigned);
+// BertNormalizer + BertPreTokenizer (the tokenizers library, which `BertTokenizer` runs since
+// transformers 5; where the older pure-Python tokenizer differs, the comment says so):
+//   - cleaning removes NUL, U+FFFD and the control, format and private-use characters (Cc, Cf, Co) except
+//     \t \n \r: zero-width space/joiner, soft hyphen, BOM… Unassigned code points are kept (tokenizers'
+//     is_other is Cc|Cf|Co; Python's _is_control also dropped Cn). Lone surrogates are dropped;
 //   - \t \n \r and \p{Z} (Zs spaces, line and paragraph separators) separate words;
-//   - CJK ideographs (the code blocks of HF's _is_chinese_char) are split off one by one;
+//   - CJK ideographs are split off one by one: the ranges of tokenizers' is_chinese_char, whose Ext E
+//     range starts at U+2B920 (Python's _is_chinese_char: U+2B820);
 //   - punctuation (ASCII 33–47, 58–64, 91–96, 123–126 and \p{P}) is split off one by one.
 
 export const OTHER = 0
@@ -13,19 +16,19 @@ export const SPACE = 2
 export const CJK = 3
 export const PUNCT = 4
 
-/** HF's _is_chinese_char ranges: CJK Unified Ideographs, Ext A–F, compatibility ideographs. */
+/** tokenizers' is_chinese_char ranges: CJK Unified Ideographs, Ext A–F, compatibility ideographs. */
 const CJK_RANGES: [number, number][] = [
   [0x4e00, 0x9fff],
   [0x3400, 0x4dbf],
   [0x20000, 0x2a6df],
   [0x2a700, 0x2b73f],
   [0x2b740, 0x2b81f],
-  [0x2b820, 0x2ceaf],
+  [0x2b920, 0x2ceaf], // sic: tokenizers starts Ext E here, Python's BertTokenizer at 0x2b820
   [0xf900, 0xfaff],
   [0x2f800, 0x2fa1f],
 ]
 
-const isOtherCategory = /^\p{C}$/u
+const isRemovedCategory = /^[\p{Cc}\p{Cf}\p{Co}]$/u
 const isSeparator = /^\p{Z}$/u
 const isPunctuation = /^\p{P}$/u
 const isNonSpacingMark = /\p{Mn}/gu
@@ -37,7 +40,7 @@ function classify(cp: number): number {
   if ((cp >= 33 && cp <= 47) || (cp >= 58 && cp <= 64) || (cp >= 91 && cp <= 96) || (cp >= 123 && cp <= 126)) return PUNCT
   if (cp >= 0xd800 && cp <= 0xdfff) return SKIP // a lone surrogate (category Cs)
   const ch = String.fromCodePoint(cp)
-  if (isOtherCategory.test(ch)) return SKIP
+  if (isRemovedCategory.test(ch)) return SKIP
   if (isSeparator.test(ch)) return SPACE
   if (isPunctuation.test(ch)) return PUNCT
   return OTHER

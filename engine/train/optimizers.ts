@@ -74,7 +74,8 @@ abstract class AdamFamily implements Optimizer {
   private momentsFor(name: string, p: tf.Variable): Moments {
     let s = this.moments.get(name)
     if (!s) {
-      s = { m: tf.variable(tf.zerosLike(p), false), v: tf.variable(tf.zerosLike(p), false) }
+      // tidy disposes the zero tensors; the variables keep their own reference to the data
+      s = tf.tidy(() => ({ m: tf.variable(tf.zerosLike(p), false), v: tf.variable(tf.zerosLike(p), false) }))
       this.moments.set(name, s)
     }
     return s
@@ -127,7 +128,7 @@ abstract class AdamFamily implements Optimizer {
         throw new Error(`optimizer state: "${key}" has shape [${t.shape.join(', ')}], parameter has [${p.shape.join(', ')}]`)
       }
       const s = this.momentsFor(name, p)
-      ;(which === 'exp_avg' ? s.m : s.v).assign(tf.tensor(t.data, t.shape, 'float32'))
+      tf.tidy(() => (which === 'exp_avg' ? s.m : s.v).assign(tf.tensor(t.data, t.shape, 'float32')))
     }
     for (const name of this.moments.keys()) {
       if (!tensors.has(`exp_avg.${name}`) || !tensors.has(`exp_avg_sq.${name}`)) {
@@ -177,8 +178,9 @@ export class Lamb extends AdamFamily {
 
 /** ‖w‖ / ‖u‖ as a scalar tensor, 1 where either norm is 0 (no sync with the host). */
 export function trustRatio(w: tf.Tensor, u: tf.Tensor): tf.Scalar {
-  const wn = tf.norm(w)
-  const un = tf.norm(u)
+  // sqrt(Σx²) rather than tf.norm, which goes through Pow (slow on wasm)
+  const wn = w.square().sum().sqrt()
+  const un = u.square().sum().sqrt()
   const bothPositive = tf.logicalAnd(wn.greater(0), un.greater(0))
   // divide by 1 where un is 0, so the unused branch holds no Infinity/NaN
   return tf.where(bothPositive, wn.div(tf.where(un.greater(0), un, tf.onesLike(un))), tf.onesLike(wn)) as tf.Scalar

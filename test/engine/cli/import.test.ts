@@ -3,6 +3,8 @@ import fs from 'node:fs'
 import os from 'node:os'
 import path from 'node:path'
 import { afterAll, beforeAll, expect, it } from 'vitest'
+import { listDatasets } from '../../../engine/store/datasets'
+import { openDatabase } from '../../../engine/store/db'
 
 const ROOT = path.resolve(__dirname, '../../..')
 const FIXTURES = path.join(ROOT, 'test/fixtures/import')
@@ -23,8 +25,9 @@ it('prints {dataset, files} with --json and exits 0 when something was imported'
   expect(out.dataset).toMatchObject({ name: '唐诗', kind: 'text', records: 40 })
   expect(out.files.map((f: { status: string }) => f.status)).toEqual(['imported', 'failed'])
   for (const f of out.files) expect(Object.keys(f)).toEqual(expect.arrayContaining(['file', 'status', 'reason', 'records', 'encoding', 'task', 'errors']))
-  const list = JSON.parse(mengzi('datasets', '--json').stdout)
-  expect(list.map((d: { name: string }) => d.name)).toEqual(['唐诗'])
+  const db = openDatabase(path.join(home, 'cli.db'), { readonly: true })
+  expect(listDatasets(db).map((d) => d.name)).toEqual(['唐诗'])
+  db.close()
 })
 
 it('exits non-zero only when nothing could be imported, and on bad options', () => {

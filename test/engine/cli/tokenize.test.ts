@@ -1,14 +1,17 @@
 // `mengzi tokenize` end to end: the fixture's HF encodings through the real command line.
-import { execFileSync, spawnSync } from 'node:child_process'
+import { spawnSync } from 'node:child_process'
 import fs from 'node:fs'
 import os from 'node:os'
 import path from 'node:path'
-import { describe, expect, it } from 'vitest'
+import { afterAll, describe, expect, it } from 'vitest'
 import { parseTokenizeInput } from '../../../engine/text/tokenize-input'
+import { runCli } from './run-cli'
 
 const root = path.join(__dirname, '../../..')
 const fixtureDir = path.join(root, 'test/fixtures/hf-bert-tiny')
 const vocab = path.join(fixtureDir, 'vocab.txt')
+const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'mengzi-tok-'))
+afterAll(() => fs.rmSync(tmp, { recursive: true, force: true }))
 const cases = JSON.parse(fs.readFileSync(path.join(fixtureDir, 'tokenizer_cases.json'), 'utf8'))
 
 function mengzi(args: string[], input?: string) {
@@ -16,32 +19,37 @@ function mengzi(args: string[], input?: string) {
 }
 
 describe('mengzi tokenize', () => {
-  it('encodes a JSON array from stdin like HF (uncased and cased)', () => {
-    const input = JSON.stringify(cases.texts)
-    const lines = mengzi(['tokenize', '--vocab', vocab], input).stdout.trim().split('\n').map((l) => JSON.parse(l))
+  it('encodes a JSON array like HF (uncased and cased)', async () => {
+    const file = path.join(tmp, 'texts.json')
+    fs.writeFileSync(file, JSON.stringify(cases.texts))
+    const lines = (await runCli(['tokenize', '--vocab', vocab, '--input', file])).stdout.trim().split('\n').map((l) => JSON.parse(l))
     expect(lines.map((l) => l.input_ids)).toEqual(cases.results.BertTokenizer.ids)
     expect(lines.map((l) => l.tokens.slice(1, -1))).toEqual(cases.results.BertTokenizer.tokens)
     expect(lines[0].attention_mask.every((m: number) => m === 1)).toBe(true)
-    const casedLines = mengzi(['tokenize', '--vocab', vocab, '--cased'], input).stdout.trim().split('\n')
+    const casedLines = (await runCli(['tokenize', '--vocab', vocab, '--cased', '--input', file])).stdout.trim().split('\n')
     expect(casedLines.map((l) => JSON.parse(l).input_ids)).toEqual(cases.results.BertTokenizer_cased.ids)
   })
 
-  it('encodes JSON-lines pairs from a file with truncation and padding', () => {
+  it('encodes JSON-lines pairs with truncation and padding', async () => {
     const p = cases.results.pairs
-    const file = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'mengzi-tok-')), 'pairs.jsonl')
+    const file = path.join(tmp, 'pairs.jsonl')
     fs.writeFileSync(file, p.pairs.map((x: [string, string]) => JSON.stringify(x)).join('\n') + '\n')
-    const out = execFileSync(process.execPath, [path.join(root, 'bin/mengzi.js'), 'tokenize', '--vocab', vocab, '--pair', '--max-length', String(p.max_length), '--input', file], { cwd: root, encoding: 'utf8' })
+    const out = (await runCli(['tokenize', '--vocab', vocab, '--pair', '--max-length', String(p.max_length), '--input', file])).stdout
     const lines = out.trim().split('\n').map((l) => JSON.parse(l))
     expect(lines.map((l) => l.input_ids)).toEqual(p.input_ids)
     expect(lines.map((l) => l.token_type_ids)).toEqual(p.token_type_ids)
     expect(lines.map((l) => l.attention_mask)).toEqual(p.attention_mask)
   })
 
-  it('fails with one line naming the input line', () => {
+  it('reads standard input, and fails with one line naming the input line', async () => {
+    // the real command in its own process: stdin in, JSON lines out
+    const ok = mengzi(['tokenize', '--vocab', vocab], '"子曰"\n')
+    expect(JSON.parse(ok.stdout).tokens).toEqual(['[CLS]', '子', '曰', '[SEP]'])
     const r = mengzi(['tokenize', '--vocab', vocab], '"ok"\n42\n')
     expect(r.status).not.toBe(0)
     expect(r.stderr.trim()).toBe('mengzi: stdin:2: expected a string, got 42')
-    const missing = mengzi(['tokenize', '--vocab', '/nonexistent/vocab.txt'], '[]')
+    const missing = await runCli(['tokenize', '--vocab', '/nonexistent/vocab.txt', '--input', vocab])
+    expect(missing.status).not.toBe(0)
     expect(missing.stderr.trim()).toBe('mengzi: /nonexistent/vocab.txt: no such vocabulary file')
   })
 })

@@ -152,3 +152,47 @@ describe('cancel', () => {
     expect(fs.existsSync(home.layout.datasets) ? fs.readdirSync(home.layout.datasets) : []).toEqual([])
   })
 })
+
+describe('cleaning options through an import', () => {
+  it('t2s, halfwidth, near dedup and a forced format change the stored records', async () => {
+    const traditional = path.join(home.dir, 'trad.txt')
+    const [a, b] = fixtureLines('poems.txt')
+    fs.writeFileSync(traditional, `漢語處理，蘭葉春葳蕤。ＡＢＣ１２３！\n${a}\n${a.replace('桂华', '桂花')}\n${b}\n`)
+    const r = await run([traditional], { t2s: true, halfwidth: true, dedup: 'near', devRatio: 0 })
+    const texts = (await allRecords(r.dataset!.dir)).map((x) => x.text)
+    expect(texts).toEqual(['汉语处理，兰叶春葳蕤。ABC123！', a, b])
+    expect(r.dataset!.stats.duplicatesRemoved).toEqual({ exact: 0, near: 1 })
+    const asParagraphs = await run([path.join(FIXTURES, 'poems.txt')], { format: 'paragraphs', dedup: 'none', devRatio: 0 })
+    expect(asParagraphs.files[0]).toMatchObject({ format: 'paragraphs', records: 1 })
+  })
+
+  it('detects UTF-16 without a BOM and Big5 through a whole import', async () => {
+    const iconv = (await import('iconv-lite')).default
+    const OpenCC = await import('opencc-js')
+    const lines = fixtureLines('poems.txt').slice(0, 8)
+    const noBom = path.join(home.dir, 'nobom.txt')
+    fs.writeFileSync(noBom, iconv.encode(lines.join('\n'), 'utf16le'))
+    const big5 = path.join(home.dir, 'big5.txt')
+    const trad = OpenCC.Converter({ from: 'cn', to: 'tw' })(lines.join('\n').replace(/・/g, '．'))
+    fs.writeFileSync(big5, iconv.encode(trad, 'big5'))
+    const r = await run([noBom, big5], { devRatio: 0 })
+    expect(r.files.map((f) => [f.encoding, f.undecodable, f.records])).toEqual([
+      ['utf-16le', 0, 8],
+      ['big5', 0, 8],
+    ])
+    expect(r.files[0].confidence).toBeLessThan(1)
+  })
+})
+
+describe('statistics sentence counting', () => {
+  it('counts the same sentences as splitSentences on tricky text', async () => {
+    const { StatsAccumulator } = await import('../../../engine/data/stats')
+    const texts = ['？…混合！！”」\n\n  \n。开头就是句号', '“你好。” 他说。\r\n再见！', 'abc?! def… ……(注)', '。”。', '  ', fs.readFileSync(path.join(FIXTURES, 'paragraphs.txt'), 'utf8')]
+    for (const t of texts) {
+      const s = new StatsAccumulator()
+      s.add([t], 'train', null)
+      expect(s.sentences, JSON.stringify(t.slice(0, 20))).toBe(splitSentences(t).length)
+      expect(s.characters).toBe(t.replace(/\s/g, '').length)
+    }
+  })
+})

@@ -100,3 +100,25 @@ describe('bad input', () => {
     expect(await allRecords(result.dataset!.dir)).toHaveLength(40)
   })
 })
+
+describe('JSON documents', () => {
+  it('streams a minified one-line JSON array and reports a bad element by its line', async () => {
+    const docs = fixtureLines('poems.txt').slice(0, 5)
+    const minified = write('docs.json', JSON.stringify(docs.map((text) => ({ text }))))
+    const r = await run([minified])
+    expect(r.files[0]).toMatchObject({ status: 'imported', format: 'json', records: 5 })
+    const pretty = JSON.stringify(docs.map((text) => ({ text })), null, 2).replace('"text": "《梦李白', '"text" "《梦李白')
+    const broken = await run([write('pretty.json', pretty)])
+    expect(broken.files[0]).toMatchObject({ status: 'imported', records: 4 })
+    expect(broken.files[0].errors).toEqual([{ line: 5, reason: expect.stringMatching(/invalid JSON element/) }])
+  })
+
+  it('fails a JSON document that ends early, keeping none of its records', async () => {
+    const docs = fixtureLines('poems.txt').slice(0, 5)
+    const text = JSON.stringify(docs.map((t) => ({ text: t })), null, 1)
+    const r = await run([write('cut.json', text.slice(0, Math.floor(text.length * 0.7)))])
+    expect(r.files[0].status).toBe('failed')
+    expect(r.files[0].reason).toMatch(/JSON ends early at line \d+ \(truncated file\?\)/)
+    expect(r.dataset).toBeNull()
+  })
+})

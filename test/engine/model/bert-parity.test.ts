@@ -11,6 +11,7 @@ import { readSafetensors, type StoredTensor } from '../../../engine/model/safete
 import { disposeWeights, loadWeights } from '../../../engine/model/weights'
 import { lossAndGrads } from '../../../engine/train/grads'
 import { AdamW } from '../../../engine/train/optimizers'
+import { selectBackend } from '../../../engine/train/backends'
 
 const FIXTURE = join(__dirname, '../../fixtures/hf-bert-tiny')
 const ARCH_HEADS = [{ kind: 'mlm' as const }, { kind: 'nsp' as const }]
@@ -22,7 +23,6 @@ let refGrads: Map<string, StoredTensor>
 let refAfterAdamW: Map<string, StoredTensor>
 
 beforeAll(async () => {
-  await tf.setBackend('cpu')
   const ck = await readCheckpointDir(FIXTURE)
   config = ck.config
   checkpoint = ck.tensors
@@ -61,7 +61,12 @@ function pretrainingLoss(w: Weights, x: BertInputs): tf.Scalar {
   return mlm.add(crossEntropy(nspLogits(w, out.pooled!), ints('nsp_labels'))) as tf.Scalar
 }
 
-describe('BERT on hf-bert-tiny matches HuggingFace', () => {
+// cpu is the reference backend; wasm runs the same model through XNNPACK and our kernels.
+describe.each(['cpu', 'wasm'] as const)('BERT on hf-bert-tiny matches HuggingFace (%s backend)', (backend) => {
+  beforeAll(async () => {
+    expect((await selectBackend(backend)).name).toBe(backend)
+  })
+
   it('forward: hidden states, pooler, MLM and NSP logits within 1e-5, padding excluded', () => {
     const w = load()
     const x = inputs()
@@ -77,7 +82,7 @@ describe('BERT on hf-bert-tiny matches HuggingFace', () => {
       errors.prediction_logits = maxAbsDiff(mlmLogits(w, config, last).dataSync() as Float32Array, floats(ref, 'prediction_logits'), config.vocab_size)
       errors.seq_relationship_logits = maxAbsDiff(nspLogits(w, out.pooled!).dataSync() as Float32Array, floats(ref, 'seq_relationship_logits'))
     })
-    console.log('forward max |error|:', errors)
+    console.log(`${backend} forward max |error|:`, errors)
     expect(Object.keys(errors).length).toBe(config.num_hidden_layers + 4) // L + 1 hidden states, pooler, 2 logits
     for (const [name, e] of Object.entries(errors)) expect(e, name).toBeLessThan(1e-5)
     tf.dispose(Object.values(x))
@@ -107,7 +112,7 @@ describe('BERT on hf-bert-tiny matches HuggingFace', () => {
       worstRelative = Math.max(worstRelative, err / largest)
       if (err > 1e-4 * largest) worst.push(`${name}: ${err} vs largest ${largest}`)
     }
-    console.log(`loss |error| ${lossError}; worst gradient error / largest entry ${worstRelative}`)
+    console.log(`${backend} loss |error| ${lossError}; worst gradient error / largest entry ${worstRelative}`)
     expect(worst).toEqual([])
     tf.dispose([loss, ...grads.values(), ...Object.values(x)])
     disposeWeights(w)
@@ -121,7 +126,7 @@ describe('BERT on hf-bert-tiny matches HuggingFace', () => {
     adam.step(grads, 1e-3)
     let worst = 0
     for (const [name, v] of w) worst = Math.max(worst, maxAbsDiff(v.dataSync() as Float32Array, floats(refAfterAdamW, name)))
-    console.log(`AdamW max |param error| ${worst}`)
+    console.log(`${backend} AdamW max |param error| ${worst}`)
     expect(worst).toBeLessThan(1e-6)
     expect(adam.stepCount).toBe(1)
 

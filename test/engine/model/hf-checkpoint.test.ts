@@ -4,7 +4,7 @@ import fs from 'node:fs'
 import os from 'node:os'
 import path from 'node:path'
 import { afterAll, describe, expect, it } from 'vitest'
-import { readHfCheckpoint, writeHfCheckpoint, canonicalName, type BertCheckpoint } from '../../../engine/model/hf-checkpoint'
+import { readHfCheckpoint, writeHfCheckpoint, canonicalName, checkpointFromTensors, type BertCheckpoint } from '../../../engine/model/hf-checkpoint'
 import { readSafetensors, readSafetensorsHeader, writeSafetensors } from '../../../engine/model/safetensors'
 import { WorkbenchError } from '../../../engine/errors'
 
@@ -164,6 +164,10 @@ describe('HF import refuses bad folders with a reason', () => {
     const setConfig = (c: object) => fs.writeFileSync(path.join(dir, 'config.json'), JSON.stringify(c))
     setConfig({ ...config, model_type: 'roberta' })
     await expectError(readHfCheckpoint(dir), 'UNSUPPORTED', /config\.json: model_type: "roberta" is not supported/)
+    setConfig({ ...config, model_type: undefined, architectures: ['RobertaForMaskedLM'] })
+    await expectError(readHfCheckpoint(dir), 'UNSUPPORTED', /config\.json: model_type: null is not supported/)
+    setConfig({ ...config, model_type: undefined }) // an old BERT config without model_type
+    expect((await readHfCheckpoint(dir)).config.hidden_size).toBe(64)
     setConfig({ ...config, position_embedding_type: 'relative_key' })
     await expectError(readHfCheckpoint(dir), 'UNSUPPORTED', /position_embedding_type: "relative_key"/)
     setConfig({ ...config, hidden_size: '64' })
@@ -185,5 +189,80 @@ describe('HF import refuses bad folders with a reason', () => {
     tensors.set('bert.encoder.layer.0.attention.self.rotary.weight', { dtype: 'F32', shape: [2], data: new Float32Array(2) })
     await writeSafetensors(path.join(stray, 'model.safetensors'), tensors as never, { format: 'pt' })
     await expectError(readHfCheckpoint(stray), 'BAD_INPUT', /unexpected tensor "bert\.encoder\.layer\.0\.attention\.self\.rotary\.weight"/)
+  })
+})
+
+describe('checkpointFromTensors', () => {
+  it('accepts in-memory weights that match the config and refuses a wrong shape', async () => {
+    const first = await readHfCheckpoint(fixture)
+    const tensors = new Map([...first.tensors].filter(([k]) => !k.startsWith('cls.seq_relationship')))
+    const ckpt = checkpointFromTensors(first.config, first.vocab, true, tensors)
+    expect(ckpt.heads).toEqual(['pooler', 'mlm'])
+    const out = path.join(tmp, 'from-tensors')
+    await writeHfCheckpoint(out, ckpt)
+    expect(JSON.parse(fs.readFileSync(path.join(out, 'config.json'), 'utf8')).architectures).toEqual(['BertForMaskedLM'])
+    const bad = new Map(tensors)
+    bad.set('bert.pooler.dense.bias', { shape: [63], data: new Float32Array(63) })
+    expect(() => checkpointFromTensors(first.config, first.vocab, true, bad)).toThrow('tensor "bert.pooler.dense.bias" has shape [63], the config implies [64]')
+  })
+})
+
+describe('HF import of other layouts', () => {
+  it('reads sharded safetensors through model.safetensors.index.json', async () => {
+    const dir = copyFixture('sharded', ['config.json', 'vocab.txt'])
+    const tensors = await readSafetensors(path.join(fixture, 'model.safetensors'))
+    const names = [...tensors.keys()]
+    const half = Math.ceil(names.length / 2)
+    const shards = [names.slice(0, half), names.slice(half)]
+    const weightMap: Record<string, string> = {}
+    for (const [i, shard] of shards.entries()) {
+      const file = `model-0000${i + 1}-of-00002.safetensors`
+      await writeSafetensors(path.join(dir, file), new Map(shard.map((n) => [n, tensors.get(n)!])) as never, { format: 'pt' })
+      for (const n of shard) weightMap[n] = file
+    }
+    fs.writeFileSync(path.join(dir, 'model.safetensors.index.json'), JSON.stringify({ metadata: {}, weight_map: weightMap }))
+    expectSameCheckpoint(await readHfCheckpoint(fixture), await readHfCheckpoint(dir))
+    fs.rmSync(path.join(dir, 'model-00002-of-00002.safetensors'))
+    await expectError(readHfCheckpoint(dir), 'NOT_FOUND', /shard model-00002-of-00002\.safetensors is missing/)
+  })
+
+  it('keeps an untied MLM decoder when the config says so', async () => {
+    const dir = copyFixture('untied', ['vocab.txt'])
+    const config = JSON.parse(fs.readFileSync(path.join(fixture, 'config.json'), 'utf8'))
+    fs.writeFileSync(path.join(dir, 'config.json'), JSON.stringify({ ...config, tie_word_embeddings: false }))
+    const tensors = await readSafetensors(path.join(fixture, 'model.safetensors'))
+    const decoder = new Float32Array(3259 * 64).map((_, i) => Math.cos(i))
+    tensors.set('cls.predictions.decoder.weight', { dtype: 'F32', shape: [3259, 64], data: decoder })
+    await writeSafetensors(path.join(dir, 'model.safetensors'), tensors as never, { format: 'pt' })
+    const ckpt = await readHfCheckpoint(dir)
+    expect(ckpt.config.tie_word_embeddings).toBe(false)
+    expect(ckpt.tensors.get('cls.predictions.decoder.weight')!.data).toEqual(decoder)
+    const out = path.join(tmp, 'untied-export')
+    await writeHfCheckpoint(out, ckpt)
+    expectSameCheckpoint(ckpt, await readHfCheckpoint(out))
+    // with tied embeddings, a stored decoder copy is dropped as HF does
+    fs.writeFileSync(path.join(dir, 'config.json'), JSON.stringify(config))
+    expect((await readHfCheckpoint(dir)).tensors.has('cls.predictions.decoder.weight')).toBe(false)
+  })
+})
+
+describe('HF import with only a fast tokenizer', () => {
+  it('takes the WordPiece vocabulary and lower-casing from tokenizer.json', async () => {
+    const dir = copyFixture('tokenizer-json', ['config.json', 'model.safetensors'])
+    const tokens = fs.readFileSync(path.join(fixture, 'vocab.txt'), 'utf8').split('\n').filter(Boolean)
+    const tokenizerJson = {
+      version: '1.0',
+      normalizer: { type: 'BertNormalizer', clean_text: true, handle_chinese_chars: true, strip_accents: null, lowercase: false },
+      pre_tokenizer: { type: 'BertPreTokenizer' },
+      model: { type: 'WordPiece', unk_token: '[UNK]', continuing_subword_prefix: '##', max_input_chars_per_word: 100, vocab: Object.fromEntries(tokens.map((t, i) => [t, i])) },
+    }
+    fs.writeFileSync(path.join(dir, 'tokenizer.json'), JSON.stringify(tokenizerJson))
+    const ckpt = await readHfCheckpoint(dir)
+    expect(ckpt.vocab).toEqual(tokens)
+    expect(ckpt.lowercase).toBe(false)
+    fs.writeFileSync(path.join(dir, 'tokenizer.json'), JSON.stringify({ ...tokenizerJson, model: { type: 'BPE', vocab: {} } }))
+    await expectError(readHfCheckpoint(dir), 'UNSUPPORTED', /tokenizer\.json: model\.type "BPE" is not supported/)
+    fs.rmSync(path.join(dir, 'tokenizer.json'))
+    await expectError(readHfCheckpoint(dir), 'NOT_FOUND', /no vocab\.txt/)
   })
 })

@@ -1,12 +1,12 @@
 // Models through the Workbench API: import a HuggingFace folder into the data folder, list, export,
 // import the export again, delete; and `mengzi model import --json` ending with {"id": …}.
-import { spawnSync } from 'node:child_process'
 import fs from 'node:fs'
 import os from 'node:os'
 import path from 'node:path'
 import { afterAll, describe, expect, it } from 'vitest'
 import { Workbench } from '../../../engine/service/workbench'
 import { readHfCheckpoint } from '../../../engine/model/hf-checkpoint'
+import { runCli } from '../cli/run-cli'
 
 const root = path.join(__dirname, '../../..')
 const fixture = path.join(root, 'test/fixtures/hf-bert-tiny')
@@ -65,20 +65,19 @@ describe('models.import / export / delete', () => {
 })
 
 describe('mengzi model import / export', () => {
-  it('prints {"id": …} as the last JSON line and exports float16', () => {
-    const env = { ...process.env, MENGZI_HOME: path.join(tmp, 'cli-home') }
-    const run = (args: string[]) => spawnSync(process.execPath, [path.join(root, 'bin/mengzi.js'), ...args], { cwd: root, env, encoding: 'utf8' })
-    const r = run(['model', 'import', fixture, '--name', 'cli', '--json'])
+  it('prints {"id": …} as the last JSON line and exports float16', async () => {
+    const run = (args: string[]) => runCli(args, { MENGZI_HOME: path.join(tmp, 'cli-home') })
+    const r = await run(['model', 'import', fixture, '--name', 'cli', '--json'])
     expect(r.status).toBe(0)
     const last = JSON.parse(r.stdout.trim().split('\n').pop()!)
     expect(last.id).toBeGreaterThan(0)
     const out = path.join(tmp, 'cli-export')
-    const e = run(['export', String(last.id), '--out', out, '--dtype', 'float16', '--json'])
+    const e = await run(['export', String(last.id), '--out', out, '--dtype', 'float16', '--json'])
     expect(e.status).toBe(0)
     expect(JSON.parse(fs.readFileSync(path.join(out, 'config.json'), 'utf8')).dtype).toBe('float16')
-    const models = JSON.parse(run(['models', '--json']).stdout)
+    const models = JSON.parse((await run(['models', '--json'])).stdout)
     expect(models.map((m: { name: string }) => m.name)).toEqual(['cli'])
-    const bad = run(['export', String(last.id), '--out', path.join(tmp, 'x'), '--dtype', 'int8'])
+    const bad = await run(['export', String(last.id), '--out', path.join(tmp, 'x'), '--dtype', 'int8'])
     expect(bad.status).not.toBe(0)
     expect(bad.stderr.trim()).toBe('mengzi: --dtype: expected float32 or float16, got "int8"')
   })

@@ -47,3 +47,15 @@ describe('displaCy-like renderer', () => {
     expect(escapeHtml(`&<>"'`)).toBe('&amp;&lt;&gt;&quot;&#39;')
   })
 })
+
+describe('renderEntities without inline styles (the app, under a strict CSP)', () => {
+  it('emits no style attribute but keeps labels, classes and escaping', async () => {
+    const { renderEntities } = await import('../../../engine/tagging/render')
+    const doc = { text: '<孟子>在邹国', tokens: [], ents: [{ text: '孟子', start: 1, end: 3, label: 'PERSON' }, { text: '邹国', start: 5, end: 7, label: 'GPE' }] }
+    const html = renderEntities(doc, { inlineStyles: false, legend: true })
+    expect(html).not.toMatch(/style=/)
+    expect(html).toContain('<mark class="entity" data-label="PERSON">孟子<span class="label">PERSON</span></mark>')
+    expect(html).toContain('&lt;')
+    expect(renderEntities(doc, { inlineStyles: false, labels: ['GPE'] })).not.toContain('data-label="PERSON"')
+  })
+})

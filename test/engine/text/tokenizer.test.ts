@@ -128,3 +128,20 @@ describe('vocab loading', () => {
     expect(parseVocab('a\r\nb\r\n').tokens).toEqual(['a', 'b'])
   })
 })
+
+describe('where HF tokenizers (BertTokenizer since transformers 5) differs from the Python tokenizer', () => {
+  it('keeps unassigned code points (is_other is Cc|Cf|Co) and drops format characters', () => {
+    // U+0378 is unassigned: kept, so "a\u0378b" stays one word, which the vocab cannot spell
+    expect(uncased.tokenize('a\u0378b the').tokens).toEqual(['[UNK]', 'the'])
+    // U+2060 WORD JOINER is a format character: removed, the letters join
+    expect(uncased.tokenize('a\u2060b').tokens).toEqual(uncased.tokenize('ab').tokens)
+    // private use: removed
+    expect(uncased.tokenize('\ue000中').tokens).toEqual(['中'])
+  })
+
+  it('starts CJK Ext E at U+2B920', () => {
+    // U+2B820 (Ext E, before tokenizers' range) joins the Latin letter before it into one word
+    expect(uncased.tokenize('a\u{2B820}').tokens).toEqual(['[UNK]'])
+    expect(uncased.tokenize('a\u{2B920}').tokens).toEqual(['a', '[UNK]'])
+  })
+})

@@ -1,0 +1,145 @@
+// `mengzi train --config FILE | --preset NAME [--set key=value]... [--text FILE | --dataset ID] [--vocab FILE]`
+// and `mengzi train --resume RUN`: MLM pretraining as a job (worker thread), progress on stderr.
+import fs from 'node:fs'
+import path from 'node:path'
+import cliProgress from 'cli-progress'
+import type { Command } from 'commander'
+import { badInput, notFound } from '../errors'
+import { startTraining, type TrainingStart, type TrainingSummary } from '../service/training'
+import type { JobInfo } from '../service/api'
+import type { Workbench } from '../service/workbench'
+import { getDataset } from '../store/datasets'
+import { getRun } from '../store/runs'
+import { applyOverrides } from '../train/config'
+import { TRAIN_PRESETS } from '../train/presets'
+import { printJson, withCommonOptions, withWorkbench, type GlobalOptions } from './common'
+
+interface TrainFlags extends GlobalOptions {
+  config?: string
+  preset?: string
+  set: string[]
+  text?: string
+  dataset?: string
+  vocab?: string
+  resume?: string
+  keep: string
+}
+
+const collect = (value: string, previous: string[]) => [...previous, value]
+
+export function registerTrain(program: Command): void {
+  withCommonOptions(
+    program
+      .command('train')
+      .description('pretrain a BERT with MLM (Mengzi style) as a job; Ctrl-C stops after a checkpoint, --resume continues')
+      .option('--config <file>', 'a JSON run config (engine/train/config.ts)')
+      .option('--preset <name>', `a built-in run config: ${Object.keys(TRAIN_PRESETS).join(', ')}`)
+      .option('--set <key=value>', 'override a config field (dotted keys, JSON values); repeatable', collect, [])
+      .option('--text <file>', 'train on a plain-text file, one document per line (needs --vocab)')
+      .option('--dataset <id>', 'train on an imported text dataset (needs --vocab)')
+      .option('--vocab <file>', 'the vocab.txt to tokenize with; shipped with the checkpoints')
+      .option('--resume <run>', 'continue run RUN from its newest checkpoint')
+      .option('--keep <n>', 'newest checkpoints to keep (0 = all)', '2'),
+  ).action(async (flags: TrainFlags) =>
+    withWorkbench(flags, async (wb) => {
+      const keepCheckpoints = Number(flags.keep)
+      if (!Number.isInteger(keepCheckpoints) || keepCheckpoints < 0) throw badInput(`--keep: expected a non-negative integer, got ${JSON.stringify(flags.keep)}`)
+      let start: TrainingStart
+      if (flags.resume !== undefined) {
+        if (flags.config || flags.preset) throw badInput('--resume continues a run with its own config; drop --config/--preset')
+        const id = Number(flags.resume)
+        if (!Number.isInteger(id) || !getRun(wb.db, id)) throw notFound(`--resume: run ${JSON.stringify(flags.resume)} does not exist`)
+        start = startTraining(wb, null, { resumeRunId: id, keepCheckpoints })
+      } else {
+        const { raw, datasetId } = buildConfig(wb, flags)
+        start = startTraining(wb, raw, { keepCheckpoints, datasetId })
+      }
+      const job = await follow(wb, start, !flags.json)
+      const run = getRun(wb.db, start.runId)!
+      const result = job.result as TrainingSummary | null
+      const summary = {
+        runId: start.runId,
+        status: run.status,
+        backend: run.backend,
+        step: result?.step ?? null,
+        loss: result?.loss ?? null,
+        checkpoint: result?.checkpointDir ?? null,
+        error: job.error,
+      }
+      if (flags.json) printJson(summary)
+      else if (job.status === 'failed') process.stderr.write(`mengzi: run ${start.runId} failed: ${job.error}\n`)
+      else console.log(`Run ${start.runId} ${run.status} at step ${summary.step} (backend ${run.backend}), loss ${summary.loss?.toFixed(4)}; checkpoint ${summary.checkpoint}`)
+      if (job.status !== 'completed') process.exitCode = job.status === 'cancelled' ? 130 : 1
+    }),
+  )
+}
+
+function buildConfig(wb: Workbench, flags: TrainFlags): { raw: Record<string, unknown>; datasetId?: number } {
+  if (!!flags.config === !!flags.preset) throw badInput('give exactly one of --config FILE and --preset NAME')
+  let raw: Record<string, unknown>
+  if (flags.config) {
+    try {
+      raw = JSON.parse(fs.readFileSync(flags.config, 'utf8'))
+    } catch (e) {
+      throw badInput(`--config ${flags.config}: ${(e as Error).message.split('\n')[0]}`)
+    }
+  } else {
+    const preset = TRAIN_PRESETS[flags.preset!]
+    if (!preset) throw badInput(`--preset: unknown preset ${JSON.stringify(flags.preset)}; choose ${Object.keys(TRAIN_PRESETS).join(', ')}`)
+    raw = structuredClone(preset) as Record<string, unknown>
+  }
+  let datasetId: number | undefined
+  if (flags.text && flags.dataset) throw badInput('give at most one of --text and --dataset')
+  if ((flags.text || flags.dataset) && !flags.vocab) throw badInput('--text and --dataset need --vocab FILE (a vocab.txt; `mengzi vocab` builds one)')
+  const vocab = flags.vocab && path.resolve(flags.vocab)
+  if (flags.text) raw.data = { kind: 'text-file', path: path.resolve(flags.text), vocab }
+  if (flags.dataset) {
+    datasetId = Number(flags.dataset)
+    const ds = Number.isInteger(datasetId) ? getDataset(wb.db, datasetId) : undefined
+    if (!ds) throw notFound(`--dataset: dataset ${JSON.stringify(flags.dataset)} does not exist`)
+    raw.data = { kind: 'dataset', dir: ds.dir, vocab }
+  }
+  const out = applyOverrides(raw, flags.set)
+  if (out.data === undefined) throw badInput('no training data: give --text FILE or --dataset ID (with --vocab FILE), or data in the config')
+  return { raw: out, datasetId }
+}
+
+/** Waits for the job, drawing its progress on stderr; Ctrl-C cancels (the run checkpoints first). */
+async function follow(wb: Workbench, start: TrainingStart, show: boolean): Promise<JobInfo> {
+  const bar =
+    show && process.stderr.isTTY
+      ? new cliProgress.SingleBar(
+          { stream: process.stderr, format: 'train [{bar}] {value}/{total} steps · {message} · ETA {eta_formatted}', hideCursor: true, clearOnComplete: true },
+          cliProgress.Presets.shades_classic,
+        )
+      : null
+  let started = false
+  const onSigint = () => wb.jobs.cancel(start.jobId)
+  process.once('SIGINT', onSigint)
+  try {
+    return await new Promise<JobInfo>((resolve) => {
+      const off = wb.subscribe((e) => {
+        if (e.type !== 'job' || e.job.id !== start.jobId) return
+        const p = e.job.progress
+        if (bar && p && p.total) {
+          if (!started) bar.start(p.total, p.done, { message: '' })
+          started = true
+          bar.update(p.done, { message: p.message ?? '' })
+        }
+        if (e.job.status !== 'running') {
+          off()
+          resolve(e.job)
+        }
+      })
+      // the job may have finished before we subscribed
+      const known = wb.jobs.list().find((j) => j.id === start.jobId)
+      if (known && known.status !== 'running') {
+        off()
+        resolve(known)
+      }
+    })
+  } finally {
+    bar?.stop()
+    process.off('SIGINT', onSigint)
+  }
+}

@@ -1,0 +1,135 @@
+// Training runs as jobs: a run row in the database, the loop in a worker thread, metric points
+// written in batches, checkpoints recorded, and the finished model registered.
+import { existsSync, readFileSync } from 'node:fs'
+import { join } from 'node:path'
+import { WorkbenchError, notFound, toErrorPayload } from '../errors'
+import type { DataLayout } from '../paths'
+import { listRunCheckpoints, recordCheckpoint, forgetCheckpoints } from '../store/checkpoints'
+import type { Db } from '../store/db'
+import { MetricWriter } from '../store/metrics'
+import { insertModel } from '../store/models'
+import { getRun, insertRun, setRunStatus } from '../store/runs'
+import { parseTrainConfig, type TrainConfig } from '../train/config'
+import type { TrainProgress, TrainResult } from '../train/loop'
+import { trainInWorker } from '../train/run-worker'
+import type { WorkbenchEvent } from './api'
+import type { JobManager } from './jobs'
+
+export interface TrainingDeps {
+  db: Db
+  layout: DataLayout
+  jobs: JobManager
+  emit(event: WorkbenchEvent): void
+}
+
+/** What a training job ends with (small: it travels in job events). */
+export interface TrainingSummary {
+  runId: number
+  step: number
+  stopped: boolean
+  /** The mean loss of the last step run. */
+  loss: number | null
+  checkpointDir: string | null
+  parameters: number
+}
+
+export interface TrainingStart {
+  runId: number
+  jobId: string
+  done: Promise<TrainingSummary>
+}
+
+export interface TrainingOptions {
+  /** Continue this run from its newest checkpoint (its stored config is used). */
+  resumeRunId?: number
+  /** Newest checkpoints to keep on disk; 0 keeps all. Default 2. */
+  keepCheckpoints?: number
+  /** The imported dataset the run trains on, recorded on the run row. */
+  datasetId?: number
+}
+
+export const runDirOf = (layout: DataLayout, runId: number) => join(layout.runs, String(runId))
+
+export function progressMessage(p: TrainProgress): string {
+  return `loss ${p.loss.toFixed(4)} · lr ${p.lr.toExponential(2)} · ${Math.round(p.tokensPerSec)} tokens/s · ${p.backend}`
+}
+
+export function startTraining(deps: TrainingDeps, rawConfig: unknown, options: TrainingOptions = {}): TrainingStart {
+  const { db, layout, jobs } = deps
+  let runId: number
+  let config: TrainConfig
+  if (options.resumeRunId !== undefined) {
+    const run = getRun(db, options.resumeRunId)
+    if (!run) throw notFound(`run ${options.resumeRunId} does not exist`)
+    if (run.status === 'running') throw new WorkbenchError('CONFLICT', `run ${run.id} is already running`)
+    config = parseTrainConfig(run.config, `run ${run.id} config`)
+    runId = run.id
+  } else {
+    config = parseTrainConfig(rawConfig)
+    runId = insertRun(db, { name: config.name, kind: 'pretrain', config: config as unknown as Record<string, unknown>, seed: config.seed, datasetId: options.datasetId })
+  }
+  const runDir = runDirOf(layout, runId)
+  const keep = options.keepCheckpoints ?? 2
+  const changed = () => deps.emit({ type: 'runs.changed', id: runId })
+
+  const job = jobs.start('train', `Train ${config.name} (run ${runId})`, async (ctx) => {
+    setRunStatus(db, runId, 'running')
+    changed()
+    const metrics = new MetricWriter(db, runId)
+    try {
+      const result = await trainInWorker(
+        config,
+        { runDir, resume: true, keepCheckpoints: keep },
+        {
+          backend: (b) => {
+            setRunStatus(db, runId, 'running', { backend: b.name })
+            changed()
+          },
+          progress: (p) => ctx.progress(p.step, p.totalSteps, 'steps', progressMessage(p)),
+          metrics: (points) => {
+            for (const p of points) metrics.add(p.name, p.step, p.value)
+          },
+          checkpoint: (c) => {
+            metrics.flush()
+            recordCheckpoint(db, runId, c.step, c.dir)
+            // older checkpoints the worker pruned from disk leave the database too
+            forgetCheckpoints(db, runId, listRunCheckpoints(db, runId).filter((r) => existsSync(r.path)).map((r) => r.path))
+          },
+        },
+        ctx.signal,
+      )
+      metrics.flush()
+      if (ctx.signal.aborted) {
+        setRunStatus(db, runId, 'cancelled')
+      } else {
+        setRunStatus(db, runId, 'completed')
+        registerTrainedModel(deps, runId, config, result)
+      }
+      changed()
+      const summary: TrainingSummary = {
+        runId,
+        step: result.step,
+        stopped: result.stopped,
+        loss: result.losses.at(-1) ?? null,
+        checkpointDir: result.checkpointDir,
+        parameters: result.parameters,
+      }
+      return summary
+    } catch (err) {
+      metrics.flush()
+      setRunStatus(db, runId, ctx.signal.aborted ? 'cancelled' : 'failed', { error: toErrorPayload(err).message })
+      changed()
+      throw err
+    }
+  })
+  return { runId, jobId: job.id, done: job.done }
+}
+
+/** A completed run's final checkpoint becomes a model, when it is a full HF folder (has vocab.txt). */
+function registerTrainedModel(deps: TrainingDeps, runId: number, config: TrainConfig, result: TrainResult): void {
+  const dir = result.checkpointDir
+  if (!dir || !existsSync(join(dir, 'vocab.txt'))) return
+  const bert = JSON.parse(readFileSync(join(dir, 'config.json'), 'utf8')) as Record<string, unknown>
+  insertModel(deps.db, { name: `${config.name} (run ${runId})`, source: 'trained', dir, config: bert, runId })
+  deps.emit({ type: 'models.changed' })
+}
