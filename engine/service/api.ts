@@ -7,8 +7,8 @@
 import { z } from 'zod'
 import { WorkbenchError } from '../errors'
 import { DEDUP_MODES, ENCODINGS, FORMATS, TASKS, type DatasetStats, type ImportFileReport } from '../data/types'
-import type { TagPreview } from '../tagging/types'
-export type { TagPreview } from '../tagging/types'
+import type { TagPreview, TagSummary } from '../tagging/types'
+export type { TagPreview, TagSummary } from '../tagging/types'
 
 const id = z.number().int().positive()
 const none = z.object({}).strict()
@@ -200,6 +200,10 @@ const tagsPreview = z
   })
   .strict()
 
+const tagsDataset = z
+  .object({ id, tagger: z.enum(['builtin', 'spacy']).optional(), entities: z.boolean().optional() })
+  .strict()
+
 export const methods = {
   'app.version': method<typeof none, VersionInfo>(none),
   'settings.get': method<typeof none, Settings>(none),
@@ -222,6 +226,8 @@ export const methods = {
   'models.export': method<typeof modelExportInput, ModelExportResult>(modelExportInput),
   'models.delete': method<typeof byId, { deleted: boolean }>(byId),
   'tags.preview': method<typeof tagsPreview, TagPreview>(tagsPreview),
+  'tags.dataset': method<typeof tagsDataset, { jobId: string }>(tagsDataset),
+  'tags.summary': method<typeof byId, TagSummary | null>(byId),
   'train.start': method<typeof trainStartInput, TrainStarted>(trainStartInput),
   'train.resume': method<typeof trainResumeInput, TrainStarted>(trainResumeInput),
   'jobs.list': method<typeof none, JobInfo[]>(none),

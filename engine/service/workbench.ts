@@ -29,7 +29,8 @@ import {
   type WorkbenchApi,
   type WorkbenchEvent,
 } from './api'
-import { previewTags } from '../tagging/preview'
+import { previewTags, withTagger } from '../tagging/preview'
+import { readTagSummary, tagDataset } from '../tagging/dataset-tags'
 
 export interface WorkbenchOptions {
   /** The data folder; defaults to MENGZI_HOME or the platform's app data folder. */
@@ -189,6 +190,22 @@ export class Workbench {
           projectOnto = path.join(model.dir, 'vocab.txt')
         }
         return previewTags(text, { tagger, vocab: projectOnto, python: this.settings().spacyPython })
+      },
+      'tags.dataset': async ({ id, tagger, entities }) => {
+        const row = getDataset(db, id)
+        if (!row) throw notFound(`dataset ${id} does not exist`)
+        const dir = path.join(this.layout.datasets, String(id))
+        const job = this.jobs.start('tagging', `Tag dataset ${row.name}`, (ctx) =>
+          withTagger({ tagger, python: this.settings().spacyPython }, (t) =>
+            tagDataset(dir, { tagger: t, entities, signal: ctx.signal, onProgress: (done, total) => ctx.progress(done, total, 'records') }),
+          ),
+        )
+        job.done.catch(() => {}) // the failure is reported through the job
+        return { jobId: job.id }
+      },
+      'tags.summary': async ({ id }) => {
+        if (!getDataset(db, id)) throw notFound(`dataset ${id} does not exist`)
+        return readTagSummary(path.join(this.layout.datasets, String(id)))
       },
       'train.start': async ({ config, keepCheckpoints }) => {
         const { runId, jobId } = startTraining(this, config, { keepCheckpoints })

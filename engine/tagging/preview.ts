@@ -18,13 +18,18 @@ export function createTagger(choice: TaggerChoice = {}): Tagger {
   return BuiltinTagger.shared()
 }
 
-export async function tagTexts(texts: string[], choice: TaggerChoice = {}): Promise<TaggedDoc[]> {
+/** Runs `fn` with a tagger that is always closed afterwards (the spaCy subprocess ends). */
+export async function withTagger<T>(choice: TaggerChoice, fn: (tagger: Tagger) => Promise<T>): Promise<T> {
   const tagger = createTagger(choice)
   try {
-    return await tagger.tag(texts)
+    return await fn(tagger)
   } finally {
     await tagger.close()
   }
+}
+
+export async function tagTexts(texts: string[], choice: TaggerChoice = {}): Promise<TaggedDoc[]> {
+  return withTagger(choice, (tagger) => tagger.tag(texts))
 }
 
 export async function previewTags(text: string, choice: TaggerChoice & { vocab?: string | null; cased?: boolean } = {}): Promise<TagPreview> {

@@ -47,3 +47,23 @@ export interface TagPreview extends TaggedDoc {
   tagger: TaggerName
   wordpieces: ProjectedToken[] | null
 }
+
+/** Tag counts over a tagged dataset (engine/tagging/dataset-tags.ts). */
+export interface TagDistribution {
+  documents: number
+  characters: number
+  tokens: number
+  pos: Record<string, number> // UPOS -> tokens
+  tags: Record<string, number> // fine tag -> tokens
+  ents: Record<string, number> // entity label -> entities
+}
+
+export interface TagSummary {
+  tagger: string
+  entities: boolean
+  sourceRecords: number
+  tagged: number
+  skipped: number
+  distribution: TagDistribution
+  createdAt: string
+}

@@ -30,7 +30,9 @@ export class PossegHmm {
   private readonly charStates = new Map<number, Int32Array>()
   private readonly allStates: Int32Array
   private readonly transDense: Float64Array // [from * S + to], -Infinity when absent (Python's MIN_INF)
+  private readonly transFromProb: Float64Array[]
   // scratch reused across calls
+  private readonly bestScratch: Int32Array
   private readonly prevList: Int32Array
   private readonly rowA: Float64Array
   private readonly rowB: Float64Array
@@ -55,6 +57,8 @@ export class PossegHmm {
     this.transDense = new Float64Array(S * S).fill(-Infinity)
     data.trans.forEach((row, from) => row.forEach(([to, p]) => (this.transDense[from * S + to] = p)))
     this.prevList = new Int32Array(S)
+    this.bestScratch = new Int32Array(S)
+    this.transFromProb = data.trans.map((row) => Float64Array.from(row, (t) => t[1]))
     this.rowA = new Float64Array(S)
     this.rowB = new Float64Array(S)
     this.obsA = new Int32Array(S)
@@ -103,8 +107,13 @@ export class PossegHmm {
       let prevCount = 0 // prev_states: states at t-1 that have any transition
       for (let k = 0; k < obsCount; k++) if (transFrom[obs[k]].length > 0) prev[prevCount++] = obs[k]
       let nextCount = 0
-      const candidates = this.charStates.get(code) ?? this.allStates
-      for (let k = 0; k < candidates.length; k++) {
+      const candidates = this.charStates.get(code)
+      if (candidates === undefined) {
+        // a character outside char_state_tab: every state is a candidate, so walk the previous states'
+        // successor lists (~20 each) instead of 256 x |prev| pairs
+        nextCount = this.unknownCharStep(prev, prevCount, prevV, curV, back, t, emitBase, nextObs)
+      }
+      for (let k = 0; candidates !== undefined && k < candidates.length; k++) {
         const y = candidates[k]
         const em = emitTable[emitBase + y]
         let best = -Infinity
@@ -146,6 +155,39 @@ export class PossegHmm {
       state = back[i * S + state]
     }
     return route
+  }
+
+  /** The step for a character with no char_state_tab entry: obs_states = prev_states_expect_next. */
+  private unknownCharStep(
+    prev: Int32Array,
+    prevCount: number,
+    prevV: Float64Array,
+    curV: Float64Array,
+    back: Uint8Array,
+    t: number,
+    emitBase: number,
+    out: Int32Array,
+  ): number {
+    const S = this.stateCount
+    const bestState = this.bestScratch.fill(-1)
+    let count = 0
+    for (let m = 0; m < prevCount; m++) {
+      const y0 = prev[m]
+      const succ = this.transFrom[y0]
+      const probs = this.transFromProb[y0]
+      for (let k = 0; k < succ.length; k++) {
+        const y = succ[k]
+        const p = prevV[y0] + probs[k] + this.emitTable[emitBase + y]
+        const b = bestState[y]
+        if (b < 0) out[count++] = y
+        if (b < 0 || p > curV[y] || (p === curV[y] && y0 > b)) {
+          curV[y] = p
+          bestState[y] = y0
+        }
+      }
+    }
+    for (let k = 0; k < count; k++) back[t * S + out[k]] = bestState[out[k]]
+    return count
   }
 
   /** obs_states = prev_states_expect_next, or all states when that is empty; every previous state competes. */

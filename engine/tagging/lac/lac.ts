@@ -9,17 +9,19 @@ const EMB = 128
 const HID = 128
 const GATES = 3 * HID // update | reset | candidate
 
+// Dense weights are widened to float64 once at load: the loops accumulate in float64, and loading float32
+// elements would convert each one on every use.
 interface Linear {
-  w: Float32Array // [in, out]
-  b: Float32Array // [out]
+  w: Float64Array // [in, out]
+  b: Float64Array // [out]
   inSize: number
   outSize: number
 }
 
 interface Gru {
-  gateWeight: Float32Array // [HID, 2*HID]: update | reset, from h
-  stateWeight: Float32Array // [HID, HID]: candidate, from r*h
-  bias: Float32Array // [3*HID]
+  gateWeight: Float64Array // [HID, 2*HID]: update | reset, from h
+  stateWeight: Float64Array // [HID, HID]: candidate, from r*h
+  bias: Float64Array // [3*HID]
 }
 
 interface Direction {
@@ -84,17 +86,17 @@ export class LacSmall {
     const vocab = Math.max(...this.wordIds.values()) + 1
     const t = readSafetensors(weights, src)
     const linear = (name: string, inSize: number, outSize: number): Linear => ({
-      w: expectTensor(t, `${name}.w_0`, [inSize, outSize], src),
-      b: expectTensor(t, `${name}.b_0`, [outSize], src),
+      w: Float64Array.from(expectTensor(t, `${name}.w_0`, [inSize, outSize], src)),
+      b: Float64Array.from(expectTensor(t, `${name}.b_0`, [outSize], src)),
       inSize,
       outSize,
     })
     const gru = (name: string): Gru => {
-      const w = expectTensor(t, `${name}.w_0`, [HID, GATES], src)
+      const w = Float64Array.from(expectTensor(t, `${name}.w_0`, [HID, GATES], src))
       return {
         gateWeight: w.subarray(0, HID * 2 * HID),
         stateWeight: w.subarray(HID * 2 * HID),
-        bias: expectTensor(t, `${name}.b_0`, [1, GATES], src),
+        bias: Float64Array.from(expectTensor(t, `${name}.b_0`, [1, GATES], src)),
       }
     }
     this.embedding = expectTensor(t, 'word_emb', [vocab, EMB], src)
@@ -124,16 +126,16 @@ export class LacSmall {
   predict(chars: string[]): Int32Array {
     const T = chars.length
     if (T === 0) return new Int32Array(0)
-    const first = [new Float32Array(T * GATES), new Float32Array(T * GATES)] // [T, GATES] per direction
+    const first = [new Float64Array(T * GATES), new Float64Array(T * GATES)] // [T, GATES] per direction
     for (let i = 0; i < T; i++) {
       const id = this.wordIds.get(lacLookupKey(chars[i])) ?? this.oovId
       const projected = this.projectFirst(id)
       first[0].set(projected.subarray(0, GATES), i * GATES)
       first[1].set(projected.subarray(GATES), i * GATES)
     }
-    let x = new Float32Array(0)
+    let x = new Float64Array(0)
     this.layers.forEach((layer, l) => {
-      const out = new Float32Array(T * 2 * HID) // [T, fwd | rev]
+      const out = new Float64Array(T * 2 * HID) // [T, fwd | rev]
       layer.forEach((dir, d) => {
         const gates = l === 0 ? first[d] : applyLinear(dir.projection, x, T) // [T, GATES]
         runGru(dir.gru, gates, T, dir.reverse, out, d * HID, 2 * HID)
@@ -147,7 +149,7 @@ export class LacSmall {
   private projectFirst(id: number): Float32Array {
     let projected = this.firstProjection.get(id)
     if (!projected) {
-      const emb = this.embedding.subarray(id * EMB, (id + 1) * EMB)
+      const emb = Float64Array.from(this.embedding.subarray(id * EMB, (id + 1) * EMB))
       projected = new Float32Array(2 * GATES)
       projected.set(applyLinear(this.layers[0][0].projection, emb, 1), 0)
       projected.set(applyLinear(this.layers[0][1].projection, emb, 1), GATES)
@@ -157,7 +159,7 @@ export class LacSmall {
   }
 
   /** crf_decoding: argmax of start + emissions + transitions + end; ties keep the lower label id. */
-  private viterbi(emission: Float32Array, T: number): Int32Array {
+  private viterbi(emission: Float64Array, T: number): Int32Array {
     const L = this.labels.length
     let alpha = new Float64Array(L)
     let next = new Float64Array(L)
@@ -224,9 +226,9 @@ export class LacSmall {
   }
 }
 
-function applyLinear(layer: Linear, x: Float32Array, T: number): Float32Array {
+function applyLinear(layer: Linear, x: Float64Array, T: number): Float64Array {
   const { w, b, inSize, outSize } = layer
-  const y = new Float32Array(T * outSize)
+  const y = new Float64Array(T * outSize)
   const row = new Float64Array(outSize)
   for (let t = 0; t < T; t++) {
     row.set(b)
@@ -235,7 +237,14 @@ function applyLinear(layer: Linear, x: Float32Array, T: number): Float32Array {
       const xi = x[xo + i]
       if (xi === 0) continue
       const wo = i * outSize
-      for (let o = 0; o < outSize; o++) row[o] += xi * w[wo + o]
+      let o = 0
+      for (; o + 3 < outSize; o += 4) {
+        row[o] += xi * w[wo + o]
+        row[o + 1] += xi * w[wo + o + 1]
+        row[o + 2] += xi * w[wo + o + 2]
+        row[o + 3] += xi * w[wo + o + 3]
+      }
+      for (; o < outSize; o++) row[o] += xi * w[wo + o]
     }
     y.set(row, t * outSize)
   }
@@ -245,7 +254,7 @@ function applyLinear(layer: Linear, x: Float32Array, T: number): Float32Array {
 const sigmoid = (v: number) => 1 / (1 + Math.exp(-v))
 
 /** Paddle's dynamic_gru (origin_mode false): h = (1-u)*h + u*c, c from r*h. Writes h into out[t, offset..]. */
-function runGru(gru: Gru, gates: Float32Array, T: number, reverse: boolean, out: Float32Array, offset: number, stride: number): void {
+function runGru(gru: Gru, gates: Float64Array, T: number, reverse: boolean, out: Float64Array, offset: number, stride: number): void {
   const h = new Float64Array(HID)
   const ur = new Float64Array(2 * HID)
   const rh = new Float64Array(HID)
@@ -259,7 +268,12 @@ function runGru(gru: Gru, gates: Float32Array, T: number, reverse: boolean, out:
       const hi = h[i]
       if (hi === 0) continue
       const wo = i * 2 * HID
-      for (let j = 0; j < 2 * HID; j++) ur[j] += hi * gateWeight[wo + j]
+      for (let j = 0; j < 2 * HID; j += 4) {
+        ur[j] += hi * gateWeight[wo + j]
+        ur[j + 1] += hi * gateWeight[wo + j + 1]
+        ur[j + 2] += hi * gateWeight[wo + j + 2]
+        ur[j + 3] += hi * gateWeight[wo + j + 3]
+      }
     }
     for (let j = 0; j < HID; j++) {
       ur[j] = sigmoid(ur[j])
@@ -270,7 +284,12 @@ function runGru(gru: Gru, gates: Float32Array, T: number, reverse: boolean, out:
       const ri = rh[i]
       if (ri === 0) continue
       const wo = i * HID
-      for (let j = 0; j < HID; j++) c[j] += ri * stateWeight[wo + j]
+      for (let j = 0; j < HID; j += 4) {
+        c[j] += ri * stateWeight[wo + j]
+        c[j + 1] += ri * stateWeight[wo + j + 1]
+        c[j + 2] += ri * stateWeight[wo + j + 2]
+        c[j + 3] += ri * stateWeight[wo + j + 3]
+      }
     }
     const o = t * stride + offset
     for (let j = 0; j < HID; j++) {

@@ -15,7 +15,7 @@ describe('tags.preview', () => {
     tmp.cleanup()
   })
 
-  it('returns the tagged text and, with a vocab, the projected WordPiece sequence', async () => {
+  it('returns the tagged text and the projected WordPiece sequence', async () => {
     const text = '李白在长安写了3首诗。'
     const plain = await wb.call('tags.preview', { text })
     expect(plain).toMatchObject({ text, tagger: 'builtin' })

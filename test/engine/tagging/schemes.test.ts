@@ -62,3 +62,13 @@ describe('spaCy schemes', () => {
     expect(tagger.schemes.placeLabel('喜马拉雅山')).toBe('LOC')
   })
 })
+
+describe('SCHEMES.md', () => {
+  it('is the markdown of schemes.json as it stands (npx tsx scripts/schemes-markdown.ts regenerates it)', async () => {
+    const fs = await import('node:fs')
+    const { Schemes } = await import('../../../engine/tagging/schemes')
+    const { schemesMarkdown } = await import('../../../engine/tagging/schemes-markdown')
+    const committed = fs.readFileSync(new URL('../../../resources/tagging/SCHEMES.md', import.meta.url), 'utf8')
+    expect(committed).toBe(schemesMarkdown(Schemes.load()))
+  })
+})
