@@ -194,7 +194,7 @@ export class Workbench {
       'tags.dataset': async ({ id, tagger, entities }) => {
         const row = getDataset(db, id)
         if (!row) throw notFound(`dataset ${id} does not exist`)
-        const dir = path.join(this.layout.datasets, String(id))
+        const dir = row.dir
         const job = this.jobs.start('tagging', `Tag dataset ${row.name}`, (ctx) =>
           withTagger({ tagger, python: this.settings().spacyPython }, (t) =>
             tagDataset(dir, { tagger: t, entities, signal: ctx.signal, onProgress: (done, total) => ctx.progress(done, total, 'records') }),
@@ -204,8 +204,9 @@ export class Workbench {
         return { jobId: job.id }
       },
       'tags.summary': async ({ id }) => {
-        if (!getDataset(db, id)) throw notFound(`dataset ${id} does not exist`)
-        return readTagSummary(path.join(this.layout.datasets, String(id)))
+        const row = getDataset(db, id)
+        if (!row) throw notFound(`dataset ${id} does not exist`)
+        return readTagSummary(row.dir)
       },
       'train.start': async ({ config, keepCheckpoints }) => {
         const { runId, jobId } = startTraining(this, config, { keepCheckpoints })

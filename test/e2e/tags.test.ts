@@ -69,7 +69,7 @@ describe('Tags view in Chromium', () => {
   })
 
   it('tags a sentence picked from an imported dataset', async () => {
-    await page.getByText('Pick sentences from a dataset').click()
+    await page.getByText('From a dataset: sentences and tag distributions').click()
     await page.locator('select[name=dataset]').selectOption({ label: 'poems' })
     await page.locator('input[name=sentenceQuery]').fill('杜甫')
     await page.getByRole('button', { name: 'Show sentences' }).click()
@@ -81,6 +81,17 @@ describe('Tags view in Chromium', () => {
     const preview = page.getByRole('region', { name: 'Entities and parts of speech' })
     await expect.poll(async () => (await preview.textContent()) ?? '', { timeout: 30_000 }).toContain('杜甫')
     await page.screenshot({ path: path.join(artifacts, 'tags-dataset-sentence.png'), fullPage: true })
+  })
+
+  it('tags the whole dataset as a job and charts its tag distribution', async () => {
+    await page.getByRole('button', { name: 'Tag the whole dataset' }).click()
+    await page.getByText('Universal POS in the dataset').waitFor({ timeout: 90_000 })
+    await expect(page.locator('.dataset-tags').textContent()).resolves.toMatch(/40 records, [\d,]+ words tagged by builtin/)
+    const datasetId = (await app.wb.call('datasets.list', {}))[0].id
+    const summary = await app.wb.call('tags.summary', { id: datasetId })
+    expect(summary!.tagged).toBe(40)
+    expect(summary!.distribution.pos.PUNCT).toBeGreaterThan(0)
+    await page.screenshot({ path: path.join(artifacts, 'tags-dataset-distribution.png'), fullPage: true })
   })
 
   it('runs without CSP violations', () => {

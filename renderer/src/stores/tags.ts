@@ -1,6 +1,6 @@
 import { defineStore } from 'pinia'
 import { ref } from 'vue'
-import type { DatasetSample, TagPreview } from '../../../engine/service/api'
+import type { DatasetSample, JobInfo, TagPreview, TagSummary } from '../../../engine/service/api'
 import { useApi } from '../api/client'
 
 export type TaggerName = 'builtin' | 'spacy'
@@ -15,6 +15,9 @@ export const useTagsStore = defineStore('tags', () => {
   const sentences = ref<DatasetSample[]>([])
   const loading = ref(false)
   const error = ref<string | null>(null)
+  /** Tag distribution of a whole dataset (cached beside its shards), and the tagging job filling it. */
+  const summary = ref<TagSummary | null>(null)
+  const summaryJobId = ref<string | null>(null)
   let latest = 0
 
   async function tag() {
@@ -49,5 +52,30 @@ export const useTagsStore = defineStore('tags', () => {
     }
   }
 
-  return { text, tagger, modelId, preview, sentences, loading, error, tag, loadSentences }
+  async function loadSummary(datasetId: number) {
+    try {
+      summary.value = await useApi().call('tags.summary', { id: datasetId })
+      error.value = null
+    } catch (err) {
+      error.value = (err as Error).message
+    }
+  }
+
+  async function tagDataset(datasetId: number) {
+    try {
+      summaryJobId.value = (await useApi().call('tags.dataset', { id: datasetId, tagger: tagger.value })).jobId
+      error.value = null
+    } catch (err) {
+      error.value = (err as Error).message
+    }
+  }
+
+  function onJob(job: JobInfo, datasetId: number | null) {
+    if (job.id !== summaryJobId.value || job.status === 'running') return
+    summaryJobId.value = null
+    if (job.status === 'completed' && datasetId != null) void loadSummary(datasetId)
+    else if (job.status === 'failed') error.value = job.error
+  }
+
+  return { text, tagger, modelId, preview, sentences, loading, error, summary, summaryJobId, tag, loadSentences, loadSummary, tagDataset, onJob }
 })
