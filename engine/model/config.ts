@@ -11,7 +11,7 @@ export interface BertConfig {
   attention_probs_dropout_prob: number // 0.1
   max_position_embeddings: number // 512
   type_vocab_size: number // 2
-  initializer_range: number // 0.02, std of the truncated-normal init
+  initializer_range: number // 0.02, std of the normal init (HF draws from a plain normal)
   layer_norm_eps: number // 1e-12
   pad_token_id: number // 0
   position_embedding_type: 'absolute'
