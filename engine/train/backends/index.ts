@@ -1,8 +1,9 @@
 // The backend ladder: tensorflow (libtensorflow through tfjs-node-gpu or tfjs-node) → webgpu (Dawn
 // from the `webgpu` package) → wasm (XNNPACK, with our kernels) → cpu (the reference). `auto` takes
 // the first rung that works and says why each faster one was passed over; naming a backend forces it.
+import fs from 'node:fs'
+import path from 'node:path'
 import { createRequire } from 'node:module'
-import { dirname } from 'node:path'
 // The full package, not tfjs-core: only it registers the gradients (TFJS-NOTES).
 import * as tf from '@tensorflow/tfjs'
 import { setWasmPaths } from '@tensorflow/tfjs-backend-wasm'
@@ -90,7 +91,24 @@ interface GpuLike {
   requestAdapter(): Promise<unknown>
 }
 
+/**
+ * On Linux Dawn needs the Vulkan loader. Without it Dawn prints a native warning on stderr while probing,
+ * so look for libvulkan.so.1 first (the loader cache and LD_LIBRARY_PATH) and skip quietly when absent.
+ */
+export function vulkanLoaderPresent(env: NodeJS.ProcessEnv = process.env): boolean {
+  const dirs = (env.LD_LIBRARY_PATH ?? '').split(':').filter(Boolean)
+  if (dirs.some((d) => fs.existsSync(path.join(d, 'libvulkan.so.1')))) return true
+  try {
+    return fs.readFileSync('/etc/ld.so.cache').includes('libvulkan.so.1')
+  } catch {
+    return true // no loader cache to consult (not glibc): let Dawn decide
+  }
+}
+
 async function tryWebgpu(): Promise<Attempt> {
+  if (process.platform === 'linux' && !vulkanLoaderPresent()) {
+    return { ok: false, reason: 'no Vulkan loader (libvulkan.so.1) on this machine, which Dawn needs on Linux' }
+  }
   const { create, globals } = (await import('webgpu')) as unknown as { create(flags: string[]): GpuLike; globals: object }
   const gpu = create([])
   if ((await gpu.requestAdapter()) == null) {
@@ -110,7 +128,7 @@ let wasmConfigured = false
 async function tryWasm(options: BackendOptions): Promise<Attempt> {
   if (!wasmConfigured) {
     // The .wasm binaries sit next to the package's bundle; say so rather than rely on __dirname guesses.
-    setWasmPaths(`${dirname(require.resolve('@tensorflow/tfjs-backend-wasm'))}/`)
+    setWasmPaths(`${path.dirname(require.resolve('@tensorflow/tfjs-backend-wasm'))}/`)
     wasmConfigured = true
     if ((options.wasmThreads ?? 1) > 1 && !(await startThreadedWasm(options.wasmThreads!))) {
       return { ok: false, reason: `the threaded wasm binary did not start with ${options.wasmThreads} threads` }

@@ -1,7 +1,7 @@
 import { createRequire } from 'node:module'
 import * as tf from '@tensorflow/tfjs'
 import { describe, expect, it } from 'vitest'
-import { BACKEND_NAMES, describeSelection, selectBackend } from '../../../../engine/train/backends'
+import { BACKEND_NAMES, describeSelection, selectBackend, vulkanLoaderPresent } from '../../../../engine/train/backends'
 import { WorkbenchError } from '../../../../engine/errors'
 
 const require = createRequire(import.meta.url)
@@ -35,6 +35,21 @@ describe('selectBackend', () => {
       expect((err as WorkbenchError).message).toMatch(/not installed/)
     },
   )
+
+  it('finds the Vulkan loader through LD_LIBRARY_PATH, or not at all', () => {
+    const fs = require('node:fs') as typeof import('node:fs')
+    const os = require('node:os') as typeof import('node:os')
+    const path = require('node:path') as typeof import('node:path')
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'vk-'))
+    try {
+      fs.writeFileSync(path.join(dir, 'libvulkan.so.1'), '')
+      expect(vulkanLoaderPresent({ LD_LIBRARY_PATH: `/nonexistent:${dir}` })).toBe(true)
+      const inCache = fs.existsSync('/etc/ld.so.cache') && fs.readFileSync('/etc/ld.so.cache').includes('libvulkan.so.1')
+      expect(vulkanLoaderPresent({})).toBe(inCache || !fs.existsSync('/etc/ld.so.cache'))
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true })
+    }
+  })
 
   it('forces wasm with our kernels, and cpu', async () => {
     const wasm = await selectBackend('wasm')
