@@ -9,7 +9,17 @@ export default defineConfig({
   main: {
     build: {
       outDir: 'out/main',
-      rollupOptions: { input: { index: resolve('main/index.ts') } },
+      // The worker threads' entries are built beside index.js, where engine/service/ts-worker.ts looks for them.
+      rollupOptions: {
+        input: {
+          index: resolve('main/index.ts'),
+          'task-worker': resolve('engine/service/task-worker.ts'),
+          worker: resolve('engine/train/worker.ts'),
+        },
+        // Shared chunks stay in out/main/ too: engine modules find resources/ and the worker entries by
+        // URLs relative to their own file, which must be the same depth as in the sources.
+        output: { chunkFileNames: '[name]-[hash].js' },
+      },
     },
   },
   preload: {

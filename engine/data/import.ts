@@ -3,6 +3,7 @@
 // a crash before that point leaves only a staging folder, which the next import removes.
 import { randomUUID } from 'node:crypto'
 import fs from 'node:fs'
+import { threadId } from 'node:worker_threads'
 import path from 'node:path'
 import type { Readable } from 'node:stream'
 import { WorkbenchError } from '../errors'
@@ -71,7 +72,7 @@ export async function importCorpus(paths: string[], options: ImportOptions, ctx:
   const devRatio = options.devRatio ?? DEFAULT_IMPORT_OPTIONS.devRatio
   if (!(devRatio >= 0 && devRatio < 1)) throw new WorkbenchError('BAD_INPUT', `import: dev ratio must be in [0, 1), got ${devRatio}`)
   cleanStale(ctx.db, ctx.layout)
-  const staging = path.join(ctx.layout.staging, `import-${process.pid}-${randomUUID()}`)
+  const staging = path.join(ctx.layout.staging, `import-${process.pid}-${threadId}-${randomUUID()}`)
   activeStaging.add(staging)
   const writer = new ShardWriter(path.join(staging, 'data'), options.gzip ?? DEFAULT_IMPORT_OPTIONS.gzip)
   try {
@@ -159,10 +160,13 @@ export function cleanStale(db: Db, layout: DataLayout): void {
   if (fs.existsSync(layout.staging)) {
     for (const name of fs.readdirSync(layout.staging)) {
       const dir = path.join(layout.staging, name)
-      const m = /^import-(\d+)-/.exec(name)
+      // import-<pid>-<thread>-<uuid>: imports run in worker threads, each with its own activeStaging, so
+      // within this process only this thread's own leftovers are known to be stale
+      const m = /^import-(\d+)-(?:(\d+)-)?/.exec(name)
       if (!m) continue
       const pid = Number(m[1])
-      const stale = pid === process.pid ? !activeStaging.has(dir) : !processAlive(pid)
+      const thread = m[2] === undefined ? null : Number(m[2])
+      const stale = pid === process.pid ? thread === threadId && !activeStaging.has(dir) : !processAlive(pid)
       if (stale) fs.rmSync(dir, { recursive: true, force: true })
     }
   }

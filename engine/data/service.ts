@@ -1,25 +1,12 @@
-// The dataset operations behind the API: import as a job, rename, delete (row, then folder), samples
-// and statistics. The Workbench's handlers call these; the CLI calls importCorpus directly.
+// The dataset operations behind the API: rename, delete (row, then folder), samples
+// and statistics. Imports run as worker tasks (engine/service/tasks.ts); the CLI calls importCorpus directly.
 import fs from 'node:fs'
 import { notFound, badInput } from '../errors'
 import type { DataLayout } from '../paths'
 import type { Db } from '../store/db'
 import { deleteDataset, getDataset, renameDataset } from '../store/datasets'
-import type { JobContext } from '../service/jobs'
-import { importCorpus, type ImportOptions, type ImportResult } from './import'
 import { readSamples, type Sample } from './shards'
 import type { DatasetStats } from './types'
-
-/** Runs an import inside a job: progress in bytes, the message says records and the current file. */
-export function importJob(db: Db, layout: DataLayout, paths: string[], options: ImportOptions) {
-  return (ctx: JobContext): Promise<ImportResult> =>
-    importCorpus(paths, options, {
-      db,
-      layout,
-      signal: ctx.signal,
-      onProgress: (p) => ctx.progress(p.bytes, p.totalBytes, 'bytes', `${p.records} records · ${p.file}`),
-    })
-}
 
 function datasetOrThrow(db: Db, id: number) {
   const row = getDataset(db, id)

@@ -14,9 +14,11 @@ import { getRun, listRuns, type RunRow } from '../store/runs'
 import { metricNames, metricSeries } from '../store/metrics'
 import { getModel, listModels, type ModelRow } from '../store/models'
 import { JobManager } from './jobs'
+import type { TaskEnvironment } from './tasks'
+import { runTask } from './worker-task'
 import { startTraining } from './training'
 import { deleteStoredModel, exportHfModel, importHfModel } from './model-files'
-import { datasetSamples, datasetStats, deleteDatasetAndFolder, importJob, renameDatasetChecked } from '../data/service'
+import { datasetSamples, datasetStats, deleteDatasetAndFolder, renameDatasetChecked } from '../data/service'
 import type { ImportResult } from '../data/import'
 import {
   isMethodName,
@@ -29,8 +31,8 @@ import {
   type WorkbenchApi,
   type WorkbenchEvent,
 } from './api'
-import { previewTags, withTagger } from '../tagging/preview'
-import { readTagSummary, tagDataset } from '../tagging/dataset-tags'
+import { previewTags } from '../tagging/preview'
+import { readTagSummary } from '../tagging/dataset-tags'
 
 export interface WorkbenchOptions {
   /** The data folder; defaults to MENGZI_HOME or the platform's app data folder. */
@@ -86,6 +88,11 @@ export class Workbench {
     this.db.close()
   }
 
+  /** What a worker-thread task needs to open its own connection to our database. */
+  private taskEnvironment(): TaskEnvironment {
+    return { home: this.layout.home, database: this.layout.database, sqlite: this.options.sqlite }
+  }
+
   settings(): Settings {
     const stored = getSettings(this.db) as Partial<Settings>
     return {
@@ -134,7 +141,7 @@ export class Workbench {
       },
       'datasets.import': async ({ paths, options }) => {
         const title = `Import ${paths.length === 1 ? paths[0] : `${paths.length} paths`}`
-        const job = this.jobs.start('import', title, importJob(db, this.layout, paths, options ?? {}))
+        const job = this.jobs.start('import', title, (ctx) => runTask('import', this.taskEnvironment(), { paths, options: options ?? {} }, ctx))
         job.done.then(
           (result: ImportResult) => result.dataset && this.emit({ type: 'datasets.changed' }),
           () => {},
@@ -194,12 +201,8 @@ export class Workbench {
       'tags.dataset': async ({ id, tagger, entities }) => {
         const row = getDataset(db, id)
         if (!row) throw notFound(`dataset ${id} does not exist`)
-        const dir = row.dir
-        const job = this.jobs.start('tagging', `Tag dataset ${row.name}`, (ctx) =>
-          withTagger({ tagger, python: this.settings().spacyPython }, (t) =>
-            tagDataset(dir, { tagger: t, entities, signal: ctx.signal, onProgress: (done, total) => ctx.progress(done, total, 'records') }),
-          ),
-        )
+        const input = { dir: row.dir, choice: { tagger, python: this.settings().spacyPython }, entities }
+        const job = this.jobs.start('tagging', `Tag dataset ${row.name}`, (ctx) => runTask('tagDataset', this.taskEnvironment(), input, ctx))
         job.done.catch(() => {}) // the failure is reported through the job
         return { jobId: job.id }
       },
