@@ -8,6 +8,7 @@ import { z } from 'zod'
 import { WorkbenchError } from '../errors'
 import { DEDUP_MODES, ENCODINGS, FORMATS, TASKS, type DatasetStats, type ImportFileReport } from '../data/types'
 import type { TagPreview, TagSummary } from '../tagging/types'
+import type { BackendProbe } from '../train/backends'
 export type { TagPreview, TagSummary } from '../tagging/types'
 
 const id = z.number().int().positive()
@@ -204,6 +205,9 @@ const tagsDataset = z
   .object({ id, tagger: z.enum(['builtin', 'spacy']).optional(), entities: z.boolean().optional() })
   .strict()
 
+/** One rung of the backend ladder on this machine: available or not, and what runs or why not. */
+export type BackendInfo = BackendProbe
+
 export const methods = {
   'app.version': method<typeof none, VersionInfo>(none),
   'settings.get': method<typeof none, Settings>(none),
@@ -230,6 +234,7 @@ export const methods = {
   'tags.summary': method<typeof byId, TagSummary | null>(byId),
   'train.start': method<typeof trainStartInput, TrainStarted>(trainStartInput),
   'train.resume': method<typeof trainResumeInput, TrainStarted>(trainResumeInput),
+  'backends.list': method<typeof none, BackendInfo[]>(none),
   'jobs.list': method<typeof none, JobInfo[]>(none),
   'jobs.cancel': method<z.ZodObject<{ id: z.ZodString }>, { cancelled: boolean }>(
     z.object({ id: z.string().min(1).max(64) }).strict(),

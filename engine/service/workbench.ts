@@ -16,6 +16,7 @@ import { getModel, listModels, type ModelRow } from '../store/models'
 import { JobManager } from './jobs'
 import type { TaskEnvironment } from './tasks'
 import { runTask } from './worker-task'
+import type { BackendProbe } from '../train/backends'
 import { startTraining } from './training'
 import { deleteStoredModel, exportHfModel, importHfModel } from './model-files'
 import { datasetSamples, datasetStats, deleteDatasetAndFolder, renameDatasetChecked } from '../data/service'
@@ -52,6 +53,7 @@ export class Workbench {
   readonly jobs: JobManager
   private readonly events = new EventEmitter()
   private readonly handlers: Handlers
+  private backendProbe: Promise<BackendProbe[]> | null = null
 
   constructor(private readonly options: WorkbenchOptions = {}) {
     this.layout = dataLayout(options.home ?? defaultHome(), options.database)
@@ -218,6 +220,12 @@ export class Workbench {
       'train.resume': async ({ id, keepCheckpoints }) => {
         const { runId, jobId } = startTraining(this, null, { resumeRunId: id, keepCheckpoints })
         return { runId, jobId }
+      },
+      'backends.list': async () => {
+        // probed once per session in a throwaway worker: loading backends must not touch this process's tfjs
+        this.backendProbe ??= runTask('probeBackends', this.taskEnvironment(), undefined, { signal: new AbortController().signal, progress: () => {} })
+        this.backendProbe.catch(() => (this.backendProbe = null))
+        return this.backendProbe
       },
       'jobs.list': async () => this.jobs.list(),
       'jobs.cancel': async ({ id }) => ({ cancelled: this.jobs.cancel(id) }),

@@ -69,6 +69,14 @@ describe('the UI over the loopback server, in Chromium', () => {
     await expect(page.getByRole('cell', { name: 'hf-bert-tiny' }).textContent()).resolves.toBe('hf-bert-tiny')
   })
 
+  it('lists the backends on this machine in Settings, and which one auto takes', async () => {
+    await page.locator('nav a[data-view=settings]').click()
+    const wasm = page.locator('tr[data-backend=wasm]')
+    await expect(wasm.textContent({ timeout: 60_000 })).resolves.toMatch(/available/)
+    await expect(page.locator('tr[data-backend=tensorflow]').textContent()).resolves.toMatch(/unavailable.*not installed/)
+    expect(await page.locator('tr', { hasText: '(auto)' }).count()).toBe(1)
+  })
+
   it('switches to the dark theme and persists it in the engine', async () => {
     await page.locator('nav a[data-view=settings]').click()
     await page.locator('select[name=theme]').selectOption('dark')

@@ -53,6 +53,27 @@ export async function selectBackend(preference: BackendPreference = 'auto', opti
   throw new WorkbenchError('UNAVAILABLE', `no backend could start: ${skipped.map((s) => `${s.name}: ${s.reason}`).join('; ')}`)
 }
 
+export interface BackendProbe {
+  name: BackendName
+  available: boolean
+  /** What runs (when available) or why not, in one line. */
+  detail: string
+}
+
+/**
+ * Tries every rung of the ladder, for the Settings view. Switches tfjs's active backend as it goes, so it
+ * runs in a throwaway worker (engine/service/tasks.ts), never in a process that is training.
+ */
+export async function probeBackends(options: BackendOptions = {}): Promise<BackendProbe[]> {
+  registerCustomKernels()
+  const probes: BackendProbe[] = []
+  for (const name of BACKEND_NAMES) {
+    const attempt = await tryBackend(name, options)
+    probes.push(attempt.ok ? { name, available: true, detail: attempt.detail } : { name, available: false, detail: attempt.reason })
+  }
+  return probes
+}
+
 async function tryBackend(name: BackendName, options: BackendOptions): Promise<Attempt> {
   try {
     switch (name) {

@@ -1,12 +1,14 @@
 import { defineStore } from 'pinia'
 import { ref } from 'vue'
-import type { Settings, VersionInfo } from '../../../engine/service/api'
+import type { BackendInfo, Settings, VersionInfo } from '../../../engine/service/api'
 import { useApi } from '../api/client'
 
 export const useSettingsStore = defineStore('settings', () => {
   const settings = ref<Settings | null>(null)
   const version = ref<VersionInfo | null>(null)
   const error = ref<string | null>(null)
+  /** The backend ladder on this machine (probed once by the engine, in a worker). */
+  const backends = ref<BackendInfo[] | null>(null)
 
   async function load() {
     const api = useApi()
@@ -31,5 +33,13 @@ export const useSettingsStore = defineStore('settings', () => {
     }
   }
 
-  return { settings, version, error, load, update }
+  async function loadBackends() {
+    try {
+      backends.value = await useApi().call('backends.list', {})
+    } catch (err) {
+      error.value = (err as Error).message
+    }
+  }
+
+  return { settings, version, error, backends, load, update, loadBackends }
 })

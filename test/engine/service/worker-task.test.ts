@@ -62,3 +62,20 @@ describe('cleanStale with imports in several threads', () => {
     expect([mine, otherThread, deadProcess].map((d) => fs.existsSync(d))).toEqual([false, true, false])
   })
 })
+
+describe('backends.list', () => {
+  it('probes the ladder in a worker and says what runs or why not', async () => {
+    const { Workbench } = await import('../../../engine/service/workbench')
+    const wb = new Workbench({ home: path.join(tmp.dir, 'probe') })
+    try {
+      const backends = await wb.call('backends.list', {})
+      expect(backends.map((b) => b.name)).toEqual(['tensorflow', 'webgpu', 'wasm', 'cpu'])
+      expect(backends.find((b) => b.name === 'wasm')).toMatchObject({ available: true, detail: expect.stringContaining('wasm') })
+      expect(backends.find((b) => b.name === 'cpu')?.available).toBe(true)
+      for (const b of backends) expect(b.detail).not.toContain('\n')
+      expect(await wb.call('backends.list', {})).toBe(backends) // probed once per session
+    } finally {
+      await wb.close()
+    }
+  })
+})
