@@ -14,6 +14,7 @@ export default defineConfig({
         input: {
           index: resolve('main/index.ts'),
           'task-worker': resolve('engine/service/task-worker.ts'),
+          'tagger-worker': resolve('engine/service/tagger-worker.ts'),
           worker: resolve('engine/train/worker.ts'),
         },
         // Shared chunks stay in out/main/ too: engine modules find resources/ and the worker entries by

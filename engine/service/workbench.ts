@@ -16,6 +16,7 @@ import { getModel, listModels, type ModelRow } from '../store/models'
 import { JobManager } from './jobs'
 import type { TaskEnvironment } from './tasks'
 import { runTask } from './worker-task'
+import { TaggerClient } from './tagger-client'
 import type { BackendProbe } from '../train/backends'
 import { startTraining } from './training'
 import { deleteStoredModel, exportHfModel, importHfModel } from './model-files'
@@ -32,7 +33,6 @@ import {
   type WorkbenchApi,
   type WorkbenchEvent,
 } from './api'
-import { previewTags } from '../tagging/preview'
 import { readTagSummary } from '../tagging/dataset-tags'
 
 export interface WorkbenchOptions {
@@ -54,6 +54,7 @@ export class Workbench {
   private readonly events = new EventEmitter()
   private readonly handlers: Handlers
   private backendProbe: Promise<BackendProbe[]> | null = null
+  private readonly tagger = new TaggerClient()
 
   constructor(private readonly options: WorkbenchOptions = {}) {
     this.layout = dataLayout(options.home ?? defaultHome(), options.database)
@@ -87,6 +88,7 @@ export class Workbench {
 
   async close(): Promise<void> {
     await this.jobs.shutdown()
+    await this.tagger.close()
     this.db.close()
   }
 
@@ -198,7 +200,7 @@ export class Workbench {
           if (!model) throw notFound(`model ${modelId} does not exist`)
           projectOnto = path.join(model.dir, 'vocab.txt')
         }
-        return previewTags(text, { tagger, vocab: projectOnto, python: this.settings().spacyPython })
+        return this.tagger.preview(text, { tagger, vocab: projectOnto, python: this.settings().spacyPython })
       },
       'tags.dataset': async ({ id, tagger, entities }) => {
         const row = getDataset(db, id)
