@@ -7,7 +7,7 @@ import fs from 'node:fs'
 import path from 'node:path'
 import { badInput, corrupt, notFound, unsupported, WorkbenchError } from '../errors'
 import { parseVocab, SPECIAL_TOKENS, Vocab } from '../text/vocab'
-import type { BertConfig } from './config'
+import { BERT_BASE_CHINESE, type BertConfig } from './config'
 import { readSafetensorsHeader, readSafetensors, writeSafetensors, type HeaderEntry, type TensorToWrite } from './safetensors'
 
 export interface Tensor32 {
@@ -31,23 +31,9 @@ export interface BertCheckpoint {
 export const CONVERT_PYTORCH_BIN =
   'python -c "from transformers import BertModel; BertModel.from_pretrained(DIR).save_pretrained(DIR, safe_serialization=True)"'
 
-// HuggingFace BertConfig's own defaults, which apply to fields a config.json leaves out
-const HF_DEFAULTS = {
-  vocab_size: 30522,
-  hidden_size: 768,
-  num_hidden_layers: 12,
-  num_attention_heads: 12,
-  intermediate_size: 3072,
-  hidden_act: 'gelu',
-  hidden_dropout_prob: 0.1,
-  attention_probs_dropout_prob: 0.1,
-  max_position_embeddings: 512,
-  type_vocab_size: 2,
-  initializer_range: 0.02,
-  layer_norm_eps: 1e-12,
-  pad_token_id: 0,
-  position_embedding_type: 'absolute',
-} as const
+// HuggingFace BertConfig's own defaults, which apply to fields a config.json leaves out: bert-base's
+// shape, with the English vocab size
+const HF_DEFAULTS = { ...BERT_BASE_CHINESE, vocab_size: 30522 }
 
 const INT_FIELDS = ['vocab_size', 'hidden_size', 'num_hidden_layers', 'num_attention_heads', 'intermediate_size', 'max_position_embeddings', 'type_vocab_size'] as const
 const RATE_FIELDS = ['hidden_dropout_prob', 'attention_probs_dropout_prob'] as const
