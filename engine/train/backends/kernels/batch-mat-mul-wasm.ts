@@ -6,6 +6,7 @@
 // calls over views of the same wasm memory (no copies).
 import * as tf from '@tensorflow/tfjs'
 import type { BatchMatMulAttrs, BatchMatMulInputs, KernelConfig, KernelFunc, TensorInfo } from '@tensorflow/tfjs'
+import { nativeAddon, type NativeAddon } from '../native'
 import { registerView, releaseView, shapeBytes, tensorRef, wasmInternals, type WasmBackendInternals, heapBuffer, heapBytes } from './wasm-internals'
 
 type WasmMatMul = (
@@ -116,6 +117,8 @@ function batchMatMul(args: { inputs: BatchMatMulInputs; backend: tf.KernelBacken
   const batch = Math.max(batchA, batchB)
   const outBatchShape = tf.broadcast_util.assertAndGetBroadcastShape(a.shape.slice(0, -2), b.shape.slice(0, -2))
   const outShape = [...outBatchShape, m, n]
+  const native = nativeAddon()
+  if (native) return nativeBatchMatMul(native, backend, a, b, { transposeA, transposeB, m, k, n, batchA, batchB }, outShape)
   if (transposeB && !transposeA && batch === 1 && n >= SWAP_RATIO * m && m * k > 0) {
     // A·Bᵀ with B much taller than A (the tied MLM decoder: B is the [vocab, hidden] embedding
     // table) as (B·Aᵀ)ᵀ: B is used as stored, only the small Aᵀ is packed, the result is transposed.
@@ -159,6 +162,41 @@ function batchMatMul(args: { inputs: BatchMatMulInputs; backend: tf.KernelBacken
     }
   }
   for (const t of temporaries) backend.disposeData(t.dataId)
+  return { ...out, shape: outShape }
+}
+
+interface Product {
+  transposeA: boolean
+  transposeB: boolean
+  m: number
+  k: number
+  n: number
+  batchA: number
+  batchB: number
+}
+
+/**
+ * The product as native sgemm calls on wasm memory itself: BLAS takes the transposes as flags and a
+ * broadcast side as stride 0, so nothing is copied. With a shared right-hand side and an untransposed
+ * left one, the left batch folds into rows (one large call instead of many small ones).
+ */
+function nativeBatchMatMul(native: NativeAddon, backend: WasmBackendInternals, a: TensorInfo, b: TensorInfo, p: Product, outShape: number[]): TensorInfo {
+  const { transposeA, transposeB, m, k, n, batchA, batchB } = p
+  const batch = Math.max(batchA, batchB)
+  const out = backend.makeOutput([batch, m, n], 'float32')
+  const heap = new Float32Array(heapBuffer(backend)) // after makeOutput, which can grow memory
+  const aAt = tensorRef(backend, a).offset / 4
+  const bAt = tensorRef(backend, b).offset / 4
+  const cAt = tensorRef(backend, out).offset / 4
+  const lda = Math.max(1, transposeA ? m : k) // BLAS wants ≥ 1 even for an empty dimension
+  const ldb = Math.max(1, transposeB ? k : n)
+  if (batchB === 1 && !transposeA) {
+    native.sgemm(false, transposeB, batchA * m, n, k, 1, heap, aAt, lda, 0, heap, bAt, ldb, 0, 0, heap, cAt, Math.max(1, n), 0, 1)
+  } else {
+    const strideA = batchA === 1 ? 0 : m * k
+    const strideB = batchB === 1 ? 0 : k * n
+    native.sgemm(transposeA, transposeB, m, n, k, 1, heap, aAt, lda, strideA, heap, bAt, ldb, strideB, 0, heap, cAt, Math.max(1, n), m * n, batch)
+  }
   return { ...out, shape: outShape }
 }
 

@@ -1,7 +1,8 @@
 import * as tf from '@tensorflow/tfjs'
 import '@tensorflow/tfjs-backend-wasm'
-import { beforeAll, describe, expect, it } from 'vitest'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { registerCustomKernels } from '../../../../../engine/train/backends/kernels'
+import { nativeStatus, setNativeKernels } from '../../../../../engine/train/backends/native'
 import { batchMatMulWasmConfig } from '../../../../../engine/train/backends/kernels/batch-mat-mul-wasm'
 import { expectSameNumbers, randomValues, runOn } from './on-backends'
 
@@ -30,10 +31,20 @@ function operands(aBatch: number[], bBatch: number[], m: number, k: number, n: n
   return { aShape, bShape, a, b }
 }
 
-describe('BatchMatMul on wasm (XNNPACK routing)', () => {
+it('finds the native addon and a BLAS here (npm builds engine/native; .ci/run installs OpenBLAS)', () => {
+  expect(nativeStatus()).toMatchObject({ available: true })
+})
+
+// Both paths of the kernel: native sgemm on wasm memory, and XNNPACK (machines without a BLAS).
+for (const path of ['native sgemm', 'XNNPACK'] as const) describe(`BatchMatMul on wasm (${path})`, () => {
+  let previous = true
   beforeAll(async () => {
     registerCustomKernels()
+    previous = setNativeKernels(path === 'native sgemm')
     await tf.setBackend('wasm')
+  })
+  afterAll(() => {
+    setNativeKernels(previous)
   })
 
   it('replaces the stock wasm kernel', () => {

@@ -1,0 +1,105 @@
+// @mengzi/native (engine/native): C kernels over typed arrays, built by node-gyp when npm installs the
+// project, and the machine's BLAS found at run time. Our wasm kernels hand it wasm memory directly, so
+// the hot work (matrix products, fused layers, optimizer updates) runs as native code on tfjs's own
+// buffers. Optional: without a C compiler, a BLAS, or with MENGZI_NATIVE=0, the wasm kernels keep their
+// XNNPACK and JavaScript paths and `nativeStatus()` says why.
+import os from 'node:os'
+import { createRequire } from 'node:module'
+
+/** The addon's functions (engine/native/src). Offsets and lengths count elements, not bytes. */
+export interface NativeAddon {
+  blasLoad(path: string): string
+  blasThreads(threads?: number): number
+  sgemm(
+    transA: boolean, transB: boolean, m: number, n: number, k: number, alpha: number,
+    a: Float32Array, aOffset: number, lda: number, strideA: number,
+    b: Float32Array, bOffset: number, ldb: number, strideB: number,
+    beta: number, c: Float32Array, cOffset: number, ldc: number, strideC: number, batch: number,
+  ): void
+}
+
+export type NativeStatus = { available: true; detail: string; threads: number } | { available: false; reason: string }
+
+/** Where each platform keeps a BLAS with the CBLAS interface, fastest first. */
+export const BLAS_CANDIDATES: Partial<Record<NodeJS.Platform, string[]>> = {
+  linux: ['libopenblas.so.0', 'libopenblasp-r0.3.so', 'libopenblas.so', 'libblis.so.4', 'libcblas.so.3'],
+  darwin: ['/System/Library/Frameworks/Accelerate.framework/Accelerate', '/opt/homebrew/opt/openblas/lib/libopenblas.dylib'],
+  win32: ['libopenblas.dll'],
+}
+
+const require = createRequire(import.meta.url)
+let loaded: { addon: NativeAddon | null; status: NativeStatus } | null = null
+
+export interface NativeOptions {
+  /** BLAS threads; default: the cores Node may use (os.availableParallelism()). */
+  blasThreads?: number
+  env?: NodeJS.ProcessEnv
+}
+
+/** Loads the addon and a BLAS once per process; later calls return the first outcome. */
+export function loadNative(options: NativeOptions = {}): { addon: NativeAddon | null; status: NativeStatus } {
+  if (loaded) return loaded
+  loaded = tryLoad(options)
+  return loaded
+}
+
+let enabled = true
+
+/** The addon when it and a BLAS loaded (and kernels are not switched off), else null. */
+export function nativeAddon(): NativeAddon | null {
+  return enabled ? loadNative().addon : null
+}
+
+/**
+ * Switches the native paths of our kernels off and on at run time, so that tests and benchmarks can
+ * compare them with the wasm paths in one process. Returns the previous setting.
+ */
+export function setNativeKernels(on: boolean): boolean {
+  const previous = enabled
+  enabled = on
+  return previous
+}
+
+export function nativeStatus(): NativeStatus {
+  return loadNative().status
+}
+
+function tryLoad(options: NativeOptions): { addon: NativeAddon | null; status: NativeStatus } {
+  const env = options.env ?? process.env
+  if (env.MENGZI_NATIVE === '0') return unavailable('disabled by MENGZI_NATIVE=0')
+  let addon: NativeAddon
+  try {
+    addon = require('@mengzi/native') as NativeAddon
+  } catch (err) {
+    const missing = (err as NodeJS.ErrnoException).code === 'MODULE_NOT_FOUND'
+    return unavailable(missing
+      ? '@mengzi/native is not built (it needs a C compiler when npm installs: run `npm rebuild @mengzi/native`)'
+      : `@mengzi/native did not load: ${firstLine(err)}`)
+  }
+  const candidates = env.MENGZI_BLAS ? [env.MENGZI_BLAS] : (BLAS_CANDIDATES[process.platform] ?? [])
+  const failures: string[] = []
+  for (const path of candidates) {
+    try {
+      const detail = addon.blasLoad(path)
+      const threads = addon.blasThreads(options.blasThreads ?? os.availableParallelism())
+      return { addon, status: { available: true, detail, threads } }
+    } catch (err) {
+      failures.push(firstLine(err))
+    }
+  }
+  const hint = process.platform === 'linux' ? ' (Debian/Ubuntu: apt-get install libopenblas0-pthread)' : ''
+  return unavailable(`no BLAS with cblas_sgemm found${hint}: ${failures.join('; ') || `none known for ${process.platform}`}`)
+}
+
+function unavailable(reason: string): { addon: null; status: NativeStatus } {
+  return { addon: null, status: { available: false, reason } }
+}
+
+function firstLine(err: unknown): string {
+  return (err instanceof Error ? err.message : String(err)).split('\n')[0]
+}
+
+/** Forgets the outcome so a test can load again with other options (the BLAS stays bound in-process). */
+export function resetNativeForTests(): void {
+  loaded = null
+}
