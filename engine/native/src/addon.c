@@ -6,6 +6,8 @@
 napi_value blas_load(napi_env env, napi_callback_info info);
 napi_value blas_threads(napi_env env, napi_callback_info info);
 napi_value blas_sgemm(napi_env env, napi_callback_info info);
+napi_value gelu_forward(napi_env env, napi_callback_info info);
+napi_value gelu_backward(napi_env env, napi_callback_info info);
 
 static void throw_error(Args *a, const char *what) {
   if (a->failed) return;
@@ -108,6 +110,8 @@ static napi_value init(napi_env env, napi_value exports) {
   export_fn(env, exports, "blasLoad", blas_load);
   export_fn(env, exports, "blasThreads", blas_threads);
   export_fn(env, exports, "sgemm", blas_sgemm);
+  export_fn(env, exports, "geluForward", gelu_forward);
+  export_fn(env, exports, "geluBackward", gelu_backward);
   return exports;
 }
 

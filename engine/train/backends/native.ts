@@ -16,6 +16,8 @@ export interface NativeAddon {
     b: Float32Array, bOffset: number, ldb: number, strideB: number,
     beta: number, c: Float32Array, cOffset: number, ldc: number, strideC: number, batch: number,
   ): void
+  geluForward(x: Float32Array, y: Float32Array, cdf: Float32Array): void
+  geluBackward(dy: Float32Array, x: Float32Array, cdf: Float32Array, dx: Float32Array): void
 }
 
 export type NativeStatus = { available: true; detail: string; threads: number } | { available: false; reason: string }
@@ -67,15 +69,22 @@ export function nativeStatus(): NativeStatus {
 function tryLoad(options: NativeOptions): { addon: NativeAddon | null; status: NativeStatus } {
   const env = options.env ?? process.env
   if (env.MENGZI_NATIVE === '0') return unavailable('disabled by MENGZI_NATIVE=0')
-  let addon: NativeAddon
-  try {
-    addon = require('@mengzi/native') as NativeAddon
-  } catch (err) {
-    const missing = (err as NodeJS.ErrnoException).code === 'MODULE_NOT_FOUND'
-    return unavailable(missing
-      ? '@mengzi/native is not built (it needs a C compiler when npm installs: run `npm rebuild @mengzi/native`)'
-      : `@mengzi/native did not load: ${firstLine(err)}`)
+  let addon: NativeAddon | null = null
+  let failure = ''
+  // The build beside these sources first (a git worktree builds its own), then the installed package
+  // (the Electron bundle, where sources are not beside it).
+  for (const specifier of ['../../native/index.cjs', '@mengzi/native']) {
+    try {
+      addon = require(specifier) as NativeAddon
+      break
+    } catch (err) {
+      const missing = (err as NodeJS.ErrnoException).code === 'MODULE_NOT_FOUND'
+      failure ||= missing
+        ? '@mengzi/native is not built (npm builds it on install with a C compiler: `npm rebuild @mengzi/native`)'
+        : `@mengzi/native did not load: ${firstLine(err)}`
+    }
   }
+  if (!addon) return unavailable(failure)
   const candidates = env.MENGZI_BLAS ? [env.MENGZI_BLAS] : (BLAS_CANDIDATES[process.platform] ?? [])
   const failures: string[] = []
   for (const path of candidates) {

@@ -5,6 +5,7 @@ import type { KernelConfig } from '@tensorflow/tfjs'
 import '@tensorflow/tfjs-backend-wasm'
 import { batchMatMulWasmConfig, keepStockBatchMatMul } from './batch-mat-mul-wasm'
 import { gatherV2WasmConfig, keepStockGatherV2 } from './gather-wasm'
+import { geluGradWasmConfig, geluWasmConfig } from './gelu-wasm'
 import { identityWasmConfig } from './identity-wasm'
 import { oneHotWasmConfig } from './one-hot-wasm'
 import { keepStockSum, sumWasmConfig } from './sum-wasm'
@@ -19,6 +20,9 @@ export const CUSTOM_KERNELS: readonly KernelConfig[] = [
   identityWasmConfig, // shares the buffer: the engine clones every tensor it saves for backward
   sumWasmConfig, // leading-axis sums (bias gradients) without transposing the input first
   gatherV2WasmConfig, // row gathers (embedding lookups) as row copies
+  // Fused layers in native code (kernels/fused.ts; used only while @mengzi/native is on):
+  geluWasmConfig,
+  geluGradWasmConfig,
 ]
 
 let registered = false

@@ -2,14 +2,17 @@
 import * as tf from '@tensorflow/tfjs'
 import { expect } from 'vitest'
 import { registerCustomKernels } from '../../../../engine/train/backends/kernels'
+import { setNativeKernels } from '../../../../engine/train/backends/native'
 import { randomValues } from '../../train/backends/kernels/on-backends'
 
 export { randomValues }
-export const BACKENDS = ['cpu', 'wasm'] as const
+/** 'wasm' runs the fused native kernels (@mengzi/native); 'wasm-js' the tfjs composition on wasm. */
+export const BACKENDS = ['cpu', 'wasm', 'wasm-js'] as const
 
 export async function useBackend(name: (typeof BACKENDS)[number]): Promise<void> {
   registerCustomKernels()
-  await tf.setBackend(name)
+  setNativeKernels(name !== 'wasm-js')
+  await tf.setBackend(name === 'wasm-js' ? 'wasm' : name)
 }
 
 /** Value and the gradients with respect to every input, of sum(f(inputs) · weights). */
