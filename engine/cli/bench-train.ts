@@ -11,6 +11,8 @@ interface BenchTrainOptions extends Pick<GlobalOptions, 'json'> {
   steps: number
   warmup: number
   threads?: number
+  native: boolean
+  blasThreads?: number
 }
 
 const choice = <T extends string>(allowed: readonly T[], what: string) => (value: string): T => {
@@ -33,6 +35,8 @@ export function registerBenchTrain(bench: Command): void {
     .option('--steps <n>', 'timed steps', positiveInt('--steps'), 10)
     .option('--warmup <n>', 'warm-up steps, not timed', positiveInt('--warmup'), 3)
     .option('--threads <n>', 'wasm threads (tfjs uses 1 in Node)', positiveInt('--threads'))
+    .option('--no-native', 'wasm without the native kernels (XNNPACK and JavaScript only)')
+    .option('--blas-threads <n>', 'threads for the native matrix products (default: all cores)', positiveInt('--blas-threads'))
     .option('--json', 'print one JSON object (the last line)')
     .action(async (opts: BenchTrainOptions) => {
       const result = await benchTrain({
@@ -41,6 +45,8 @@ export function registerBenchTrain(bench: Command): void {
         timedSteps: opts.steps,
         warmupSteps: opts.warmup,
         wasmThreads: opts.threads,
+        native: opts.native,
+        blasThreads: opts.blasThreads,
         onStep: opts.json
           ? undefined
           : (s) => console.log(`${s.warmup ? 'warm-up' : 'step'} ${s.index + 1}: ${s.ms.toFixed(0)} ms, loss ${s.loss.toFixed(4)}`),

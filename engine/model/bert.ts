@@ -12,6 +12,7 @@ import * as tf from '@tensorflow/tfjs'
 import type { BertConfig } from './config'
 import { gelu as geluOp } from './ops/gelu'
 import { layerNorm as layerNormOp } from './ops/layer-norm'
+import { hasFusedKernel, runFused } from '../train/backends/kernels/fused'
 
 export type Weights = Map<string, tf.Variable>
 
@@ -97,6 +98,10 @@ export function gatherRows(table: tf.Tensor2D, ids: tf.Tensor, noGradRow?: numbe
     return {
       value: tf.gather(t, i), // [...ids.shape, H]
       gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) => {
+        if (hasFusedKernel('MengziScatterAddRows') && saved[0].dtype === 'int32') {
+          const [grad] = runFused('MengziScatterAddRows', { rows: dy.reshape([-1, H]), ids: saved[0].reshape([-1]) }, { tableRows: V, skipId: noGradRow ?? -1 })
+          return [grad, tf.zerosLike(saved[0])]
+        }
         const flatIds = saved[0].reshape([-1, 1]) // [N, 1]
         let rows = dy.reshape([-1, H]) // [N, H]
         if (noGradRow !== undefined) rows = rows.mul(flatIds.notEqual(noGradRow).cast('float32'))

@@ -19,6 +19,9 @@ export interface TrainBenchOptions {
   warmupSteps?: number
   timedSteps?: number
   wasmThreads?: number
+  /** Native kernels on wasm (default on where available) and their BLAS threads. */
+  native?: boolean
+  blasThreads?: number
   /** Called after each step (warm-up ones included) with its time and loss. */
   onStep?: (step: { index: number; warmup: boolean; ms: number; loss: number }) => void
 }
@@ -83,7 +86,7 @@ export function median(values: number[]): number {
 
 export async function benchTrain(options: TrainBenchOptions): Promise<TrainBenchResult> {
   const { config: name, warmupSteps = 3, timedSteps = 10 } = options
-  const selection = await selectBackend(options.backend ?? 'auto', { wasmThreads: options.wasmThreads })
+  const selection = await selectBackend(options.backend ?? 'auto', { wasmThreads: options.wasmThreads, native: options.native, blasThreads: options.blasThreads })
   const config: BertConfig = { ...BENCH_CONFIGS[name], hidden_dropout_prob: 0, attention_probs_dropout_prob: 0 }
   const batchSize = benchBatchSize(name)
   const model = createBenchModel(config)

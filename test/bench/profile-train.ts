@@ -1,6 +1,9 @@
 // Where a training step's time goes, per kernel: one profiled step of the bench model after one
 // warm-up step, in CPU milliseconds per kernel (cpu and wasm run kernels synchronously on this thread).
-//   npx tsx test/bench/profile-train.ts [--config A|B|BASE] [--backend wasm|cpu] [--threads N] [--top N] [--json]
+//   npx tsx test/bench/profile-train.ts [--config A|B|BASE] [--backend wasm|cpu] [--threads N] [--top N]
+//     [--no-native] [--blas-threads N] [--clock wall|cpu] [--json]
+// --clock cpu counts process CPU time, steadier on a shared machine but inflated by idle BLAS threads
+// spinning between products; wall (default) is what a step costs on a quiet machine.
 import { parseArgs } from 'node:util'
 import * as tf from '@tensorflow/tfjs'
 import { BENCH_CONFIGS } from '../../engine/model/config'
@@ -14,19 +17,23 @@ const { values: args } = parseArgs({
     backend: { type: 'string', default: 'wasm' },
     threads: { type: 'string', default: '1' },
     top: { type: 'string', default: '30' },
+    'no-native': { type: 'boolean', default: false },
+    'blas-threads': { type: 'string' },
+    clock: { type: 'string', default: 'wall' },
     json: { type: 'boolean', default: false },
   },
 })
+const blasThreads = args['blas-threads'] ? Number(args['blas-threads']) : undefined
+const now = args.clock === 'cpu' ? () => { const u = process.cpuUsage(); return (u.user + u.system) / 1000 } : () => performance.now()
 const name = args.config as BenchConfigName
-const selection = await selectBackend(args.backend as BackendPreference, { wasmThreads: Number(args.threads) })
+const selection = await selectBackend(args.backend as BackendPreference, { wasmThreads: Number(args.threads), native: !args['no-native'], blasThreads })
 const config = { ...BENCH_CONFIGS[name], hidden_dropout_prob: 0, attention_probs_dropout_prob: 0 }
 const model = createBenchModel(config)
 const batch = benchBatch(config, benchBatchSize(name))
 const step = () => model.step(batch, 1e-4)
 step().dispose()
 
-// Per-kernel CPU time (process.cpuUsage around each kernel call), not wall time: on a machine shared
-// with other work, wall time mostly measures the other work. Kernels that call kernels count once.
+// Per-kernel time around each kernel call (--clock). Kernels that call kernels count once.
 const groups = new Map<string, { ms: number; calls: number }>()
 let depth = 0
 for (const config of tf.getKernelsForBackend(selection.name)) {
@@ -34,16 +41,16 @@ for (const config of tf.getKernelsForBackend(selection.name)) {
   ;(config as { kernelFunc: tf.KernelFunc }).kernelFunc = (params) => {
     if (depth > 0) return inner(params)
     depth++
-    const start = process.cpuUsage()
+    const start = now()
     try {
       return inner(params)
     } finally {
-      const used = process.cpuUsage(start)
+      const used = now() - start
       depth--
       const shapes = Object.values(params.inputs).map((t) => `[${(t as tf.TensorInfo).shape}]`)
       const key = config.kernelName === 'BatchMatMul' || process.env.PROFILE_SHAPES ? `${config.kernelName} ${shapes.join('×')}` : config.kernelName
       const g = groups.get(key) ?? { ms: 0, calls: 0 }
-      g.ms += (used.user + used.system) / 1000
+      g.ms += used
       g.calls++
       groups.set(key, g)
     }
@@ -75,8 +82,8 @@ const summary = {
 if (args.json) {
   console.log(JSON.stringify(summary))
 } else {
-  console.log(`config ${name} on ${selection.name} (${selection.threads ?? 1} thread(s)): one step ${wallMs.toFixed(0)} ms wall, ${summary.cpuMs.toFixed(0)} ms CPU`)
-  console.log(`${info.kernels.length} kernel calls, ${kernelMs.toFixed(0)} CPU ms inside kernels (${((100 * matMulMs) / kernelMs).toFixed(0)}% in BatchMatMul), peak ${(info.peakBytes / 2 ** 20).toFixed(0)} MiB`)
+  console.log(`config ${name} on ${selection.name} (${selection.detail}): one step ${wallMs.toFixed(0)} ms wall, ${summary.cpuMs.toFixed(0)} ms CPU`)
+  console.log(`${info.kernels.length} kernel calls, ${kernelMs.toFixed(0)} ${args.clock} ms inside kernels (${((100 * matMulMs) / kernelMs).toFixed(0)}% in BatchMatMul), peak ${(info.peakBytes / 2 ** 20).toFixed(0)} MiB`)
   console.log(`${'ms'.padStart(8)} ${'share'.padStart(6)} ${'calls'.padStart(6)}  kernel`)
   for (const r of rows.slice(0, Number(args.top))) {
     console.log(`${r.ms.toFixed(1).padStart(8)} ${((100 * r.ms) / kernelMs).toFixed(1).padStart(5)}% ${String(r.calls).padStart(6)}  ${r.kernel}`)

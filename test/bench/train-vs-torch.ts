@@ -1,6 +1,7 @@
 // Our best CPU backend against PyTorch on the same BERT MLM training step, in one run:
 //   npx tsx test/bench/train-vs-torch.ts [--config A|B|BASE] [--backend wasm|cpu|…] [--steps N]
-//     [--threads N (PyTorch, default 2)] [--wasm-threads N (ours, default 1)] [--json]
+//     [--threads N (PyTorch and our BLAS, default 2)] [--wasm-threads N (ours, default 1)]
+//     [--wasm-only (also time our wasm path without the native kernels)] [--json]
 // PyTorch is Debian's python3-torch (/usr/bin/python3, not a pyenv shim) with OpenBLAS held to 2
 // threads. Timings on a machine shared with other work are noisy: run both sides back to back.
 import { spawnSync } from 'node:child_process'
@@ -17,6 +18,7 @@ const { values: args } = parseArgs({
     steps: { type: 'string', default: '10' },
     threads: { type: 'string', default: '2' },
     'wasm-threads': { type: 'string', default: '1' },
+    'wasm-only': { type: 'boolean', default: false },
     python: { type: 'string', default: '/usr/bin/python3' },
     json: { type: 'boolean', default: false },
   },
@@ -35,13 +37,17 @@ function runTorch() {
 }
 
 const torch = runTorch()
-const ours = await benchTrain({ config, backend: args.backend as BackendPreference, timedSteps: steps, wasmThreads: Number(args['wasm-threads']) })
+const benchOurs = (native: boolean) =>
+  benchTrain({ config, backend: args.backend as BackendPreference, timedSteps: steps, wasmThreads: Number(args['wasm-threads']), native, blasThreads: Number(args.threads) })
+const ours = await benchOurs(true)
+const wasmOnly = args['wasm-only'] ? await benchOurs(false) : null
 const speedup = torch.medianStepMs / ours.medianStepMs // > 1: we are faster
 const cpuRatio = torch.medianCpuMs / ours.medianCpuMs // the same in CPU time spent per step
 const summary = {
   config,
   ours: { backend: ours.backend, detail: ours.backendDetail, threads: ours.threads, medianStepMs: ours.medianStepMs, medianCpuMs: ours.medianCpuMs, tokensPerSec: ours.tokensPerSec, firstLoss: ours.losses[0] },
   torch: { version: torch.torch, blas: torch.blas, threads: torch.threads, medianStepMs: torch.medianStepMs, medianCpuMs: torch.medianCpuMs, tokensPerSec: torch.tokensPerSec, firstLoss: torch.losses[0] },
+  wasmOnly: wasmOnly && { detail: wasmOnly.backendDetail, medianStepMs: wasmOnly.medianStepMs, medianCpuMs: wasmOnly.medianCpuMs, tokensPerSec: wasmOnly.tokensPerSec, firstLoss: wasmOnly.losses[0] },
   speedup,
   cpuRatio,
   medianStepMs: ours.medianStepMs,
@@ -55,6 +61,7 @@ if (args.json) {
   console.log(`config ${config}, ${steps} timed steps each (CPU shared with other processes: noisy)`)
   console.log(`${'engine'.padEnd(10)} ${'ms/step'.padStart(10)} ${'CPU ms'.padStart(10)} ${'tokens/s'.padStart(10)}`)
   row('tfjs', ours.medianStepMs, ours.medianCpuMs, ours.tokensPerSec, `${ours.backend}: ${ours.backendDetail}, ${ours.threads ?? '?'} thread(s)`)
+  if (wasmOnly) row('tfjs-wasm', wasmOnly.medianStepMs, wasmOnly.medianCpuMs, wasmOnly.tokensPerSec, wasmOnly.backendDetail)
   row('pytorch', torch.medianStepMs, torch.medianCpuMs, torch.tokensPerSec, `torch ${torch.torch}, ${torch.blas}, ${torch.threads} threads`)
   console.log(`ratio (PyTorch time / ours): ${speedup.toFixed(3)}x wall, ${cpuRatio.toFixed(3)}x CPU time  (>= 1 means we are at least as fast)`)
 }

@@ -8,6 +8,8 @@ napi_value blas_threads(napi_env env, napi_callback_info info);
 napi_value blas_sgemm(napi_env env, napi_callback_info info);
 napi_value gelu_forward(napi_env env, napi_callback_info info);
 napi_value gelu_backward(napi_env env, napi_callback_info info);
+napi_value sum_rows(napi_env env, napi_callback_info info);
+napi_value scatter_add_rows(napi_env env, napi_callback_info info);
 
 static void throw_error(Args *a, const char *what) {
   if (a->failed) return;
@@ -27,7 +29,7 @@ bool args_read(napi_env env, napi_callback_info info, const char *fn, size_t nee
     return false;
   }
   if (out->argc < need) {
-    char what[64];
+    char what[96];
     snprintf(what, sizeof what, "expects %zu arguments, got %zu", need, out->argc);
     throw_error(out, what);
     return false;
@@ -112,6 +114,8 @@ static napi_value init(napi_env env, napi_value exports) {
   export_fn(env, exports, "sgemm", blas_sgemm);
   export_fn(env, exports, "geluForward", gelu_forward);
   export_fn(env, exports, "geluBackward", gelu_backward);
+  export_fn(env, exports, "sumRows", sum_rows);
+  export_fn(env, exports, "scatterAddRows", scatter_add_rows);
   return exports;
 }
 

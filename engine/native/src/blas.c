@@ -25,7 +25,7 @@ typedef char *(*get_config_fn)(void);
 static sgemm_fn cblas_sgemm;
 static set_threads_fn set_threads;
 static get_threads_fn get_threads;
-static char description[512];
+static char description[1600];
 
 // blasLoad(path): opens a BLAS shared library and binds cblas_sgemm; returns what was loaded (OpenBLAS
 // says its version, build and core). Once one is bound, later calls return it unchanged.

@@ -9,6 +9,7 @@ import * as tf from '@tensorflow/tfjs'
 import { setWasmPaths } from '@tensorflow/tfjs-backend-wasm'
 import { WorkbenchError } from '../../errors'
 import { registerCustomKernels } from './kernels'
+import { loadNative, setNativeKernels } from './native'
 import { startThreadedWasm } from './wasm-threads'
 
 export const BACKEND_NAMES = ['tensorflow', 'webgpu', 'wasm', 'cpu'] as const
@@ -32,6 +33,13 @@ export interface BackendOptions {
    * first wasm start in a process counts.
    */
   wasmThreads?: number
+  /**
+   * Native kernels for wasm (@mengzi/native: BLAS sgemm and fused layers on wasm memory); default on
+   * where the addon and a BLAS load. Off: the XNNPACK and JavaScript paths only.
+   */
+  native?: boolean
+  /** BLAS threads for the native products; default: the cores Node may use. Only the first load counts. */
+  blasThreads?: number
 }
 
 type Attempt = { ok: true; detail: string; threads?: number } | { ok: false; reason: string }
@@ -160,7 +168,16 @@ async function tryWasm(options: BackendOptions): Promise<Attempt> {
   const backend = tf.backend() as unknown as { wasm: { tfjs: { getThreadsCount(): number } } }
   const threads = backend.wasm.tfjs.getThreadsCount()
   const binary = threads > 1 ? 'tfjs-backend-wasm-threaded-simd.wasm' : simd ? 'tfjs-backend-wasm-simd.wasm' : 'tfjs-backend-wasm.wasm'
-  return { ok: true, detail: `${binary} (XNNPACK)`, threads }
+  return { ok: true, detail: `${binary} (XNNPACK)${nativeDetail(options)}`, threads }
+}
+
+/** What the native kernels add to wasm, or why they do not, as the tail of the wasm line. */
+function nativeDetail(options: BackendOptions): string {
+  setNativeKernels(options.native !== false)
+  if (options.native === false) return '; native kernels off'
+  const { status } = loadNative({ blasThreads: options.blasThreads })
+  if (!status.available) return `; native kernels unavailable: ${status.reason}`
+  return ` + native kernels (sgemm: ${status.detail}, ${status.threads} BLAS thread${status.threads > 1 ? 's' : ''})`
 }
 
 function oneLine(err: unknown): string {

@@ -18,6 +18,8 @@ export interface NativeAddon {
   ): void
   geluForward(x: Float32Array, y: Float32Array, cdf: Float32Array): void
   geluBackward(dy: Float32Array, x: Float32Array, cdf: Float32Array, dx: Float32Array): void
+  sumRows(x: Float32Array, rows: number, inner: number, out: Float32Array): void
+  scatterAddRows(rows: Float32Array, ids: Int32Array, skipId: number, out: Float32Array, tableRows: number, width: number): void
 }
 
 export type NativeStatus = { available: true; detail: string; threads: number } | { available: false; reason: string }

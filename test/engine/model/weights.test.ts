@@ -7,6 +7,9 @@ import type { BertConfig } from '../../../engine/model/config'
 import type { StoredTensor } from '../../../engine/model/safetensors'
 import { disposeWeights, initWeights, isNoDecay, loadWeights, parameterShapes, type BertArchitecture } from '../../../engine/model/weights'
 import { WorkbenchError } from '../../../engine/errors'
+import { hasFusedKernel } from '../../../engine/train/backends/kernels/fused'
+import { nativeAddon } from '../../../engine/train/backends/native'
+import { BACKENDS, randomValues, useBackend } from './ops/compare'
 
 const FIXTURE = join(__dirname, '../../fixtures/hf-bert-tiny')
 let config: BertConfig
@@ -128,6 +131,31 @@ describe('loading checks every key and shape before copying', () => {
 })
 
 describe('gatherRows', () => {
+  // wasm: the native scatter-add kernel (MengziScatterAddRows); wasm-js: tf.scatterND on wasm.
+  for (const backend of BACKENDS) {
+    it(`gives cpu's tf.gather gradient on ${backend}, with the padding row left out`, async () => {
+      await useBackend(backend)
+      expect(hasFusedKernel('MengziScatterAddRows')).toBe(backend === 'wasm')
+      const table = tf.tensor2d(randomValues(50 * 8, 1), [50, 8])
+      const ids = tf.tensor2d(Int32Array.from(randomValues(3 * 40, 2), (v) => Math.floor((v + 1) * 25)), [3, 40], 'int32')
+      const up = tf.tensor(randomValues(3 * 40 * 8, 3), [3, 40, 8])
+      const grad = (pad?: number) => tf.grad((t: tf.Tensor) => gatherRows(t as tf.Tensor2D, ids, pad).mul(up).sum())(table).dataSync()
+      const ours = [grad(), grad(7)]
+      await useBackend('cpu')
+      const reference = tf.grad((t: tf.Tensor) => tf.gather(t, ids).mul(up).sum())(table).dataSync()
+      expect(Array.from(ours[0])).toEqual(Array.from(reference)) // the same float32 additions in the same order
+      expect(Array.from(ours[1].slice(7 * 8, 8 * 8))).toEqual(new Array(8).fill(0))
+      expect(Array.from(ours[1].slice(0, 7 * 8))).toEqual(Array.from(reference.slice(0, 7 * 8)))
+    })
+  }
+
+  it('the native scatter refuses an id outside the table with a one-line reason, writing nothing', () => {
+    const out = new Float32Array(8).fill(5)
+    expect(() => nativeAddon()!.scatterAddRows(new Float32Array(4), Int32Array.from([1, 9]), -1, out, 4, 2)).toThrow(/^scatterAddRows: id 9 at 1 is outside \[0, 4\)$/)
+    expect(Array.from(out)).toEqual(new Array(8).fill(5))
+    expect(() => nativeAddon()!.scatterAddRows(new Float32Array(3), Int32Array.from([1, 2]), -1, out, 4, 2)).toThrow(/^scatterAddRows: rows must hold/)
+  })
+
   it('has the gradient of tf.gather (duplicates summed), and none for the padding row', () => {
     const table = tf.randomNormal([7, 3], 0, 1, 'float32', 3) as tf.Tensor2D
     const ids = tf.tensor2d([[1, 4, 1, 0], [6, 0, 4, 4]], undefined, 'int32')

@@ -6,6 +6,7 @@ import '@tensorflow/tfjs-backend-wasm'
 import { batchMatMulWasmConfig, keepStockBatchMatMul } from './batch-mat-mul-wasm'
 import { gatherV2WasmConfig, keepStockGatherV2 } from './gather-wasm'
 import { geluGradWasmConfig, geluWasmConfig } from './gelu-wasm'
+import { scatterAddRowsWasmConfig } from './scatter-rows-wasm'
 import { identityWasmConfig } from './identity-wasm'
 import { oneHotWasmConfig } from './one-hot-wasm'
 import { keepStockSum, sumWasmConfig } from './sum-wasm'
@@ -23,6 +24,7 @@ export const CUSTOM_KERNELS: readonly KernelConfig[] = [
   // Fused layers in native code (kernels/fused.ts; used only while @mengzi/native is on):
   geluWasmConfig,
   geluGradWasmConfig,
+  scatterAddRowsWasmConfig,
 ]
 
 let registered = false

@@ -4,6 +4,7 @@
 // go to tfjs's own kernel.
 import type { KernelConfig, KernelFunc, SumAttrs, SumInputs, TensorInfo } from '@tensorflow/tfjs'
 import * as tf from '@tensorflow/tfjs'
+import { nativeAddon } from '../native'
 import { tensorRef, wasmInternals, heapBuffer } from './wasm-internals'
 
 let stock: KernelConfig | null = null
@@ -27,6 +28,11 @@ function sum(args: { inputs: SumInputs; backend: tf.KernelBackend; attrs: SumAtt
   const out = backend.makeOutput(shape, 'float32')
   const heap = heapBuffer(backend)
   const values = new Float32Array(heap, tensorRef(backend, x).offset, rows * inner)
+  const native = nativeAddon()
+  if (native) {
+    native.sumRows(values, rows, inner, new Float32Array(heap, tensorRef(backend, out).offset, inner))
+    return out
+  }
   const acc = new Float64Array(inner)
   for (let i = 0; i < rows; i++) {
     const base = i * inner

@@ -1,7 +1,8 @@
 import * as tf from '@tensorflow/tfjs'
 import '@tensorflow/tfjs-backend-wasm'
-import { beforeAll, describe, expect, it } from 'vitest'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { registerCustomKernels } from '../../../../../engine/train/backends/kernels'
+import { setNativeKernels } from '../../../../../engine/train/backends/native'
 import { expectSameNumbers, randomValues, runOn } from './on-backends'
 
 const CASES: { shape: number[]; axis: number | number[]; keepDims?: boolean }[] = [
@@ -14,8 +15,16 @@ const CASES: { shape: number[]; axis: number | number[]; keepDims?: boolean }[] 
   { shape: [3, 4], axis: [0, 1] }, // stock: everything
 ]
 
-describe('Sum on wasm (leading axes without a transpose)', () => {
-  beforeAll(() => registerCustomKernels())
+// Both paths of our leading-axis sum: native (engine/native/src/rows.c) and JavaScript on wasm memory.
+for (const native of [true, false]) describe(`Sum on wasm (leading axes without a transpose; ${native ? 'native' : 'JavaScript'})`, () => {
+  let previous = true
+  beforeAll(() => {
+    registerCustomKernels()
+    previous = setNativeKernels(native)
+  })
+  afterAll(() => {
+    setNativeKernels(previous)
+  })
 
   for (const { shape, axis, keepDims = false } of CASES) {
     it(`equals cpu for shape [${shape}], axis ${JSON.stringify(axis)}, keepDims ${keepDims}`, async () => {
