@@ -2,10 +2,10 @@
   "targets": [
     {
       "target_name": "mengzi_native",
-      "sources": ["src/addon.c", "src/blas.c", "src/gelu.c", "src/rows.c"],
+      "sources": ["src/addon.c", "src/blas.c", "src/gelu.c", "src/rows.c", "src/parallel.c"],
       "cflags": ["-O3", "-fno-math-errno", "-std=c11"],
       "xcode_settings": { "OTHER_CFLAGS": ["-O3", "-fno-math-errno"] },
-      "conditions": [["OS=='linux'", { "libraries": ["-ldl", "-lm"] }]]
+      "conditions": [["OS=='linux'", { "libraries": ["-ldl", "-lm", "-lpthread"] }]]
     }
   ]
 }

@@ -1,9 +1,52 @@
 // Row reductions and scatters: the bias gradients (sums over rows) and the embedding gradient (rows of
 // dy added into a table at their ids), each one pass over memory.
 #include <stdio.h>
-#include <stdlib.h>
 #include <string.h>
 #include "common.h"
+#include "parallel.h"
+
+typedef struct {
+  const float *x;
+  int64_t rows, inner;
+  float *out;
+} SumRows;
+
+// Columns [begin, end) of every row, in double, rounded once.
+static void sum_columns(void *ctx, int64_t begin, int64_t end) {
+  SumRows *job = ctx;
+  double acc[256];
+  for (int64_t j0 = begin; j0 < end; j0 += 256) {
+    int64_t width = end - j0 < 256 ? end - j0 : 256;
+    for (int64_t j = 0; j < width; j++) acc[j] = 0;
+    for (int64_t i = 0; i < job->rows; i++) {
+      const float *row = job->x + i * job->inner + j0;
+      for (int64_t j = 0; j < width; j++) acc[j] += row[j];
+    }
+    for (int64_t j = 0; j < width; j++) job->out[j0 + j] = (float)acc[j];
+  }
+}
+
+typedef struct {
+  const float *rows;
+  const int32_t *ids;
+  size_t count;
+  int64_t skip, width;
+  float *out;
+} ScatterRows;
+
+// Table rows [begin, end): zeroed, then every looked-up row aimed there added in id order, so the
+// sums are the same whatever the split.
+static void scatter_table_rows(void *ctx, int64_t begin, int64_t end) {
+  ScatterRows *job = ctx;
+  memset(job->out + begin * job->width, 0, (size_t)((end - begin) * job->width) * sizeof(float));
+  for (size_t i = 0; i < job->count; i++) {
+    int64_t id = job->ids[i];
+    if (id < begin || id >= end || id == job->skip) continue;
+    float *dst = job->out + id * job->width;
+    const float *src = job->rows + i * job->width;
+    for (int64_t j = 0; j < job->width; j++) dst[j] += src[j];
+  }
+}
 
 // sumRows(x, rows, inner, out): out[j] = Σ_i x[i·inner + j], added in double and rounded once.
 napi_value sum_rows(napi_env env, napi_callback_info info) {
@@ -14,14 +57,9 @@ napi_value sum_rows(napi_env env, napi_callback_info info) {
   int64_t rows = arg_int(&a, 1, 0), inner = arg_int(&a, 2, 0);
   float *out = arg_f32(&a, 3, &no);
   if (a.failed || !require_that(&a, (size_t)(rows * inner) <= nx && (size_t)inner <= no, "x or out is shorter than rows × inner")) return NULL;
-  double *acc = calloc(inner > 0 ? (size_t)inner : 1, sizeof(double));
-  if (!require_that(&a, acc != NULL, "out of memory")) return NULL;
-  for (int64_t i = 0; i < rows; i++) {
-    const float *row = x + i * inner;
-    for (int64_t j = 0; j < inner; j++) acc[j] += row[j];
-  }
-  for (int64_t j = 0; j < inner; j++) out[j] = (float)acc[j];
-  free(acc);
+  SumRows job = {x, rows, inner, out};
+  // Columns per thread: a slice of every row, so no partial sums need merging.
+  parallel_for(inner, rows * inner >= 65536 ? 64 : inner, sum_columns, &job);
   return NULL;
 }
 
@@ -47,12 +85,7 @@ napi_value scatter_add_rows(napi_env env, napi_callback_info info) {
       return NULL;
     }
   }
-  memset(out, 0, no * sizeof(float));
-  for (size_t i = 0; i < ni; i++) {
-    if (ids[i] == skip) continue;
-    float *dst = out + (int64_t)ids[i] * width;
-    const float *src = rows + i * width;
-    for (int64_t j = 0; j < width; j++) dst[j] += src[j];
-  }
+  ScatterRows job = {rows, ids, ni, skip, width, out};
+  parallel_for(table_rows, 256, scatter_table_rows, &job);
   return NULL;
 }

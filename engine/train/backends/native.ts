@@ -18,6 +18,8 @@ export interface NativeAddon {
   ): void
   geluForward(x: Float32Array, y: Float32Array, cdf: Float32Array): void
   geluBackward(dy: Float32Array, x: Float32Array, cdf: Float32Array, dx: Float32Array): void
+  /** Threads for the fused kernels (the calling one included); returns the count in use. */
+  kernelThreads(threads?: number): number
   sumRows(x: Float32Array, rows: number, inner: number, out: Float32Array): void
   scatterAddRows(rows: Float32Array, ids: Int32Array, skipId: number, out: Float32Array, tableRows: number, width: number): void
 }
@@ -35,7 +37,7 @@ const require = createRequire(import.meta.url)
 let loaded: { addon: NativeAddon | null; status: NativeStatus } | null = null
 
 export interface NativeOptions {
-  /** BLAS threads; default: the cores Node may use (os.availableParallelism()). */
+  /** BLAS threads, and threads for the fused kernels; default: the cores Node may use (os.availableParallelism()). */
   blasThreads?: number
   env?: NodeJS.ProcessEnv
 }
@@ -92,7 +94,9 @@ function tryLoad(options: NativeOptions): { addon: NativeAddon | null; status: N
   for (const path of candidates) {
     try {
       const detail = addon.blasLoad(path)
-      const threads = addon.blasThreads(options.blasThreads ?? os.availableParallelism())
+      const wanted = options.blasThreads ?? os.availableParallelism()
+      const threads = addon.blasThreads(wanted)
+      addon.kernelThreads(wanted)
       return { addon, status: { available: true, detail, threads } }
     } catch (err) {
       failures.push(firstLine(err))

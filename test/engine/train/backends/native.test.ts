@@ -1,0 +1,69 @@
+// @mengzi/native at its boundary: what loads, the one-line refusals, and that the thread pool gives
+// the same bits as one thread.
+import { describe, expect, it } from 'vitest'
+import { nativeAddon, nativeStatus } from '../../../../engine/train/backends/native'
+import { randomValues } from './kernels/on-backends'
+
+const addon = () => nativeAddon()!
+
+describe('@mengzi/native', () => {
+  it('loads with a BLAS and says which (CI installs OpenBLAS; npm builds the addon)', () => {
+    const status = nativeStatus()
+    expect(status).toMatchObject({ available: true })
+    if (status.available) {
+      expect(status.detail).toMatch(/blas|Accelerate/i)
+      expect(status.threads).toBeGreaterThanOrEqual(1)
+    }
+  })
+
+  it('multiplies strided batches with broadcast and transposes, as the definition says', () => {
+    const [m, n, k, batch] = [3, 4, 5, 2]
+    const a = randomValues(batch * k * m, 1) // Aᵢ stored transposed: [k, m]
+    const b = randomValues(k * n, 2) // one B for every batch (stride 0)
+    const c = new Float32Array(batch * m * n).fill(1)
+    addon().sgemm(true, false, m, n, k, 2, a, 0, m, k * m, b, 0, n, 0, 0.5, c, 0, n, m * n, batch)
+    for (let i = 0; i < batch; i++)
+      for (let r = 0; r < m; r++)
+        for (let j = 0; j < n; j++) {
+          let s = 0
+          for (let p = 0; p < k; p++) s += a[i * k * m + p * m + r] * b[p * n + j]
+          expect(c[i * m * n + r * n + j]).toBeCloseTo(2 * s + 0.5, 5)
+        }
+  })
+
+  it('refuses products that would reach past an array, in one line, writing nothing', () => {
+    const c = new Float32Array(6).fill(7)
+    const call = (cOffset: number, ldb: number) => () =>
+      addon().sgemm(false, false, 2, 3, 4, 1, new Float32Array(8), 0, 4, 0, new Float32Array(12), 0, ldb, 0, 0, c, cOffset, 3, 0, 1)
+    expect(call(1, 3)).toThrow(/^sgemm: c: the matrices reach element 7 of an array of 6$/)
+    expect(call(0, 2)).toThrow(/^sgemm: b: leading dimension 2 is smaller than its 3 columns$/)
+    expect(() => addon().sgemm(false, false, 2, 3, 4, 1, new Float64Array(8) as unknown as Float32Array, 0, 4, 0, new Float32Array(12), 0, 3, 0, 0, c, 0, 3, 0, 1)).toThrow(
+      /^sgemm: argument 6 must be a Float32Array$/,
+    )
+    expect(Array.from(c)).toEqual(new Array(6).fill(7))
+  })
+
+  it('gives the same bits on one thread and on several (sums, scatters)', () => {
+    const x = randomValues(300 * 1000, 3)
+    const ids = Int32Array.from(randomValues(700, 4), (v) => Math.floor((v + 1) * 500))
+    const rows = randomValues(700 * 16, 5)
+    const run = (threads: number) => {
+      addon().kernelThreads(threads)
+      const sums = new Float32Array(1000)
+      addon().sumRows(x, 300, 1000, sums)
+      const table = new Float32Array(1000 * 16).fill(3)
+      addon().scatterAddRows(rows, ids, ids[0], table, 1000, 16)
+      return { sums, table }
+    }
+    const previous = addon().kernelThreads()
+    const one = run(1)
+    const several = run(4)
+    addon().kernelThreads(previous)
+    expect(Buffer.from(several.sums.buffer).equals(Buffer.from(one.sums.buffer))).toBe(true)
+    expect(Buffer.from(several.table.buffer).equals(Buffer.from(one.table.buffer))).toBe(true)
+    let column7 = 0
+    for (let i = 0; i < 300; i++) column7 += x[i * 1000 + 7]
+    expect(one.sums[7]).toBeCloseTo(column7, 4)
+    expect(one.table.slice(ids[0] * 16, ids[0] * 16 + 16).every((v) => v === 0)).toBe(true) // the skipped id's row
+  })
+})
