@@ -10,6 +10,7 @@
 // Import the full @tensorflow/tfjs (not tfjs-core) so that gradients are registered.
 import * as tf from '@tensorflow/tfjs'
 import type { BertConfig } from './config'
+import { attentionSoftmax } from './ops/attention-softmax'
 import { gelu as geluOp } from './ops/gelu'
 import { layerNorm as layerNormOp } from './ops/layer-norm'
 import { hasFusedKernel, runFused } from '../train/backends/kernels/fused'
@@ -142,8 +143,8 @@ function selfAttention(w: Weights, prefix: string, config: BertConfig, x: tf.Ten
   const q = split(dense(w, `${prefix}.query`, x))
   const k = split(dense(w, `${prefix}.key`, x))
   const v = split(dense(w, `${prefix}.value`, x))
-  const scores = tf.matMul(q, k, false, true).mul(headSize ** -0.5).add(mask) // [B, nh, T, T]
-  const probs = dropout(tf.softmax(scores, -1), config.attention_probs_dropout_prob, ctx)
+  const scores = tf.matMul(q, k, false, true) // [B, nh, T, T]
+  const probs = dropout(attentionSoftmax(scores as tf.Tensor4D, mask, headSize ** -0.5), config.attention_probs_dropout_prob, ctx)
   const context = tf.matMul(probs, v) // [B, nh, T, hd]
   return context.transpose([0, 2, 1, 3]).reshape([B, T, H]) as tf.Tensor3D
 }

@@ -8,6 +8,8 @@ napi_value blas_threads(napi_env env, napi_callback_info info);
 napi_value blas_sgemm(napi_env env, napi_callback_info info);
 napi_value gelu_forward(napi_env env, napi_callback_info info);
 napi_value gelu_backward(napi_env env, napi_callback_info info);
+napi_value attention_softmax(napi_env env, napi_callback_info info);
+napi_value attention_softmax_grad(napi_env env, napi_callback_info info);
 napi_value kernel_threads(napi_env env, napi_callback_info info);
 napi_value sum_rows(napi_env env, napi_callback_info info);
 napi_value scatter_add_rows(napi_env env, napi_callback_info info);
@@ -116,6 +118,8 @@ static napi_value init(napi_env env, napi_value exports) {
   export_fn(env, exports, "geluForward", gelu_forward);
   export_fn(env, exports, "geluBackward", gelu_backward);
   export_fn(env, exports, "kernelThreads", kernel_threads);
+  export_fn(env, exports, "attentionSoftmax", attention_softmax);
+  export_fn(env, exports, "attentionSoftmaxGrad", attention_softmax_grad);
   export_fn(env, exports, "sumRows", sum_rows);
   export_fn(env, exports, "scatterAddRows", scatter_add_rows);
   return exports;

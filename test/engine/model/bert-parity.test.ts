@@ -12,6 +12,7 @@ import { disposeWeights, loadWeights } from '../../../engine/model/weights'
 import { lossAndGrads } from '../../../engine/train/grads'
 import { AdamW } from '../../../engine/train/optimizers'
 import { selectBackend } from '../../../engine/train/backends'
+import { hasFusedKernel } from '../../../engine/train/backends/kernels/fused'
 
 const FIXTURE = join(__dirname, '../../fixtures/hf-bert-tiny')
 const ARCH_HEADS = [{ kind: 'mlm' as const }, { kind: 'nsp' as const }]
@@ -61,10 +62,14 @@ function pretrainingLoss(w: Weights, x: BertInputs): tf.Scalar {
   return mlm.add(crossEntropy(nspLogits(w, out.pooled!), ints('nsp_labels'))) as tf.Scalar
 }
 
-// cpu is the reference backend; wasm runs the same model through XNNPACK and our kernels.
-describe.each(['cpu', 'wasm'] as const)('BERT on hf-bert-tiny matches HuggingFace (%s backend)', (backend) => {
+// cpu is the reference backend; wasm runs the same model through our native kernels (@mengzi/native:
+// BLAS products, fused layers), wasm-js through XNNPACK and our JavaScript kernels only.
+describe.each(['cpu', 'wasm', 'wasm-js'] as const)('BERT on hf-bert-tiny matches HuggingFace (%s backend)', (backend) => {
   beforeAll(async () => {
-    expect((await selectBackend(backend)).name).toBe(backend)
+    const name = backend === 'wasm-js' ? 'wasm' : backend
+    const selection = await selectBackend(name, { native: backend !== 'wasm-js' })
+    expect(selection.name).toBe(name)
+    expect(hasFusedKernel('MengziGelu')).toBe(backend === 'wasm')
   })
 
   it('forward: hidden states, pooler, MLM and NSP logits within 1e-5, padding excluded', () => {

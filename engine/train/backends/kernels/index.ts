@@ -5,6 +5,7 @@ import type { KernelConfig } from '@tensorflow/tfjs'
 import '@tensorflow/tfjs-backend-wasm'
 import { batchMatMulWasmConfig, keepStockBatchMatMul } from './batch-mat-mul-wasm'
 import { gatherV2WasmConfig, keepStockGatherV2 } from './gather-wasm'
+import { attentionSoftmaxGradWasmConfig, attentionSoftmaxWasmConfig } from './attention-softmax-wasm'
 import { geluGradWasmConfig, geluWasmConfig } from './gelu-wasm'
 import { scatterAddRowsWasmConfig } from './scatter-rows-wasm'
 import { identityWasmConfig } from './identity-wasm'
@@ -25,6 +26,8 @@ export const CUSTOM_KERNELS: readonly KernelConfig[] = [
   geluWasmConfig,
   geluGradWasmConfig,
   scatterAddRowsWasmConfig,
+  attentionSoftmaxWasmConfig,
+  attentionSoftmaxGradWasmConfig,
 ]
 
 let registered = false
