@@ -18,6 +18,14 @@ export interface NativeAddon {
   ): void
   geluForward(x: Float32Array, y: Float32Array, cdf: Float32Array): void
   geluBackward(dy: Float32Array, x: Float32Array, cdf: Float32Array, dx: Float32Array): void
+  layerNormForward(
+    x: Float32Array, gamma: Float32Array, beta: Float32Array, rows: number, H: number, eps: number,
+    y: Float32Array, xhat: Float32Array, rstd: Float32Array,
+  ): void
+  layerNormBackward(
+    dy: Float32Array, xhat: Float32Array, rstd: Float32Array, gamma: Float32Array, rows: number, H: number,
+    dx: Float32Array, dgamma: Float32Array, dbeta: Float32Array,
+  ): void
 }
 
 export type NativeStatus = { available: true; detail: string; threads: number } | { available: false; reason: string }

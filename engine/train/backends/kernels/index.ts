@@ -7,6 +7,7 @@ import { batchMatMulWasmConfig, keepStockBatchMatMul } from './batch-mat-mul-was
 import { gatherV2WasmConfig, keepStockGatherV2 } from './gather-wasm'
 import { geluGradWasmConfig, geluWasmConfig } from './gelu-wasm'
 import { identityWasmConfig } from './identity-wasm'
+import { layerNormGradWasmConfig, layerNormWasmConfig } from './layer-norm-wasm'
 import { oneHotWasmConfig } from './one-hot-wasm'
 import { keepStockSum, sumWasmConfig } from './sum-wasm'
 import { unsortedSegmentSumCpuConfig } from './unsorted-segment-sum-cpu'
@@ -23,6 +24,8 @@ export const CUSTOM_KERNELS: readonly KernelConfig[] = [
   // Fused layers in native code (kernels/fused.ts; used only while @mengzi/native is on):
   geluWasmConfig,
   geluGradWasmConfig,
+  layerNormWasmConfig,
+  layerNormGradWasmConfig,
 ]
 
 let registered = false
