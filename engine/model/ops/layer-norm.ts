@@ -1,8 +1,11 @@
 // LayerNorm over the last axis (HF / torch.nn.LayerNorm: biased variance, eps inside the root) as one
 // tfjs op with a hand-written gradient. The plain composition keeps ~8 intermediates of the input's
 // size alive until backward and differentiates each; this keeps x̂ and 1/σ and does the classic
-// three-term backward. Same numbers as the composition (test/engine/model/ops/layer-norm.test.ts).
+// three-term backward. Where the backend has the fused kernels (wasm with @mengzi/native), forward and
+// backward each run as one native pass; the composition stays the reference they are tested against
+// (test/engine/model/ops/layer-norm.test.ts).
 import * as tf from '@tensorflow/tfjs'
+import { hasFusedKernel, runFused } from '../../train/backends/kernels/fused'
 
 type LayerNormFn = (x: tf.Tensor, gamma: tf.Tensor1D, beta: tf.Tensor1D) => tf.Tensor
 
@@ -10,6 +13,14 @@ const byEps = new Map<number, LayerNormFn>()
 
 function build(eps: number): LayerNormFn {
   const op = tf.customGrad(((x: tf.Tensor, gamma: tf.Tensor, beta: tf.Tensor, save: tf.GradSaveFunc) => {
+    if (hasFusedKernel('MengziLayerNorm')) {
+      const [y, xhat, rstd] = runFused('MengziLayerNorm', { x, gamma, beta }, { eps })
+      save([xhat, rstd, gamma])
+      return {
+        value: y,
+        gradFunc: (dy: tf.Tensor, [xh, rs, g]: tf.Tensor[]) => runFused('MengziLayerNormGrad', { dy, xhat: xh, rstd: rs, gamma: g }),
+      }
+    }
     const mean = tf.mean(x, -1, true)
     const centered = tf.sub(x, mean)
     const rstd = tf.rsqrt(tf.add(tf.mean(tf.square(centered), -1, true), eps)) // [..., 1]

@@ -24,6 +24,14 @@ export interface NativeAddon {
   attentionSoftmaxGrad(dprobs: Float32Array, probs: Float32Array, cols: number, scale: number, dscores: Float32Array): void
   sumRows(x: Float32Array, rows: number, inner: number, out: Float32Array): void
   scatterAddRows(rows: Float32Array, ids: Int32Array, skipId: number, out: Float32Array, tableRows: number, width: number): void
+  layerNormForward(
+    x: Float32Array, gamma: Float32Array, beta: Float32Array, rows: number, H: number, eps: number,
+    y: Float32Array, xhat: Float32Array, rstd: Float32Array,
+  ): void
+  layerNormBackward(
+    dy: Float32Array, xhat: Float32Array, rstd: Float32Array, gamma: Float32Array, rows: number, H: number,
+    dx: Float32Array, dgamma: Float32Array, dbeta: Float32Array,
+  ): void
 }
 
 export type NativeStatus = { available: true; detail: string; threads: number } | { available: false; reason: string }

@@ -9,6 +9,7 @@ import { attentionSoftmaxGradWasmConfig, attentionSoftmaxWasmConfig } from './at
 import { geluGradWasmConfig, geluWasmConfig } from './gelu-wasm'
 import { scatterAddRowsWasmConfig } from './scatter-rows-wasm'
 import { identityWasmConfig } from './identity-wasm'
+import { layerNormGradWasmConfig, layerNormWasmConfig } from './layer-norm-wasm'
 import { oneHotWasmConfig } from './one-hot-wasm'
 import { keepStockSum, sumWasmConfig } from './sum-wasm'
 import { unsortedSegmentSumCpuConfig } from './unsorted-segment-sum-cpu'
@@ -28,6 +29,8 @@ export const CUSTOM_KERNELS: readonly KernelConfig[] = [
   scatterAddRowsWasmConfig,
   attentionSoftmaxWasmConfig,
   attentionSoftmaxGradWasmConfig,
+  layerNormWasmConfig,
+  layerNormGradWasmConfig,
 ]
 
 let registered = false

@@ -1,6 +1,8 @@
 import * as tf from '@tensorflow/tfjs'
 import { describe, expect, it } from 'vitest'
 import { layerNorm } from '../../../../engine/model/ops/layer-norm'
+import { hasFusedKernel } from '../../../../engine/train/backends/kernels/fused'
+import { nativeAddon } from '../../../../engine/train/backends/native'
 import { BACKENDS, expectClose, randomValues, useBackend, valueAndGrads } from './compare'
 
 const plain = (eps: number) => (x: tf.Tensor, g: tf.Tensor, b: tf.Tensor) => {
@@ -22,6 +24,46 @@ describe('layerNorm (custom gradient)', () => {
       })
     }
   }
+
+  it('runs as the fused native kernel on wasm, and as the composition on wasm-js and cpu', async () => {
+    await useBackend('wasm')
+    expect(hasFusedKernel('MengziLayerNorm')).toBe(true)
+    expect(hasFusedKernel('MengziLayerNormGrad')).toBe(true)
+    await useBackend('wasm-js')
+    expect(hasFusedKernel('MengziLayerNorm')).toBe(false)
+    await useBackend('cpu')
+    expect(hasFusedKernel('MengziLayerNorm')).toBe(false)
+  })
+
+  it('matches the cpu composition on BERT-base rows with a large mean offset (1000 + noise)', async () => {
+    // Float sums of 768 values near 1000 lose the noise (the composition on wasm-js is off by ~1e-3 here).
+    const shape = [300, 768]
+    const inputs = () => [
+      tf.tensor(randomValues(300 * 768, 5).map((v) => 1000 + v), shape),
+      tf.tensor1d(randomValues(768, 6)),
+      tf.tensor1d(randomValues(768, 7)),
+    ]
+    await useBackend('cpu')
+    const expected = valueAndGrads(plain(1e-12), inputs())
+    await useBackend('wasm')
+    expectClose(valueAndGrads(fused(1e-12), inputs()), expected, 1e-5)
+  })
+
+  it('throws a one-line error when the native kernel is called with wrong lengths', async () => {
+    await useBackend('wasm')
+    const native = nativeAddon()!
+    const [rows, H] = [4, 8]
+    const f = (n: number) => new Float32Array(n)
+    expect(() => native.layerNormForward(f(rows * H), f(H), f(H), rows, H, 1e-12, f(rows * H - 1), f(rows * H), f(rows))).toThrow(
+      /^layerNormForward: x, y and xhat must have rows·H elements$/,
+    )
+    expect(() => native.layerNormForward(f(rows * H), f(H), f(H), rows, H, 1e-12, f(rows * H), f(rows * H), f(rows - 1))).toThrow(
+      /^layerNormForward: rstd must have rows elements$/,
+    )
+    expect(() => native.layerNormBackward(f(rows * H), f(rows * H), f(rows), f(H), rows, H, f(rows * H), f(H + 1), f(H))).toThrow(
+      /^layerNormBackward: gamma, dgamma and dbeta must have H elements$/,
+    )
+  })
 
   it('propagates NaN in a row to that row only', async () => {
     await useBackend('wasm')

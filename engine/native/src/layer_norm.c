@@ -1,0 +1,131 @@
+// LayerNorm over rows of H (HF / torch.nn.LayerNorm: biased variance, eps inside the root). Forward keeps
+// x̂ and 1/σ for backward: dx = (dx̂ − mean(dx̂) − x̂·mean(dx̂·x̂)) / σ with dx̂ = dy·γ.
+// Row sums run in LANES independent double accumulators: the compiler vectorises the lanes (it may not
+// reorder one float sum), and double keeps sums of large offsets (1000 + noise) exact enough that the
+// mean, rounded to float as the tfjs composition rounds it, matches the composition's.
+#include <math.h>
+#include <stdlib.h>
+#include "common.h"
+
+#define LANES 8
+#ifdef _MSC_VER
+#define NOINLINE __declspec(noinline)
+#else
+#define NOINLINE __attribute__((noinline))
+#endif
+
+static double row_sum(const float *v, size_t n) {
+  double acc[LANES] = {0};
+  size_t i = 0;
+  for (; i + LANES <= n; i += LANES)
+    for (size_t j = 0; j < LANES; j++) acc[j] += v[i + j];
+  double s = 0;
+  for (; i < n; i++) s += v[i];
+  for (size_t j = 0; j < LANES; j++) s += acc[j];
+  return s;
+}
+
+static double row_sum_sq_centered(const float *v, float mean, size_t n) {
+  double acc[LANES] = {0};
+  size_t i = 0;
+  for (; i + LANES <= n; i += LANES)
+    for (size_t j = 0; j < LANES; j++) {
+      float d = v[i + j] - mean;
+      acc[j] += d * d;
+    }
+  double s = 0;
+  for (; i < n; i++) {
+    float d = v[i] - mean;
+    s += d * d;
+  }
+  for (size_t j = 0; j < LANES; j++) s += acc[j];
+  return s;
+}
+
+// Σ dy·γ and Σ dy·γ·x̂ over one row. Out of line: inlined into the row loop, gcc 12 leaves it scalar.
+NOINLINE static void row_grad_sums(const float *dy, const float *gamma, const float *xhat, size_t n, double *sum_dxhat, double *sum_dxhat_xhat) {
+  double a[LANES] = {0}, b[LANES] = {0};
+  size_t i = 0;
+  for (; i + LANES <= n; i += LANES) {
+    float g[LANES];
+    for (size_t j = 0; j < LANES; j++) g[j] = dy[i + j] * gamma[i + j];
+    for (size_t j = 0; j < LANES; j++) a[j] += g[j];
+    for (size_t j = 0; j < LANES; j++) b[j] += g[j] * xhat[i + j];
+  }
+  double sa = 0, sb = 0;
+  for (; i < n; i++) {
+    float g = dy[i] * gamma[i];
+    sa += g;
+    sb += g * xhat[i];
+  }
+  for (size_t j = 0; j < LANES; j++) sa += a[j], sb += b[j];
+  *sum_dxhat = sa;
+  *sum_dxhat_xhat = sb;
+}
+
+// layerNormForward(x, gamma, beta, rows, H, eps, y, xhat, rstd): x, y, xhat [rows·H]; gamma, beta [H];
+// rstd [rows].
+napi_value layer_norm_forward(napi_env env, napi_callback_info info) {
+  Args a;
+  if (!args_read(env, info, "layerNormForward", 9, &a)) return NULL;
+  size_t n = 0, ng = 0, nb = 0, ny = 0, nxh = 0, nr = 0;
+  const float *x = arg_f32(&a, 0, &n), *gamma = arg_f32(&a, 1, &ng), *beta = arg_f32(&a, 2, &nb);
+  size_t rows = (size_t)arg_int(&a, 3, 0), H = (size_t)arg_int(&a, 4, 1);
+  double eps = arg_num(&a, 5);
+  float *y = arg_f32(&a, 6, &ny), *xhat = arg_f32(&a, 7, &nxh), *rstd = arg_f32(&a, 8, &nr);
+  if (a.failed || !require_that(&a, eps >= 0 && isfinite(eps), "eps must be a finite number >= 0") ||
+      !require_that(&a, n == rows * H && ny == n && nxh == n, "x, y and xhat must have rows·H elements") ||
+      !require_that(&a, ng == H && nb == H, "gamma and beta must have H elements") ||
+      !require_that(&a, nr == rows, "rstd must have rows elements"))
+    return NULL;
+  for (size_t r = 0; r < rows; r++) {
+    const float *xr = x + r * H;
+    float *yr = y + r * H, *xhr = xhat + r * H;
+    float mean = (float)(row_sum(xr, H) / (double)H);
+    float rs = (float)(1.0 / sqrt(row_sum_sq_centered(xr, mean, H) / (double)H + eps));
+    rstd[r] = rs;
+    for (size_t i = 0; i < H; i++) {
+      float xh = (xr[i] - mean) * rs;
+      xhr[i] = xh;
+      yr[i] = xh * gamma[i] + beta[i];
+    }
+  }
+  return NULL;
+}
+
+// layerNormBackward(dy, xhat, rstd, gamma, rows, H, dx, dgamma, dbeta): dy, xhat, dx [rows·H]; rstd
+// [rows]; gamma, dgamma, dbeta [H]. dgamma and dbeta are overwritten, not added to.
+napi_value layer_norm_backward(napi_env env, napi_callback_info info) {
+  Args a;
+  if (!args_read(env, info, "layerNormBackward", 9, &a)) return NULL;
+  size_t n = 0, nxh = 0, nr = 0, ng = 0, ndx = 0, ndg = 0, ndb = 0;
+  const float *dy = arg_f32(&a, 0, &n), *xhat = arg_f32(&a, 1, &nxh), *rstd = arg_f32(&a, 2, &nr), *gamma = arg_f32(&a, 3, &ng);
+  size_t rows = (size_t)arg_int(&a, 4, 0), H = (size_t)arg_int(&a, 5, 1);
+  float *dx = arg_f32(&a, 6, &ndx), *dgamma = arg_f32(&a, 7, &ndg), *dbeta = arg_f32(&a, 8, &ndb);
+  if (a.failed || !require_that(&a, n == rows * H && nxh == n && ndx == n, "dy, xhat and dx must have rows·H elements") ||
+      !require_that(&a, nr == rows, "rstd must have rows elements") ||
+      !require_that(&a, ng == H && ndg == H && ndb == H, "gamma, dgamma and dbeta must have H elements"))
+    return NULL;
+  // Column sums over many rows in double, so that long batches do not lose the small terms.
+  double *sums = calloc(2 * H, sizeof *sums);
+  if (!require_that(&a, sums != NULL, "out of memory for the gamma and beta sums")) return NULL;
+  double *sum_dgamma = sums, *sum_dbeta = sums + H;
+  for (size_t r = 0; r < rows; r++) {
+    const float *dyr = dy + r * H, *xhr = xhat + r * H;
+    float *dxr = dx + r * H;
+    double sa, sb;
+    row_grad_sums(dyr, gamma, xhr, H, &sa, &sb);
+    float mean_dxhat = (float)(sa / (double)H), mean_dxhat_xhat = (float)(sb / (double)H), rs = rstd[r];
+    for (size_t i = 0; i < H; i++) {
+      dxr[i] = rs * (dyr[i] * gamma[i] - mean_dxhat - xhr[i] * mean_dxhat_xhat);
+      sum_dgamma[i] += dyr[i] * xhr[i];
+      sum_dbeta[i] += dyr[i];
+    }
+  }
+  for (size_t i = 0; i < H; i++) {
+    dgamma[i] = (float)sum_dgamma[i];
+    dbeta[i] = (float)sum_dbeta[i];
+  }
+  free(sums);
+  return NULL;
+}
