@@ -4,8 +4,8 @@
 // reorder one float sum), and double keeps sums of large offsets (1000 + noise) exact enough that the
 // mean, rounded to float as the tfjs composition rounds it, matches the composition's.
 #include <math.h>
-#include <stdlib.h>
 #include "common.h"
+#include "parallel.h"
 
 #define LANES 8
 #ifdef _MSC_VER
@@ -63,6 +63,71 @@ NOINLINE static void row_grad_sums(const float *dy, const float *gamma, const fl
   *sum_dxhat_xhat = sb;
 }
 
+typedef struct {
+  const float *x, *gamma, *beta;
+  size_t H;
+  double eps;
+  float *y, *xhat, *rstd;
+} Forward;
+
+static void forward_rows(void *ctx, int64_t begin, int64_t end) {
+  Forward *job = ctx;
+  size_t H = job->H;
+  for (size_t r = (size_t)begin; r < (size_t)end; r++) {
+    const float *xr = job->x + r * H;
+    float *yr = job->y + r * H, *xhr = job->xhat + r * H;
+    float mean = (float)(row_sum(xr, H) / (double)H);
+    float rs = (float)(1.0 / sqrt(row_sum_sq_centered(xr, mean, H) / (double)H + job->eps));
+    job->rstd[r] = rs;
+    for (size_t i = 0; i < H; i++) {
+      float xh = (xr[i] - mean) * rs;
+      xhr[i] = xh;
+      yr[i] = xh * job->gamma[i] + job->beta[i];
+    }
+  }
+}
+
+typedef struct {
+  const float *dy, *xhat, *rstd, *gamma;
+  size_t rows, H;
+  float *dx, *dgamma, *dbeta;
+} Backward;
+
+static void backward_rows(void *ctx, int64_t begin, int64_t end) {
+  Backward *job = ctx;
+  size_t H = job->H;
+  for (size_t r = (size_t)begin; r < (size_t)end; r++) {
+    const float *dyr = job->dy + r * H, *xhr = job->xhat + r * H;
+    float *dxr = job->dx + r * H;
+    double sa, sb;
+    row_grad_sums(dyr, job->gamma, xhr, H, &sa, &sb);
+    float mean_dxhat = (float)(sa / (double)H), mean_dxhat_xhat = (float)(sb / (double)H), rs = job->rstd[r];
+    for (size_t i = 0; i < H; i++) dxr[i] = rs * (dyr[i] * job->gamma[i] - mean_dxhat - xhr[i] * mean_dxhat_xhat);
+  }
+}
+
+// Column sums over many rows in double, so that long batches do not lose the small terms.
+static void backward_columns(void *ctx, int64_t begin, int64_t end) {
+  Backward *job = ctx;
+  size_t H = job->H;
+  double sum_dgamma[64], sum_dbeta[64];
+  for (size_t c0 = (size_t)begin; c0 < (size_t)end; c0 += 64) {
+    size_t width = (size_t)end - c0 < 64 ? (size_t)end - c0 : 64;
+    for (size_t i = 0; i < width; i++) sum_dgamma[i] = sum_dbeta[i] = 0;
+    for (size_t r = 0; r < job->rows; r++) {
+      const float *dyr = job->dy + r * H + c0, *xhr = job->xhat + r * H + c0;
+      for (size_t i = 0; i < width; i++) {
+        sum_dgamma[i] += dyr[i] * xhr[i];
+        sum_dbeta[i] += dyr[i];
+      }
+    }
+    for (size_t i = 0; i < width; i++) {
+      job->dgamma[c0 + i] = (float)sum_dgamma[i];
+      job->dbeta[c0 + i] = (float)sum_dbeta[i];
+    }
+  }
+}
+
 // layerNormForward(x, gamma, beta, rows, H, eps, y, xhat, rstd): x, y, xhat [rows·H]; gamma, beta [H];
 // rstd [rows].
 napi_value layer_norm_forward(napi_env env, napi_callback_info info) {
@@ -78,18 +143,8 @@ napi_value layer_norm_forward(napi_env env, napi_callback_info info) {
       !require_that(&a, ng == H && nb == H, "gamma and beta must have H elements") ||
       !require_that(&a, nr == rows, "rstd must have rows elements"))
     return NULL;
-  for (size_t r = 0; r < rows; r++) {
-    const float *xr = x + r * H;
-    float *yr = y + r * H, *xhr = xhat + r * H;
-    float mean = (float)(row_sum(xr, H) / (double)H);
-    float rs = (float)(1.0 / sqrt(row_sum_sq_centered(xr, mean, H) / (double)H + eps));
-    rstd[r] = rs;
-    for (size_t i = 0; i < H; i++) {
-      float xh = (xr[i] - mean) * rs;
-      xhr[i] = xh;
-      yr[i] = xh * gamma[i] + beta[i];
-    }
-  }
+  Forward job = {x, gamma, beta, H, eps, y, xhat, rstd};
+  parallel_for((int64_t)rows, 16, forward_rows, &job);
   return NULL;
 }
 
@@ -106,26 +161,9 @@ napi_value layer_norm_backward(napi_env env, napi_callback_info info) {
       !require_that(&a, nr == rows, "rstd must have rows elements") ||
       !require_that(&a, ng == H && ndg == H && ndb == H, "gamma, dgamma and dbeta must have H elements"))
     return NULL;
-  // Column sums over many rows in double, so that long batches do not lose the small terms.
-  double *sums = calloc(2 * H, sizeof *sums);
-  if (!require_that(&a, sums != NULL, "out of memory for the gamma and beta sums")) return NULL;
-  double *sum_dgamma = sums, *sum_dbeta = sums + H;
-  for (size_t r = 0; r < rows; r++) {
-    const float *dyr = dy + r * H, *xhr = xhat + r * H;
-    float *dxr = dx + r * H;
-    double sa, sb;
-    row_grad_sums(dyr, gamma, xhr, H, &sa, &sb);
-    float mean_dxhat = (float)(sa / (double)H), mean_dxhat_xhat = (float)(sb / (double)H), rs = rstd[r];
-    for (size_t i = 0; i < H; i++) {
-      dxr[i] = rs * (dyr[i] * gamma[i] - mean_dxhat - xhr[i] * mean_dxhat_xhat);
-      sum_dgamma[i] += dyr[i] * xhr[i];
-      sum_dbeta[i] += dyr[i];
-    }
-  }
-  for (size_t i = 0; i < H; i++) {
-    dgamma[i] = (float)sum_dgamma[i];
-    dbeta[i] = (float)sum_dbeta[i];
-  }
-  free(sums);
+  Backward job = {dy, xhat, rstd, gamma, rows, H, dx, dgamma, dbeta};
+  parallel_for((int64_t)rows, 16, backward_rows, &job);
+  // γ and β gradients by column ranges over every row: the same sums whatever the thread count.
+  parallel_for((int64_t)H, 64, backward_columns, &job);
   return NULL;
 }

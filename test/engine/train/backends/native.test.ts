@@ -43,7 +43,7 @@ describe('@mengzi/native', () => {
     expect(Array.from(c)).toEqual(new Array(6).fill(7))
   })
 
-  it('gives the same bits on one thread and on several (sums, scatters)', () => {
+  it('gives the same bits on one thread and on several (sums, scatters, LayerNorm, GELU)', () => {
     const x = randomValues(300 * 1000, 3)
     const ids = Int32Array.from(randomValues(700, 4), (v) => Math.floor((v + 1) * 500))
     const rows = randomValues(700 * 16, 5)
@@ -53,14 +53,22 @@ describe('@mengzi/native', () => {
       addon().sumRows(x, 300, 1000, sums)
       const table = new Float32Array(1000 * 16).fill(3)
       addon().scatterAddRows(rows, ids, ids[0], table, 1000, 16)
-      return { sums, table }
+      const [H, n] = [1000, 300]
+      const y = new Float32Array(n * H), xhat = new Float32Array(n * H), rstd = new Float32Array(n)
+      addon().layerNormForward(x, rows.subarray(0, H), rows.subarray(H, 2 * H), n, H, 1e-12, y, xhat, rstd)
+      const dx = new Float32Array(n * H), dgamma = new Float32Array(H), dbeta = new Float32Array(H)
+      addon().layerNormBackward(y, xhat, rstd, rows.subarray(0, H), n, H, dx, dgamma, dbeta)
+      const gelu = new Float32Array(n * H), cdf = new Float32Array(n * H)
+      addon().geluForward(x, gelu, cdf)
+      return { sums, table, y, xhat, rstd, dx, dgamma, dbeta, gelu }
     }
     const previous = addon().kernelThreads()
     const one = run(1)
     const several = run(4)
     addon().kernelThreads(previous)
-    expect(Buffer.from(several.sums.buffer).equals(Buffer.from(one.sums.buffer))).toBe(true)
-    expect(Buffer.from(several.table.buffer).equals(Buffer.from(one.table.buffer))).toBe(true)
+    for (const key of Object.keys(one) as (keyof typeof one)[]) {
+      expect(Buffer.from(several[key].buffer).equals(Buffer.from(one[key].buffer)), key).toBe(true)
+    }
     let column7 = 0
     for (let i = 0; i < 300; i++) column7 += x[i * 1000 + 7]
     expect(one.sums[7]).toBeCloseTo(column7, 4)
