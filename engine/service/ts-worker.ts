@@ -9,10 +9,10 @@ import { fileURLToPath, pathToFileURL } from 'node:url'
 import { Worker } from 'node:worker_threads'
 import { WorkbenchError, type ErrorCode } from '../errors'
 
-const require = createRequire(import.meta.url)
+const nodeRequire = createRequire(import.meta.url)
 
 function tsxEsmApiUrl(): string {
-  const pkgPath = require.resolve('tsx/package.json')
+  const pkgPath = nodeRequire.resolve('tsx/package.json')
   const exported = JSON.parse(readFileSync(pkgPath, 'utf8')).exports['./esm/api'].import.default as string
   return pathToFileURL(join(dirname(pkgPath), exported)).href
 }

@@ -45,4 +45,12 @@ describe('the Electron main bundle', () => {
     expect(tagged.result).toMatchObject({ tagged: 40 })
     expect(tagged.result.distribution.pos.PUNCT).toBeGreaterThan(0)
   })
+
+  it('finds the native kernels (@mengzi/native and a BLAS) from the bundle, for the wasm backend', async () => {
+    const probed = await runBuiltTask('probeBackends', undefined)
+    expect(probed.error).toBeUndefined()
+    const wasm = (probed.result as { name: string; available: boolean; detail: string }[]).find((p) => p.name === 'wasm')
+    expect(wasm).toMatchObject({ available: true })
+    expect(wasm!.detail).toMatch(/\+ native kernels \(sgemm: .*blas/i)
+  })
 })

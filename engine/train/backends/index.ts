@@ -44,7 +44,7 @@ export interface BackendOptions {
 
 type Attempt = { ok: true; detail: string; threads?: number } | { ok: false; reason: string }
 
-const require = createRequire(import.meta.url)
+const nodeRequire = createRequire(import.meta.url)
 
 /** Picks and activates a backend. A named one that cannot start throws UNAVAILABLE with the reason. */
 export async function selectBackend(preference: BackendPreference = 'auto', options: BackendOptions = {}): Promise<BackendSelection> {
@@ -103,7 +103,7 @@ async function tryTensorflow(): Promise<Attempt> {
   const missing: string[] = []
   for (const pkg of ['@tensorflow/tfjs-node-gpu', '@tensorflow/tfjs-node']) {
     try {
-      require.resolve(pkg)
+      nodeRequire.resolve(pkg)
     } catch {
       missing.push(pkg)
       continue
@@ -157,7 +157,7 @@ let wasmConfigured = false
 async function tryWasm(options: BackendOptions): Promise<Attempt> {
   if (!wasmConfigured) {
     // The .wasm binaries sit next to the package's bundle; say so rather than rely on __dirname guesses.
-    setWasmPaths(`${path.dirname(require.resolve('@tensorflow/tfjs-backend-wasm'))}/`)
+    setWasmPaths(`${path.dirname(nodeRequire.resolve('@tensorflow/tfjs-backend-wasm'))}/`)
     wasmConfigured = true
     if ((options.wasmThreads ?? 1) > 1 && !(await startThreadedWasm(options.wasmThreads!))) {
       return { ok: false, reason: `the threaded wasm binary did not start with ${options.wasmThreads} threads` }

@@ -43,7 +43,7 @@ export const BLAS_CANDIDATES: Partial<Record<NodeJS.Platform, string[]>> = {
   win32: ['libopenblas.dll'],
 }
 
-const require = createRequire(import.meta.url)
+const loadModule = createRequire(import.meta.url)
 let loaded: { addon: NativeAddon | null; status: NativeStatus } | null = null
 
 export interface NativeOptions {
@@ -89,7 +89,7 @@ function tryLoad(options: NativeOptions): { addon: NativeAddon | null; status: N
   // (the Electron bundle, where sources are not beside it).
   for (const specifier of ['../../native/index.cjs', '@mengzi/native']) {
     try {
-      addon = require(specifier) as NativeAddon
+      addon = loadModule(specifier) as NativeAddon
       break
     } catch (err) {
       const missing = (err as NodeJS.ErrnoException).code === 'MODULE_NOT_FOUND'

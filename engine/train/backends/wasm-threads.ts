@@ -14,7 +14,7 @@ import { createRequire } from 'node:module'
 import * as tf from '@tensorflow/tfjs'
 import { setThreadsCount } from '@tensorflow/tfjs-backend-wasm'
 
-const require = createRequire(import.meta.url)
+const nodeRequire = createRequire(import.meta.url)
 
 type WorkerCtor = new (script: string | URL, options?: object) => {
   postMessage(message: unknown, transfer?: unknown): void
@@ -27,9 +27,9 @@ let patched = false
 function patchWorkers(): void {
   if (patched) return
   patched = true
-  const threads = require('node:worker_threads') as { Worker: WorkerCtor }
-  const mainScript = require.resolve('@tensorflow/tfjs-backend-wasm/wasm-out/tfjs-backend-wasm-threaded-simd.js')
-  const { wasmWorkerContents } = require('@tensorflow/tfjs-backend-wasm/wasm-out/tfjs-backend-wasm-threaded-simd.worker.js') as { wasmWorkerContents: string }
+  const threads = nodeRequire('node:worker_threads') as { Worker: WorkerCtor }
+  const mainScript = nodeRequire.resolve('@tensorflow/tfjs-backend-wasm/wasm-out/tfjs-backend-wasm-threaded-simd.js')
+  const { wasmWorkerContents } = nodeRequire('@tensorflow/tfjs-backend-wasm/wasm-out/tfjs-backend-wasm-threaded-simd.worker.js') as { wasmWorkerContents: string }
   // The template literal turned the script's "\n" escapes into newlines; tfjs undoes that the same way.
   const workerCode = wasmWorkerContents.replace(/\n/g, '\\n')
   const Base = threads.Worker
@@ -54,7 +54,7 @@ export async function startThreadedWasm(count: number): Promise<boolean> {
   patchWorkers()
   tf.env().set('WASM_HAS_MULTITHREAD_SUPPORT', true)
   setThreadsCount(count)
-  const os = require('node:os') as { cpus: () => unknown[] }
+  const os = nodeRequire('node:os') as { cpus: () => unknown[] }
   const realCpus = os.cpus
   os.cpus = () => {
     const cpus = realCpus()
