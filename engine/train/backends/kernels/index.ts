@@ -3,6 +3,7 @@ import * as tf from '@tensorflow/tfjs'
 import type { KernelConfig } from '@tensorflow/tfjs'
 // Registers the wasm backend and its stock kernels first, so that ours replace them and not the reverse.
 import '@tensorflow/tfjs-backend-wasm'
+import { adamWWasmConfig, lambWasmConfig } from './adam-wasm'
 import { batchMatMulWasmConfig, keepStockBatchMatMul } from './batch-mat-mul-wasm'
 import { gatherV2WasmConfig, keepStockGatherV2 } from './gather-wasm'
 import { geluGradWasmConfig, geluWasmConfig } from './gelu-wasm'
@@ -23,6 +24,8 @@ export const CUSTOM_KERNELS: readonly KernelConfig[] = [
   // Fused layers in native code (kernels/fused.ts; used only while @mengzi/native is on):
   geluWasmConfig,
   geluGradWasmConfig,
+  adamWWasmConfig,
+  lambWasmConfig,
 ]
 
 let registered = false
