@@ -8,6 +8,8 @@
 import * as tf from '@tensorflow/tfjs'
 import type { Weights } from '../model/bert'
 import { isNoDecay } from '../model/weights'
+import type { AdamAttrs } from './backends/kernels/adam-wasm'
+import { hasFusedKernel, runFused } from './backends/kernels/fused'
 
 export type OptimizerKind = 'adamw' | 'lamb'
 
@@ -86,19 +88,32 @@ abstract class AdamFamily implements Optimizer {
     const t = this.steps
     const bc1 = 1 - this.beta1 ** t
     const bc2 = 1 - this.beta2 ** t
+    // one native pass per parameter where the backend has it; the tfjs composition is the reference
+    const fused = hasFusedKernel(this.fusedKernel)
     for (const [name, g] of grads) {
       const p = this.weights.get(name)
       if (!p) throw new Error(`gradient for unknown parameter "${name}"`)
       const s = this.momentsFor(name, p)
       tf.tidy(() => {
-        const m = s.m.mul(this.beta1).add(g.mul(1 - this.beta1)) // exp_avg
-        const v = s.v.mul(this.beta2).add(g.square().mul(1 - this.beta2)) // exp_avg_sq
+        let next: tf.Tensor, m: tf.Tensor, v: tf.Tensor
+        if (fused) {
+          const attrs: AdamAttrs = { lr, beta1: this.beta1, beta2: this.beta2, eps: this.eps, weightDecay: this.decayFor(name), bc1, bc2 }
+          ;[next, m, v] = runFused(this.fusedKernel, { p, g, m: s.m, v: s.v }, { ...attrs })
+        } else {
+          m = s.m.mul(this.beta1).add(g.mul(1 - this.beta1)) // exp_avg
+          v = s.v.mul(this.beta2).add(g.square().mul(1 - this.beta2)) // exp_avg_sq
+          next = this.update(name, p, m, v, lr, bc1, bc2)
+        }
+        // assign takes the new tensors' buffers over (no copy); tidy drops only their handles
         s.m.assign(m)
         s.v.assign(v)
-        p.assign(this.update(name, p, m, v, lr, bc1, bc2))
+        p.assign(next)
       })
     }
   }
+
+  /** The kernel (kernels/adam-wasm.ts) that computes p', m', v' in one call, same numbers as `update`. */
+  protected abstract readonly fusedKernel: string
 
   /** The new parameter value from the updated moments. */
   protected abstract update(name: string, p: tf.Tensor, m: tf.Tensor, v: tf.Tensor, lr: number, bc1: number, bc2: number): tf.Tensor
@@ -153,6 +168,7 @@ abstract class AdamFamily implements Optimizer {
  */
 export class AdamW extends AdamFamily {
   readonly kind = 'adamw' as const
+  protected readonly fusedKernel = 'MengziAdamW'
   protected update(name: string, p: tf.Tensor, m: tf.Tensor, v: tf.Tensor, lr: number, bc1: number, bc2: number): tf.Tensor {
     const decayed = p.mul(1 - lr * this.decayFor(name))
     const denom = v.sqrt().div(Math.sqrt(bc2)).add(this.eps)
@@ -168,6 +184,7 @@ export class AdamW extends AdamFamily {
  */
 export class Lamb extends AdamFamily {
   readonly kind = 'lamb' as const
+  protected readonly fusedKernel = 'MengziLamb'
   protected update(name: string, p: tf.Tensor, m: tf.Tensor, v: tf.Tensor, lr: number, bc1: number, bc2: number): tf.Tensor {
     const r = m.div(bc1).div(v.div(bc2).sqrt().add(this.eps))
     const decay = this.decayFor(name)

@@ -15,6 +15,8 @@ napi_value sum_rows(napi_env env, napi_callback_info info);
 napi_value scatter_add_rows(napi_env env, napi_callback_info info);
 napi_value layer_norm_forward(napi_env env, napi_callback_info info);
 napi_value layer_norm_backward(napi_env env, napi_callback_info info);
+napi_value adamw_step(napi_env env, napi_callback_info info);
+napi_value lamb_step(napi_env env, napi_callback_info info);
 
 static void throw_error(Args *a, const char *what) {
   if (a->failed) return;
@@ -126,6 +128,8 @@ static napi_value init(napi_env env, napi_value exports) {
   export_fn(env, exports, "scatterAddRows", scatter_add_rows);
   export_fn(env, exports, "layerNormForward", layer_norm_forward);
   export_fn(env, exports, "layerNormBackward", layer_norm_backward);
+  export_fn(env, exports, "adamwStep", adamw_step);
+  export_fn(env, exports, "lambStep", lamb_step);
   return exports;
 }
 

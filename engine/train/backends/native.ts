@@ -32,6 +32,16 @@ export interface NativeAddon {
     dy: Float32Array, xhat: Float32Array, rstd: Float32Array, gamma: Float32Array, rows: number, H: number,
     dx: Float32Array, dgamma: Float32Array, dbeta: Float32Array,
   ): void
+  /** One AdamW update of a parameter (engine/native/src/adam.c); the outputs must not share memory with the inputs. */
+  adamwStep(
+    p: Float32Array, g: Float32Array, m: Float32Array, v: Float32Array, pOut: Float32Array, mOut: Float32Array, vOut: Float32Array,
+    lr: number, beta1: number, beta2: number, eps: number, weightDecay: number, bc1: number, bc2: number,
+  ): void
+  /** Same arguments as adamwStep; returns the trust ratio it applied. */
+  lambStep(
+    p: Float32Array, g: Float32Array, m: Float32Array, v: Float32Array, pOut: Float32Array, mOut: Float32Array, vOut: Float32Array,
+    lr: number, beta1: number, beta2: number, eps: number, weightDecay: number, bc1: number, bc2: number,
+  ): number
 }
 
 export type NativeStatus = { available: true; detail: string; threads: number } | { available: false; reason: string }

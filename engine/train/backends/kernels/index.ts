@@ -3,6 +3,7 @@ import * as tf from '@tensorflow/tfjs'
 import type { KernelConfig } from '@tensorflow/tfjs'
 // Registers the wasm backend and its stock kernels first, so that ours replace them and not the reverse.
 import '@tensorflow/tfjs-backend-wasm'
+import { adamWWasmConfig, lambWasmConfig } from './adam-wasm'
 import { batchMatMulWasmConfig, keepStockBatchMatMul } from './batch-mat-mul-wasm'
 import { gatherV2WasmConfig, keepStockGatherV2 } from './gather-wasm'
 import { attentionSoftmaxGradWasmConfig, attentionSoftmaxWasmConfig } from './attention-softmax-wasm'
@@ -31,6 +32,8 @@ export const CUSTOM_KERNELS: readonly KernelConfig[] = [
   attentionSoftmaxGradWasmConfig,
   layerNormWasmConfig,
   layerNormGradWasmConfig,
+  adamWWasmConfig,
+  lambWasmConfig,
 ]
 
 let registered = false
