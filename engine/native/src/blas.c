@@ -13,6 +13,7 @@
 #define SYM(h, s) dlsym(h, s)
 #endif
 #include "common.h"
+#include "parallel.h"
 
 // CBLAS's enum values (cblas.h), fixed by the standard interface.
 enum { ROW_MAJOR = 101, NO_TRANS = 111, TRANS = 112 };
@@ -26,6 +27,7 @@ static sgemm_fn cblas_sgemm;
 static set_threads_fn set_threads;
 static get_threads_fn get_threads;
 static char description[1600];
+static bool split_products = true;  // our pool splits products (BLAS on one thread) or BLAS threads them
 
 // blasLoad(path): opens a BLAS shared library and binds cblas_sgemm; returns what was loaded (OpenBLAS
 // says its version, build and core). Once one is bound, later calls return it unchanged.
@@ -79,6 +81,17 @@ napi_value blas_threads(napi_env env, napi_callback_info info) {
   return make_number(env, get_threads ? get_threads() : 1);
 }
 
+// sgemmSplit(on): true (default) splits each product over our thread pool with BLAS held to one
+// thread per call; false leaves threading to BLAS (then set its threads with blasThreads).
+napi_value sgemm_split(napi_env env, napi_callback_info info) {
+  Args a;
+  if (!args_read(env, info, "sgemmSplit", 1, &a)) return NULL;
+  bool on = arg_bool(&a, 0);
+  if (a.failed) return NULL;
+  split_products = on;
+  return NULL;
+}
+
 // Checks that `batch` matrices of rows x cols, ld apart by row and `stride` apart by matrix, starting at
 // `offset`, lie inside an array of `length` elements.
 static bool fits(Args *a, const char *name, size_t length, int64_t offset, int64_t rows, int64_t cols, int64_t ld,
@@ -94,6 +107,50 @@ static bool fits(Args *a, const char *name, size_t length, int64_t offset, int64
     return require_that(a, false, what);
   }
   return true;
+}
+
+// Parts smaller than this stay on one thread: waking a worker costs more than it saves.
+#define MIN_PART_FLOPS 2e6
+
+enum { SPLIT_BATCH, SPLIT_ROWS, SPLIT_COLUMNS };
+
+typedef struct {
+  bool trans_a, trans_b;
+  int64_t m, n, k;
+  float alpha;
+  const float *A;
+  int64_t lda, stride_a;
+  const float *B;
+  int64_t ldb, stride_b;
+  float beta;
+  float *C;
+  int64_t ldc, stride_c;
+  int split;
+} Gemm;
+
+// C_i[r0:r1, c0:c1] of one batch matrix.
+static void gemm_block(const Gemm *g, int64_t i, int64_t r0, int64_t r1, int64_t c0, int64_t c1) {
+  const float *a = g->A + i * g->stride_a + (g->trans_a ? r0 : r0 * g->lda);
+  const float *b = g->B + i * g->stride_b + (g->trans_b ? c0 * g->ldb : c0);
+  float *c = g->C + i * g->stride_c + r0 * g->ldc + c0;
+  int64_t rows = r1 - r0, cols = c1 - c0;
+  if (g->k == 0) {  // an empty sum: BLAS implementations differ on k = 0, so do it here
+    for (int64_t r = 0; r < rows; r++)
+      for (int64_t j = 0; j < cols; j++) c[r * g->ldc + j] = g->beta == 0.0f ? 0.0f : g->beta * c[r * g->ldc + j];
+    return;
+  }
+  cblas_sgemm(ROW_MAJOR, g->trans_a ? TRANS : NO_TRANS, g->trans_b ? TRANS : NO_TRANS, (int)rows, (int)cols, (int)g->k,
+              g->alpha, a, (int)g->lda, b, (int)g->ldb, g->beta, c, (int)g->ldc);
+}
+
+static void gemm_part(void *ctx, int64_t begin, int64_t end) {
+  const Gemm *g = ctx;
+  if (g->split == SPLIT_BATCH)
+    for (int64_t i = begin; i < end; i++) gemm_block(g, i, 0, g->m, 0, g->n);
+  else if (g->split == SPLIT_ROWS)
+    gemm_block(g, 0, begin, end, 0, g->n);
+  else
+    gemm_block(g, 0, 0, g->m, begin, end);
 }
 
 // sgemm(transA, transB, m, n, k, alpha, a, aOffset, lda, strideA, b, bOffset, ldb, strideB, beta, c,
@@ -121,15 +178,24 @@ napi_value blas_sgemm(napi_env env, napi_callback_info info) {
   if (!fits(&a, "b", b_len, b_off, trans_b ? n : k, trans_b ? k : n, ldb, stride_b, batch)) return NULL;
   if (!fits(&a, "c", c_len, c_off, m, n, ldc, stride_c, batch)) return NULL;
   if (!require_that(&a, batch == 1 || stride_c >= m * ldc || stride_c >= m * n, "c: batch matrices overlap")) return NULL;
-  for (int64_t i = 0; i < batch; i++) {
-    float *c = C + c_off + i * stride_c;
-    if (k == 0) {  // an empty sum: BLAS implementations differ on k = 0, so do it here
-      for (int64_t r = 0; r < m; r++)
-        for (int64_t j = 0; j < n; j++) c[r * ldc + j] = beta == 0.0f ? 0.0f : beta * c[r * ldc + j];
-      continue;
-    }
-    cblas_sgemm(ROW_MAJOR, trans_a ? TRANS : NO_TRANS, trans_b ? TRANS : NO_TRANS, (int)m, (int)n, (int)k, alpha,
-                A + a_off + i * stride_a, (int)lda, B + b_off + i * stride_b, (int)ldb, beta, c, (int)ldc);
+  Gemm job = {trans_a, trans_b, m, n, k, alpha, A + a_off, lda, stride_a, B + b_off, ldb, stride_b, beta, C + c_off, ldc, stride_c, SPLIT_BATCH};
+  if (k == 0) {
+    for (int64_t i = 0; i < batch; i++) gemm_block(&job, i, 0, m, 0, n);
+    return NULL;
+  }
+  // Our pool splits the work and every part is one single-threaded BLAS call: BLAS's own threads
+  // barely help products this small on few cores (the split is chosen here, per product).
+  double flops = 2.0 * (double)m * (double)n * (double)k;
+  if (!split_products) {
+    for (int64_t i = 0; i < batch; i++) gemm_block(&job, i, 0, m, 0, n);
+  } else if (batch > 1) {
+    job.split = SPLIT_BATCH;
+    parallel_for(batch, flops >= MIN_PART_FLOPS ? 1 : (int64_t)(MIN_PART_FLOPS / flops) + 1, gemm_part, &job);
+  } else {
+    job.split = m >= n ? SPLIT_ROWS : SPLIT_COLUMNS;
+    int64_t extent = m >= n ? m : n;
+    int64_t grain = (int64_t)(MIN_PART_FLOPS / (flops / (double)extent)) + 1;
+    parallel_for(extent, grain < 16 ? 16 : grain, gemm_part, &job);
   }
   return NULL;
 }

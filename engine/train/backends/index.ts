@@ -38,7 +38,7 @@ export interface BackendOptions {
    * where the addon and a BLAS load. Off: the XNNPACK and JavaScript paths only.
    */
   native?: boolean
-  /** BLAS threads for the native products; default: the cores Node may use. Only the first load counts. */
+  /** Threads for the native kernels and products; default: the cores Node may use. Only the first load counts. */
   blasThreads?: number
 }
 
@@ -177,7 +177,7 @@ function nativeDetail(options: BackendOptions): string {
   if (options.native === false) return '; native kernels off'
   const { status } = loadNative({ blasThreads: options.blasThreads })
   if (!status.available) return `; native kernels unavailable: ${status.reason}`
-  return ` + native kernels (sgemm: ${status.detail}, ${status.threads} BLAS thread${status.threads > 1 ? 's' : ''})`
+  return ` + native kernels (sgemm: ${status.detail}; ${status.threads} thread${status.threads > 1 ? 's' : ''})`
 }
 
 function oneLine(err: unknown): string {

@@ -16,6 +16,8 @@ export interface NativeAddon {
     b: Float32Array, bOffset: number, ldb: number, strideB: number,
     beta: number, c: Float32Array, cOffset: number, ldc: number, strideC: number, batch: number,
   ): void
+  /** true: products split over our thread pool, one BLAS thread per part (default); false: BLAS threads them. */
+  sgemmSplit(on: boolean): void
   geluForward(x: Float32Array, y: Float32Array, cdf: Float32Array): void
   geluBackward(dy: Float32Array, x: Float32Array, cdf: Float32Array, dx: Float32Array): void
   /** Threads for the fused kernels (the calling one included); returns the count in use. */
@@ -57,7 +59,7 @@ const loadModule = createRequire(import.meta.url)
 let loaded: { addon: NativeAddon | null; status: NativeStatus } | null = null
 
 export interface NativeOptions {
-  /** BLAS threads, and threads for the fused kernels; default: the cores Node may use (os.availableParallelism()). */
+  /** Threads for the native kernels and products; default: the cores Node may use (os.availableParallelism()). */
   blasThreads?: number
   env?: NodeJS.ProcessEnv
 }
@@ -114,9 +116,10 @@ function tryLoad(options: NativeOptions): { addon: NativeAddon | null; status: N
   for (const path of candidates) {
     try {
       const detail = addon.blasLoad(path)
-      const wanted = options.blasThreads ?? os.availableParallelism()
-      const threads = addon.blasThreads(wanted)
-      addon.kernelThreads(wanted)
+      // Our pool splits each product into single-threaded BLAS calls (engine/native/src/blas.c): on
+      // few cores that beats BLAS's own threading for BERT-sized products, and one pool serves all.
+      addon.blasThreads(1)
+      const threads = addon.kernelThreads(options.blasThreads ?? os.availableParallelism())
       return { addon, status: { available: true, detail, threads } }
     } catch (err) {
       failures.push(firstLine(err))

@@ -31,6 +31,26 @@ describe('@mengzi/native', () => {
         }
   })
 
+  it('splits large products over threads (rows, columns, batches) with the same results as one call', () => {
+    const previous = addon().kernelThreads()
+    for (const [m, n, k, batch, tb] of [[700, 90, 64, 1, false], [40, 3000, 32, 1, true], [64, 64, 48, 12, false]] as const) {
+      const a = randomValues(batch * m * k, m), b = randomValues(batch * k * n, n)
+      const run = (threads: number, split: boolean) => {
+        addon().kernelThreads(threads)
+        addon().sgemmSplit(split)
+        const c = new Float32Array(batch * m * n)
+        addon().sgemm(false, tb, m, n, k, 1, a, 0, k, m * k, b, 0, tb ? k : n, k * n, 0, c, 0, n, m * n, batch)
+        return c
+      }
+      const whole = run(1, false)
+      const split = run(3, true)
+      addon().sgemmSplit(true)
+      for (let i = 0; i < whole.length; i += 97) expect(split[i]).toBeCloseTo(whole[i], 5)
+      expect(split[whole.length - 1]).toBeCloseTo(whole[whole.length - 1], 5)
+    }
+    addon().kernelThreads(previous)
+  })
+
   it('refuses products that would reach past an array, in one line, writing nothing', () => {
     const c = new Float32Array(6).fill(7)
     const call = (cOffset: number, ldb: number) => () =>
