@@ -8,6 +8,8 @@ napi_value blas_threads(napi_env env, napi_callback_info info);
 napi_value blas_sgemm(napi_env env, napi_callback_info info);
 napi_value gelu_forward(napi_env env, napi_callback_info info);
 napi_value gelu_backward(napi_env env, napi_callback_info info);
+napi_value softmax_xent_forward(napi_env env, napi_callback_info info);
+napi_value softmax_xent_backward(napi_env env, napi_callback_info info);
 
 static void throw_error(Args *a, const char *what) {
   if (a->failed) return;
@@ -112,6 +114,8 @@ static napi_value init(napi_env env, napi_value exports) {
   export_fn(env, exports, "sgemm", blas_sgemm);
   export_fn(env, exports, "geluForward", gelu_forward);
   export_fn(env, exports, "geluBackward", gelu_backward);
+  export_fn(env, exports, "softmaxXentForward", softmax_xent_forward);
+  export_fn(env, exports, "softmaxXentBackward", softmax_xent_backward);
   return exports;
 }
 

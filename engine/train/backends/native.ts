@@ -18,6 +18,10 @@ export interface NativeAddon {
   ): void
   geluForward(x: Float32Array, y: Float32Array, cdf: Float32Array): void
   geluBackward(dy: Float32Array, x: Float32Array, cdf: Float32Array, dx: Float32Array): void
+  /** Row softmax of logits [N, C] into probs, and rowLoss = −log probs[target] (0 where target is −1). */
+  softmaxXentForward(logits: Float32Array, targets: Int32Array, N: number, C: number, probs: Float32Array, rowLoss: Float32Array): void
+  /** dlogits = (probs − onehot(target)) · rowScale[row]; N = targets.length. */
+  softmaxXentBackward(probs: Float32Array, targets: Int32Array, rowScale: Float32Array, dlogits: Float32Array): void
 }
 
 export type NativeStatus = { available: true; detail: string; threads: number } | { available: false; reason: string }

@@ -8,6 +8,7 @@ import { gatherV2WasmConfig, keepStockGatherV2 } from './gather-wasm'
 import { geluGradWasmConfig, geluWasmConfig } from './gelu-wasm'
 import { identityWasmConfig } from './identity-wasm'
 import { oneHotWasmConfig } from './one-hot-wasm'
+import { softmaxXentGradWasmConfig, softmaxXentWasmConfig } from './softmax-xent-wasm'
 import { keepStockSum, sumWasmConfig } from './sum-wasm'
 import { unsortedSegmentSumCpuConfig } from './unsorted-segment-sum-cpu'
 import { unsortedSegmentSumWasmConfig } from './unsorted-segment-sum-wasm'
@@ -23,6 +24,8 @@ export const CUSTOM_KERNELS: readonly KernelConfig[] = [
   // Fused layers in native code (kernels/fused.ts; used only while @mengzi/native is on):
   geluWasmConfig,
   geluGradWasmConfig,
+  softmaxXentWasmConfig,
+  softmaxXentGradWasmConfig,
 ]
 
 let registered = false
