@@ -1,9 +1,11 @@
 // Mean softmax cross-entropy of logits [N, C] against integer labels, as one tfjs op. For the MLM head
 // (C = 21128) the composition logSoftmax → mul(oneHot) → sum runs ~14 passes over N×C, two of them
 // exp; this one runs 8 with one exp, and keeps only the probabilities for backward:
-// d loss / d logits = (softmax − onehot) / count.
+// d loss / d logits = (softmax − onehot) / count. Where the backend has the fused kernels (wasm with
+// @mengzi/native) forward and backward are one native pass each.
 import * as tf from '@tensorflow/tfjs'
 import { registerCustomKernels } from '../../train/backends/kernels'
+import { hasFusedKernel, runFused } from '../../train/backends/kernels/fused'
 
 /** Label value that contributes nothing (PyTorch's ignore_index default). */
 export const IGNORE_INDEX = -100
@@ -32,6 +34,18 @@ export function softmaxCrossEntropy(logits: tf.Tensor2D, labels: Int32Array): tf
   if (count === 0) return tf.mul(tf.sum(logits), 0) as tf.Scalar // 0, still connected to the logits
 
   const op = tf.customGrad(((z: tf.Tensor2D, save: tf.GradSaveFunc) => {
+    if (hasFusedKernel('MengziSoftmaxXent')) {
+      const rowTargets = tf.tensor1d(targets, 'int32')
+      const [probs, rowLoss] = runFused('MengziSoftmaxXent', { logits: z, targets: rowTargets }) // [N, C], [N]
+      save([probs, rowTargets])
+      return {
+        value: tf.div(tf.sum(rowLoss), count), // rowLoss is 0 on ignored rows
+        gradFunc: (dy: tf.Tensor, [p, t]: tf.Tensor[]) => {
+          const rowScale = tf.mul(tf.tensor1d(keep), tf.div(dy, count)) // [N]
+          return [runFused('MengziSoftmaxXentGrad', { probs: p, targets: t, rowScale })[0]]
+        },
+      }
+    }
     const max = tf.max(z, -1, true) // [N, 1]
     const e = tf.exp(tf.sub(z, max))
     const sumExp = tf.sum(e, -1, true)

@@ -18,6 +18,8 @@ napi_value layer_norm_forward(napi_env env, napi_callback_info info);
 napi_value layer_norm_backward(napi_env env, napi_callback_info info);
 napi_value adamw_step(napi_env env, napi_callback_info info);
 napi_value lamb_step(napi_env env, napi_callback_info info);
+napi_value softmax_xent_forward(napi_env env, napi_callback_info info);
+napi_value softmax_xent_backward(napi_env env, napi_callback_info info);
 
 static void throw_error(Args *a, const char *what) {
   if (a->failed) return;
@@ -132,6 +134,8 @@ static napi_value init(napi_env env, napi_value exports) {
   export_fn(env, exports, "layerNormBackward", layer_norm_backward);
   export_fn(env, exports, "adamwStep", adamw_step);
   export_fn(env, exports, "lambStep", lamb_step);
+  export_fn(env, exports, "softmaxXentForward", softmax_xent_forward);
+  export_fn(env, exports, "softmaxXentBackward", softmax_xent_backward);
   return exports;
 }
 

@@ -44,6 +44,10 @@ export interface NativeAddon {
     p: Float32Array, g: Float32Array, m: Float32Array, v: Float32Array, pOut: Float32Array, mOut: Float32Array, vOut: Float32Array,
     lr: number, beta1: number, beta2: number, eps: number, weightDecay: number, bc1: number, bc2: number,
   ): number
+  /** Row softmax of logits [N, C] into probs, and rowLoss = −log probs[target] (0 where target is −1). */
+  softmaxXentForward(logits: Float32Array, targets: Int32Array, N: number, C: number, probs: Float32Array, rowLoss: Float32Array): void
+  /** dlogits = (probs − onehot(target)) · rowScale[row]; N = targets.length. */
+  softmaxXentBackward(probs: Float32Array, targets: Int32Array, rowScale: Float32Array, dlogits: Float32Array): void
 }
 
 export type NativeStatus = { available: true; detail: string; threads: number } | { available: false; reason: string }

@@ -12,6 +12,7 @@ import { scatterAddRowsWasmConfig } from './scatter-rows-wasm'
 import { identityWasmConfig } from './identity-wasm'
 import { layerNormGradWasmConfig, layerNormWasmConfig } from './layer-norm-wasm'
 import { oneHotWasmConfig } from './one-hot-wasm'
+import { softmaxXentGradWasmConfig, softmaxXentWasmConfig } from './softmax-xent-wasm'
 import { keepStockSum, sumWasmConfig } from './sum-wasm'
 import { unsortedSegmentSumCpuConfig } from './unsorted-segment-sum-cpu'
 import { unsortedSegmentSumWasmConfig } from './unsorted-segment-sum-wasm'
@@ -34,6 +35,8 @@ export const CUSTOM_KERNELS: readonly KernelConfig[] = [
   layerNormGradWasmConfig,
   adamWWasmConfig,
   lambWasmConfig,
+  softmaxXentWasmConfig,
+  softmaxXentGradWasmConfig,
 ]
 
 let registered = false
