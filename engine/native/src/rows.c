@@ -89,3 +89,38 @@ napi_value scatter_add_rows(napi_env env, napi_callback_info info) {
   parallel_for(table_rows, 256, scatter_table_rows, &job);
   return NULL;
 }
+
+typedef struct {
+  const float *a, *b;
+  size_t period;
+  float *out;
+} AddRepeat;
+
+static void add_repeat_range(void *ctx, int64_t begin, int64_t end) {
+  AddRepeat *job = ctx;
+  size_t p = job->period;
+  // Whole periods where possible so the inner loop is a plain vectorisable add.
+  int64_t i = begin;
+  while (i < end) {
+    size_t j = (size_t)i % p;
+    size_t run = p - j < (size_t)(end - i) ? p - j : (size_t)(end - i);
+    const float *a = job->a + i, *b = job->b + j;
+    float *out = job->out + i;
+    for (size_t t = 0; t < run; t++) out[t] = a[t] + b[t];
+    i += (int64_t)run;
+  }
+}
+
+// addRepeat(a, b, out): out[i] = a[i] + b[i mod b.length] (a same-shaped or trailing-broadcast add);
+// b.length must divide a.length.
+napi_value add_repeat(napi_env env, napi_callback_info info) {
+  Args a;
+  if (!args_read(env, info, "addRepeat", 3, &a)) return NULL;
+  size_t na = 0, nb = 0, no = 0;
+  const float *x = arg_f32(&a, 0, &na), *y = arg_f32(&a, 1, &nb);
+  float *out = arg_f32(&a, 2, &no);
+  if (a.failed || !require_that(&a, nb > 0 && na % nb == 0 && no == na, "b's length must divide a's, and out must be as long as a")) return NULL;
+  AddRepeat job = {x, y, nb, out};
+  parallel_for((int64_t)na, 65536, add_repeat_range, &job);
+  return NULL;
+}

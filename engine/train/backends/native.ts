@@ -24,6 +24,7 @@ export interface NativeAddon {
   kernelThreads(threads?: number): number
   attentionSoftmax(scores: Float32Array, mask: Float32Array | null, batch: number, rowsPerBatch: number, cols: number, scale: number, probs: Float32Array): void
   attentionSoftmaxGrad(dprobs: Float32Array, probs: Float32Array, cols: number, scale: number, dscores: Float32Array): void
+  addRepeat(a: Float32Array, b: Float32Array, out: Float32Array): void
   sumRows(x: Float32Array, rows: number, inner: number, out: Float32Array): void
   scatterAddRows(rows: Float32Array, ids: Int32Array, skipId: number, out: Float32Array, tableRows: number, width: number): void
   layerNormForward(

@@ -4,6 +4,7 @@ import type { KernelConfig } from '@tensorflow/tfjs'
 // Registers the wasm backend and its stock kernels first, so that ours replace them and not the reverse.
 import '@tensorflow/tfjs-backend-wasm'
 import { adamWWasmConfig, lambWasmConfig } from './adam-wasm'
+import { addWasmConfig, keepStockAdd } from './add-wasm'
 import { batchMatMulWasmConfig, keepStockBatchMatMul } from './batch-mat-mul-wasm'
 import { gatherV2WasmConfig, keepStockGatherV2 } from './gather-wasm'
 import { attentionSoftmaxGradWasmConfig, attentionSoftmaxWasmConfig } from './attention-softmax-wasm'
@@ -25,6 +26,7 @@ export const CUSTOM_KERNELS: readonly KernelConfig[] = [
   identityWasmConfig, // shares the buffer: the engine clones every tensor it saves for backward
   sumWasmConfig, // leading-axis sums (bias gradients) without transposing the input first
   gatherV2WasmConfig, // row gathers (embedding lookups) as row copies
+  addWasmConfig, // same-shape and bias-broadcast adds in native code (stock kernel otherwise)
   // Fused layers in native code (kernels/fused.ts; used only while @mengzi/native is on):
   geluWasmConfig,
   geluGradWasmConfig,
@@ -49,6 +51,7 @@ export function registerCustomKernels(): void {
     const stock = tf.getKernel(config.kernelName, config.backendName)
     if (config === batchMatMulWasmConfig) keepStockBatchMatMul(stock)
     if (config === sumWasmConfig) keepStockSum(stock)
+    if (config === addWasmConfig) keepStockAdd(stock)
     if (config === gatherV2WasmConfig) keepStockGatherV2(stock)
     if (stock) tf.unregisterKernel(config.kernelName, config.backendName)
     tf.registerKernel(config)
