@@ -4,6 +4,7 @@
 // bit (LAMB up to the norms, which sum here in double).
 #include <math.h>
 #include "common.h"
+#include "parallel.h"
 
 // Arguments 0..6 (p, g, m, v, pOut, mOut, vOut) and 7..13 (lr, beta1, beta2, eps, weightDecay, bc1, bc2).
 typedef struct {
@@ -37,7 +38,7 @@ static bool step_read(napi_env env, napi_callback_info info, const char *fn, Arg
 
 // m' = β1·m + (1−β1)·g, v' = β2·v + (1−β2)·g², p' = p·(1 − lr·λ) − (lr/bc1)·m' / (√v' / √bc2 + ε).
 // A function of its own: with restrict parameters GCC vectorizes the loop (not inside the N-API call).
-static void adamw_update(const float *restrict p, const float *restrict g, const float *restrict m, const float *restrict v,
+static inline void adamw_update(const float *restrict p, const float *restrict g, const float *restrict m, const float *restrict v,
                          float *restrict p_out, float *restrict m_out, float *restrict v_out, size_t n, const Step *s) {
   const float b1 = (float)s->beta1, c1 = (float)(1.0 - s->beta1);
   const float b2 = (float)s->beta2, c2 = (float)(1.0 - s->beta2);
@@ -52,12 +53,19 @@ static void adamw_update(const float *restrict p, const float *restrict g, const
   }
 }
 
+// Elements [begin, end) of one AdamW update, on the pool (elementwise, so any split gives the same bits).
+HOT_RANGE(adamw_range) {
+  const Step *s = ctx;
+  adamw_update(s->p + begin, s->g + begin, s->m + begin, s->v + begin, s->p_out + begin, s->m_out + begin, s->v_out + begin,
+               (size_t)(end - begin), s);
+}
+
 // adamwStep(p, g, m, v, pOut, mOut, vOut, lr, beta1, beta2, eps, weightDecay, bc1, bc2).
 napi_value adamw_step(napi_env env, napi_callback_info info) {
   Args a;
   Step s;
   if (!step_read(env, info, "adamwStep", &a, &s)) return NULL;
-  adamw_update(s.p, s.g, s.m, s.v, s.p_out, s.m_out, s.v_out, s.n, &s);
+  parallel_for((int64_t)s.n, 32768, adamw_range, &s);
   return NULL;
 }
 

@@ -4,6 +4,7 @@
 #include <math.h>
 #include "common.h"
 #include "parallel.h"
+#include "exp_approx.h"
 
 typedef struct {
   const float *x, *mask, *dy, *y;
@@ -12,7 +13,7 @@ typedef struct {
   float scale;
 } Softmax;
 
-static void softmax_rows(void *ctx, int64_t begin, int64_t end) {
+HOT_RANGE(softmax_rows) {
   Softmax *job = ctx;
   int64_t cols = job->cols;
   for (int64_t r = begin; r < end; r++) {
@@ -25,18 +26,15 @@ static void softmax_rows(void *ctx, int64_t begin, int64_t end) {
       y[j] = s;
       max = s > max ? s : max;
     }
+    for (int64_t j = 0; j < cols; j++) y[j] = exp_approx(y[j] - max);
     double sum = 0;
-    for (int64_t j = 0; j < cols; j++) {
-      float e = expf(y[j] - max);
-      y[j] = e;
-      sum += e;
-    }
+    for (int64_t j = 0; j < cols; j++) sum += y[j];
     float inv = (float)(1.0 / sum);
     for (int64_t j = 0; j < cols; j++) y[j] *= inv;
   }
 }
 
-static void softmax_grad_rows(void *ctx, int64_t begin, int64_t end) {
+HOT_RANGE(softmax_grad_rows) {
   Softmax *job = ctx;
   int64_t cols = job->cols;
   for (int64_t r = begin; r < end; r++) {

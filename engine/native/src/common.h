@@ -7,8 +7,34 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdlib.h>
 
 #define MAX_ARGS 24
+
+// HOT_RANGE(name) { body } defines `static void name(void *ctx, int64_t begin, int64_t end)`, the shape
+// parallel_for calls, compiled twice on x86-64 Linux/macOS: for AVX2 and for the baseline, picked per
+// call by what the CPU has. The binary runs on any x86-64 and uses 8-wide vectors where it can. No
+// fused multiply-adds (-std=c11 keeps contraction off), so both copies give the same bits.
+#if (defined(__GNUC__) || defined(__clang__)) && defined(__x86_64__)
+static inline bool cpu_has_avx2(void) {
+  static int known = -1;
+  // MENGZI_NATIVE_BASELINE=1 forces the baseline copies (tests compare the two).
+  if (known < 0) known = __builtin_cpu_supports("avx2") && !getenv("MENGZI_NATIVE_BASELINE") ? 1 : 0;
+  return known == 1;
+}
+#define HOT_RANGE(name)                                                                                         \
+  static inline __attribute__((always_inline)) void name##_body(void *ctx, int64_t begin, int64_t end);          \
+  __attribute__((target("avx2"))) static void name##_avx2(void *ctx, int64_t begin, int64_t end) {              \
+    name##_body(ctx, begin, end);                                                                              \
+  }                                                                                                            \
+  static void name##_baseline(void *ctx, int64_t begin, int64_t end) { name##_body(ctx, begin, end); }          \
+  static void name(void *ctx, int64_t begin, int64_t end) {                                                    \
+    (cpu_has_avx2() ? name##_avx2 : name##_baseline)(ctx, begin, end);                                         \
+  }                                                                                                            \
+  static inline __attribute__((always_inline)) void name##_body(void *ctx, int64_t begin, int64_t end)
+#else
+#define HOT_RANGE(name) static void name(void *ctx, int64_t begin, int64_t end)
+#endif
 
 typedef struct {
   napi_env env;

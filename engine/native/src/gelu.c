@@ -3,27 +3,53 @@
 #include <math.h>
 #include "common.h"
 #include "parallel.h"
+#include "exp_approx.h"
+
+// Φ(x) = erfc(−x/√2)/2 with Numerical Recipes' erfc (Chebyshev fit, fractional error < 1.2e-7) over
+// our vectorisable exp: straight-line arithmetic the compiler vectorises, where libm's erff is a call
+// per element. NaN stays NaN; Φ(+Inf) = 1, Φ(−Inf) = 0.
+static inline float normal_cdf(float x) {
+  float u = -x * 0.70710678118654752f;
+  float z = fabsf(u);
+  float t = 1.0f / (1.0f + 0.5f * z);
+  float p = 0.17087277f;
+  p = p * t - 0.82215223f;
+  p = p * t + 1.48851587f;
+  p = p * t - 1.13520398f;
+  p = p * t + 0.27886807f;
+  p = p * t - 0.18628806f;
+  p = p * t + 0.09678418f;
+  p = p * t + 0.37409196f;
+  p = p * t + 1.00002368f;
+  p = p * t - 1.26551223f;
+  float tail = t * exp_approx(p - z * z);  // erfc(z) for z ≥ 0
+  // erfc(u) = 2 − erfc(−u) for u < 0, as arithmetic: a branch here stops the loop vectorising.
+  float negative = (float)isless(u, 0.0f);
+  return 0.5f * (tail + negative * (2.0f - 2.0f * tail));
+}
 
 typedef struct {
   const float *x, *dy, *cdf_in;
   float *y, *cdf, *dx;
 } Gelu;
 
-static void forward_range(void *ctx, int64_t begin, int64_t end) {
+HOT_RANGE(forward_range) {
   Gelu *job = ctx;
+  const float *restrict x = job->x;
+  float *restrict cdf = job->cdf, *restrict y = job->y;
   for (int64_t i = begin; i < end; i++) {
-    float c = 0.5f + 0.5f * erff(job->x[i] * 0.70710678118654752f);
-    job->cdf[i] = c;
-    job->y[i] = job->x[i] * c;
+    float c = normal_cdf(x[i]);
+    cdf[i] = c;
+    y[i] = x[i] * c;
   }
 }
 
-static void backward_range(void *ctx, int64_t begin, int64_t end) {
+HOT_RANGE(backward_range) {
   Gelu *job = ctx;
   const float inv_sqrt_2pi = 0.39894228040143268f;
   for (int64_t i = begin; i < end; i++) {
     float x = job->x[i];
-    float pdf = expf(-0.5f * x * x) * inv_sqrt_2pi;
+    float pdf = exp_approx(-0.5f * x * x) * inv_sqrt_2pi;
     job->dx[i] = job->dy[i] * (job->cdf_in[i] + x * pdf);
   }
 }

@@ -70,7 +70,7 @@ typedef struct {
   float *y, *xhat, *rstd;
 } Forward;
 
-static void forward_rows(void *ctx, int64_t begin, int64_t end) {
+HOT_RANGE(forward_rows) {
   Forward *job = ctx;
   size_t H = job->H;
   for (size_t r = (size_t)begin; r < (size_t)end; r++) {
@@ -93,7 +93,7 @@ typedef struct {
   float *dx, *dgamma, *dbeta;
 } Backward;
 
-static void backward_rows(void *ctx, int64_t begin, int64_t end) {
+HOT_RANGE(backward_rows) {
   Backward *job = ctx;
   size_t H = job->H;
   for (size_t r = (size_t)begin; r < (size_t)end; r++) {
@@ -107,7 +107,7 @@ static void backward_rows(void *ctx, int64_t begin, int64_t end) {
 }
 
 // Column sums over many rows in double, so that long batches do not lose the small terms.
-static void backward_columns(void *ctx, int64_t begin, int64_t end) {
+HOT_RANGE(backward_columns) {
   Backward *job = ctx;
   size_t H = job->H;
   double sum_dgamma[64], sum_dbeta[64];

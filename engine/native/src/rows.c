@@ -12,7 +12,7 @@ typedef struct {
 } SumRows;
 
 // Columns [begin, end) of every row, in double, rounded once.
-static void sum_columns(void *ctx, int64_t begin, int64_t end) {
+HOT_RANGE(sum_columns) {
   SumRows *job = ctx;
   double acc[256];
   for (int64_t j0 = begin; j0 < end; j0 += 256) {
@@ -36,7 +36,7 @@ typedef struct {
 
 // Table rows [begin, end): zeroed, then every looked-up row aimed there added in id order, so the
 // sums are the same whatever the split.
-static void scatter_table_rows(void *ctx, int64_t begin, int64_t end) {
+HOT_RANGE(scatter_table_rows) {
   ScatterRows *job = ctx;
   memset(job->out + begin * job->width, 0, (size_t)((end - begin) * job->width) * sizeof(float));
   for (size_t i = 0; i < job->count; i++) {
@@ -96,7 +96,7 @@ typedef struct {
   float *out;
 } AddRepeat;
 
-static void add_repeat_range(void *ctx, int64_t begin, int64_t end) {
+HOT_RANGE(add_repeat_range) {
   AddRepeat *job = ctx;
   size_t p = job->period;
   // Whole periods where possible so the inner loop is a plain vectorisable add.

@@ -4,6 +4,7 @@
 #include <math.h>
 #include <stdio.h>
 #include "common.h"
+#include "parallel.h"
 #include "exp_approx.h"
 
 // Reductions keep LANES partial results, updated element-wise one block at a time: a loop gcc
@@ -39,6 +40,46 @@ static double row_sum(const float *p, size_t C) {
   return s;
 }
 
+typedef struct {
+  const float *in;  // logits (forward) or probs (backward)
+  const int32_t *targets;
+  size_t C;
+  float *probs, *loss;  // forward outputs
+  const float *scale;   // backward input
+  float *d;             // backward output
+} Xent;
+
+HOT_RANGE(forward_rows) {
+  Xent *job = ctx;
+  size_t C = job->C;
+  for (size_t i = (size_t)begin; i < (size_t)end; i++) {
+    const float *zi = job->in + i * C;
+    float *pi = job->probs + i * C;
+    int32_t t = job->targets[i];
+    float picked = t >= 0 ? zi[t] : 0;  // read before pi is written, in case a caller shares buffers
+    float m = row_max(zi, C);
+    for (size_t j = 0; j < C; j++) pi[j] = exp_approx(zi[j] - m);
+    double s = row_sum(pi, C);
+    float inv = (float)(1.0 / s);
+    for (size_t j = 0; j < C; j++) pi[j] *= inv;
+    job->loss[i] = t >= 0 ? (float)(log(s) + (double)m - (double)picked) : 0.0f;
+  }
+}
+
+HOT_RANGE(backward_rows) {
+  Xent *job = ctx;
+  size_t C = job->C;
+  for (size_t i = (size_t)begin; i < (size_t)end; i++) {
+    const float *pi = job->in + i * C;
+    float *di = job->d + i * C;
+    float s = job->scale[i];
+    int32_t t = job->targets[i];
+    float pt = t >= 0 ? pi[t] : 0;  // read before di is written, in case a caller shares buffers
+    for (size_t j = 0; j < C; j++) di[j] = pi[j] * s;
+    if (t >= 0) di[t] = (pt - 1.0f) * s;
+  }
+}
+
 // Throws (one line, quoting the value) unless every target is −1 or in [0, C).
 static bool targets_valid(Args *a, const int32_t *targets, size_t N, int64_t C) {
   for (size_t i = 0; i < N; i++) {
@@ -70,18 +111,8 @@ napi_value softmax_xent_forward(napi_env env, napi_callback_info info) {
   if (!require_that(&a, nt == (size_t)N && nl == (size_t)N, what)) return NULL;
   if (!targets_valid(&a, targets, (size_t)N, C)) return NULL;
 
-  for (size_t i = 0; i < (size_t)N; i++) {
-    const float *zi = z + i * (size_t)C;
-    float *pi = probs + i * (size_t)C;
-    int32_t t = targets[i];
-    float picked = t >= 0 ? zi[t] : 0;  // read before pi is written, in case a caller shares buffers
-    float m = row_max(zi, (size_t)C);
-    for (size_t j = 0; j < (size_t)C; j++) pi[j] = exp_approx(zi[j] - m);
-    double s = row_sum(pi, (size_t)C);
-    float inv = (float)(1.0 / s);
-    for (size_t j = 0; j < (size_t)C; j++) pi[j] *= inv;
-    loss[i] = t >= 0 ? (float)(log(s) + (double)m - (double)picked) : 0.0f;
-  }
+  Xent job = {z, targets, (size_t)C, probs, loss, NULL, NULL};
+  parallel_for(N, 8, forward_rows, &job);
   return NULL;
 }
 
@@ -104,14 +135,7 @@ napi_value softmax_xent_backward(napi_env env, napi_callback_info info) {
   size_t C = N == 0 ? 0 : np / N;
   if (!targets_valid(&a, targets, N, (int64_t)C)) return NULL;
 
-  for (size_t i = 0; i < N; i++) {
-    const float *pi = probs + i * C;
-    float *di = d + i * C;
-    float s = scale[i];
-    int32_t t = targets[i];
-    float pt = t >= 0 ? pi[t] : 0;  // read before di is written, in case a caller shares buffers
-    for (size_t j = 0; j < C; j++) di[j] = pi[j] * s;
-    if (t >= 0) di[t] = (pt - 1.0f) * s;
-  }
+  Xent job = {probs, targets, C, NULL, NULL, scale, d};
+  parallel_for((int64_t)N, 8, backward_rows, &job);
   return NULL;
 }

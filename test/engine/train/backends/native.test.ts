@@ -1,10 +1,14 @@
 // @mengzi/native at its boundary: what loads, the one-line refusals, and that the thread pool gives
 // the same bits as one thread.
+import { execFileSync } from 'node:child_process'
+import { createRequire } from 'node:module'
+import { dirname, join } from 'node:path'
 import { describe, expect, it } from 'vitest'
 import { nativeAddon, nativeStatus } from '../../../../engine/train/backends/native'
 import { randomValues } from './kernels/on-backends'
 
 const addon = () => nativeAddon()!
+const tsxCli = join(dirname(createRequire(import.meta.url).resolve('tsx/package.json')), 'dist/cli.mjs')
 
 describe('@mengzi/native', () => {
   it('loads with a BLAS and says which (CI installs OpenBLAS; npm builds the addon)', () => {
@@ -94,4 +98,17 @@ describe('@mengzi/native', () => {
     expect(one.sums[7]).toBeCloseTo(column7, 4)
     expect(one.table.slice(ids[0] * 16, ids[0] * 16 + 16).every((v) => v === 0)).toBe(true) // the skipped id's row
   })
+})
+
+describe('@mengzi/native determinism', () => {
+  // Separate processes: the instruction set is chosen once per process.
+  const digest = (env: Record<string, string>) =>
+    execFileSync(process.execPath, [tsxCli, join(__dirname, 'native-bits.ts')], { env: { ...process.env, ...env }, encoding: 'utf8' }).trim()
+
+  it('gives the same bits on 1 and 3 threads, with AVX2 and with the baseline x86-64 code', () => {
+    const reference = digest({ MENGZI_THREADS: '1' })
+    expect(reference).toMatch(/^[0-9a-f]{64}$/)
+    expect(digest({ MENGZI_THREADS: '3' })).toBe(reference)
+    expect(digest({ MENGZI_THREADS: '2', MENGZI_NATIVE_BASELINE: '1' })).toBe(reference)
+  }, 60_000)
 })

@@ -1,0 +1,48 @@
+// Runs every fused native kernel on fixed inputs and prints one SHA-256 over all outputs; the test runs it
+// under different thread counts and instruction sets and expects the same digest.
+//   MENGZI_THREADS=N [MENGZI_NATIVE_BASELINE=1] npx tsx test/engine/train/backends/native-bits.ts
+import { createHash } from 'node:crypto'
+import { loadNative } from '../../../../engine/train/backends/native'
+import { randomValues } from './kernels/on-backends'
+
+const { addon } = loadNative({ blasThreads: Number(process.env.MENGZI_THREADS ?? 1) })
+if (!addon) throw new Error('no native addon')
+const hash = createHash('sha256')
+const keep = (...arrays: Float32Array[]) => arrays.forEach((a) => hash.update(Buffer.from(a.buffer, a.byteOffset, a.byteLength)))
+
+const [rows, H, C] = [300, 768, 5000]
+const x = randomValues(rows * H, 1).map((v) => 4 * v)
+const gamma = randomValues(H, 2), beta = randomValues(H, 3)
+const y = new Float32Array(rows * H), xhat = new Float32Array(rows * H), rstd = new Float32Array(rows)
+addon.layerNormForward(x, gamma, beta, rows, H, 1e-12, y, xhat, rstd)
+const dx = new Float32Array(rows * H), dgamma = new Float32Array(H), dbeta = new Float32Array(H)
+addon.layerNormBackward(x, xhat, rstd, gamma, rows, H, dx, dgamma, dbeta)
+const gelu = new Float32Array(rows * H), cdf = new Float32Array(rows * H), dgelu = new Float32Array(rows * H)
+addon.geluForward(x, gelu, cdf)
+addon.geluBackward(y, x, cdf, dgelu)
+keep(y, xhat, rstd, dx, dgamma, dbeta, gelu, cdf, dgelu)
+
+const logits = randomValues(64 * C, 4).map((v) => 10 * v)
+const targets = Int32Array.from({ length: 64 }, (_, i) => (i % 9 === 0 ? -1 : (i * 37) % C))
+const probs = new Float32Array(64 * C), loss = new Float32Array(64), dlogits = new Float32Array(64 * C)
+addon.softmaxXentForward(logits, targets, 64, C, probs, loss)
+addon.softmaxXentBackward(probs, targets, new Float32Array(64).fill(0.5), dlogits)
+keep(probs, loss, dlogits)
+
+const scores = randomValues(4 * 2 * 128 * 128, 5).map((v) => 8 * v), mask = new Float32Array(4 * 128)
+mask.fill(-3.4e38, 100, 128)
+const attn = new Float32Array(scores.length), dattn = new Float32Array(scores.length)
+addon.attentionSoftmax(scores, mask, 4, 2 * 128, 128, 0.125, attn)
+addon.attentionSoftmaxGrad(scores, attn, 128, 0.125, dattn)
+keep(attn, dattn)
+
+const n = 100_003
+const [p, g, m, v] = [6, 7, 8, 9].map((seed) => randomValues(n, seed))
+const outs = [0, 1, 2].map(() => new Float32Array(n))
+addon.adamwStep(p, g, m, v.map(Math.abs), outs[0], outs[1], outs[2], 1e-3, 0.9, 0.999, 1e-8, 0.01, 0.1, 0.001)
+keep(...outs)
+const sums = new Float32Array(H), added = new Float32Array(rows * H)
+addon.sumRows(x, rows, H, sums)
+addon.addRepeat(x, gamma, added)
+keep(sums, added)
+console.log(hash.digest('hex'))
