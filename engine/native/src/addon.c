@@ -13,6 +13,7 @@ napi_value attention_softmax(napi_env env, napi_callback_info info);
 napi_value attention_softmax_grad(napi_env env, napi_callback_info info);
 napi_value kernel_threads(napi_env env, napi_callback_info info);
 napi_value sum_rows(napi_env env, napi_callback_info info);
+napi_value transpose(napi_env env, napi_callback_info info);
 napi_value add_repeat(napi_env env, napi_callback_info info);
 napi_value scatter_add_rows(napi_env env, napi_callback_info info);
 napi_value layer_norm_forward(napi_env env, napi_callback_info info);
@@ -130,6 +131,7 @@ static napi_value init(napi_env env, napi_value exports) {
   export_fn(env, exports, "attentionSoftmax", attention_softmax);
   export_fn(env, exports, "attentionSoftmaxGrad", attention_softmax_grad);
   export_fn(env, exports, "sumRows", sum_rows);
+  export_fn(env, exports, "transpose", transpose);
   export_fn(env, exports, "addRepeat", add_repeat);
   export_fn(env, exports, "scatterAddRows", scatter_add_rows);
   export_fn(env, exports, "layerNormForward", layer_norm_forward);

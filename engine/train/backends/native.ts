@@ -25,6 +25,7 @@ export interface NativeAddon {
   attentionSoftmax(scores: Float32Array, mask: Float32Array | null, batch: number, rowsPerBatch: number, cols: number, scale: number, probs: Float32Array): void
   attentionSoftmaxGrad(dprobs: Float32Array, probs: Float32Array, cols: number, scale: number, dscores: Float32Array): void
   addRepeat(a: Float32Array, b: Float32Array, out: Float32Array): void
+  transpose<T extends Float32Array | Int32Array>(x: T, shape: Int32Array, perm: Int32Array, out: T): void
   sumRows(x: Float32Array, rows: number, inner: number, out: Float32Array): void
   scatterAddRows(rows: Float32Array, ids: Int32Array, skipId: number, out: Float32Array, tableRows: number, width: number): void
   layerNormForward(

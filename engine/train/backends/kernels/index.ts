@@ -15,6 +15,7 @@ import { layerNormGradWasmConfig, layerNormWasmConfig } from './layer-norm-wasm'
 import { oneHotWasmConfig } from './one-hot-wasm'
 import { softmaxXentGradWasmConfig, softmaxXentWasmConfig } from './softmax-xent-wasm'
 import { keepStockSum, sumWasmConfig } from './sum-wasm'
+import { keepStockTranspose, transposeWasmConfig } from './transpose-wasm'
 import { unsortedSegmentSumCpuConfig } from './unsorted-segment-sum-cpu'
 import { unsortedSegmentSumWasmConfig } from './unsorted-segment-sum-wasm'
 
@@ -27,6 +28,7 @@ export const CUSTOM_KERNELS: readonly KernelConfig[] = [
   sumWasmConfig, // leading-axis sums (bias gradients) without transposing the input first
   gatherV2WasmConfig, // row gathers (embedding lookups) as row copies
   addWasmConfig, // same-shape and bias-broadcast adds in native code (stock kernel otherwise)
+  transposeWasmConfig, // row copies in native code (the attention's head split and merge)
   // Fused layers in native code (kernels/fused.ts; used only while @mengzi/native is on):
   geluWasmConfig,
   geluGradWasmConfig,
@@ -52,6 +54,7 @@ export function registerCustomKernels(): void {
     if (config === batchMatMulWasmConfig) keepStockBatchMatMul(stock)
     if (config === sumWasmConfig) keepStockSum(stock)
     if (config === addWasmConfig) keepStockAdd(stock)
+    if (config === transposeWasmConfig) keepStockTranspose(stock)
     if (config === gatherV2WasmConfig) keepStockGatherV2(stock)
     if (stock) tf.unregisterKernel(config.kernelName, config.backendName)
     tf.registerKernel(config)
