@@ -55,6 +55,24 @@ describe('@mengzi/native', () => {
     addon().kernelThreads(previous)
   })
 
+  it('keeps every result right over thousands of pool jobs of mixed sizes (no lost or repeated parts)', () => {
+    const previous = addon().kernelThreads(3)
+    const x = randomValues(200 * 700, 11)
+    const expected = new Float64Array(700)
+    for (let i = 0; i < 200; i++) for (let j = 0; j < 700; j++) expected[j] += x[i * 700 + j]
+    for (let round = 0; round < 3000; round++) {
+      const rows = [1, 200, 7, 150][round % 4] // 1 and 7 rows stay on the caller; 150 and 200 split
+      const out = new Float32Array(700).fill(NaN)
+      addon().sumRows(x, rows, 700, out)
+      const j = (round * 31) % 700
+      let want = 0
+      for (let i = 0; i < rows; i++) want += x[i * 700 + j]
+      if (rows === 200) want = expected[j]
+      if (Math.abs(out[j] - want) > 1e-4 || Number.isNaN(out[699])) expect.fail(`round ${round}: column ${j} is ${out[j]}, expected ${want}`)
+    }
+    addon().kernelThreads(previous)
+  })
+
   it('refuses products that would reach past an array, in one line, writing nothing', () => {
     const c = new Float32Array(6).fill(7)
     const call = (cOffset: number, ldb: number) => () =>
