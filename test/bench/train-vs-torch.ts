@@ -1,7 +1,10 @@
 // Our best CPU backend against PyTorch on the same BERT MLM training step, in one run:
 //   npx tsx test/bench/train-vs-torch.ts [--config A|B|BASE] [--backend wasm|cpu|…] [--steps N]
 //     [--threads N (PyTorch and our BLAS, default 2)] [--wasm-threads N (ours, default 1)]
-//     [--wasm-only (also time our wasm path without the native kernels)] [--json]
+//     [--wasm-only (also time our wasm path without the native kernels)] [--rounds N] [--json]
+// With --rounds N (default 3) the two engines take turns N times and each reports the median of its
+// per-round medians: on a shared or virtual machine the speed of the cores drifts over seconds, and
+// taking turns spreads that drift over both sides.
 // PyTorch is Debian's python3-torch (/usr/bin/python3, not a pyenv shim) with OpenBLAS held to 2
 // threads. Timings on a machine shared with other work are noisy: run both sides back to back.
 import { spawnSync } from 'node:child_process'
@@ -19,6 +22,7 @@ const { values: args } = parseArgs({
     threads: { type: 'string', default: '2' },
     'wasm-threads': { type: 'string', default: '1' },
     'wasm-only': { type: 'boolean', default: false },
+    rounds: { type: 'string', default: '3' },
     python: { type: 'string', default: '/usr/bin/python3' },
     json: { type: 'boolean', default: false },
   },
@@ -36,11 +40,24 @@ function runTorch() {
   return JSON.parse(run.stdout.trim().split('\n').at(-1)!) as { medianStepMs: number; medianCpuMs: number; tokensPerSec: number; blas: string; torch: string; threads: number; losses: number[] }
 }
 
-const torch = runTorch()
 const benchOurs = (native: boolean) =>
   benchTrain({ config, backend: args.backend as BackendPreference, timedSteps: steps, wasmThreads: Number(args['wasm-threads']), native, blasThreads: Number(args.threads) })
-const ours = await benchOurs(true)
-const wasmOnly = args['wasm-only'] ? await benchOurs(false) : null
+type TorchResult = ReturnType<typeof runTorch>
+type OursResult = Awaited<ReturnType<typeof benchOurs>>
+const rounds = Math.max(1, Number(args.rounds))
+const torchRuns: TorchResult[] = []
+const oursRuns: OursResult[] = []
+const wasmOnlyRuns: OursResult[] = []
+for (let r = 0; r < rounds; r++) {
+  torchRuns.push(runTorch())
+  oursRuns.push(await benchOurs(true))
+  if (args['wasm-only']) wasmOnlyRuns.push(await benchOurs(false))
+}
+/** The run whose median step time is the median over the rounds. */
+const medianRun = <T extends { medianStepMs: number }>(runs: T[]): T => [...runs].sort((a, b) => a.medianStepMs - b.medianStepMs)[(runs.length - 1) >> 1]
+const torch = medianRun(torchRuns)
+const ours = medianRun(oursRuns)
+const wasmOnly = wasmOnlyRuns.length ? medianRun(wasmOnlyRuns) : null
 const speedup = torch.medianStepMs / ours.medianStepMs // > 1: we are faster
 const cpuRatio = torch.medianCpuMs / ours.medianCpuMs // the same in CPU time spent per step
 const summary = {
@@ -48,6 +65,7 @@ const summary = {
   ours: { backend: ours.backend, detail: ours.backendDetail, threads: ours.threads, medianStepMs: ours.medianStepMs, medianCpuMs: ours.medianCpuMs, tokensPerSec: ours.tokensPerSec, firstLoss: ours.losses[0] },
   torch: { version: torch.torch, blas: torch.blas, threads: torch.threads, medianStepMs: torch.medianStepMs, medianCpuMs: torch.medianCpuMs, tokensPerSec: torch.tokensPerSec, firstLoss: torch.losses[0] },
   wasmOnly: wasmOnly && { detail: wasmOnly.backendDetail, medianStepMs: wasmOnly.medianStepMs, medianCpuMs: wasmOnly.medianCpuMs, tokensPerSec: wasmOnly.tokensPerSec, firstLoss: wasmOnly.losses[0] },
+  rounds: { torch: torchRuns.map((r) => r.medianStepMs), ours: oursRuns.map((r) => r.medianStepMs) },
   speedup,
   cpuRatio,
   medianStepMs: ours.medianStepMs,
@@ -58,7 +76,8 @@ if (args.json) {
 } else {
   const row = (name: string, ms: number, cpuMs: number, tps: number, note: string) =>
     console.log(`${name.padEnd(10)} ${ms.toFixed(1).padStart(10)} ${cpuMs.toFixed(1).padStart(10)} ${tps.toFixed(0).padStart(10)}  ${note}`)
-  console.log(`config ${config}, ${steps} timed steps each (CPU shared with other processes: noisy)`)
+  console.log(`config ${config}, ${steps} timed steps per run, ${rounds} round(s) taking turns; the median round of each engine`)
+  console.log(`rounds, ms/step: PyTorch ${torchRuns.map((r) => r.medianStepMs.toFixed(0)).join(' ')}; ours ${oursRuns.map((r) => r.medianStepMs.toFixed(0)).join(' ')}`)
   console.log(`${'engine'.padEnd(10)} ${'ms/step'.padStart(10)} ${'CPU ms'.padStart(10)} ${'tokens/s'.padStart(10)}`)
   row('tfjs', ours.medianStepMs, ours.medianCpuMs, ours.tokensPerSec, `${ours.backend}: ${ours.backendDetail}, ${ours.threads ?? '?'} thread(s)`)
   if (wasmOnly) row('tfjs-wasm', wasmOnly.medianStepMs, wasmOnly.medianCpuMs, wasmOnly.tokensPerSec, wasmOnly.backendDetail)
