@@ -11,6 +11,7 @@
 import * as tf from '@tensorflow/tfjs'
 import type { BertConfig } from './config'
 import { attentionSoftmax } from './ops/attention-softmax'
+import { dropout as dropoutOp } from './ops/dropout'
 import { gelu as geluOp } from './ops/gelu'
 import { layerNorm as layerNormOp } from './ops/layer-norm'
 import { hasFusedKernel, runFused } from '../train/backends/kernels/fused'
@@ -82,7 +83,7 @@ export const gelu = (x: tf.Tensor): tf.Tensor => geluOp(x)
 export function dropout(x: tf.Tensor, rate: number, ctx: ForwardContext): tf.Tensor {
   if (!ctx.training || rate <= 0) return x
   if (!ctx.nextSeed) throw new Error('dropout in training mode needs ForwardContext.nextSeed')
-  return tf.dropout(x, rate, undefined, ctx.nextSeed())
+  return dropoutOp(x, rate, ctx.nextSeed())
 }
 
 /**

@@ -13,6 +13,7 @@ napi_value attention_softmax(napi_env env, napi_callback_info info);
 napi_value attention_softmax_grad(napi_env env, napi_callback_info info);
 napi_value kernel_threads(napi_env env, napi_callback_info info);
 napi_value sum_rows(napi_env env, napi_callback_info info);
+napi_value dropout_apply(napi_env env, napi_callback_info info);
 napi_value transpose(napi_env env, napi_callback_info info);
 napi_value add_repeat(napi_env env, napi_callback_info info);
 napi_value scatter_add_rows(napi_env env, napi_callback_info info);
@@ -131,6 +132,7 @@ static napi_value init(napi_env env, napi_value exports) {
   export_fn(env, exports, "attentionSoftmax", attention_softmax);
   export_fn(env, exports, "attentionSoftmaxGrad", attention_softmax_grad);
   export_fn(env, exports, "sumRows", sum_rows);
+  export_fn(env, exports, "dropoutApply", dropout_apply);
   export_fn(env, exports, "transpose", transpose);
   export_fn(env, exports, "addRepeat", add_repeat);
   export_fn(env, exports, "scatterAddRows", scatter_add_rows);

@@ -26,6 +26,8 @@ export interface NativeAddon {
   attentionSoftmaxGrad(dprobs: Float32Array, probs: Float32Array, cols: number, scale: number, dscores: Float32Array): void
   addRepeat(a: Float32Array, b: Float32Array, out: Float32Array): void
   transpose<T extends Float32Array | Int32Array>(x: T, shape: Int32Array, perm: Int32Array, out: T): void
+  /** out = x · mask(seed) / (1 − rate), the mask a pure function of (element index, seed). */
+  dropoutApply(x: Float32Array, out: Float32Array, rate: number, seed: number): void
   sumRows(x: Float32Array, rows: number, inner: number, out: Float32Array): void
   scatterAddRows(rows: Float32Array, ids: Int32Array, skipId: number, out: Float32Array, tableRows: number, width: number): void
   layerNormForward(

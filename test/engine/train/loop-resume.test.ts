@@ -3,6 +3,8 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { selectBackend } from '../../../engine/train/backends'
+import { hasFusedKernel } from '../../../engine/train/backends/kernels/fused'
 import { listCheckpoints } from '../../../engine/train/checkpoint'
 import { train } from '../../../engine/train/loop'
 import { tinyConfig } from './tiny-config'
@@ -30,6 +32,22 @@ describe('training loop: checkpoints and exact resume', () => {
     const bytes = (run: string) => readFileSync(join(dir, run, 'checkpoints', 'step-00000007', 'model.safetensors'))
     expect(bytes('resumed').equals(bytes('straight'))).toBe(true)
     expect((await listCheckpoints(join(dir, 'straight'))).map((c) => c.step)).toEqual([3, 6, 7])
+  })
+
+  it('resumes exactly on wasm too, where dropout, LayerNorm, GELU, attention, LAMB and the products are native kernels', async () => {
+    expect((await selectBackend('wasm')).name).toBe('wasm')
+    expect(hasFusedKernel('MengziDropout')).toBe(true)
+    try {
+      const config = tinyConfig({ backend: 'wasm', gradientAccumulation: 2, checkpointEvery: 3, totalSteps: 6, pairObjective: 'nsp' })
+      const straight = await train(config, { runDir: join(dir, 'wasm-straight') })
+      const first = await train(config, { runDir: join(dir, 'wasm-resumed'), stopAtStep: 3 })
+      const second = await train(config, { runDir: join(dir, 'wasm-resumed'), resume: true })
+      expect([...first.losses, ...second.losses]).toEqual(straight.losses)
+      const bytes = (run: string) => readFileSync(join(dir, run, 'checkpoints', 'step-00000006', 'model.safetensors'))
+      expect(bytes('wasm-resumed').equals(bytes('wasm-straight'))).toBe(true)
+    } finally {
+      await tf.setBackend('cpu')
+    }
   })
 
   it('refuses to resume with a changed config, naming the field', async () => {

@@ -6,6 +6,7 @@ import '@tensorflow/tfjs-backend-wasm'
 import { adamWWasmConfig, lambWasmConfig } from './adam-wasm'
 import { addWasmConfig, keepStockAdd } from './add-wasm'
 import { batchMatMulWasmConfig, keepStockBatchMatMul } from './batch-mat-mul-wasm'
+import { dropoutWasmConfig } from './dropout-wasm'
 import { gatherV2WasmConfig, keepStockGatherV2 } from './gather-wasm'
 import { attentionSoftmaxGradWasmConfig, attentionSoftmaxWasmConfig } from './attention-softmax-wasm'
 import { geluGradWasmConfig, geluWasmConfig } from './gelu-wasm'
@@ -35,6 +36,7 @@ export const CUSTOM_KERNELS: readonly KernelConfig[] = [
   scatterAddRowsWasmConfig,
   attentionSoftmaxWasmConfig,
   attentionSoftmaxGradWasmConfig,
+  dropoutWasmConfig,
   layerNormWasmConfig,
   layerNormGradWasmConfig,
   adamWWasmConfig,
