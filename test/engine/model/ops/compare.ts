@@ -17,12 +17,16 @@ export async function useBackend(name: (typeof BACKENDS)[number]): Promise<void>
 
 /** Value and the gradients with respect to every input, of sum(f(inputs) · weights). */
 export function valueAndGrads(f: (...xs: tf.Tensor[]) => tf.Tensor, inputs: tf.Tensor[]): Float32Array[] {
-  return tf.tidy(() => {
+  // Read the data outside tidy: tidy walks a returned typed array element by element.
+  const tensors = tf.tidy(() => {
     const value = f(...inputs)
     const weights = tf.tensor(randomValues(value.size, 77), value.shape)
     const grads = tf.grads((...xs: tf.Tensor[]) => f(...xs).mul(weights).sum())(inputs)
-    return [value, ...grads].map((t) => t.dataSync() as Float32Array)
+    return [value, ...grads]
   })
+  const out = tensors.map((t) => t.dataSync() as Float32Array)
+  tf.dispose(tensors)
+  return out
 }
 
 export function expectClose(actual: Float32Array[], expected: Float32Array[], tol: number): void {
