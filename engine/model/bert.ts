@@ -10,7 +10,7 @@
 // Import the full @tensorflow/tfjs (not tfjs-core) so that gradients are registered.
 import * as tf from '@tensorflow/tfjs'
 import type { BertConfig } from './config'
-import { attentionSoftmax } from './ops/attention-softmax'
+import { attentionCore } from './ops/attention'
 import { dropout as dropoutOp } from './ops/dropout'
 import { gelu as geluOp } from './ops/gelu'
 import { layerNorm as layerNormOp } from './ops/layer-norm'
@@ -137,17 +137,13 @@ function embeddings(w: Weights, config: BertConfig, inputs: BertInputs, ctx: For
 }
 
 function selfAttention(w: Weights, prefix: string, config: BertConfig, x: tf.Tensor3D, mask: tf.Tensor4D, ctx: ForwardContext): tf.Tensor3D {
-  const [B, T, H] = x.shape
-  const heads = config.num_attention_heads
-  const headSize = H / heads
-  const split = (t: tf.Tensor) => t.reshape([B, T, heads, headSize]).transpose([0, 2, 1, 3]) // [B, nh, T, hd]
-  const q = split(dense(w, `${prefix}.query`, x))
-  const k = split(dense(w, `${prefix}.key`, x))
-  const v = split(dense(w, `${prefix}.value`, x))
-  const scores = tf.matMul(q, k, false, true) // [B, nh, T, T]
-  const probs = dropout(attentionSoftmax(scores as tf.Tensor4D, mask, headSize ** -0.5), config.attention_probs_dropout_prob, ctx)
-  const context = tf.matMul(probs, v) // [B, nh, T, hd]
-  return context.transpose([0, 2, 1, 3]).reshape([B, T, H]) as tf.Tensor3D
+  const q = dense(w, `${prefix}.query`, x) as tf.Tensor3D // [B, T, H]
+  const k = dense(w, `${prefix}.key`, x) as tf.Tensor3D
+  const v = dense(w, `${prefix}.value`, x) as tf.Tensor3D
+  const dropoutRate = ctx.training ? config.attention_probs_dropout_prob : 0
+  if (dropoutRate > 0 && !ctx.nextSeed) throw new Error('dropout in training mode needs ForwardContext.nextSeed')
+  const seed = dropoutRate > 0 ? ctx.nextSeed!() : 0
+  return attentionCore(q, k, v, mask, { heads: config.num_attention_heads, dropoutRate, seed })
 }
 
 function layer(w: Weights, index: number, config: BertConfig, x: tf.Tensor3D, mask: tf.Tensor4D, ctx: ForwardContext): tf.Tensor3D {

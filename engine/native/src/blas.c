@@ -14,6 +14,7 @@
 #endif
 #include "common.h"
 #include "parallel.h"
+#include "blas.h"
 
 // CBLAS's enum values (cblas.h), fixed by the standard interface.
 enum { ROW_MAJOR = 101, NO_TRANS = 111, TRANS = 112 };
@@ -79,6 +80,13 @@ napi_value blas_threads(napi_env env, napi_callback_info info) {
     if (set_threads) set_threads((int)n);
   }
   return make_number(env, get_threads ? get_threads() : 1);
+}
+
+bool blas_loaded(void) { return cblas_sgemm != NULL; }
+
+void sgemm_row_major(bool trans_a, bool trans_b, int m, int n, int k, float alpha, const float *a, int lda, const float *b,
+                     int ldb, float beta, float *c, int ldc) {
+  cblas_sgemm(ROW_MAJOR, trans_a ? TRANS : NO_TRANS, trans_b ? TRANS : NO_TRANS, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
 }
 
 // sgemmSplit(on): true (default) splits each product over our thread pool with BLAS held to one

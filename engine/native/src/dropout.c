@@ -4,31 +4,18 @@
 // run draws the same masks as an uninterrupted one (the seeds come from the run's RNG).
 #include "common.h"
 #include "parallel.h"
-
-// A 32-bit integer hash with good avalanche (Wellons's lowbias32); a bijection, so distinct indices
-// give distinct words under one seed.
-static inline uint32_t mix32(uint32_t x) {
-  x ^= x >> 16;
-  x *= 0x7feb352dU;
-  x ^= x >> 15;
-  x *= 0x846ca68bU;
-  x ^= x >> 16;
-  return x;
-}
+#include "dropout.h"
 
 typedef struct {
   const float *x;
   float *out;
-  uint32_t seed_word, threshold;
-  float scale;
+  DropoutMask mask;
 } Dropout;
 
 HOT_RANGE(dropout_range) {
   const Dropout *d = ctx;
   for (int64_t i = begin; i < end; i++) {
-    uint32_t h = mix32(mix32((uint32_t)i ^ d->seed_word) + d->seed_word);
-    float keep = (float)((h >> 8) >= d->threshold);
-    d->out[i] = d->x[i] * keep * d->scale;
+    d->out[i] = d->x[i] * dropout_factor(&d->mask, (uint32_t)i);
   }
 }
 
@@ -47,7 +34,7 @@ napi_value dropout_apply(napi_env env, napi_callback_info info) {
       !require_that(&a, rate >= 0 && rate < 1, "rate must be in [0, 1)") ||
       !require_that(&a, nx <= 0xffffffffu, "tensors over 2^32 elements are not supported"))
     return NULL;
-  Dropout d = {x, out, mix32((uint32_t)seed ^ 0x9e3779b9U), (uint32_t)(rate * 16777216.0 + 0.5), (float)(1.0 / (1.0 - rate))};
+  Dropout d = {x, out, dropout_mask(rate, (uint32_t)seed)};
   parallel_for((int64_t)nx, 32768, dropout_range, &d);
   return NULL;
 }

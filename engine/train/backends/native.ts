@@ -22,8 +22,15 @@ export interface NativeAddon {
   geluBackward(dy: Float32Array, x: Float32Array, cdf: Float32Array, dx: Float32Array): void
   /** Threads for the fused kernels (the calling one included); returns the count in use. */
   kernelThreads(threads?: number): number
-  attentionSoftmax(scores: Float32Array, mask: Float32Array | null, batch: number, rowsPerBatch: number, cols: number, scale: number, probs: Float32Array): void
-  attentionSoftmaxGrad(dprobs: Float32Array, probs: Float32Array, cols: number, scale: number, dscores: Float32Array): void
+  /** The attention core on [B, T, H] activations: context = dropout(softmax(Q·Kᵀ·scale + mask))·V; probs [B, heads, T, T] for backward. */
+  attentionForward(
+    q: Float32Array, k: Float32Array, v: Float32Array, mask: Float32Array | null, batch: number, seq: number, heads: number,
+    scale: number, dropoutRate: number, seed: number, context: Float32Array, probs: Float32Array,
+  ): void
+  attentionBackward(
+    dcontext: Float32Array, q: Float32Array, k: Float32Array, v: Float32Array, probs: Float32Array, batch: number, seq: number,
+    heads: number, scale: number, dropoutRate: number, seed: number, dq: Float32Array, dk: Float32Array, dv: Float32Array,
+  ): void
   addRepeat(a: Float32Array, b: Float32Array, out: Float32Array): void
   transpose<T extends Float32Array | Int32Array>(x: T, shape: Int32Array, perm: Int32Array, out: T): void
   /** out = x · mask(seed) / (1 − rate), the mask a pure function of (element index, seed). */

@@ -8,7 +8,7 @@ import { addWasmConfig, keepStockAdd } from './add-wasm'
 import { batchMatMulWasmConfig, keepStockBatchMatMul } from './batch-mat-mul-wasm'
 import { dropoutWasmConfig } from './dropout-wasm'
 import { gatherV2WasmConfig, keepStockGatherV2 } from './gather-wasm'
-import { attentionSoftmaxGradWasmConfig, attentionSoftmaxWasmConfig } from './attention-softmax-wasm'
+import { attentionGradWasmConfig, attentionWasmConfig } from './attention-wasm'
 import { geluGradWasmConfig, geluWasmConfig } from './gelu-wasm'
 import { scatterAddRowsWasmConfig } from './scatter-rows-wasm'
 import { identityWasmConfig } from './identity-wasm'
@@ -34,8 +34,8 @@ export const CUSTOM_KERNELS: readonly KernelConfig[] = [
   geluWasmConfig,
   geluGradWasmConfig,
   scatterAddRowsWasmConfig,
-  attentionSoftmaxWasmConfig,
-  attentionSoftmaxGradWasmConfig,
+  attentionWasmConfig,
+  attentionGradWasmConfig,
   dropoutWasmConfig,
   layerNormWasmConfig,
   layerNormGradWasmConfig,

@@ -29,12 +29,14 @@ addon.softmaxXentForward(logits, targets, 64, C, probs, loss)
 addon.softmaxXentBackward(probs, targets, new Float32Array(64).fill(0.5), dlogits)
 keep(probs, loss, dlogits)
 
-const scores = randomValues(4 * 2 * 128 * 128, 5).map((v) => 8 * v), mask = new Float32Array(4 * 128)
-mask.fill(-3.4e38, 100, 128)
-const attn = new Float32Array(scores.length), dattn = new Float32Array(scores.length)
-addon.attentionSoftmax(scores, mask, 4, 2 * 128, 128, 0.125, attn)
-addon.attentionSoftmaxGrad(scores, attn, 128, 0.125, dattn)
-keep(attn, dattn)
+const [B, T, AH] = [4, 128, 64]
+const [aq, ak, av] = [5, 6, 7].map((seed) => randomValues(B * T * AH, seed).map((x) => 3 * x))
+const mask = new Float32Array(B * T).fill(-3.4e38, 100, 128)
+const context = new Float32Array(B * T * AH), attention = new Float32Array(B * 2 * T * T)
+addon.attentionForward(aq, ak, av, mask, B, T, 2, 0.125, 0.1, 5, context, attention)
+const [dq, dk, dv] = [0, 1, 2].map(() => new Float32Array(B * T * AH))
+addon.attentionBackward(aq, aq, ak, av, attention, B, T, 2, 0.125, 0.1, 5, dq, dk, dv)
+keep(context, attention, dq, dk, dv)
 
 const n = 100_003
 const [p, g, m, v] = [6, 7, 8, 9].map((seed) => randomValues(n, seed))
