@@ -3,6 +3,7 @@
 // constants the composition forms in double and rounds to float32, so the results match it bit for
 // bit (LAMB up to the norms, which sum here in double).
 #include <math.h>
+#include <stdlib.h>
 #include "common.h"
 #include "parallel.h"
 
@@ -70,7 +71,7 @@ napi_value adamw_step(napi_env env, napi_callback_info info) {
 }
 
 // LAMB's moments and u = m̂/(√v̂ + ε) + λ·p for one block (vectorized as adamw_update).
-static void lamb_direction(const float *restrict p, const float *restrict g, const float *restrict m, const float *restrict v,
+static inline void lamb_direction(const float *restrict p, const float *restrict g, const float *restrict m, const float *restrict v,
                            float *restrict u, float *restrict m_out, float *restrict v_out, size_t n, const Step *s) {
   const float b1 = (float)s->beta1, c1 = (float)(1.0 - s->beta1);
   const float b2 = (float)s->beta2, c2 = (float)(1.0 - s->beta2);
@@ -86,7 +87,7 @@ static void lamb_direction(const float *restrict p, const float *restrict g, con
 }
 
 // Σx² in double; four partial sums, so the additions do not wait on each other.
-static double sum_squares(const float *restrict x, size_t n) {
+static inline double sum_squares(const float *restrict x, size_t n) {
   double s[4] = {0, 0, 0, 0};
   size_t i = 0;
   for (; i + 4 <= n; i += 4) {
@@ -94,6 +95,34 @@ static double sum_squares(const float *restrict x, size_t n) {
   }
   for (; i < n; i++) s[0] += (double)x[i] * x[i];
   return (s[0] + s[1]) + (s[2] + s[3]);
+}
+
+enum { LAMB_BLOCK = 4096 };
+
+typedef struct {
+  const Step *s;
+  double *sums;  // per block: Σp², Σu²
+  float step;    // lr · trust ratio, for the second pass
+} Lamb;
+
+// First pass over blocks [begin, end): m', v', u (into pOut) and both squared norms of each block.
+HOT_RANGE(lamb_blocks) {
+  const Lamb *job = ctx;
+  const Step *s = job->s;
+  for (int64_t b = begin; b < end; b++) {
+    size_t start = (size_t)b * LAMB_BLOCK, len = s->n - start < LAMB_BLOCK ? s->n - start : LAMB_BLOCK;
+    lamb_direction(s->p + start, s->g + start, s->m + start, s->v + start, s->p_out + start, s->m_out + start, s->v_out + start, len, s);
+    job->sums[2 * b] = sum_squares(s->p + start, len);
+    job->sums[2 * b + 1] = sum_squares(s->p_out + start, len);
+  }
+}
+
+// Second pass: u → p' = p − lr·trust·u, in place.
+HOT_RANGE(lamb_apply) {
+  const Lamb *job = ctx;
+  const float *p = job->s->p;
+  float *u = job->s->p_out;
+  for (int64_t i = begin; i < end; i++) u[i] = p[i] - u[i] * job->step;
 }
 
 // lambStep(same arguments) → the trust ratio. Moments as Adam; u = m̂/(√v̂ + ε) + λ·p;
@@ -104,19 +133,18 @@ napi_value lamb_step(napi_env env, napi_callback_info info) {
   Args a;
   Step s;
   if (!step_read(env, info, "lambStep", &a, &s)) return NULL;
-  enum { BLOCK = 4096 };
+  size_t blocks = (s.n + LAMB_BLOCK - 1) / LAMB_BLOCK;
+  double *sums = malloc((blocks > 0 ? blocks : 1) * 2 * sizeof(double));
+  if (!require_that(&a, sums != NULL, "out of memory for the norms")) return NULL;
+  Lamb job = {&s, sums, 0};
+  parallel_for((int64_t)blocks, 8, lamb_blocks, &job);
+  // Block sums added in block order: the same bits whatever the thread count.
   double p_sq = 0, u_sq = 0;
-  for (size_t start = 0; start < s.n; start += BLOCK) {
-    size_t len = s.n - start < BLOCK ? s.n - start : BLOCK;
-    lamb_direction(s.p + start, s.g + start, s.m + start, s.v + start, s.p_out + start, s.m_out + start, s.v_out + start, len, &s);
-    p_sq += sum_squares(s.p + start, len);
-    u_sq += sum_squares(s.p_out + start, len);
-  }
+  for (size_t b = 0; b < blocks; b++) p_sq += sums[2 * b], u_sq += sums[2 * b + 1];
+  free(sums);
   const float p_norm = (float)sqrt(p_sq), u_norm = (float)sqrt(u_sq);
   const float trust = p_norm > 0 && u_norm > 0 ? p_norm / u_norm : 1.0f;
-  const float step = trust * (float)s.lr;
-  const float *p = s.p;
-  float *u = s.p_out;
-  for (size_t i = 0; i < s.n; i++) u[i] = p[i] - u[i] * step;
+  job.step = trust * (float)s.lr;
+  parallel_for((int64_t)s.n, 32768, lamb_apply, &job);
   return make_number(env, trust);
 }
