@@ -5,7 +5,7 @@ import { benchBatch, benchBatchSize } from '/work/main/engine/train/bench'
 import { createBenchModel } from '/work/main/engine/train/bench-model'
 const name = (process.argv[2] ?? 'B') as 'A' | 'B'
 await selectBackend('wasm')
-const config = { ...BENCH_CONFIGS[name], hidden_dropout_prob: 0, attention_probs_dropout_prob: 0 }
+const dp = Number(process.env.DROPOUT ?? 0); const config = { ...BENCH_CONFIGS[name], hidden_dropout_prob: dp, attention_probs_dropout_prob: dp }
 const model = createBenchModel(config)
 const batch = benchBatch(config, benchBatchSize(name))
 let inKernels = 0, depth = 0, calls = 0

@@ -13,6 +13,7 @@ interface BenchTrainOptions extends Pick<GlobalOptions, 'json'> {
   threads?: number
   native: boolean
   blasThreads?: number
+  dropout?: number
 }
 
 const choice = <T extends string>(allowed: readonly T[], what: string) => (value: string): T => {
@@ -26,6 +27,12 @@ const positiveInt = (what: string) => (value: string): number => {
   return n
 }
 
+const probability = (what: string) => (value: string): number => {
+  const p = Number(value)
+  if (!(p >= 0 && p < 1)) throw new InvalidArgumentError(`${what} must be a number in [0, 1); got "${value}"`)
+  return p
+}
+
 export function registerBenchTrain(bench: Command): void {
   bench
     .command('train')
@@ -37,6 +44,7 @@ export function registerBenchTrain(bench: Command): void {
     .option('--threads <n>', 'wasm threads (tfjs uses 1 in Node)', positiveInt('--threads'))
     .option('--no-native', 'wasm without the native kernels (XNNPACK and JavaScript only)')
     .option('--blas-threads <n>', 'threads for the native matrix products (default: all cores)', positiveInt('--blas-threads'))
+    .option('--dropout <p>', 'dropout on hidden states and attention (training mode, as pretraining); default off', probability('--dropout'))
     .option('--json', 'print one JSON object (the last line)')
     .action(async (opts: BenchTrainOptions) => {
       const result = await benchTrain({
@@ -47,6 +55,7 @@ export function registerBenchTrain(bench: Command): void {
         wasmThreads: opts.threads,
         native: opts.native,
         blasThreads: opts.blasThreads,
+        dropout: opts.dropout,
         onStep: opts.json
           ? undefined
           : (s) => console.log(`${s.warmup ? 'warm-up' : 'step'} ${s.index + 1}: ${s.ms.toFixed(0)} ms, loss ${s.loss.toFixed(4)}`),

@@ -2,7 +2,7 @@
 // fused LayerNorm/GELU/cross-entropy) with the MLM head on the masked positions, and engine/train's
 // AdamW with weight decay 0 and PyTorch's Adam eps (that is, Adam, as the benchmark specifies).
 import * as tf from '@tensorflow/tfjs'
-import { bertEncoder, EVAL, type Weights } from '../model/bert'
+import { bertEncoder, EVAL, type ForwardContext, type Weights } from '../model/bert'
 import type { BertConfig } from '../model/config'
 import { mlmLoss } from '../model/heads'
 import { disposeWeights, initWeights, parameterCount } from '../model/weights'
@@ -24,14 +24,21 @@ export interface BenchModel {
   dispose(): void
 }
 
+/**
+ * With dropout in the config the step runs in training mode (as pretraining does), its masks seeded
+ * from a fixed sequence; without, in eval mode (the fixed benchmark).
+ */
 export function createBenchModel(config: BertConfig, seed = 42): BenchModel {
   const weights: Weights = initWeights({ config, heads: [{ kind: 'mlm' }], pooler: false }, seed)
+  const dropout = config.hidden_dropout_prob > 0 || config.attention_probs_dropout_prob > 0
+  let nextMaskSeed = 1
+  const ctx: ForwardContext = dropout ? { training: true, nextSeed: () => nextMaskSeed++ } : EVAL
   const optimizer: Optimizer = new AdamW(weights, { weightDecay: 0, eps: 1e-8 })
   return {
     parameters: parameterCount(weights),
     step(batch, lr) {
       const { loss, grads } = lossAndGrads(weights, () => {
-        const { hiddenStates } = bertEncoder(weights, config, batch, EVAL, { pooler: false })
+        const { hiddenStates } = bertEncoder(weights, config, batch, ctx, { pooler: false })
         return mlmLoss(weights, config, hiddenStates[hiddenStates.length - 1], batch.labels)
       })
       optimizer.step(grads, lr)

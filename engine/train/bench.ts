@@ -1,7 +1,8 @@
 // `mengzi bench train`: the fixed BERT MLM training step, timed. The model and batch are fixed so other
 // tools (test/bench/train_torch.py) can reproduce them: vocab 21128, sequence 128, batch 16 (A, B) or
 // 32 (BASE), 15% of positions masked, Adam lr 1e-4, 3 warm-up steps then 10 timed ones. Dropout is
-// off on both sides so that the two engines do the same arithmetic.
+// off on both sides so that the two engines do the same arithmetic; `dropout` turns it on (training
+// mode, as in pretraining) to time real steps.
 import * as tf from '@tensorflow/tfjs'
 import { BENCH_CONFIGS, type BertConfig } from '../model/config'
 import { selectBackend, type BackendPreference, type BackendSelection } from './backends'
@@ -22,6 +23,8 @@ export interface TrainBenchOptions {
   /** Native kernels on wasm (default on where available) and their BLAS threads. */
   native?: boolean
   blasThreads?: number
+  /** Dropout on hidden states and attention probabilities (training mode); default 0, the fixed benchmark. */
+  dropout?: number
   /** Called after each step (warm-up ones included) with its time and loss. */
   onStep?: (step: { index: number; warmup: boolean; ms: number; loss: number }) => void
 }
@@ -87,7 +90,8 @@ export function median(values: number[]): number {
 export async function benchTrain(options: TrainBenchOptions): Promise<TrainBenchResult> {
   const { config: name, warmupSteps = 3, timedSteps = 10 } = options
   const selection = await selectBackend(options.backend ?? 'auto', { wasmThreads: options.wasmThreads, native: options.native, blasThreads: options.blasThreads })
-  const config: BertConfig = { ...BENCH_CONFIGS[name], hidden_dropout_prob: 0, attention_probs_dropout_prob: 0 }
+  const dropout = options.dropout ?? 0
+  const config: BertConfig = { ...BENCH_CONFIGS[name], hidden_dropout_prob: dropout, attention_probs_dropout_prob: dropout }
   const batchSize = benchBatchSize(name)
   const model = createBenchModel(config)
   const batch = benchBatch(config, batchSize)

@@ -1,7 +1,8 @@
 // Our best CPU backend against PyTorch on the same BERT MLM training step, in one run:
 //   npx tsx test/bench/train-vs-torch.ts [--config A|B|BASE] [--backend wasm|cpu|…] [--steps N]
 //     [--threads N (PyTorch and our BLAS, default 2)] [--wasm-threads N (ours, default 1)]
-//     [--wasm-only (also time our wasm path without the native kernels)] [--rounds N] [--json]
+//     [--wasm-only (also time our wasm path without the native kernels)] [--rounds N]
+//     [--dropout P (both engines in training mode with dropout P, as pretraining)] [--json]
 // With --rounds N (default 3) the two engines take turns N times and each reports the median of its
 // per-round medians: on a shared or virtual machine the speed of the cores drifts over seconds, and
 // taking turns spreads that drift over both sides.
@@ -23,6 +24,7 @@ const { values: args } = parseArgs({
     'wasm-threads': { type: 'string', default: '1' },
     'wasm-only': { type: 'boolean', default: false },
     rounds: { type: 'string', default: '3' },
+    dropout: { type: 'string', default: '0' },
     python: { type: 'string', default: '/usr/bin/python3' },
     json: { type: 'boolean', default: false },
   },
@@ -32,7 +34,7 @@ const steps = Number(args.steps)
 
 function runTorch() {
   const script = join(dirname(fileURLToPath(import.meta.url)), 'train_torch.py')
-  const run = spawnSync(args.python!, [script, '--config', config, '--steps', String(steps), '--threads', args.threads!, '--json'], {
+  const run = spawnSync(args.python!, [script, '--config', config, '--steps', String(steps), '--threads', args.threads!, '--dropout', args.dropout!, '--json'], {
     env: { ...process.env, OPENBLAS_NUM_THREADS: args.threads, OMP_NUM_THREADS: args.threads, OMP_WAIT_POLICY: 'PASSIVE' },
     encoding: 'utf8',
   })
@@ -41,7 +43,7 @@ function runTorch() {
 }
 
 const benchOurs = (native: boolean) =>
-  benchTrain({ config, backend: args.backend as BackendPreference, timedSteps: steps, wasmThreads: Number(args['wasm-threads']), native, blasThreads: Number(args.threads) })
+  benchTrain({ config, backend: args.backend as BackendPreference, timedSteps: steps, wasmThreads: Number(args['wasm-threads']), native, blasThreads: Number(args.threads), dropout: Number(args.dropout) })
 type TorchResult = ReturnType<typeof runTorch>
 type OursResult = Awaited<ReturnType<typeof benchOurs>>
 const rounds = Math.max(1, Number(args.rounds))
@@ -76,7 +78,7 @@ if (args.json) {
 } else {
   const row = (name: string, ms: number, cpuMs: number, tps: number, note: string) =>
     console.log(`${name.padEnd(10)} ${ms.toFixed(1).padStart(10)} ${cpuMs.toFixed(1).padStart(10)} ${tps.toFixed(0).padStart(10)}  ${note}`)
-  console.log(`config ${config}, ${steps} timed steps per run, ${rounds} round(s) taking turns; the median round of each engine`)
+  console.log(`config ${config}${Number(args.dropout) > 0 ? `, dropout ${args.dropout} (training mode)` : ''}, ${steps} timed steps per run, ${rounds} round(s) taking turns; the median round of each engine`)
   console.log(`rounds, ms/step: PyTorch ${torchRuns.map((r) => r.medianStepMs.toFixed(0)).join(' ')}; ours ${oursRuns.map((r) => r.medianStepMs.toFixed(0)).join(' ')}`)
   console.log(`${'engine'.padEnd(10)} ${'ms/step'.padStart(10)} ${'CPU ms'.padStart(10)} ${'tokens/s'.padStart(10)}`)
   row('tfjs', ours.medianStepMs, ours.medianCpuMs, ours.tokensPerSec, `${ours.backend}: ${ours.backendDetail}, ${ours.threads ?? '?'} thread(s)`)

@@ -5,7 +5,7 @@ Run with Debian's torch (not the pyenv shim) and OpenBLAS limited to 2 threads:
   OPENBLAS_NUM_THREADS=2 OMP_WAIT_POLICY=PASSIVE /usr/bin/python3 test/bench/train_torch.py --config A [--json]
 
 Model: BERT with HF's layout (Linear weights [out, in], LayerNorm eps 1e-12, erf GELU, MLM transform
-and decoder tied to the word embeddings), dropout off; vocab 21128; sequence 128; batch 16 (A, B)
+and decoder tied to the word embeddings), dropout off (--dropout P turns it on in HF's places); vocab 21128; sequence 128; batch 16 (A, B)
 or 32 (BASE); round(15% x 128) = 19 masked positions per sequence (the same ids and positions as
 engine/train/bench.ts); MLM cross-entropy on the gathered masked rows; Adam lr 1e-4; 3 warm-up steps,
 10 timed. The last line of --json is one JSON object with medianStepMs and tokensPerSec.
@@ -57,9 +57,9 @@ def bench_batch(batch_size):
 
 
 class Layer(nn.Module):
-    def __init__(self, h, heads, inter):
+    def __init__(self, h, heads, inter, dropout):
         super().__init__()
-        self.heads = heads
+        self.heads, self.dropout = heads, dropout
         self.query, self.key, self.value = nn.Linear(h, h), nn.Linear(h, h), nn.Linear(h, h)
         self.attn_out, self.attn_norm = nn.Linear(h, h), nn.LayerNorm(h, eps=1e-12)
         self.inter, self.out, self.out_norm = nn.Linear(h, inter), nn.Linear(inter, h), nn.LayerNorm(h, eps=1e-12)
@@ -69,17 +69,19 @@ class Layer(nn.Module):
         split = lambda y: y.view(b, t, self.heads, h // self.heads).transpose(1, 2)  # [B, nh, T, hd]
         q, k, v = split(self.query(x)), split(self.key(x)), split(self.value(x))
         scores = q @ k.transpose(-1, -2) / math.sqrt(h // self.heads) + mask
-        context = (scores.softmax(-1) @ v).transpose(1, 2).reshape(b, t, h)
-        x = self.attn_norm(self.attn_out(context) + x)
-        return self.out_norm(self.out(F.gelu(self.inter(x))) + x)
+        probs = F.dropout(scores.softmax(-1), self.dropout, self.training)
+        context = (probs @ v).transpose(1, 2).reshape(b, t, h)
+        x = self.attn_norm(F.dropout(self.attn_out(context), self.dropout, self.training) + x)
+        return self.out_norm(F.dropout(self.out(F.gelu(self.inter(x))), self.dropout, self.training) + x)
 
 
 class BertMLM(nn.Module):
-    def __init__(self, layers, h, heads, inter):
+    def __init__(self, layers, h, heads, inter, dropout=0.0):
         super().__init__()
+        self.dropout = dropout
         self.word, self.position, self.token_type = nn.Embedding(VOCAB, h), nn.Embedding(MAX_POSITIONS, h), nn.Embedding(TYPES, h)
         self.emb_norm = nn.LayerNorm(h, eps=1e-12)
-        self.layers = nn.ModuleList(Layer(h, heads, inter) for _ in range(layers))
+        self.layers = nn.ModuleList(Layer(h, heads, inter, dropout) for _ in range(layers))
         self.transform, self.transform_norm = nn.Linear(h, h), nn.LayerNorm(h, eps=1e-12)
         self.decoder_bias = nn.Parameter(torch.zeros(VOCAB))
         for m in self.modules():
@@ -89,7 +91,7 @@ class BertMLM(nn.Module):
     def forward(self, ids, positions, labels):
         b, t = ids.shape
         x = self.word(ids) + self.token_type(torch.zeros_like(ids)) + self.position(torch.arange(t))
-        x = self.emb_norm(x)
+        x = F.dropout(self.emb_norm(x), self.dropout, self.training)
         mask = torch.zeros(b, 1, 1, t)  # no padding: HF's additive mask is all zeros
         for layer in self.layers:
             x = layer(x, mask)
@@ -114,13 +116,14 @@ def main():
     parser.add_argument('--threads', type=int, default=2)
     parser.add_argument('--warmup', type=int, default=3)
     parser.add_argument('--steps', type=int, default=10)
+    parser.add_argument('--dropout', type=float, default=0.0, help='hidden and attention dropout (HF places); default off')
     parser.add_argument('--json', action='store_true')
     args = parser.parse_args()
 
     torch.set_num_threads(args.threads)
     torch.manual_seed(42)
     batch_size = 32 if args.config == 'BASE' else 16
-    model = BertMLM(*CONFIGS[args.config]).train()
+    model = BertMLM(*CONFIGS[args.config], dropout=args.dropout).train()
     optimizer = torch.optim.Adam(model.parameters(), lr=1e-4)
     ids, positions, labels = bench_batch(batch_size)
 

@@ -4,6 +4,7 @@
 #define MENGZI_DROPOUT_H
 
 #include <stdint.h>
+#include <string.h>
 
 // A 32-bit integer hash with good avalanche (Wellons's lowbias32); a bijection, so distinct indices
 // give distinct words under one seed.
@@ -26,10 +27,17 @@ static inline DropoutMask dropout_mask(double rate, uint32_t seed) {
   return m;
 }
 
-// 0 or 1/(1 − rate) for element i.
+// 0 or 1/(1 − rate) for element i. Straight-line: the comparison (signed, both sides below 2^24)
+// becomes a bit mask over the scale's bits, so loops calling this vectorise.
 static inline float dropout_factor(const DropoutMask *m, uint32_t i) {
   uint32_t h = mix32(mix32(i ^ m->seed_word) + m->seed_word);
-  return (float)((h >> 8) >= m->threshold) * m->scale;
+  uint32_t keep = -(uint32_t)((int32_t)(h >> 8) >= (int32_t)m->threshold);
+  uint32_t scale_bits;
+  memcpy(&scale_bits, &m->scale, sizeof scale_bits);
+  uint32_t bits = scale_bits & keep;
+  float factor;
+  memcpy(&factor, &bits, sizeof factor);
+  return factor;
 }
 
 #endif
