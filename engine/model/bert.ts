@@ -11,6 +11,7 @@
 import * as tf from '@tensorflow/tfjs'
 import type { BertConfig } from './config'
 import { attentionCore } from './ops/attention'
+import { linear } from './ops/dense'
 import { dropout as dropoutOp } from './ops/dropout'
 import { gelu as geluOp } from './ops/gelu'
 import { layerNorm as layerNormOp } from './ops/layer-norm'
@@ -68,7 +69,7 @@ export function dense(w: Weights, prefix: string, x: tf.Tensor): tf.Tensor {
   const kernel = weight(w, `${prefix}.weight`) // [out, in]
   const lead = x.shape.slice(0, -1)
   const x2 = x.reshape([-1, x.shape[x.shape.length - 1]]) // [N, in]
-  const y = tf.matMul(x2, kernel, false, true).add(weight(w, `${prefix}.bias`)) // [N, out]
+  const y = linear(x2 as tf.Tensor2D, kernel as tf.Tensor2D, weight(w, `${prefix}.bias`) as tf.Tensor1D) // [N, out]
   return y.reshape([...lead, kernel.shape[0]])
 }
 

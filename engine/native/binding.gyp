@@ -2,7 +2,7 @@
   "targets": [
     {
       "target_name": "mengzi_native",
-      "sources": ["src/addon.c", "src/blas.c", "src/gelu.c", "src/rows.c", "src/parallel.c", "src/attention.c", "src/layer_norm.c", "src/adam.c", "src/softmax_xent.c", "src/transpose.c", "src/dropout.c"],
+      "sources": ["src/addon.c", "src/blas.c", "src/gelu.c", "src/rows.c", "src/parallel.c", "src/attention.c", "src/layer_norm.c", "src/adam.c", "src/softmax_xent.c", "src/transpose.c", "src/dropout.c", "src/dense.c"],
       "cflags": ["-O3", "-fno-math-errno", "-std=c11"],
       "xcode_settings": { "OTHER_CFLAGS": ["-O3", "-fno-math-errno"] },
       "conditions": [["OS=='linux'", { "libraries": ["-ldl", "-lm", "-lpthread"] }]]

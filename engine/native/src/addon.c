@@ -13,6 +13,8 @@ napi_value attention_forward(napi_env env, napi_callback_info info);
 napi_value attention_backward(napi_env env, napi_callback_info info);
 napi_value kernel_threads(napi_env env, napi_callback_info info);
 napi_value sum_rows(napi_env env, napi_callback_info info);
+napi_value dense_forward(napi_env env, napi_callback_info info);
+napi_value dense_backward(napi_env env, napi_callback_info info);
 napi_value dropout_apply(napi_env env, napi_callback_info info);
 napi_value transpose(napi_env env, napi_callback_info info);
 napi_value add_repeat(napi_env env, napi_callback_info info);
@@ -132,6 +134,8 @@ static napi_value init(napi_env env, napi_value exports) {
   export_fn(env, exports, "attentionForward", attention_forward);
   export_fn(env, exports, "attentionBackward", attention_backward);
   export_fn(env, exports, "sumRows", sum_rows);
+  export_fn(env, exports, "denseForward", dense_forward);
+  export_fn(env, exports, "denseBackward", dense_backward);
   export_fn(env, exports, "dropoutApply", dropout_apply);
   export_fn(env, exports, "transpose", transpose);
   export_fn(env, exports, "addRepeat", add_repeat);

@@ -161,6 +161,23 @@ static void gemm_part(void *ctx, int64_t begin, int64_t end) {
     gemm_block(g, 0, 0, g->m, begin, end);
 }
 
+// Our pool splits the work and every part is one single-threaded BLAS call: BLAS's own threads
+// barely help products this small on few cores (the split is chosen here, per product).
+void sgemm_pool(bool trans_a, bool trans_b, int64_t m, int64_t n, int64_t k, float alpha, const float *a, int64_t lda,
+                const float *b, int64_t ldb, float beta, float *c, int64_t ldc) {
+  Gemm job = {trans_a, trans_b, m, n, k, alpha, a, lda, 0, b, ldb, 0, beta, c, ldc, 0, SPLIT_ROWS};
+  if (m == 0 || n == 0) return;
+  double flops = 2.0 * (double)m * (double)n * (double)k;
+  if (k == 0 || !split_products) {
+    gemm_block(&job, 0, 0, m, 0, n);
+    return;
+  }
+  job.split = m >= n ? SPLIT_ROWS : SPLIT_COLUMNS;
+  int64_t extent = m >= n ? m : n;
+  int64_t grain = (int64_t)(MIN_PART_FLOPS / (flops / (double)extent)) + 1;
+  parallel_for(extent, grain < 16 ? 16 : grain, gemm_part, &job);
+}
+
 // sgemm(transA, transB, m, n, k, alpha, a, aOffset, lda, strideA, b, bOffset, ldb, strideB, beta, c,
 // cOffset, ldc, strideC, batch): for each i < batch, C_i = alpha·op(A_i)·op(B_i) + beta·C_i, row-major,
 // A_i at a[aOffset + i·strideA] (stride 0 repeats one matrix), likewise B and C. Offsets in elements.
@@ -191,19 +208,14 @@ napi_value blas_sgemm(napi_env env, napi_callback_info info) {
     for (int64_t i = 0; i < batch; i++) gemm_block(&job, i, 0, m, 0, n);
     return NULL;
   }
-  // Our pool splits the work and every part is one single-threaded BLAS call: BLAS's own threads
-  // barely help products this small on few cores (the split is chosen here, per product).
-  double flops = 2.0 * (double)m * (double)n * (double)k;
-  if (!split_products) {
+  if (batch == 1) {
+    sgemm_pool(trans_a, trans_b, m, n, k, alpha, job.A, lda, job.B, ldb, beta, job.C, ldc);
+  } else if (!split_products) {
     for (int64_t i = 0; i < batch; i++) gemm_block(&job, i, 0, m, 0, n);
-  } else if (batch > 1) {
+  } else {
+    double flops = 2.0 * (double)m * (double)n * (double)k;
     job.split = SPLIT_BATCH;
     parallel_for(batch, flops >= MIN_PART_FLOPS ? 1 : (int64_t)(MIN_PART_FLOPS / flops) + 1, gemm_part, &job);
-  } else {
-    job.split = m >= n ? SPLIT_ROWS : SPLIT_COLUMNS;
-    int64_t extent = m >= n ? m : n;
-    int64_t grain = (int64_t)(MIN_PART_FLOPS / (flops / (double)extent)) + 1;
-    parallel_for(extent, grain < 16 ? 16 : grain, gemm_part, &job);
   }
   return NULL;
 }

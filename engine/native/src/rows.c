@@ -4,6 +4,7 @@
 #include <string.h>
 #include "common.h"
 #include "parallel.h"
+#include "rows.h"
 
 typedef struct {
   const float *x;
@@ -48,6 +49,12 @@ HOT_RANGE(scatter_table_rows) {
   }
 }
 
+void column_sums(const float *x, int64_t rows, int64_t inner, float *out) {
+  SumRows job = {x, rows, inner, out};
+  // Columns per thread: a slice of every row, so no partial sums need merging.
+  parallel_for(inner, rows * inner >= 65536 ? 64 : inner, sum_columns, &job);
+}
+
 // sumRows(x, rows, inner, out): out[j] = Σ_i x[i·inner + j], added in double and rounded once.
 napi_value sum_rows(napi_env env, napi_callback_info info) {
   Args a;
@@ -57,9 +64,7 @@ napi_value sum_rows(napi_env env, napi_callback_info info) {
   int64_t rows = arg_int(&a, 1, 0), inner = arg_int(&a, 2, 0);
   float *out = arg_f32(&a, 3, &no);
   if (a.failed || !require_that(&a, (size_t)(rows * inner) <= nx && (size_t)inner <= no, "x or out is shorter than rows × inner")) return NULL;
-  SumRows job = {x, rows, inner, out};
-  // Columns per thread: a slice of every row, so no partial sums need merging.
-  parallel_for(inner, rows * inner >= 65536 ? 64 : inner, sum_columns, &job);
+  column_sums(x, rows, inner, out);
   return NULL;
 }
 

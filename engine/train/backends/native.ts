@@ -35,6 +35,13 @@ export interface NativeAddon {
   transpose<T extends Float32Array | Int32Array>(x: T, shape: Int32Array, perm: Int32Array, out: T): void
   /** out = x · mask(seed) / (1 − rate), the mask a pure function of (element index, seed). */
   dropoutApply(x: Float32Array, out: Float32Array, rate: number, seed: number): void
+  /** y [rows, out] = x [rows, in] · w [out, in]ᵀ + b [out] */
+  denseForward(x: Float32Array, w: Float32Array, b: Float32Array, rows: number, inFeatures: number, outFeatures: number, y: Float32Array): void
+  /** dx = dy·w, dw = dyᵀ·x, db = Σ_rows dy */
+  denseBackward(
+    dy: Float32Array, x: Float32Array, w: Float32Array, rows: number, inFeatures: number, outFeatures: number,
+    dx: Float32Array, dw: Float32Array, db: Float32Array,
+  ): void
   sumRows(x: Float32Array, rows: number, inner: number, out: Float32Array): void
   scatterAddRows(rows: Float32Array, ids: Int32Array, skipId: number, out: Float32Array, tableRows: number, width: number): void
   layerNormForward(

@@ -6,6 +6,7 @@ import '@tensorflow/tfjs-backend-wasm'
 import { adamWWasmConfig, lambWasmConfig } from './adam-wasm'
 import { addWasmConfig, keepStockAdd } from './add-wasm'
 import { batchMatMulWasmConfig, keepStockBatchMatMul } from './batch-mat-mul-wasm'
+import { denseGradWasmConfig, denseWasmConfig } from './dense-wasm'
 import { dropoutWasmConfig } from './dropout-wasm'
 import { gatherV2WasmConfig, keepStockGatherV2 } from './gather-wasm'
 import { attentionGradWasmConfig, attentionWasmConfig } from './attention-wasm'
@@ -37,6 +38,8 @@ export const CUSTOM_KERNELS: readonly KernelConfig[] = [
   attentionWasmConfig,
   attentionGradWasmConfig,
   dropoutWasmConfig,
+  denseWasmConfig,
+  denseGradWasmConfig,
   layerNormWasmConfig,
   layerNormGradWasmConfig,
   adamWWasmConfig,
