@@ -73,9 +73,12 @@ export function dense(w: Weights, prefix: string, x: tf.Tensor): tf.Tensor {
   return y.reshape([...lead, kernel.shape[0]])
 }
 
-/** nn.LayerNorm over the last axis, biased variance, eps inside the square root (one op, ops/layer-norm). */
-export function layerNorm(w: Weights, prefix: string, x: tf.Tensor, eps: number): tf.Tensor {
-  return layerNormOp(x, weight(w, `${prefix}.weight`) as tf.Tensor1D, weight(w, `${prefix}.bias`) as tf.Tensor1D, eps)
+/**
+ * nn.LayerNorm over the last axis, biased variance, eps inside the square root (one op, ops/layer-norm);
+ * of x + residual when given (the sublayer outputs' residual connection, fused where the backend can).
+ */
+export function layerNorm(w: Weights, prefix: string, x: tf.Tensor, eps: number, residual?: tf.Tensor): tf.Tensor {
+  return layerNormOp(x, weight(w, `${prefix}.weight`) as tf.Tensor1D, weight(w, `${prefix}.bias`) as tf.Tensor1D, eps, residual)
 }
 
 /** HF's "gelu": the exact form with erf, x · Φ(x) (one op with its own gradient, ops/gelu). */
@@ -153,11 +156,11 @@ function layer(w: Weights, index: number, config: BertConfig, x: tf.Tensor3D, ma
   const p_drop = config.hidden_dropout_prob
   // BertAttention = BertSelfAttention + BertSelfOutput (dense, dropout, residual LayerNorm)
   const context = selfAttention(w, `${p}.attention.self`, config, x, mask, ctx)
-  const attended = layerNorm(w, `${p}.attention.output.LayerNorm`, dropout(dense(w, `${p}.attention.output.dense`, context), p_drop, ctx).add(x), eps)
+  const attended = layerNorm(w, `${p}.attention.output.LayerNorm`, dropout(dense(w, `${p}.attention.output.dense`, context), p_drop, ctx), eps, x)
   // BertIntermediate (dense to intermediate_size, GELU) + BertOutput (dense back, dropout, residual LayerNorm)
   const inner = gelu(dense(w, `${p}.intermediate.dense`, attended)) // [B, T, I]
-  const out = dropout(dense(w, `${p}.output.dense`, inner), p_drop, ctx).add(attended) // [B, T, H]
-  return layerNorm(w, `${p}.output.LayerNorm`, out, eps) as tf.Tensor3D
+  const out = dropout(dense(w, `${p}.output.dense`, inner), p_drop, ctx) // [B, T, H]
+  return layerNorm(w, `${p}.output.LayerNorm`, out, eps, attended) as tf.Tensor3D
 }
 
 function pooler(w: Weights, last: tf.Tensor3D): tf.Tensor2D {

@@ -10,6 +10,22 @@ import { hasFusedKernel, runFused } from '../../train/backends/kernels/fused'
 type LayerNormFn = (x: tf.Tensor, gamma: tf.Tensor1D, beta: tf.Tensor1D) => tf.Tensor
 
 const byEps = new Map<number, LayerNormFn>()
+const withResidualByEps = new Map<number, (x: tf.Tensor, gamma: tf.Tensor1D, beta: tf.Tensor1D, residual: tf.Tensor) => tf.Tensor>()
+
+/** LayerNorm(x + residual) as one fused op: the sum is never a tensor, and both inputs get dx. */
+function buildWithResidual(eps: number) {
+  return tf.customGrad(((x: tf.Tensor, gamma: tf.Tensor, beta: tf.Tensor, residual: tf.Tensor, save: tf.GradSaveFunc) => {
+    const [y, xhat, rstd] = runFused('MengziLayerNorm', { x, gamma, beta, residual }, { eps })
+    save([xhat, rstd, gamma])
+    return {
+      value: y,
+      gradFunc: (dy: tf.Tensor, [xh, rs, g]: tf.Tensor[]) => {
+        const [dx, dgamma, dbeta] = runFused('MengziLayerNormGrad', { dy, xhat: xh, rstd: rs, gamma: g })
+        return [dx, dgamma, dbeta, dx.clone()] // a tensor of its own per input: the engine disposes them separately
+      },
+    }
+  }) as unknown as Parameters<typeof tf.customGrad>[0]) as unknown as (x: tf.Tensor, gamma: tf.Tensor1D, beta: tf.Tensor1D, residual: tf.Tensor) => tf.Tensor
+}
 
 function build(eps: number): LayerNormFn {
   const op = tf.customGrad(((x: tf.Tensor, gamma: tf.Tensor, beta: tf.Tensor, save: tf.GradSaveFunc) => {
@@ -42,8 +58,17 @@ function build(eps: number): LayerNormFn {
   return op as unknown as LayerNormFn
 }
 
-/** y = (x − mean) / sqrt(var + eps) · gamma + beta over the last axis; gamma, beta: [H]. */
-export function layerNorm(x: tf.Tensor, gamma: tf.Tensor1D, beta: tf.Tensor1D, eps: number): tf.Tensor {
+/**
+ * y = (x − mean) / sqrt(var + eps) · gamma + beta over the last axis; gamma, beta: [H]. With `residual`
+ * (same shape as x), normalises x + residual: BERT's LayerNorm(sublayer(x) + x).
+ */
+export function layerNorm(x: tf.Tensor, gamma: tf.Tensor1D, beta: tf.Tensor1D, eps: number, residual?: tf.Tensor): tf.Tensor {
+  if (residual) {
+    if (!hasFusedKernel('MengziLayerNorm') || x.dtype !== 'float32' || residual.shape.join() !== x.shape.join()) return layerNorm(tf.add(x, residual), gamma, beta, eps)
+    let fused = withResidualByEps.get(eps)
+    if (!fused) withResidualByEps.set(eps, (fused = buildWithResidual(eps)))
+    return fused(x, gamma, beta, residual)
+  }
   let fn = byEps.get(eps)
   if (!fn) byEps.set(eps, (fn = build(eps)))
   return fn(x, gamma, beta)

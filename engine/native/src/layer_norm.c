@@ -65,6 +65,7 @@ NOINLINE static void row_grad_sums(const float *dy, const float *gamma, const fl
 
 typedef struct {
   const float *x, *gamma, *beta;
+  const float *residual;  // added to x first when not NULL (LayerNorm(x + residual), BERT's sublayer output)
   size_t H;
   double eps;
   float *y, *xhat, *rstd;
@@ -76,6 +77,11 @@ HOT_RANGE(forward_rows) {
   for (size_t r = (size_t)begin; r < (size_t)end; r++) {
     const float *xr = job->x + r * H;
     float *yr = job->y + r * H, *xhr = job->xhat + r * H;
+    if (job->residual) {  // the sum goes where x̂ will be, and the row is normalised from there
+      const float *rr = job->residual + r * H;
+      for (size_t i = 0; i < H; i++) xhr[i] = xr[i] + rr[i];
+      xr = xhr;
+    }
     float mean = (float)(row_sum(xr, H) / (double)H);
     float rs = (float)(1.0 / sqrt(row_sum_sq_centered(xr, mean, H) / (double)H + job->eps));
     job->rstd[r] = rs;
@@ -128,8 +134,8 @@ HOT_RANGE(backward_columns) {
   }
 }
 
-// layerNormForward(x, gamma, beta, rows, H, eps, y, xhat, rstd): x, y, xhat [rows·H]; gamma, beta [H];
-// rstd [rows].
+// layerNormForward(x, gamma, beta, rows, H, eps, y, xhat, rstd[, residual]): x, y, xhat [rows·H];
+// gamma, beta [H]; rstd [rows]; with residual [rows·H], normalises x + residual.
 napi_value layer_norm_forward(napi_env env, napi_callback_info info) {
   Args a;
   if (!args_read(env, info, "layerNormForward", 9, &a)) return NULL;
@@ -143,7 +149,15 @@ napi_value layer_norm_forward(napi_env env, napi_callback_info info) {
       !require_that(&a, ng == H && nb == H, "gamma and beta must have H elements") ||
       !require_that(&a, nr == rows, "rstd must have rows elements"))
     return NULL;
-  Forward job = {x, gamma, beta, H, eps, y, xhat, rstd};
+  const float *residual = NULL;
+  if (a.argc > 9) {
+    napi_valuetype type;
+    napi_typeof(env, a.argv[9], &type);
+    size_t nres = 0;
+    if (type != napi_null && type != napi_undefined) residual = arg_f32(&a, 9, &nres);
+    if (a.failed || !require_that(&a, !residual || nres == n, "residual must have rows·H elements")) return NULL;
+  }
+  Forward job = {x, gamma, beta, residual, H, eps, y, xhat, rstd};
   parallel_for((int64_t)rows, 16, forward_rows, &job);
   return NULL;
 }

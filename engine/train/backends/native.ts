@@ -46,7 +46,7 @@ export interface NativeAddon {
   scatterAddRows(rows: Float32Array, ids: Int32Array, skipId: number, out: Float32Array, tableRows: number, width: number): void
   layerNormForward(
     x: Float32Array, gamma: Float32Array, beta: Float32Array, rows: number, H: number, eps: number,
-    y: Float32Array, xhat: Float32Array, rstd: Float32Array,
+    y: Float32Array, xhat: Float32Array, rstd: Float32Array, residual?: Float32Array | null,
   ): void
   layerNormBackward(
     dy: Float32Array, xhat: Float32Array, rstd: Float32Array, gamma: Float32Array, rows: number, H: number,

@@ -9,7 +9,7 @@ function rowsOf(x: TensorInfo): { rows: number; H: number } {
   return { rows: tf.util.sizeFromShape(x.shape.slice(0, -1)), H }
 }
 
-/** (x, γ, β; eps) → [y = x̂·γ + β, x̂, 1/σ [..., 1]] */
+/** (x, γ, β[, residual]; eps) → [y = x̂·γ + β, x̂, 1/σ [..., 1]], normalising x + residual when given */
 export const layerNormWasmConfig = wasmFusedKernel(
   'MengziLayerNorm',
   (backend, { x }) => [
@@ -17,9 +17,9 @@ export const layerNormWasmConfig = wasmFusedKernel(
     backend.makeOutput(x.shape, 'float32'),
     backend.makeOutput([...x.shape.slice(0, -1), 1], 'float32'),
   ] as [TensorInfo, TensorInfo, TensorInfo],
-  ({ native, f32 }, { x, gamma, beta }, [y, xhat, rstd], { eps }) => {
+  ({ native, f32 }, { x, gamma, beta, residual }, [y, xhat, rstd], { eps }) => {
     const { rows, H } = rowsOf(x)
-    native.layerNormForward(f32(x), f32(gamma), f32(beta), rows, H, eps as number, f32(y), f32(xhat), f32(rstd))
+    native.layerNormForward(f32(x), f32(gamma), f32(beta), rows, H, eps as number, f32(y), f32(xhat), f32(rstd), residual ? f32(residual) : null)
   },
 )
 

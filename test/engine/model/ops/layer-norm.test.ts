@@ -13,6 +13,22 @@ const fused = (eps: number) => (x: tf.Tensor, g: tf.Tensor, b: tf.Tensor) => lay
 
 describe('layerNorm (custom gradient)', () => {
   for (const backend of BACKENDS) {
+    it(`of x + residual equals the composition in value and all four gradients on ${backend}`, async () => {
+      await useBackend(backend)
+      const shape = [3, 7, 16]
+      const inputs = () => [
+        tf.tensor(randomValues(3 * 7 * 16, 4).map((v) => 2 * v), shape),
+        tf.tensor1d(randomValues(16, 5)),
+        tf.tensor1d(randomValues(16, 6)),
+        tf.tensor(randomValues(3 * 7 * 16, 7), shape),
+      ]
+      const withResidual = (x: tf.Tensor, g: tf.Tensor, b: tf.Tensor, r: tf.Tensor) => layerNorm(x, g as tf.Tensor1D, b as tf.Tensor1D, 1e-12, r)
+      const composed = (x: tf.Tensor, g: tf.Tensor, b: tf.Tensor, r: tf.Tensor) => plain(1e-12)(x.add(r), g, b)
+      expectClose(valueAndGrads(withResidual, inputs()), valueAndGrads(composed, inputs()), 2e-5)
+    })
+  }
+
+  for (const backend of BACKENDS) {
     for (const shape of [[6, 8], [2, 5, 16], [3, 1]]) {
       it(`equals the composition in value and gradients on ${backend}, shape [${shape}]`, async () => {
         await useBackend(backend)
