@@ -62,7 +62,7 @@ export function registerBenchTrain(bench: Command): void {
       })
       if (opts.json) return printJson(result)
       for (const s of result.skipped) console.log(`${s.name} skipped: ${s.reason}`)
-      console.log(`backend ${result.backend} (${result.backendDetail}${result.threads ? `, ${result.threads} thread(s)` : ''})`)
+      console.log(`backend ${result.backend} (${result.backendDetail}${result.threads ? `; ${result.threads} ${result.backend} thread(s)` : ''})`)
       console.log(
         `config ${result.config}: ${result.parameters.toLocaleString('en')} parameters, batch ${result.batchSize} × ${result.sequenceLength}, ` +
           `${result.maskedPerSequence} masked per sequence`,

@@ -81,7 +81,7 @@ if (args.json) {
   console.log(`config ${config}${Number(args.dropout) > 0 ? `, dropout ${args.dropout} (training mode)` : ''}, ${steps} timed steps per run, ${rounds} round(s) taking turns; the median round of each engine`)
   console.log(`rounds, ms/step: PyTorch ${torchRuns.map((r) => r.medianStepMs.toFixed(0)).join(' ')}; ours ${oursRuns.map((r) => r.medianStepMs.toFixed(0)).join(' ')}`)
   console.log(`${'engine'.padEnd(10)} ${'ms/step'.padStart(10)} ${'CPU ms'.padStart(10)} ${'tokens/s'.padStart(10)}`)
-  row('tfjs', ours.medianStepMs, ours.medianCpuMs, ours.tokensPerSec, `${ours.backend}: ${ours.backendDetail}, ${ours.threads ?? '?'} thread(s)`)
+  row('tfjs', ours.medianStepMs, ours.medianCpuMs, ours.tokensPerSec, `${ours.backend}: ${ours.backendDetail}; ${ours.threads ?? '?'} ${ours.backend} thread(s)`)
   if (wasmOnly) row('tfjs-wasm', wasmOnly.medianStepMs, wasmOnly.medianCpuMs, wasmOnly.tokensPerSec, wasmOnly.backendDetail)
   row('pytorch', torch.medianStepMs, torch.medianCpuMs, torch.tokensPerSec, `torch ${torch.torch}, ${torch.blas}, ${torch.threads} threads`)
   console.log(`ratio (PyTorch time / ours): ${speedup.toFixed(3)}x wall, ${cpuRatio.toFixed(3)}x CPU time  (>= 1 means we are at least as fast)`)

@@ -188,6 +188,6 @@ function oneLine(err: unknown): string {
 /** One line per decision, for logs and `bench train`. */
 export function describeSelection(selection: BackendSelection): string {
   const skipped = selection.skipped.map((s) => `${s.name} skipped: ${s.reason}`)
-  const threads = selection.threads ? `, ${selection.threads} thread${selection.threads > 1 ? 's' : ''}` : ''
+  const threads = selection.threads ? `, ${selection.threads} ${selection.name} thread${selection.threads > 1 ? 's' : ''}` : ''
   return [...skipped, `using ${selection.name}: ${selection.detail}${threads}`].join('\n')
 }
