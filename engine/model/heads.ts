@@ -12,6 +12,7 @@
 // Losses ignore label -100 (PyTorch's CrossEntropyLoss ignore_index) and average over the rest.
 import * as tf from '@tensorflow/tfjs'
 import type { BertConfig } from './config'
+import { linear } from './ops/dense'
 import { softmaxCrossEntropy } from './ops/softmax-cross-entropy'
 import { dense, dropout, gatherRows, gelu, layerNorm, weight, type ForwardContext, type Weights } from './bert'
 
@@ -64,7 +65,7 @@ export function mlmLogits(w: Weights, config: BertConfig, hidden: tf.Tensor): tf
   const t = layerNorm(w, 'cls.predictions.transform.LayerNorm', gelu(h), config.layer_norm_eps).reshape([-1, config.hidden_size]) // [N, H]
   // Tied decoder: the word-embedding table [V, H] used as a Linear weight, hence the transpose.
   const table = weight(w, 'bert.embeddings.word_embeddings.weight')
-  const logits = tf.matMul(t, table, false, true).add(weight(w, 'cls.predictions.bias')) // [N, V]
+  const logits = linear(t as tf.Tensor2D, table as tf.Tensor2D, weight(w, 'cls.predictions.bias') as tf.Tensor1D) // [N, V]
   return logits.reshape([...lead, config.vocab_size])
 }
 
