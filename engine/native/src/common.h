@@ -14,7 +14,7 @@
 // HOT_RANGE(name) { body } defines `static void name(void *ctx, int64_t begin, int64_t end)`, the shape
 // parallel_for calls, compiled twice on x86-64 Linux/macOS: for AVX2 and for the baseline, picked per
 // call by what the CPU has. The binary runs on any x86-64 and uses 8-wide vectors where it can. No
-// fused multiply-adds (-std=c11 keeps contraction off), so both copies give the same bits.
+// fused multiply-adds (binding.gyp sets -ffp-contract=off), so both copies give the same bits.
 #if (defined(__GNUC__) || defined(__clang__)) && defined(__x86_64__)
 static inline bool cpu_has_avx2(void) {
   static int known = -1;
