@@ -12,7 +12,7 @@ interface BenchTrainOptions extends Pick<GlobalOptions, 'json'> {
   warmup: number
   threads?: number
   native: boolean
-  blasThreads?: number
+  nativeThreads?: number
   dropout?: number
 }
 
@@ -43,7 +43,7 @@ export function registerBenchTrain(bench: Command): void {
     .option('--warmup <n>', 'warm-up steps, not timed', positiveInt('--warmup'), 3)
     .option('--threads <n>', 'wasm threads (tfjs uses 1 in Node)', positiveInt('--threads'))
     .option('--no-native', 'wasm without the native kernels (XNNPACK and JavaScript only)')
-    .option('--blas-threads <n>', 'threads for the native matrix products (default: all cores)', positiveInt('--blas-threads'))
+    .option('--native-threads <n>', 'threads for the native kernels and matrix products (default: all cores)', positiveInt('--native-threads'))
     .option('--dropout <p>', 'dropout on hidden states and attention (training mode, as pretraining); default off', probability('--dropout'))
     .option('--json', 'print one JSON object (the last line)')
     .action(async (opts: BenchTrainOptions) => {
@@ -54,7 +54,7 @@ export function registerBenchTrain(bench: Command): void {
         warmupSteps: opts.warmup,
         wasmThreads: opts.threads,
         native: opts.native,
-        blasThreads: opts.blasThreads,
+        nativeThreads: opts.nativeThreads,
         dropout: opts.dropout,
         onStep: opts.json
           ? undefined

@@ -22,7 +22,7 @@ export interface TrainBenchOptions {
   wasmThreads?: number
   /** Native kernels on wasm (default on where available) and their BLAS threads. */
   native?: boolean
-  blasThreads?: number
+  nativeThreads?: number
   /** Dropout on hidden states and attention probabilities (training mode); default 0, the fixed benchmark. */
   dropout?: number
   /** Called after each step (warm-up ones included) with its time and loss. */
@@ -89,7 +89,7 @@ export function median(values: number[]): number {
 
 export async function benchTrain(options: TrainBenchOptions): Promise<TrainBenchResult> {
   const { config: name, warmupSteps = 3, timedSteps = 10 } = options
-  const selection = await selectBackend(options.backend ?? 'auto', { wasmThreads: options.wasmThreads, native: options.native, blasThreads: options.blasThreads })
+  const selection = await selectBackend(options.backend ?? 'auto', { wasmThreads: options.wasmThreads, native: options.native, nativeThreads: options.nativeThreads })
   const dropout = options.dropout ?? 0
   const config: BertConfig = { ...BENCH_CONFIGS[name], hidden_dropout_prob: dropout, attention_probs_dropout_prob: dropout }
   const batchSize = benchBatchSize(name)

@@ -1,7 +1,7 @@
 // Where a training step's time goes, per kernel: one profiled step of the bench model after one
 // warm-up step, in CPU milliseconds per kernel (cpu and wasm run kernels synchronously on this thread).
 //   npx tsx test/bench/profile-train.ts [--config A|B|BASE] [--backend wasm|cpu] [--threads N] [--top N]
-//     [--no-native] [--blas-threads N] [--clock wall|cpu] [--json]
+//     [--no-native] [--native-threads N] [--clock wall|cpu] [--json]
 // --clock cpu counts process CPU time, steadier on a shared machine but inflated by idle BLAS threads
 // spinning between products; wall (default) is what a step costs on a quiet machine.
 import { parseArgs } from 'node:util'
@@ -18,15 +18,15 @@ const { values: args } = parseArgs({
     threads: { type: 'string', default: '1' },
     top: { type: 'string', default: '30' },
     'no-native': { type: 'boolean', default: false },
-    'blas-threads': { type: 'string' },
+    'native-threads': { type: 'string' },
     clock: { type: 'string', default: 'wall' },
     json: { type: 'boolean', default: false },
   },
 })
-const blasThreads = args['blas-threads'] ? Number(args['blas-threads']) : undefined
+const nativeThreads = args['native-threads'] ? Number(args['native-threads']) : undefined
 const now = args.clock === 'cpu' ? () => { const u = process.cpuUsage(); return (u.user + u.system) / 1000 } : () => performance.now()
 const name = args.config as BenchConfigName
-const selection = await selectBackend(args.backend as BackendPreference, { wasmThreads: Number(args.threads), native: !args['no-native'], blasThreads })
+const selection = await selectBackend(args.backend as BackendPreference, { wasmThreads: Number(args.threads), native: !args['no-native'], nativeThreads })
 const config = { ...BENCH_CONFIGS[name], hidden_dropout_prob: 0, attention_probs_dropout_prob: 0 }
 const model = createBenchModel(config)
 const batch = benchBatch(config, benchBatchSize(name))

@@ -43,7 +43,7 @@ function runTorch() {
 }
 
 const benchOurs = (native: boolean) =>
-  benchTrain({ config, backend: args.backend as BackendPreference, timedSteps: steps, wasmThreads: Number(args['wasm-threads']), native, blasThreads: Number(args.threads), dropout: Number(args.dropout) })
+  benchTrain({ config, backend: args.backend as BackendPreference, timedSteps: steps, wasmThreads: Number(args['wasm-threads']), native, nativeThreads: Number(args.threads), dropout: Number(args.dropout) })
 type TorchResult = ReturnType<typeof runTorch>
 type OursResult = Awaited<ReturnType<typeof benchOurs>>
 const rounds = Math.max(1, Number(args.rounds))

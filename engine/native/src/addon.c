@@ -6,7 +6,6 @@
 napi_value blas_load(napi_env env, napi_callback_info info);
 napi_value blas_threads(napi_env env, napi_callback_info info);
 napi_value blas_sgemm(napi_env env, napi_callback_info info);
-napi_value sgemm_split(napi_env env, napi_callback_info info);
 napi_value gelu_forward(napi_env env, napi_callback_info info);
 napi_value gelu_backward(napi_env env, napi_callback_info info);
 napi_value attention_forward(napi_env env, napi_callback_info info);
@@ -127,7 +126,6 @@ static napi_value init(napi_env env, napi_value exports) {
   export_fn(env, exports, "blasLoad", blas_load);
   export_fn(env, exports, "blasThreads", blas_threads);
   export_fn(env, exports, "sgemm", blas_sgemm);
-  export_fn(env, exports, "sgemmSplit", sgemm_split);
   export_fn(env, exports, "geluForward", gelu_forward);
   export_fn(env, exports, "geluBackward", gelu_backward);
   export_fn(env, exports, "kernelThreads", kernel_threads);

@@ -28,7 +28,6 @@ static sgemm_fn cblas_sgemm;
 static set_threads_fn set_threads;
 static get_threads_fn get_threads;
 static char description[1600];
-static bool split_products = true;  // our pool splits products (BLAS on one thread) or BLAS threads them
 
 // blasLoad(path): opens a BLAS shared library and binds cblas_sgemm; returns what was loaded (OpenBLAS
 // says its version, build and core). Once one is bound, later calls return it unchanged.
@@ -87,17 +86,6 @@ bool blas_loaded(void) { return cblas_sgemm != NULL; }
 void sgemm_row_major(bool trans_a, bool trans_b, int m, int n, int k, float alpha, const float *a, int lda, const float *b,
                      int ldb, float beta, float *c, int ldc) {
   cblas_sgemm(ROW_MAJOR, trans_a ? TRANS : NO_TRANS, trans_b ? TRANS : NO_TRANS, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
-}
-
-// sgemmSplit(on): true (default) splits each product over our thread pool with BLAS held to one
-// thread per call; false leaves threading to BLAS (then set its threads with blasThreads).
-napi_value sgemm_split(napi_env env, napi_callback_info info) {
-  Args a;
-  if (!args_read(env, info, "sgemmSplit", 1, &a)) return NULL;
-  bool on = arg_bool(&a, 0);
-  if (a.failed) return NULL;
-  split_products = on;
-  return NULL;
 }
 
 // Checks that `batch` matrices of rows x cols, ld apart by row and `stride` apart by matrix, starting at
@@ -168,7 +156,7 @@ void sgemm_pool(bool trans_a, bool trans_b, int64_t m, int64_t n, int64_t k, flo
   Gemm job = {trans_a, trans_b, m, n, k, alpha, a, lda, 0, b, ldb, 0, beta, c, ldc, 0, SPLIT_ROWS};
   if (m == 0 || n == 0) return;
   double flops = 2.0 * (double)m * (double)n * (double)k;
-  if (k == 0 || !split_products) {
+  if (k == 0) {
     gemm_block(&job, 0, 0, m, 0, n);
     return;
   }
@@ -210,8 +198,6 @@ napi_value blas_sgemm(napi_env env, napi_callback_info info) {
   }
   if (batch == 1) {
     sgemm_pool(trans_a, trans_b, m, n, k, alpha, job.A, lda, job.B, ldb, beta, job.C, ldc);
-  } else if (!split_products) {
-    for (int64_t i = 0; i < batch; i++) gemm_block(&job, i, 0, m, 0, n);
   } else {
     double flops = 2.0 * (double)m * (double)n * (double)k;
     job.split = SPLIT_BATCH;

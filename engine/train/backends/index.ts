@@ -39,7 +39,7 @@ export interface BackendOptions {
    */
   native?: boolean
   /** Threads for the native kernels and products; default: the cores Node may use. Only the first load counts. */
-  blasThreads?: number
+  nativeThreads?: number
 }
 
 type Attempt = { ok: true; detail: string; threads?: number } | { ok: false; reason: string }
@@ -168,14 +168,14 @@ async function tryWasm(options: BackendOptions): Promise<Attempt> {
   const backend = tf.backend() as unknown as { wasm: { tfjs: { getThreadsCount(): number } } }
   const threads = backend.wasm.tfjs.getThreadsCount()
   const binary = threads > 1 ? 'tfjs-backend-wasm-threaded-simd.wasm' : simd ? 'tfjs-backend-wasm-simd.wasm' : 'tfjs-backend-wasm.wasm'
+  setNativeKernels(options.native !== false)
   return { ok: true, detail: `${binary} (XNNPACK)${nativeDetail(options)}`, threads }
 }
 
 /** What the native kernels add to wasm, or why they do not, as the tail of the wasm line. */
 function nativeDetail(options: BackendOptions): string {
-  setNativeKernels(options.native !== false)
   if (options.native === false) return '; native kernels off'
-  const { status } = loadNative({ blasThreads: options.blasThreads })
+  const { status } = loadNative({ threads: options.nativeThreads })
   if (!status.available) return `; native kernels unavailable: ${status.reason}`
   return ` + native kernels (sgemm: ${status.detail}; ${status.threads} thread${status.threads > 1 ? 's' : ''})`
 }

@@ -9,6 +9,7 @@ import { createRequire } from 'node:module'
 /** The addon's functions (engine/native/src). Offsets and lengths count elements, not bytes. */
 export interface NativeAddon {
   blasLoad(path: string): string
+  /** BLAS's own threads: kept at 1, since our pool splits the products (engine/native/src/blas.c). */
   blasThreads(threads?: number): number
   sgemm(
     transA: boolean, transB: boolean, m: number, n: number, k: number, alpha: number,
@@ -16,8 +17,6 @@ export interface NativeAddon {
     b: Float32Array, bOffset: number, ldb: number, strideB: number,
     beta: number, c: Float32Array, cOffset: number, ldc: number, strideC: number, batch: number,
   ): void
-  /** true: products split over our thread pool, one BLAS thread per part (default); false: BLAS threads them. */
-  sgemmSplit(on: boolean): void
   geluForward(x: Float32Array, y: Float32Array, cdf: Float32Array): void
   geluBackward(dy: Float32Array, x: Float32Array, cdf: Float32Array, dx: Float32Array): void
   /** Threads for the fused kernels (the calling one included); returns the count in use. */
@@ -72,7 +71,7 @@ export type NativeStatus = { available: true; detail: string; threads: number } 
 
 /** Where each platform keeps a BLAS with the CBLAS interface, fastest first. */
 export const BLAS_CANDIDATES: Partial<Record<NodeJS.Platform, string[]>> = {
-  linux: ['libopenblas.so.0', 'libopenblasp-r0.3.so', 'libopenblas.so', 'libblis.so.4', 'libcblas.so.3'],
+  linux: ['libopenblas.so.0', 'libopenblas.so', 'libblis.so.4', 'libcblas.so.3'],
   darwin: ['/System/Library/Frameworks/Accelerate.framework/Accelerate', '/opt/homebrew/opt/openblas/lib/libopenblas.dylib'],
   win32: ['libopenblas.dll'],
 }
@@ -82,7 +81,7 @@ let loaded: { addon: NativeAddon | null; status: NativeStatus } | null = null
 
 export interface NativeOptions {
   /** Threads for the native kernels and products; default: the cores Node may use (os.availableParallelism()). */
-  blasThreads?: number
+  threads?: number
   env?: NodeJS.ProcessEnv
 }
 
@@ -141,7 +140,7 @@ function tryLoad(options: NativeOptions): { addon: NativeAddon | null; status: N
       // Our pool splits each product into single-threaded BLAS calls (engine/native/src/blas.c): on
       // few cores that beats BLAS's own threading for BERT-sized products, and one pool serves all.
       addon.blasThreads(1)
-      const threads = addon.kernelThreads(options.blasThreads ?? os.availableParallelism())
+      const threads = addon.kernelThreads(options.threads ?? os.availableParallelism())
       return { addon, status: { available: true, detail, threads } }
     } catch (err) {
       failures.push(firstLine(err))
@@ -157,9 +156,4 @@ function unavailable(reason: string): { addon: null; status: NativeStatus } {
 
 function firstLine(err: unknown): string {
   return (err instanceof Error ? err.message : String(err)).split('\n')[0]
-}
-
-/** Forgets the outcome so a test can load again with other options (the BLAS stays bound in-process). */
-export function resetNativeForTests(): void {
-  loaded = null
 }

@@ -5,7 +5,7 @@ import { createHash } from 'node:crypto'
 import { loadNative } from '../../../../engine/train/backends/native'
 import { randomValues } from './kernels/on-backends'
 
-const { addon } = loadNative({ blasThreads: Number(process.env.MENGZI_THREADS ?? 1) })
+const { addon } = loadNative({ threads: Number(process.env.MENGZI_THREADS ?? 1) })
 if (!addon) throw new Error('no native addon')
 const hash = createHash('sha256')
 const keep = (...arrays: Float32Array[]) => arrays.forEach((a) => hash.update(Buffer.from(a.buffer, a.byteOffset, a.byteLength)))
