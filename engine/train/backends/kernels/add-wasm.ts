@@ -2,28 +2,30 @@
 // shape or a trailing slice of it (residuals, bias adds, gradient accumulation of a tensor used twice:
 // the tied word embeddings' two gradients are 21128 × H each). Threaded and one pass; every other case,
 // and machines without the addon, go to tfjs's own kernel.
-import type { BinaryInputs, KernelConfig, KernelFunc, TensorInfo } from '@tensorflow/tfjs'
+import type { BinaryInputs, TensorInfo } from '@tensorflow/tfjs'
 import * as tf from '@tensorflow/tfjs'
 import { nativeAddon } from '../native'
+import { overrideWasmKernel } from './override'
 import { heapBuffer, tensorRef, wasmInternals } from './wasm-internals'
-
-let stock: KernelConfig | null = null
 
 /** True when `small` broadcasts onto `big` by repetition: its shape, leading 1s dropped, ends big's. */
 function repeatsInto(big: number[], small: number[]): boolean {
   if (small.length > big.length) return false
-  const tail = small.slice(small.findIndex((d) => d !== 1) === -1 ? small.length : small.findIndex((d) => d !== 1))
+  const firstNotOne = small.findIndex((d) => d !== 1)
+  const tail = firstNotOne === -1 ? [] : small.slice(firstNotOne)
   return tail.every((d, i) => d === big[big.length - tail.length + i])
 }
 
-function add(args: { inputs: BinaryInputs; backend: tf.KernelBackend }): TensorInfo {
+type AddArgs = { inputs: BinaryInputs; backend: tf.KernelBackend }
+
+function add(args: AddArgs, stock: (args: AddArgs) => TensorInfo): TensorInfo {
   const a = args.inputs.a as TensorInfo
   const b = args.inputs.b as TensorInfo
   const native = nativeAddon()
   const [big, small] = tf.util.sizeFromShape(a.shape) >= tf.util.sizeFromShape(b.shape) ? [a, b] : [b, a]
   const n = tf.util.sizeFromShape(big.shape)
   if (!native || a.dtype !== 'float32' || b.dtype !== 'float32' || n === 0 || !repeatsInto(big.shape, small.shape)) {
-    return stock!.kernelFunc(args as unknown as Parameters<KernelFunc>[0]) as TensorInfo
+    return stock(args)
   }
   const backend = wasmInternals(args.backend)
   const out = backend.makeOutput(big.shape, 'float32')
@@ -33,13 +35,4 @@ function add(args: { inputs: BinaryInputs; backend: tf.KernelBackend }): TensorI
   return out
 }
 
-export const addWasmConfig: KernelConfig = {
-  kernelName: 'Add',
-  backendName: 'wasm',
-  setupFunc: (backend) => stock?.setupFunc?.(backend), // the stock kernel binds its wasm function there
-  kernelFunc: add as unknown as KernelFunc,
-}
-
-export function keepStockAdd(config: KernelConfig | undefined): void {
-  if (config && config !== addWasmConfig) stock = config
-}
+export const addWasmConfig = overrideWasmKernel('Add', add)

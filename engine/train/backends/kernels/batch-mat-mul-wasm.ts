@@ -5,8 +5,9 @@
 // side folds the left batch into rows (one XNNPACK call), and a true batch is split into per-element
 // calls over views of the same wasm memory (no copies).
 import * as tf from '@tensorflow/tfjs'
-import type { BatchMatMulAttrs, BatchMatMulInputs, KernelConfig, KernelFunc, TensorInfo } from '@tensorflow/tfjs'
+import type { BatchMatMulAttrs, BatchMatMulInputs, TensorInfo } from '@tensorflow/tfjs'
 import { nativeAddon, type NativeAddon } from '../native'
+import { overrideWasmKernel } from './override'
 import { registerView, releaseView, shapeBytes, tensorRef, wasmInternals, type WasmBackendInternals, heapBuffer, heapBytes } from './wasm-internals'
 
 type WasmMatMul = (
@@ -16,10 +17,8 @@ type WasmMatMul = (
 ) => void
 
 let wasmMatMul: WasmMatMul | null = null
-let stock: KernelConfig | null = null
 
 function setup(backend: tf.KernelBackend): void {
-  stock?.setupFunc?.(backend) // the stock kernel, our fallback, binds its wasm function there
   wasmMatMul = wasmInternals(backend).wasm.cwrap('BatchMatMul', null, [
     'number', 'array', 'number', // a id, shape, rank
     'number', 'array', 'number', // b id, shape, rank
@@ -93,7 +92,9 @@ function transposeLast2(backend: WasmBackendInternals, x: TensorInfo, batch: num
   return transpose({ inputs: { x: input }, backend: backend as unknown as tf.KernelBackend, attrs: { perm: [0, 2, 1] } }) as TensorInfo
 }
 
-function batchMatMul(args: { inputs: BatchMatMulInputs; backend: tf.KernelBackend; attrs: BatchMatMulAttrs }): TensorInfo {
+type BatchMatMulArgs = { inputs: BatchMatMulInputs; backend: tf.KernelBackend; attrs: BatchMatMulAttrs }
+
+function batchMatMul(args: BatchMatMulArgs, stock: (args: BatchMatMulArgs) => TensorInfo): TensorInfo {
   const { inputs, attrs } = args
   const a = inputs.a as TensorInfo
   const b = inputs.b as TensorInfo
@@ -103,7 +104,7 @@ function batchMatMul(args: { inputs: BatchMatMulInputs; backend: tf.KernelBacken
   const batchA = tf.util.sizeFromShape(a.shape.slice(0, -2))
   const batchB = tf.util.sizeFromShape(b.shape.slice(0, -2))
   if (a.dtype !== 'float32' || b.dtype !== 'float32' || (batchA !== batchB && batchA !== 1 && batchB !== 1)) {
-    return stock!.kernelFunc(args as unknown as Parameters<KernelFunc>[0]) as TensorInfo
+    return stock(args)
   }
   const backend = wasmInternals(args.backend)
   const m = transposeA ? a.shape[aRank - 1] : a.shape[aRank - 2]
@@ -200,14 +201,5 @@ function nativeBatchMatMul(native: NativeAddon, backend: WasmBackendInternals, a
   return { ...out, shape: outShape }
 }
 
-export const batchMatMulWasmConfig: KernelConfig = {
-  kernelName: 'BatchMatMul',
-  backendName: 'wasm',
-  setupFunc: setup as KernelConfig['setupFunc'],
-  kernelFunc: batchMatMul as unknown as KernelFunc,
-}
-
-/** Remembers tfjs's own kernel, used for the cases this one does not take (non-float32, odd broadcasts). */
-export function keepStockBatchMatMul(config: KernelConfig | undefined): void {
-  if (config && config !== batchMatMulWasmConfig) stock = config
-}
+/** Non-float32 products and odd broadcasts go to tfjs's own kernel. */
+export const batchMatMulWasmConfig = overrideWasmKernel('BatchMatMul', batchMatMul, setup)

@@ -2,20 +2,21 @@
 // rows copied inside wasm memory. tfjs-wasm's kernel walks element by element with strides (~15 ms
 // for 2048 rows of 128 on our machine, against well under 1 ms here). Other axes and batch
 // dimensions go to tfjs's own kernel.
-import type { GatherV2Attrs, GatherV2Inputs, KernelConfig, KernelFunc, TensorInfo } from '@tensorflow/tfjs'
+import type { GatherV2Attrs, GatherV2Inputs, TensorInfo } from '@tensorflow/tfjs'
 import * as tf from '@tensorflow/tfjs'
+import { overrideWasmKernel } from './override'
 import { tensorRef, wasmInternals, heapBytes } from './wasm-internals'
 
-let stock: KernelConfig | null = null
+type GatherV2Args = { inputs: GatherV2Inputs; backend: tf.KernelBackend; attrs: GatherV2Attrs }
 
-function gatherV2(args: { inputs: GatherV2Inputs; backend: tf.KernelBackend; attrs: GatherV2Attrs }): TensorInfo {
+function gatherV2(args: GatherV2Args, stock: (args: GatherV2Args) => TensorInfo): TensorInfo {
   const x = args.inputs.x as TensorInfo
   const indices = args.inputs.indices as TensorInfo
   const { axis, batchDims = 0 } = args.attrs
   const rank = x.shape.length
   const parsedAxis = axis < 0 ? axis + rank : axis
   if (parsedAxis !== 0 || batchDims !== 0 || x.dtype === 'string' || x.dtype === 'bool' || rank === 0) {
-    return stock!.kernelFunc(args as unknown as Parameters<KernelFunc>[0]) as TensorInfo
+    return stock(args)
   }
   const backend = wasmInternals(args.backend)
   const rows = x.shape[0]
@@ -38,14 +39,4 @@ function gatherV2(args: { inputs: GatherV2Inputs; backend: tf.KernelBackend; att
   return out
 }
 
-export const gatherV2WasmConfig: KernelConfig = {
-  kernelName: 'GatherV2',
-  backendName: 'wasm',
-  // The stock kernel, our fallback, binds its wasm function in its own setup.
-  setupFunc: (backend) => stock?.setupFunc?.(backend),
-  kernelFunc: gatherV2 as unknown as KernelFunc,
-}
-
-export function keepStockGatherV2(config: KernelConfig | undefined): void {
-  if (config && config !== gatherV2WasmConfig) stock = config
-}
+export const gatherV2WasmConfig = overrideWasmKernel('GatherV2', gatherV2)

@@ -4,20 +4,21 @@ import type { KernelConfig } from '@tensorflow/tfjs'
 // Registers the wasm backend and its stock kernels first, so that ours replace them and not the reverse.
 import '@tensorflow/tfjs-backend-wasm'
 import { adamWWasmConfig, lambWasmConfig } from './adam-wasm'
-import { addWasmConfig, keepStockAdd } from './add-wasm'
-import { batchMatMulWasmConfig, keepStockBatchMatMul } from './batch-mat-mul-wasm'
+import { addWasmConfig } from './add-wasm'
+import { batchMatMulWasmConfig } from './batch-mat-mul-wasm'
 import { denseGradWasmConfig, denseWasmConfig } from './dense-wasm'
 import { dropoutWasmConfig } from './dropout-wasm'
-import { gatherV2WasmConfig, keepStockGatherV2 } from './gather-wasm'
+import { gatherV2WasmConfig } from './gather-wasm'
 import { attentionGradWasmConfig, attentionWasmConfig } from './attention-wasm'
 import { geluGradWasmConfig, geluWasmConfig } from './gelu-wasm'
 import { scatterAddRowsWasmConfig } from './scatter-rows-wasm'
 import { identityWasmConfig } from './identity-wasm'
 import { layerNormGradWasmConfig, layerNormWasmConfig } from './layer-norm-wasm'
 import { oneHotWasmConfig } from './one-hot-wasm'
+import type { OverridingKernelConfig } from './override'
 import { softmaxXentGradWasmConfig, softmaxXentWasmConfig } from './softmax-xent-wasm'
-import { keepStockSum, sumWasmConfig } from './sum-wasm'
-import { keepStockTranspose, transposeWasmConfig } from './transpose-wasm'
+import { sumWasmConfig } from './sum-wasm'
+import { transposeWasmConfig } from './transpose-wasm'
 import { unsortedSegmentSumCpuConfig } from './unsorted-segment-sum-cpu'
 import { unsortedSegmentSumWasmConfig } from './unsorted-segment-sum-wasm'
 
@@ -56,11 +57,7 @@ export function registerCustomKernels(): void {
   registered = true
   for (const config of CUSTOM_KERNELS) {
     const stock = tf.getKernel(config.kernelName, config.backendName)
-    if (config === batchMatMulWasmConfig) keepStockBatchMatMul(stock)
-    if (config === sumWasmConfig) keepStockSum(stock)
-    if (config === addWasmConfig) keepStockAdd(stock)
-    if (config === transposeWasmConfig) keepStockTranspose(stock)
-    if (config === gatherV2WasmConfig) keepStockGatherV2(stock)
+    if ('keepStock' in config) (config as OverridingKernelConfig).keepStock(stock)
     if (stock) tf.unregisterKernel(config.kernelName, config.backendName)
     tf.registerKernel(config)
     // tfjs runs setup functions when a backend is set; one already active needs it now.

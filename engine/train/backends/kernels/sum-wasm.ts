@@ -2,12 +2,11 @@
 // [masked, vocab] → [vocab]). tfjs-wasm reduces only the innermost axes, so it first transposes the
 // whole input; this adds rows straight from wasm memory (in float64, then rounded). Other reductions
 // go to tfjs's own kernel.
-import type { KernelConfig, KernelFunc, SumAttrs, SumInputs, TensorInfo } from '@tensorflow/tfjs'
+import type { SumAttrs, SumInputs, TensorInfo } from '@tensorflow/tfjs'
 import * as tf from '@tensorflow/tfjs'
 import { nativeAddon } from '../native'
+import { overrideWasmKernel } from './override'
 import { tensorRef, wasmInternals, heapBuffer } from './wasm-internals'
-
-let stock: KernelConfig | null = null
 
 /** The number of leading axes `axis` names, if it names exactly the first k < rank axes; else 0. */
 function leadingAxes(axis: number | number[], rank: number): number {
@@ -16,11 +15,13 @@ function leadingAxes(axis: number | number[], rank: number): number {
   return axes.every((a, i) => a === i) ? axes.length : 0
 }
 
-function sum(args: { inputs: SumInputs; backend: tf.KernelBackend; attrs: SumAttrs }): TensorInfo {
+type SumArgs = { inputs: SumInputs; backend: tf.KernelBackend; attrs: SumAttrs }
+
+function sum(args: SumArgs, stock: (args: SumArgs) => TensorInfo): TensorInfo {
   const x = args.inputs.x as TensorInfo
   const { axis, keepDims } = args.attrs
   const k = x.dtype === 'float32' ? leadingAxes(axis, x.shape.length) : 0
-  if (k === 0) return stock!.kernelFunc(args as unknown as Parameters<KernelFunc>[0]) as TensorInfo
+  if (k === 0) return stock(args)
   const backend = wasmInternals(args.backend)
   const rows = tf.util.sizeFromShape(x.shape.slice(0, k))
   const inner = tf.util.sizeFromShape(x.shape.slice(k))
@@ -42,14 +43,4 @@ function sum(args: { inputs: SumInputs; backend: tf.KernelBackend; attrs: SumAtt
   return out
 }
 
-export const sumWasmConfig: KernelConfig = {
-  kernelName: 'Sum',
-  backendName: 'wasm',
-  // The stock kernel, our fallback, binds its wasm function in its own setup.
-  setupFunc: (backend) => stock?.setupFunc?.(backend),
-  kernelFunc: sum as unknown as KernelFunc,
-}
-
-export function keepStockSum(config: KernelConfig | undefined): void {
-  if (config && config !== sumWasmConfig) stock = config
-}
+export const sumWasmConfig = overrideWasmKernel('Sum', sum)

@@ -1,19 +1,20 @@
 // Transpose for the wasm backend through @mengzi/native (engine/native/src/transpose.c) for float32 and
 // int32: rows copied whole where the last axis stays last (the attention's head split and merge), on
 // the thread pool. Other dtypes, and machines without the addon, use tfjs's kernel.
-import type { KernelConfig, KernelFunc, TensorInfo, TransposeAttrs, TransposeInputs } from '@tensorflow/tfjs'
+import type { TensorInfo, TransposeAttrs, TransposeInputs } from '@tensorflow/tfjs'
 import * as tf from '@tensorflow/tfjs'
 import { nativeAddon } from '../native'
+import { overrideWasmKernel } from './override'
 import { heapBuffer, tensorRef, wasmInternals } from './wasm-internals'
 
-let stock: KernelConfig | null = null
+type TransposeArgs = { inputs: TransposeInputs; backend: tf.KernelBackend; attrs: TransposeAttrs }
 
-function transpose(args: { inputs: TransposeInputs; backend: tf.KernelBackend; attrs: TransposeAttrs }): TensorInfo {
+function transpose(args: TransposeArgs, stock: (args: TransposeArgs) => TensorInfo): TensorInfo {
   const x = args.inputs.x as TensorInfo
   const perm = args.attrs.perm
   const native = nativeAddon()
   if (!native || (x.dtype !== 'float32' && x.dtype !== 'int32') || x.shape.length > 8) {
-    return stock!.kernelFunc(args as unknown as Parameters<KernelFunc>[0]) as TensorInfo
+    return stock(args)
   }
   const backend = wasmInternals(args.backend)
   const out = backend.makeOutput(perm.map((p) => x.shape[p]), x.dtype)
@@ -25,13 +26,4 @@ function transpose(args: { inputs: TransposeInputs; backend: tf.KernelBackend; a
   return out
 }
 
-export const transposeWasmConfig: KernelConfig = {
-  kernelName: 'Transpose',
-  backendName: 'wasm',
-  setupFunc: (backend) => stock?.setupFunc?.(backend), // the stock kernel binds its wasm function there
-  kernelFunc: transpose as unknown as KernelFunc,
-}
-
-export function keepStockTranspose(config: KernelConfig | undefined): void {
-  if (config && config !== transposeWasmConfig) stock = config
-}
+export const transposeWasmConfig = overrideWasmKernel('Transpose', transpose)
