@@ -1,9 +1,8 @@
 import * as tf from '@tensorflow/tfjs'
 import '@tensorflow/tfjs-backend-wasm'
-import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest'
-import { registerCustomKernels } from '../../../../../engine/train/backends/kernels'
+import { describe, expect, it, vi } from 'vitest'
 import { nativeAddon, setNativeKernels } from '../../../../../engine/train/backends/native'
-import { expectSameNumbers, randomValues, runOn } from './on-backends'
+import { expectSameNumbers, randomValues, runOn, withNativeKernels } from './on-backends'
 
 // [a, b]: same shapes, bias broadcasts either way round, leading 1s, a scalar (ours); then shapes our
 // kernel leaves to tfjs's (a middle-axis broadcast, both sides broadcast), which must still be right.
@@ -18,14 +17,7 @@ const CASES: [number[], number[]][] = [
 ]
 
 for (const native of [true, false]) describe(`Add on wasm (${native ? 'native' : 'tfjs'})`, () => {
-  let previous = true
-  beforeAll(() => {
-    registerCustomKernels()
-    previous = setNativeKernels(native)
-  })
-  afterAll(() => {
-    setNativeKernels(previous)
-  })
+  withNativeKernels(native)
 
   for (const [aShape, bShape] of CASES) {
     it(`equals cpu for [${aShape}] + [${bShape}]`, async () => {

@@ -1,10 +1,9 @@
 import * as tf from '@tensorflow/tfjs'
 import '@tensorflow/tfjs-backend-wasm'
-import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { registerCustomKernels } from '../../../../../engine/train/backends/kernels'
-import { nativeStatus, setNativeKernels } from '../../../../../engine/train/backends/native'
+import { beforeAll, describe, expect, it } from 'vitest'
+import { nativeStatus } from '../../../../../engine/train/backends/native'
 import { batchMatMulWasmConfig } from '../../../../../engine/train/backends/kernels/batch-mat-mul-wasm'
-import { expectSameNumbers, randomValues, runOn } from './on-backends'
+import { expectSameNumbers, randomValues, runOn, withNativeKernels } from './on-backends'
 
 // [batch dims of a, batch dims of b]: equal batches, broadcast either way, rank 4, rank 3 × rank 2.
 const BATCHES: [number[], number[]][] = [
@@ -37,14 +36,9 @@ it('finds the native addon and a BLAS here (npm builds engine/native; .ci/run in
 
 // Both paths of the kernel: native sgemm on wasm memory, and XNNPACK (machines without a BLAS).
 for (const path of ['native sgemm', 'XNNPACK'] as const) describe(`BatchMatMul on wasm (${path})`, () => {
-  let previous = true
+  withNativeKernels(path === 'native sgemm')
   beforeAll(async () => {
-    registerCustomKernels()
-    previous = setNativeKernels(path === 'native sgemm')
     await tf.setBackend('wasm')
-  })
-  afterAll(() => {
-    setNativeKernels(previous)
   })
 
   it('replaces the stock wasm kernel', () => {

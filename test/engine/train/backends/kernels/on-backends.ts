@@ -1,6 +1,8 @@
 // Helpers for kernel tests: run the same computation on two backends and compare the numbers.
 import * as tf from '@tensorflow/tfjs'
-import { expect } from 'vitest'
+import { afterAll, beforeAll, expect } from 'vitest'
+import { registerCustomKernels } from '../../../../../engine/train/backends/kernels'
+import { setNativeKernels } from '../../../../../engine/train/backends/native'
 
 /** Deterministic values in [-1, 1) (mulberry32), so a failure reproduces. */
 export function randomValues(size: number, seed: number): Float32Array {
@@ -48,4 +50,16 @@ export function expectSameNumbers(actual: Result, expected: Result, relTol = 1e-
       expect.fail(`element ${i}: ${a}, expected ${e} (tolerance ${tol})`)
     }
   }
+}
+
+/** Inside a describe: our kernels registered, their native paths on or off for it, restored after. */
+export function withNativeKernels(on: boolean): void {
+  let previous = true
+  beforeAll(() => {
+    registerCustomKernels()
+    previous = setNativeKernels(on)
+  })
+  afterAll(() => {
+    setNativeKernels(previous)
+  })
 }

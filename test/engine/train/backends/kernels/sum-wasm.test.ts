@@ -1,9 +1,7 @@
 import * as tf from '@tensorflow/tfjs'
 import '@tensorflow/tfjs-backend-wasm'
-import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { registerCustomKernels } from '../../../../../engine/train/backends/kernels'
-import { setNativeKernels } from '../../../../../engine/train/backends/native'
-import { expectSameNumbers, randomValues, runOn } from './on-backends'
+import { describe, expect, it } from 'vitest'
+import { expectSameNumbers, randomValues, runOn, withNativeKernels } from './on-backends'
 
 const CASES: { shape: number[]; axis: number | number[]; keepDims?: boolean }[] = [
   { shape: [7, 5], axis: 0 }, // ours: a bias gradient
@@ -17,14 +15,7 @@ const CASES: { shape: number[]; axis: number | number[]; keepDims?: boolean }[] 
 
 // Both paths of our leading-axis sum: native (engine/native/src/rows.c) and JavaScript on wasm memory.
 for (const native of [true, false]) describe(`Sum on wasm (leading axes without a transpose; ${native ? 'native' : 'JavaScript'})`, () => {
-  let previous = true
-  beforeAll(() => {
-    registerCustomKernels()
-    previous = setNativeKernels(native)
-  })
-  afterAll(() => {
-    setNativeKernels(previous)
-  })
+  withNativeKernels(native)
 
   for (const { shape, axis, keepDims = false } of CASES) {
     it(`equals cpu for shape [${shape}], axis ${JSON.stringify(axis)}, keepDims ${keepDims}`, async () => {

@@ -1,9 +1,8 @@
 import * as tf from '@tensorflow/tfjs'
 import '@tensorflow/tfjs-backend-wasm'
-import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest'
-import { registerCustomKernels } from '../../../../../engine/train/backends/kernels'
+import { describe, expect, it, vi } from 'vitest'
 import { nativeAddon, setNativeKernels } from '../../../../../engine/train/backends/native'
-import { expectSameNumbers, randomValues, runOn } from './on-backends'
+import { expectSameNumbers, randomValues, runOn, withNativeKernels } from './on-backends'
 
 // The attention's head split and merge, a plain matrix transpose, a 5-D shuffle, an identity and an
 // empty tensor.
@@ -17,14 +16,7 @@ const CASES: { shape: number[]; perm: number[] }[] = [
 ]
 
 for (const native of [true, false]) describe(`Transpose on wasm (${native ? 'native' : 'tfjs'})`, () => {
-  let previous = true
-  beforeAll(() => {
-    registerCustomKernels()
-    previous = setNativeKernels(native)
-  })
-  afterAll(() => {
-    setNativeKernels(previous)
-  })
+  withNativeKernels(native)
 
   for (const { shape, perm } of CASES) {
     it(`equals cpu for [${shape}] by [${perm}], float32 and int32`, async () => {
