@@ -116,6 +116,8 @@ HOT_RANGE(add_repeat_range) {
   }
 }
 
+enum { MIN_RUN = 64 };
+
 // addRepeat(a, b, out): out[i] = a[i] + b[i mod b.length] (a same-shaped or trailing-broadcast add);
 // b.length must divide a.length.
 napi_value add_repeat(napi_env env, napi_callback_info info) {
@@ -125,7 +127,16 @@ napi_value add_repeat(napi_env env, napi_callback_info info) {
   const float *x = arg_f32(&a, 0, &na), *y = arg_f32(&a, 1, &nb);
   float *out = arg_f32(&a, 2, &no);
   if (a.failed || !require_that(&a, nb > 0 && na % nb == 0 && no == na, "b's length must divide a's, and out must be as long as a")) return NULL;
-  AddRepeat job = {x, y, nb, out};
+  // A short b (a scalar, a few columns) is tiled to a multiple of its length of at least 64 values
+  // (i mod nb is the same through it), so that the inner loop's runs are long enough to vectorise.
+  float tiled[MIN_RUN + MIN_RUN - 1];
+  size_t period = nb;
+  if (nb < MIN_RUN) {
+    period = nb * ((MIN_RUN + nb - 1) / nb);
+    for (size_t j = 0; j < period; j++) tiled[j] = y[j % nb];
+    y = tiled;
+  }
+  AddRepeat job = {x, y, period, out};
   parallel_for((int64_t)na, 65536, add_repeat_range, &job);
   return NULL;
 }

@@ -12,6 +12,7 @@ const CASES: [number[], number[]][] = [
   [[130], [7, 130]],
   [[3, 5, 8], [1, 5, 8]],
   [[3, 5, 8], []],
+  [[33, 3], [3]], // a short period, tiled natively past the tensor's length
   [[3, 5, 8], [3, 1, 8]],
   [[4, 1], [1, 4]],
 ]
