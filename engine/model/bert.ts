@@ -84,10 +84,15 @@ export function layerNorm(w: Weights, prefix: string, x: tf.Tensor, eps: number,
 /** HF's "gelu": the exact form with erf, x · Φ(x) (one op with its own gradient, ops/gelu). */
 export const gelu = (x: tf.Tensor): tf.Tensor => geluOp(x)
 
+/** The seed of the next dropout mask, from the run's RNG. */
+function dropoutSeed(ctx: ForwardContext): number {
+  if (!ctx.nextSeed) throw new Error('dropout in training mode needs ForwardContext.nextSeed')
+  return ctx.nextSeed()
+}
+
 export function dropout(x: tf.Tensor, rate: number, ctx: ForwardContext): tf.Tensor {
   if (!ctx.training || rate <= 0) return x
-  if (!ctx.nextSeed) throw new Error('dropout in training mode needs ForwardContext.nextSeed')
-  return dropoutOp(x, rate, ctx.nextSeed())
+  return dropoutOp(x, rate, dropoutSeed(ctx))
 }
 
 /**
@@ -145,8 +150,7 @@ function selfAttention(w: Weights, prefix: string, config: BertConfig, x: tf.Ten
   const k = dense(w, `${prefix}.key`, x) as tf.Tensor3D
   const v = dense(w, `${prefix}.value`, x) as tf.Tensor3D
   const dropoutRate = ctx.training ? config.attention_probs_dropout_prob : 0
-  if (dropoutRate > 0 && !ctx.nextSeed) throw new Error('dropout in training mode needs ForwardContext.nextSeed')
-  const seed = dropoutRate > 0 ? ctx.nextSeed!() : 0
+  const seed = dropoutRate > 0 ? dropoutSeed(ctx) : 0
   return attentionCore(q, k, v, mask, { heads: config.num_attention_heads, dropoutRate, seed })
 }
 
