@@ -9,7 +9,7 @@ export default defineConfig({
   main: {
     build: {
       outDir: 'out/main',
-      // The worker threads' entries are built beside index.js, where engine/service/ts-worker.ts looks for them.
+      // The worker threads' entries are built beside index.js, where engine/worker-thread.ts looks for them.
       rollupOptions: {
         input: {
           index: resolve('main/index.ts'),

@@ -1,7 +1,7 @@
 // `mengzi bench train --config A|B|BASE [--backend …] [--json]`: median ms per BERT MLM training step.
 import { InvalidArgumentError, type Command } from 'commander'
 import { BENCH_CONFIGS } from '../model/config'
-import { BACKEND_NAMES, type BackendPreference } from '../train/backends'
+import { BACKEND_NAMES, type BackendPreference } from '../compute/backends'
 import { benchTrain, type BenchConfigName } from '../train/bench'
 import { printJson, type GlobalOptions } from './common'
 

@@ -5,7 +5,7 @@ import type { Command } from 'commander'
 import { badInput, notFound } from '../errors'
 import { runForward } from '../model/forward'
 import { getModel } from '../store/models'
-import { selectBackend, type BackendPreference } from '../train/backends'
+import { selectBackend, type BackendPreference } from '../compute/backends'
 import { printJson, withCommonOptions, withWorkbench, type GlobalOptions } from './common'
 import { modelCommand } from './model'
 

@@ -15,7 +15,7 @@ import { linear } from './ops/dense'
 import { dropout as dropoutOp } from './ops/dropout'
 import { gelu as geluOp } from './ops/gelu'
 import { layerNorm as layerNormOp } from './ops/layer-norm'
-import { hasFusedKernel, runFused } from '../train/backends/kernels/fused'
+import { hasFusedKernel, runFused } from '../compute/kernels/fused'
 
 export type Weights = Map<string, tf.Variable>
 

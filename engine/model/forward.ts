@@ -17,7 +17,7 @@ import { crossEntropy, mlmLogits, mlmLoss, nspLogits, type HeadSpec } from './he
 import { readHfCheckpoint } from './hf-checkpoint'
 import { readSafetensors, toInt32, writeSafetensors, type StoredTensor, type TensorToWrite } from './safetensors'
 import { disposeWeights, loadWeights, type BertArchitecture } from './weights'
-import { lossAndGrads } from '../train/grads'
+import { lossAndGrads } from '../compute/grads'
 
 export interface ForwardResult {
   outputs: { name: string; shape: number[] }[]

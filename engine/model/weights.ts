@@ -5,7 +5,7 @@ import type { BertConfig } from './config'
 import { checkConfig, type Weights } from './bert'
 import { headParameterShapes, usesPooler, type HeadSpec } from './heads'
 import type { StoredTensor, TensorToWrite } from './safetensors'
-import { Rng } from '../train/rng'
+import { Rng } from '../compute/rng'
 import { WorkbenchError } from '../errors'
 
 /** A model's structure: the encoder config, its heads, and whether it has the pooler. */

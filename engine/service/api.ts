@@ -8,7 +8,7 @@ import { z } from 'zod'
 import { WorkbenchError } from '../errors'
 import { DEDUP_MODES, ENCODINGS, FORMATS, TASKS, type DatasetStats, type ImportFileReport } from '../data/types'
 import type { TagPreview, TagSummary } from '../tagging/types'
-import type { BackendProbe } from '../train/backends'
+import type { BackendProbe } from '../compute/backends'
 export type { TagPreview, TagSummary } from '../tagging/types'
 
 const id = z.number().int().positive()

@@ -3,7 +3,7 @@
 import type { Worker } from 'node:worker_threads'
 import type { TaggerChoice } from '../tagging/preview'
 import type { TagPreview } from '../tagging/types'
-import { errorFromWorker, startWorker } from './ts-worker'
+import { errorFromWorker, startWorker } from '../worker-thread'
 
 type Choice = TaggerChoice & { vocab?: string | null }
 export interface PreviewRequest {

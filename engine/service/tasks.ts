@@ -32,7 +32,7 @@ export const tasks = {
       db.close()
     }
   },
-  probeBackends: async () => (await import('../train/backends')).probeBackends(),
+  probeBackends: async () => (await import('../compute/backends')).probeBackends(),
   tagDataset: async (_env: TaskEnvironment, input: { dir: string; choice: TaggerChoice; entities?: boolean }, ctx: TaskContext) =>
     withTagger(input.choice, (tagger) =>
       tagDataset(input.dir, { tagger, entities: input.entities, signal: ctx.signal, onProgress: (done, total) => ctx.progress(done, total, 'records') }),

@@ -2,7 +2,7 @@
 // progress, the job's cancel aborts the task, and the worker's result or error settles the promise.
 import type { JobContext } from './jobs'
 import type { TaskEnvironment, TaskInput, TaskName, TaskResult } from './tasks'
-import { errorFromWorker, startWorker } from './ts-worker'
+import { errorFromWorker, startWorker } from '../worker-thread'
 
 export type TaskMessage =
   | { type: 'progress'; done: number; total: number | null; unit: string; message?: string }

@@ -1,6 +1,6 @@
-// Activates the tfjs backend for training through the backend ladder (engine/train/backends), which
+// Activates the tfjs backend for training through the backend ladder (engine/compute/backends.ts), which
 // also registers our custom kernels, and names it in one line for progress reports and run rows.
-import { describeSelection, selectBackend, type BackendPreference } from './backends'
+import { describeSelection, selectBackend, type BackendPreference } from '../compute/backends'
 
 export type { BackendPreference }
 

@@ -6,7 +6,7 @@ import { bertEncoder, EVAL, type ForwardContext, type Weights } from '../model/b
 import type { BertConfig } from '../model/config'
 import { mlmLoss } from '../model/heads'
 import { disposeWeights, initWeights, parameterCount } from '../model/weights'
-import { lossAndGrads } from './grads'
+import { lossAndGrads } from '../compute/grads'
 import { AdamW, type Optimizer } from './optimizers'
 
 export interface BenchBatch {

@@ -5,7 +5,7 @@
 // mode, as in pretraining) to time real steps.
 import * as tf from '@tensorflow/tfjs'
 import { BENCH_CONFIGS, type BertConfig } from '../model/config'
-import { selectBackend, type BackendPreference, type BackendSelection } from './backends'
+import { selectBackend, type BackendPreference, type BackendSelection } from '../compute/backends'
 import { createBenchModel, type BenchBatch } from './bench-model'
 
 export type BenchConfigName = keyof typeof BENCH_CONFIGS

@@ -17,7 +17,7 @@ import type { Weights } from '../model/bert'
 import { readSafetensors, writeSafetensors, type StoredTensor, type TensorToWrite } from '../model/safetensors'
 import { weightsToTensors } from '../model/weights'
 import type { Optimizer, OptimizerKind } from './optimizers'
-import type { RngState } from './rng'
+import type { RngState } from '../compute/rng'
 import { vocabOf, type TrainConfig } from './config'
 import { corrupt } from '../errors'
 

@@ -13,9 +13,9 @@ import { disposeWeights, initWeights, loadWeights, parameterCount, type BertArch
 import { assignWeights, listCheckpoints, pruneCheckpoints, readCheckpoint, saveCheckpoint, type TrainerState } from './checkpoint'
 import { presetModelConfig, type TrainConfig } from './config'
 import { buildMlmBatch, DataOrder, openSource, pairAt, type BatchItem, type SpecialTokens } from './data'
-import { lossAndGrads } from './grads'
+import { lossAndGrads } from '../compute/grads'
 import { clipByGlobalNorm, createOptimizer, type Grads } from './optimizers'
-import { Rng } from './rng'
+import { Rng } from '../compute/rng'
 import { linearWarmupDecay } from './schedule'
 import { WorkbenchError } from '../errors'
 

@@ -8,8 +8,8 @@
 import * as tf from '@tensorflow/tfjs'
 import type { Weights } from '../model/bert'
 import { isNoDecay } from '../model/weights'
-import type { AdamAttrs } from './backends/kernels/adam-wasm'
-import { hasFusedKernel, runFused } from './backends/kernels/fused'
+import type { AdamAttrs } from '../compute/kernels/adam-wasm'
+import { hasFusedKernel, runFused } from '../compute/kernels/fused'
 
 export type OptimizerKind = 'adamw' | 'lamb'
 
@@ -22,7 +22,8 @@ export interface OptimizerOptions {
   noDecay?: (name: string) => boolean
 }
 
-export type Grads = Map<string, tf.Tensor>
+export type { Grads } from '../compute/grads'
+import type { Grads } from '../compute/grads'
 
 export interface Optimizer {
   readonly kind: OptimizerKind

@@ -1,7 +1,7 @@
 // Runs `train` in a worker thread so the API stays responsive while a run computes. The worker's
 // messages become the same hooks `train` takes in-process; aborting the signal asks it to stop after
 // the current step (it then writes a checkpoint and resolves with `stopped: true`).
-import { errorFromWorker, startWorker } from '../service/ts-worker'
+import { errorFromWorker, startWorker } from '../worker-thread'
 import type { TrainConfig } from './config'
 import type { MetricValue, TrainHooks, TrainOptions, TrainProgress, TrainResult } from './loop'
 

@@ -7,7 +7,7 @@
 import { parseArgs } from 'node:util'
 import * as tf from '@tensorflow/tfjs'
 import { BENCH_CONFIGS } from '../../engine/model/config'
-import { selectBackend, type BackendPreference } from '../../engine/train/backends'
+import { selectBackend, type BackendPreference } from '../../engine/compute/backends'
 import { benchBatch, benchBatchSize, type BenchConfigName } from '../../engine/train/bench'
 import { createBenchModel } from '../../engine/train/bench-model'
 

@@ -5,7 +5,7 @@ import fs from 'node:fs'
 import os from 'node:os'
 import path from 'node:path'
 import { parseArgs } from 'node:util'
-import { selectBackend, type BackendPreference } from '../../engine/train/backends'
+import { selectBackend, type BackendPreference } from '../../engine/compute/backends'
 import { parseTrainConfig } from '../../engine/train/config'
 import { train } from '../../engine/train/loop'
 

@@ -13,7 +13,7 @@ import { dirname, join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { parseArgs } from 'node:util'
 import { benchTrain, type BenchConfigName } from '../../engine/train/bench'
-import type { BackendPreference } from '../../engine/train/backends'
+import type { BackendPreference } from '../../engine/compute/backends'
 
 const { values: args } = parseArgs({
   options: {

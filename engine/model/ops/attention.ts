@@ -3,7 +3,7 @@
 // it is one op working in the [B, T, H] layout (no head split/merge copies, the dropout mask recomputed
 // from its seed); elsewhere the tfjs composition below, which stays the reference.
 import * as tf from '@tensorflow/tfjs'
-import { hasFusedKernel, runFused } from '../../train/backends/kernels/fused'
+import { hasFusedKernel, runFused } from '../../compute/kernels/fused'
 import { dropout } from './dropout'
 
 export interface AttentionOptions {

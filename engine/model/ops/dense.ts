@@ -2,7 +2,7 @@
 // kernels where the backend has them (bias and product in one call; dx, dW and db in one call), else
 // tfjs's matMul and add.
 import * as tf from '@tensorflow/tfjs'
-import { hasFusedKernel, runFused } from '../../train/backends/kernels/fused'
+import { hasFusedKernel, runFused } from '../../compute/kernels/fused'
 
 const fused = tf.customGrad(((x: tf.Tensor2D, w: tf.Tensor2D, b: tf.Tensor1D, save: tf.GradSaveFunc) => {
   save([x, w])

@@ -4,7 +4,7 @@
 // backends use tf.dropout with the same seed. Either way the masks depend only on the seeds, which the
 // training loop draws from its checkpointed RNG.
 import * as tf from '@tensorflow/tfjs'
-import { hasFusedKernel, runFused } from '../../train/backends/kernels/fused'
+import { hasFusedKernel, runFused } from '../../compute/kernels/fused'
 
 /** x · mask / (1 − rate), rate in [0, 1), seed a uint32. */
 export function dropout(x: tf.Tensor, rate: number, seed: number): tf.Tensor {

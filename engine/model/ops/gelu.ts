@@ -1,7 +1,7 @@
 // HF's "gelu" (exact, with erf) as one tfjs op: y = x·Φ(x), dy/dx = Φ(x) + x·φ(x). The composition
 // differentiates four ops and keeps their inputs; this keeps x and Φ(x) only.
 import * as tf from '@tensorflow/tfjs'
-import { hasFusedKernel, runFused } from '../../train/backends/kernels/fused'
+import { hasFusedKernel, runFused } from '../../compute/kernels/fused'
 
 const INV_SQRT_2PI = 1 / Math.sqrt(2 * Math.PI)
 

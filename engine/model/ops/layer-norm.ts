@@ -5,7 +5,7 @@
 // backward each run as one native pass; the composition stays the reference they are tested against
 // (test/engine/model/ops/layer-norm.test.ts).
 import * as tf from '@tensorflow/tfjs'
-import { hasFusedKernel, runFused } from '../../train/backends/kernels/fused'
+import { hasFusedKernel, runFused } from '../../compute/kernels/fused'
 
 type LayerNormFn = (x: tf.Tensor, gamma: tf.Tensor1D, beta: tf.Tensor1D) => tf.Tensor
 

@@ -4,8 +4,8 @@
 // d loss / d logits = (softmax − onehot) / count. Where the backend has the fused kernels (wasm with
 // @mengzi/native) forward and backward are one native pass each.
 import * as tf from '@tensorflow/tfjs'
-import { registerCustomKernels } from '../../train/backends/kernels'
-import { hasFusedKernel, runFused } from '../../train/backends/kernels/fused'
+import { registerCustomKernels } from '../../compute/kernels'
+import { hasFusedKernel, runFused } from '../../compute/kernels/fused'
 
 /** Label value that contributes nothing (PyTorch's ignore_index default). */
 export const IGNORE_INDEX = -100

@@ -1,26 +1,9 @@
 // The renderer's one way to reach the engine. Inside Electron it uses the preload's IPC bridge; in a
 // browser tab served by `mengzi serve` it uses the WebSocket. Nothing else in the renderer knows which.
-import type { MethodInput, MethodName, MethodOutput, WorkbenchEvent } from '../../../engine/service/api'
-import type { DesktopApi } from '../../../preload/contract'
+import { ApiError, type ApiClient } from './contract'
 import { connectSocket } from './socket'
 
-export interface ApiClient {
-  transport: 'ipc' | 'websocket' | 'in-process'
-  call<M extends MethodName>(method: M, input: MethodInput<M>): Promise<MethodOutput<M>>
-  onEvent(listener: (event: WorkbenchEvent) => void): () => void
-  /** Native dialogs and dropped-file paths: only inside the desktop app. */
-  desktop: DesktopApi | null
-}
-
-export class ApiError extends Error {
-  constructor(
-    readonly code: string,
-    message: string,
-  ) {
-    super(message)
-    this.name = 'ApiError'
-  }
-}
+export { ApiError, type ApiClient } from './contract'
 
 let client: ApiClient | null = null
 

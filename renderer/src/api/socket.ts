@@ -1,7 +1,7 @@
 // The WebSocket transport for `mengzi serve`: requests {id, method, input} answered by {id, result} or
 // {id, error}; engine events arrive as {event}. Reconnects with backoff; calls wait for the connection.
 import type { WorkbenchEvent } from '../../../engine/service/api'
-import { ApiError, type ApiClient } from './client'
+import { ApiError, type ApiClient } from './contract'
 
 interface Pending {
   resolve(value: unknown): void

@@ -9,10 +9,10 @@ import type { BertConfig } from '../../../engine/model/config'
 import { crossEntropy, mlmLogits, mlmLoss, nspLogits } from '../../../engine/model/heads'
 import { readSafetensors, type StoredTensor } from '../../../engine/model/safetensors'
 import { disposeWeights, loadWeights } from '../../../engine/model/weights'
-import { lossAndGrads } from '../../../engine/train/grads'
+import { lossAndGrads } from '../../../engine/compute/grads'
 import { AdamW } from '../../../engine/train/optimizers'
-import { selectBackend } from '../../../engine/train/backends'
-import { hasFusedKernel } from '../../../engine/train/backends/kernels/fused'
+import { selectBackend } from '../../../engine/compute/backends'
+import { hasFusedKernel } from '../../../engine/compute/kernels/fused'
 
 const FIXTURE = join(__dirname, '../../fixtures/hf-bert-tiny')
 const ARCH_HEADS = [{ kind: 'mlm' as const }, { kind: 'nsp' as const }]

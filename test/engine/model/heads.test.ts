@@ -13,7 +13,7 @@ import {
   tokenLogits,
 } from '../../../engine/model/heads'
 import { disposeWeights, initWeights } from '../../../engine/model/weights'
-import { Rng } from '../../../engine/train/rng'
+import { Rng } from '../../../engine/compute/rng'
 
 const config: BertConfig = {
   ...BERT_BASE_CHINESE,

@@ -7,8 +7,8 @@ import type { BertConfig } from '../../../engine/model/config'
 import type { StoredTensor } from '../../../engine/model/safetensors'
 import { disposeWeights, initWeights, isNoDecay, loadWeights, parameterShapes, type BertArchitecture } from '../../../engine/model/weights'
 import { WorkbenchError } from '../../../engine/errors'
-import { hasFusedKernel } from '../../../engine/train/backends/kernels/fused'
-import { nativeAddon } from '../../../engine/train/backends/native'
+import { hasFusedKernel } from '../../../engine/compute/kernels/fused'
+import { nativeAddon } from '../../../engine/compute/native'
 import { BACKENDS, randomValues, useBackend } from './ops/compare'
 
 const FIXTURE = join(__dirname, '../../fixtures/hf-bert-tiny')

@@ -3,7 +3,7 @@ import os from 'node:os'
 import path from 'node:path'
 import { afterAll, describe, expect, it } from 'vitest'
 import { BERT_CHINESE_SPECIALS, buildMlmBatch, DataOrder, openSource, pairAt, syntheticSource } from '../../../engine/train/data'
-import { Rng } from '../../../engine/train/rng'
+import { Rng } from '../../../engine/compute/rng'
 
 const fixture = path.join(__dirname, '../../fixtures/hf-bert-tiny')
 const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'mengzi-data-'))

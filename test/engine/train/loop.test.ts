@@ -3,7 +3,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { selectBackend } from '../../../engine/train/backends'
+import { selectBackend } from '../../../engine/compute/backends'
 import { train } from '../../../engine/train/loop'
 import { TINY_BERT, tinyConfig } from './tiny-config'
 

@@ -3,7 +3,7 @@
 import * as tf from '@tensorflow/tfjs'
 import { afterAll, describe, expect, it } from 'vitest'
 import type { Weights } from '../../../engine/model/bert'
-import { setNativeKernels } from '../../../engine/train/backends/native'
+import { setNativeKernels } from '../../../engine/compute/native'
 import { AdamW, Lamb, type Optimizer, type OptimizerOptions } from '../../../engine/train/optimizers'
 import { randomValues, useBackend } from '../model/ops/compare'
 

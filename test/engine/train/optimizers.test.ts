@@ -2,7 +2,7 @@ import * as tf from '@tensorflow/tfjs'
 import { beforeAll, describe, expect, it } from 'vitest'
 import type { Weights } from '../../../engine/model/bert'
 import { AdamW, clipByGlobalNorm, Lamb, trustRatio } from '../../../engine/train/optimizers'
-import { Rng } from '../../../engine/train/rng'
+import { Rng } from '../../../engine/compute/rng'
 import { useBackend } from '../model/ops/compare'
 
 

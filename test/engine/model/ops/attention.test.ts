@@ -2,8 +2,8 @@ import * as tf from '@tensorflow/tfjs'
 import { describe, expect, it } from 'vitest'
 import { attentionCore } from '../../../../engine/model/ops/attention'
 import { dropout } from '../../../../engine/model/ops/dropout'
-import { hasFusedKernel } from '../../../../engine/train/backends/kernels/fused'
-import { nativeAddon } from '../../../../engine/train/backends/native'
+import { hasFusedKernel } from '../../../../engine/compute/kernels/fused'
+import { nativeAddon } from '../../../../engine/compute/native'
 import { BACKENDS, expectClose, randomValues, useBackend, valueAndGrads } from './compare'
 
 /** The textbook composition: split heads, scaled scores + mask, softmax, (dropout,) ·V, merge heads. */

@@ -1,9 +1,9 @@
 // Fused op vs the plain tfjs composition it replaces: values and gradients, on cpu and wasm.
 import * as tf from '@tensorflow/tfjs'
 import { expect } from 'vitest'
-import { registerCustomKernels } from '../../../../engine/train/backends/kernels'
-import { setNativeKernels } from '../../../../engine/train/backends/native'
-import { randomValues } from '../../train/backends/kernels/on-backends'
+import { registerCustomKernels } from '../../../../engine/compute/kernels'
+import { setNativeKernels } from '../../../../engine/compute/native'
+import { randomValues } from '../../compute/kernels/on-backends'
 
 export { randomValues }
 /** 'wasm' runs the fused native kernels (@mengzi/native); 'wasm-js' the tfjs composition on wasm. */

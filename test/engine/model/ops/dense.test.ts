@@ -1,8 +1,8 @@
 import * as tf from '@tensorflow/tfjs'
 import { describe, expect, it } from 'vitest'
 import { linear } from '../../../../engine/model/ops/dense'
-import { hasFusedKernel } from '../../../../engine/train/backends/kernels/fused'
-import { nativeAddon } from '../../../../engine/train/backends/native'
+import { hasFusedKernel } from '../../../../engine/compute/kernels/fused'
+import { nativeAddon } from '../../../../engine/compute/native'
 import { BACKENDS, expectClose, randomValues, useBackend, valueAndGrads } from './compare'
 
 const plain = (x: tf.Tensor, w: tf.Tensor, b: tf.Tensor) => tf.matMul(x, w, false, true).add(b)

@@ -1,8 +1,8 @@
 import * as tf from '@tensorflow/tfjs'
 import { describe, expect, it } from 'vitest'
 import { dropout } from '../../../../engine/model/ops/dropout'
-import { hasFusedKernel } from '../../../../engine/train/backends/kernels/fused'
-import { nativeAddon } from '../../../../engine/train/backends/native'
+import { hasFusedKernel } from '../../../../engine/compute/kernels/fused'
+import { nativeAddon } from '../../../../engine/compute/native'
 import { BACKENDS, randomValues, useBackend } from './compare'
 
 describe('dropout (seeded, inverted)', () => {

@@ -1,7 +1,7 @@
 import * as tf from '@tensorflow/tfjs'
 import { describe, expect, it } from 'vitest'
 import { gelu } from '../../../../engine/model/ops/gelu'
-import { hasFusedKernel } from '../../../../engine/train/backends/kernels/fused'
+import { hasFusedKernel } from '../../../../engine/compute/kernels/fused'
 import { BACKENDS, expectClose, randomValues, useBackend, valueAndGrads } from './compare'
 
 const plain = (x: tf.Tensor) => x.mul(0.5).mul(tf.erf(x.mul(Math.SQRT1_2)).add(1))

@@ -1,8 +1,8 @@
 import * as tf from '@tensorflow/tfjs'
 import { describe, expect, it } from 'vitest'
 import { layerNorm } from '../../../../engine/model/ops/layer-norm'
-import { hasFusedKernel } from '../../../../engine/train/backends/kernels/fused'
-import { nativeAddon } from '../../../../engine/train/backends/native'
+import { hasFusedKernel } from '../../../../engine/compute/kernels/fused'
+import { nativeAddon } from '../../../../engine/compute/native'
 import { BACKENDS, expectClose, randomValues, useBackend, valueAndGrads } from './compare'
 
 const plain = (eps: number) => (x: tf.Tensor, g: tf.Tensor, b: tf.Tensor) => {

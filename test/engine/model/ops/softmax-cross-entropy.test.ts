@@ -1,8 +1,8 @@
 import * as tf from '@tensorflow/tfjs'
 import { describe, expect, it } from 'vitest'
 import { IGNORE_INDEX, softmaxCrossEntropy } from '../../../../engine/model/ops/softmax-cross-entropy'
-import { hasFusedKernel } from '../../../../engine/train/backends/kernels/fused'
-import { nativeAddon } from '../../../../engine/train/backends/native'
+import { hasFusedKernel } from '../../../../engine/compute/kernels/fused'
+import { nativeAddon } from '../../../../engine/compute/native'
 import { BACKENDS, expectClose, randomValues, useBackend, valueAndGrads } from './compare'
 
 /** The composition it replaces: mean over kept rows of −log softmax(z)[y]. */

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest'
-import { Rng } from '../../../engine/train/rng'
+import { Rng } from '../../../engine/compute/rng'
 
 describe('Rng', () => {
   it('is deterministic per seed and resumes exactly from a saved state', () => {

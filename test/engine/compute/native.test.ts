@@ -4,7 +4,7 @@ import { execFileSync } from 'node:child_process'
 import { createRequire } from 'node:module'
 import { dirname, join } from 'node:path'
 import { describe, expect, it } from 'vitest'
-import { nativeAddon, nativeStatus } from '../../../../engine/train/backends/native'
+import { nativeAddon, nativeStatus } from '../../../engine/compute/native'
 import { randomValues } from './kernels/on-backends'
 
 const addon = () => nativeAddon()!

@@ -1,8 +1,8 @@
 import * as tf from '@tensorflow/tfjs'
 import '@tensorflow/tfjs-backend-wasm'
 import { beforeAll, describe, expect, it } from 'vitest'
-import { nativeStatus } from '../../../../../engine/train/backends/native'
-import { batchMatMulWasmConfig } from '../../../../../engine/train/backends/kernels/batch-mat-mul-wasm'
+import { nativeStatus } from '../../../../engine/compute/native'
+import { batchMatMulWasmConfig } from '../../../../engine/compute/kernels/batch-mat-mul-wasm'
 import { expectSameNumbers, randomValues, runOn, withNativeKernels } from './on-backends'
 
 // [batch dims of a, batch dims of b]: equal batches, broadcast either way, rank 4, rank 3 × rank 2.

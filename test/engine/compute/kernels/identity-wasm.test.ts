@@ -1,7 +1,7 @@
 import * as tf from '@tensorflow/tfjs'
 import '@tensorflow/tfjs-backend-wasm'
 import { beforeAll, describe, expect, it } from 'vitest'
-import { registerCustomKernels } from '../../../../../engine/train/backends/kernels'
+import { registerCustomKernels } from '../../../../engine/compute/kernels'
 import { expectSameNumbers, randomValues, runOn } from './on-backends'
 
 describe('Identity on wasm (shared buffer)', () => {

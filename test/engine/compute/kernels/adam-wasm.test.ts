@@ -1,9 +1,9 @@
 // MengziAdamW / MengziLamb: registered on wasm only, and the raw addon calls under them (LAMB's trust
 // ratio, wrong calls refused in one line). Optimizer-level comparisons: test/engine/train/optimizers-fused.test.ts.
 import { beforeAll, describe, expect, it } from 'vitest'
-import { hasFusedKernel } from '../../../../../engine/train/backends/kernels/fused'
-import { nativeAddon, type NativeAddon } from '../../../../../engine/train/backends/native'
-import { useBackend } from '../../../model/ops/compare'
+import { hasFusedKernel } from '../../../../engine/compute/kernels/fused'
+import { nativeAddon, type NativeAddon } from '../../../../engine/compute/native'
+import { useBackend } from '../../model/ops/compare'
 
 let addon: NativeAddon
 beforeAll(async () => {

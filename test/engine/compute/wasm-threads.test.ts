@@ -1,7 +1,7 @@
 // Its own file, so its own process: the first wasm start in a process decides the binary.
 import * as tf from '@tensorflow/tfjs'
 import { describe, expect, it } from 'vitest'
-import { selectBackend } from '../../../../engine/train/backends'
+import { selectBackend } from '../../../engine/compute/backends'
 import { expectSameNumbers, randomValues } from './kernels/on-backends'
 
 describe('wasm with threads (opt-in)', () => {

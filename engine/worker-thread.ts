@@ -7,7 +7,7 @@ import { createRequire } from 'node:module'
 import { dirname, join } from 'node:path'
 import { fileURLToPath, pathToFileURL } from 'node:url'
 import { Worker } from 'node:worker_threads'
-import { WorkbenchError, type ErrorCode } from '../errors'
+import { WorkbenchError, type ErrorCode } from './errors'
 
 const nodeRequire = createRequire(import.meta.url)
 

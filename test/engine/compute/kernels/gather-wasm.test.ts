@@ -1,8 +1,8 @@
 import * as tf from '@tensorflow/tfjs'
 import '@tensorflow/tfjs-backend-wasm'
 import { beforeAll, describe, expect, it } from 'vitest'
-import { registerCustomKernels } from '../../../../../engine/train/backends/kernels'
-import { gatherV2WasmConfig } from '../../../../../engine/train/backends/kernels/gather-wasm'
+import { registerCustomKernels } from '../../../../engine/compute/kernels'
+import { gatherV2WasmConfig } from '../../../../engine/compute/kernels/gather-wasm'
 import { expectSameNumbers, randomValues, runOn } from './on-backends'
 
 describe('GatherV2 on wasm (row copies along axis 0)', () => {

@@ -1,7 +1,9 @@
 // Loss and gradients by parameter name (tfjs keys gradients by its internal variable names).
 import * as tf from '@tensorflow/tfjs'
-import type { Weights } from '../model/bert'
-import type { Grads } from './optimizers'
+
+/** Trainable parameters by name, and their gradients by the same names. */
+export type Weights = Map<string, tf.Variable>
+export type Grads = Map<string, tf.Tensor>
 
 /**
  * Runs `loss` under the gradient tape and returns the loss and the gradient of every parameter it

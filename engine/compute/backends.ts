@@ -7,7 +7,7 @@ import { createRequire } from 'node:module'
 // The full package, not tfjs-core: only it registers the gradients (TFJS-NOTES).
 import * as tf from '@tensorflow/tfjs'
 import { setWasmPaths } from '@tensorflow/tfjs-backend-wasm'
-import { WorkbenchError } from '../../errors'
+import { WorkbenchError } from '../errors'
 import { registerCustomKernels } from './kernels'
 import { loadNative, setNativeKernels } from './native'
 import { startThreadedWasm } from './wasm-threads'

@@ -1,8 +1,8 @@
 // Runs every fused native kernel on fixed inputs and prints one SHA-256 over all outputs; the test runs it
 // under different thread counts and instruction sets and expects the same digest.
-//   MENGZI_THREADS=N [MENGZI_NATIVE_BASELINE=1] npx tsx test/engine/train/backends/native-bits.ts
+//   MENGZI_THREADS=N [MENGZI_NATIVE_BASELINE=1] npx tsx test/engine/compute/native-bits.ts
 import { createHash } from 'node:crypto'
-import { loadNative } from '../../../../engine/train/backends/native'
+import { loadNative } from '../../../engine/compute/native'
 import { randomValues } from './kernels/on-backends'
 
 const { addon } = loadNative({ threads: Number(process.env.MENGZI_THREADS ?? 1) })

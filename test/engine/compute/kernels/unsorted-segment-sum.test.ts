@@ -2,7 +2,7 @@
 import * as tf from '@tensorflow/tfjs'
 import '@tensorflow/tfjs-backend-wasm'
 import { beforeAll, describe, expect, it } from 'vitest'
-import { registerCustomKernels } from '../../../../../engine/train/backends/kernels'
+import { registerCustomKernels } from '../../../../engine/compute/kernels'
 import { expectSameNumbers, randomValues, runOn, type Result } from './on-backends'
 
 // tfjs's own cpu kernel, kept before ours replaces it: the definition we must agree with.

@@ -120,7 +120,7 @@ function tryLoad(options: NativeOptions): { addon: NativeAddon | null; status: N
   let failure = ''
   // The build beside these sources first (a git worktree builds its own), then the installed package
   // (the Electron bundle, where sources are not beside it).
-  for (const specifier of ['../../native/index.cjs', '@mengzi/native']) {
+  for (const specifier of ['../native/index.cjs', '@mengzi/native']) {
     try {
       addon = loadModule(specifier) as NativeAddon
       break

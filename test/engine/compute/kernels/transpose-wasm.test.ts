@@ -1,7 +1,7 @@
 import * as tf from '@tensorflow/tfjs'
 import '@tensorflow/tfjs-backend-wasm'
 import { describe, expect, it, vi } from 'vitest'
-import { nativeAddon, setNativeKernels } from '../../../../../engine/train/backends/native'
+import { nativeAddon, setNativeKernels } from '../../../../engine/compute/native'
 import { expectSameNumbers, randomValues, runOn, withNativeKernels } from './on-backends'
 
 // The attention's head split and merge, a plain matrix transpose, a 5-D shuffle, an identity and an

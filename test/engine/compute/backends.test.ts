@@ -1,8 +1,8 @@
 import { createRequire } from 'node:module'
 import * as tf from '@tensorflow/tfjs'
 import { describe, expect, it } from 'vitest'
-import { BACKEND_NAMES, describeSelection, selectBackend, vulkanLoaderPresent } from '../../../../engine/train/backends'
-import { WorkbenchError } from '../../../../engine/errors'
+import { BACKEND_NAMES, describeSelection, selectBackend, vulkanLoaderPresent } from '../../../engine/compute/backends'
+import { WorkbenchError } from '../../../engine/errors'
 
 const require = createRequire(import.meta.url)
 const installed = (pkg: string) => {

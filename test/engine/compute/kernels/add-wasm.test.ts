@@ -1,7 +1,7 @@
 import * as tf from '@tensorflow/tfjs'
 import '@tensorflow/tfjs-backend-wasm'
 import { describe, expect, it, vi } from 'vitest'
-import { nativeAddon, setNativeKernels } from '../../../../../engine/train/backends/native'
+import { nativeAddon, setNativeKernels } from '../../../../engine/compute/native'
 import { expectSameNumbers, randomValues, runOn, withNativeKernels } from './on-backends'
 
 // [a, b]: same shapes, bias broadcasts either way round, leading 1s, a scalar (ours); then shapes our

@@ -1,8 +1,8 @@
 // Helpers for kernel tests: run the same computation on two backends and compare the numbers.
 import * as tf from '@tensorflow/tfjs'
 import { afterAll, beforeAll, expect } from 'vitest'
-import { registerCustomKernels } from '../../../../../engine/train/backends/kernels'
-import { setNativeKernels } from '../../../../../engine/train/backends/native'
+import { registerCustomKernels } from '../../../../engine/compute/kernels'
+import { setNativeKernels } from '../../../../engine/compute/native'
 
 /** Deterministic values in [-1, 1) (mulberry32), so a failure reproduces. */
 export function randomValues(size: number, seed: number): Float32Array {

@@ -1,7 +1,7 @@
 // Opt-in wasm threads in Node. tfjs 4.22 loads the non-threaded binary in Node (tfjs issue #3830) and
 // its C++ side caps threads at half of os.cpus(). This loads tfjs-backend-wasm-threaded-simd.wasm
 // anyway, which takes three Emscripten/tfjs internals into account (pinned to tfjs 4.22, checked by
-// test/engine/train/backends/wasm-threads.test.ts):
+// test/engine/compute/wasm-threads.test.ts):
 //  1. Emscripten starts its pthread workers from a blob: URL, which worker_threads cannot load: the
 //     worker script (shipped next to the binary) is passed as code instead.
 //  2. It then posts the main script to each worker as a Blob, which the worker cannot read

@@ -1,7 +1,7 @@
 import * as tf from '@tensorflow/tfjs'
 import '@tensorflow/tfjs-backend-wasm'
 import { beforeAll, describe, it } from 'vitest'
-import { registerCustomKernels } from '../../../../../engine/train/backends/kernels'
+import { registerCustomKernels } from '../../../../engine/compute/kernels'
 import { expectSameNumbers, runOn } from './on-backends'
 
 describe('OneHot on wasm', () => {
