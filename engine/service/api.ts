@@ -239,6 +239,18 @@ export const methods = {
   'jobs.cancel': method<z.ZodObject<{ id: z.ZodString }>, { cancelled: boolean }>(
     z.object({ id: z.string().min(1).max(64) }).strict(),
   ),
+
+  // Run leases and recovery (#10)
+
+  // Pretraining runs from the app: start, cancel, resume, clone, rename (#11)
+
+  // Fine-tuning, sweeps, predictions (#12)
+
+  // Comparing runs: run table, series, exports (#13)
+
+  // GPU adapters (#14)
+
+  // The torch engine, job folders, ingest (#15)
 } as const
 
 export type MethodName = keyof typeof methods
@@ -256,6 +268,8 @@ export type WorkbenchEvent =
   | { type: 'runs.changed'; id?: number }
   | { type: 'models.changed' }
   | { type: 'settings.changed'; settings: Settings }
+  // New metric points of a training run as they are written (live curves without re-fetching series)
+  | { type: 'run.metrics'; runId: number; points: { name: string; step: number; value: number; wallTime: number }[] }
 
 export function isMethodName(name: unknown): name is MethodName {
   return typeof name === 'string' && Object.hasOwn(methods, name)
