@@ -46,6 +46,11 @@ type Attempt = { ok: true; detail: string; threads?: number } | { ok: false; rea
 
 const nodeRequire = createRequire(import.meta.url)
 
+// tfjs's cpu backend greets Node on first use with an "install tfjs-node" banner, on every command. The
+// ladder already says which backend runs and why faster ones do not; tfjs's PROD flag silences only its
+// own warn/log output (tfjs-core log.ts) and changes no computation. MENGZI_DEBUG=1 keeps tfjs talking.
+if (!process.env.MENGZI_DEBUG) tf.env().set('PROD', true)
+
 /** Picks and activates a backend. A named one that cannot start throws UNAVAILABLE with the reason. */
 export async function selectBackend(preference: BackendPreference = 'auto', options: BackendOptions = {}): Promise<BackendSelection> {
   registerCustomKernels()
