@@ -1,7 +1,8 @@
 // `mengzi serve`: the API and the UI on loopback, for headless machines and browser use.
 import type { Command } from 'commander'
 import { badInput } from '../errors'
-import { serve } from '../server/server'
+import { ensureUiBuilt } from '../server/build-ui'
+import { defaultStaticDir, serve } from '../server/server'
 import { openWorkbench, printJson, withCommonOptions, type GlobalOptions } from './common'
 
 interface ServeCliOptions extends GlobalOptions {
@@ -22,6 +23,10 @@ export function registerServe(program: Command): void {
     const port = Number(opts.port)
     if (!Number.isInteger(port) || port < 0 || port > 65535) throw badInput(`--port: expected 0..65535, got ${JSON.stringify(opts.port)}`)
     if (opts.token !== undefined && opts.token.length < 16) throw badInput('--token: use at least 16 characters')
+    // the first serve after `npm install` builds the UI (progress on stderr: stdout stays the URL line)
+    await ensureUiBuilt(defaultStaticDir, (line) => process.stderr.write(`${line}\n`)).catch((err: Error) =>
+      process.stderr.write(`mengzi: the UI could not be built (${err.message.replace(/\s+/g, ' ').slice(0, 300)}); serving the API only: run \`npm run build\`\n`),
+    )
     const wb = openWorkbench(opts)
     const server = await serve(wb, { host: opts.host, port, token: opts.token })
     if (opts.json) printJson({ url: server.url })

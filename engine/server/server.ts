@@ -30,7 +30,8 @@ export interface RunningServer {
 
 const MAX_BODY_BYTES = 4 * 1024 * 1024
 const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..')
-export const defaultStaticDir = path.join(repoRoot, 'out', 'renderer')
+// MENGZI_UI_DIR: another folder for the built renderer (tests build a fresh one there)
+export const defaultStaticDir = process.env.MENGZI_UI_DIR ? path.resolve(process.env.MENGZI_UI_DIR) : path.join(repoRoot, 'out', 'renderer')
 
 const MIME: Record<string, string> = {
   '.html': 'text/html; charset=utf-8',
@@ -97,7 +98,7 @@ export async function serve(wb: Workbench, options: ServeOptions = {}): Promise<
     const index = path.join(staticDir, 'index.html')
     if (!fs.existsSync(index)) {
       res.writeHead(503, { 'Content-Type': 'text/plain; charset=utf-8' })
-      res.end('The UI is not built yet: run `npm run build` (electron-vite build), then reload.\n')
+      res.end('The UI is not built: `mengzi serve` builds it when it starts, and could not here; run `npm run build` (electron-vite build), then reload.\n')
       return
     }
     let file = path.normalize(path.join(staticDir, decodeURIComponent(pathname)))

@@ -20,8 +20,17 @@ const trainArgs = (text: string) => [
 ]
 const poems = path.join(repoRoot, 'test/fixtures/import/poems.txt')
 
+// `serve` builds the UI on first use; these servers need only the API, so they get a stand-in page
+const uiDir = path.join(tmp.dir, 'ui')
+fs.mkdirSync(uiDir)
+fs.writeFileSync(path.join(uiDir, 'index.html'), '<!doctype html><title>API only</title>')
+
 function mengzi(home: string, args: string[]): ChildProcess {
-  return spawn(process.execPath, [path.join(repoRoot, 'bin/mengzi.js'), ...args], { cwd: repoRoot, env: { ...process.env, MENGZI_HOME: home }, stdio: ['ignore', 'pipe', 'pipe'] })
+  return spawn(process.execPath, [path.join(repoRoot, 'bin/mengzi.js'), ...args], {
+    cwd: repoRoot,
+    env: { ...process.env, MENGZI_HOME: home, MENGZI_UI_DIR: uiDir },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  })
 }
 
 function finished(child: ChildProcess): Promise<{ code: number | null; stdout: string; stderr: string }> {
