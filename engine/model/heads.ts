@@ -26,32 +26,8 @@ export type HeadSpec =
 
 export const IGNORE_INDEX = -100
 
-/** The parameters a head adds, name → shape, in HF's [out, in] layout. */
-export function headParameterShapes(head: HeadSpec, config: BertConfig): [string, number[]][] {
-  const H = config.hidden_size
-  const linear = (name: string, out: number): [string, number[]][] => [
-    [`${name}.weight`, [out, H]],
-    [`${name}.bias`, [out]],
-  ]
-  switch (head.kind) {
-    case 'mlm':
-      return [
-        ...linear('cls.predictions.transform.dense', H),
-        ['cls.predictions.transform.LayerNorm.weight', [H]],
-        ['cls.predictions.transform.LayerNorm.bias', [H]],
-        ['cls.predictions.bias', [config.vocab_size]],
-      ]
-    case 'nsp':
-      return linear('cls.seq_relationship', 2)
-    case 'token':
-    case 'sequence':
-      return linear(head.name, head.numLabels)
-    case 'span':
-      return linear(head.name, 2)
-    case 'choice':
-      return linear(head.name, 1)
-  }
-}
+// names and shapes of every head's parameters: the one table in tensor-names.ts
+export { headParameterShapes } from './tensor-names'
 
 /** Whether a head reads the pooled output (and so needs the pooler). */
 export const usesPooler = (head: HeadSpec) => head.kind === 'nsp' || head.kind === 'sequence' || head.kind === 'choice'

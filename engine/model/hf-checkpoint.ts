@@ -2,12 +2,14 @@
 // model.safetensors (or a sharded model.safetensors.index.json). Reading validates the config, the
 // vocabulary, and every tensor name and shape against the config before any tensor data is read.
 // In memory, tensors carry BertForPreTraining-style names (`bert.…`, `cls.…`, task heads as
-// `classifier.…`), float32; the one renaming table is `canonicalName`.
+// `classifier.…`), float32; names, shapes and the renaming of foreign keys come from tensor-names.ts.
 import fs from 'node:fs'
 import path from 'node:path'
 import { badInput, corrupt, notFound, unsupported, WorkbenchError } from '../errors'
 import { parseVocab, SPECIAL_TOKENS, Vocab } from '../text/vocab'
 import { BERT_BASE_CHINESE, type BertConfig } from './config'
+import type { HeadSpec } from './heads'
+import { canonicalName, encoderShapes, headParameterShapes } from './tensor-names'
 import { readSafetensorsHeader, readSafetensors, writeSafetensors, type HeaderEntry, type TensorToWrite } from './safetensors'
 
 export interface Tensor32 {
@@ -108,57 +110,20 @@ function parseId2Label(v: unknown, where: string): Record<string, string> {
   return out
 }
 
-/**
- * The one renaming table: HF checkpoint keys (with or without the `bert.` prefix; TF-era LayerNorm
- * gamma/beta) → canonical names. null drops a key that carries no parameter of its own: the position_ids
- * buffer, and the MLM decoder when it is tied to the word embeddings (its bias is always tied to
- * cls.predictions.bias).
- */
-export function canonicalName(key: string, tied: boolean): string | null {
-  let k = key.replace(/\.LayerNorm\.gamma$/, '.LayerNorm.weight').replace(/\.LayerNorm\.beta$/, '.LayerNorm.bias')
-  if (/^(embeddings|encoder|pooler)\./.test(k)) k = `bert.${k}`
-  if (k === 'bert.embeddings.position_ids') return null
-  if (k === 'cls.predictions.decoder.weight' && tied) return null
-  if (k === 'cls.predictions.decoder.bias') return null
-  return k
-}
+export { canonicalName }
 
-/** Every tensor a checkpoint with these heads must have, with its shape from the config. */
+/** Every tensor a checkpoint with these heads must have, with its shape from the config (tensor-names.ts). */
 export function expectedShapes(config: BertCheckpoint['config'], heads: readonly BertHead[]): Map<string, number[]> {
-  const { vocab_size: V, hidden_size: H, intermediate_size: I, max_position_embeddings: P, type_vocab_size: T } = config
-  const m = new Map<string, number[]>()
-  const linear = (name: string, out: number, inp: number) => {
-    m.set(`${name}.weight`, [out, inp]) // [out, in], as torch.nn.Linear stores it
-    m.set(`${name}.bias`, [out])
+  const m = encoderShapes(config, { pooler: heads.includes('pooler') })
+  const add = (head: HeadSpec) => {
+    for (const [name, shape] of headParameterShapes(head, config)) m.set(name, shape)
   }
-  const norm = (name: string) => {
-    m.set(`${name}.weight`, [H])
-    m.set(`${name}.bias`, [H])
-  }
-  m.set('bert.embeddings.word_embeddings.weight', [V, H])
-  m.set('bert.embeddings.position_embeddings.weight', [P, H])
-  m.set('bert.embeddings.token_type_embeddings.weight', [T, H])
-  norm('bert.embeddings.LayerNorm')
-  for (let l = 0; l < config.num_hidden_layers; l++) {
-    const p = `bert.encoder.layer.${l}`
-    linear(`${p}.attention.self.query`, H, H)
-    linear(`${p}.attention.self.key`, H, H)
-    linear(`${p}.attention.self.value`, H, H)
-    linear(`${p}.attention.output.dense`, H, H)
-    norm(`${p}.attention.output.LayerNorm`)
-    linear(`${p}.intermediate.dense`, I, H)
-    linear(`${p}.output.dense`, H, I)
-    norm(`${p}.output.LayerNorm`)
-  }
-  if (heads.includes('pooler')) linear('bert.pooler.dense', H, H)
   if (heads.includes('mlm')) {
-    linear('cls.predictions.transform.dense', H, H)
-    norm('cls.predictions.transform.LayerNorm')
-    m.set('cls.predictions.bias', [V])
-    if (!config.tie_word_embeddings) m.set('cls.predictions.decoder.weight', [V, H])
+    add({ kind: 'mlm' })
+    if (!config.tie_word_embeddings) m.set('cls.predictions.decoder.weight', [config.vocab_size, config.hidden_size])
   }
-  if (heads.includes('nsp')) linear('cls.seq_relationship', 2, H)
-  if (heads.includes('classifier')) linear('classifier', numLabels(config), H)
+  if (heads.includes('nsp')) add({ kind: 'nsp' })
+  if (heads.includes('classifier')) add({ kind: 'sequence', name: 'classifier', numLabels: numLabels(config) })
   return m
 }
 

@@ -3,7 +3,8 @@
 import * as tf from '@tensorflow/tfjs'
 import type { BertConfig } from './config'
 import { checkConfig, type Weights } from './bert'
-import { headParameterShapes, usesPooler, type HeadSpec } from './heads'
+import { usesPooler, type HeadSpec } from './heads'
+import { canonicalName, encoderShapes, headParameterShapes } from './tensor-names'
 import type { StoredTensor, TensorToWrite } from './safetensors'
 import { Rng } from '../compute/rng'
 import { WorkbenchError } from '../errors'
@@ -20,46 +21,10 @@ export const hasPooler = (arch: BertArchitecture) => arch.pooler ?? arch.heads.s
 
 /** Every parameter name → shape, in HF's module order (embeddings, layers, pooler, heads). */
 export function parameterShapes(arch: BertArchitecture): Map<string, number[]> {
-  const c = arch.config
-  checkConfig(c)
-  const H = c.hidden_size
-  const I = c.intermediate_size
-  const shapes = new Map<string, number[]>([
-    ['bert.embeddings.word_embeddings.weight', [c.vocab_size, H]],
-    ['bert.embeddings.position_embeddings.weight', [c.max_position_embeddings, H]],
-    ['bert.embeddings.token_type_embeddings.weight', [c.type_vocab_size, H]],
-    ['bert.embeddings.LayerNorm.weight', [H]],
-    ['bert.embeddings.LayerNorm.bias', [H]],
-  ])
-  for (let i = 0; i < c.num_hidden_layers; i++) {
-    const p = `bert.encoder.layer.${i}`
-    for (const [name, shape] of [
-      ['attention.self.query.weight', [H, H]],
-      ['attention.self.query.bias', [H]],
-      ['attention.self.key.weight', [H, H]],
-      ['attention.self.key.bias', [H]],
-      ['attention.self.value.weight', [H, H]],
-      ['attention.self.value.bias', [H]],
-      ['attention.output.dense.weight', [H, H]],
-      ['attention.output.dense.bias', [H]],
-      ['attention.output.LayerNorm.weight', [H]],
-      ['attention.output.LayerNorm.bias', [H]],
-      ['intermediate.dense.weight', [I, H]],
-      ['intermediate.dense.bias', [I]],
-      ['output.dense.weight', [H, I]],
-      ['output.dense.bias', [H]],
-      ['output.LayerNorm.weight', [H]],
-      ['output.LayerNorm.bias', [H]],
-    ] as [string, number[]][]) {
-      shapes.set(`${p}.${name}`, shape)
-    }
-  }
-  if (hasPooler(arch)) {
-    shapes.set('bert.pooler.dense.weight', [H, H])
-    shapes.set('bert.pooler.dense.bias', [H])
-  }
+  checkConfig(arch.config)
+  const shapes = encoderShapes(arch.config, { pooler: hasPooler(arch) })
   for (const head of arch.heads) {
-    for (const [name, shape] of headParameterShapes(head, c)) {
+    for (const [name, shape] of headParameterShapes(head, arch.config)) {
       if (shapes.has(name)) throw new Error(`two heads define parameter "${name}"`)
       shapes.set(name, shape)
     }
@@ -104,19 +69,6 @@ export function initWeights(arch: BertArchitecture, seed: number | Rng): Weights
   return toVariables(values)
 }
 
-/**
- * The one table of foreign names: old TF-converted checkpoints call LayerNorm's parameters
- * gamma/beta, and a bare BertModel saves its keys without the "bert." prefix.
- */
-export function canonicalName(key: string, expected: ReadonlySet<string>): string {
-  let name = key.replace(/LayerNorm\.gamma$/, 'LayerNorm.weight').replace(/LayerNorm\.beta$/, 'LayerNorm.bias')
-  if (!expected.has(name) && expected.has(`bert.${name}`)) name = `bert.${name}`
-  return name
-}
-
-/** Keys that HF may store but that are tied to other parameters: we drop them on load. */
-const TIED_KEYS = new Set(['cls.predictions.decoder.weight', 'cls.predictions.decoder.bias'])
-
 export interface LoadOptions {
   /** Parameters allowed to be absent from the checkpoint; they are initialised fresh (e.g. a new task head). */
   initMissing?: (name: string) => boolean
@@ -146,11 +98,11 @@ export function loadWeights(arch: BertArchitecture, stored: Map<string, StoredTe
   const ignored: string[] = []
   const unexpected: string[] = []
   for (const [key, t] of stored) {
-    if (TIED_KEYS.has(key)) {
+    const name = canonicalName(key, true) // our MLM decoder is always tied to the word embeddings
+    if (name === null) {
       ignored.push(key)
       continue
     }
-    const name = canonicalName(key, expected)
     if (!expected.has(name)) {
       ;(options.ignoreUnexpected ? ignored : unexpected).push(key)
       continue
