@@ -14,6 +14,7 @@ import { assignWeights, listCheckpoints, pruneCheckpoints, readCheckpoint, saveC
 import { presetModelConfig, type TrainConfig } from './config'
 import { buildMlmBatch, DataOrder, openSource, pairAt, type BatchItem, type SpecialTokens } from './data'
 import { lossAndGrads } from '../compute/grads'
+import { readScalar } from '../compute/read'
 import { clipByGlobalNorm, createOptimizer, type Grads } from './optimizers'
 import { Rng } from '../compute/rng'
 import { linearWarmupDecay } from './schedule'
@@ -193,17 +194,17 @@ export async function train(config: TrainConfig, options: TrainOptions, hooks: T
           return mlm.add(pair).mul(scale) as tf.Scalar
         })
         tf.dispose(Object.values(inputs))
-        lossSum += (await step.loss.data())[0]
+        lossSum += await readScalar(step.loss)
         if (parts.length) {
-          mlmSum += (await parts[0].data())[0] * scale
-          pairSum += (await parts[1].data())[0] * scale
+          mlmSum += (await readScalar(parts[0])) * scale
+          pairSum += (await readScalar(parts[1])) * scale
           tf.dispose(parts)
         }
         step.loss.dispose()
         grads = grads ? accumulate(grads, step.grads) : step.grads
       }
       const clipped = clipByGlobalNorm(grads!, config.maxGradNorm)
-      const gradNorm = (await clipped.norm.data())[0]
+      const gradNorm = await readScalar(clipped.norm)
       clipped.norm.dispose()
       const lr = lrAt(state.step)
       optimizer.step(clipped.grads, lr)
