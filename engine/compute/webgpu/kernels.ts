@@ -3,12 +3,35 @@
 import * as tf from '@tensorflow/tfjs'
 import type { KernelConfig } from '@tensorflow/tfjs'
 import { addNWebgpuConfig } from './add-n'
+import { adamWWebgpuConfig, lambWebgpuConfig } from './adam'
+import { attentionGradWebgpuConfig, attentionWebgpuConfig } from './attention'
+import { denseGradWebgpuConfig, denseWebgpuConfig } from './dense'
+import { dropoutWebgpuConfig } from './dropout'
+import { geluGradWebgpuConfig, geluWebgpuConfig } from './gelu'
+import { layerNormGradWebgpuConfig, layerNormWebgpuConfig } from './layer-norm'
+import { scatterAddRowsWebgpuConfig } from './scatter-rows'
+import { softmaxXentGradWebgpuConfig, softmaxXentWebgpuConfig } from './softmax-xent'
 
 type Config = KernelConfig & { keepStock?(stock: KernelConfig | undefined): void }
 
 function webgpuKernels(): Config[] {
   return [
     addNWebgpuConfig(), // in chunks within maxStorageBuffersPerShaderStage
+    // Fused layers in WGSL (kernels/fused.ts; used while webgpu/flags.ts has them on):
+    denseWebgpuConfig,
+    denseGradWebgpuConfig,
+    layerNormWebgpuConfig,
+    layerNormGradWebgpuConfig,
+    geluWebgpuConfig,
+    geluGradWebgpuConfig,
+    softmaxXentWebgpuConfig,
+    softmaxXentGradWebgpuConfig,
+    adamWWebgpuConfig,
+    lambWebgpuConfig,
+    attentionWebgpuConfig,
+    attentionGradWebgpuConfig,
+    dropoutWebgpuConfig,
+    scatterAddRowsWebgpuConfig,
   ]
 }
 

@@ -93,3 +93,33 @@ export function grid(n: number, size: number, maxPerDim = 65535): [number, numbe
   const y = Math.ceil(groups / maxPerDim)
   return [Math.ceil(groups / y), y]
 }
+
+/** A kernel config for webgpu whose body records dispatches and returns its outputs in order. */
+export function webgpuKernel(
+  kernelName: string,
+  body: (backend: WebgpuBackendInternals, inputs: Record<string, TensorInfo>, attrs: Record<string, unknown>) => TensorInfo[],
+): tf.KernelConfig {
+  return {
+    kernelName,
+    backendName: 'webgpu',
+    kernelFunc: ((args: { inputs: Record<string, TensorInfo>; backend: tf.KernelBackend; attrs: Record<string, unknown> }) =>
+      body(webgpuInternals(args.backend), args.inputs, args.attrs ?? {})) as unknown as tf.KernelFunc,
+  }
+}
+
+/** A new float32 tensor on the GPU (its buffer is allocated by the first dispatch that binds it). */
+export function output(backend: WebgpuBackendInternals, shape: number[], dtype: tf.DataType = 'float32'): TensorInfo {
+  return backend.makeTensorInfo(shape, dtype)
+}
+
+export const u32 = (...data: number[]): Uniform[] => data.map((d) => ({ type: 'uint32', data: [d >>> 0] }))
+export const f32 = (...data: number[]): Uniform[] => data.map((d) => ({ type: 'float32', data: [d] }))
+
+/** WGSL binding declarations: outputs (read_write), then inputs (read), then the uniform block `u`. */
+export function bindings(outputs: string[], inputs: [string, 'f32' | 'i32'][], uniformFields?: string): string {
+  const lines: string[] = []
+  outputs.forEach((name) => lines.push(`@group(0) @binding(${lines.length}) var<storage, read_write> ${name}: array<f32>;`))
+  inputs.forEach(([name, type]) => lines.push(`@group(0) @binding(${lines.length}) var<storage, read> ${name}: array<${type}>;`))
+  if (uniformFields) lines.push(`struct U { ${uniformFields} };\n@group(0) @binding(${lines.length}) var<uniform> u: U;`)
+  return lines.join('\n')
+}
