@@ -5,23 +5,34 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterAll, expect, it } from 'vitest'
+import { selectBackend } from '../../../engine/compute/backends'
+import { hasFusedKernel } from '../../../engine/compute/kernels/fused'
 import { train } from '../../../engine/train/loop'
 import { describeOnWebgpu } from '../compute/webgpu/on-webgpu'
-import { tinyConfig } from './tiny-config'
+import { TINY_BERT, tinyConfig } from './tiny-config'
 
 const dir = mkdtempSync(join(tmpdir(), 'mengzi-loop-webgpu-'))
 afterAll(() => rmSync(dir, { recursive: true, force: true }))
 
 describeOnWebgpu('training loop on webgpu', () => {
-  it('trains: the losses of a short LAMB run with dropout, NSP and clipping follow the cpu backend', async () => {
-    const config = tinyConfig({ totalSteps: 3, pairObjective: 'nsp', maxGradNorm: 0.5 })
-    const gpu = await train({ ...config, backend: 'webgpu' }, { runDir: join(dir, 'gpu') })
+  it('trains: a short LAMB run with NSP and clipping follows the cpu backend (no dropout) and wasm with native kernels (same dropout hash)', async () => {
+    const noDropout = tinyConfig({ totalSteps: 3, pairObjective: 'nsp', maxGradNorm: 0.5, model: { config: { ...TINY_BERT, hidden_dropout_prob: 0, attention_probs_dropout_prob: 0 } } })
+    const gpu = await train({ ...noDropout, backend: 'webgpu' }, { runDir: join(dir, 'gpu') })
     await tf.setBackend('cpu')
-    const cpu = await train(config, { runDir: join(dir, 'cpu') })
-    await tf.setBackend('webgpu')
+    const cpu = await train(noDropout, { runDir: join(dir, 'cpu') })
     expect(gpu.losses.length).toBe(3)
-    // the dropout masks come from the same seeds on both backends
-    gpu.losses.forEach((l, i) => expect(Math.abs(l - cpu.losses[i])).toBeLessThan(1e-3))
+    gpu.losses.forEach((l, i) => expect(Math.abs(l - cpu.losses[i]), `step ${i + 1}`).toBeLessThan(1e-4))
+
+    // with dropout: the fused kernels of both draw the mask from the same hash of (element, seed)
+    const withDropout = tinyConfig({ totalSteps: 3, pairObjective: 'nsp' })
+    await selectBackend('wasm')
+    if (hasFusedKernel('MengziDropout')) {
+      const wasm = await train({ ...withDropout, backend: 'wasm' }, { runDir: join(dir, 'wasm') })
+      await selectBackend('webgpu')
+      const gpuDropout = await train({ ...withDropout, backend: 'webgpu' }, { runDir: join(dir, 'gpu-dropout') })
+      gpuDropout.losses.forEach((l, i) => expect(Math.abs(l - wasm.losses[i]), `step ${i + 1}`).toBeLessThan(1e-4))
+    }
+    await selectBackend('webgpu')
   })
 
   it('resumes the exact loss curve and weights: 4 steps straight == 2 steps, stop, resume, 2 steps', async () => {
