@@ -216,7 +216,7 @@ export function createOptimizer(kind: OptimizerKind, weights: Weights, options: 
  * the norm before clipping as a scalar tensor (read it when convenient).
  */
 export function clipByGlobalNorm(grads: Grads, maxNorm: number): { grads: Grads; norm: tf.Scalar } {
-  const norm = tf.tidy(() => tf.sqrt(tf.addN([...grads.values()].map((g) => g.square().sum()))) as tf.Scalar)
+  const norm = tf.tidy(() => tf.sqrt(squaredNorm([...grads.values()])) as tf.Scalar)
   if (!(maxNorm > 0) || !Number.isFinite(maxNorm)) return { grads, norm }
   const out: Grads = new Map()
   tf.tidy(() => {
@@ -225,4 +225,10 @@ export function clipByGlobalNorm(grads: Grads, maxNorm: number): { grads: Grads;
   })
   for (const g of grads.values()) g.dispose()
   return { grads: out, norm }
+}
+
+/** Σ over all tensors of Σx², as a scalar tensor: folded one tensor at a time where the backend has the kernel (webgpu), else one AddN. */
+function squaredNorm(tensors: tf.Tensor[]): tf.Tensor {
+  if (hasFusedKernel('MengziSquaredNormAdd')) return tensors.reduce((acc: tf.Tensor, g) => runFused('MengziSquaredNormAdd', { g, acc: acc.reshape([1]) })[0], tf.zeros([1])).reshape([])
+  return tf.addN(tensors.map((g) => g.square().sum()))
 }

@@ -11,6 +11,7 @@ import { geluGradWebgpuConfig, geluWebgpuConfig } from './gelu'
 import { layerNormGradWebgpuConfig, layerNormWebgpuConfig } from './layer-norm'
 import { scatterAddRowsWebgpuConfig } from './scatter-rows'
 import { softmaxXentGradWebgpuConfig, softmaxXentWebgpuConfig } from './softmax-xent'
+import { squaredNormAddWebgpuConfig } from './squared-norm'
 
 type Config = KernelConfig & { keepStock?(stock: KernelConfig | undefined): void }
 
@@ -32,6 +33,7 @@ function webgpuKernels(): Config[] {
     attentionGradWebgpuConfig,
     dropoutWebgpuConfig,
     scatterAddRowsWebgpuConfig,
+    squaredNormAddWebgpuConfig, // global-norm clipping without AddN
   ]
 }
 

@@ -12,7 +12,7 @@ import { gelu } from '../../../../engine/model/ops/gelu'
 import { layerNorm } from '../../../../engine/model/ops/layer-norm'
 import { softmaxCrossEntropy } from '../../../../engine/model/ops/softmax-cross-entropy'
 import { dropoutParams } from '../../../../engine/compute/webgpu/wgsl'
-import { AdamW, Lamb } from '../../../../engine/train/optimizers'
+import { AdamW, Lamb, clipByGlobalNorm } from '../../../../engine/train/optimizers'
 import { expectClose, randomValues } from '../../model/ops/compare'
 import { describeOnWebgpu } from './on-webgpu'
 
@@ -42,7 +42,7 @@ const t = (shape: number[], seed: number, scale = 1) => tf.tensor(randomValues(s
 
 describeOnWebgpu('fused WGSL kernels against the cpu backend', () => {
   it('registers every fused kernel for webgpu', () => {
-    for (const name of ['MengziDense', 'MengziDenseGrad', 'MengziLayerNorm', 'MengziLayerNormGrad', 'MengziGelu', 'MengziGeluGrad', 'MengziSoftmaxXent', 'MengziSoftmaxXentGrad', 'MengziAdamW', 'MengziLamb', 'MengziAttention', 'MengziAttentionGrad', 'MengziDropout', 'MengziScatterAddRows']) {
+    for (const name of ['MengziDense', 'MengziDenseGrad', 'MengziLayerNorm', 'MengziLayerNormGrad', 'MengziGelu', 'MengziGeluGrad', 'MengziSoftmaxXent', 'MengziSoftmaxXentGrad', 'MengziAdamW', 'MengziLamb', 'MengziAttention', 'MengziAttentionGrad', 'MengziDropout', 'MengziScatterAddRows', 'MengziSquaredNormAdd']) {
       expect(hasFusedKernel(name), name).toBe(true)
     }
   })
@@ -162,5 +162,21 @@ describeOnWebgpu('fused WGSL kernels against the cpu backend', () => {
       await tf.setBackend('webgpu')
       expectClose(gpu, cpu, 1e-5)
     }
+  })
+
+  it('global-norm clipping without AddN: the norm over 45 gradients of ragged sizes and the clipped gradients equal cpu', async () => {
+    const run = async () => {
+      const grads = new Map(Array.from({ length: 45 }, (_, i) => [`p${i}`, t([1 + (i % 7), 1 + ((i * 13) % 300)], 40 + i, i === 3 ? 1e3 : 1)]))
+      const { grads: clipped, norm } = clipByGlobalNorm(grads, 1)
+      const out = [Float32Array.from(await norm.data()), ...(await Promise.all([...clipped.values()].map(async (g) => Float32Array.from(await g.data()))))]
+      tf.dispose([norm, ...clipped.values()])
+      return out
+    }
+    expect(hasFusedKernel('MengziSquaredNormAdd')).toBe(true)
+    const gpu = await run()
+    await tf.setBackend('cpu')
+    const cpu = await run()
+    await tf.setBackend('webgpu')
+    expectClose(gpu, cpu, 1e-5)
   })
 })
