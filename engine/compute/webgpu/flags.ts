@@ -12,3 +12,21 @@ export function setWebgpuFusedKernels(on: boolean): boolean {
 export function webgpuFusedKernelsOn(): boolean {
   return fusedOn
 }
+
+export type MatmulInputs = 'f32' | 'f16'
+let matmulInputs: MatmulInputs = 'f32'
+
+/**
+ * fp16 mixed precision (train config `precision: "fp16"`): the inputs of the tiled matrix product are
+ * rounded to f16 as they load (values beyond f16's range become ±Infinity, as an f16 store would make
+ * them, which the loss scaler sees), products accumulate in f32. Returns the previous setting.
+ */
+export function setMatmulInputs(precision: MatmulInputs): MatmulInputs {
+  const previous = matmulInputs
+  matmulInputs = precision
+  return previous
+}
+
+export function matmulInputsPrecision(): MatmulInputs {
+  return matmulInputs
+}

@@ -5,26 +5,41 @@
 // zeros). The products of dense layers (forward, dX, dW), the tied MLM output layer and batched
 // products all go through here.
 import type { TensorInfo } from '@tensorflow/tfjs'
+import { matmulInputsPrecision } from './flags'
 import { bindings, dispatch, output, u32, type WebgpuBackendInternals } from './runner'
 
 const TILE = 64
 const TK = 16
 
-function matmulCode(transA: boolean, transB: boolean, bias: boolean): string {
+// fp16 inputs: each value rounded to the nearest f16 (ties to even) as it loads, in integer arithmetic
+// on its bits (compilers fold f32(f16(x)) and unpack2x16float(pack2x16float(x)) away: lavapipe does);
+// f16's subnormals are multiples of 2⁻²⁴; from 65520 on a value becomes ±Infinity (x·1e38 overflows
+// f32), as an f16 store would make it.
+const HALF_WGSL = /* wgsl */ `
+fn half(x: f32) -> f32 {
+  let a = abs(x);
+  if (a >= 65520.0) { return x * 1e38; }
+  if (a < 6.103515625e-05) { return round(x * 16777216.0) / 16777216.0; }
+  let b = bitcast<u32>(x);
+  return bitcast<f32>((b + 0xfffu + ((b >> 13u) & 1u)) & 0xffffe000u);
+}`
+
+function matmulCode(transA: boolean, transB: boolean, bias: boolean, f16: boolean): string {
   const inputs: [string, 'f32'][] = [['A', 'f32'], ['B', 'f32']]
   if (bias) inputs.push(['bias', 'f32'])
-  return /* wgsl */ `
+  const load = (e: string) => (f16 ? `half(${e})` : e)
+  return /* wgsl */ `${f16 ? HALF_WGSL : ''}
 ${bindings(['C'], inputs, 'M: u32, N: u32, K: u32, strideA: u32, strideB: u32, strideC: u32,')}
 var<workgroup> As: array<array<f32, ${TILE}>, ${TK}>; // [k][m]
 var<workgroup> Bs: array<array<f32, ${TILE}>, ${TK}>; // [k][n]
 
 fn loadA(base: u32, m: u32, k: u32) -> f32 {
   if (m >= u.M || k >= u.K) { return 0.0; }
-  return A[base + ${transA ? 'k * u.M + m' : 'm * u.K + k'}];
+  return ${load(`A[base + ${transA ? 'k * u.M + m' : 'm * u.K + k'}]`)};
 }
 fn loadB(base: u32, k: u32, n: u32) -> f32 {
   if (k >= u.K || n >= u.N) { return 0.0; }
-  return B[base + ${transB ? 'n * u.K + k' : 'k * u.N + n'}];
+  return ${load(`B[base + ${transB ? 'n * u.K + k' : 'k * u.N + n'}]`)};
 }
 
 @compute @workgroup_size(16, 16, 1)
@@ -87,9 +102,10 @@ export interface MatmulArgs {
 export function matmul(backend: WebgpuBackendInternals, args: MatmulArgs): TensorInfo {
   const { a, b, M, N, K, transA = false, transB = false, bias, batch = 1 } = args
   const c = output(backend, args.outShape ?? [M, N])
+  const f16 = matmulInputsPrecision() === 'f16'
   dispatch(backend, {
-    key: `matmul-${transA}-${transB}-${bias != null}`,
-    code: () => matmulCode(transA, transB, bias != null),
+    key: `matmul-${transA}-${transB}-${bias != null}-${f16 ? 'f16' : 'f32'}`,
+    code: () => matmulCode(transA, transB, bias != null, f16),
     outputs: [c],
     inputs: bias ? [a, b, bias] : [a, b],
     uniforms: u32(M, N, K, args.strideA ?? M * K, args.strideB ?? K * N, M * N),
