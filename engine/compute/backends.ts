@@ -71,6 +71,8 @@ export interface BackendProbe {
   available: boolean
   /** What runs (when available) or why not, in one line. */
   detail: string
+  /** webgpu: the adapter Dawn offers (also when it is a software one that auto passes over). */
+  adapter?: AdapterReport
 }
 
 /**
@@ -83,6 +85,10 @@ export async function probeBackends(options: BackendOptions = {}): Promise<Backe
   for (const name of BACKEND_NAMES) {
     const attempt = await tryBackend(name, options, false)
     probes.push(attempt.ok ? { name, available: true, detail: attempt.detail } : { name, available: false, detail: attempt.reason })
+    if (name === 'webgpu') {
+      const found = await findWebgpuAdapter()
+      if ('report' in found) probes[probes.length - 1].adapter = found.report
+    }
   }
   return probes
 }
