@@ -8,6 +8,7 @@ import { afterAll, expect, it } from 'vitest'
 import { selectBackend } from '../../../engine/compute/backends'
 import { hasFusedKernel } from '../../../engine/compute/kernels/fused'
 import { train } from '../../../engine/train/loop'
+import { trainInWorker } from '../../../engine/train/run-worker'
 import { describeOnWebgpu } from '../compute/webgpu/on-webgpu'
 import { TINY_BERT, tinyConfig } from './tiny-config'
 
@@ -44,5 +45,13 @@ describeOnWebgpu('training loop on webgpu', () => {
     expect([...first.losses, ...second.losses]).toEqual(straight.losses)
     const bytes = (run: string) => readFileSync(join(dir, run, 'checkpoints', 'step-00000004', 'model.safetensors'))
     expect(bytes('resumed').equals(bytes('straight'))).toBe(true)
+  })
+
+  it('runs in the training worker thread (as the app and `mengzi serve` run it), naming the adapter in the backend line', async () => {
+    let backend = ''
+    const result = await trainInWorker(tinyConfig({ backend: 'webgpu', totalSteps: 2 }), { runDir: join(dir, 'worker') }, { backend: (b) => (backend = b.detail) })
+    expect(result.step).toBe(2)
+    expect(result.losses.every(Number.isFinite)).toBe(true)
+    expect(backend).toMatch(/^using webgpu: .*adapter /m)
   })
 })
