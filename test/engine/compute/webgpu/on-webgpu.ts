@@ -12,7 +12,9 @@ export const adapter: AdapterReport | null = 'report' in found ? found.report : 
 /** A describe block that runs on webgpu (forced by name, so a software adapter counts). */
 export function describeOnWebgpu(name: string, body: () => void): void {
   if (adapter) {
-    describe(name, () => {
+    // Lavapipe compiles each new pipeline with LLVM: on a cold shader cache and a busy machine a test
+    // can spend minutes there (about 1 minute of CPU for all webgpu tests together on a fresh machine).
+    describe(name, { timeout: 300_000 }, () => {
       beforeAll(async () => {
         expect((await selectBackend('webgpu')).name).toBe('webgpu')
       })
