@@ -3,7 +3,7 @@
 // bert-parity.test.ts; reads are asynchronous (tfjs-webgpu's dataSync needs a DOM canvas).
 import * as tf from '@tensorflow/tfjs'
 import { join } from 'node:path'
-import { beforeAll, expect, it } from 'vitest'
+import { afterAll, beforeAll, expect, it } from 'vitest'
 import { bertEncoder, type BertInputs, type Weights } from '../../../engine/model/bert'
 import { readCheckpointDir } from '../../../engine/model/checkpoint'
 import type { BertConfig } from '../../../engine/model/config'
@@ -13,6 +13,7 @@ import { disposeWeights, loadWeights } from '../../../engine/model/weights'
 import { lossAndGrads } from '../../../engine/compute/grads'
 import { hasFusedKernel } from '../../../engine/compute/kernels/fused'
 import { AdamW } from '../../../engine/train/optimizers'
+import { setWebgpuFusedKernels } from '../../../engine/compute/webgpu/flags'
 import { describeOnWebgpu } from '../compute/webgpu/on-webgpu'
 
 const FIXTURE = join(__dirname, '../../fixtures/hf-bert-tiny')
@@ -56,9 +57,19 @@ function maxAbsDiff(got: Float32Array, want: Float32Array, rowSize?: number): nu
   return worst
 }
 
-describeOnWebgpu('BERT on hf-bert-tiny matches HuggingFace (webgpu backend)', () => {
+// our WGSL kernels (the default), and tfjs-webgpu's stock kernels (MENGZI_WEBGPU_KERNELS=0)
+for (const fused of [true, false]) describeOnWebgpu(`BERT on hf-bert-tiny matches HuggingFace (webgpu backend, ${fused ? 'our kernels' : 'stock kernels'})`, () => {
+  let previous = true
+  beforeAll(() => {
+    previous = setWebgpuFusedKernels(fused)
+  })
+  afterAll(() => {
+    setWebgpuFusedKernels(previous)
+  })
+
   it('forward: hidden states, pooler, MLM and NSP logits within 1e-5, padding excluded', async () => {
     expect(tf.getBackend()).toBe('webgpu')
+    expect(hasFusedKernel('MengziGelu')).toBe(fused)
     const w = load()
     const x = inputs()
     const out = bertEncoder(w, config, x)
