@@ -5,7 +5,7 @@ import type { KernelConfig } from '@tensorflow/tfjs'
 import { addNWebgpuConfig } from './add-n'
 import { adamWWebgpuConfig, lambWebgpuConfig } from './adam'
 import { attentionGradWebgpuConfig, attentionWebgpuConfig } from './attention'
-import { denseGradWebgpuConfig, denseWebgpuConfig } from './dense'
+import { denseGeluGradWebgpuConfig, denseGeluWebgpuConfig, denseGradWebgpuConfig, denseWebgpuConfig } from './dense'
 import { dropoutWebgpuConfig } from './dropout'
 import { geluGradWebgpuConfig, geluWebgpuConfig } from './gelu'
 import { layerNormGradWebgpuConfig, layerNormWebgpuConfig } from './layer-norm'
@@ -21,6 +21,8 @@ function webgpuKernels(): Config[] {
     // Fused layers in WGSL (kernels/fused.ts; used while webgpu/flags.ts has them on):
     denseWebgpuConfig,
     denseGradWebgpuConfig,
+    denseGeluWebgpuConfig,
+    denseGeluGradWebgpuConfig,
     layerNormWebgpuConfig,
     layerNormGradWebgpuConfig,
     geluWebgpuConfig,

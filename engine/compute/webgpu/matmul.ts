@@ -7,6 +7,7 @@
 import type { TensorInfo } from '@tensorflow/tfjs'
 import { matmulInputsPrecision } from './flags'
 import { bindings, dispatch, output, u32, type WebgpuBackendInternals } from './runner'
+import { ERF_WGSL } from './wgsl'
 
 const TILE = 64
 const TK = 16
@@ -24,12 +25,12 @@ fn half(x: f32) -> f32 {
   return bitcast<f32>((b + 0xfffu + ((b >> 13u) & 1u)) & 0xffffe000u);
 }`
 
-function matmulCode(transA: boolean, transB: boolean, bias: boolean, f16: boolean): string {
+function matmulCode(transA: boolean, transB: boolean, bias: boolean, f16: boolean, gelu: boolean): string {
   const inputs: [string, 'f32'][] = [['A', 'f32'], ['B', 'f32']]
   if (bias) inputs.push(['bias', 'f32'])
   const load = (e: string) => (f16 ? `half(${e})` : e)
-  return /* wgsl */ `${f16 ? HALF_WGSL : ''}
-${bindings(['C'], inputs, 'M: u32, N: u32, K: u32, strideA: u32, strideB: u32, strideC: u32,')}
+  return /* wgsl */ `${f16 ? HALF_WGSL : ''}${gelu ? ERF_WGSL : ''}
+${bindings(gelu ? ['C', 'Z'] : ['C'], inputs, 'M: u32, N: u32, K: u32, strideA: u32, strideB: u32, strideC: u32,')}
 var<workgroup> As: array<array<f32, ${TILE}>, ${TK}>; // [k][m]
 var<workgroup> Bs: array<array<f32, ${TILE}>, ${TK}>; // [k][n]
 
@@ -76,7 +77,9 @@ fn main(@builtin(local_invocation_id) lid: vec3<u32>, @builtin(workgroup_id) wid
     for (var j = 0u; j < 4u; j++) {
       let c = col0 + lid.x * 4u + j;
       if (c >= u.N) { continue; }
-      C[batch * u.strideC + r * u.N + c] = acc[i][j]${bias ? ' + bias[c]' : ''};
+      let z = acc[i][j]${bias ? ' + bias[c]' : ''};
+      let k = batch * u.strideC + r * u.N + c;
+      ${gelu ? 'Z[k] = z;\n      C[k] = z * (erf(z * 0.70710678118654752) * 0.5 + 0.5);' : 'C[k] = z;'}
     }
   }
 }`
@@ -96,20 +99,28 @@ export interface MatmulArgs {
   strideA?: number
   strideB?: number
   outShape?: number[]
+  /** GELU in the epilogue: C = gelu(product + bias), and the pre-activation comes back too. */
+  gelu?: boolean
 }
 
 /** Records C = op(A)·op(B) (+ bias); returns C, shape outShape or [M, N] (batch × M × N values). */
 export function matmul(backend: WebgpuBackendInternals, args: MatmulArgs): TensorInfo {
+  return matmulOutputs(backend, args)[0]
+}
+
+/** As `matmul`; with `gelu`, [gelu(z), z]. */
+export function matmulOutputs(backend: WebgpuBackendInternals, args: MatmulArgs): TensorInfo[] {
   const { a, b, M, N, K, transA = false, transB = false, bias, batch = 1 } = args
-  const c = output(backend, args.outShape ?? [M, N])
+  const gelu = args.gelu === true
+  const outs = gelu ? [output(backend, args.outShape ?? [M, N]), output(backend, args.outShape ?? [M, N])] : [output(backend, args.outShape ?? [M, N])]
   const f16 = matmulInputsPrecision() === 'f16'
   dispatch(backend, {
-    key: `matmul-${transA}-${transB}-${bias != null}-${f16 ? 'f16' : 'f32'}`,
-    code: () => matmulCode(transA, transB, bias != null, f16),
-    outputs: [c],
+    key: `matmul-${transA}-${transB}-${bias != null}-${f16 ? 'f16' : 'f32'}-${gelu ? 'gelu' : 'linear'}`,
+    code: () => matmulCode(transA, transB, bias != null, f16, gelu),
+    outputs: outs,
     inputs: bias ? [a, b, bias] : [a, b],
     uniforms: u32(M, N, K, args.strideA ?? M * K, args.strideB ?? K * N, M * N),
     workgroups: [Math.ceil(N / TILE), Math.ceil(M / TILE), batch],
   })
-  return c
+  return outs
 }
