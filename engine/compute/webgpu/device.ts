@@ -60,7 +60,7 @@ export function reportAdapter(adapter: GpuAdapter): AdapterReport {
   }
 }
 
-/** One line: "mesa software (llvmpipe…), software: …; f16, subgroups; 16 storage buffers/stage, 32 KiB workgroup memory". */
+/** One line: "adapter mesa software llvmpipe: Mesa 25.0.7… [software: a fallback adapter]; shader-f16, subgroups; 16 storage buffers/stage, 32 KiB workgroup memory, max buffer 4096 MiB". */
 export function describeAdapter(r: AdapterReport): string {
   const name = [r.vendor || 'unknown vendor', r.architecture, r.description || r.device].filter(Boolean).join(' ')
   const features = [r.f16 ? 'shader-f16' : 'no shader-f16', r.subgroups ? 'subgroups' : 'no subgroups'].join(', ')
