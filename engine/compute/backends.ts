@@ -11,6 +11,9 @@ import { WorkbenchError } from '../errors'
 import { registerCustomKernels } from './kernels'
 import { loadNative, setNativeKernels } from './native'
 import { startThreadedWasm } from './wasm-threads'
+import { describeAdapter, reportAdapter, type AdapterReport } from './webgpu/device'
+import type { Gpu } from './webgpu/gpu'
+import { startWebgpu } from './webgpu/start'
 
 export const BACKEND_NAMES = ['tensorflow', 'webgpu', 'wasm', 'cpu'] as const
 export type BackendName = (typeof BACKEND_NAMES)[number]
@@ -24,6 +27,8 @@ export interface BackendSelection {
   skipped: { name: BackendName; reason: string }[]
   /** Threads the backend computes with, where it says (wasm). */
   threads?: number
+  /** The GPU adapter (webgpu). */
+  adapter?: AdapterReport
 }
 
 export interface BackendOptions {
@@ -42,7 +47,7 @@ export interface BackendOptions {
   nativeThreads?: number
 }
 
-type Attempt = { ok: true; detail: string; threads?: number } | { ok: false; reason: string }
+type Attempt = { ok: true; detail: string; threads?: number; adapter?: AdapterReport } | { ok: false; reason: string }
 
 const nodeRequire = createRequire(import.meta.url)
 
@@ -57,8 +62,8 @@ export async function selectBackend(preference: BackendPreference = 'auto', opti
   const ladder = preference === 'auto' ? BACKEND_NAMES : [preference]
   const skipped: BackendSelection['skipped'] = []
   for (const name of ladder) {
-    const attempt = await tryBackend(name, options)
-    if (attempt.ok) return { name, detail: attempt.detail, skipped, threads: attempt.threads }
+    const attempt = await tryBackend(name, options, preference === name)
+    if (attempt.ok) return { name, detail: attempt.detail, skipped, threads: attempt.threads, adapter: attempt.adapter }
     if (preference !== 'auto') throw new WorkbenchError('UNAVAILABLE', `backend ${name} is unavailable: ${attempt.reason}`)
     skipped.push({ name, reason: attempt.reason })
   }
@@ -71,6 +76,8 @@ export interface BackendProbe {
   available: boolean
   /** What runs (when available) or why not, in one line. */
   detail: string
+  /** webgpu: the adapter Dawn offers (also when it is a software one that auto passes over). */
+  adapter?: AdapterReport
 }
 
 /**
@@ -81,19 +88,24 @@ export async function probeBackends(options: BackendOptions = {}): Promise<Backe
   registerCustomKernels()
   const probes: BackendProbe[] = []
   for (const name of BACKEND_NAMES) {
-    const attempt = await tryBackend(name, options)
+    const attempt = await tryBackend(name, options, false)
     probes.push(attempt.ok ? { name, available: true, detail: attempt.detail } : { name, available: false, detail: attempt.reason })
+    if (name === 'webgpu') {
+      const found = await findWebgpuAdapter()
+      if ('report' in found) probes[probes.length - 1].adapter = found.report
+    }
   }
   return probes
 }
 
-async function tryBackend(name: BackendName, options: BackendOptions): Promise<Attempt> {
+/** `named`: the caller asked for this backend by name (a software GPU adapter is then acceptable). */
+async function tryBackend(name: BackendName, options: BackendOptions, named: boolean): Promise<Attempt> {
   try {
     switch (name) {
       case 'tensorflow':
         return await tryTensorflow()
       case 'webgpu':
-        return await tryWebgpu()
+        return await tryWebgpu(named)
       case 'wasm':
         return await tryWasm(options)
       case 'cpu':
@@ -121,10 +133,6 @@ async function tryTensorflow(): Promise<Attempt> {
   return { ok: false, reason: `${missing.join(' and ')} not installed (optional dependencies; they need libtensorflow)` }
 }
 
-interface GpuLike {
-  requestAdapter(): Promise<unknown>
-}
-
 /**
  * On Linux Dawn needs the Vulkan loader. Without it Dawn prints a native warning on stderr while probing,
  * so look for libvulkan.so.1 first (the loader cache and LD_LIBRARY_PATH) and skip quietly when absent.
@@ -139,22 +147,37 @@ export function vulkanLoaderPresent(env: NodeJS.ProcessEnv = process.env): boole
   }
 }
 
-async function tryWebgpu(): Promise<Attempt> {
+let dawn: { gpu: Gpu; globals: object } | undefined // one Dawn instance per process
+
+async function loadDawn(): Promise<{ gpu: Gpu; globals: object } | { reason: string }> {
   if (process.platform === 'linux' && !vulkanLoaderPresent()) {
-    return { ok: false, reason: 'no Vulkan loader (libvulkan.so.1) on this machine, which Dawn needs on Linux' }
+    return { reason: 'no Vulkan loader (libvulkan.so.1) on this machine, which Dawn needs on Linux' }
   }
-  const { create, globals } = (await import('webgpu')) as unknown as { create(flags: string[]): GpuLike; globals: object }
-  const gpu = create([])
-  if ((await gpu.requestAdapter()) == null) {
-    return { ok: false, reason: 'no WebGPU adapter (Dawn found no Vulkan, Metal or D3D12 device)' }
+  if (!dawn) {
+    const { create, globals } = (await import('webgpu')) as unknown as { create(flags: string[]): Gpu; globals: object }
+    dawn = { gpu: create([]), globals }
   }
-  // tfjs-backend-webgpu looks for navigator.gpu and the GPU* constants when it is imported.
-  Object.assign(globalThis, globals)
-  const nav = ((globalThis as { navigator?: object }).navigator ??= {}) as { gpu?: GpuLike }
-  if (!nav.gpu) Object.defineProperty(nav, 'gpu', { value: gpu, configurable: true })
-  await import('@tensorflow/tfjs-backend-webgpu')
-  if (await tf.setBackend('webgpu')) return { ok: true, detail: '@tensorflow/tfjs-backend-webgpu over Dawn (webgpu package)' }
-  return { ok: false, reason: 'an adapter exists but the tfjs webgpu backend did not start' }
+  return dawn
+}
+
+/** The adapter the webgpu backend would take (software or not), or why there is none: for Settings and tests. */
+export async function findWebgpuAdapter(): Promise<{ report: AdapterReport } | { reason: string }> {
+  try {
+    const d = await loadDawn()
+    if ('reason' in d) return d
+    const adapter = await d.gpu.requestAdapter({ powerPreference: 'high-performance' })
+    return adapter ? { report: reportAdapter(adapter) } : { reason: 'no WebGPU adapter (Dawn found no Vulkan, Metal or D3D12 device)' }
+  } catch (err) {
+    return { reason: oneLine(err) }
+  }
+}
+
+async function tryWebgpu(allowSoftware: boolean): Promise<Attempt> {
+  const d = await loadDawn()
+  if ('reason' in d) return { ok: false, reason: d.reason }
+  const start = await startWebgpu(d.gpu, d.globals, allowSoftware)
+  if (!start.ok) return start
+  return { ok: true, detail: `@tensorflow/tfjs-backend-webgpu over Dawn (webgpu package), ${describeAdapter(start.report)}`, adapter: start.report }
 }
 
 let wasmConfigured = false

@@ -11,7 +11,7 @@
 import * as tf from '@tensorflow/tfjs'
 import type { BertConfig } from './config'
 import { attentionCore } from './ops/attention'
-import { linear } from './ops/dense'
+import { linear, linearGelu } from './ops/dense'
 import { dropout as dropoutOp } from './ops/dropout'
 import { gelu as geluOp } from './ops/gelu'
 import { layerNorm as layerNormOp } from './ops/layer-norm'
@@ -64,12 +64,12 @@ export function checkConfig(config: BertConfig): void {
 
 // --- building blocks -----------------------------------------------------------------------------
 
-/** nn.Linear: x·Wᵀ + b with W stored [out, in]. Works on any leading shape. */
-export function dense(w: Weights, prefix: string, x: tf.Tensor): tf.Tensor {
+/** nn.Linear: x·Wᵀ + b with W stored [out, in], optionally followed by GELU (fused where the backend can). Works on any leading shape. */
+export function dense(w: Weights, prefix: string, x: tf.Tensor, activation?: 'gelu'): tf.Tensor {
   const kernel = weight(w, `${prefix}.weight`) // [out, in]
   const lead = x.shape.slice(0, -1)
   const x2 = x.reshape([-1, x.shape[x.shape.length - 1]]) // [N, in]
-  const y = linear(x2 as tf.Tensor2D, kernel as tf.Tensor2D, weight(w, `${prefix}.bias`) as tf.Tensor1D) // [N, out]
+  const y = (activation === 'gelu' ? linearGelu : linear)(x2 as tf.Tensor2D, kernel as tf.Tensor2D, weight(w, `${prefix}.bias`) as tf.Tensor1D) // [N, out]
   return y.reshape([...lead, kernel.shape[0]])
 }
 
@@ -162,7 +162,7 @@ function layer(w: Weights, index: number, config: BertConfig, x: tf.Tensor3D, ma
   const context = selfAttention(w, `${p}.attention.self`, config, x, mask, ctx)
   const attended = layerNorm(w, `${p}.attention.output.LayerNorm`, dropout(dense(w, `${p}.attention.output.dense`, context), p_drop, ctx), eps, x)
   // BertIntermediate (dense to intermediate_size, GELU) + BertOutput (dense back, dropout, residual LayerNorm)
-  const inner = gelu(dense(w, `${p}.intermediate.dense`, attended)) // [B, T, I]
+  const inner = dense(w, `${p}.intermediate.dense`, attended, 'gelu') // [B, T, I]
   const out = dropout(dense(w, `${p}.output.dense`, inner), p_drop, ctx) // [B, T, H]
   return layerNorm(w, `${p}.output.LayerNorm`, out, eps, attended) as tf.Tensor3D
 }

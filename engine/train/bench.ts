@@ -7,6 +7,7 @@ import * as tf from '@tensorflow/tfjs'
 import { BENCH_CONFIGS, type BertConfig } from '../model/config'
 import { selectBackend, type BackendPreference, type BackendSelection } from '../compute/backends'
 import { createBenchModel, type BenchBatch } from './bench-model'
+import { readScalar } from '../compute/read'
 
 export type BenchConfigName = keyof typeof BENCH_CONFIGS
 
@@ -104,7 +105,7 @@ export async function benchTrain(options: TrainBenchOptions): Promise<TrainBench
       const cpuStart = process.cpuUsage()
       const lossTensor = model.step(batch, 1e-4)
       // Reading the loss waits for the step (and is what a training loop does anyway).
-      const loss = (await lossTensor.data())[0]
+      const loss = await readScalar(lossTensor) // a device error fails the bench instead of hanging it
       lossTensor.dispose()
       const ms = performance.now() - start
       const cpu = process.cpuUsage(cpuStart)

@@ -20,6 +20,7 @@ import type { Optimizer, OptimizerKind } from './optimizers'
 import type { RngState } from '../compute/rng'
 import { vocabOf, type TrainConfig } from './config'
 import { corrupt } from '../errors'
+import type { LossScaleState } from './loss-scale'
 
 export interface TrainerState {
   step: number // optimizer steps completed
@@ -29,6 +30,8 @@ export interface TrainerState {
   config: TrainConfig
   /** The last logged losses, for display only. */
   lastLoss?: number
+  /** fp16 runs: the dynamic loss scale after `step`. */
+  lossScale?: LossScaleState
 }
 
 export const checkpointsDir = (runDir: string) => join(runDir, 'checkpoints')

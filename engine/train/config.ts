@@ -36,6 +36,8 @@ export const trainConfigSchema = z
     data: dataSpec,
     seed: z.number().int().default(42), // model init, data order, masking and dropout all derive from it
     backend: z.enum(['auto', 'tensorflow', 'webgpu', 'wasm', 'cpu']).default('auto'),
+    // fp16: mixed precision on webgpu with shader-f16 (f16 product inputs, f32 accumulation and master weights, dynamic loss scaling)
+    precision: z.enum(['fp32', 'fp16']).default('fp32'),
     // vocab.txt copied into every checkpoint, so the result is a complete HF folder (text-file data: its vocab)
     vocab: z.string().min(1).optional(),
 

@@ -14,6 +14,9 @@ import { assignWeights, listCheckpoints, pruneCheckpoints, readCheckpoint, saveC
 import { presetModelConfig, type TrainConfig } from './config'
 import { buildMlmBatch, DataOrder, openSource, pairAt, type BatchItem, type SpecialTokens } from './data'
 import { lossAndGrads } from '../compute/grads'
+import { readScalar } from '../compute/read'
+import { usePrecision } from '../compute/precision'
+import { DynamicLossScale, type LossScaleOptions } from './loss-scale'
 import { clipByGlobalNorm, createOptimizer, type Grads } from './optimizers'
 import { Rng } from '../compute/rng'
 import { linearWarmupDecay } from './schedule'
@@ -58,6 +61,8 @@ export interface TrainOptions {
   /** Newest checkpoints to keep; 0 keeps all. */
   keepCheckpoints?: number
   specials?: SpecialTokens
+  /** fp16 runs: the loss scaler's start and growth interval (defaults: PyTorch's GradScaler). */
+  lossScale?: LossScaleOptions
 }
 
 export interface TrainResult {
@@ -132,6 +137,16 @@ export async function train(config: TrainConfig, options: TrainOptions, hooks: T
     hooks.log?.(`resumed from ${latest.dir} at step ${state.step}`)
   }
 
+  const fp16 = config.precision === 'fp16'
+  const scaler = fp16 ? new DynamicLossScale(options.lossScale, state.lossScale) : null
+  let restorePrecision: () => void
+  try {
+    restorePrecision = usePrecision(config.precision)
+  } catch (err) {
+    optimizer.dispose()
+    disposeWeights(weights)
+    throw err
+  }
   const rng = new Rng(state.rng)
   const ctx: ForwardContext = { training: true, nextSeed: () => rng.nextUint32() }
   const lrAt = linearWarmupDecay({ peak: config.learningRate, total: config.totalSteps, warmupRatio: config.warmupRatio })
@@ -143,6 +158,7 @@ export async function train(config: TrainConfig, options: TrainOptions, hooks: T
   let savedStep = existing.length > 0 ? state.step : -1
   const save = async () => {
     state.rng = rng.state()
+    if (scaler) state.lossScale = scaler.state()
     state.optimizer.stepCount = optimizer.stepCount
     checkpointDir = await saveCheckpoint(options.runDir, { config: bert, weights }, optimizer, state)
     savedStep = state.step
@@ -182,7 +198,8 @@ export async function train(config: TrainConfig, options: TrainOptions, hooks: T
           attentionMask: tf.tensor2d(batch.attentionMask, shape, 'int32'),
           tokenTypeIds: tf.tensor2d(batch.tokenTypeIds, shape, 'int32'),
         }
-        const scale = 1 / config.gradientAccumulation
+        const lossScale = scaler?.scale ?? 1
+        const scale = lossScale / config.gradientAccumulation
         let parts: tf.Scalar[] = []
         const step = lossAndGrads(weights, () => {
           const out = bertEncoder(weights, bert, inputs, ctx, { pooler: pairs })
@@ -193,20 +210,24 @@ export async function train(config: TrainConfig, options: TrainOptions, hooks: T
           return mlm.add(pair).mul(scale) as tf.Scalar
         })
         tf.dispose(Object.values(inputs))
-        lossSum += (await step.loss.data())[0]
+        lossSum += (await readScalar(step.loss)) / lossScale
         if (parts.length) {
-          mlmSum += (await parts[0].data())[0] * scale
-          pairSum += (await parts[1].data())[0] * scale
+          mlmSum += ((await readScalar(parts[0])) * scale) / lossScale
+          pairSum += ((await readScalar(parts[1])) * scale) / lossScale
           tf.dispose(parts)
         }
         step.loss.dispose()
         grads = grads ? accumulate(grads, step.grads) : step.grads
       }
-      const clipped = clipByGlobalNorm(grads!, config.maxGradNorm)
-      const gradNorm = (await clipped.norm.data())[0]
+      const stepScale = scaler?.scale ?? 1
+      const clipped = clipByGlobalNorm(grads!, config.maxGradNorm, stepScale)
+      const gradNorm = await readScalar(clipped.norm)
       clipped.norm.dispose()
       const lr = lrAt(state.step)
-      optimizer.step(clipped.grads, lr)
+      // fp16: gradients that overflowed skip the update (the step still counts, as with GradScaler)
+      const apply = scaler ? scaler.update(Number.isFinite(gradNorm)) : true
+      if (apply) optimizer.step(clipped.grads, lr)
+      else hooks.log?.(`step ${state.step + 1}: gradients overflowed at loss scale ${stepScale}; update skipped, scale now ${scaler!.scale}`)
       for (const g of clipped.grads.values()) g.dispose()
       state.step++
       state.lastLoss = lossSum
@@ -231,8 +252,9 @@ export async function train(config: TrainConfig, options: TrainOptions, hooks: T
         hooks.metrics?.([
           { name: 'loss', step: state.step, value: lossSum },
           { name: 'lr', step: state.step, value: lr },
-          { name: 'grad_norm', step: state.step, value: gradNorm },
+          ...(Number.isFinite(gradNorm) ? [{ name: 'grad_norm', step: state.step, value: gradNorm }] : []),
           { name: 'tokens_per_sec', step: state.step, value: progress.tokensPerSec },
+          ...(scaler ? [{ name: 'loss_scale', step: state.step, value: stepScale }] : []),
           ...(pairs
             ? [
                 { name: 'loss/mlm', step: state.step, value: mlmSum },
@@ -246,6 +268,7 @@ export async function train(config: TrainConfig, options: TrainOptions, hooks: T
     if (savedStep !== state.step) await save()
     return { step: state.step, stopped, losses, checkpointDir, parameters: parameterCount(weights) }
   } finally {
+    restorePrecision()
     optimizer.dispose()
     disposeWeights(weights)
   }

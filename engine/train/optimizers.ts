@@ -213,16 +213,26 @@ export function createOptimizer(kind: OptimizerKind, weights: Weights, options: 
 /**
  * torch.nn.utils.clip_grad_norm_: scales every gradient by min(1, maxNorm / (‖g‖ + 1e-6)), where ‖g‖
  * is the L2 norm over all gradients together. Returns the new gradients (the old are disposed) and
- * the norm before clipping as a scalar tensor (read it when convenient).
+ * the norm before clipping as a scalar tensor (read it when convenient). `lossScale`: the gradients
+ * are of a loss multiplied by it (fp16 runs); the norm and the returned gradients are divided by it.
  */
-export function clipByGlobalNorm(grads: Grads, maxNorm: number): { grads: Grads; norm: tf.Scalar } {
-  const norm = tf.tidy(() => tf.sqrt(tf.addN([...grads.values()].map((g) => g.square().sum()))) as tf.Scalar)
-  if (!(maxNorm > 0) || !Number.isFinite(maxNorm)) return { grads, norm }
+export function clipByGlobalNorm(grads: Grads, maxNorm: number, lossScale = 1): { grads: Grads; norm: tf.Scalar } {
+  // With a loss scale the gradients arrive multiplied by it: the norm and the result are unscaled.
+  const norm = tf.tidy(() => (lossScale === 1 ? tf.sqrt(squaredNorm([...grads.values()])) : tf.sqrt(squaredNorm([...grads.values()])).div(lossScale)) as tf.Scalar)
+  const clip = maxNorm > 0 && Number.isFinite(maxNorm)
+  if (!clip && lossScale === 1) return { grads, norm }
   const out: Grads = new Map()
   tf.tidy(() => {
-    const coef = tf.minimum(tf.scalar(maxNorm).div(norm.add(1e-6)), 1)
+    const clipCoef = clip ? tf.minimum(tf.scalar(maxNorm).div(norm.add(1e-6)), 1) : tf.scalar(1)
+    const coef = lossScale === 1 ? clipCoef : clipCoef.div(lossScale)
     for (const [name, g] of grads) out.set(name, tf.keep(g.mul(coef)))
   })
   for (const g of grads.values()) g.dispose()
   return { grads: out, norm }
+}
+
+/** Σ over all tensors of Σx², as a scalar tensor: folded one tensor at a time where the backend has the kernel (webgpu), else one AddN. */
+function squaredNorm(tensors: tf.Tensor[]): tf.Tensor {
+  if (hasFusedKernel('MengziSquaredNormAdd')) return tensors.reduce((acc: tf.Tensor, g) => runFused('MengziSquaredNormAdd', { g, acc: acc.reshape([1]) })[0], tf.zeros([1])).reshape([])
+  return tf.addN(tensors.map((g) => g.square().sum()))
 }

@@ -117,15 +117,17 @@ def main():
     parser.add_argument('--warmup', type=int, default=3)
     parser.add_argument('--steps', type=int, default=10)
     parser.add_argument('--dropout', type=float, default=0.0, help='hidden and attention dropout (HF places); default off')
+    parser.add_argument('--device', default='cpu', help='cpu, or cuda (gpu-vs-torch.sh)')
     parser.add_argument('--json', action='store_true')
     args = parser.parse_args()
+    device = torch.device(args.device)
 
     torch.set_num_threads(args.threads)
     torch.manual_seed(42)
     batch_size = 32 if args.config == 'BASE' else 16
-    model = BertMLM(*CONFIGS[args.config], dropout=args.dropout).train()
+    model = BertMLM(*CONFIGS[args.config], dropout=args.dropout).train().to(device)
     optimizer = torch.optim.Adam(model.parameters(), lr=1e-4)
-    ids, positions, labels = bench_batch(batch_size)
+    ids, positions, labels = (t.to(device) for t in bench_batch(batch_size))
 
     times, cpu_times, losses = [], [], []
     for i in range(args.warmup + args.steps):
@@ -150,6 +152,7 @@ def main():
         'engine': 'pytorch',
         'torch': torch.__version__,
         'blas': blas_library(),
+        'device': torch.cuda.get_device_name(device) if device.type == 'cuda' else 'cpu',
         'config': args.config,
         'threads': torch.get_num_threads(),
         'batchSize': batch_size,

@@ -1,15 +1,22 @@
 // Fused kernels: whole layers (LayerNorm, GELU, softmax cross-entropy, optimizer updates) as one kernel
-// under our own name, registered for wasm where @mengzi/native implements them on wasm memory. The
+// under our own name, registered for wasm where @mengzi/native implements them on wasm memory, and for
+// webgpu as WGSL shaders (engine/compute/webgpu/). The
 // model's ops ask `hasFusedKernel` and otherwise compose tfjs ops, so every backend computes the same
 // function and the composition stays the reference the fused kernels are tested against.
 import * as tf from '@tensorflow/tfjs'
 import type { NamedAttrMap, NamedTensorMap, TensorInfo } from '@tensorflow/tfjs'
 import { nativeAddon, type NativeAddon } from '../native'
 import { heapBuffer, tensorRef, wasmInternals, type WasmBackendInternals } from './wasm-internals'
+import { webgpuFusedKernelsOn } from '../webgpu/flags'
 
-/** True when the active backend has kernel `name` and the native addon is on. */
+/**
+ * True when the active backend has kernel `name` and its fused kernels are on: on wasm the native
+ * addon, on webgpu our WGSL kernels (engine/compute/webgpu/).
+ */
 export function hasFusedKernel(name: string): boolean {
-  return nativeAddon() != null && tf.getKernel(name, tf.getBackend()) != null
+  const backend = tf.getBackend()
+  const on = backend === 'wasm' ? nativeAddon() != null : backend === 'webgpu' ? webgpuFusedKernelsOn() : false
+  return on && tf.getKernel(name, backend) != null
 }
 
 /** Runs fused kernel `name`; its outputs come back in the kernel's order. */

@@ -1,0 +1,158 @@
+// The WebGPU device the engine trains on: which adapter (never a software one unless asked for by
+// name), which limits and features it asks for, and device errors turned into a failure the training
+// loop sees. tfjs-webgpu does not throw on Dawn validation errors: an invalid pipeline is skipped and
+// a read that waits on it never ends (TFJS-NOTES). So every error, from the `uncapturederror` event or
+// device loss, is recorded here, and `guardDevice` races each read against it.
+import { WorkbenchError } from '../../errors'
+import type { Gpu, GpuAdapter, GpuAdapterInfo, GpuDevice } from './gpu'
+
+/** What Settings and run rows show about the adapter. */
+export interface AdapterReport {
+  vendor: string
+  architecture: string
+  device: string
+  description: string
+  /** Why it is a software or fallback adapter, or null for hardware. */
+  software: string | null
+  f16: boolean
+  subgroups: boolean
+  limits: {
+    maxStorageBuffersPerShaderStage: number
+    maxComputeWorkgroupStorageSize: number
+    maxComputeInvocationsPerWorkgroup: number
+    maxStorageBufferBindingSize: number
+    maxBufferSize: number
+  }
+}
+
+// Vulkan's CPU rasterisers and Chrome's: lavapipe reports "llvmpipe" as its device, SwiftShader its own name.
+const SOFTWARE_NAMES = /llvmpipe|lavapipe|softpipe|swiftshader|swrast|microsoft basic render|warp/i
+
+/** Why an adapter is a software or fallback one (CPU emulation), or null when it is hardware. */
+export function softwareAdapterReason(info: GpuAdapterInfo, isFallbackAdapter = false): string | null {
+  if (isFallbackAdapter || info.isFallbackAdapter) return 'a fallback adapter'
+  if (/^(software|cpu)$/i.test(info.architecture ?? '')) return `architecture "${info.architecture}"`
+  for (const field of ['device', 'description', 'vendor'] as const) {
+    const m = SOFTWARE_NAMES.exec(info[field] ?? '')
+    if (m) return `${field} "${info[field]}" (${m[0].toLowerCase()} renders on the CPU)`
+  }
+  return null
+}
+
+export function reportAdapter(adapter: GpuAdapter): AdapterReport {
+  const info = adapter.info
+  const l = adapter.limits
+  return {
+    vendor: info.vendor ?? '',
+    architecture: info.architecture ?? '',
+    device: info.device ?? '',
+    description: info.description ?? '',
+    software: softwareAdapterReason(info, adapter.isFallbackAdapter),
+    f16: adapter.features.has('shader-f16'),
+    subgroups: adapter.features.has('subgroups'),
+    limits: {
+      maxStorageBuffersPerShaderStage: l.maxStorageBuffersPerShaderStage,
+      maxComputeWorkgroupStorageSize: l.maxComputeWorkgroupStorageSize,
+      maxComputeInvocationsPerWorkgroup: l.maxComputeInvocationsPerWorkgroup,
+      maxStorageBufferBindingSize: l.maxStorageBufferBindingSize,
+      maxBufferSize: l.maxBufferSize,
+    },
+  }
+}
+
+/** One line: "adapter mesa software llvmpipe: Mesa 25.0.7… [software: a fallback adapter]; shader-f16, subgroups; 16 storage buffers/stage, 32 KiB workgroup memory, max buffer 4096 MiB". */
+export function describeAdapter(r: AdapterReport): string {
+  const name = [r.vendor || 'unknown vendor', r.architecture, r.description || r.device].filter(Boolean).join(' ')
+  const features = [r.f16 ? 'shader-f16' : 'no shader-f16', r.subgroups ? 'subgroups' : 'no subgroups'].join(', ')
+  const limits = `${r.limits.maxStorageBuffersPerShaderStage} storage buffers/stage, ${Math.round(r.limits.maxComputeWorkgroupStorageSize / 1024)} KiB workgroup memory, max buffer ${Math.round(r.limits.maxBufferSize / 2 ** 20)} MiB`
+  return `adapter ${name}${r.software ? ` [software: ${r.software}]` : ''}; ${features}; ${limits}`
+}
+
+export interface OpenedDevice {
+  device: GpuDevice
+  adapter: GpuAdapter
+  report: AdapterReport
+}
+
+/**
+ * The adapter Dawn ranks first for high performance, and a device with that adapter's own limits for
+ * what our kernels need (storage buffers per stage, workgroup memory, buffer sizes) and its f16 and
+ * subgroup features. Returns the reason instead when there is none, or only a software one and
+ * `allowSoftware` is false.
+ */
+export async function openDevice(gpu: Gpu, allowSoftware: boolean): Promise<OpenedDevice | { reason: string }> {
+  const adapter = await gpu.requestAdapter({ powerPreference: 'high-performance' })
+  if (!adapter) return { reason: 'no WebGPU adapter (Dawn found no Vulkan, Metal or D3D12 device)' }
+  const report = reportAdapter(adapter)
+  if (report.software && !allowSoftware) {
+    return { reason: `only a software adapter (${report.description || report.device}: ${report.software}), slower than wasm; used only when backend webgpu is asked for by name` }
+  }
+  const wanted = ['shader-f16', 'subgroups', 'timestamp-query'].filter((f) => adapter.features.has(f))
+  const keys = [
+    'maxStorageBuffersPerShaderStage',
+    'maxComputeWorkgroupStorageSize',
+    'maxComputeWorkgroupsPerDimension',
+    'maxStorageBufferBindingSize',
+    'maxBufferSize',
+    'maxComputeWorkgroupSizeX',
+    'maxComputeWorkgroupSizeY',
+    'maxComputeInvocationsPerWorkgroup',
+  ]
+  const requiredLimits = Object.fromEntries(keys.filter((k) => typeof adapter.limits[k] === 'number').map((k) => [k, adapter.limits[k]]))
+  const device = await adapter.requestDevice({ requiredFeatures: wanted, requiredLimits, label: 'mengzi' })
+  watchDevice(device)
+  return { device, adapter, report }
+}
+
+let current: OpenedDevice | null = null
+let failure: WorkbenchError | null = null
+let failed: Promise<never> = new Promise(() => {})
+let signalFailure: (err: WorkbenchError) => void = () => {}
+
+function resetFailure(): void {
+  failure = null
+  failed = new Promise<never>((_, reject) => {
+    signalFailure = reject
+  })
+  failed.catch(() => {}) // observed through guardDevice; never an unhandled rejection
+}
+
+/** Records the first device error of `device`; `guardDevice` and `throwIfDeviceFailed` report it. */
+export function watchDevice(device: GpuDevice): void {
+  resetFailure()
+  const fail = (message: string) => {
+    if (failure) return
+    failure = new WorkbenchError('UNAVAILABLE', message) // the GPU stopped being usable
+    signalFailure(failure)
+  }
+  device.addEventListener('uncapturederror', (event) => fail(`WebGPU device error: ${oneLine(event.error.message)}`))
+  void device.lost.then((info) => fail(`WebGPU device lost (${info.reason || 'unknown'}): ${oneLine(info.message)}`))
+}
+
+export function setCurrentDevice(opened: OpenedDevice): void {
+  current = opened
+}
+
+/** The device tfjs's webgpu backend computes on, once the backend started. */
+export function currentDevice(): OpenedDevice | null {
+  return current
+}
+
+/** The first device error or loss, or null. */
+export function deviceFailure(): WorkbenchError | null {
+  return failure
+}
+
+export function throwIfDeviceFailed(): void {
+  if (failure) throw failure
+}
+
+/** `promise`, or the device's first error if that comes first (a read that waits on a failed pipeline never ends). */
+export function guardDevice<T>(promise: Promise<T>): Promise<T> {
+  if (failure) return Promise.reject(failure)
+  return Promise.race([promise, failed])
+}
+
+function oneLine(text: string): string {
+  return String(text).replace(/\s+/g, ' ').trim().slice(0, 400)
+}

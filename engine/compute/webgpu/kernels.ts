@@ -1,0 +1,53 @@
+// Our webgpu kernels, registered over (or next to) tfjs-webgpu's own through this one explicit list,
+// once the backend's module is loaded (start.ts).
+import * as tf from '@tensorflow/tfjs'
+import type { KernelConfig } from '@tensorflow/tfjs'
+import { addNWebgpuConfig } from './add-n'
+import { adamWWebgpuConfig, lambWebgpuConfig } from './adam'
+import { attentionGradWebgpuConfig, attentionWebgpuConfig } from './attention'
+import { denseGeluGradWebgpuConfig, denseGeluWebgpuConfig, denseGradWebgpuConfig, denseWebgpuConfig } from './dense'
+import { dropoutWebgpuConfig } from './dropout'
+import { geluGradWebgpuConfig, geluWebgpuConfig } from './gelu'
+import { layerNormGradWebgpuConfig, layerNormWebgpuConfig } from './layer-norm'
+import { scatterAddRowsWebgpuConfig } from './scatter-rows'
+import { softmaxXentGradWebgpuConfig, softmaxXentWebgpuConfig } from './softmax-xent'
+import { squaredNormAddWebgpuConfig } from './squared-norm'
+
+type Config = KernelConfig & { keepStock?(stock: KernelConfig | undefined): void }
+
+function webgpuKernels(): Config[] {
+  return [
+    addNWebgpuConfig(), // in chunks within maxStorageBuffersPerShaderStage
+    // Fused layers in WGSL (kernels/fused.ts; used while webgpu/flags.ts has them on):
+    denseWebgpuConfig,
+    denseGradWebgpuConfig,
+    denseGeluWebgpuConfig,
+    denseGeluGradWebgpuConfig,
+    layerNormWebgpuConfig,
+    layerNormGradWebgpuConfig,
+    geluWebgpuConfig,
+    geluGradWebgpuConfig,
+    softmaxXentWebgpuConfig,
+    softmaxXentGradWebgpuConfig,
+    adamWWebgpuConfig,
+    lambWebgpuConfig,
+    attentionWebgpuConfig,
+    attentionGradWebgpuConfig,
+    dropoutWebgpuConfig,
+    scatterAddRowsWebgpuConfig,
+    squaredNormAddWebgpuConfig, // global-norm clipping without AddN
+  ]
+}
+
+let registered = false
+
+export function registerWebgpuKernels(): void {
+  if (registered) return
+  registered = true
+  for (const config of webgpuKernels()) {
+    const stock = tf.getKernel(config.kernelName, 'webgpu')
+    config.keepStock?.(stock)
+    if (stock) tf.unregisterKernel(config.kernelName, 'webgpu')
+    tf.registerKernel(config)
+  }
+}

@@ -1,0 +1,125 @@
+// Runs our own WGSL compute shaders inside tfjs-webgpu's command stream: the same command encoder and
+// compute pass as its kernels (so ordering and batching hold, and nothing is read back), its buffers
+// as our bindings, its uniform buffers. Unlike its WebGPUProgram, a shader here has several outputs
+// and declares its own bindings: outputs first, then inputs, then one uniform block when given.
+import * as tf from '@tensorflow/tfjs'
+import type { TensorInfo } from '@tensorflow/tfjs'
+import type { GpuBuffer, GpuComputePassEncoder, GpuComputePipeline, GpuDevice } from './gpu'
+
+/** The parts of tfjs-webgpu's WebGPUBackend (4.22) this runner uses. */
+export interface WebgpuBackendInternals extends tf.KernelBackend {
+  device: GpuDevice
+  tensorMap: { get(dataId: object): { resource: GpuBuffer | null; dtype: tf.DataType; shape: number[] } }
+  commandQueueOwnedIds: WeakSet<object>
+  computePassEncoder: GpuComputePassEncoder | null
+  commandEncoder: { beginComputePass(d: object): GpuComputePassEncoder } | null
+  dispatchCountInPass: number
+  makeTensorInfo(shape: number[], dtype: tf.DataType, values?: unknown): TensorInfo
+  uploadToGPU(dataId: object): void
+  makeUniforms(uniforms: Uniform[]): { offset: number; size: number; buffer: GpuBuffer }
+  ensureCommandEncoderReady(): void
+  endComputePassEncoder(): void
+  submitQueue(): void
+  disposeData(dataId: object, force?: boolean): boolean
+}
+
+export interface Uniform {
+  type: 'int32' | 'uint32' | 'float32'
+  data: number[]
+}
+
+export function webgpuInternals(backend: tf.KernelBackend): WebgpuBackendInternals {
+  const b = backend as WebgpuBackendInternals
+  if (!b.device || !b.tensorMap || typeof b.makeUniforms !== 'function') throw new Error('not the tfjs-webgpu 4.22 backend this runner was written for')
+  return b
+}
+
+const pipelines = new WeakMap<GpuDevice, Map<string, GpuComputePipeline>>()
+
+function pipelineFor(device: GpuDevice, key: string, code: () => string): GpuComputePipeline {
+  let cache = pipelines.get(device)
+  if (!cache) pipelines.set(device, (cache = new Map()))
+  let p = cache.get(key)
+  if (!p) {
+    const module = device.createShaderModule({ code: code(), label: key })
+    p = device.createComputePipeline({ layout: 'auto', compute: { module, entryPoint: 'main' }, label: key })
+    cache.set(key, p)
+  }
+  return p
+}
+
+export interface Dispatch {
+  /** Pipeline cache key: the kernel's name and everything its source depends on. */
+  key: string
+  code: () => string
+  outputs: TensorInfo[]
+  inputs: TensorInfo[]
+  uniforms?: Uniform[]
+  workgroups: [number, number?, number?]
+}
+
+/** Records one dispatch on tfjs's current compute pass; submits when tfjs's batch size is reached. */
+export function dispatch(backend: WebgpuBackendInternals, d: Dispatch): void {
+  const [x, y = 1, z = 1] = d.workgroups
+  if (x === 0 || y === 0 || z === 0) return
+  const pipeline = pipelineFor(backend.device, d.key, d.code)
+  const entries: { binding: number; resource: unknown }[] = []
+  for (const t of [...d.outputs, ...d.inputs]) {
+    backend.uploadToGPU(t.dataId)
+    const resource = backend.tensorMap.get(t.dataId).resource
+    if (!resource) throw new Error(`${d.key}: a tensor has no GPU buffer`)
+    backend.commandQueueOwnedIds.add(t.dataId)
+    entries.push({ binding: entries.length, resource: { buffer: resource } })
+  }
+  if (d.uniforms?.length) entries.push({ binding: entries.length, resource: backend.makeUniforms(d.uniforms) })
+  const bindGroup = backend.device.createBindGroup({ layout: pipeline.getBindGroupLayout(0), entries })
+  backend.ensureCommandEncoderReady()
+  if (!backend.computePassEncoder) backend.computePassEncoder = backend.commandEncoder!.beginComputePass({})
+  const pass = backend.computePassEncoder
+  pass.setPipeline(pipeline)
+  pass.setBindGroup(0, bindGroup)
+  pass.dispatchWorkgroups(x, y, z)
+  backend.dispatchCountInPass++
+  if (backend.dispatchCountInPass >= (tf.env().get('WEBGPU_DEFERRED_SUBMIT_BATCH_SIZE') as number)) {
+    backend.endComputePassEncoder()
+    backend.submitQueue()
+  }
+}
+
+/** Workgroup counts for `n` items in groups of `size`, folded into 2-D past the per-dimension limit. */
+export function grid(n: number, size: number, maxPerDim = 65535): [number, number] {
+  const groups = Math.ceil(n / size)
+  if (groups <= maxPerDim) return [groups, 1]
+  const y = Math.ceil(groups / maxPerDim)
+  return [Math.ceil(groups / y), y]
+}
+
+/** A kernel config for webgpu whose body records dispatches and returns its outputs in order. */
+export function webgpuKernel(
+  kernelName: string,
+  body: (backend: WebgpuBackendInternals, inputs: Record<string, TensorInfo>, attrs: Record<string, unknown>) => TensorInfo[],
+): tf.KernelConfig {
+  return {
+    kernelName,
+    backendName: 'webgpu',
+    kernelFunc: ((args: { inputs: Record<string, TensorInfo>; backend: tf.KernelBackend; attrs: Record<string, unknown> }) =>
+      body(webgpuInternals(args.backend), args.inputs, args.attrs ?? {})) as unknown as tf.KernelFunc,
+  }
+}
+
+/** A new float32 tensor on the GPU (its buffer is allocated by the first dispatch that binds it). */
+export function output(backend: WebgpuBackendInternals, shape: number[], dtype: tf.DataType = 'float32'): TensorInfo {
+  return backend.makeTensorInfo(shape, dtype)
+}
+
+export const u32 = (...data: number[]): Uniform[] => data.map((d) => ({ type: 'uint32', data: [d >>> 0] }))
+export const f32 = (...data: number[]): Uniform[] => data.map((d) => ({ type: 'float32', data: [d] }))
+
+/** WGSL binding declarations: outputs (read_write), then inputs (read), then the uniform block `u`. */
+export function bindings(outputs: string[], inputs: [string, 'f32' | 'i32'][], uniformFields?: string): string {
+  const lines: string[] = []
+  outputs.forEach((name) => lines.push(`@group(0) @binding(${lines.length}) var<storage, read_write> ${name}: array<f32>;`))
+  inputs.forEach(([name, type]) => lines.push(`@group(0) @binding(${lines.length}) var<storage, read> ${name}: array<${type}>;`))
+  if (uniformFields) lines.push(`struct U { ${uniformFields} };\n@group(0) @binding(${lines.length}) var<uniform> u: U;`)
+  return lines.join('\n')
+}

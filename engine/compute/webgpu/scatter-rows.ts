@@ -1,0 +1,53 @@
+// MengziScatterAddRows on webgpu: the gradient of a row lookup (embedding tables, masked-position
+// gathers), table[ids[i]] += rows[i]. Deterministic without atomics: invocation (column c, bucket k)
+// walks all ids in order and adds only rows whose id ≡ k (mod BUCKETS), so each table element has one
+// writer and one summation order (tfjs-webgpu's UnsortedSegmentSum adds with float atomics, in
+// whatever order the GPU runs, which breaks exact resume).
+import { bindings, dispatch, grid, output, u32, webgpuKernel } from './runner'
+import { ENTRY_ARGS, FLAT_INDEX_WGSL } from './wgsl'
+
+const BUCKETS = 16
+
+/** (rows [N, H], ids int32 [N]; attrs tableRows, skipId (−1: none)) → table gradient [tableRows, H] */
+export const scatterAddRowsWebgpuConfig = webgpuKernel('MengziScatterAddRows', (backend, { rows, ids }, { tableRows, skipId }) => {
+  const [N, H] = rows.shape
+  const V = tableRows as number
+  const out = output(backend, [V, H])
+  dispatch(backend, {
+    key: 'fill-zero',
+    code: () => /* wgsl */ `
+${bindings(['out'], [], 'n: u32,')}
+${FLAT_INDEX_WGSL}
+@compute @workgroup_size(256)
+fn main(${ENTRY_ARGS}) {
+  let i = flatIndex(wid, nw, lid);
+  if (i < u.n) { out[i] = 0.0; }
+}`,
+    outputs: [out],
+    inputs: [],
+    uniforms: u32(V * H),
+    workgroups: grid(V * H, 256),
+  })
+  dispatch(backend, {
+    key: 'scatter-add-rows',
+    code: () => /* wgsl */ `
+${bindings(['out'], [['rows', 'f32'], ['ids', 'i32']], 'N: u32, H: u32, V: i32, skip: i32,')}
+@compute @workgroup_size(64)
+fn main(@builtin(global_invocation_id) g: vec3<u32>) {
+  let c = g.x;
+  let bucket = i32(g.y);
+  if (c >= u.H) { return; }
+  for (var i = 0u; i < u.N; i++) {
+    let id = ids[i];
+    if (id < 0 || id >= u.V || id == u.skip || id % ${BUCKETS} != bucket) { continue; }
+    let k = u32(id) * u.H + c;
+    out[k] = out[k] + rows[i * u.H + c];
+  }
+}`,
+    outputs: [out],
+    inputs: [rows, ids],
+    uniforms: [{ type: 'uint32', data: [N] }, { type: 'uint32', data: [H] }, { type: 'int32', data: [V] }, { type: 'int32', data: [skipId as number] }],
+    workgroups: [Math.ceil(H / 64), BUCKETS],
+  })
+  return [out]
+})

@@ -1,0 +1,18 @@
+// The bench step alone, for bundling onto a GPU machine that has no npm packages (gpu-vs-torch.sh):
+// `node mengzi-bench.mjs --config A|B|BASE [--steps N] [--warmup N] [--backend webgpu]` prints the
+// TrainBenchResult of `mengzi bench train --json` as one line.
+import { parseArgs } from 'node:util'
+import { benchTrain, type BenchConfigName } from '../../engine/train/bench'
+import type { BackendPreference } from '../../engine/compute/backends'
+
+const { values } = parseArgs({
+  options: { config: { type: 'string', default: 'A' }, steps: { type: 'string', default: '10' }, warmup: { type: 'string', default: '3' }, backend: { type: 'string', default: 'webgpu' } },
+})
+if (!['A', 'B', 'BASE'].includes(values.config!)) throw new Error(`--config must be A, B or BASE; got "${values.config}"`)
+const result = await benchTrain({
+  config: values.config as BenchConfigName,
+  backend: values.backend as BackendPreference,
+  timedSteps: Number(values.steps),
+  warmupSteps: Number(values.warmup),
+})
+console.log(JSON.stringify(result))

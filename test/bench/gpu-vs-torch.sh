@@ -1,0 +1,90 @@
+#!/usr/bin/env bash
+# Our training step on webgpu (tfjs-webgpu + our WGSL kernels, over Dawn and Vulkan) against PyTorch CUDA
+# eager fp32, on the same GPU machine, in one call. The bench model and batch are `mengzi bench train`'s
+# (engine/train/bench.ts) and test/bench/train_torch.py's: BERT MLM, seq 128, batch 16 (A, B) or 32
+# (BASE), 15% masked, Adam 1e-4, dropout off.
+#
+#   test/bench/gpu-vs-torch.sh prepare              here, after `npm ci`: writes .gpu-bench/ (git-ignored, < 64 MiB)
+#   test/bench/gpu-vs-torch.sh run [A B BASE]       on the GPU machine, with .gpu-bench/ carried there
+#       [--steps N] [--warmup N] [--json]           prints a table (JSON lines with --json)
+#
+# The recipe for a GPU machine with NVIDIA's driver but no Node, no internet and maybe no Vulkan loader
+# (the lent H100s: `run` with carry [".gpu-bench"]):
+#   1. Node: this machine's `node` binary, xz-compressed, unpacked there (glibc x86-64 is all it needs).
+#   2. Our engine: one esbuild bundle of the bench step (tfjs inside) with the `webgpu` package's
+#      dawn.node beside it (the bundle cannot hold a native addon).
+#   3. The Vulkan loader and the glvnd libraries NVIDIA's Vulkan driver loads through: Debian's
+#      libvulkan1 libglvnd0 libgl1 libglx0 libegl1 libgles2 libopengl0 (`apt-get download`), unpacked
+#      with `dpkg -x` into a folder on LD_LIBRARY_PATH (and ldconfig'd there).
+#   4. NVIDIA's ICD: VK_ICD_FILENAMES=/usr/local/nvidia/share/vulkan/icd.d/nvidia_icd.json when present.
+#   5. PyTorch with CUDA from the machine's own python3 (train_torch.py --device cuda).
+# Both engines run one after the other per config, ours with stock tfjs-webgpu kernels
+# (MENGZI_WEBGPU_KERNELS=0) and with ours. Timings are comparable only within one call.
+set -euo pipefail
+cd "$(dirname "$0")/../.."
+OUT=.gpu-bench
+DEBS=(libvulkan1 libglvnd0 libgl1 libglx0 libegl1 libgles2 libopengl0)
+
+prepare() {
+  rm -rf "$OUT" && mkdir -p "$OUT/runtime/node_modules/webgpu/dist/linux-x64" "$OUT/debs"
+  cp "$(readlink -f "$(command -v node)")" "$OUT/runtime/node"
+  npx esbuild test/bench/gpu-bench-entry.ts --bundle --platform=node --format=esm --target=node20 \
+    --external:webgpu --external:@mengzi/native --outfile="$OUT/runtime/mengzi-bench.mjs" \
+    --banner:js="import { createRequire as __cr } from 'node:module'; const require = __cr(import.meta.url);" --log-level=warning
+  cp node_modules/webgpu/package.json node_modules/webgpu/index.js "$OUT/runtime/node_modules/webgpu/"
+  cp node_modules/webgpu/dist/linux-x64/dawn.node "$OUT/runtime/node_modules/webgpu/dist/linux-x64/"
+  tar -C "$OUT/runtime" -cf - . | xz -T0 -6 > "$OUT/runtime.tar.xz"
+  rm -rf "$OUT/runtime"
+  (cd "$OUT/debs" && apt-get download "${DEBS[@]}" >/dev/null)
+  du -sh "$OUT"
+}
+
+run() {
+  local configs=() steps=10 warmup=3 json=0
+  while [ $# -gt 0 ]; do
+    case "$1" in
+      --steps) steps=$2; shift ;;
+      --warmup) warmup=$2; shift ;;
+      --json) json=1 ;;
+      A|B|BASE) configs+=("$1") ;;
+      *) echo "gpu-vs-torch.sh: unknown argument \"$1\"" >&2; exit 2 ;;
+    esac
+    shift
+  done
+  [ ${#configs[@]} -gt 0 ] || configs=(A B BASE)
+  local work=/tmp/mengzi-gpu-bench
+  rm -rf "$work" && mkdir -p "$work/root"
+  xz -dc "$OUT/runtime.tar.xz" | tar -C "$work" -xf -
+  if ! ldconfig -p | grep -q 'libvulkan.so.1'; then
+    for deb in "$OUT"/debs/*.deb; do dpkg -x "$deb" "$work/root"; done
+    export LD_LIBRARY_PATH="$work/root/usr/lib/x86_64-linux-gnu${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}"
+    ldconfig -n "$work/root/usr/lib/x86_64-linux-gnu" 2>/dev/null || true
+  fi
+  local icd=/usr/local/nvidia/share/vulkan/icd.d/nvidia_icd.json
+  [ -f "$icd" ] && export VK_ICD_FILENAMES="$icd"
+  export XDG_RUNTIME_DIR="${XDG_RUNTIME_DIR:-/tmp/xdg-runtime-$(id -u)}" && mkdir -p -m 700 "$XDG_RUNTIME_DIR"
+  local torch_ok=1
+  python3 -c 'import torch, sys; sys.exit(0 if torch.cuda.is_available() else 1)' 2>/dev/null || torch_ok=0
+  [ $json = 1 ] || printf '| config | PyTorch CUDA fp32 ms/step | ours, stock tfjs-webgpu kernels | ours, our WGSL kernels | ours / PyTorch |\n|---|---|---|---|---|\n'
+  for c in "${configs[@]}"; do
+    local torch='null' stock fused
+    if [ $torch_ok = 1 ]; then torch=$(python3 test/bench/train_torch.py --config "$c" --device cuda --steps "$steps" --warmup "$warmup" --json | tail -1); fi
+    stock=$(MENGZI_WEBGPU_KERNELS=0 "$work/node" "$work/mengzi-bench.mjs" --config "$c" --steps "$steps" --warmup "$warmup" | tail -1)
+    fused=$("$work/node" "$work/mengzi-bench.mjs" --config "$c" --steps "$steps" --warmup "$warmup" | tail -1)
+    if [ $json = 1 ]; then
+      printf '{"config":"%s","torch":%s,"stock":%s,"fused":%s}\n' "$c" "$torch" "$stock" "$fused"
+    else
+      "$work/node" -e '
+        const [c, t, s, f] = process.argv.slice(1).map((x, i) => (i === 0 ? x : JSON.parse(x)))
+        const ms = (r) => (r ? r.medianStepMs.toFixed(1) : "n/a (no CUDA torch)")
+        console.log(`| ${c} | ${ms(t)} | ${ms(s)} | ${ms(f)} | ${t ? (f.medianStepMs / t.medianStepMs).toFixed(1) + "×" : "n/a"} |`)
+        if (c === "A" || !process.env.QUIET) console.error(`adapter: ${f.backendDetail}`)' "$c" "$torch" "$stock" "$fused"
+    fi
+  done
+}
+
+case "${1:-}" in
+  prepare) prepare ;;
+  run) shift; run "$@" ;;
+  *) sed -n '2,12p' "$0"; exit 2 ;;
+esac

@@ -1,0 +1,46 @@
+// The backend ladder and software adapters: `auto` never trains on a CPU-emulated GPU (lavapipe was
+// ~27× slower than wasm + native kernels); naming webgpu still gets it.
+import * as tf from '@tensorflow/tfjs'
+import { describe, expect, it } from 'vitest'
+import { describeSelection, selectBackend } from '../../../../engine/compute/backends'
+import { describeAdapter, softwareAdapterReason } from '../../../../engine/compute/webgpu/device'
+import { adapter, describeOnWebgpu } from './on-webgpu'
+
+const info = (vendor: string, architecture: string, device: string, description: string) => ({ vendor, architecture, device, description })
+
+describe('softwareAdapterReason', () => {
+  it('names lavapipe, SwiftShader, WARP and fallback adapters as software, and real GPUs as hardware', () => {
+    // lavapipe as Dawn reports it on Debian 12 with Mesa 25.0.7 (bookworm-backports)
+    expect(softwareAdapterReason(info('mesa', 'software', 'llvmpipe-llvm-15-0-6-256-bits-', 'llvmpipe: Mesa 25.0.7-2~bpo12+1 (LLVM 15.0.6) 0.0.1'))).toMatch(/software/)
+    expect(softwareAdapterReason(info('mesa', '', 'llvmpipe', 'llvmpipe (LLVM 15.0.6, 256 bits)'))).toMatch(/llvmpipe/)
+    expect(softwareAdapterReason(info('google', '', 'swiftshader', 'SwiftShader Device (Subzero)'))).toMatch(/swiftshader/)
+    expect(softwareAdapterReason(info('microsoft', '', '', 'Microsoft Basic Render Driver'))).toMatch(/basic render/)
+    expect(softwareAdapterReason(info('nvidia', 'hopper', 'NVIDIA H100 80GB HBM3', 'NVIDIA: 580.65.06'))).toBeNull()
+    expect(softwareAdapterReason(info('amd', 'rdna-3', 'AMD Radeon RX 7900 XTX', ''))).toBeNull()
+    expect(softwareAdapterReason(info('apple', 'metal-3', 'Apple M2', ''))).toBeNull()
+    expect(softwareAdapterReason({ ...info('nvidia', '', 'x', 'y'), isFallbackAdapter: true })).toBe('a fallback adapter')
+    expect(softwareAdapterReason(info('nvidia', '', 'x', 'y'), true)).toBe('a fallback adapter')
+  })
+})
+
+describeOnWebgpu('the backend ladder with the adapter Dawn finds here', () => {
+  it('auto never chooses a software adapter; naming webgpu does, and the backend line names the adapter', async () => {
+    const report = adapter!
+    const auto = await selectBackend('auto')
+    if (report.software) {
+      expect(auto.name).not.toBe('webgpu')
+      const skip = auto.skipped.find((s) => s.name === 'webgpu')
+      expect(skip?.reason).toMatch(/only a software adapter .*used only when backend webgpu is asked for by name/)
+    } else {
+      expect(auto.name === 'webgpu' || auto.name === 'tensorflow').toBe(true)
+    }
+    const forced = await selectBackend('webgpu')
+    expect(forced.name).toBe('webgpu')
+    expect(tf.getBackend()).toBe('webgpu')
+    expect(forced.adapter).toEqual(report)
+    expect(describeSelection(forced)).toContain(describeAdapter(report))
+    expect(report.limits.maxStorageBuffersPerShaderStage).toBeGreaterThanOrEqual(8)
+    // asking for auto again after webgpu started still refuses a software adapter
+    if (report.software) expect((await selectBackend('auto')).name).not.toBe('webgpu')
+  })
+})

@@ -1,0 +1,57 @@
+// The training loop on webgpu (on CI: lavapipe): a short run whose losses follow the cpu backend's,
+// and an exact resume (stop, checkpoint, resume = one straight run).
+import * as tf from '@tensorflow/tfjs'
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { afterAll, expect, it } from 'vitest'
+import { selectBackend } from '../../../engine/compute/backends'
+import { hasFusedKernel } from '../../../engine/compute/kernels/fused'
+import { train } from '../../../engine/train/loop'
+import { trainInWorker } from '../../../engine/train/run-worker'
+import { describeOnWebgpu } from '../compute/webgpu/on-webgpu'
+import { TINY_BERT, tinyConfig } from './tiny-config'
+
+const dir = mkdtempSync(join(tmpdir(), 'mengzi-loop-webgpu-'))
+afterAll(() => rmSync(dir, { recursive: true, force: true }))
+
+describeOnWebgpu('training loop on webgpu', () => {
+  it('trains: a short LAMB run with NSP and clipping follows the cpu backend (no dropout) and wasm with native kernels (same dropout hash)', async () => {
+    const noDropout = tinyConfig({ totalSteps: 3, pairObjective: 'nsp', maxGradNorm: 0.5, model: { config: { ...TINY_BERT, hidden_dropout_prob: 0, attention_probs_dropout_prob: 0 } } })
+    const gpu = await train({ ...noDropout, backend: 'webgpu' }, { runDir: join(dir, 'gpu') })
+    await tf.setBackend('cpu')
+    const cpu = await train(noDropout, { runDir: join(dir, 'cpu') })
+    expect(gpu.losses.length).toBe(3)
+    gpu.losses.forEach((l, i) => expect(Math.abs(l - cpu.losses[i]), `step ${i + 1}`).toBeLessThan(1e-4))
+
+    // with dropout: the fused kernels of both draw the mask from the same hash of (element, seed)
+    const withDropout = tinyConfig({ totalSteps: 3, pairObjective: 'nsp' })
+    await selectBackend('wasm')
+    if (hasFusedKernel('MengziDropout')) {
+      const wasm = await train({ ...withDropout, backend: 'wasm' }, { runDir: join(dir, 'wasm') })
+      await selectBackend('webgpu')
+      const gpuDropout = await train({ ...withDropout, backend: 'webgpu' }, { runDir: join(dir, 'gpu-dropout') })
+      gpuDropout.losses.forEach((l, i) => expect(Math.abs(l - wasm.losses[i]), `step ${i + 1}`).toBeLessThan(1e-4))
+    }
+    await selectBackend('webgpu')
+  })
+
+  it('resumes the exact loss curve and weights: 4 steps straight == 2 steps, stop, resume, 2 steps', async () => {
+    const config = tinyConfig({ backend: 'webgpu', gradientAccumulation: 2, checkpointEvery: 2, totalSteps: 4 })
+    const straight = await train(config, { runDir: join(dir, 'straight') })
+    const first = await train(config, { runDir: join(dir, 'resumed'), stopAtStep: 2 })
+    expect(first).toMatchObject({ step: 2, stopped: true })
+    const second = await train(config, { runDir: join(dir, 'resumed'), resume: true })
+    expect([...first.losses, ...second.losses]).toEqual(straight.losses)
+    const bytes = (run: string) => readFileSync(join(dir, run, 'checkpoints', 'step-00000004', 'model.safetensors'))
+    expect(bytes('resumed').equals(bytes('straight'))).toBe(true)
+  })
+
+  it('runs in the training worker thread (as the app and `mengzi serve` run it), naming the adapter in the backend line', async () => {
+    let backend = ''
+    const result = await trainInWorker(tinyConfig({ backend: 'webgpu', totalSteps: 2 }), { runDir: join(dir, 'worker') }, { backend: (b) => (backend = b.detail) })
+    expect(result.step).toBe(2)
+    expect(result.losses.every(Number.isFinite)).toBe(true)
+    expect(backend).toMatch(/^using webgpu: .*adapter /m)
+  })
+})

@@ -1,0 +1,23 @@
+// @vitest-environment happy-dom
+import { mount } from '@vue/test-utils'
+import { describe, expect, it } from 'vitest'
+import SettingsViewAdapter from '../../renderer/src/components/SettingsViewAdapter.vue'
+
+// lavapipe as Dawn reports it (engine/compute/webgpu/device.ts reportAdapter), and a hardware GPU
+const limits = { maxStorageBuffersPerShaderStage: 16, maxComputeWorkgroupStorageSize: 32768, maxComputeInvocationsPerWorkgroup: 1024, maxStorageBufferBindingSize: 2 ** 31, maxBufferSize: 2 ** 32 }
+const lavapipe = { vendor: 'mesa', architecture: 'software', device: 'llvmpipe-llvm-15-0-6-256-bits-', description: 'llvmpipe: Mesa 25.0.7-2~bpo12+1 (LLVM 15.0.6) 0.0.1', software: 'a fallback adapter', f16: true, subgroups: true, limits }
+const h100 = { ...lavapipe, vendor: 'nvidia', architecture: 'hopper', device: 'NVIDIA H100 80GB HBM3', description: 'NVIDIA: 580.65.06', software: null, f16: false }
+
+describe('SettingsViewAdapter', () => {
+  it('shows vendor, architecture, software or hardware, f16 and the limits', () => {
+    const text = mount(SettingsViewAdapter, { props: { adapter: lavapipe } }).text()
+    expect(text).toContain('mesa software · llvmpipe: Mesa 25.0.7')
+    expect(text).toContain('software (a fallback adapter): auto uses it only when webgpu is chosen by name')
+    expect(text).toContain('shader-f16 yes')
+    expect(text).toContain('16 storage buffers per stage · 32 KiB workgroup memory · 1024 invocations per workgroup · buffers up to 4096 MiB')
+    const gpu = mount(SettingsViewAdapter, { props: { adapter: h100 } }).text()
+    expect(gpu).toContain('nvidia hopper · NVIDIA: 580.65.06')
+    expect(gpu).toContain('Kindhardware')
+    expect(gpu).toContain('shader-f16 no')
+  })
+})
