@@ -85,54 +85,44 @@ static Lac lac_unpack(const float *p, int L) {
   return m;
 }
 
-// y[r][j] = init[r][j] (+ add[j]) + Σ_k x[r][k]·w[k][j] for r < rows, j < n, the sum over k in order. Four
-// rows by sixteen columns per tile; the columns left over (n not a multiple of 16) one at a time, with the
-// same operations.
-static inline __attribute__((always_inline)) void rows_product(int rows, const float *const *x, int k, const float *w, int n,
-                                                               const float *const *init, const float *add, float *const *y) {
-  int j0 = 0;
-  for (; j0 + 16 <= n; j0 += 16) {
-    int r = 0;
-    for (; r + 4 <= rows; r += 4) {
-      v8 a0 = load8(init[r] + j0), a1 = load8(init[r] + j0 + 8);
-      v8 b0 = load8(init[r + 1] + j0), b1 = load8(init[r + 1] + j0 + 8);
-      v8 c0 = load8(init[r + 2] + j0), c1 = load8(init[r + 2] + j0 + 8);
-      v8 d0 = load8(init[r + 3] + j0), d1 = load8(init[r + 3] + j0 + 8);
-      if (add) {
-        v8 e0 = load8(add + j0), e1 = load8(add + j0 + 8);
-        a0 += e0, a1 += e1, b0 += e0, b1 += e1, c0 += e0, c1 += e1, d0 += e0, d1 += e1;
-      }
-      const float *xa = x[r], *xb = x[r + 1], *xc = x[r + 2], *xd = x[r + 3];
-      for (int kk = 0; kk < k; kk++) {
-        v8 w0 = load8(w + (int64_t)kk * n + j0), w1 = load8(w + (int64_t)kk * n + j0 + 8);
-        float sa = xa[kk], sb = xb[kk], sc = xc[kk], sd = xd[kk];
-        a0 += w0 * sa, a1 += w1 * sa;
-        b0 += w0 * sb, b1 += w1 * sb;
-        c0 += w0 * sc, c1 += w1 * sc;
-        d0 += w0 * sd, d1 += w1 * sd;
-      }
-      store8(y[r] + j0, a0), store8(y[r] + j0 + 8, a1);
-      store8(y[r + 1] + j0, b0), store8(y[r + 1] + j0 + 8, b1);
-      store8(y[r + 2] + j0, c0), store8(y[r + 2] + j0 + 8, c1);
-      store8(y[r + 3] + j0, d0), store8(y[r + 3] + j0 + 8, d1);
-    }
-    for (; r < rows; r++) {
-      v8 a0 = load8(init[r] + j0), a1 = load8(init[r] + j0 + 8);
-      if (add) a0 += load8(add + j0), a1 += load8(add + j0 + 8);
-      const float *xa = x[r];
-      for (int kk = 0; kk < k; kk++) {
-        float s = xa[kk];
-        a0 += load8(w + (int64_t)kk * n + j0) * s, a1 += load8(w + (int64_t)kk * n + j0 + 8) * s;
-      }
-      store8(y[r] + j0, a0), store8(y[r] + j0 + 8, a1);
+// One tile: R rows (R ≤ 6, a constant after inlining) by the 16 columns from j0; the accumulators stay in
+// registers. Each element: init (+ add), then + x[r][kk]·w[kk][j] for kk = 0, 1, … in order.
+static inline __attribute__((always_inline)) void tile16(int R, const float *const *x, int k, const float *w, int n, int j0,
+                                                         const float *const *init, const float *add, float *const *y) {
+  v8 acc[6][2];
+  for (int r = 0; r < R; r++) {
+    acc[r][0] = load8(init[r] + j0), acc[r][1] = load8(init[r] + j0 + 8);
+    if (add) acc[r][0] += load8(add + j0), acc[r][1] += load8(add + j0 + 8);
+  }
+  for (int kk = 0; kk < k; kk++) {
+    v8 w0 = load8(w + (int64_t)kk * n + j0), w1 = load8(w + (int64_t)kk * n + j0 + 8);
+    for (int r = 0; r < R; r++) {
+      float s = x[r][kk];
+      acc[r][0] += w0 * s, acc[r][1] += w1 * s;
     }
   }
-  for (int r = 0; r < rows && j0 < n; r++) {
-    for (int j = j0; j < n; j++) {
-      float acc = init[r][j];
-      if (add) acc += add[j];
-      for (int kk = 0; kk < k; kk++) acc += x[r][kk] * w[(int64_t)kk * n + j];
-      y[r][j] = acc;
+  for (int r = 0; r < R; r++) store8(y[r] + j0, acc[r][0]), store8(y[r] + j0 + 8, acc[r][1]);
+}
+
+#define ROW_BLOCK 48  // rows whose inputs stay in cache while every column block passes over them
+
+// y[r][j] = init[r][j] (+ add[j]) + Σ_k x[r][k]·w[k][j] for r < rows, j < n (a multiple of 16), the sum over
+// k in order: every element sees the same operations whatever the tiling.
+static inline __attribute__((always_inline)) void rows_product(int rows, const float *const *x, int k, const float *w, int n,
+                                                               const float *const *init, const float *add, float *const *y) {
+  for (int r0 = 0; r0 < rows; r0 += ROW_BLOCK) {
+    int r1 = rows - r0 < ROW_BLOCK ? rows : r0 + ROW_BLOCK;
+    for (int j0 = 0; j0 < n; j0 += 16) {
+      int r = r0;
+      for (; r + 6 <= r1; r += 6) tile16(6, x + r, k, w, n, j0, init + r, add, y + r);
+      switch (r1 - r) {
+        case 5: tile16(5, x + r, k, w, n, j0, init + r, add, y + r); break;
+        case 4: tile16(4, x + r, k, w, n, j0, init + r, add, y + r); break;
+        case 3: tile16(3, x + r, k, w, n, j0, init + r, add, y + r); break;
+        case 2: tile16(2, x + r, k, w, n, j0, init + r, add, y + r); break;
+        case 1: tile16(1, x + r, k, w, n, j0, init + r, add, y + r); break;
+        default: break;
+      }
     }
   }
 }
@@ -149,11 +139,11 @@ static inline __attribute__((always_inline)) float tanh_approx(float v) {
 typedef struct {
   float *layer0, *layer1;  // [C, 2·HID]: forward | reverse states
   float *gates_in;         // [C, GATES]: the second layer's input projection, one direction at a time
-  float *emission;         // [C, L]
+  float *emission;         // [C, pad]: L scores, then the padding columns
   float *h, *ur, *rh, *cand;  // [S, HID], [S, 2·HID], [S, HID], [S, HID]
   const float **x_rows, **in_rows, **init_rows;  // [C] each
   float **y_rows;                                // [C]
-  double *alpha, *next;                          // [L] each
+  double *alpha, *next, *arg;                    // [pad] each
   int32_t *back;                                 // [T, L] for the longest sentence
 } Scratch;
 
@@ -166,6 +156,11 @@ typedef struct {
   int64_t groups;
   int32_t *paths;
   float *emissions;  // NULL unless asked for
+  // fc_4 and the CRF transitions with each row padded to `pad` (a multiple of 16) columns, so the emission
+  // product runs in whole tiles; the padding's scores are never read
+  const float *emit_w, *emit_b;
+  const double *trans;
+  int pad;
   atomic_bool out_of_memory;
 } Batch;
 
@@ -209,21 +204,36 @@ static inline __attribute__((always_inline)) void gru_run(const Gru *g, int sent
   }
 }
 
-// crf_decoding in float64, as lac.ts: argmax of start + emissions + transitions + end; ties keep the lower label.
-static void viterbi(const Lac *m, const float *emission, int T, Scratch *s, int32_t *path) {
+typedef double v4d __attribute__((vector_size(32)));
+typedef int64_t v4l __attribute__((vector_size(32)));
+typedef double v4du __attribute__((vector_size(32), aligned(8), may_alias));
+#define load4d(p) (*(const v4du *)(p))
+#define store4d(p, v) (*(v4du *)(p) = (v))
+
+// crf_decoding in float64, as lac.ts: argmax of start + emissions + transitions + end; ties keep the lower
+// label (each target's candidates are compared in label order, with >). Four targets per vector; `trans`
+// is crf_trans widened to float64 with rows padded to `pad` (a multiple of 16) columns.
+static inline __attribute__((always_inline)) void viterbi(const Lac *m, const double *trans, int pad, const float *emission, int T,
+                                                          Scratch *s, int32_t *path) {
   int L = m->labels;
-  double *alpha = s->alpha, *next = s->next;
+  double *alpha = s->alpha, *next = s->next, *arg = s->arg;
   for (int j = 0; j < L; j++) alpha[j] = (double)m->crf_start[j] + (double)emission[j];
+  const v4d lowest = {-INFINITY, -INFINITY, -INFINITY, -INFINITY}, zero = {0, 0, 0, 0};
   for (int k = 1; k < T; k++) {
-    for (int i = 0; i < L; i++) {
-      double best = -INFINITY;
-      int arg = 0;
-      for (int j = 0; j < L; j++) {
-        double v = alpha[j] + (double)m->crf_trans[j * L + i];
-        if (v > best) best = v, arg = j;
+    for (int i = 0; i < pad; i += 4) store4d(next + i, lowest), store4d(arg + i, zero);
+    for (int j = 0; j < L; j++) {
+      v4d a = {alpha[j], alpha[j], alpha[j], alpha[j]}, label = {j, j, j, j};
+      const double *row = trans + (int64_t)j * pad;
+      for (int i = 0; i < pad; i += 4) {
+        v4d v = a + load4d(row + i), best = load4d(next + i);
+        v4l better = v > best;
+        store4d(next + i, (v4d)(((v4l)v & better) | ((v4l)best & ~better)));
+        store4d(arg + i, (v4d)(((v4l)label & better) | ((v4l)load4d(arg + i) & ~better)));
       }
-      next[i] = best + (double)emission[k * L + i];
-      s->back[k * L + i] = arg;
+    }
+    for (int i = 0; i < L; i++) {
+      next[i] += (double)emission[(int64_t)k * pad + i];
+      s->back[k * L + i] = (int32_t)arg[i];
     }
     double *swap = alpha;
     alpha = next, next = swap;
@@ -238,12 +248,12 @@ static void viterbi(const Lac *m, const float *emission, int T, Scratch *s, int3
   for (int k = T - 1; k > 0; k--) path[k - 1] = s->back[k * L + path[k]];
 }
 
-static bool scratch_alloc(Scratch *s, int64_t C, int S, int maxT, int L) {
+static bool scratch_alloc(Scratch *s, int64_t C, int S, int maxT, int L, int pad) {
   memset(s, 0, sizeof *s);
   s->layer0 = malloc((size_t)C * 2 * HID * sizeof(float));
   s->layer1 = malloc((size_t)C * 2 * HID * sizeof(float));
   s->gates_in = malloc((size_t)C * GATES * sizeof(float));
-  s->emission = malloc((size_t)C * L * sizeof(float));
+  s->emission = malloc((size_t)C * pad * sizeof(float));
   s->h = malloc((size_t)S * HID * sizeof(float));
   s->ur = malloc((size_t)S * 2 * HID * sizeof(float));
   s->rh = malloc((size_t)S * HID * sizeof(float));
@@ -252,16 +262,17 @@ static bool scratch_alloc(Scratch *s, int64_t C, int S, int maxT, int L) {
   s->in_rows = malloc((size_t)C * sizeof(float *));
   s->init_rows = malloc((size_t)C * sizeof(float *));
   s->y_rows = malloc((size_t)C * sizeof(float *));
-  s->alpha = malloc((size_t)L * sizeof(double));
-  s->next = malloc((size_t)L * sizeof(double));
+  s->alpha = malloc((size_t)pad * sizeof(double));
+  s->next = malloc((size_t)pad * sizeof(double));
+  s->arg = malloc((size_t)pad * sizeof(double));
   s->back = malloc((size_t)maxT * L * sizeof(int32_t));
   return s->layer0 && s->layer1 && s->gates_in && s->emission && s->h && s->ur && s->rh && s->cand && s->x_rows && s->in_rows &&
-         s->init_rows && s->y_rows && s->alpha && s->next && s->back;
+         s->init_rows && s->y_rows && s->alpha && s->next && s->arg && s->back;
 }
 
 static void scratch_free(Scratch *s) {
   void *all[] = {s->layer0, s->layer1, s->gates_in, s->emission, s->h, s->ur, s->rh, s->cand, (void *)s->x_rows,
-                 (void *)s->in_rows, (void *)s->init_rows, s->y_rows, s->alpha, s->next, s->back};
+                 (void *)s->in_rows, (void *)s->init_rows, s->y_rows, s->alpha, s->next, s->arg, s->back};
   for (size_t i = 0; i < sizeof all / sizeof all[0]; i++) free(all[i]);
 }
 
@@ -278,7 +289,7 @@ static inline __attribute__((always_inline)) void run_chunk(Batch *b, const int3
     C += lens[i];
   }
   Scratch s;
-  if (!scratch_alloc(&s, C, count, lens[0], L)) {
+  if (!scratch_alloc(&s, C, count, lens[0], L, b->pad)) {
     atomic_store(&b->out_of_memory, true);
     scratch_free(&s);
     return;
@@ -308,15 +319,16 @@ static inline __attribute__((always_inline)) void run_chunk(Batch *b, const int3
   }
   for (int64_t p = 0; p < C; p++) {
     s.x_rows[p] = s.layer1 + p * 2 * HID;
-    s.init_rows[p] = m->emission.b;
-    s.y_rows[p] = s.emission + p * L;
+    s.init_rows[p] = b->emit_b;
+    s.y_rows[p] = s.emission + p * b->pad;
   }
-  rows_product((int)C, s.x_rows, 2 * HID, m->emission.w, L, s.init_rows, NULL, s.y_rows);
+  rows_product((int)C, s.x_rows, 2 * HID, b->emit_w, b->pad, s.init_rows, NULL, s.y_rows);
   for (int i = 0; i < count; i++) {
     int32_t sentence = b->order[members[i]];
-    const float *emission = s.emission + (int64_t)starts[i] * L;
-    viterbi(m, emission, lens[i], &s, b->paths + b->offsets[sentence]);
-    if (b->emissions) memcpy(b->emissions + (int64_t)b->offsets[sentence] * L, emission, (size_t)lens[i] * L * sizeof(float));
+    const float *emission = s.emission + (int64_t)starts[i] * b->pad;
+    viterbi(m, b->trans, b->pad, emission, lens[i], &s, b->paths + b->offsets[sentence]);
+    for (int t = 0; b->emissions && t < lens[i]; t++)
+      memcpy(b->emissions + ((int64_t)b->offsets[sentence] + t) * L, emission + (int64_t)t * b->pad, (size_t)L * sizeof(float));
   }
   scratch_free(&s);
 }
@@ -422,11 +434,24 @@ napi_value lac_tag_batch(napi_env env, napi_callback_info info) {
   qsort(keys, (size_t)with_chars, sizeof(int64_t), ascending);
   for (int64_t i = 0; i < with_chars; i++) order[i] = (int32_t)(keys[i] & 0xffffffff);
   free(keys);
+  int pad = (int)((L + 15) / 16 * 16);
+  float *emit_w = calloc((size_t)2 * HID * pad + pad, sizeof(float));
+  double *trans = calloc((size_t)L * pad, sizeof(double));
+  if (!require_that(&a, emit_w && trans, "out of memory")) {
+    free(order), free(emit_w), free(trans);
+    return NULL;
+  }
+  for (int r = 0; r < 2 * HID; r++) memcpy(emit_w + (int64_t)r * pad, lac.emission.w + (int64_t)r * L, (size_t)L * sizeof(float));
+  memcpy(emit_w + 2 * HID * pad, lac.emission.b, (size_t)L * sizeof(float));
+  for (int j = 0; j < L; j++)
+    for (int i = 0; i < L; i++) trans[(int64_t)j * pad + i] = (double)lac.crf_trans[j * L + i];
   int64_t groups = parallel_threads();
   if (groups > with_chars) groups = with_chars;
-  Batch batch = {&lac, table, ids, offsets, order, with_chars, groups, paths, emissions, false};
+  Batch batch = {.lac = &lac, .table = table, .ids = ids, .offsets = offsets, .order = order, .count = with_chars, .groups = groups,
+                 .paths = paths, .emissions = emissions, .emit_w = emit_w, .emit_b = emit_w + 2 * HID * pad, .trans = trans, .pad = pad};
+  atomic_init(&batch.out_of_memory, false);
   if (groups > 0) parallel_for(groups, 1, run_groups, &batch);
-  free(order);
+  free(order), free(emit_w), free(trans);
   if (!require_that(&a, !atomic_load(&batch.out_of_memory), "out of memory")) return NULL;
   return NULL;
 }
