@@ -335,8 +335,10 @@ export function expApprox(x: number): number {
   p = f32(f32(p * r) + P5)
   p = f32(f32(f32(f32(p * r) * r) + r) + 1)
   const h = n >> 1
-  return f32(f32(p * 2 ** h) * 2 ** (n - h))
+  return f32(f32(p * POW2[h + 128]) * POW2[n - h + 128])
 }
+
+const POW2 = Float64Array.from({ length: 257 }, (_, i) => 2 ** (i - 128)) // 2^-128 … 2^128
 
 const sigmoid = (v: number) => f32(1 / f32(1 + expApprox(-v)))
 
@@ -357,7 +359,14 @@ function applyLinear(layer: Linear, x: Float32Array, T: number): Float32Array {
     for (let i = 0; i < inSize; i++) {
       const xi = x[xo + i]
       const wo = i * outSize
-      for (let o = 0; o < outSize; o++) row[o] = row[o] + f32(xi * w[wo + o]) // the store rounds the sum
+      let o = 0
+      for (; o + 3 < outSize; o += 4) {
+        row[o] = row[o] + f32(xi * w[wo + o]) // the store rounds the sum
+        row[o + 1] = row[o + 1] + f32(xi * w[wo + o + 1])
+        row[o + 2] = row[o + 2] + f32(xi * w[wo + o + 2])
+        row[o + 3] = row[o + 3] + f32(xi * w[wo + o + 3])
+      }
+      for (; o < outSize; o++) row[o] = row[o] + f32(xi * w[wo + o])
     }
   }
   return y
@@ -377,7 +386,12 @@ function runGru(gru: Gru, gates: Float32Array, T: number, reverse: boolean, out:
     for (let i = 0; i < HID; i++) {
       const hi = h[i]
       const wo = i * 2 * HID
-      for (let j = 0; j < 2 * HID; j++) ur[j] = ur[j] + f32(hi * gateWeight[wo + j])
+      for (let j = 0; j < 2 * HID; j += 4) {
+        ur[j] = ur[j] + f32(hi * gateWeight[wo + j])
+        ur[j + 1] = ur[j + 1] + f32(hi * gateWeight[wo + j + 1])
+        ur[j + 2] = ur[j + 2] + f32(hi * gateWeight[wo + j + 2])
+        ur[j + 3] = ur[j + 3] + f32(hi * gateWeight[wo + j + 3])
+      }
     }
     for (let j = 0; j < HID; j++) {
       ur[j] = sigmoid(ur[j])
@@ -387,7 +401,12 @@ function runGru(gru: Gru, gates: Float32Array, T: number, reverse: boolean, out:
     for (let i = 0; i < HID; i++) {
       const ri = rh[i]
       const wo = i * HID
-      for (let j = 0; j < HID; j++) c[j] = c[j] + f32(ri * stateWeight[wo + j])
+      for (let j = 0; j < HID; j += 4) {
+        c[j] = c[j] + f32(ri * stateWeight[wo + j])
+        c[j + 1] = c[j + 1] + f32(ri * stateWeight[wo + j + 1])
+        c[j + 2] = c[j + 2] + f32(ri * stateWeight[wo + j + 2])
+        c[j + 3] = c[j + 3] + f32(ri * stateWeight[wo + j + 3])
+      }
     }
     const o = t * stride + offset
     for (let j = 0; j < HID; j++) {
