@@ -89,7 +89,8 @@ export function loadAddon(env: NodeJS.ProcessEnv = process.env): { addon: Native
   if (env.MENGZI_NATIVE === '0') return { addon: null, reason: 'disabled by MENGZI_NATIVE=0' }
   if (loaded) return loaded
   let failure = ''
-  for (const specifier of ['./index.cjs', '@mengzi/native']) {
+  // '../native/index.cjs' rather than './index.cjs': from a bundle (out/main/) it must not find a sibling
+  for (const specifier of ['../native/index.cjs', '@mengzi/native']) {
     try {
       const addon = loadModule(specifier) as NativeAddon
       addon.kernelThreads(os.availableParallelism())
