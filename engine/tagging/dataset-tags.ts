@@ -37,6 +37,8 @@ interface TagProgress {
   tagger: string
   entities: boolean
   sourceRecords: number
+  /** the source shards' names and sizes: a checkpoint of other records is not resumed */
+  source: string
   /** every source record before this index is tagged (or skipped) and on disk */
   next: number
   skipped: number
@@ -109,8 +111,10 @@ export async function tagDataset(
     return { ...cached, cached: true, resumedFrom: 0 }
   }
   const partial = path.join(datasetDir, PARTIAL_FOLDER)
+  const source = manifest.shards.map((s) => `${s.file}:${s.records}:${s.bytes}`).join(' ')
   let progress = readProgress(partial)
-  if (progress && !(progress.tagger === tagger && progress.entities === entities && progress.sourceRecords === manifest.records)) progress = null
+  const sameWork = (p: TagProgress) => p.tagger === tagger && p.entities === entities && p.sourceRecords === manifest.records && p.source === source
+  if (progress && !sameWork(progress)) progress = null
   let writer: ShardWriter
   if (progress) {
     writer = ShardWriter.resume(partial, true, progress.writer)
@@ -127,7 +131,7 @@ export async function tagDataset(
   let sinceCheckpoint = 0
   let lastCheckpoint = Date.now()
   const checkpoint = () => {
-    const state: TagProgress = { tagger, entities, sourceRecords: total, next, skipped, distribution, writer: writer.checkpoint() }
+    const state: TagProgress = { tagger, entities, sourceRecords: total, source, next, skipped, distribution, writer: writer.checkpoint() }
     const file = path.join(partial, PROGRESS_FILE)
     writeFileSynced(`${file}.tmp`, JSON.stringify(state))
     fs.renameSync(`${file}.tmp`, file)
