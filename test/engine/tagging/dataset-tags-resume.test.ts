@@ -2,7 +2,6 @@
 // next run continues from the last checkpoint and writes exactly the cache an uninterrupted run writes.
 import { spawn } from 'node:child_process'
 import fs from 'node:fs'
-import { createRequire } from 'node:module'
 import path from 'node:path'
 import zlib from 'node:zlib'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
@@ -10,10 +9,9 @@ import { readManifest, ShardWriter } from '../../../engine/data/shards'
 import { BuiltinTagger } from '../../../engine/tagging/builtin'
 import { readTagSummary, tagDataset } from '../../../engine/tagging/dataset-tags'
 import { availableSources, localChineseDocuments } from '../../../engine/text/local-corpus'
-import { tempDir } from '../../helpers'
+import { repoRoot, tempDir } from '../../helpers'
 
 const RECORDS = 1200
-const tsxCli = path.join(path.dirname(createRequire(import.meta.url).resolve('tsx/package.json')), 'dist/cli.mjs')
 
 /** A dataset of real lines (fortunes-zh, else poetry) in two splits, every 97th record a task record without text. */
 async function makeDataset(dir: string): Promise<void> {
@@ -86,7 +84,11 @@ describe('tagDataset: streaming, cancellable, resumable', () => {
   it('continues after its process is killed mid-write, dropping what came after the checkpoint', async () => {
     const dir = path.join(tmp.dir, 'killed')
     fs.cpSync(source, dir, { recursive: true })
-    const child = spawn(process.execPath, [tsxCli, path.join(import.meta.dirname, 'tag-dataset-child.ts'), dir], { stdio: 'ignore' })
+    // one process (node --import tsx): tsx's CLI would run the script in a child that outlives a SIGKILL
+    const child = spawn(process.execPath, ['--import', 'tsx', path.join(import.meta.dirname, 'tag-dataset-child.ts'), dir], {
+      stdio: 'ignore',
+      cwd: repoRoot,
+    })
     const progressFile = path.join(dir, 'tags.partial', 'progress.json')
     const exited = new Promise((resolve) => child.on('exit', resolve))
     // kill it a while after its second checkpoint, between checkpoints
