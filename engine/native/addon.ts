@@ -83,7 +83,8 @@ let loaded: { addon: NativeAddon; reason?: undefined } | { addon: null; reason: 
 /**
  * The addon once per process, or why not: the build beside these sources first (a git worktree builds
  * its own), then the installed package (the Electron bundle, where sources are not beside it). A first
- * load starts the kernel pool with the cores Node may use; engine/compute may change that count.
+ * load starts the kernel pool with the cores Node may use, unless it runs already; engine/compute may
+ * change that count.
  */
 export function loadAddon(env: NodeJS.ProcessEnv = process.env): { addon: NativeAddon; reason?: undefined } | { addon: null; reason: string } {
   if (env.MENGZI_NATIVE === '0') return { addon: null, reason: 'disabled by MENGZI_NATIVE=0' }
@@ -93,7 +94,8 @@ export function loadAddon(env: NodeJS.ProcessEnv = process.env): { addon: Native
   for (const specifier of ['../native/index.cjs', '@mengzi/native']) {
     try {
       const addon = loadModule(specifier) as NativeAddon
-      addon.kernelThreads(os.availableParallelism())
+      // the pool is per process: start it unless another isolate (a worker thread) already set a count
+      if (addon.kernelThreads() === 1) addon.kernelThreads(os.availableParallelism())
       loaded = { addon }
       return loaded
     } catch (err) {
