@@ -20,6 +20,7 @@ export type { TagDistribution, TagSummary }
 export const TAGS_FOLDER = 'tags'
 const PARTIAL_FOLDER = `${TAGS_FOLDER}.partial`
 const PROGRESS_FILE = 'progress.json'
+const LOCK_FILE = `${TAGS_FOLDER}.lock` // beside the dataset: the process tagging it now
 const BATCH_TEXTS = 256 // texts per tagger call: LAC batches their sentences over the kernel threads
 
 export interface TagDatasetOptions {
@@ -91,6 +92,36 @@ export function readTagSummary(datasetDir: string): TagSummary | null {
   return fs.existsSync(file) ? (JSON.parse(fs.readFileSync(file, 'utf8')) as TagSummary) : null
 }
 
+/** Takes the dataset's tagging lock, or says who holds it; a lock left by a dead process is taken over. */
+function lock(datasetDir: string): () => void {
+  const file = path.join(datasetDir, LOCK_FILE)
+  for (let attempt = 0; ; attempt++) {
+    try {
+      fs.writeFileSync(file, JSON.stringify({ pid: process.pid }), { flag: 'wx' })
+      return () => fs.rmSync(file, { force: true })
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'EEXIST' || attempt > 0) throw err
+      let pid = 0
+      try {
+        pid = (JSON.parse(fs.readFileSync(file, 'utf8')) as { pid: number }).pid
+      } catch {
+        // a torn lock file: its writer died while writing it
+      }
+      if (pid && alive(pid)) throw new WorkbenchError('CONFLICT', `${datasetDir} is being tagged by another job (process ${pid})`)
+      fs.rmSync(file, { force: true })
+    }
+  }
+}
+
+function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0)
+    return true
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === 'EPERM'
+  }
+}
+
 function readProgress(partial: string): TagProgress | null {
   try {
     return JSON.parse(fs.readFileSync(path.join(partial, PROGRESS_FILE), 'utf8')) as TagProgress
@@ -110,6 +141,21 @@ export async function tagDataset(
   if (cached && cached.tagger === tagger && cached.entities === entities && cached.sourceRecords === manifest.records) {
     return { ...cached, cached: true, resumedFrom: 0 }
   }
+  const unlock = lock(datasetDir)
+  try {
+    return await tagLocked(datasetDir, options, manifest, entities)
+  } finally {
+    unlock()
+  }
+}
+
+async function tagLocked(
+  datasetDir: string,
+  options: TagDatasetOptions,
+  manifest: ReturnType<typeof readManifest>,
+  entities: boolean,
+): Promise<TagSummary & { cached: boolean; resumedFrom: number }> {
+  const tagger = options.tagger.name
   const partial = path.join(datasetDir, PARTIAL_FOLDER)
   const source = manifest.shards.map((s) => `${s.file}:${s.records}:${s.bytes}`).join(' ')
   let progress = readProgress(partial)

@@ -112,10 +112,26 @@ describe('tagDataset: streaming, cancellable, resumable', () => {
     fs.appendFileSync(path.join(dir, 'tags.partial', open), zlib.gzipSync('{"index": 99999, "tokens": []}\n').subarray(0, 20))
     fs.writeFileSync(path.join(dir, 'tags.partial', 'train-00007.jsonl.gz'), zlib.gzipSync('{"index": 99998}\n'))
 
+    expect(fs.existsSync(path.join(dir, 'tags.lock'))).toBe(true) // left by the dead process, taken over below
     const resumed = await tagDataset(dir, { tagger: BuiltinTagger.shared() })
+    expect(fs.existsSync(path.join(dir, 'tags.lock'))).toBe(false)
     expect(resumed.resumedFrom).toBeGreaterThanOrEqual(progress.next)
     expect(cacheRows(dir)).toEqual(expectedRows)
     expect(withoutDate(readTagSummary(dir)!)).toEqual(withoutDate(readTagSummary(whole)!))
+  }, 120_000)
+
+  it('refuses a second job on the same dataset while one runs', async () => {
+    const dir = path.join(tmp.dir, 'twice')
+    fs.cpSync(source, dir, { recursive: true })
+    let started!: () => void
+    const running = new Promise<void>((resolve) => (started = resolve))
+    const abort = new AbortController()
+    const first = tagDataset(dir, { tagger: BuiltinTagger.shared(), signal: abort.signal, onProgress: (done) => done > 0 && started() })
+    await running
+    await expect(tagDataset(dir, { tagger: BuiltinTagger.shared() })).rejects.toMatchObject({ code: 'CONFLICT' })
+    abort.abort()
+    await expect(first).rejects.toMatchObject({ code: 'CANCELLED' })
+    expect(fs.existsSync(path.join(dir, 'tags.lock'))).toBe(false)
   }, 120_000)
 
   it('starts over when the checkpoint is for other options', async () => {
