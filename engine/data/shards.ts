@@ -30,6 +30,14 @@ export interface Manifest {
   shards: ShardInfo[]
 }
 
+/** What ShardWriter.checkpoint() saw on disk: enough to resume writing after a crash. */
+export interface ShardWriterState {
+  shards: ShardInfo[]
+  /** split -> its open shard and the bytes of it on disk */
+  open: Record<string, { file: string; diskBytes: number }>
+  counters: Record<string, number>
+}
+
 interface OpenShard {
   info: ShardInfo
   fd: number
@@ -111,6 +119,42 @@ export class ShardWriter {
     return manifest
   }
 
+  /**
+   * Flushes and fsyncs every open shard and returns what is on disk now: with `ShardWriter.resume`, a
+   * writer killed later continues from here (resumable jobs keep this state beside their output).
+   */
+  checkpoint(): ShardWriterState {
+    for (const s of this.open.values()) {
+      this.flush(s)
+      fs.fsyncSync(s.fd)
+    }
+    return {
+      shards: this.shards.map((s) => ({ ...s, offsets: [...s.offsets] })),
+      open: Object.fromEntries([...this.open].map(([split, s]) => [split, { file: s.info.file, diskBytes: s.diskBytes }])),
+      counters: Object.fromEntries(this.counters),
+    }
+  }
+
+  /**
+   * A writer that continues from a checkpoint: open shards are cut back to their checkpointed length
+   * (dropping whatever a killed process wrote after it) and shard files started later are removed.
+   */
+  static resume(dir: string, gzip: boolean, state: ShardWriterState): ShardWriter {
+    const writer = new ShardWriter(dir, gzip)
+    const known = new Set(state.shards.map((s) => s.file))
+    for (const file of fs.readdirSync(dir)) if (/\.jsonl(\.gz)?$/.test(file) && !known.has(file)) fs.rmSync(path.join(dir, file))
+    writer.shards.push(...state.shards.map((s) => ({ ...s, offsets: [...s.offsets] })))
+    for (const [split, n] of Object.entries(state.counters)) writer.counters.set(split, n)
+    for (const [split, { file, diskBytes }] of Object.entries(state.open)) {
+      const info = writer.shards.find((s) => s.file === file)
+      if (!info) throw new Error(`checkpoint names an open shard ${file} that it does not list`)
+      const target = path.join(dir, file)
+      fs.truncateSync(target, diskBytes)
+      writer.open.set(split, { info, fd: fs.openSync(target, 'a'), diskBytes, block: [], blockBytes: 0 })
+    }
+    return writer
+  }
+
   /** Closes file descriptors without finishing (cancel, failure); the caller removes the folder. */
   abort(): void {
     for (const s of this.open.values()) fs.closeSync(s.fd)
@@ -185,6 +229,20 @@ async function* shardLines(dir: string, shard: ShardInfo, from: number): AsyncGe
   } finally {
     rl.close()
     ;(input as unknown as { destroy(): void }).destroy()
+  }
+}
+
+/** Every record from the global index `from` on, in manifest order, read as a stream (one pass per shard). */
+export async function* readRecords(dir: string, from = 0): AsyncGenerator<Sample> {
+  const manifest = readManifest(dir)
+  let base = 0
+  for (const shard of manifest.shards) {
+    if (base + shard.records > from) {
+      for await (const { index, line } of shardLines(dir, shard, Math.max(0, from - base))) {
+        yield { index: base + index, split: shard.split, record: JSON.parse(line) as Record<string, unknown> }
+      }
+    }
+    base += shard.records
   }
 }
 

@@ -46,14 +46,22 @@ export class BuiltinTagger implements Tagger {
   }
 
   async tag(texts: string[]): Promise<TaggedDoc[]> {
-    return texts.map((text) => this.tagText(text))
+    return this.tagTexts(texts)
   }
 
   async close(): Promise<void> {}
 
   tagText(text: string): TaggedDoc {
-    const tokens = this.tokens(text)
-    return { text, tokens, ents: this.entities(text, tokens) }
+    return this.tagTexts([text])[0]
+  }
+
+  /** Tokens and entities of many texts; LAC runs over all their sentences in one batch. */
+  tagTexts(texts: string[]): TaggedDoc[] {
+    const lacWords = this.lacWordsOf(texts)
+    return texts.map((text, i) => {
+      const tokens = this.tokens(text)
+      return { text, tokens, ents: this.entities(text, tokens, lacWords[i]) }
+    })
   }
 
   /** Words with UPOS and jieba flags; no NER (the fast path). */
@@ -67,11 +75,25 @@ export class BuiltinTagger implements Tagger {
   }
 
   lacWords(text: string): LacWord[] {
-    const words: LacWord[] = []
-    for (const [start, end] of lacChunks(text)) {
-      for (const w of this.lac.tag(text.slice(start, end))) words.push({ ...w, start: w.start + start, end: w.end + start })
-    }
-    return words
+    return this.lacWordsOf([text])[0]
+  }
+
+  /** LAC's words for each text, offsets into that text: the sentence chunks of all texts as one batch. */
+  lacWordsOf(texts: string[]): LacWord[][] {
+    const pieces: string[] = []
+    const owner: { text: number; start: number }[] = []
+    texts.forEach((text, i) => {
+      for (const [start, end] of lacChunks(text)) {
+        pieces.push(text.slice(start, end))
+        owner.push({ text: i, start })
+      }
+    })
+    const out: LacWord[][] = texts.map(() => [])
+    this.lac.tagBatch(pieces).forEach((words, k) => {
+      const { text, start } = owner[k]
+      for (const w of words) out[text].push({ ...w, start: w.start + start, end: w.end + start })
+    })
+    return out
   }
 
   entities(text: string, tokens: TaggedToken[], lacWords = this.lacWords(text)): TaggedEntity[] {

@@ -24,6 +24,7 @@ napi_value adamw_step(napi_env env, napi_callback_info info);
 napi_value lamb_step(napi_env env, napi_callback_info info);
 napi_value softmax_xent_forward(napi_env env, napi_callback_info info);
 napi_value softmax_xent_backward(napi_env env, napi_callback_info info);
+napi_value lac_tag_batch(napi_env env, napi_callback_info info);
 
 static void throw_error(Args *a, const char *what) {
   if (a->failed) return;
@@ -68,6 +69,13 @@ static void *typed(Args *a, size_t i, napi_typedarray_type want, size_t *length,
 
 float *arg_f32(Args *a, size_t i, size_t *length) { return typed(a, i, napi_float32_array, length, "Float32Array"); }
 int32_t *arg_i32(Args *a, size_t i, size_t *length) { return typed(a, i, napi_int32_array, length, "Int32Array"); }
+uint8_t *arg_u8(Args *a, size_t i, size_t *length) { return typed(a, i, napi_uint8_array, length, "Uint8Array"); }
+
+bool arg_is_null(Args *a, size_t i) {
+  napi_valuetype type = napi_undefined;
+  if (!a->failed) napi_typeof(a->env, a->argv[i], &type);
+  return type == napi_null || type == napi_undefined;
+}
 
 double arg_num(Args *a, size_t i) {
   double v = 0;
@@ -144,6 +152,7 @@ static napi_value init(napi_env env, napi_value exports) {
   export_fn(env, exports, "lambStep", lamb_step);
   export_fn(env, exports, "softmaxXentForward", softmax_xent_forward);
   export_fn(env, exports, "softmaxXentBackward", softmax_xent_backward);
+  export_fn(env, exports, "lacTagBatch", lac_tag_batch);
   return exports;
 }
 

@@ -48,6 +48,9 @@ typedef struct {
 bool args_read(napi_env env, napi_callback_info info, const char *fn, size_t need, Args *out);
 float *arg_f32(Args *a, size_t i, size_t *length);
 int32_t *arg_i32(Args *a, size_t i, size_t *length);
+uint8_t *arg_u8(Args *a, size_t i, size_t *length);
+// True when argument i is null or undefined (an optional typed array left out).
+bool arg_is_null(Args *a, size_t i);
 double arg_num(Args *a, size_t i);
 int64_t arg_int(Args *a, size_t i, int64_t min);
 bool arg_bool(Args *a, size_t i);

@@ -6,6 +6,8 @@ import { corrupt } from '../../errors'
 export class JiebaDictionary {
   /** children of node n: key n * 65536 + code unit -> child node */
   private readonly children = new Map<number, number>()
+  /** the root's children by code unit (-1: none): every walk starts there, so one array read instead of a hash */
+  private readonly rootChildren = new Int32Array(65536).fill(-1)
   private freq: Float64Array
   private tag: Int32Array // index into tags, -1 when the word has no dictionary tag
   /** log(freq or 1) - log(total), Python's calc() term, precomputed per node */
@@ -33,6 +35,7 @@ export class JiebaDictionary {
       this.tag[node] = this.internTag(parts[2])
       this.total += freq
     }
+    for (const [key, child] of this.children) if (key < 65536) this.rootChildren[key] = child
     this.logTotal = Math.log(this.total)
     this.logProb = new Float64Array(this.nodeCount)
     for (let n = 0; n < this.nodeCount; n++) this.logProb[n] = Math.log(this.freq[n] || 1) - this.logTotal
@@ -74,6 +77,7 @@ export class JiebaDictionary {
 
   /** The child of `node` by one code unit, or -1 (Python: the longer fragment is not in FREQ). */
   step(node: number, code: number): number {
+    if (node === 0) return this.rootChildren[code]
     return this.children.get(node * 65536 + code) ?? -1
   }
 

@@ -31,6 +31,8 @@ export class PossegHmm {
   private readonly allStates: Int32Array
   private readonly transDense: Float64Array // [from * S + to], -Infinity when absent (Python's MIN_INF)
   private readonly transFromProb: Float64Array[]
+  private readonly transTo: Int32Array[] // predecessors of each state (a finite transition into it)
+  private readonly inPrev: Int32Array // step stamp per state: the state is among the previous step's states
   // scratch reused across calls
   private readonly bestScratch: Int32Array
   private readonly prevList: Int32Array
@@ -59,6 +61,10 @@ export class PossegHmm {
     this.prevList = new Int32Array(S)
     this.bestScratch = new Int32Array(S)
     this.transFromProb = data.trans.map((row) => Float64Array.from(row, (t) => t[1]))
+    const preds: number[][] = Array.from({ length: S }, () => [])
+    data.trans.forEach((row, from) => row.forEach(([to]) => preds[to].push(from)))
+    this.transTo = preds.map((p) => Int32Array.from(p))
+    this.inPrev = new Int32Array(S).fill(-1)
     this.rowA = new Float64Array(S)
     this.rowB = new Float64Array(S)
     this.obsA = new Int32Array(S)
@@ -82,7 +88,8 @@ export class PossegHmm {
   viterbi(text: string): Uint8Array {
     const S = this.stateCount
     const N = text.length
-    const { transDense, transFrom, emitTable, emitRow } = this
+    const { transDense, transFrom, transTo, inPrev, emitTable, emitRow } = this
+    inPrev.fill(-1) // stamps are step numbers of this call
     let prevV = this.rowA
     let curV = this.rowB
     const back = new Uint8Array(N * S) // S <= 256
@@ -106,6 +113,9 @@ export class PossegHmm {
       const emitBase = emitRow[code] * S
       let prevCount = 0 // prev_states: states at t-1 that have any transition
       for (let k = 0; k < obsCount; k++) if (transFrom[obs[k]].length > 0) prev[prevCount++] = obs[k]
+      // stamp them, so a candidate with fewer predecessors than there are previous states walks its
+      // predecessors instead (the max and its tie-break do not depend on the order of the walk)
+      for (let k = 0; k < prevCount; k++) inPrev[prev[k]] = t
       let nextCount = 0
       const candidates = this.charStates.get(code)
       if (candidates === undefined) {
@@ -118,14 +128,27 @@ export class PossegHmm {
         const em = emitTable[emitBase + y]
         let best = -Infinity
         let bestState = -1
-        for (let m = 0; m < prevCount; m++) {
-          const y0 = prev[m]
-          const tr = transDense[y0 * S + y]
-          if (tr === -Infinity) continue
-          const p = prevV[y0] + tr + em
-          if (bestState < 0 || p > best || (p === best && y0 > bestState)) {
-            best = p
-            bestState = y0
+        const preds = transTo[y]
+        if (preds.length < prevCount) {
+          for (let m = 0; m < preds.length; m++) {
+            const y0 = preds[m]
+            if (inPrev[y0] !== t) continue
+            const p = prevV[y0] + transDense[y0 * S + y] + em
+            if (bestState < 0 || p > best || (p === best && y0 > bestState)) {
+              best = p
+              bestState = y0
+            }
+          }
+        } else {
+          for (let m = 0; m < prevCount; m++) {
+            const y0 = prev[m]
+            const tr = transDense[y0 * S + y]
+            if (tr === -Infinity) continue
+            const p = prevV[y0] + tr + em
+            if (bestState < 0 || p > best || (p === best && y0 > bestState)) {
+              best = p
+              bestState = y0
+            }
           }
         }
         if (bestState < 0) continue // not in prev_states_expect_next
@@ -170,17 +193,22 @@ export class PossegHmm {
   ): number {
     const S = this.stateCount
     const bestState = this.bestScratch.fill(-1)
+    const { transFrom, transFromProb, emitTable } = this
     let count = 0
     for (let m = 0; m < prevCount; m++) {
       const y0 = prev[m]
-      const succ = this.transFrom[y0]
-      const probs = this.transFromProb[y0]
+      const succ = transFrom[y0]
+      const probs = transFromProb[y0]
+      const from = prevV[y0]
       for (let k = 0; k < succ.length; k++) {
         const y = succ[k]
-        const p = prevV[y0] + probs[k] + this.emitTable[emitBase + y]
+        const p = from + probs[k] + emitTable[emitBase + y]
         const b = bestState[y]
-        if (b < 0) out[count++] = y
-        if (b < 0 || p > curV[y] || (p === curV[y] && y0 > b)) {
+        if (b < 0) {
+          out[count++] = y
+          curV[y] = p
+          bestState[y] = y0
+        } else if (p > curV[y] || (p === curV[y] && y0 > b)) {
           curV[y] = p
           bestState[y] = y0
         }

@@ -5,10 +5,13 @@ const show = (words: { word: string; tag: string }[]) => words.map((w) => `${w.w
 const entities = (words: { word: string; tag: string }[]) =>
   words.filter((w) => ['PER', 'LOC', 'ORG', 'TIME'].includes(w.tag)).map((w) => `${w.word}/${w.tag}`)
 
-describe('LAC-small on typed arrays', () => {
+describe.each([
+  ['native kernel', true],
+  ['JavaScript path', false],
+])('LAC-small on typed arrays (%s)', (_name, native) => {
   let lac: LacSmall
   beforeAll(() => {
-    lac = LacSmall.load()
+    lac = LacSmall.load({ native })
   })
 
   it('segments the examples of LAC’s README like LAC does', () => {
