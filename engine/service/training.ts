@@ -8,6 +8,7 @@ import { WorkbenchError, notFound, toErrorPayload } from '../errors'
 import type { DataLayout } from '../paths'
 import { listRunCheckpoints, recordCheckpoint, forgetCheckpoints } from '../store/checkpoints'
 import type { Db } from '../store/db'
+import { listJobLeases } from '../store/jobs'
 import { deleteMetricsAfter, MetricWriter } from '../store/metrics'
 import { insertModel } from '../store/models'
 import { getRun, insertRun, setRunStatus } from '../store/runs'
@@ -65,7 +66,10 @@ export function startTraining(deps: TrainingDeps, rawConfig: unknown, options: T
     jobs.sweep() // a run whose owner died is `interrupted` now, not `running`
     const run = getRun(db, options.resumeRunId)
     if (!run) throw notFound(`run ${options.resumeRunId} does not exist`)
-    if (run.status === 'running') throw new WorkbenchError('CONFLICT', `run ${run.id} is already running`)
+    // a job that holds the run (its lease row is written when the job starts) counts before the row says running
+    if (run.status === 'running' || listJobLeases(db, { status: 'running', runId: run.id }).length > 0) {
+      throw new WorkbenchError('CONFLICT', `run ${run.id} is already running`)
+    }
     if (run.status === 'completed') throw new WorkbenchError('CONFLICT', `run ${run.id} is already completed`)
     config = parseTrainConfig(run.config, `run ${run.id} config`)
     runId = run.id
@@ -79,13 +83,14 @@ export function startTraining(deps: TrainingDeps, rawConfig: unknown, options: T
   const resuming = options.resumeRunId !== undefined
 
   const job = jobs.start('train', `Train ${config.name} (run ${runId})`, async (ctx) => {
-    if (resuming) await prepareResume(db, runId, runDir)
+    // before the first await: the run reads `running` as soon as train.start/resume returns
     setRunStatus(db, runId, 'running')
     changed()
     const metrics = new MetricWriter(db, runId)
     // after a lost lease another process owns the run: write nothing more to it
     const owned = () => !ctx.leaseLost.aborted
     try {
+      if (resuming) await prepareResume(db, runId, runDir)
       const result = await trainInWorker(
         config,
         { runDir, resume: true, keepCheckpoints: keep },
@@ -140,9 +145,9 @@ export function startTraining(deps: TrainingDeps, rawConfig: unknown, options: T
 }
 
 /**
- * Before a resumed run continues from its newest complete checkpoint: finish what a killed save left
- * half done, forget checkpoint rows whose folders are gone, and drop metric points after that
- * checkpoint (the run computes those steps again, so each step appears once in its series).
+ * Before a resumed run continues from its newest checkpoint: finish what a killed save left half done,
+ * forget checkpoint rows whose folders are gone, and drop metric points after that checkpoint (the run
+ * computes those steps again, so each step appears once in its series).
  */
 async function prepareResume(db: Db, runId: number, runDir: string): Promise<void> {
   const root = checkpointsDir(runDir)
@@ -154,10 +159,15 @@ async function prepareResume(db: Db, runId: number, runDir: string): Promise<voi
     if (aside && !names.includes(aside[1])) await rename(join(root, name), join(root, aside[1]))
     else if (aside || /^\.step-\d+\.tmp-/.test(name)) await rm(join(root, name), { recursive: true, force: true })
   }
+  // A checkpoint the database recorded has its metric points there too (they are flushed first). One
+  // that reached the disk but not the database (killed in between) may lack its points: drop it, and
+  // resume from the newest recorded one, so that no step goes missing from the series.
+  const recorded = new Set(listRunCheckpoints(db, runId).map((c) => c.path))
   const onDisk = await listCheckpoints(runDir)
-  forgetCheckpoints(db, runId, onDisk.map((c) => c.dir))
-  for (const c of onDisk) recordCheckpoint(db, runId, c.step, c.dir)
-  deleteMetricsAfter(db, runId, onDisk.at(-1)?.step ?? 0)
+  const trusted = onDisk.filter((c) => recorded.has(c.dir)).at(-1)?.step ?? 0
+  for (const c of onDisk) if (c.step > trusted) await rm(c.dir, { recursive: true, force: true })
+  forgetCheckpoints(db, runId, onDisk.filter((c) => c.step <= trusted).map((c) => c.dir))
+  deleteMetricsAfter(db, runId, trusted)
 }
 
 /** A completed run's final checkpoint becomes a model, when it is a full HF folder (has vocab.txt). */

@@ -8,6 +8,7 @@ import { openDatabase, type Db } from '../../../engine/store/db'
 import { getJobLease, insertJobLease, listJobLeases, renewJobLease } from '../../../engine/store/jobs'
 import { getRun, insertRun, setRunStatus } from '../../../engine/store/runs'
 import { JobManager } from '../../../engine/service/jobs'
+import { Workbench } from '../../../engine/service/workbench'
 import { currentOwner, ownerAlive, processStart } from '../../../engine/service/leases'
 import { tempDir } from '../../helpers'
 
@@ -126,5 +127,22 @@ describe('renewing a lease', () => {
     await expect(started.done).rejects.toThrow('lease lost')
     expect(jobs.list()[0]).toMatchObject({ status: 'failed', error: expect.stringMatching(/lease lost/) })
     expect(getJobLease(db, started.id)!.status).toBe('interrupted')
+  })
+})
+
+describe('the Workbench', () => {
+  it('sweeps while it is open: a run whose owner dies later shows interrupted, with an event', async () => {
+    const wb = new Workbench({ home: path.join(tmp.dir, 'wb'), leaseTimings: { sweepMs: 50 } })
+    try {
+      const id = insertRun(wb.db, { name: 'r', kind: 'pretrain', config: {}, seed: 1 })
+      const changed = new Promise<unknown>((resolve) => wb.subscribe((e) => e.type === 'runs.changed' && e.id === id && resolve(e)))
+      // another process starts the run, then dies
+      insertJobLease(wb.db, { id: 'elsewhere', kind: 'train', title: 't', runId: id }, { ...currentOwner(), pid: deadPid() })
+      setRunStatus(wb.db, id, 'running')
+      await changed
+      expect((await wb.call('runs.get', { id })).status).toBe('interrupted')
+    } finally {
+      await wb.close()
+    }
   })
 })

@@ -66,19 +66,20 @@ describe('training failures', { timeout: 120_000 }, () => {
     }
   })
 
-  it('a failed run with a checkpoint resumes from it; later points are dropped and computed again', async () => {
+  it('a failed run resumes from its newest recorded checkpoint; later points are dropped and computed again', async () => {
     const wb = new Workbench({ home: path.join(tmp.dir, 'failed') })
     try {
       const { runId, jobId } = await wb.call('train.start', { config: config() })
       expect((await waitForJob(wb, jobId)).status).toBe('completed')
       expect((await wb.call('runs.get', { id: runId })).backendDetail).toMatch(/^using cpu: /)
-      // as if it had failed after step 6 with its newest checkpoint at 4: points past 4 exist, step 8's
-      // checkpoint does not, and a killed save left a temporary folder behind
+      // As if the process died just after the worker saved step 8's checkpoint, before the database
+      // recorded it: the points after step 6 never left the metric buffer. Resuming from step 8 would
+      // leave steps 7 and 8 out of the series; the run resumes from step 4, the newest recorded one.
       const ckDir = path.dirname(listRunCheckpoints(wb.db, runId)[0].path)
-      fs.rmSync(path.join(ckDir, 'step-00000008'), { recursive: true })
-      fs.mkdirSync(path.join(ckDir, '.step-00000008.tmp-1-abc'))
+      wb.db.prepare('DELETE FROM checkpoints WHERE run_id = ? AND step = 8').run(runId)
+      wb.db.prepare('DELETE FROM metrics WHERE run_id = ? AND step > 6').run(runId)
+      fs.mkdirSync(path.join(ckDir, '.step-00000012.tmp-1-abc')) // a save cut short leaves a temporary folder
       setRunStatus(wb.db, runId, 'failed', { error: 'device lost' })
-      wb.db.prepare("DELETE FROM metrics WHERE run_id = ? AND step > 6").run(runId)
       wb.db.prepare("INSERT INTO metrics VALUES (?, 'loss/stale', 5, 1.0, 0), (?, 'loss/stale', 3, 1.0, 0)").run(runId, runId)
 
       const resumed = await wb.call('train.resume', { id: runId })
