@@ -29,6 +29,19 @@ const modelSpec = z.union([
   z.object({ from: z.string().min(1) }).strict(),
 ])
 
+/** Options only the torch engine reads (engine/launch/torch-plan.ts refuses what it cannot honour). */
+export const torchOptions = z
+  .object({
+    nprocPerNode: positiveInt.default(1), // torchrun workers on this machine; batchSize is split over them
+    nnodes: positiveInt.default(1), // machines (a cluster job folder)
+    device: z.enum(['auto', 'cpu', 'cuda']).default('auto'),
+    precision: z.enum(['fp32', 'fp16', 'bf16']).default('fp32'), // fp16/bf16: autocast on CUDA
+    zeroStage: z.number().int().min(0).max(3).default(0), // DeepSpeed ZeRO stage; 0 = plain DDP
+    maxRestarts: z.number().int().min(0).default(1), // torchrun's elastic restarts after a worker dies
+    python: z.string().min(1).optional(), // the interpreter; default MENGZI_PYTHON, python3, /usr/bin/python3
+  })
+  .strict()
+
 export const trainConfigSchema = z
   .object({
     name: z.string().min(1).default('pretrain'),
@@ -62,6 +75,10 @@ export const trainConfigSchema = z
     // bookkeeping
     checkpointEvery: z.number().int().min(0).default(500), // optimizer steps; 0 = only at the end
     logEvery: positiveInt.default(1), // steps between metric points
+
+    // where the run executes: this process (TensorFlow.js) or PyTorch distributed (engine/launch, #15)
+    engine: z.enum(['local', 'torch']).default('local'),
+    torch: torchOptions.optional(),
   })
   .strict()
 

@@ -1,0 +1,235 @@
+#!/usr/bin/env python3
+"""The workbench's PyTorch trainer: the run configured in Mengzi Workbench, on torchrun/DDP.
+
+  torchrun --nproc-per-node N train.py --job JOB_FOLDER/job.json [--run-dir DIR]
+
+job.json (written by the workbench, engine/launch/job.ts) holds the run config (engine/train/config.ts),
+the resolved BERT config, the data (shards or fixed batches) and the initial weights. The loop is the
+local engine's (engine/train/loop.ts): MLM (+ NSP/SOP), global-norm clipping, gradient accumulation,
+AdamW/LAMB and the warm-up/decay schedule as the workbench computes them. Rank 0 appends one JSON line
+per logged step to metrics.jsonl and events (start, resume, checkpoint, done) to events.jsonl, and
+writes checkpoints in the workbench's layout. A restarted worker (torchrun --max-restarts) resumes
+from the newest checkpoint; a file named STOP in the run folder ends the run after a checkpoint.
+"""
+import argparse
+import contextlib
+import json
+import os
+import sys
+import time
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+
+import torch  # noqa: E402
+import torch.distributed as dist  # noqa: E402
+
+import checkpoints  # noqa: E402
+import optim  # noqa: E402
+from batches import FixedBatches  # noqa: E402
+from modeling import BertForPreTraining, init_weights, load_weights  # noqa: E402
+from safetensors_io import load_file  # noqa: E402
+
+# config keys that may change between a run and its resumption (as the local engine)
+RESUMABLE_CHANGES = {'name', 'backend', 'logEvery', 'checkpointEvery', 'engine', 'torch'}
+
+
+def fail(message):
+    """A one-line reason on stderr and in events.jsonl, then a non-zero exit."""
+    print(f'mengzi-trainer: {message}', file=sys.stderr, flush=True)
+    raise SystemExit(2)
+
+
+class Log:
+    """Appends JSON lines (rank 0 only); every line flushed, so the workbench can tail them."""
+
+    def __init__(self, run_dir, enabled):
+        self.enabled = enabled
+        if enabled:
+            self.metrics = open(os.path.join(run_dir, 'metrics.jsonl'), 'a', encoding='utf-8')
+            self.events = open(os.path.join(run_dir, 'events.jsonl'), 'a', encoding='utf-8')
+
+    def _write(self, f, record):
+        if self.enabled:
+            f.write(json.dumps({**record, 'wall_time': time.time()}) + '\n')
+            f.flush()
+
+    def metric(self, step, values):
+        self._write(self.metrics, {'step': step, **values})
+
+    def event(self, kind, **fields):
+        self._write(self.events, {'event': kind, **fields})
+
+
+def setup_distributed(precision):
+    world = int(os.environ.get('WORLD_SIZE', '1'))
+    rank = int(os.environ.get('RANK', '0'))
+    local_rank = int(os.environ.get('LOCAL_RANK', '0'))
+    cuda = torch.cuda.is_available() and os.environ.get('MENGZI_TORCH_DEVICE', 'auto') != 'cpu'
+    if precision != 'fp32' and not cuda:
+        fail(f'precision {precision} needs CUDA; this torch ({torch.__version__}) sees no GPU')
+    device = torch.device('cuda', local_rank) if cuda else torch.device('cpu')
+    if cuda:
+        torch.cuda.set_device(device)
+    if world > 1:
+        dist.init_process_group('nccl' if cuda else 'gloo')
+    return rank, world, device
+
+
+def all_sum(t, world):
+    if world > 1:
+        dist.all_reduce(t)
+    return t
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.split('\n')[0])
+    parser.add_argument('--job', required=True, help='job.json written by the workbench')
+    parser.add_argument('--run-dir', help='where metrics and checkpoints go (default: the job folder)')
+    args = parser.parse_args()
+    job_dir = os.path.dirname(os.path.abspath(args.job))
+    with open(args.job, encoding='utf-8') as f:
+        job = json.load(f)
+    at = lambda p: p if p is None or os.path.isabs(p) else os.path.join(job_dir, p)
+    run_dir = os.path.abspath(args.run_dir or job_dir)
+    os.makedirs(run_dir, exist_ok=True)
+    run, bert = job['run'], job['model']
+    torch_options = run.get('torch') or {}
+    precision = torch_options.get('precision', 'fp32')
+
+    rank, world, device = setup_distributed(precision)
+    log = Log(run_dir, rank == 0)
+    os.makedirs(os.path.join(run_dir, 'ranks'), exist_ok=True)
+    with open(os.path.join(run_dir, 'ranks', f'rank-{rank}.pid'), 'w') as f:
+        f.write(str(os.getpid()))
+    threads = os.environ.get('MENGZI_TORCH_THREADS')
+    if threads:
+        torch.set_num_threads(int(threads))
+
+    pairs = run.get('pairObjective', 'none') != 'none'
+    accumulation = run['gradientAccumulation']
+    total = run['totalSteps']
+    data = job['data']
+    if data['kind'] == 'fixed':
+        source = FixedBatches(at(data['path']), accumulation)
+    elif data['kind'] == 'shards':
+        from shards import ShardBatches
+        source = ShardBatches(at(data['dir']), run, bert, job.get('specials'))
+    else:
+        fail(f'job.json: data.kind "{data["kind"]}" is not one of fixed, shards')
+
+    torch.manual_seed(run['seed'] + rank)  # dropout masks differ per rank, as they would per sequence
+    model = BertForPreTraining(bert, pair_head=pairs)
+    if job.get('init'):
+        load_weights(model, load_file(at(job['init'])), job['init'])
+    else:
+        init_weights(model, bert, torch.Generator().manual_seed(run['seed']))
+    model.to(device).train()
+    optimizer = optim.create(run['optimizer'], model.named_parameters(), beta1=run['beta1'], beta2=run['beta2'], eps=run['eps'], weight_decay=run['weightDecay'])
+    lr_at = optim.linear_warmup_decay(run['learningRate'], total, run['warmupRatio'])
+
+    state = {'step': 0, 'dataPosition': 0}
+    existing = checkpoints.list_checkpoints(run_dir)
+    if existing:
+        step, directory = existing[-1]
+        saved, weights, moments = checkpoints.load(directory)
+        for key in set(saved['config']) | set(run):
+            if key not in RESUMABLE_CHANGES and saved['config'].get(key) != run.get(key):
+                fail(f'cannot resume from {directory}: config {key} was {json.dumps(saved["config"].get(key))}, now {json.dumps(run.get(key))}')
+        load_weights(model, weights, directory)
+        optimizer.load_state_tensors(moments, saved['optimizer']['stepCount'])
+        state = {'step': saved['step'], 'dataPosition': saved['dataPosition']}
+        log.event('resume', step=state['step'], dir=directory, restart=int(os.environ.get('TORCHELASTIC_RESTART_COUNT', '0')))
+
+    ddp = model
+    if world > 1:
+        # with MLM alone the pooler is never used: DDP must not wait for its gradient
+        ddp = torch.nn.parallel.DistributedDataParallel(model, find_unused_parameters=not pairs)
+    autocast = (lambda: torch.autocast('cuda', dtype=torch.float16 if precision == 'fp16' else torch.bfloat16)) if precision != 'fp32' else contextlib.nullcontext
+    scaler = torch.cuda.amp.GradScaler() if precision == 'fp16' else None
+
+    log.event('start', torch=torch.__version__, python=sys.version.split()[0], world_size=world, device=str(device),
+              backend=dist.get_backend() if world > 1 else None, precision=precision, step=state['step'], total=total)
+    stop_file = os.path.join(run_dir, 'STOP')
+    keep = job.get('keepCheckpoints', 0)
+    vocab = at(job.get('vocab'))
+    saved_step = state['step'] if existing else -1
+
+    def save():
+        nonlocal saved_step
+        if rank == 0:
+            trainer_state = {'step': state['step'], 'dataPosition': state['dataPosition'], 'engine': 'torch',
+                             'optimizer': {'kind': run['optimizer'], 'stepCount': optimizer.step_count}, 'config': run}
+            d = checkpoints.save(run_dir, state['step'], bert, model.state_dict(), optimizer.state_tensors(), trainer_state, vocab, keep)
+            log.event('checkpoint', step=state['step'], dir=d)
+        if world > 1:
+            dist.barrier()
+        saved_step = state['step']
+
+    started, steps_run = time.time(), 0
+    while state['step'] < total:
+        t0 = time.time()
+        step = state['step']
+        micro_batches = [{k: v.to(device) for k, v in source.micro_batch(step, m, rank, world).items()} for m in range(accumulation)]
+        # target counts over every rank, so each rank's share of the global mean is exact
+        counts = torch.tensor([[int((b['labels'] != -100).sum()), b['pair_labels'].numel() if pairs else 0] for b in micro_batches], dtype=torch.float64, device=device)
+        counts = all_sum(counts, world).clamp(min=1)
+        logged = torch.zeros(4, dtype=torch.float64, device=device)  # mlm, pair, tokens, stop
+        for m, b in enumerate(micro_batches):
+            sync = ddp.no_sync if (world > 1 and m < accumulation - 1) else contextlib.nullcontext
+            with sync():
+                with autocast():
+                    mlm_sum, _, pair_sum, _ = ddp(b['input_ids'], b['attention_mask'], b['token_type_ids'], b['labels'], b.get('pair_labels') if pairs else None)
+                mlm, pair = mlm_sum / counts[m, 0], pair_sum / counts[m, 1]
+                # DDP averages gradients over ranks; this rank's share of the global mean, times the world size
+                loss = (mlm + pair) * (world / accumulation)
+                (scaler.scale(loss) if scaler else loss).backward()
+            logged[0] += float(mlm) / accumulation
+            logged[1] += float(pair) / accumulation
+            logged[2] += float(b['attention_mask'].sum())
+        if rank == 0 and os.path.exists(stop_file):
+            logged[3] = 1
+        logged = all_sum(logged, world)
+        if scaler:
+            scaler.unscale_(optimizer)
+        grad_norm = optim.clip_by_global_norm(model.parameters(), run['maxGradNorm'])
+        lr = lr_at(step)
+        for g in optimizer.param_groups:
+            g['lr'] = lr
+        if scaler:
+            scaler.step(optimizer)
+            scaler.update()
+        else:
+            optimizer.step()
+        optimizer.zero_grad(set_to_none=True)
+        state['step'] += 1
+        state['dataPosition'] += run['batchSize'] * accumulation
+        steps_run += 1
+        seconds = time.time() - t0
+        loss_value = float(logged[0] + logged[1])
+        if state['step'] % run['logEvery'] == 0 or state['step'] == total:
+            values = {'loss': loss_value, 'lr': lr, 'grad_norm': grad_norm, 'tokens_per_sec': float(logged[2]) / seconds}
+            if pairs:
+                values.update({'loss/mlm': float(logged[0]), f'loss/{run["pairObjective"]}': float(logged[1])})
+            log.metric(state['step'], values)
+        every = run['checkpointEvery']
+        if every > 0 and state['step'] % every == 0:
+            save()
+        if logged[3] > 0:
+            break
+    if saved_step != state['step']:
+        save()
+    stopped = state['step'] < total
+    log.event('done', step=state['step'], stopped=stopped, seconds=time.time() - started, steps=steps_run)
+    if world > 1:
+        dist.destroy_process_group()
+
+
+if __name__ == '__main__':
+    try:
+        main()
+    except SystemExit:
+        raise
+    except Exception as e:  # one line for the workbench, the traceback for the log
+        import traceback
+        traceback.print_exc()
+        fail(f'{type(e).__name__}: {str(e).splitlines()[0] if str(e) else ""}')
