@@ -12,6 +12,7 @@ import { getRun, insertRun, setRunStatus } from '../store/runs'
 import { parseTrainConfig, type TrainConfig } from '../train/config'
 import type { TrainProgress, TrainResult } from '../train/loop'
 import { trainInWorker } from '../train/run-worker'
+import { trainWithTorchrun } from '../launch/local'
 import type { WorkbenchEvent } from './api'
 import type { JobManager } from './jobs'
 
@@ -76,8 +77,10 @@ export function startTraining(deps: TrainingDeps, rawConfig: unknown, options: T
     setRunStatus(db, runId, 'running')
     changed()
     const metrics = new MetricWriter(db, runId)
+    let lastFlush = Date.now()
     try {
-      const result = await trainInWorker(
+      // the same hooks either way: the torch engine reports its trainer's JSON lines through them (#15)
+      const result = await (config.engine === 'torch' ? trainWithTorchrun : trainInWorker)(
         config,
         { runDir, resume: true, keepCheckpoints: keep },
         {
@@ -88,6 +91,11 @@ export function startTraining(deps: TrainingDeps, rawConfig: unknown, options: T
           progress: (p) => ctx.progress(p.step, p.totalSteps, 'steps', progressMessage(p)),
           metrics: (points) => {
             for (const p of points) metrics.add(p.name, p.step, p.value)
+            // at least once a second, so curves (and a crash) see the points of a long run
+            if (Date.now() - lastFlush >= 1000) {
+              metrics.flush()
+              lastFlush = Date.now()
+            }
           },
           checkpoint: (c) => {
             metrics.flush()

@@ -44,6 +44,7 @@ class Log:
 
     def __init__(self, run_dir, enabled):
         self.enabled = enabled
+        self.metrics = self.events = None
         if enabled:
             self.metrics = open(os.path.join(run_dir, 'metrics.jsonl'), 'a', encoding='utf-8')
             self.events = open(os.path.join(run_dir, 'events.jsonl'), 'a', encoding='utf-8')
@@ -60,11 +61,13 @@ class Log:
         self._write(self.events, {'event': kind, **fields})
 
 
-def setup_distributed(precision):
+def setup_distributed(precision, device_option):
     world = int(os.environ.get('WORLD_SIZE', '1'))
     rank = int(os.environ.get('RANK', '0'))
     local_rank = int(os.environ.get('LOCAL_RANK', '0'))
-    cuda = torch.cuda.is_available() and os.environ.get('MENGZI_TORCH_DEVICE', 'auto') != 'cpu'
+    cuda = torch.cuda.is_available() and device_option != 'cpu'
+    if device_option == 'cuda' and not cuda:
+        fail(f'torch.device "cuda" but this torch ({torch.__version__}) sees no GPU')
     if precision != 'fp32' and not cuda:
         fail(f'precision {precision} needs CUDA; this torch ({torch.__version__}) sees no GPU')
     device = torch.device('cuda', local_rank) if cuda else torch.device('cpu')
@@ -96,7 +99,7 @@ def main():
     torch_options = run.get('torch') or {}
     precision = torch_options.get('precision', 'fp32')
 
-    rank, world, device = setup_distributed(precision)
+    rank, world, device = setup_distributed(precision, torch_options.get('device', 'auto'))
     log = Log(run_dir, rank == 0)
     os.makedirs(os.path.join(run_dir, 'ranks'), exist_ok=True)
     with open(os.path.join(run_dir, 'ranks', f'rank-{rank}.pid'), 'w') as f:
@@ -148,7 +151,8 @@ def main():
     scaler = torch.cuda.amp.GradScaler() if precision == 'fp16' else None
 
     log.event('start', torch=torch.__version__, python=sys.version.split()[0], world_size=world, device=str(device),
-              backend=dist.get_backend() if world > 1 else None, precision=precision, step=state['step'], total=total)
+              backend=dist.get_backend() if world > 1 else None, precision=precision, step=state['step'], total=total,
+              parameters=sum(p.numel() for p in model.parameters()))
     stop_file = os.path.join(run_dir, 'STOP')
     keep = job.get('keepCheckpoints', 0)
     vocab = at(job.get('vocab'))
