@@ -84,6 +84,7 @@ export async function followTorchrun(
   const losses: number[] = []
   let parameters = 0
   let checkpointDir: string | null = null
+  let lastCheckpointStep: number | null = null
   let done: Extract<EventLine, { event: 'done' }> | null = null
   let started = Date.now()
   let firstStep = 0
@@ -115,6 +116,7 @@ export async function followTorchrun(
     } else if (e.event === 'resume') hooks.log?.(`resumed from ${e.dir} at step ${e.step} (restart ${e.restart})`)
     else if (e.event === 'checkpoint') {
       checkpointDir = e.dir
+      lastCheckpointStep = e.step
       hooks.checkpoint?.({ step: e.step, dir: e.dir })
     } else if (e.event === 'done') done = e
   })
@@ -130,7 +132,8 @@ export async function followTorchrun(
     if (exit.code !== 0 || !finished) {
       const reason = failureReason(proc.log) ?? `torchrun exited with ${exit.signal ?? `code ${exit.code}`}`
       if (signal?.aborted) throw new WorkbenchError('CANCELLED', `torch run cancelled: ${reason}`)
-      throw new Error(`torch run failed: ${reason} (log: ${proc.log})`)
+      const newest = lastCheckpointStep === null ? 'no checkpoint yet' : `its newest checkpoint is step ${lastCheckpointStep}; resuming the run continues from there`
+      throw new Error(`torch run failed: ${reason}; torchrun gave up after ${o.maxRestarts} restart(s) (torch.maxRestarts); ${newest} (log: ${proc.log})`)
     }
     return { step: finished.step, stopped: finished.stopped, losses, checkpointDir, parameters }
   } finally {

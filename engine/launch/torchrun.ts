@@ -93,13 +93,26 @@ export function startTorchrun(spec: TorchrunSpec, env: NodeJS.ProcessEnv = proce
   }
 }
 
-/** The trainer's own one-line reason (`mengzi-trainer: …`; the first, as the other ranks then fail on a closed connection), else the log's last line. */
+/**
+ * Why a torchrun ended badly, in one line: a rank that died by a signal (torchrun's failure summary
+ * says which), else the trainer's own reason (`mengzi-trainer: …`, the first: the other ranks then fail
+ * on a closed connection), else the log's last line.
+ */
 export function failureReason(log: string): string | null {
   let text: string
   try {
     text = fs.readFileSync(log, 'utf8')
   } catch {
     return null
+  }
+  const summary = text.slice(text.lastIndexOf('Failures:'))
+  if (summary.length < text.length) {
+    for (const entry of summary.split(/\n\[\d+\]:\n/).slice(1)) {
+      const rank = /rank\s*:\s*(\d+)/.exec(entry)?.[1]
+      const exit = Number(/exitcode\s*:\s*(-?\d+)/.exec(entry)?.[1])
+      const trace = /traceback\s*:\s*(.*)/.exec(entry)?.[1]?.trim()
+      if (rank !== undefined && exit < 0) return `rank ${rank} died (${trace ?? `signal ${-exit}`})`
+    }
   }
   const lines = text.split('\n').map((l) => l.trim()).filter(Boolean)
   const own = lines.find((l) => l.includes('mengzi-trainer: '))

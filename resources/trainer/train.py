@@ -120,7 +120,6 @@ def main():
     else:
         fail(f'job.json: data.kind "{data["kind"]}" is not one of fixed, shards')
 
-    torch.manual_seed(run['seed'] + rank)  # dropout masks differ per rank, as they would per sequence
     model = BertForPreTraining(bert, pair_head=pairs)
     if job.get('init'):
         load_weights(model, load_file(at(job['init'])), job['init'])
@@ -173,6 +172,8 @@ def main():
     while state['step'] < total:
         t0 = time.time()
         step = state['step']
+        # dropout masks from (seed, step, rank): a resumed run continues the exact curve
+        torch.manual_seed((run['seed'] * 1_000_003 + step) * 4099 + rank)
         micro_batches = [{k: v.to(device) for k, v in source.micro_batch(step, m, rank, world).items()} for m in range(accumulation)]
         # target counts over every rank, so each rank's share of the global mean is exact
         counts = torch.tensor([[int((b['labels'] != -100).sum()), b['pair_labels'].numel() if pairs else 0] for b in micro_batches], dtype=torch.float64, device=device)
