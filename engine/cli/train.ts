@@ -23,6 +23,8 @@ interface TrainFlags extends GlobalOptions {
   vocab?: string
   resume?: string
   keep: string
+  engine?: string
+  nprocPerNode?: string
 }
 
 const collect = (value: string, previous: string[]) => [...previous, value]
@@ -39,7 +41,9 @@ export function registerTrain(program: Command): void {
       .option('--dataset <id>', 'train on an imported text dataset (needs --vocab)')
       .option('--vocab <file>', 'the vocab.txt to tokenize with; shipped with the checkpoints')
       .option('--resume <run>', 'continue run RUN from its newest checkpoint')
-      .option('--keep <n>', 'newest checkpoints to keep (0 = all)', '2'),
+      .option('--keep <n>', 'newest checkpoints to keep (0 = all)', '2')
+      .option('--engine <name>', 'local (this process, TensorFlow.js) or torch (torchrun, PyTorch distributed)')
+      .option('--nproc-per-node <n>', 'torch engine: torchrun workers on this machine'),
   ).action(async (flags: TrainFlags) =>
     withWorkbench(flags, async (wb) => {
       const keepCheckpoints = Number(flags.keep)
@@ -99,9 +103,17 @@ function buildConfig(wb: Workbench, flags: TrainFlags): { raw: Record<string, un
     if (!ds) throw notFound(`--dataset: dataset ${JSON.stringify(flags.dataset)} does not exist`)
     raw.data = { kind: 'dataset', dir: ds.dir, vocab }
   }
-  const out = applyOverrides(raw, flags.set)
+  const out = applyOverrides(raw, [...flags.set, ...engineSets(flags)])
   if (out.data === undefined) throw badInput('no training data: give --text FILE or --dataset ID (with --vocab FILE), or data in the config')
   return { raw: out, datasetId }
+}
+
+/** --engine and --nproc-per-node as config overrides (engine/launch runs the torch engine). */
+function engineSets(flags: TrainFlags): string[] {
+  if (flags.nprocPerNode !== undefined && (flags.engine ?? 'torch') !== 'torch') throw badInput('--nproc-per-node applies to --engine torch')
+  const sets = flags.engine !== undefined ? [`engine=${JSON.stringify(flags.engine)}`] : []
+  if (flags.nprocPerNode !== undefined) sets.push('engine="torch"', `torch.nprocPerNode=${Number(flags.nprocPerNode)}`)
+  return sets
 }
 
 /** Waits for the job, drawing its progress on stderr; Ctrl-C cancels (the run checkpoints first). */

@@ -13,6 +13,7 @@ import { parseTrainConfig, type TrainConfig } from '../train/config'
 import type { TrainProgress, TrainResult } from '../train/loop'
 import { trainInWorker } from '../train/run-worker'
 import { trainWithTorchrun } from '../launch/local'
+import { checkTorchPlan } from '../launch/plan'
 import type { WorkbenchEvent } from './api'
 import type { JobManager } from './jobs'
 
@@ -67,6 +68,7 @@ export function startTraining(deps: TrainingDeps, rawConfig: unknown, options: T
     runId = run.id
   } else {
     config = parseTrainConfig(rawConfig)
+    if (config.engine === 'torch') checkTorchPlan(config) // what torch cannot honour is refused before a run exists
     runId = insertRun(db, { name: config.name, kind: 'pretrain', config: config as unknown as Record<string, unknown>, seed: config.seed, datasetId: options.datasetId })
   }
   const runDir = runDirOf(layout, runId)
