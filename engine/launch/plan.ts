@@ -38,6 +38,9 @@ export function checkTorchPlan(config: TrainConfig, probe?: TorchProbe, where: '
   if (config.batchSize % world !== 0) {
     throw refuse(`batchSize (${config.batchSize}) is split over ${world} ranks and must be a multiple of it`)
   }
+  if (t.zeroStage === 3) {
+    throw refuse('torch.zeroStage 3 partitions the parameters themselves and the trainer saves whole safetensors checkpoints; use stage 1 or 2')
+  }
   if (t.zeroStage > 0 && config.optimizer === 'lamb') {
     throw refuse(`LAMB's trust ratio is per tensor and ZeRO partitions tensors across ranks; use optimizer "adamw" with torch.zeroStage ${t.zeroStage}, or zeroStage 0`)
   }

@@ -78,6 +78,37 @@ def setup_distributed(precision, device_option):
     return rank, world, device
 
 
+def start_deepspeed(model, optimizer, run, precision, stage, per_rank):
+    """ZeRO stage 1/2 over our optimizer (AdamW: elementwise, so partitioning it is exact). DeepSpeed
+    then owns accumulation (it divides the loss by it), gradient averaging and clipping."""
+    try:
+        import deepspeed
+    except ImportError:
+        fail(f'torch.zeroStage {stage} needs DeepSpeed, which this Python ({sys.executable}) cannot import')
+    config = {
+        'train_micro_batch_size_per_gpu': per_rank,
+        'gradient_accumulation_steps': run['gradientAccumulation'],
+        'gradient_clipping': run['maxGradNorm'],
+        'zero_optimization': {'stage': stage},
+        'zero_allow_untested_optimizer': True,
+        'fp16': {'enabled': precision == 'fp16'},
+        'bf16': {'enabled': precision == 'bf16'},
+    }
+    engine, _, _, _ = deepspeed.initialize(model=model, optimizer=optimizer, config=config)
+    return engine
+
+
+def check_with_transformers(directory, log):
+    """When transformers is importable: its BertForPreTraining loads the final checkpoint (an event says
+    which keys it initialised itself, e.g. the pair head of an MLM-only run)."""
+    try:
+        from transformers import BertForPreTraining as HfBertForPreTraining
+    except ImportError:
+        return
+    _, info = HfBertForPreTraining.from_pretrained(directory, output_loading_info=True)
+    log.event('transformers', dir=directory, missing=sorted(info['missing_keys']), unexpected=sorted(info['unexpected_keys']))
+
+
 def all_sum(t, world):
     if world > 1:
         dist.all_reduce(t)
@@ -142,12 +173,17 @@ def main():
         state = {'step': saved['step'], 'dataPosition': saved['dataPosition']}
         log.event('resume', step=state['step'], dir=directory, restart=int(os.environ.get('TORCHELASTIC_RESTART_COUNT', '0')))
 
-    ddp = model
-    if world > 1:
+    zero = int(torch_options.get('zeroStage', 0))
+    engine = start_deepspeed(model, optimizer, run, precision, zero, run['batchSize'] // world) if zero else None
+    if engine is not None and existing:
+        engine.load_checkpoint(os.path.join(run_dir, 'deepspeed'), tag=f'step-{state["step"]:08d}', load_module_strict=False)
+    ddp = engine or model
+    if world > 1 and engine is None:
         # with MLM alone the pooler is never used: DDP must not wait for its gradient
         ddp = torch.nn.parallel.DistributedDataParallel(model, find_unused_parameters=not pairs)
-    autocast = (lambda: torch.autocast('cuda', dtype=torch.float16 if precision == 'fp16' else torch.bfloat16)) if precision != 'fp32' else contextlib.nullcontext
-    scaler = torch.cuda.amp.GradScaler() if precision == 'fp16' else None
+    amp = precision != 'fp32' and engine is None  # DeepSpeed runs fp16/bf16 itself
+    autocast = (lambda: torch.autocast('cuda', dtype=torch.float16 if precision == 'fp16' else torch.bfloat16)) if amp else contextlib.nullcontext
+    scaler = torch.cuda.amp.GradScaler() if amp and precision == 'fp16' else None
 
     log.event('start', torch=torch.__version__, python=sys.version.split()[0], world_size=world, device=str(device),
               backend=dist.get_backend() if world > 1 else None, precision=precision, step=state['step'], total=total,
@@ -159,10 +195,13 @@ def main():
 
     def save():
         nonlocal saved_step
+        if engine is not None:  # ZeRO's partitioned optimizer state, every rank its part
+            engine.save_checkpoint(os.path.join(run_dir, 'deepspeed'), tag=f'step-{state["step"]:08d}')
         if rank == 0:
             trainer_state = {'step': state['step'], 'dataPosition': state['dataPosition'], 'engine': 'torch',
                              'optimizer': {'kind': run['optimizer'], 'stepCount': optimizer.step_count}, 'config': run}
-            d = checkpoints.save(run_dir, state['step'], bert, model.state_dict(), optimizer.state_tensors(), trainer_state, vocab, keep)
+            weights = {k: v.float() for k, v in model.state_dict().items()}
+            d = checkpoints.save(run_dir, state['step'], bert, weights, optimizer.state_tensors(), trainer_state, vocab, keep)
             log.event('checkpoint', step=state['step'], dir=d)
         if world > 1:
             dist.barrier()
@@ -180,32 +219,42 @@ def main():
         counts = all_sum(counts, world).clamp(min=1)
         logged = torch.zeros(4, dtype=torch.float64, device=device)  # mlm, pair, tokens, stop
         for m, b in enumerate(micro_batches):
-            sync = ddp.no_sync if (world > 1 and m < accumulation - 1) else contextlib.nullcontext
+            sync = ddp.no_sync if (world > 1 and engine is None and m < accumulation - 1) else contextlib.nullcontext
             with sync():
                 with autocast():
                     mlm_sum, _, pair_sum, _ = ddp(b['input_ids'], b['attention_mask'], b['token_type_ids'], b['labels'], b.get('pair_labels') if pairs else None)
                 mlm, pair = mlm_sum / counts[m, 0], pair_sum / counts[m, 1]
                 # DDP averages gradients over ranks; this rank's share of the global mean, times the world size
-                loss = (mlm + pair) * (world / accumulation)
-                (scaler.scale(loss) if scaler else loss).backward()
+                if engine is not None:  # DeepSpeed divides by the accumulation itself and steps at its boundary
+                    engine.backward((mlm + pair) * world)
+                    if m == accumulation - 1:
+                        for g in optimizer.param_groups:
+                            g['lr'] = lr_at(step)
+                    engine.step()
+                else:
+                    loss = (mlm + pair) * (world / accumulation)
+                    (scaler.scale(loss) if scaler else loss).backward()
             logged[0] += float(mlm) / accumulation
             logged[1] += float(pair) / accumulation
             logged[2] += float(b['attention_mask'].sum())
         if rank == 0 and os.path.exists(stop_file):
             logged[3] = 1
         logged = all_sum(logged, world)
-        if scaler:
-            scaler.unscale_(optimizer)
-        grad_norm = optim.clip_by_global_norm(model.parameters(), run['maxGradNorm'])
         lr = lr_at(step)
-        for g in optimizer.param_groups:
-            g['lr'] = lr
-        if scaler:
-            scaler.step(optimizer)
-            scaler.update()
+        if engine is not None:
+            grad_norm = float(engine.get_global_grad_norm() or 0.0)
         else:
-            optimizer.step()
-        optimizer.zero_grad(set_to_none=True)
+            if scaler:
+                scaler.unscale_(optimizer)
+            grad_norm = optim.clip_by_global_norm(model.parameters(), run['maxGradNorm'])
+            for g in optimizer.param_groups:
+                g['lr'] = lr
+            if scaler:
+                scaler.step(optimizer)
+                scaler.update()
+            else:
+                optimizer.step()
+            optimizer.zero_grad(set_to_none=True)
         state['step'] += 1
         state['dataPosition'] += run['batchSize'] * accumulation
         steps_run += 1
@@ -223,6 +272,8 @@ def main():
             break
     if saved_step != state['step']:
         save()
+    if rank == 0 and not (state['step'] < total):
+        check_with_transformers(checkpoints.list_checkpoints(run_dir)[-1][1], log)
     stopped = state['step'] < total
     log.event('done', step=state['step'], stopped=stopped, seconds=time.time() - started, steps=steps_run)
     if world > 1:
