@@ -4,7 +4,6 @@ import fs from 'node:fs'
 import type { Command } from 'commander'
 import { badInput } from '../errors'
 import { emitJobFolder } from '../launch/emit'
-import { ingestJobFolder } from '../launch/ingest'
 import { applyOverrides, parseTrainConfig } from '../train/config'
 import { printJson, withCommonOptions, withWorkbench, type GlobalOptions } from './common'
 
@@ -51,9 +50,7 @@ export function registerLaunch(program: Command): void {
     async (dir: string, _flags: GlobalOptions, cmd: Command) => {
       const flags = cmd.optsWithGlobals<GlobalOptions>() // `runs` has --json/--db of its own, which commander fills first
       return withWorkbench(flags, async (wb) => {
-        const result = ingestJobFolder(wb.db, wb.layout, dir)
-        wb.emit({ type: 'runs.changed', id: result.runId })
-        if (result.modelId !== null) wb.emit({ type: 'models.changed' })
+        const result = await wb.call('runs.ingest', { dir })
         if (flags.json) return printJson(result)
         console.log(`Run ${result.runId} ${result.status} at step ${result.step}: ${result.metrics} metric points${result.modelId !== null ? `, model ${result.modelId}` : ''}`)
       })
