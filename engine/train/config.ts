@@ -54,6 +54,8 @@ export const trainConfigSchema = z
     backend: z.enum(['auto', 'tensorflow', 'webgpu', 'wasm', 'cpu']).default('auto'),
     // vocab.txt copied into every checkpoint, so the result is a complete HF folder (text-file data: its vocab)
     vocab: z.string().min(1).optional(),
+    // continued pretraining: "model:ID", "run:ID" or a HF folder; resolved into model.from when the run starts
+    initFrom: z.union([z.string().min(1), z.number().int().positive()]).optional(),
 
     // objectives: any of mlm (masked LM), pos (UPOS per token), ner (BIO entities per token), nsp (next
     // sentence), sop (sentence order); pos/ner learn the dataset's tags (tagged first when needed)
