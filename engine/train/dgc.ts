@@ -85,7 +85,8 @@ export async function projectConflicting(mlm: Grads, aux: Grads): Promise<{ grad
     out.set(
       n,
       tf.tidy(() => {
-        let g = m ? (a && coefficient !== 0 ? m.sub(a.mul(coefficient)) : m.clone()) : tf.zerosLike(a!)
+        let g = m ? m.clone() : tf.zerosLike(a!)
+        if (a && coefficient !== 0) g = g.sub(a.mul(coefficient))
         if (a) g = g.add(a)
         return g
       }),
