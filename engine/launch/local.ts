@@ -7,7 +7,8 @@ import fs from 'node:fs'
 import { readBertConfig } from '../model/checkpoint'
 import type { BertConfig } from '../model/config'
 import { WorkbenchError } from '../errors'
-import { presetModelConfig, vocabOf, type TrainConfig } from '../train/config'
+import { activeObjectives, presetModelConfig, vocabOf, type TrainConfig } from '../train/config'
+import { readTokenManifest } from '../text/token-shards'
 import type { TrainProgress, TrainResult } from '../train/loop'
 import type { WorkerHooks } from '../train/run-worker'
 import { copyTrainer, writeJobFile, type TorchJob } from './job'
@@ -51,6 +52,10 @@ export async function trainWithTorchrun(config: TrainConfig, options: TorchRunOp
   const { runDir } = options
   fs.mkdirSync(runDir, { recursive: true })
   const shards = await materialiseShards(config, bert, runDir, { signal })
+  const tagged = activeObjectives(config).filter((o) => o === 'pos' || o === 'ner')
+  if (tagged.length && readTokenManifest(shards).tags === null) {
+    throw new WorkbenchError('BAD_INPUT', `objectives ${tagged.join(', ')} learn the dataset's tags, and the training data has none (tag the dataset first, or train on an imported dataset)`)
+  }
   const job: TorchJob = {
     run: config,
     model: bert,

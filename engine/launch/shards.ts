@@ -25,7 +25,7 @@ export interface ShardOptions {
 export async function materialiseShards(config: TrainConfig, bert: BertConfig, dir: string, options: ShardOptions = {}): Promise<string> {
   const maxSegmentTokens = segmentTokensOf(config)
   if (config.data.kind === 'dataset') {
-    return buildTokenShards(config.data.dir, { vocabFile: config.data.vocab, maxSegmentTokens, signal: options.signal, onProgress: options.onProgress })
+    return buildTokenShards(config.data.dir, { vocabFile: vocabOf(config)!, maxSegmentTokens, signal: options.signal, onProgress: options.onProgress })
   }
   const { source, specials } = await openSource(config.data, bert.vocab_size, maxSegmentTokens + 2)
   const vocabFile = vocabOf(config)

@@ -1,7 +1,9 @@
 """Where each rank's micro-batches come from.
 
-A source answers `micro_batch(step, micro, rank, world)` with a dict of CPU tensors: input_ids,
-attention_mask, token_type_ids, labels (-100 = no target) and, for NSP/SOP, pair_labels. The
+A source answers `micro_batch(step, micro, rank, world)` with a dict of CPU tensors (engine/train/batch.ts's
+PretrainBatch): input_ids, attention_mask, token_type_ids, labels (MLM, -100 = no target), pos_labels,
+ner_labels, nsp_labels, sop_labels, and per sequence units / units_hit (words and entities, and those the
+mask touched: DGC's reweighting). The
 global micro-batch is config.batchSize sequences; rank r takes rows [r*B/W, (r+1)*B/W), so a run
 means the same on any number of ranks.
 """
@@ -9,7 +11,7 @@ import torch
 
 from safetensors_io import load_file
 
-KEYS = ('input_ids', 'attention_mask', 'token_type_ids', 'labels', 'pair_labels')
+KEYS = ('input_ids', 'attention_mask', 'token_type_ids', 'labels', 'pos_labels', 'ner_labels', 'nsp_labels', 'sop_labels', 'units', 'units_hit')
 
 
 def rank_rows(batch_size, rank, world):

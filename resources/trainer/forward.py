@@ -27,7 +27,8 @@ def main():
     with open(os.path.join(args.model, 'config.json'), encoding='utf-8') as f:
         config = json.load(f)
     weights = load_file(os.path.join(args.model, 'model.safetensors'))
-    model = BertForPreTraining(config, pair_head='cls.seq_relationship.weight' in weights)
+    heads = {'mlm': 'cls.predictions.bias', 'nsp': 'cls.seq_relationship.weight', 'sop': 'cls.sop.weight', 'pos': 'cls.pos.weight', 'ner': 'cls.ner.weight'}
+    model = BertForPreTraining(config, [o for o, key in heads.items() if key in weights])
     load_weights(model, weights, args.model)
     model.eval()
     inputs = load_file(args.inputs)
@@ -38,7 +39,8 @@ def main():
         hidden, pooled = model.encode(ids, mask, types)
         out = {f'hidden_states.{i}': h for i, h in enumerate(hidden)}
         out['pooler_output'] = pooled
-        out['prediction_logits'] = model.cls.predictions(hidden[-1], model.bert.embeddings.word_embeddings.weight)
+        if hasattr(model.cls, 'predictions'):
+            out['prediction_logits'] = model.cls.predictions(hidden[-1], model.bert.embeddings.word_embeddings.weight)
         if hasattr(model.cls, 'seq_relationship'):
             out['seq_relationship_logits'] = model.cls.seq_relationship(pooled)
     save_file(out, args.output)

@@ -153,45 +153,78 @@ class BertLMPredictionHead(nn.Module):
         return F.linear(self.transform(x), word_embeddings, self.bias)  # tied decoder: [N, V]
 
 
+OBJECTIVES = ('mlm', 'pos', 'ner', 'nsp', 'sop')
+POS_CLASSES, NER_CLASSES = 18, 35  # 17 UPOS + "none" for [CLS]/[SEP]; O + B-/I- of 17 OntoNotes labels
+
+
 class BertPreTrainingHeads(nn.Module):
-    def __init__(self, c, pair_head):
+    """docs/objectives.md: cls.predictions (MLM), cls.seq_relationship (NSP, HF's name), cls.sop, cls.pos,
+    cls.ner; one linear layer each for the pair and token heads, no dropout before them."""
+
+    def __init__(self, c, objectives):
         super().__init__()
-        self.predictions = BertLMPredictionHead(c)
-        if pair_head:
-            self.seq_relationship = nn.Linear(c['hidden_size'], 2)
+        h = c['hidden_size']
+        if 'mlm' in objectives:
+            self.predictions = BertLMPredictionHead(c)
+        if 'nsp' in objectives:
+            self.seq_relationship = nn.Linear(h, 2)
+        if 'sop' in objectives:
+            self.sop = nn.Linear(h, 2)
+        if 'pos' in objectives:
+            self.pos = nn.Linear(h, POS_CLASSES)
+        if 'ner' in objectives:
+            self.ner = nn.Linear(h, NER_CLASSES)
 
 
 class BertForPreTraining(nn.Module):
-    """The encoder, the MLM head and (with NSP or SOP) the pair head; losses as the local engine's."""
+    """The encoder and the heads of the run's objectives; losses as the local engine's (engine/train/objectives.ts)."""
 
-    def __init__(self, c, pair_head=False):
+    def __init__(self, c, objectives=('mlm',)):
         super().__init__()
         self.config = c
+        self.objectives = [o for o in OBJECTIVES if o in objectives]
         self.bert = BertModel(c)
-        self.cls = BertPreTrainingHeads(c, pair_head)
+        self.cls = BertPreTrainingHeads(c, self.objectives)
 
     def encode(self, input_ids, attention_mask, token_type_ids):
         """Every hidden state (embeddings, then each layer) and the pooled [CLS]."""
         hidden = self.bert(input_ids, attention_mask, token_type_ids)
         return hidden, self.bert.pooler(hidden[-1])
 
-    def forward(self, input_ids, attention_mask, token_type_ids, labels, pair_labels=None):
-        """Summed (not averaged) cross-entropies and target counts: [mlm_sum, mlm_n, pair_sum, pair_n].
+    def forward(self, batch, mlm_row_weights=None):
+        """Per objective: (sum of cross-entropies, argmax-correct count) over its labels (-100 skipped).
 
-        Sums, so that the caller divides by the count over every rank (a global mean, the same for
-        any number of ranks); the MLM head runs on the masked rows only.
+        Sums, so that the caller divides by the count over every rank (a global mean, the same for any
+        number of ranks); the MLM head runs on the masked rows only. With DGC's reweighting
+        (`mlm_row_weights`, one per sequence), 'mlm/weighted' is the sum with each masked position's
+        cross-entropy scaled by its sequence's weight: the gradient to follow, while 'mlm' is reported.
         """
-        hidden = self.bert(input_ids, attention_mask, token_type_ids)[-1]  # [B, T, H]
-        flat = labels.reshape(-1)
-        picked = (flat != -100).nonzero().squeeze(1)  # [M]
-        logits = self.cls.predictions(hidden.reshape(-1, hidden.shape[-1])[picked], self.bert.embeddings.word_embeddings.weight)
-        mlm_sum = F.cross_entropy(logits.float(), flat[picked], reduction='sum')
-        zero = mlm_sum.new_zeros(())
-        if pair_labels is None:
-            return mlm_sum, picked.numel(), zero, 0
-        pair_logits = self.cls.seq_relationship(self.bert.pooler(hidden))
-        pair_sum = F.cross_entropy(pair_logits.float(), pair_labels, reduction='sum')
-        return mlm_sum, picked.numel(), pair_sum, pair_labels.numel()
+        hidden = self.bert(batch['input_ids'], batch['attention_mask'], batch['token_type_ids'])[-1]  # [B, T, H]
+        B, T, H = hidden.shape
+        flat = hidden.reshape(B * T, H)
+        out = {}
+
+        def scored(name, logits, labels):
+            keep = labels != -100
+            ce = F.cross_entropy(logits.float(), labels.clamp(min=0), reduction='none') * keep
+            out[name] = (ce.sum(), ((logits.argmax(-1) == labels) & keep).sum())
+            return ce
+
+        for o in self.objectives:
+            if o == 'mlm':
+                labels = batch['labels'].reshape(-1)
+                picked = (labels != -100).nonzero().squeeze(1)  # [M]
+                logits = self.cls.predictions(flat[picked], self.bert.embeddings.word_embeddings.weight)  # [M, V]
+                ce = scored('mlm', logits, labels[picked])
+                if mlm_row_weights is not None:
+                    out['mlm/weighted'] = (ce * mlm_row_weights[picked // T]).sum()
+            elif o in ('pos', 'ner'):
+                scored(o, getattr(self.cls, o)(flat), batch[f'{o}_labels'].reshape(-1))  # [B·T, C]
+            else:
+                pooled = self.bert.pooler(hidden)
+                head = self.cls.seq_relationship if o == 'nsp' else self.cls.sop
+                scored(o, head(pooled), batch[f'{o}_labels'])  # [B, 2]
+        return out
 
 
 def init_weights(model, config, generator):

@@ -109,6 +109,43 @@ def check_with_transformers(directory, log):
     log.event('transformers', dir=directory, missing=sorted(info['missing_keys']), unexpected=sorted(info['unexpected_keys']))
 
 
+OBJECTIVE_ORDER = ('mlm', 'pos', 'ner', 'nsp', 'sop')
+
+
+def active_objectives(run):
+    """engine/train/config.ts activeObjectives: `objectives` plus the older pairObjective, in a fixed order."""
+    chosen = set(run.get('objectives') or ['mlm'])
+    if run.get('pairObjective', 'none') != 'none':
+        chosen.add(run['pairObjective'])
+    return [o for o in OBJECTIVE_ORDER if o in chosen]
+
+
+def target_count(batch, objective):
+    key = {'mlm': 'labels'}.get(objective, f'{objective}_labels')
+    return int((batch[key] != -100).sum())
+
+
+def dgc_raw(batch, dgc):
+    """docs/dgc.md: per sequence max(floor, (1 - hit/units)^gamma) and its masked-position count."""
+    units, hit = batch['units'].double(), batch['units_hit'].double()
+    broken = torch.where(units > 0, hit / units.clamp(min=1), torch.zeros_like(units))
+    raw = torch.clamp((1 - broken) ** float(dgc.get('gamma', 1)), min=float(dgc.get('floor', 0.1)))
+    return raw, (batch['labels'] != -100).sum(1).double()
+
+
+def dgc_sums(batch, dgc):
+    """Σ_b raw_b·masked_b and Σ_b masked_b of this rank's rows (all-reduced: the batch is global)."""
+    raw, masked = dgc_raw(batch, dgc)
+    return float((raw * masked).sum()), float(masked.sum())
+
+
+def dgc_row_weights(batch, dgc, sums):
+    """Per sequence weight, mean 1 over the global batch's masked positions (engine/train/dgc.ts sequenceWeights)."""
+    raw, _ = dgc_raw(batch, dgc)
+    weighted, count = float(sums[0]), float(sums[1])
+    return (raw * (count / weighted if weighted > 0 else 1.0)).float()
+
+
 def all_sum(t, world):
     if world > 1:
         dist.all_reduce(t)
@@ -139,7 +176,11 @@ def main():
     if threads:
         torch.set_num_threads(int(threads))
 
-    pairs = run.get('pairObjective', 'none') != 'none'
+    objectives = active_objectives(run)
+    pairs = 'nsp' in objectives or 'sop' in objectives
+    weights_of = {o: float(run.get('objectiveWeights', {}).get(o, 1)) for o in objectives}
+    dgc = run.get('dgc') or {}
+    reweight = bool(dgc.get('enabled') and dgc.get('reweight', True) and 'mlm' in objectives)
     accumulation = run['gradientAccumulation']
     total = run['totalSteps']
     data = job['data']
@@ -147,11 +188,11 @@ def main():
         source = FixedBatches(at(data['path']), accumulation)
     elif data['kind'] == 'shards':
         from shards import ShardBatches
-        source = ShardBatches(at(data['dir']), run, bert, job.get('specials'))
+        source = ShardBatches(at(data['dir']), run, bert, job.get('specials'), objectives=objectives)
     else:
         fail(f'job.json: data.kind "{data["kind"]}" is not one of fixed, shards')
 
-    model = BertForPreTraining(bert, pair_head=pairs)
+    model = BertForPreTraining(bert, objectives)
     if job.get('init'):
         load_weights(model, load_file(at(job['init'])), job['init'])
     else:
@@ -179,7 +220,7 @@ def main():
         engine.load_checkpoint(os.path.join(run_dir, 'deepspeed'), tag=f'step-{state["step"]:08d}', load_module_strict=False)
     ddp = engine or model
     if world > 1 and engine is None:
-        # with MLM alone the pooler is never used: DDP must not wait for its gradient
+        # without NSP/SOP the pooler is never used: DDP must not wait for its gradient
         ddp = torch.nn.parallel.DistributedDataParallel(model, find_unused_parameters=not pairs)
     amp = precision != 'fp32' and engine is None  # DeepSpeed runs fp16/bf16 itself
     autocast = (lambda: torch.autocast('cuda', dtype=torch.float16 if precision == 'fp16' else torch.bfloat16)) if amp else contextlib.nullcontext
@@ -214,31 +255,39 @@ def main():
         # dropout masks from (seed, step, rank): a resumed run continues the exact curve
         torch.manual_seed((run['seed'] * 1_000_003 + step) * 4099 + rank)
         micro_batches = [{k: v.to(device) for k, v in source.micro_batch(step, m, rank, world).items()} for m in range(accumulation)]
-        # target counts over every rank, so each rank's share of the global mean is exact
-        counts = torch.tensor([[int((b['labels'] != -100).sum()), b['pair_labels'].numel() if pairs else 0] for b in micro_batches], dtype=torch.float64, device=device)
-        counts = all_sum(counts, world).clamp(min=1)
-        logged = torch.zeros(4, dtype=torch.float64, device=device)  # mlm, pair, tokens, stop
+        # per micro-batch and objective: target counts (and DGC's weight sums) over every rank, so each
+        # rank's loss is its exact share of the global mean
+        local = torch.tensor([[target_count(b, o) for o in objectives] + list(dgc_sums(b, dgc) if reweight else ()) for b in micro_batches], dtype=torch.float64, device=device)
+        totals = all_sum(local, world)
+        counts = totals[:, :len(objectives)].clamp(min=1)
+        # logged: per objective loss and correct, then tokens, stop
+        logged = torch.zeros(2 * len(objectives) + 2, dtype=torch.float64, device=device)
         for m, b in enumerate(micro_batches):
             sync = ddp.no_sync if (world > 1 and engine is None and m < accumulation - 1) else contextlib.nullcontext
+            row_weights = dgc_row_weights(b, dgc, totals[m, len(objectives):]).to(device) if reweight else None
             with sync():
                 with autocast():
-                    mlm_sum, _, pair_sum, _ = ddp(b['input_ids'], b['attention_mask'], b['token_type_ids'], b['labels'], b.get('pair_labels') if pairs else None)
-                mlm, pair = mlm_sum / counts[m, 0], pair_sum / counts[m, 1]
-                # DDP averages gradients over ranks; this rank's share of the global mean, times the world size
+                    parts = ddp(b, row_weights)
+                summed = 0
+                for i, o in enumerate(objectives):
+                    ce_sum, correct = parts[o]
+                    followed = parts['mlm/weighted'] if (o == 'mlm' and reweight) else ce_sum
+                    summed = summed + weights_of[o] * followed / counts[m, i]
+                    logged[i] += float(ce_sum) / float(counts[m, i]) / accumulation
+                    logged[len(objectives) + i] += float(correct)
                 if engine is not None:  # DeepSpeed divides by the accumulation itself and steps at its boundary
-                    engine.backward((mlm + pair) * world)
+                    engine.backward(summed * world)
                     if m == accumulation - 1:
                         for g in optimizer.param_groups:
                             g['lr'] = lr_at(step)
                     engine.step()
                 else:
-                    loss = (mlm + pair) * (world / accumulation)
+                    # DDP averages gradients over ranks: this rank's share of the global mean, times the world size
+                    loss = summed * (world / accumulation)
                     (scaler.scale(loss) if scaler else loss).backward()
-            logged[0] += float(mlm) / accumulation
-            logged[1] += float(pair) / accumulation
-            logged[2] += float(b['attention_mask'].sum())
+            logged[-2] += float(b['attention_mask'].sum())
         if rank == 0 and os.path.exists(stop_file):
-            logged[3] = 1
+            logged[-1] = 1
         logged = all_sum(logged, world)
         lr = lr_at(step)
         if engine is not None:
@@ -259,16 +308,18 @@ def main():
         state['dataPosition'] += run['batchSize'] * accumulation
         steps_run += 1
         seconds = time.time() - t0
-        loss_value = float(logged[0] + logged[1])
         if state['step'] % run['logEvery'] == 0 or state['step'] == total:
-            values = {'loss': loss_value, 'lr': lr, 'grad_norm': grad_norm, 'tokens_per_sec': float(logged[2]) / seconds}
-            if pairs:
-                values.update({'loss/mlm': float(logged[0]), f'loss/{run["pairObjective"]}': float(logged[1])})
+            n = len(objectives)
+            values = {'loss': sum(weights_of[o] * float(logged[i]) for i, o in enumerate(objectives)), 'lr': lr, 'grad_norm': grad_norm,
+                      'tokens_per_sec': float(logged[-2]) / seconds}
+            for i, o in enumerate(objectives):
+                values[f'loss/{o}'] = float(logged[i])
+                values[f'acc/{o}'] = float(logged[n + i]) / float(totals[:, i].sum()) if float(totals[:, i].sum()) > 0 else 0.0
             log.metric(state['step'], values)
         every = run['checkpointEvery']
         if every > 0 and state['step'] % every == 0:
             save()
-        if logged[3] > 0:
+        if logged[-1] > 0:
             break
     if saved_step != state['step']:
         save()
