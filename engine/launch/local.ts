@@ -90,6 +90,7 @@ export async function followTorchrun(
   let parameters = 0
   let checkpointDir: string | null = null
   let lastCheckpointStep: number | null = null
+  let lastEval: Record<string, number> | null = null
   let done: Extract<EventLine, { event: 'done' }> | null = null
   let started = Date.now()
   let firstStep = 0
@@ -97,6 +98,11 @@ export async function followTorchrun(
     const points = metricPoints(line)
     if (points.length === 0) return
     hooks.metrics?.(points)
+    if (typeof line.loss !== 'number') {
+      // a held-out evaluation's line (eval/...): no step progress
+      lastEval = Object.fromEntries(points.filter((p) => p.name.startsWith('eval/')).map((p) => [p.name, p.value]))
+      return
+    }
     const elapsed = (Date.now() - started) / 1000
     const perStep = line.step > firstStep ? elapsed / (line.step - firstStep) : null
     const progress: TrainProgress = {
@@ -140,7 +146,7 @@ export async function followTorchrun(
       const newest = lastCheckpointStep === null ? 'no checkpoint yet' : `its newest checkpoint is step ${lastCheckpointStep}; resuming the run continues from there`
       throw new Error(`torch run failed: ${reason}; torchrun gave up after ${o.maxRestarts} restart(s) (torch.maxRestarts); ${newest} (log: ${proc.log})`)
     }
-    return { step: finished.step, stopped: finished.stopped, losses, checkpointDir, parameters }
+    return { step: finished.step, stopped: finished.stopped, losses, checkpointDir, parameters, eval: lastEval }
   } finally {
     clearInterval(timer)
     signal?.removeEventListener('abort', onAbort)

@@ -9,6 +9,7 @@ const TORCH_KEYS = new Set([
   'name', 'model', 'data', 'seed', 'backend', 'vocab', 'maxSeqLength', 'mlmProbability', 'pairObjective',
   'optimizer', 'learningRate', 'warmupRatio', 'weightDecay', 'beta1', 'beta2', 'eps', 'maxGradNorm', 'batchSize',
   'gradientAccumulation', 'totalSteps', 'checkpointEvery', 'logEvery', 'engine', 'torch',
+  'initFrom', 'objectives', 'objectiveWeights', 'wholeWordMask', 'dgc', 'evalEvery', 'evalBatches',
 ])
 
 export type TorchOptions = NonNullable<TrainConfig['torch']>
@@ -30,6 +31,9 @@ export function checkTorchPlan(config: TrainConfig, probe?: TorchProbe, where: '
     if (!TORCH_KEYS.has(key) && JSON.stringify(value) !== JSON.stringify(defaults[key])) {
       throw refuse(`${key} (${JSON.stringify(value)}) is not implemented by the PyTorch trainer yet; use engine "local"`)
     }
+  }
+  if (config.dgc.enabled && config.dgc.project) {
+    throw refuse('dgc.project (PCGrad between the MLM and POS/NE gradients, two backward passes) is not implemented by the PyTorch trainer yet; dgc.reweight is; use engine "local" for projection')
   }
   if (config.backend !== 'auto') {
     throw refuse(`backend "${config.backend}" picks a TensorFlow.js backend of the local engine; for torch set torch.device (auto, cpu, cuda) and leave backend "auto"`)

@@ -135,10 +135,14 @@ class ShardBatches:
                 return (b, a), nsp, sop
         return (a, b), nsp, sop
 
-    def rows(self, positions, g):
+    def block_of(self, index):
+        return next(b for b in self.order.blocks if b[0] <= index < b[0] + b[1])
+
+    def rows(self, positions, g, in_order=False):
+        """The batch of these stream positions (or, in_order, of these segment indices: evaluation)."""
         items, nsp, sop = [], [], []
         for position in positions:
-            block, index = self.order.at(position)
+            block, index = (self.block_of(position), position) if in_order else self.order.at(position)
             if not self.pairs:
                 items.append((self.split.segment(index),))
             else:

@@ -14,6 +14,7 @@ from the newest checkpoint; a file named STOP in the run folder ends the run aft
 import argparse
 import contextlib
 import json
+import math
 import os
 import sys
 import time
@@ -30,7 +31,7 @@ from modeling import BertForPreTraining, init_weights, load_weights  # noqa: E40
 from safetensors_io import load_file  # noqa: E402
 
 # config keys that may change between a run and its resumption (as the local engine)
-RESUMABLE_CHANGES = {'name', 'backend', 'logEvery', 'checkpointEvery', 'engine', 'torch'}
+RESUMABLE_CHANGES = {'name', 'backend', 'logEvery', 'checkpointEvery', 'evalEvery', 'evalBatches', 'engine', 'torch'}
 
 
 def fail(message):
@@ -146,6 +147,37 @@ def dgc_row_weights(batch, dgc, sums):
     return (raw * (count / weighted if weighted > 0 else 1.0)).float()
 
 
+def evaluate(model, dev, run, objectives, device):
+    """engine/train/loop.ts evaluate: the first evalBatches batches of the dev split in order, masks from a
+    fixed seed (the same at every evaluation), no dropout; eval/loss/<o> (mean of batch means),
+    eval/acc/<o>, eval/ppl = exp(eval/loss/mlm)."""
+    from shards import seeded
+    B = run['batchSize']
+    limit = min(dev.split.size, run['evalBatches'] * B)
+    g = seeded(run['seed'], 0x65766131)
+    totals = {o: [0.0, 0, 0] for o in objectives}
+    batches = 0
+    model.eval()
+    with torch.no_grad():
+        for start in range(0, limit, B):
+            batch = {k: v.to(device) for k, v in dev.rows(range(start, min(limit, start + B)), g, in_order=True).items()}
+            parts = model(batch)
+            for o in objectives:
+                n = target_count(batch, o)
+                totals[o][0] += float(parts[o][0]) / max(n, 1)
+                totals[o][1] += int(parts[o][1])
+                totals[o][2] += n
+            batches += 1
+    model.train()
+    out = {}
+    for o, (loss, correct, count) in totals.items():
+        out[f'eval/loss/{o}'] = loss / batches
+        out[f'eval/acc/{o}'] = correct / count if count else 0.0
+    if 'mlm' in totals:
+        out['eval/ppl'] = math.exp(out['eval/loss/mlm'])
+    return out
+
+
 def all_sum(t, world):
     if world > 1:
         dist.all_reduce(t)
@@ -184,11 +216,15 @@ def main():
     accumulation = run['gradientAccumulation']
     total = run['totalSteps']
     data = job['data']
+    dev = None  # the dev split, for held-out evaluation
     if data['kind'] == 'fixed':
         source = FixedBatches(at(data['path']), accumulation)
     elif data['kind'] == 'shards':
         from shards import ShardBatches
         source = ShardBatches(at(data['dir']), run, bert, job.get('specials'), objectives=objectives)
+        with open(os.path.join(at(data['dir']), 'manifest.json'), encoding='utf-8') as f:
+            if (json.load(f)['splits'].get('dev') or {}).get('segments'):
+                dev = ShardBatches(at(data['dir']), run, bert, job.get('specials'), split='dev', objectives=objectives)
     else:
         fail(f'job.json: data.kind "{data["kind"]}" is not one of fixed, shards')
 
@@ -248,7 +284,13 @@ def main():
             dist.barrier()
         saved_step = state['step']
 
-    started, steps_run = time.time(), 0
+    def run_eval():
+        if dev is not None and rank == 0:
+            log.metric(state['step'], evaluate(model, dev, run, objectives, device))
+        if dev is not None and world > 1:
+            dist.barrier()
+
+    started, steps_run, stop_requested = time.time(), 0, False
     while state['step'] < total:
         t0 = time.time()
         step = state['step']
@@ -316,11 +358,16 @@ def main():
                 values[f'loss/{o}'] = float(logged[i])
                 values[f'acc/{o}'] = float(logged[n + i]) / float(totals[:, i].sum()) if float(totals[:, i].sum()) > 0 else 0.0
             log.metric(state['step'], values)
+        if run.get('evalEvery', 0) > 0 and state['step'] % run['evalEvery'] == 0 and state['step'] < total:
+            run_eval()
         every = run['checkpointEvery']
         if every > 0 and state['step'] % every == 0:
             save()
         if logged[-1] > 0:
+            stop_requested = True
             break
+    if state['step'] == total and not stop_requested:
+        run_eval()
     if saved_step != state['step']:
         save()
     if rank == 0 and not (state['step'] < total):
