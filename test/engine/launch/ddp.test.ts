@@ -22,7 +22,11 @@ beforeAll(async () => {
 const STEPS = 3
 const CASES: { label: string; config: Partial<TrainConfigInput> }[] = [
   { label: 'MLM, LAMB (the unused pooler stays out of the reduction)', config: { pairObjective: 'none', optimizer: 'lamb' } },
-  { label: 'MLM + NSP, AdamW, 2 micro-batches per step (no_sync on the first)', config: { pairObjective: 'nsp', optimizer: 'adamw', gradientAccumulation: 2 } },
+  {
+    // DGC's weights are normalised over the global batch: their sums are all-reduced too
+    label: 'MLM + NSP + SOP with DGC reweighting, AdamW, 2 micro-batches per step (no_sync on the first)',
+    config: { objectives: ['mlm', 'nsp', 'sop'], dgc: { enabled: true }, optimizer: 'adamw', gradientAccumulation: 2 },
+  },
 ]
 
 describe.skipIf(skipTorch)('torch engine: DDP over 2 ranks equals 1 rank with the whole batch', () => {

@@ -27,8 +27,8 @@ sys.path.insert(0, sys.argv[1])
 from shards import ShardSplit, ShardBatches, BlockOrder
 directory, run = sys.argv[2], json.loads(sys.argv[3])
 split = ShardSplit(directory)
-order = BlockOrder(split.size, run['seed'])
-out = {'segments': [split.segment(i).tolist() for i in range(split.size)],
+order = BlockOrder(split.blocks(), run['seed'])
+out = {'segments': [split.segment(i)['id'].tolist() for i in range(split.size)],
        'epoch0': sorted(order.index_at(p) for p in range(split.size))}
 batches = ShardBatches(directory, run, {'vocab_size': 21128})
 whole = batches.micro_batch(0, 0, 0, 1)
