@@ -1,7 +1,8 @@
 // Killing one rank of a torch run mid-way: with an elastic restart left, torchrun restarts the workers
 // and the trainer resumes from its newest checkpoint, replaying the steps after it exactly; without one,
 // the run fails with a one-line reason naming the dead rank, keeps every metric point and checkpoint in
-// the database, and resuming the run finishes it.
+// the database, and resuming the run finishes it. Cancelling (the job's cancel, Ctrl-C in the CLI) ends the
+// trainer after a checkpoint at the next step.
 import fs from 'node:fs'
 import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
@@ -95,5 +96,27 @@ describe.skipIf(skipTorch)('torch engine: a rank dies mid-run', () => {
     expect(resumed.step).toBe(TOTAL)
     expect(getRun(wb.db, start.runId)!.status).toBe('completed')
     expect(metricSeries(wb.db, start.runId, 'loss').steps).toEqual(Array.from({ length: TOTAL }, (_, i) => i + 1))
+  })
+
+  it('cancelling: the trainer checkpoints at the next step and ends; the run is cancelled, its points kept', { timeout: 120_000 }, async () => {
+    const start = startTraining(wb, { ...config(0), name: 'cancel', totalSteps: 200, checkpointEvery: 100 })
+    await new Promise<void>((resolve) => {
+      const timer = setInterval(() => {
+        if (metricSeries(wb.db, start.runId, 'loss').steps.length >= 3) {
+          clearInterval(timer)
+          wb.jobs.cancel(start.jobId)
+          resolve()
+        }
+      }, 50)
+    })
+    await expect(start.done).rejects.toThrow(/cancelled/)
+    expect(getRun(wb.db, start.runId)!.status).toBe('cancelled')
+    const steps = metricSeries(wb.db, start.runId, 'loss').steps
+    const last = steps.at(-1)!
+    expect(steps).toEqual(Array.from({ length: last }, (_, i) => i + 1))
+    expect(last).toBeLessThan(200)
+    expect(listRunCheckpoints(wb.db, start.runId).map((c) => c.step)).toEqual([last])
+    const events = metricLines(fs.readFileSync(join(wb.layout.runs, String(start.runId), 'events.jsonl'), 'utf8')) as unknown as { event: string; stopped?: boolean; step: number }[]
+    expect(events.at(-1)).toMatchObject({ event: 'done', stopped: true, step: last })
   })
 })
