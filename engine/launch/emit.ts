@@ -6,7 +6,8 @@ import fs from 'node:fs'
 import path from 'node:path'
 import { badInput } from '../errors'
 import { VERSION } from '../version'
-import { vocabOf, type TrainConfig } from '../train/config'
+import { activeObjectives, vocabOf, type TrainConfig } from '../train/config'
+import { readTokenManifest } from '../text/token-shards'
 import { copyTrainer, writeJobFile, type TorchJob } from './job'
 import { bertConfigOf, initialWeightsOf } from './local'
 import { checkTorchPlan } from './plan'
@@ -38,6 +39,10 @@ export async function emitJobFolder(raw: TrainConfig, out: string, options: Emit
   fs.mkdirSync(dir, { recursive: true })
   try {
     const shards = await materialiseShards(config, bert, dir)
+    const tagged = activeObjectives(config).filter((o) => o === 'pos' || o === 'ner')
+    if (tagged.length && readTokenManifest(shards).tags === null) {
+      throw badInput(`objectives ${tagged.join(', ')} learn the dataset's tags, and the training data has none: tag the dataset first (the Tags view, or a local run, tags it)`)
+    }
     if (shards !== path.join(dir, 'shards')) fs.cpSync(shards, path.join(dir, 'shards'), { recursive: true })
     const vocab = vocabOf(config)
     if (vocab) fs.copyFileSync(vocab, path.join(dir, 'vocab.txt'))

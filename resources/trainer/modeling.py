@@ -247,6 +247,8 @@ def load_weights(model, tensors, source):
     """Copies a state dict in, checking every key and shape first (nanoGPT style); extra keys of
     a checkpoint (HF's tied decoder, position_ids) are ignored, missing heads keep their init."""
     own = model.state_dict()
+    # a bare BertModel's keys (no "bert." prefix), as HF saves one
+    tensors = {(f'bert.{k}' if k not in own and f'bert.{k}' in own else k): t for k, t in tensors.items()}
     missing = [k for k in own if k not in tensors and not k.startswith(('cls.', 'bert.pooler.'))]
     if missing:
         raise ValueError(f'{source}: missing {len(missing)} parameters, e.g. "{missing[0]}"')

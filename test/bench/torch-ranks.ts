@@ -2,7 +2,8 @@
 // length, model) through engine/launch exactly as the workbench starts it, tokens per second from the
 // trainer's own metric lines (median over the steps after --warmup).
 //   npx tsx test/bench/torch-ranks.ts [--model A|B|BASE] [--batch 16] [--seq 128] [--steps 20] [--warmup 3] [--json]
-// Layouts on the same cores: 1 rank × 2 threads, 1 rank × 1 thread, 2 ranks × 1 thread. Not a test:
+// Layouts on the same cores: 1 rank × 2 threads, 1 rank × 1 thread, 2 ranks × 1 thread (OMP_WAIT_POLICY=PASSIVE:
+// idle OpenMP threads sleep rather than spin on a shared machine). Not a test:
 // timings on a shared machine are noisy; the table names what it measured.
 import fs from 'node:fs'
 import os from 'node:os'
@@ -41,7 +42,7 @@ for (const [ranks, threads] of [[1, 2], [1, 1], [2, 1]]) {
   const runDir = fs.mkdtempSync(path.join(os.tmpdir(), 'mengzi-bench-torch-'))
   const tps: number[] = []
   try {
-    await trainWithTorchrun(config, { runDir, env: { OMP_NUM_THREADS: String(threads), MENGZI_TORCH_THREADS: String(threads), OPENBLAS_NUM_THREADS: String(threads) } }, {
+    await trainWithTorchrun(config, { runDir, env: { OMP_NUM_THREADS: String(threads), MENGZI_TORCH_THREADS: String(threads), OPENBLAS_NUM_THREADS: String(threads), OMP_WAIT_POLICY: 'PASSIVE' } }, {
       progress: (p) => {
         if (p.step > Number(args.warmup)) tps.push(p.tokensPerSec)
       },

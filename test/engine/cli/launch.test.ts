@@ -57,8 +57,10 @@ describe.skipIf(skipTorch)('torch engine on the command line', () => {
   it('mengzi train --engine torch --nproc-per-node 2: a JSON summary last, like a local run', { timeout: 120_000 }, async () => {
     const r = await runCli(['train', '--config', tinyRun(), '--engine', 'torch', '--nproc-per-node', '2', '--json'], env)
     expect(r.status, r.stderr).toBe(0)
-    const summary = JSON.parse(r.stdout.trim().split('\n').pop()!)
+    const lines = r.stdout.trim().split('\n').map((l) => JSON.parse(l))
+    const summary = lines.pop()
     expect(summary).toMatchObject({ status: 'completed', step: 4, error: null })
+    expect(lines.some((l) => l.progress?.unit === 'steps' && l.progress.total === 4)).toBe(true) // progress lines first, as a local run
     expect(summary.backend).toMatch(/^torch .*cpu×2$/)
     expect(fs.readdirSync(summary.checkpoint).sort()).toEqual(['config.json', 'model.safetensors', 'optimizer.safetensors', 'trainer_state.json', 'vocab.txt'])
   })
