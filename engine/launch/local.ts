@@ -66,7 +66,7 @@ export async function trainWithTorchrun(config: TrainConfig, options: TorchRunOp
   }
   const script = await copyTrainer(runDir)
   const jobFile = await writeJobFile(runDir, job)
-  return followTorchrun(config, { ...options, python: probe.python, script, jobFile, nprocPerNode: torch.nprocPerNode, maxRestarts: torch.maxRestarts, backend: `torch ${probe.torch}` }, hooks, signal)
+  return followTorchrun(config, { ...options, python: probe.python, script, jobFile, nprocPerNode: torch.nprocPerNode, maxRestarts: torch.maxRestarts, backend: `torch ${probe.torch} (${probe.python})` }, hooks, signal)
 }
 
 /** Starts torchrun on a written job folder and reports through hooks until it exits. */
