@@ -10,7 +10,8 @@ import { disposeWeights, initWeights, weightsToTensors } from '../model/weights'
 import { Rng } from '../compute/rng'
 import { activeObjectives, type TrainConfig } from '../train/config'
 import { drawBatch, openSegments } from '../train/loop'
-import { headsFor, usesPairs } from '../train/objectives'
+import { headsFor } from '../train/objectives'
+import { segmentTokensOf } from './shards'
 import { SegmentStream } from '../train/stream'
 import { badInput } from '../errors'
 
@@ -20,9 +21,7 @@ export async function exportFixedBatches(config: TrainConfig, bert: BertConfig, 
     throw badInput('fixed batches: the model has dropout; the local engine draws its masks from the masking RNG, so set hidden_dropout_prob and attention_probs_dropout_prob to 0')
   }
   const objectives = activeObjectives(config)
-  const pairs = usesPairs(objectives)
-  const segmentTokens = pairs ? Math.floor((config.maxSeqLength - 3) / 2) : config.maxSeqLength - 2
-  const opened = await openSegments(config, bert, segmentTokens)
+  const opened = await openSegments(config, bert, segmentTokensOf(config))
   try {
     const stream = new SegmentStream(opened.train, config.seed)
     const rng = new Rng((config.seed ^ 0x6d656e67) >>> 0) // loop.ts's training RNG

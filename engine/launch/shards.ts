@@ -11,9 +11,9 @@ import { vocabOf, type TrainConfig } from '../train/config'
 import { openSource } from '../train/data'
 import { buildTokenShards, objectiveLabels } from '../train/shard-build'
 
-/** Segment length the local engine cuts a source into: pairs share a sequence ([CLS] A [SEP] B [SEP]). */
+/** Segment length the local engine cuts a source into: a single sequence's ([CLS] segment [SEP]); pairs are truncated to fit. */
 export function segmentTokensOf(config: TrainConfig): number {
-  return config.pairObjective !== 'none' ? Math.floor((config.maxSeqLength - 3) / 2) : config.maxSeqLength - 2
+  return config.maxSeqLength - 2
 }
 
 export interface ShardOptions {

@@ -191,7 +191,7 @@ class BertForPreTraining(nn.Module):
         hidden = self.bert(input_ids, attention_mask, token_type_ids)
         return hidden, self.bert.pooler(hidden[-1])
 
-    def forward(self, batch, mlm_row_weights=None):
+    def forward(self, batch, mlm_row_weights=None, objectives=None):
         """Per objective: (sum of cross-entropies, argmax-correct count) over its labels (-100 skipped).
 
         Sums, so that the caller divides by the count over every rank (a global mean, the same for any
@@ -210,7 +210,7 @@ class BertForPreTraining(nn.Module):
             out[name] = (ce.sum(), ((logits.argmax(-1) == labels) & keep).sum())
             return ce
 
-        for o in self.objectives:
+        for o in self.objectives if objectives is None else objectives:
             if o == 'mlm':
                 labels = batch['labels'].reshape(-1)
                 picked = (labels != -100).nonzero().squeeze(1)  # [M]

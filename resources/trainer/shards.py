@@ -115,7 +115,7 @@ class ShardBatches:
         self.pairs = 'nsp' in objectives or 'sop' in objectives
         self.order = BlockOrder(self.split.blocks(), run['seed'])
 
-    def _pair(self, block, index, g):
+    def _pair(self, block, index, g, objectives):
         """engine/train/loop.ts pairAtBlock: B is the next segment of the block, or for NSP (half the time,
         blocks of 3+) a random other one of the block; SOP swaps an in-order pair half the time."""
         lo, n = block
@@ -124,12 +124,12 @@ class ShardBatches:
         a = self.split.segment(lo + first)
         b = self.split.segment(lo + min(n - 1, first + 1))
         nsp, sop = 0, -100
-        if 'nsp' in self.objectives and n > 2 and float(torch.rand((), generator=g)) < 0.5:
+        if 'nsp' in objectives and n > 2 and float(torch.rand((), generator=g)) < 0.5:
             other = int(torch.randint(n - 1, (), generator=g))
             if other >= first + 1:
                 other += 1
             b, nsp = self.split.segment(lo + other), 1
-        if 'sop' in self.objectives and nsp == 0:
+        if 'sop' in objectives and nsp == 0:
             sop = 0 if float(torch.rand((), generator=g)) < 0.5 else 1
             if sop == 1:
                 return (b, a), nsp, sop
@@ -138,22 +138,26 @@ class ShardBatches:
     def block_of(self, index):
         return next(b for b in self.order.blocks if b[0] <= index < b[0] + b[1])
 
-    def rows(self, positions, g, in_order=False):
-        """The batch of these stream positions (or, in_order, of these segment indices: evaluation)."""
+    def rows(self, positions, g, in_order=False, objectives=None, whole_word=None):
+        """The batch of these stream positions (or, in_order, of these segment indices: evaluation), for
+        the run's objectives or a subset of them."""
+        objectives = self.objectives if objectives is None else objectives
+        pairs = 'nsp' in objectives or 'sop' in objectives
         items, nsp, sop = [], [], []
         for position in positions:
             block, index = (self.block_of(position), position) if in_order else self.order.at(position)
-            if not self.pairs:
+            if not pairs:
                 items.append((self.split.segment(index),))
             else:
-                item, n, s = self._pair(block, index, g)
+                item, n, s = self._pair(block, index, g, objectives)
                 items.append(item)
                 nsp.append(n)
                 sop.append(s)
         run = self.run
-        batch = build_batch(items, run['maxSeqLength'], run['mlmProbability'], self.vocab_size, self.specials, g, run.get('wholeWordMask', False))
-        batch['nsp_labels'] = torch.tensor(nsp if self.pairs else [0] * len(items))
-        batch['sop_labels'] = torch.tensor(sop if self.pairs else [0] * len(items))
+        whole_word = run.get('wholeWordMask', False) if whole_word is None else whole_word
+        batch = build_batch(items, run['maxSeqLength'], run['mlmProbability'], self.vocab_size, self.specials, g, whole_word)
+        batch['nsp_labels'] = torch.tensor(nsp if pairs else [0] * len(items))
+        batch['sop_labels'] = torch.tensor(sop if pairs else [0] * len(items))
         return batch
 
     def micro_batch(self, step, micro, rank, world):

@@ -148,32 +148,36 @@ def dgc_row_weights(batch, dgc, sums):
 
 
 def evaluate(model, dev, run, objectives, device):
-    """engine/train/loop.ts evaluate: the first evalBatches batches of the dev split in order, masks from a
-    fixed seed (the same at every evaluation), no dropout; eval/loss/<o> (mean of batch means),
-    eval/acc/<o>, eval/ppl = exp(eval/loss/mlm)."""
+    """engine/train/loop.ts evaluate: the first evalBatches batches of the dev split in order, token masking
+    from a fixed seed (the same at every evaluation), no dropout; MLM/POS/NE on single segments, NSP/SOP on
+    pairs of the same segments; eval/loss/<o> (mean of batch means), eval/acc/<o>, eval/ppl."""
     from shards import seeded
     B = run['batchSize']
     limit = min(dev.split.size, run['evalBatches'] * B)
-    g = seeded(run['seed'], 0x65766131)
-    totals = {o: [0.0, 0, 0] for o in objectives}
-    batches = 0
+    out = {}
     model.eval()
     with torch.no_grad():
-        for start in range(0, limit, B):
-            batch = {k: v.to(device) for k, v in dev.rows(range(start, min(limit, start + B)), g, in_order=True).items()}
-            parts = model(batch)
-            for o in objectives:
-                n = target_count(batch, o)
-                totals[o][0] += float(parts[o][0]) / max(n, 1)
-                totals[o][1] += int(parts[o][1])
-                totals[o][2] += n
-            batches += 1
+        for subset in ([o for o in objectives if o not in ('nsp', 'sop')], [o for o in objectives if o in ('nsp', 'sop')]):
+            if not subset:
+                continue
+            g = seeded(run['seed'], 0x65766131)
+            totals = {o: [0.0, 0, 0] for o in subset}
+            batches = 0
+            for start in range(0, limit, B):
+                rows = dev.rows(range(start, min(limit, start + B)), g, in_order=True, objectives=subset, whole_word=False)
+                batch = {k: v.to(device) for k, v in rows.items()}
+                parts = model(batch, objectives=subset)
+                for o in subset:
+                    n = target_count(batch, o)
+                    totals[o][0] += float(parts[o][0]) / max(n, 1)
+                    totals[o][1] += int(parts[o][1])
+                    totals[o][2] += n
+                batches += 1
+            for o, (loss, correct, count) in totals.items():
+                out[f'eval/loss/{o}'] = loss / batches
+                out[f'eval/acc/{o}'] = correct / count if count else 0.0
     model.train()
-    out = {}
-    for o, (loss, correct, count) in totals.items():
-        out[f'eval/loss/{o}'] = loss / batches
-        out[f'eval/acc/{o}'] = correct / count if count else 0.0
-    if 'mlm' in totals:
+    if 'eval/loss/mlm' in out:
         out['eval/ppl'] = math.exp(out['eval/loss/mlm'])
     return out
 
