@@ -9,6 +9,8 @@ import { WorkbenchError } from '../errors'
 import { DEDUP_MODES, ENCODINGS, FORMATS, TASKS, type DatasetStats, type ImportFileReport } from '../data/types'
 import type { TagPreview, TagSummary } from '../tagging/types'
 import type { BackendProbe } from '../compute/backends'
+import type { TorchProbe } from '../launch/python'
+import type { IngestResult } from '../launch/ingest'
 export type { TagPreview, TagSummary } from '../tagging/types'
 
 const id = z.number().int().positive()
@@ -132,6 +134,11 @@ export interface RunSummary {
   finishedAt: string | null
   error: string | null
 }
+/** runs.list rows (pretraining, #11): the run's config and its final metric values. */
+export interface RunListRow extends RunSummary {
+  config: Record<string, unknown>
+  summary: Record<string, number>
+}
 export interface RunDetail extends RunSummary {
   config: Record<string, unknown>
   metrics: string[]
@@ -208,6 +215,14 @@ const tagsDataset = z
   .object({ id, tagger: z.enum(['builtin', 'spacy']).optional(), entities: z.boolean().optional() })
   .strict()
 
+// The torch engine (#15): a job folder from a run config (engine/train/config.ts, checked by the engine)
+const launchEmitInput = z
+  .object({ config: z.record(z.string(), z.unknown()), out: z.string().min(1).max(4096), scheduler: z.enum(['none', 'slurm']).optional(), keepCheckpoints: z.number().int().min(0).optional() })
+  .strict()
+const runsIngestInput = z.object({ dir: z.string().min(1).max(4096) }).strict()
+export type { TorchProbe } from '../launch/python'
+export type { IngestResult } from '../launch/ingest'
+
 /** One rung of the backend ladder on this machine: available or not, and what runs or why not. */
 export type BackendInfo = BackendProbe
 
@@ -222,7 +237,7 @@ export const methods = {
   'datasets.delete': method<typeof byId, { deleted: boolean }>(byId),
   'datasets.samples': method<typeof datasetSamples, DatasetSamples>(datasetSamples),
   'datasets.stats': method<typeof byId, DatasetStats>(byId),
-  'runs.list': method<typeof none, RunSummary[]>(none),
+  'runs.list': method<typeof none, RunListRow[]>(none),
   'runs.get': method<typeof byId, RunDetail>(byId),
   'runs.metrics': method<z.ZodObject<{ id: typeof id; names: z.ZodOptional<z.ZodArray<z.ZodString>> }>, MetricSeries[]>(
     z.object({ id, names: z.array(z.string().min(1)).max(64).optional() }).strict(),
@@ -254,6 +269,9 @@ export const methods = {
   // GPU adapters (#14)
 
   // The torch engine, job folders, ingest (#15)
+  'torch.probe': method<typeof none, TorchProbe>(none), // the Python and torch a torch run would use, or UNAVAILABLE
+  'launch.emit': method<typeof launchEmitInput, { jobId: string }>(launchEmitInput), // a job folder for a cluster, as a job
+  'runs.ingest': method<typeof runsIngestInput, IngestResult>(runsIngestInput), // a finished job folder back as a run
 } as const
 
 export type MethodName = keyof typeof methods

@@ -12,7 +12,7 @@ export type TaskMessage =
 const BUILT_ENTRY = new URL('./task-worker.js', import.meta.url)
 const SOURCE_ENTRY = new URL('./task-worker.ts', import.meta.url)
 
-export function runTask<T extends TaskName>(task: T, env: TaskEnvironment, input: TaskInput<T>, ctx: JobContext): Promise<TaskResult<T>> {
+export function runTask<T extends TaskName>(task: T, env: TaskEnvironment, input: TaskInput<T>, ctx: Pick<JobContext, 'signal' | 'progress'>): Promise<TaskResult<T>> {
   const worker = startWorker(BUILT_ENTRY, SOURCE_ENTRY, { task, env, input })
   const abort = () => worker.postMessage({ type: 'abort' })
   if (ctx.signal.aborted) abort()

@@ -60,3 +60,16 @@ export function metricSeries(db: Db, runId: number, name: string): { steps: numb
 export function deleteMetricsAfter(db: Db, runId: number, step: number): number {
   return db.prepare('DELETE FROM metrics WHERE run_id = ? AND step > ?').run(runId, step).changes
 }
+
+/** The last value of every series of a run (the run's summary: final loss, eval/... values). */
+export function finalMetrics(db: Db, runId: number): Record<string, number> {
+  const rows = db
+    .prepare(
+      `SELECT m.name, m.value FROM metrics m
+       JOIN (SELECT name, MAX(step) AS step FROM metrics WHERE run_id = ? GROUP BY name) last ON last.name = m.name AND last.step = m.step
+       WHERE m.run_id = ?`,
+    )
+    .raw()
+    .all(runId, runId) as [string, number][]
+  return Object.fromEntries(rows)
+}
