@@ -6,7 +6,7 @@ import { WorkbenchError, notFound, toErrorPayload } from '../errors'
 import type { DataLayout } from '../paths'
 import { listRunCheckpoints, recordCheckpoint, forgetCheckpoints } from '../store/checkpoints'
 import type { Db } from '../store/db'
-import { MetricWriter } from '../store/metrics'
+import { MetricWriter, type MetricPoint } from '../store/metrics'
 import { insertModel } from '../store/models'
 import { getRun, insertRun, setRunStatus } from '../store/runs'
 import { parseTrainConfig, type TrainConfig } from '../train/config'
@@ -50,6 +50,18 @@ export interface TrainingOptions {
 
 export const runDirOf = (layout: DataLayout, runId: number) => join(layout.runs, String(runId))
 
+// The job training each run now, per job manager (one per workbench): cancel and live progress by run id.
+const trainingJobs = new WeakMap<JobManager, Map<number, string>>()
+
+/** The id of the job training run `runId` now, if any. */
+export function trainingJobOf(jobs: JobManager, runId: number): string | null {
+  return trainingJobs.get(jobs)?.get(runId) ?? null
+}
+
+// Metric points reach the database and the UI together, at most every LIVE_INTERVAL_MS: written first,
+// then sent as one `run.metrics` event, so a view that loads a series and then appends events has no gap.
+const LIVE_INTERVAL_MS = 250
+
 export function progressMessage(p: TrainProgress): string {
   return `loss ${p.loss.toFixed(4)} · lr ${p.lr.toExponential(2)} · ${Math.round(p.tokensPerSec)} tokens/s · ${p.backend}`
 }
@@ -76,6 +88,15 @@ export function startTraining(deps: TrainingDeps, rawConfig: unknown, options: T
     setRunStatus(db, runId, 'running')
     changed()
     const metrics = new MetricWriter(db, runId)
+    let pending: MetricPoint[] = []
+    let lastSent = 0
+    const sendMetrics = () => {
+      metrics.flush()
+      lastSent = Date.now()
+      if (pending.length === 0) return
+      deps.emit({ type: 'run.metrics', runId, points: pending })
+      pending = []
+    }
     try {
       const result = await trainInWorker(
         config,
@@ -87,10 +108,15 @@ export function startTraining(deps: TrainingDeps, rawConfig: unknown, options: T
           },
           progress: (p) => ctx.progress(p.step, p.totalSteps, 'steps', progressMessage(p)),
           metrics: (points) => {
-            for (const p of points) metrics.add(p.name, p.step, p.value)
+            const wallTime = Date.now() / 1000
+            for (const p of points) {
+              metrics.add(p.name, p.step, p.value, wallTime)
+              pending.push({ name: p.name, step: p.step, value: p.value, wallTime })
+            }
+            if (Date.now() - lastSent >= LIVE_INTERVAL_MS) sendMetrics()
           },
           checkpoint: (c) => {
-            metrics.flush()
+            sendMetrics()
             recordCheckpoint(db, runId, c.step, c.dir)
             // older checkpoints the worker pruned from disk leave the database too
             forgetCheckpoints(db, runId, listRunCheckpoints(db, runId).filter((r) => existsSync(r.path)).map((r) => r.path))
@@ -98,7 +124,7 @@ export function startTraining(deps: TrainingDeps, rawConfig: unknown, options: T
         },
         ctx.signal,
       )
-      metrics.flush()
+      sendMetrics()
       if (ctx.signal.aborted) {
         setRunStatus(db, runId, 'cancelled')
       } else {
@@ -116,12 +142,19 @@ export function startTraining(deps: TrainingDeps, rawConfig: unknown, options: T
       }
       return summary
     } catch (err) {
-      metrics.flush()
+      sendMetrics()
       setRunStatus(db, runId, ctx.signal.aborted ? 'cancelled' : 'failed', { error: toErrorPayload(err).message })
       changed()
       throw err
     }
   })
+  const byRun = trainingJobs.get(jobs) ?? new Map<number, string>()
+  trainingJobs.set(jobs, byRun)
+  byRun.set(runId, job.id)
+  job.done.then(forget, forget)
+  function forget() {
+    if (byRun.get(runId) === job.id) byRun.delete(runId)
+  }
   return { runId, jobId: job.id, done: job.done }
 }
 

@@ -19,6 +19,7 @@ import { runTask } from './worker-task'
 import { TaggerClient } from './tagger-client'
 import type { BackendProbe } from '../compute/backends'
 import { startTraining } from './training'
+import { createRunAppHandlers } from './runs-app'
 import { deleteStoredModel, exportHfModel, importHfModel } from './model-files'
 import { datasetSamples, datasetStats, deleteDatasetAndFolder, renameDatasetChecked } from '../data/service'
 import type { ImportResult } from '../data/import'
@@ -231,6 +232,14 @@ export class Workbench {
       },
       'jobs.list': async () => this.jobs.list(),
       'jobs.cancel': async ({ id }) => ({ cancelled: this.jobs.cancel(id) }),
+      ...createRunAppHandlers({
+        db,
+        layout: this.layout,
+        jobs: this.jobs,
+        emit: (event) => this.emit(event),
+        taskEnvironment: () => this.taskEnvironment(),
+        runSummary: (id) => runSummary(getRun(db, id)!),
+      }),
     }
   }
 }
