@@ -1,6 +1,6 @@
 import { defineStore } from 'pinia'
 import { ref } from 'vue'
-import type { MetricSeries, RunDetail, RunSummary } from '../../../engine/service/api'
+import type { MetricSeries, RunDetail, RunFormOptions, RunSummary, WorkbenchEvent } from '../../../engine/service/api'
 import { useApi } from '../api/client'
 
 export const useRunsStore = defineStore('runs', () => {
@@ -37,5 +37,124 @@ export const useRunsStore = defineStore('runs', () => {
     }
   }
 
-  return { items, selected, series, loading, error, refresh, select }
+  // --- runs from the app (#11): the run form, and one run watched live --------------------------------
+
+  const formOptions = ref<RunFormOptions | null>(null)
+  /** The run the detail view shows, its curves by metric name (appended to as points stream in), and its job. */
+  const watched = ref<RunDetail | null>(null)
+  const curves = ref<Record<string, { steps: number[]; values: number[] }>>({})
+  const watchedJobId = ref<string | null>(null)
+  let watchedId: number | null = null
+  // points that arrive while the series load; merged after, by step, so none is lost or doubled
+  let early: RunMetricsEvent['points'] | null = null
+
+  async function loadFormOptions() {
+    formOptions.value ??= await useApi().call('runs.options', {})
+    return formOptions.value
+  }
+
+  const estimate = (datasetId: number | undefined, config: Record<string, unknown>, calibrate = false) =>
+    useApi().call('runs.estimate', { datasetId, config, calibrate })
+  const start = (datasetId: number | undefined, name: string | undefined, config: Record<string, unknown>) =>
+    useApi().call('runs.start', { datasetId, name, config })
+  const draft = (id: number) => useApi().call('runs.draft', { id })
+
+  async function cancel(id: number) {
+    return (await useApi().call('runs.cancel', { id })).cancelled
+  }
+
+  async function resume(id: number) {
+    const started = await useApi().call('train.resume', { id })
+    if (id === watchedId) watchedJobId.value = started.jobId
+    return started
+  }
+
+  async function rename(id: number, name: string) {
+    const summary = await useApi().call('runs.rename', { id, name })
+    if (watched.value?.id === id) watched.value = { ...watched.value, name: summary.name }
+    return summary
+  }
+
+  function append(points: RunMetricsEvent['points']) {
+    const next = { ...curves.value }
+    for (const p of points) {
+      const curve = (next[p.name] ??= { steps: [], values: [] })
+      if (curve.steps.length > 0 && p.step <= curve.steps[curve.steps.length - 1]) continue // already loaded
+      curve.steps.push(p.step)
+      curve.values.push(p.value)
+    }
+    curves.value = next
+  }
+
+  /** Loads a run's detail, curves and job once; events keep them current from then on. */
+  async function watchRun(id: number) {
+    watchedId = id
+    early = []
+    curves.value = {}
+    try {
+      const api = useApi()
+      const [detail, series, job] = await Promise.all([api.call('runs.get', { id }), api.call('runs.metrics', { id }), api.call('runs.job', { id })])
+      if (watchedId !== id) return
+      watched.value = detail
+      watchedJobId.value = job?.id ?? null
+      curves.value = Object.fromEntries(series.map((s) => [s.name, { steps: s.steps, values: s.values }]))
+      append(early)
+      error.value = null
+    } catch (err) {
+      error.value = (err as Error).message
+    } finally {
+      if (watchedId === id) early = null
+    }
+  }
+
+  function unwatchRun() {
+    watchedId = null
+    watched.value = null
+    watchedJobId.value = null
+    curves.value = {}
+  }
+
+  /** Engine events for the watched run: new metric points are appended; a changed run row reloads. */
+  function onEvent(event: WorkbenchEvent) {
+    if (watchedId === null) return
+    if (event.type === 'run.metrics' && event.runId === watchedId) {
+      if (early) early.push(...event.points)
+      else append(event.points)
+    }
+    if (event.type === 'runs.changed' && (event.id === undefined || event.id === watchedId)) {
+      const id = watchedId
+      const api = useApi()
+      void Promise.all([api.call('runs.get', { id }), api.call('runs.job', { id })]).then(([detail, job]) => {
+        if (watchedId !== id) return
+        watched.value = detail
+        if (job) watchedJobId.value = job.id
+      }, () => {})
+    }
+  }
+
+  return {
+    items,
+    selected,
+    series,
+    loading,
+    error,
+    refresh,
+    select,
+    formOptions,
+    watched,
+    curves,
+    watchedJobId,
+    loadFormOptions,
+    estimate,
+    start,
+    draft,
+    cancel,
+    resume,
+    rename,
+    watchRun,
+    unwatchRun,
+    onEvent,
+  }
 })
+
+type RunMetricsEvent = Extract<WorkbenchEvent, { type: 'run.metrics' }>
