@@ -12,6 +12,7 @@ import { getDataset } from '../store/datasets'
 import { getRun } from '../store/runs'
 import { applyOverrides } from '../train/config'
 import { TRAIN_PRESETS } from '../train/presets'
+import { defaultVocabPath } from '../text/default-vocab'
 import { printJson, withCommonOptions, withWorkbench, type GlobalOptions } from './common'
 
 interface TrainFlags extends GlobalOptions {
@@ -35,9 +36,9 @@ export function registerTrain(program: Command): void {
       .option('--config <file>', 'a JSON run config (engine/train/config.ts)')
       .option('--preset <name>', `a built-in run config: ${Object.keys(TRAIN_PRESETS).join(', ')}`)
       .option('--set <key=value>', 'override a config field (dotted keys, JSON values); repeatable', collect, [])
-      .option('--text <file>', 'train on a plain-text file, one document per line (needs --vocab)')
-      .option('--dataset <id>', 'train on an imported text dataset (needs --vocab)')
-      .option('--vocab <file>', 'the vocab.txt to tokenize with; shipped with the checkpoints')
+      .option('--text <file>', 'train on a plain-text file, one document per line')
+      .option('--dataset <id>', 'train on an imported text dataset (its train split; dev split for evaluation)')
+      .option('--vocab <file>', 'the vocab.txt to tokenize with (default: the bundled resources/vocab/vocab.txt); shipped with the checkpoints')
       .option('--resume <run>', 'continue run RUN from its newest checkpoint')
       .option('--keep <n>', 'newest checkpoints to keep (0 = all)', '2'),
   ).action(async (flags: TrainFlags) =>
@@ -54,7 +55,7 @@ export function registerTrain(program: Command): void {
         const { raw, datasetId } = buildConfig(wb, flags)
         start = startTraining(wb, raw, { keepCheckpoints, datasetId })
       }
-      const job = await follow(wb, start, !flags.json)
+      const job = await follow(wb, start, !flags.json, flags.json)
       const run = getRun(wb.db, start.runId)!
       const result = job.result as TrainingSummary | null
       const summary = {
@@ -64,6 +65,7 @@ export function registerTrain(program: Command): void {
         step: result?.step ?? null,
         loss: result?.loss ?? null,
         checkpoint: result?.checkpointDir ?? null,
+        eval: result?.eval ?? null,
         error: job.error,
       }
       if (flags.json) printJson(summary)
@@ -90,14 +92,14 @@ function buildConfig(wb: Workbench, flags: TrainFlags): { raw: Record<string, un
   }
   let datasetId: number | undefined
   if (flags.text && flags.dataset) throw badInput('give at most one of --text and --dataset')
-  if ((flags.text || flags.dataset) && !flags.vocab) throw badInput('--text and --dataset need --vocab FILE (a vocab.txt; `mengzi vocab` builds one)')
-  const vocab = flags.vocab && path.resolve(flags.vocab)
-  if (flags.text) raw.data = { kind: 'text-file', path: path.resolve(flags.text), vocab }
+  // the bundled vocab unless one is given (or initFrom brings its own)
+  const vocab = flags.vocab ? path.resolve(flags.vocab) : undefined
+  if (flags.text) raw.data = { kind: 'text-file', path: path.resolve(flags.text), vocab: vocab ?? defaultVocabPath() }
   if (flags.dataset) {
     datasetId = Number(flags.dataset)
     const ds = Number.isInteger(datasetId) ? getDataset(wb.db, datasetId) : undefined
     if (!ds) throw notFound(`--dataset: dataset ${JSON.stringify(flags.dataset)} does not exist`)
-    raw.data = { kind: 'dataset', dir: ds.dir, vocab }
+    raw.data = { kind: 'dataset', dir: ds.dir, ...(vocab ? { vocab } : {}) }
   }
   const out = applyOverrides(raw, flags.set)
   if (out.data === undefined) throw badInput('no training data: give --text FILE or --dataset ID (with --vocab FILE), or data in the config')
@@ -105,7 +107,7 @@ function buildConfig(wb: Workbench, flags: TrainFlags): { raw: Record<string, un
 }
 
 /** Waits for the job, drawing its progress on stderr; Ctrl-C cancels (the run checkpoints first). */
-async function follow(wb: Workbench, start: TrainingStart, show: boolean): Promise<JobInfo> {
+async function follow(wb: Workbench, start: TrainingStart, show: boolean, jsonLines = false): Promise<JobInfo> {
   const bar =
     show && process.stderr.isTTY
       ? new cliProgress.SingleBar(
@@ -121,6 +123,8 @@ async function follow(wb: Workbench, start: TrainingStart, show: boolean): Promi
       const off = wb.subscribe((e) => {
         if (e.type !== 'job' || e.job.id !== start.jobId) return
         const p = e.job.progress
+        // --json: one line per progress event ({"progress": …}), then the summary object last
+        if (jsonLines && p && e.job.status === 'running') process.stdout.write(`${JSON.stringify({ progress: { done: p.done, total: p.total, unit: p.unit, message: p.message ?? null } })}\n`)
         if (bar && p && p.total) {
           if (!started) bar.start(p.total, p.done, { message: '' })
           started = true

@@ -130,6 +130,11 @@ export interface RunSummary {
   finishedAt: string | null
   error: string | null
 }
+/** runs.list rows (pretraining, #11): the run's config and its final metric values. */
+export interface RunListRow extends RunSummary {
+  config: Record<string, unknown>
+  summary: Record<string, number>
+}
 export interface RunDetail extends RunSummary {
   config: Record<string, unknown>
   metrics: string[]
@@ -264,7 +269,7 @@ export const methods = {
   'datasets.delete': method<typeof byId, { deleted: boolean }>(byId),
   'datasets.samples': method<typeof datasetSamples, DatasetSamples>(datasetSamples),
   'datasets.stats': method<typeof byId, DatasetStats>(byId),
-  'runs.list': method<typeof none, RunSummary[]>(none),
+  'runs.list': method<typeof none, RunListRow[]>(none),
   'runs.get': method<typeof byId, RunDetail>(byId),
   'runs.metrics': method<z.ZodObject<{ id: typeof id; names: z.ZodOptional<z.ZodArray<z.ZodString>> }>, MetricSeries[]>(
     z.object({ id, names: z.array(z.string().min(1)).max(64).optional() }).strict(),

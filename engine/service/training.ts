@@ -9,7 +9,10 @@ import type { Db } from '../store/db'
 import { MetricWriter, type MetricPoint } from '../store/metrics'
 import { insertModel } from '../store/models'
 import { getRun, insertRun, setRunStatus } from '../store/runs'
-import { parseTrainConfig, type TrainConfig } from '../train/config'
+import { activeObjectives, parseTrainConfig, type TrainConfig } from '../train/config'
+import { readTagSummary } from '../tagging/dataset-tags'
+import { getModel } from '../store/models'
+import type { TaskContext } from './tasks'
 import type { TrainProgress, TrainResult } from '../train/loop'
 import { trainInWorker } from '../train/run-worker'
 import type { WorkbenchEvent } from './api'
@@ -20,6 +23,8 @@ export interface TrainingDeps {
   layout: DataLayout
   jobs: JobManager
   emit(event: WorkbenchEvent): void
+  /** Tags a dataset (POS and entities) inside the training job, when an objective needs its tags. */
+  tagDatasetFor?(dir: string, ctx: TaskContext): Promise<unknown>
 }
 
 /** What a training job ends with (small: it travels in job events). */
@@ -31,6 +36,8 @@ export interface TrainingSummary {
   loss: number | null
   checkpointDir: string | null
   parameters: number
+  /** The final held-out evaluation (eval/... values), when the data has a dev split. */
+  eval: Record<string, number> | null
 }
 
 export interface TrainingStart {
@@ -77,7 +84,7 @@ export function startTraining(deps: TrainingDeps, rawConfig: unknown, options: T
     config = parseTrainConfig(run.config, `run ${run.id} config`)
     runId = run.id
   } else {
-    config = parseTrainConfig(rawConfig)
+    config = parseTrainConfig(resolveInitFrom(db, layout, rawConfig))
     runId = insertRun(db, { name: config.name, kind: 'pretrain', config: config as unknown as Record<string, unknown>, seed: config.seed, datasetId: options.datasetId })
   }
   const runDir = runDirOf(layout, runId)
@@ -98,6 +105,10 @@ export function startTraining(deps: TrainingDeps, rawConfig: unknown, options: T
       pending = []
     }
     try {
+      const tagged = activeObjectives(config).some((o) => o === 'pos' || o === 'ner')
+      if (tagged && config.data.kind === 'dataset' && !readTagSummary(config.data.dir) && deps.tagDatasetFor) {
+        await deps.tagDatasetFor(config.data.dir, { signal: ctx.signal, progress: (done, total, unit, message) => ctx.progress(done, total, unit, message ?? 'tagging the dataset first') })
+      }
       const result = await trainInWorker(
         config,
         { runDir, resume: true, keepCheckpoints: keep },
@@ -139,6 +150,7 @@ export function startTraining(deps: TrainingDeps, rawConfig: unknown, options: T
         loss: result.losses.at(-1) ?? null,
         checkpointDir: result.checkpointDir,
         parameters: result.parameters,
+        eval: result.eval ?? null,
       }
       return summary
     } catch (err) {
@@ -165,4 +177,40 @@ function registerTrainedModel(deps: TrainingDeps, runId: number, config: TrainCo
   const bert = JSON.parse(readFileSync(join(dir, 'config.json'), 'utf8')) as Record<string, unknown>
   insertModel(deps.db, { name: `${config.name} (run ${runId})`, source: 'trained', dir, config: bert, runId })
   deps.emit({ type: 'models.changed' })
+}
+
+/**
+ * `initFrom` (continued pretraining): a model id ("model:3" or 3), a run id ("run:5": its newest
+ * checkpoint) or a HuggingFace folder. Becomes `model: { from: dir }`, and the folder's vocab.txt is the
+ * run's vocab unless one is given.
+ */
+export function resolveInitFrom(db: Db, layout: DataLayout, raw: unknown): unknown {
+  if (!raw || typeof raw !== 'object' || !('initFrom' in raw)) return raw
+  const config = { ...(raw as Record<string, unknown>) }
+  const from = config.initFrom
+  let dir: string
+  const m = /^(model|run):(\d+)$/.exec(String(from))
+  if (typeof from === 'number' || m?.[1] === 'model') {
+    const id = typeof from === 'number' ? from : Number(m![2])
+    const model = getModel(db, id)
+    if (!model) throw notFound(`initFrom: model ${id} does not exist`)
+    dir = model.dir
+  } else if (m?.[1] === 'run') {
+    const id = Number(m[2])
+    if (!getRun(db, id)) throw notFound(`initFrom: run ${id} does not exist`)
+    const last = listRunCheckpoints(db, id).filter((c) => existsSync(c.path)).at(-1)
+    if (!last) throw new WorkbenchError('BAD_INPUT', `initFrom: run ${id} has no checkpoint`)
+    dir = last.path
+  } else if (typeof from === 'string' && existsSync(join(from, 'config.json'))) {
+    dir = from
+  } else {
+    throw new WorkbenchError('BAD_INPUT', `initFrom: ${JSON.stringify(from)} is not "model:ID", "run:ID" or a HuggingFace BERT folder (config.json + model.safetensors)`)
+  }
+  config.model = { from: dir }
+  if (config.vocab === undefined && existsSync(join(dir, 'vocab.txt'))) {
+    config.vocab = join(dir, 'vocab.txt')
+    const data = config.data as Record<string, unknown> | undefined
+    if (data && data.kind === 'dataset' && data.vocab === undefined) config.data = { ...data, vocab: config.vocab }
+  }
+  return config
 }

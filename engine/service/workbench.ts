@@ -11,10 +11,10 @@ import { openDatabase, SCHEMA_VERSION, type Db, type OpenOptions } from '../stor
 import { getSettings, setSettings } from '../store/settings'
 import { getDataset, listDatasetFiles, listDatasets, type DatasetRow } from '../store/datasets'
 import { getRun, listRuns, type RunRow } from '../store/runs'
-import { metricNames, metricSeries } from '../store/metrics'
+import { finalMetrics, metricNames, metricSeries } from '../store/metrics'
 import { getModel, listModels, type ModelRow } from '../store/models'
 import { JobManager } from './jobs'
-import type { TaskEnvironment } from './tasks'
+import type { TaskContext, TaskEnvironment } from './tasks'
 import { runTask } from './worker-task'
 import { TaggerClient } from './tagger-client'
 import type { BackendProbe } from '../compute/backends'
@@ -94,6 +94,11 @@ export class Workbench {
   }
 
   /** What a worker-thread task needs to open its own connection to our database. */
+  /** Tags a dataset in a worker thread within another job (training that needs POS/NE labels). */
+  tagDatasetFor(dir: string, ctx: TaskContext): Promise<unknown> {
+    return runTask('tagDataset', this.taskEnvironment(), { dir, choice: { python: this.settings().spacyPython } }, ctx)
+  }
+
   private taskEnvironment(): TaskEnvironment {
     return { home: this.layout.home, database: this.layout.database, sqlite: this.options.sqlite }
   }
@@ -165,7 +170,7 @@ export class Workbench {
       },
       'datasets.samples': async ({ id, offset, limit, query }) => datasetSamples(db, id, offset ?? 0, limit ?? 50, query),
       'datasets.stats': async ({ id }) => datasetStats(db, id),
-      'runs.list': async () => listRuns(db).map(runSummary),
+      'runs.list': async () => listRuns(db).map((r) => ({ ...runSummary(r), config: r.config, summary: finalMetrics(db, r.id) })),
       'runs.get': async ({ id }) => {
         const row = getRun(db, id)
         if (!row) throw notFound(`run ${id} does not exist`)

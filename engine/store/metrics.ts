@@ -55,3 +55,16 @@ export function metricSeries(db: Db, runId: number, name: string): { steps: numb
     .all(runId, name) as [number, number][]
   return { steps: rows.map((r) => r[0]), values: rows.map((r) => r[1]) }
 }
+
+/** The last value of every series of a run (the run's summary: final loss, eval/... values). */
+export function finalMetrics(db: Db, runId: number): Record<string, number> {
+  const rows = db
+    .prepare(
+      `SELECT m.name, m.value FROM metrics m
+       JOIN (SELECT name, MAX(step) AS step FROM metrics WHERE run_id = ? GROUP BY name) last ON last.name = m.name AND last.step = m.step
+       WHERE m.run_id = ?`,
+    )
+    .raw()
+    .all(runId, runId) as [string, number][]
+  return Object.fromEntries(rows)
+}

@@ -4,6 +4,20 @@ import { z } from 'zod'
 import { BENCH_CONFIGS, type BertConfig } from '../model/config'
 import { parseBertConfig } from '../model/checkpoint'
 import { badInput } from '../errors'
+import { defaultVocabPath } from '../text/default-vocab'
+
+/** The pretraining objectives (engine/train/objectives.ts, docs/objectives.md). */
+export const OBJECTIVES = ['mlm', 'pos', 'ner', 'nsp', 'sop'] as const
+export type Objective = (typeof OBJECTIVES)[number]
+
+/** Model sizes of the run presets, beside the benchmark sizes A, B, BASE. */
+export const MODEL_SIZES: Record<'tiny' | 'small' | 'mengzi-base', Partial<BertConfig>> = {
+  // 2 × 128 with a short FFN: a first curve in a minute on 2 cores
+  tiny: { num_hidden_layers: 2, hidden_size: 128, num_attention_heads: 2, intermediate_size: 256, max_position_embeddings: 128 },
+  small: { num_hidden_layers: 4, hidden_size: 256, num_attention_heads: 4, intermediate_size: 1024 },
+  // the Mengzi report's base model: BERT-base shape
+  'mengzi-base': {},
+}
 
 const positiveInt = z.number().int().positive()
 
@@ -15,14 +29,16 @@ export const dataSpec = z.discriminatedUnion('kind', [
   z.object({ kind: z.literal('synthetic'), sequences: positiveInt, minLength: positiveInt, maxLength: positiveInt, seed: z.number().int() }).strict(),
   // a plain-text file, one document or sentence per line, tokenized with the given vocab
   z.object({ kind: z.literal('text-file'), path: z.string().min(1), vocab: z.string().min(1) }).strict(),
-  // an imported text dataset (its folder: manifest.json + JSON-lines shards of {text}), train split
-  z.object({ kind: z.literal('dataset'), dir: z.string().min(1), vocab: z.string().min(1) }).strict(),
+  // an imported text dataset (its folder: manifest.json + JSON-lines shards of {text}): its token shards
+  // (docs/shards.md, built on first use), train split for training, dev split for evaluation;
+  // vocab defaults to the bundled resources/vocab/vocab.txt
+  z.object({ kind: z.literal('dataset'), dir: z.string().min(1), vocab: z.string().min(1).optional() }).strict(),
 ])
 export type DataSpec = z.infer<typeof dataSpec>
 
 const modelSpec = z.union([
   // a built-in size: the bench configs A (2×128), B (4×256), BASE (12×768), with bert-base-chinese's vocab
-  z.object({ preset: z.enum(['A', 'B', 'BASE']), overrides: z.record(z.string(), z.unknown()).optional() }).strict(),
+  z.object({ preset: z.enum(['tiny', 'small', 'mengzi-base', 'A', 'B', 'BASE']), overrides: z.record(z.string(), z.unknown()).optional() }).strict(),
   // a full HF BertConfig object
   z.object({ config: z.record(z.string(), z.unknown()) }).strict(),
   // continue from a HF checkpoint directory (config.json + model.safetensors)
@@ -38,12 +54,35 @@ export const trainConfigSchema = z
     backend: z.enum(['auto', 'tensorflow', 'webgpu', 'wasm', 'cpu']).default('auto'),
     // vocab.txt copied into every checkpoint, so the result is a complete HF folder (text-file data: its vocab)
     vocab: z.string().min(1).optional(),
+    // continued pretraining: "model:ID", "run:ID" or a HF folder; resolved into model.from when the run starts
+    initFrom: z.union([z.string().min(1), z.number().int().positive()]).optional(),
 
-    // objectives
-    maxSeqLength: positiveInt.default(128), // [CLS] + tokens + [SEP], padded to this length
+    // objectives: any of mlm (masked LM), pos (UPOS per token), ner (BIO entities per token), nsp (next
+    // sentence), sop (sentence order); pos/ner learn the dataset's tags (tagged first when needed)
+    objectives: z.array(z.enum(OBJECTIVES)).min(1).default(['mlm']),
+    // each objective's weight in the total loss (1 when absent)
+    objectiveWeights: z
+      .object({ mlm: z.number().min(0), pos: z.number().min(0), ner: z.number().min(0), nsp: z.number().min(0), sop: z.number().min(0) })
+      .partial()
+      .strict()
+      .default({}),
+    maxSeqLength: positiveInt.default(128), // [CLS] + tokens + [SEP], padded to the longest in the batch
     mlmProbability: z.number().gt(0).lt(1).default(0.15), // of the non-special tokens; 80% [MASK], 10% random, 10% kept
-    // sentence-pair objective on the pooled [CLS]: none (RoBERTa style, Mengzi's default), nsp (BERT's
-    // next sentence prediction) or sop (ALBERT's sentence order); pairs are consecutive segments
+    // mask all WordPieces of a word together (jieba words from the tag cache; else WordPiece words), the
+    // budget still counted in tokens
+    wholeWordMask: z.boolean().default(false),
+    // dynamic gradient correction (docs/dgc.md)
+    dgc: z
+      .object({
+        enabled: z.boolean().default(false),
+        reweight: z.boolean().default(true), // scale each sequence's MLM gradient by how much structure the mask kept
+        gamma: z.number().min(0).default(1), // w = max(floor, (1 − broken share)^gamma)
+        floor: z.number().min(0).max(1).default(0.1),
+        project: z.boolean().default(false), // PCGrad: drop the MLM gradient's component against POS/NE (2 backward passes)
+      })
+      .strict()
+      .prefault({}),
+    // older spelling of a pair objective (kept for saved configs): adds nsp or sop to the objectives
     pairObjective: z.enum(['none', 'nsp', 'sop']).default('none'),
 
     // optimisation
@@ -59,6 +98,11 @@ export const trainConfigSchema = z
     gradientAccumulation: positiveInt.default(1), // micro-batches per optimizer step
     totalSteps: positiveInt.default(1000), // optimizer steps
 
+    // held-out evaluation on the dataset's dev split every evalEvery steps (0 = only at the end), over at
+    // most evalBatches batches; logged as eval/... series
+    evalEvery: z.number().int().min(0).default(0),
+    evalBatches: positiveInt.default(8),
+
     // bookkeeping
     checkpointEvery: z.number().int().min(0).default(500), // optimizer steps; 0 = only at the end
     logEvery: positiveInt.default(1), // steps between metric points
@@ -69,7 +113,14 @@ export type TrainConfig = z.infer<typeof trainConfigSchema>
 
 /** The vocab.txt that goes with the model, if any. */
 export const vocabOf = (config: TrainConfig): string | undefined =>
-  config.vocab ?? (config.data.kind === 'text-file' || config.data.kind === 'dataset' ? config.data.vocab : undefined)
+  config.vocab ?? (config.data.kind === 'text-file' ? config.data.vocab : config.data.kind === 'dataset' ? (config.data.vocab ?? defaultVocabPath()) : undefined)
+
+/** The objectives a run trains, in a fixed order (pairObjective folded in). */
+export function activeObjectives(config: Pick<TrainConfig, 'objectives' | 'pairObjective'>): Objective[] {
+  const set = new Set<Objective>(config.objectives)
+  if (config.pairObjective !== 'none') set.add(config.pairObjective)
+  return OBJECTIVES.filter((o) => set.has(o))
+}
 export type TrainConfigInput = z.input<typeof trainConfigSchema>
 
 export function parseTrainConfig(raw: unknown, source = 'config'): TrainConfig {
@@ -83,7 +134,10 @@ export function parseTrainConfig(raw: unknown, source = 'config'): TrainConfig {
 
 /** The BertConfig of a preset or inline config (a checkpoint's config is read from its directory). */
 export function presetModelConfig(model: TrainConfig['model']): BertConfig | null {
-  if ('preset' in model) return parseBertConfig({ ...BENCH_CONFIGS[model.preset], ...(model.overrides ?? {}) }, `model.preset ${model.preset}`)
+  if ('preset' in model) {
+    const base = model.preset in MODEL_SIZES ? { ...BENCH_CONFIGS.BASE, ...MODEL_SIZES[model.preset as keyof typeof MODEL_SIZES] } : BENCH_CONFIGS[model.preset as keyof typeof BENCH_CONFIGS]
+    return parseBertConfig({ ...base, ...(model.overrides ?? {}) }, `model.preset ${model.preset}`)
+  }
   if ('config' in model) return parseBertConfig(model.config, 'model.config')
   return null
 }

@@ -8,6 +8,7 @@ import { Rng } from '../compute/rng'
 import type { DataSpec } from './config'
 import { badInput } from '../errors'
 import { BertTokenizer, TokenBuffer } from '../text/tokenizer'
+import { defaultVocabPath } from '../text/default-vocab'
 
 /** Token-id segments (a sentence or a chunk of a document each), without [CLS]/[SEP]. */
 export interface SequenceSource {
@@ -111,7 +112,7 @@ export async function openSource(spec: DataSpec, vocabSize: number, maxSeqLength
     case 'text-file':
       return textFileSource(spec.path, spec.vocab, vocabSize, maxSeqLength - 2)
     case 'dataset':
-      return datasetSource(spec.dir, spec.vocab, vocabSize, maxSeqLength - 2)
+      return datasetSource(spec.dir, spec.vocab ?? defaultVocabPath(), vocabSize, maxSeqLength - 2)
   }
 }
 

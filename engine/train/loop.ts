@@ -5,14 +5,19 @@
 // RNG's state, the data position, the optimizer moments and the weights are all in each checkpoint, so
 // a resumed run continues the exact loss curve of an uninterrupted one.
 import * as tf from '@tensorflow/tfjs'
-import { bertEncoder, type ForwardContext, type Weights } from '../model/bert'
+import { EVAL, type ForwardContext, type Weights } from '../model/bert'
 import { readCheckpointDir } from '../model/checkpoint'
 import type { BertConfig } from '../model/config'
-import { crossEntropy, mlmLoss, nspLogits, type HeadSpec } from '../model/heads'
 import { disposeWeights, initWeights, loadWeights, parameterCount, type BertArchitecture } from '../model/weights'
 import { assignWeights, listCheckpoints, pruneCheckpoints, readCheckpoint, saveCheckpoint, type TrainerState } from './checkpoint'
-import { presetModelConfig, type TrainConfig } from './config'
-import { buildMlmBatch, DataOrder, openSource, pairAt, type BatchItem, type SpecialTokens } from './data'
+import { activeObjectives, presetModelConfig, vocabOf, type Objective, type TrainConfig } from './config'
+import { openSource, type SpecialTokens } from './data'
+import { buildBatch, type BatchInput, type BatchOptions, type PretrainBatch } from './batch'
+import { projectConflicting } from './dgc'
+import { headsFor, objectiveLosses, readOutputs, usesPairs, type ObjectiveOutputs } from './objectives'
+import { buildTokenShards } from './shard-build'
+import { memorySource, SegmentStream, shardSource, type SegmentSource } from './stream'
+import { readTokenManifest, TokenSplitReader, type SegmentBlock } from '../text/token-shards'
 import { lossAndGrads } from '../compute/grads'
 import { clipByGlobalNorm, createOptimizer, type Grads } from './optimizers'
 import { Rng } from '../compute/rng'
@@ -67,10 +72,12 @@ export interface TrainResult {
   losses: number[]
   checkpointDir: string | null
   parameters: number
+  /** The last held-out evaluation (eval/... values), when the data has a dev split. */
+  eval?: Record<string, number> | null
 }
 
 /** Config keys that may change between a run and its resumption. */
-const RESUMABLE_CHANGES = new Set(['name', 'backend', 'logEvery', 'checkpointEvery'])
+const RESUMABLE_CHANGES = new Set(['name', 'backend', 'logEvery', 'checkpointEvery', 'evalEvery', 'evalBatches'])
 
 async function modelFor(config: TrainConfig): Promise<{ bert: BertConfig; initial?: Awaited<ReturnType<typeof readCheckpointDir>> }> {
   const preset = presetModelConfig(config.model)
@@ -80,12 +87,126 @@ async function modelFor(config: TrainConfig): Promise<{ bert: BertConfig; initia
   return { bert: ck.config, initial: ck }
 }
 
+/** The run's segments: train split (and dev split, for evaluation) with the special-token ids. */
+async function openSegments(config: TrainConfig, bert: BertConfig, segmentTokens: number): Promise<{ train: SegmentSource; dev: SegmentSource | null; specials: SpecialTokens }> {
+  if (config.data.kind !== 'dataset') {
+    const opened = await openSource(config.data, bert.vocab_size, segmentTokens + 2)
+    return { train: memorySource(opened.source), dev: null, specials: opened.specials }
+  }
+  const vocabFile = vocabOf(config)!
+  const dir = await buildTokenShards(config.data.dir, { vocabFile, maxSegmentTokens: segmentTokens })
+  const manifest = readTokenManifest(dir)
+  if (manifest.vocab.size > bert.vocab_size) throw new WorkbenchError('BAD_INPUT', `${vocabFile}: ${manifest.vocab.size} tokens, more than the model's vocab_size (${bert.vocab_size})`)
+  if (!manifest.splits.train) throw new WorkbenchError('BAD_INPUT', `${config.data.dir}: the dataset has no train split`)
+  const train = shardSource(new TokenSplitReader(dir, manifest, 'train'))
+  const dev = manifest.splits.dev?.segments ? shardSource(new TokenSplitReader(dir, manifest, 'dev')) : null
+  return { train, dev, specials: manifest.vocab.specials }
+}
+
+/** A sentence pair at `local` of a block: the next segment (or, for NSP, a random one), maybe swapped for SOP. */
+function pairAtBlock(block: SegmentBlock, local: number, objectives: readonly Objective[], rng: Rng): { item: BatchInput; nsp: number; sop: number } {
+  const n = block.count
+  const first = local + 1 < n ? local : Math.max(0, local - 1)
+  const a = block.segment(first)
+  let b = block.segment(Math.min(n - 1, first + 1))
+  let nsp = 0
+  let sop = -100
+  if (objectives.includes('nsp') && n > 2 && rng.next() < 0.5) {
+    let other = rng.int(n - 1)
+    if (other >= first + 1) other++
+    b = block.segment(other)
+    nsp = 1
+  }
+  if (objectives.includes('sop') && nsp === 0) {
+    sop = rng.next() < 0.5 ? 0 : 1
+    if (sop === 1) return { item: [b, a], nsp, sop }
+  }
+  return { item: [a, b], nsp, sop }
+}
+
+interface BatchDraw {
+  batch: PretrainBatch
+  nspLabels: Int32Array
+  sopLabels: Int32Array
+}
+
+function drawBatch(next: () => { block: SegmentBlock; local: number }, count: number, objectives: readonly Objective[], options: BatchOptions, rng: Rng): BatchDraw {
+  const items: BatchInput[] = []
+  const nspLabels = new Int32Array(count)
+  const sopLabels = new Int32Array(count)
+  for (let b = 0; b < count; b++) {
+    const { block, local } = next()
+    if (!usesPairs(objectives)) items.push(block.segment(local))
+    else {
+      const pair = pairAtBlock(block, local, objectives, rng)
+      items.push(pair.item)
+      nspLabels[b] = pair.nsp
+      sopLabels[b] = pair.sop
+    }
+  }
+  return { batch: buildBatch(items, options, rng), nspLabels, sopLabels }
+}
+
+type ObjectiveStats = Map<Objective, { loss: number; correct: number; count: number }>
+
+function addStats(into: ObjectiveStats, more: ObjectiveStats, scale: number): void {
+  for (const [o, s] of more) {
+    const t = into.get(o) ?? { loss: 0, correct: 0, count: 0 }
+    into.set(o, { loss: t.loss + s.loss * scale, correct: t.correct + s.correct, count: t.count + s.count })
+  }
+}
+
+/**
+ * Held-out evaluation: the first evalBatches batches of the dev split, masked with a fixed seed (the same
+ * masks at every evaluation and in every run with that seed), no dropout. MLM loss, accuracy and
+ * perplexity, and every other objective's loss and accuracy.
+ */
+export async function evaluate(
+  weights: Weights,
+  bert: BertConfig,
+  config: TrainConfig,
+  objectives: readonly Objective[],
+  dev: SegmentSource,
+  options: BatchOptions,
+): Promise<Record<string, number>> {
+  const rng = new Rng((config.seed ^ 0x65766131) >>> 0)
+  const limit = Math.min(dev.size, config.evalBatches * config.batchSize)
+  let block: SegmentBlock | null = null
+  let position = 0
+  const next = () => {
+    const range = dev.blocks.find((r) => position >= r.first && position < r.first + r.count)!
+    if (!block || block.first !== range.first) block = dev.read(range.first, range.count)
+    return { block, local: position++ - range.first }
+  }
+  const totals: ObjectiveStats = new Map()
+  let batches = 0
+  while (position < limit) {
+    const draw = drawBatch(next, Math.min(config.batchSize, limit - position), objectives, options, rng)
+    let outputs: ObjectiveOutputs | null = null
+    const total = tf.tidy(() => {
+      const r = objectiveLosses(weights, bert, objectives, config.objectiveWeights, { batch: draw.batch, nspLabels: draw.nspLabels, sopLabels: draw.sopLabels }, EVAL)
+      outputs = r.outputs // kept tensors: they outlive the tidy
+      return r.total
+    })
+    total.dispose()
+    addStats(totals, await readOutputs(outputs!), 1)
+    batches++
+  }
+  const out: Record<string, number> = {}
+  for (const [o, s] of totals) {
+    out[`eval/loss/${o}`] = s.loss / batches
+    out[`eval/acc/${o}`] = s.count ? s.correct / s.count : 0
+  }
+  if (totals.has('mlm')) out['eval/ppl'] = Math.exp(out['eval/loss/mlm'])
+  return out
+}
+
 export async function train(config: TrainConfig, options: TrainOptions, hooks: TrainHooks = {}): Promise<TrainResult> {
   const backend = options.backend ?? tf.getBackend()
   const { bert, initial } = await modelFor(config)
-  const pairs = config.pairObjective !== 'none'
-  // the NSP head (cls.seq_relationship) serves SOP too: same shape, other labels
-  const heads: HeadSpec[] = pairs ? [{ kind: 'mlm' }, { kind: 'nsp' }] : [{ kind: 'mlm' }]
+  const objectives = activeObjectives(config)
+  const pairs = usesPairs(objectives)
+  const heads = headsFor(objectives)
   // Keep the pooler so the saved checkpoint is a complete BertForPreTraining-style model; with MLM
   // alone it gets no gradient, so the optimizer leaves it untouched (as PyTorch does with grad None).
   const arch: BertArchitecture = { config: bert, heads, pooler: true }
@@ -94,10 +215,19 @@ export async function train(config: TrainConfig, options: TrainOptions, hooks: T
   }
   // pairs of segments share one sequence: [CLS] A [SEP] B [SEP]
   const segmentTokens = pairs ? Math.floor((config.maxSeqLength - 3) / 2) : config.maxSeqLength - 2
-  const opened = await openSource(config.data, bert.vocab_size, segmentTokens + 2)
-  const source = opened.source
+  const opened = await openSegments(config, bert, segmentTokens)
+  const source = opened.train
+  const needsTags = objectives.filter((o) => o === 'pos' || o === 'ner')
+  if (needsTags.length && !source.labelled) {
+    source.close()
+    opened.dev?.close()
+    throw new WorkbenchError('BAD_INPUT', `objectives ${needsTags.join(', ')} learn the dataset's tags, and the training data has none (tag the dataset first, or train on an imported dataset)`)
+  }
   const specials = options.specials ?? opened.specials
-  const order = new DataOrder(source.size, config.seed)
+  const stream = new SegmentStream(source, config.seed)
+  const batchOptions: BatchOptions = { maxSeqLength: config.maxSeqLength, mlmProbability: config.mlmProbability, vocabSize: bert.vocab_size, specials, wholeWordMask: config.wholeWordMask }
+  const aux = objectives.filter((o) => o !== 'mlm')
+  const project = config.dgc.enabled && config.dgc.project && objectives.includes('mlm') && aux.length > 0
 
   const weights: Weights = initial
     ? loadWeights(arch, initial.tensors, { initMissing: (n) => n.startsWith('cls.') || n.startsWith('bert.pooler.'), ignoreUnexpected: true, seed: config.seed, source: initial.weightsPath }).weights
@@ -115,6 +245,12 @@ export async function train(config: TrainConfig, options: TrainOptions, hooks: T
     optimizer: { kind: config.optimizer, stepCount: 0 },
     config,
   }
+  const closeAll = () => {
+    optimizer.dispose()
+    disposeWeights(weights)
+    source.close()
+    opened.dev?.close()
+  }
   const existing = options.resume ? await listCheckpoints(options.runDir) : []
   if (existing.length > 0) {
     const latest = existing[existing.length - 1]
@@ -125,15 +261,13 @@ export async function train(config: TrainConfig, options: TrainOptions, hooks: T
       optimizer.loadState(ck.optimizer, ck.state.optimizer.stepCount)
       state = { ...ck.state, config }
     } catch (err) {
-      optimizer.dispose()
-      disposeWeights(weights)
+      closeAll()
       throw err
     }
     hooks.log?.(`resumed from ${latest.dir} at step ${state.step}`)
   }
 
   const rng = new Rng(state.rng)
-  const ctx: ForwardContext = { training: true, nextSeed: () => rng.nextUint32() }
   const lrAt = linearWarmupDecay({ peak: config.learningRate, total: config.totalSteps, warmupRatio: config.warmupRatio })
   const losses: number[] = []
   const started = Date.now()
@@ -141,6 +275,7 @@ export async function train(config: TrainConfig, options: TrainOptions, hooks: T
   let stopped = false
   let checkpointDir: string | null = null
   let savedStep = existing.length > 0 ? state.step : -1
+  let lastEval: Record<string, number> | null = null
   const save = async () => {
     state.rng = rng.state()
     state.optimizer.stepCount = optimizer.stepCount
@@ -148,6 +283,11 @@ export async function train(config: TrainConfig, options: TrainOptions, hooks: T
     savedStep = state.step
     await pruneCheckpoints(options.runDir, options.keepCheckpoints ?? 0)
     hooks.checkpoint?.({ step: state.step, dir: checkpointDir })
+  }
+  const runEval = async () => {
+    if (!opened.dev) return
+    lastEval = await evaluate(weights, bert, config, objectives, opened.dev, batchOptions)
+    hooks.metrics?.(Object.entries(lastEval).map(([name, value]) => ({ name, step: state.step, value })))
   }
 
   try {
@@ -159,48 +299,55 @@ export async function train(config: TrainConfig, options: TrainOptions, hooks: T
       const t0 = performance.now()
       let grads: Grads | null = null
       let lossSum = 0
-      let mlmSum = 0
-      let pairSum = 0
+      let cosine = 0
       let tokens = 0
+      const stats: ObjectiveStats = new Map()
+      const scale = 1 / config.gradientAccumulation
       for (let micro = 0; micro < config.gradientAccumulation; micro++) {
-        const items: BatchItem[] = []
-        const pairLabels = new Int32Array(pairs ? config.batchSize : 0)
-        for (let b = 0; b < config.batchSize; b++) {
-          const index = order.indexAt(state.dataPosition++)
-          if (!pairs) items.push(source.get(index))
-          else {
-            const pair = pairAt(source, index, config.pairObjective as 'nsp' | 'sop', rng)
-            items.push(pair.item)
-            pairLabels[b] = pair.label
-          }
+        const draw = drawBatch(() => stream.at(state.dataPosition++), config.batchSize, objectives, batchOptions, rng)
+        tokens += draw.batch.tokens
+        const inputs = { batch: draw.batch, nspLabels: draw.nspLabels, sopLabels: draw.sopLabels }
+        // the dropout masks of a step, replayed when DGC's projection runs a second pass
+        const seeds: number[] = []
+        let replay = -1
+        const ctx: ForwardContext = {
+          training: true,
+          nextSeed: () => {
+            if (replay >= 0) return seeds[replay++]
+            const s = rng.nextUint32()
+            seeds.push(s)
+            return s
+          },
         }
-        const batch = buildMlmBatch(items, { maxSeqLength: config.maxSeqLength, mlmProbability: config.mlmProbability, vocabSize: bert.vocab_size, specials }, rng)
-        tokens += batch.tokens
-        const shape: [number, number] = [batch.batchSize, batch.seqLength]
-        const inputs = {
-          inputIds: tf.tensor2d(batch.inputIds, shape, 'int32'),
-          attentionMask: tf.tensor2d(batch.attentionMask, shape, 'int32'),
-          tokenTypeIds: tf.tensor2d(batch.tokenTypeIds, shape, 'int32'),
+        const pass = (subset: readonly Objective[]) => {
+          let outputs: ObjectiveOutputs | null = null
+          const step = lossAndGrads(weights, () => {
+            const r = objectiveLosses(weights, bert, subset, config.objectiveWeights, inputs, ctx, config.dgc)
+            outputs = r.outputs
+            return r.total.mul(scale) as tf.Scalar
+          })
+          return { ...step, outputs: outputs! as ObjectiveOutputs }
         }
-        const scale = 1 / config.gradientAccumulation
-        let parts: tf.Scalar[] = []
-        const step = lossAndGrads(weights, () => {
-          const out = bertEncoder(weights, bert, inputs, ctx, { pooler: pairs })
-          const mlm = mlmLoss(weights, bert, out.hiddenStates[bert.num_hidden_layers], batch.labels)
-          if (!pairs) return mlm.mul(scale) as tf.Scalar
-          const pair = crossEntropy(nspLogits(weights, out.pooled!), pairLabels)
-          parts = [tf.keep(mlm), tf.keep(pair)] // read after the step, for the per-objective metrics
-          return mlm.add(pair).mul(scale) as tf.Scalar
-        })
-        tf.dispose(Object.values(inputs))
-        lossSum += (await step.loss.data())[0]
-        if (parts.length) {
-          mlmSum += (await parts[0].data())[0] * scale
-          pairSum += (await parts[1].data())[0] * scale
-          tf.dispose(parts)
+        let microGrads: Grads
+        if (project) {
+          const mlm = pass(['mlm'])
+          replay = 0
+          const rest = pass(aux)
+          const corrected = await projectConflicting(mlm.grads, rest.grads)
+          cosine += corrected.cosine * scale
+          microGrads = corrected.grads
+          lossSum += (await mlm.loss.data())[0] + (await rest.loss.data())[0]
+          tf.dispose([mlm.loss, rest.loss])
+          addStats(stats, await readOutputs(mlm.outputs), scale)
+          addStats(stats, await readOutputs(rest.outputs), scale)
+        } else {
+          const all = pass(objectives)
+          microGrads = all.grads
+          lossSum += (await all.loss.data())[0]
+          all.loss.dispose()
+          addStats(stats, await readOutputs(all.outputs), scale)
         }
-        step.loss.dispose()
-        grads = grads ? accumulate(grads, step.grads) : step.grads
+        grads = grads ? accumulate(grads, microGrads) : microGrads
       }
       const clipped = clipByGlobalNorm(grads!, config.maxGradNorm)
       const gradNorm = (await clipped.norm.data())[0]
@@ -228,26 +375,27 @@ export async function train(config: TrainConfig, options: TrainOptions, hooks: T
       }
       hooks.progress?.(progress)
       if (state.step % config.logEvery === 0 || state.step === config.totalSteps) {
+        const at = state.step
         hooks.metrics?.([
-          { name: 'loss', step: state.step, value: lossSum },
-          { name: 'lr', step: state.step, value: lr },
-          { name: 'grad_norm', step: state.step, value: gradNorm },
-          { name: 'tokens_per_sec', step: state.step, value: progress.tokensPerSec },
-          ...(pairs
-            ? [
-                { name: 'loss/mlm', step: state.step, value: mlmSum },
-                { name: `loss/${config.pairObjective}`, step: state.step, value: pairSum },
-              ]
-            : []),
+          { name: 'loss', step: at, value: lossSum },
+          { name: 'lr', step: at, value: lr },
+          { name: 'grad_norm', step: at, value: gradNorm },
+          { name: 'tokens_per_sec', step: at, value: progress.tokensPerSec },
+          ...[...stats].flatMap(([o, s]) => [
+            { name: `loss/${o}`, step: at, value: s.loss },
+            { name: `acc/${o}`, step: at, value: s.count ? s.correct / s.count : 0 },
+          ]),
+          ...(project ? [{ name: 'dgc/cosine', step: at, value: cosine }] : []),
         ])
       }
+      if (config.evalEvery > 0 && state.step % config.evalEvery === 0 && state.step < config.totalSteps) await runEval()
       if (config.checkpointEvery > 0 && state.step % config.checkpointEvery === 0) await save()
     }
+    if (state.step === config.totalSteps && !stopped) await runEval()
     if (savedStep !== state.step) await save()
-    return { step: state.step, stopped, losses, checkpointDir, parameters: parameterCount(weights) }
+    return { step: state.step, stopped, losses, checkpointDir, parameters: parameterCount(weights), eval: lastEval }
   } finally {
-    optimizer.dispose()
-    disposeWeights(weights)
+    closeAll()
   }
 }
 

@@ -40,7 +40,7 @@ describe('training loop', () => {
     await train(config, { runDir: join(dir, 'sop') }, {
       metrics: (ps) => ps.forEach((p) => points.set(p.name, [...(points.get(p.name) ?? []), p.value])),
     })
-    expect([...points.keys()].sort()).toEqual(['grad_norm', 'loss', 'loss/mlm', 'loss/sop', 'lr', 'tokens_per_sec'])
+    expect([...points.keys()].sort()).toEqual(['acc/mlm', 'acc/sop', 'grad_norm', 'loss', 'loss/mlm', 'loss/sop', 'lr', 'tokens_per_sec'])
     points.get('loss')!.forEach((l, i) => expect(l).toBeCloseTo(points.get('loss/mlm')![i] + points.get('loss/sop')![i], 5))
     for (const l of points.get('loss/sop')!) expect(Math.abs(l - Math.log(2))).toBeLessThan(0.2) // a 2-way guess at the start
   })
