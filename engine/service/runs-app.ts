@@ -8,13 +8,12 @@ import { parseBertConfig } from '../model/checkpoint'
 import type { BertConfig } from '../model/config'
 import { getDataset } from '../store/datasets'
 import { getRun, renameRun } from '../store/runs'
-import { defaultVocabPath } from '../text/default-vocab'
 import { parseTrainConfig, presetModelConfig, trainConfigSchema, type TrainConfig } from '../train/config'
 import { defaultRunName, objectiveNames } from '../train/describe'
 import { estimateRun, type Calibration } from '../train/estimate'
 import { TRAIN_PRESETS } from '../train/presets'
 import type { MethodInput, MethodOutput, RunFormOptions, RunSummary } from './api'
-import { startTraining, trainingJobOf, type TrainingDeps } from './training'
+import { resolveInitFrom, startTraining, trainingJobOf, type TrainingDeps } from './training'
 import type { TaskEnvironment } from './tasks'
 import { runTask } from './worker-task'
 
@@ -36,9 +35,12 @@ function formConfig(config: TrainConfig): Record<string, unknown> {
 }
 
 const PRESET_NOTES: Record<string, string> = {
-  A: '2 layers, hidden 128: a first curve in minutes on a laptop CPU',
-  B: '4 layers, hidden 256',
-  BASE: 'bert-base size (12×768): for a GPU backend',
+  tiny: '2×128 at sequence 64: learns visibly in about a minute on 2 cores',
+  small: '4×256: an evening on a laptop CPU',
+  'mengzi-base': "12×768, LAMB, the Mengzi report's settings: for a GPU",
+  A: 'benchmark size A (2×128)',
+  B: 'benchmark size B (4×256)',
+  BASE: 'benchmark size BASE (12×768)',
 }
 
 export function createRunAppHandlers(deps: RunAppDeps): RunHandlers {
@@ -64,8 +66,8 @@ export function createRunAppHandlers(deps: RunAppDeps): RunHandlers {
     const dataset = getDataset(db, datasetId)
     if (!dataset) throw notFound(`dataset ${datasetId} does not exist`)
     if (dataset.kind !== 'text') throw badInput(`dataset ${datasetId} (${dataset.name}) is a ${dataset.kind} dataset; pretraining needs a text dataset`)
-    const vocab = typeof raw.vocab === 'string' ? raw.vocab : defaultVocabPath()
-    return { ...raw, data: { kind: 'dataset', dir: dataset.dir, vocab } }
+    // the vocab: the config's, else initFrom's model's, else the bundled one (resolved when the run starts)
+    return { ...raw, data: { kind: 'dataset', dir: dataset.dir } }
   }
 
   function bertOf(config: TrainConfig): BertConfig {
@@ -92,7 +94,7 @@ export function createRunAppHandlers(deps: RunAppDeps): RunHandlers {
       return { presets, schema }
     },
     'runs.estimate': async ({ datasetId, config, calibrate }) => {
-      const parsed = parseTrainConfig(withData(config, datasetId), 'run config')
+      const parsed = parseTrainConfig(resolveInitFrom(db, deps.layout, withData(config, datasetId)), 'run config')
       const measured = calibration(parsed.backend, calibrate ?? false)
       const estimate = estimateRun(parsed, bertOf(parsed), measured ? await measured : null)
       return { ...estimate, defaultName: defaultRunName(parsed), objectives: objectiveNames(parsed) }

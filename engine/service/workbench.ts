@@ -242,6 +242,7 @@ export class Workbench {
         layout: this.layout,
         jobs: this.jobs,
         emit: (event) => this.emit(event),
+        tagDatasetFor: (dir, ctx) => this.tagDatasetFor(dir, ctx),
         taskEnvironment: () => this.taskEnvironment(),
         runSummary: (id) => runSummary(getRun(db, id)!),
       }),

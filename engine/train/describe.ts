@@ -1,11 +1,9 @@
 // How a run config reads to a person: its objectives and a default name (preset · objectives · lr).
-import type { TrainConfig } from './config'
+import { activeObjectives, type TrainConfig } from './config'
 import { TRAIN_PRESETS } from './presets'
 
 /** The objectives a config trains, in the order the loop computes them. */
-export function objectiveNames(config: TrainConfig): string[] {
-  return config.pairObjective === 'none' ? ['mlm'] : ['mlm', config.pairObjective]
-}
+export const objectiveNames = (config: TrainConfig): string[] => activeObjectives(config)
 
 /** The preset whose model the config uses, else the model's own size or 'custom'. */
 export function presetLabel(config: TrainConfig): string {

@@ -6,7 +6,8 @@ import type { HeadSpec } from '../model/heads'
 import { parameterShapes } from '../model/weights'
 import { BENCH_CONFIGS } from '../model/config'
 import { BENCH_MASK_RATIO, BENCH_SEQUENCE, benchBatchSize, benchTrain } from './bench'
-import type { TrainConfig } from './config'
+import { activeObjectives, type TrainConfig } from './config'
+import { headsFor } from './objectives'
 
 const FLOAT_BYTES = 4
 
@@ -27,10 +28,8 @@ export interface MemoryEstimate {
   total: number
 }
 
-/** The heads a pretraining config trains: MLM, a pair head for NSP/SOP. */
-export function pretrainingHeads(config: TrainConfig): HeadSpec[] {
-  return config.pairObjective === 'none' ? [{ kind: 'mlm' }] : [{ kind: 'mlm' }, { kind: 'nsp' }]
-}
+/** The heads a pretraining config trains (one per objective, as the loop builds them). */
+export const pretrainingHeads = (config: TrainConfig): HeadSpec[] => headsFor(activeObjectives(config))
 
 export function countParameters(bert: BertConfig, heads: HeadSpec[]): number {
   let n = 0
@@ -112,7 +111,8 @@ export interface RunEstimate {
 export function estimateRun(config: TrainConfig, bert: BertConfig, calibration: Calibration | null): RunEstimate {
   const parameters = countParameters(bert, pretrainingHeads(config))
   const seqLength = config.maxSeqLength
-  const maskedPerSequence = Math.round(config.mlmProbability * (seqLength - 2))
+  // POS/NE heads and the pair head add little next to the MLM decoder; MLM's masked positions dominate
+  const maskedPerSequence = activeObjectives(config).includes('mlm') ? Math.round(config.mlmProbability * (seqLength - 2)) : 0
   const memory = memoryEstimate(parameters, bert, config.batchSize, seqLength, maskedPerSequence)
   const sequences = config.batchSize * config.gradientAccumulation
   const flopsPerStep = trainingFlops(bert, { sequences, seqLength, maskedPerSequence })
@@ -125,7 +125,7 @@ export function estimateRun(config: TrainConfig, bert: BertConfig, calibration: 
     totalSeconds: secondsPerStep === null ? null : secondsPerStep * config.totalSteps,
     tokensPerStep: sequences * seqLength,
     method: {
-      parameters: 'counted from the model config (encoder, pooler and pretraining heads)',
+      parameters: 'counted from the model config (encoder, pooler and one head per objective)',
       memory: 'formula: fp32 weights + gradients + 2 optimizer moments (16 bytes/parameter) + activations kept for backward at the full sequence length',
       time: calibration
         ? `FLOPs per step at the full sequence length ÷ ${(calibration.flopsPerSecond / 1e9).toFixed(1)} GFLOP/s measured here (${calibration.measured}); shorter lines train faster`

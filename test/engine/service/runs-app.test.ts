@@ -70,6 +70,18 @@ describe('run form: presets, schema, estimates', () => {
     expect(doubled.memory.activations).toBe(2 * estimate.memory.activations)
     expect(estimate.secondsPerStep).toBeNull() // not calibrated yet
     expect(estimate.tokensPerStep).toBe(4 * 32)
+    // one head per objective: POS (18 classes), NE (35 BIO labels), SOP (2) on the hidden size
+    const mengzi = await wb.call('runs.estimate', { datasetId, config: { ...form, objectives: ['mlm', 'pos', 'ner', 'sop'] } })
+    expect(mengzi.objectives).toEqual(['mlm', 'pos', 'ner', 'sop'])
+    expect(mengzi.defaultName).toBe('custom · mlm+pos+ner+sop · lr 1e-3')
+    expect(mengzi.parameters - estimate.parameters).toBe((18 + 35 + 2) * (H + 1))
+  })
+
+  it('names a preset run preset · objectives · lr', async () => {
+    const { presets } = await wb.call('runs.options', {})
+    const tiny = presets.find((p) => p.name === 'tiny')!
+    const estimate = await wb.call('runs.estimate', { datasetId, config: tiny.config })
+    expect(estimate.defaultName).toBe('tiny · mlm · lr 2e-3')
   })
 
   it('counts FLOPs by hand for a tiny shape', () => {
