@@ -1,6 +1,7 @@
 import { defineStore } from 'pinia'
 import { ref } from 'vue'
-import type { MetricSeries, RunDetail, RunFormOptions, RunSummary, WorkbenchEvent } from '../../../engine/service/api'
+import type { MetricSeries, RunDetail, RunSummary } from '../../../engine/service/api'
+import type { RunFormOptions, WorkbenchEvent } from '../../../engine/service/api'
 import { useApi } from '../api/client'
 
 export const useRunsStore = defineStore('runs', () => {
@@ -9,33 +10,6 @@ export const useRunsStore = defineStore('runs', () => {
   const series = ref<MetricSeries[]>([])
   const loading = ref(false)
   const error = ref<string | null>(null)
-
-  async function refresh() {
-    loading.value = true
-    try {
-      items.value = await useApi().call('runs.list', {})
-      error.value = null
-    } catch (err) {
-      error.value = (err as Error).message
-    } finally {
-      loading.value = false
-    }
-  }
-
-  async function select(id: number | null) {
-    if (id == null) {
-      selected.value = null
-      series.value = []
-      return
-    }
-    try {
-      const api = useApi()
-      ;[selected.value, series.value] = await Promise.all([api.call('runs.get', { id }), api.call('runs.metrics', { id })])
-      error.value = null
-    } catch (err) {
-      error.value = (err as Error).message
-    }
-  }
 
   // --- runs from the app (#11): the run form, and one run watched live --------------------------------
 
@@ -129,6 +103,34 @@ export const useRunsStore = defineStore('runs', () => {
         watched.value = detail
         if (job) watchedJobId.value = job.id
       }, () => {})
+    }
+  }
+  // --- end of runs from the app
+
+  async function refresh() {
+    loading.value = true
+    try {
+      items.value = await useApi().call('runs.list', {})
+      error.value = null
+    } catch (err) {
+      error.value = (err as Error).message
+    } finally {
+      loading.value = false
+    }
+  }
+
+  async function select(id: number | null) {
+    if (id == null) {
+      selected.value = null
+      series.value = []
+      return
+    }
+    try {
+      const api = useApi()
+      ;[selected.value, series.value] = await Promise.all([api.call('runs.get', { id }), api.call('runs.metrics', { id })])
+      error.value = null
+    } catch (err) {
+      error.value = (err as Error).message
     }
   }
 
