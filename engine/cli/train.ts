@@ -102,7 +102,7 @@ function buildConfig(wb: Workbench, flags: TrainFlags): { raw: Record<string, un
     raw.data = { kind: 'dataset', dir: ds.dir, ...(vocab ? { vocab } : {}) }
   }
   const out = applyOverrides(raw, flags.set)
-  if (out.data === undefined) throw badInput('no training data: give --text FILE or --dataset ID (with --vocab FILE), or data in the config')
+  if (out.data === undefined) throw badInput('no training data: give --text FILE or --dataset ID, or data in the config')
   return { raw: out, datasetId }
 }
 

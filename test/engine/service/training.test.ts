@@ -58,7 +58,7 @@ describe('train.start / train.resume', () => {
 
       const run = await wb.call('runs.get', { id: runId })
       expect(run).toMatchObject({ status: 'completed', backend: 'cpu', kind: 'pretrain', name: 'tiny' })
-      expect(run.metrics).toEqual(['grad_norm', 'loss', 'lr', 'tokens_per_sec'])
+      expect(run.metrics).toEqual(['acc/mlm', 'grad_norm', 'loss', 'loss/mlm', 'lr', 'tokens_per_sec'])
       const [loss] = await wb.call('runs.metrics', { id: runId, names: ['loss'] })
       expect(loss.steps).toEqual([1, 2, 3, 4, 5, 6, 7, 8])
       expect(loss.values.every((v) => v > 0 && v < 10)).toBe(true)
