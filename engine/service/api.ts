@@ -249,6 +249,11 @@ export interface RunDraft {
   config: Record<string, unknown>
 }
 export type { RunEstimate, MemoryEstimate } from '../train/estimate'
+/** A run as it trains: its job now (progress, ETA), and the backend line it computed on in this session. */
+export interface RunLive {
+  job: JobInfo | null
+  backendLine: string | null
+}
 export interface RunFormEstimate extends RunEstimate {
   /** The name the run gets when the form gives none. */
   defaultName: string
@@ -299,7 +304,7 @@ export const methods = {
   'runs.cancel': method<typeof byId, { cancelled: boolean }>(byId),
   'runs.rename': method<typeof runRename, RunSummary>(runRename),
   'runs.draft': method<typeof byId, RunDraft>(byId),
-  'runs.job': method<typeof byId, JobInfo | null>(byId), // the job training the run now, with its progress
+  'runs.job': method<typeof byId, RunLive>(byId),
 
   // Fine-tuning, sweeps, predictions (#12)
 

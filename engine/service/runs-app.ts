@@ -13,7 +13,7 @@ import { defaultRunName, objectiveNames } from '../train/describe'
 import { estimateRun, type Calibration } from '../train/estimate'
 import { TRAIN_PRESETS } from '../train/presets'
 import type { MethodInput, MethodOutput, RunFormOptions, RunSummary } from './api'
-import { resolveInitFrom, startTraining, trainingJobOf, type TrainingDeps } from './training'
+import { backendLineOf, resolveInitFrom, startTraining, trainingJobOf, type TrainingDeps } from './training'
 import type { TaskEnvironment } from './tasks'
 import { runTask } from './worker-task'
 
@@ -126,7 +126,7 @@ export function createRunAppHandlers(deps: RunAppDeps): RunHandlers {
     'runs.job': async ({ id }) => {
       if (!getRun(db, id)) throw notFound(`run ${id} does not exist`)
       const jobId = trainingJobOf(jobs, id)
-      return jobs.list().find((j) => j.id === jobId) ?? null
+      return { job: jobs.list().find((j) => j.id === jobId) ?? null, backendLine: backendLineOf(jobs, id) }
     },
   }
 }

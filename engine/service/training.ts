@@ -65,6 +65,14 @@ export function trainingJobOf(jobs: JobManager, runId: number): string | null {
   return trainingJobs.get(jobs)?.get(runId) ?? null
 }
 
+// The backend line of each run trained in this session (what computes: binary, kernels, BLAS, threads).
+const backendLines = new WeakMap<JobManager, Map<number, string>>()
+
+/** The one-line description of the backend run `runId` trained on in this session, if it did. */
+export function backendLineOf(jobs: JobManager, runId: number): string | null {
+  return backendLines.get(jobs)?.get(runId) ?? null
+}
+
 // Metric points reach the database and the UI together, at most every LIVE_INTERVAL_MS: written first,
 // then sent as one `run.metrics` event, so a view that loads a series and then appends events has no gap.
 const LIVE_INTERVAL_MS = 250
@@ -114,6 +122,8 @@ export function startTraining(deps: TrainingDeps, rawConfig: unknown, options: T
         { runDir, resume: true, keepCheckpoints: keep },
         {
           backend: (b) => {
+            if (!backendLines.has(jobs)) backendLines.set(jobs, new Map())
+            backendLines.get(jobs)!.set(runId, b.detail)
             setRunStatus(db, runId, 'running', { backend: b.name })
             changed()
           },

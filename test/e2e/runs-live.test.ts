@@ -85,6 +85,7 @@ describe('a tiny pretraining run from the app, in Chromium', () => {
     await expect.poll(() => points('loss'), { timeout: 60_000 }).toBeGreaterThanOrEqual(before + 5)
     for (const name of ['loss/mlm', 'loss/sop', 'lr', 'tokens_per_sec']) expect(await points(name), name).toBeGreaterThan(0)
     await expect(page.locator('[data-live=backend]').textContent()).resolves.toBe('wasm')
+    await expect(page.locator('[data-live=backend-line]').textContent()).resolves.toMatch(/tfjs-backend-wasm.*\.wasm/)
     await expect.poll(() => page.locator('[data-live=eta]').textContent()).toMatch(/\d/)
     await expect(page.locator('[data-live=tokens]').textContent()).resolves.toMatch(/\d/)
     expect(sentMethods.filter((m) => m === 'runs.metrics')).toHaveLength(1)

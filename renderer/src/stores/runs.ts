@@ -18,6 +18,7 @@ export const useRunsStore = defineStore('runs', () => {
   const watched = ref<RunDetail | null>(null)
   const curves = ref<Record<string, { steps: number[]; values: number[] }>>({})
   const watchedJobId = ref<string | null>(null)
+  const backendLine = ref<string | null>(null)
   let watchedId: number | null = null
   // points that arrive while the series load; merged after, by step, so none is lost or doubled
   let early: RunMetricsEvent['points'] | null = null
@@ -67,10 +68,11 @@ export const useRunsStore = defineStore('runs', () => {
     curves.value = {}
     try {
       const api = useApi()
-      const [detail, series, job] = await Promise.all([api.call('runs.get', { id }), api.call('runs.metrics', { id }), api.call('runs.job', { id })])
+      const [detail, series, live] = await Promise.all([api.call('runs.get', { id }), api.call('runs.metrics', { id }), api.call('runs.job', { id })])
       if (watchedId !== id) return
       watched.value = detail
-      watchedJobId.value = job?.id ?? null
+      watchedJobId.value = live.job?.id ?? null
+      backendLine.value = live.backendLine
       curves.value = Object.fromEntries(series.map((s) => [s.name, { steps: s.steps, values: s.values }]))
       append(early)
       error.value = null
@@ -85,6 +87,7 @@ export const useRunsStore = defineStore('runs', () => {
     watchedId = null
     watched.value = null
     watchedJobId.value = null
+    backendLine.value = null
     curves.value = {}
   }
 
@@ -98,10 +101,11 @@ export const useRunsStore = defineStore('runs', () => {
     if (event.type === 'runs.changed' && (event.id === undefined || event.id === watchedId)) {
       const id = watchedId
       const api = useApi()
-      void Promise.all([api.call('runs.get', { id }), api.call('runs.job', { id })]).then(([detail, job]) => {
+      void Promise.all([api.call('runs.get', { id }), api.call('runs.job', { id })]).then(([detail, live]) => {
         if (watchedId !== id) return
         watched.value = detail
-        if (job) watchedJobId.value = job.id
+        if (live.job) watchedJobId.value = live.job.id
+        backendLine.value = live.backendLine ?? backendLine.value
       }, () => {})
     }
   }
@@ -146,6 +150,7 @@ export const useRunsStore = defineStore('runs', () => {
     watched,
     curves,
     watchedJobId,
+    backendLine,
     loadFormOptions,
     estimate,
     start,

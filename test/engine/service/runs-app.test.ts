@@ -126,12 +126,14 @@ describe('runs started from the app', () => {
         }
       })
     })
-    expect((await wb.call('runs.job', { id: runId }))?.id).toBe(jobId)
+    expect((await wb.call('runs.job', { id: runId })).job?.id).toBe(jobId)
     expect(await wb.call('runs.cancel', { id: runId })).toEqual({ cancelled: true })
     expect((await waitForJob(jobId)).status).toBe('cancelled')
     const cancelled = await wb.call('runs.get', { id: runId })
     expect(cancelled).toMatchObject({ status: 'cancelled', name: 'custom · mlm · lr 1e-3' })
-    expect(await wb.call('runs.job', { id: runId })).toBeNull()
+    const after = await wb.call('runs.job', { id: runId })
+    expect(after.job).toBeNull()
+    expect(after.backendLine).toMatch(/^using wasm: tfjs-backend-wasm.*\.wasm/) // the binary it ran, kernels and threads
     expect(await wb.call('runs.cancel', { id: runId })).toEqual({ cancelled: false })
 
     const resumed = await wb.call('train.resume', { id: runId })
