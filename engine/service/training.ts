@@ -92,7 +92,7 @@ export function startTraining(deps: TrainingDeps, rawConfig: unknown, options: T
     config = parseTrainConfig(run.config, `run ${run.id} config`)
     runId = run.id
   } else {
-    config = parseTrainConfig(resolveInitFrom(db, layout, rawConfig))
+    config = parseTrainConfig(resolveInitFrom(db, rawConfig))
     runId = insertRun(db, { name: config.name, kind: 'pretrain', config: config as unknown as Record<string, unknown>, seed: config.seed, datasetId: options.datasetId })
   }
   const runDir = runDirOf(layout, runId)
@@ -194,7 +194,7 @@ function registerTrainedModel(deps: TrainingDeps, runId: number, config: TrainCo
  * checkpoint) or a HuggingFace folder. Becomes `model: { from: dir }`, and the folder's vocab.txt is the
  * run's vocab unless one is given.
  */
-export function resolveInitFrom(db: Db, layout: DataLayout, raw: unknown): unknown {
+export function resolveInitFrom(db: Db, raw: unknown): unknown {
   if (!raw || typeof raw !== 'object' || !('initFrom' in raw)) return raw
   const config = { ...(raw as Record<string, unknown>) }
   const from = config.initFrom

@@ -157,9 +157,10 @@ function addStats(into: ObjectiveStats, more: ObjectiveStats, scale: number): vo
 }
 
 /**
- * Held-out evaluation: the first evalBatches batches of the dev split, masked with a fixed seed (the same
- * masks at every evaluation and in every run with that seed), no dropout. MLM loss, accuracy and
- * perplexity, and every other objective's loss and accuracy.
+ * Held-out evaluation: the first evalBatches batches of the dev split, masked per token with a fixed seed
+ * (the same masks at every evaluation and in every run with that seed, whole-word masking or not), no
+ * dropout. MLM, POS and NE on single segments, so their numbers compare across runs whatever the pair
+ * objectives; NSP/SOP on pairs of the same segments. eval/ppl = exp(eval/loss/mlm).
  */
 export async function evaluate(
   weights: Weights,
@@ -169,35 +170,38 @@ export async function evaluate(
   dev: SegmentSource,
   options: BatchOptions,
 ): Promise<Record<string, number>> {
-  const rng = new Rng((config.seed ^ 0x65766131) >>> 0)
   const limit = Math.min(dev.size, config.evalBatches * config.batchSize)
-  let block: SegmentBlock | null = null
-  let position = 0
-  const next = () => {
-    const range = dev.blocks.find((r) => position >= r.first && position < r.first + r.count)!
-    if (!block || block.first !== range.first) block = dev.read(range.first, range.count)
-    return { block, local: position++ - range.first }
-  }
-  const totals: ObjectiveStats = new Map()
-  let batches = 0
-  while (position < limit) {
-    const draw = drawBatch(next, Math.min(config.batchSize, limit - position), objectives, options, rng)
-    let outputs: ObjectiveOutputs | null = null
-    const total = tf.tidy(() => {
-      const r = objectiveLosses(weights, bert, objectives, config.objectiveWeights, { batch: draw.batch, nspLabels: draw.nspLabels, sopLabels: draw.sopLabels }, EVAL)
-      outputs = r.outputs // kept tensors: they outlive the tidy
-      return r.total
-    })
-    total.dispose()
-    addStats(totals, await readOutputs(outputs!), 1)
-    batches++
-  }
   const out: Record<string, number> = {}
-  for (const [o, s] of totals) {
-    out[`eval/loss/${o}`] = s.loss / batches
-    out[`eval/acc/${o}`] = s.count ? s.correct / s.count : 0
+  for (const subset of [objectives.filter((o) => !usesPairs([o])), objectives.filter((o) => usesPairs([o]))]) {
+    if (subset.length === 0) continue
+    const rng = new Rng((config.seed ^ 0x65766131) >>> 0)
+    let block: SegmentBlock | null = null
+    let position = 0
+    const next = () => {
+      const range = dev.blocks.find((r) => position >= r.first && position < r.first + r.count)!
+      if (!block || block.first !== range.first) block = dev.read(range.first, range.count)
+      return { block, local: position++ - range.first }
+    }
+    const totals: ObjectiveStats = new Map()
+    let batches = 0
+    while (position < limit) {
+      const draw = drawBatch(next, Math.min(config.batchSize, limit - position), subset, { ...options, wholeWordMask: false }, rng)
+      let outputs: ObjectiveOutputs | null = null
+      const total = tf.tidy(() => {
+        const r = objectiveLosses(weights, bert, subset, config.objectiveWeights, { batch: draw.batch, nspLabels: draw.nspLabels, sopLabels: draw.sopLabels }, EVAL)
+        outputs = r.outputs // kept tensors: they outlive the tidy
+        return r.total
+      })
+      total.dispose()
+      addStats(totals, await readOutputs(outputs!), 1)
+      batches++
+    }
+    for (const [o, s] of totals) {
+      out[`eval/loss/${o}`] = s.loss / batches
+      out[`eval/acc/${o}`] = s.count ? s.correct / s.count : 0
+    }
   }
-  if (totals.has('mlm')) out['eval/ppl'] = Math.exp(out['eval/loss/mlm'])
+  if ('eval/loss/mlm' in out) out['eval/ppl'] = Math.exp(out['eval/loss/mlm'])
   return out
 }
 
@@ -213,8 +217,10 @@ export async function train(config: TrainConfig, options: TrainOptions, hooks: T
   if (config.maxSeqLength > bert.max_position_embeddings) {
     throw new WorkbenchError('BAD_INPUT', `maxSeqLength (${config.maxSeqLength}) exceeds the model's max_position_embeddings (${bert.max_position_embeddings})`)
   }
-  // pairs of segments share one sequence: [CLS] A [SEP] B [SEP]
-  const segmentTokens = pairs ? Math.floor((config.maxSeqLength - 3) / 2) : config.maxSeqLength - 2
+  // segments as long as a single sequence allows, whatever the objectives (so that runs with and without
+  // pair objectives read the same shards and evaluate on the same dev segments); a pair
+  // [CLS] A [SEP] B [SEP] is truncated longest-first to fit
+  const segmentTokens = config.maxSeqLength - 2
   const opened = await openSegments(config, bert, segmentTokens)
   const source = opened.train
   const needsTags = objectives.filter((o) => o === 'pos' || o === 'ner')

@@ -3,6 +3,7 @@
 // chinese-poetry sentences) a dataset folder is written in the importer's shard format, then a child
 // process trains the `tiny` model (MLM, wasm) for a few steps and reports its peak RSS, twice:
 //   streamed   data kind "dataset": token shards built on first use (streaming), read block by block
+//   cached     the same, a second run: the shards exist, so this is training alone
 //   in-memory  data kind "text-file": the earlier path, the whole text tokenized into memory at start
 // Not a test: it takes minutes and the numbers depend on the machine.
 import { spawnSync } from 'node:child_process'
@@ -15,6 +16,7 @@ const { values: args } = parseArgs({
   options: {
     sizes: { type: 'string', default: '10,200' },
     steps: { type: 'string', default: '20' },
+    modes: { type: 'string', default: 'streamed,cached,in-memory' },
     json: { type: 'boolean', default: false },
     child: { type: 'string' }, // internal: "<mode>:<dir>"
   },
@@ -28,7 +30,7 @@ if (args.child) {
   const { TRAIN_PRESETS } = await import('../../engine/train/presets')
   const { defaultVocabPath } = await import('../../engine/text/default-vocab')
   await useBackend('wasm')
-  const data = mode === 'streamed' ? { kind: 'dataset', dir } : { kind: 'text-file', path: path.join(dir, 'corpus.txt'), vocab: defaultVocabPath() }
+  const data = mode !== 'in-memory' ? { kind: 'dataset', dir } : { kind: 'text-file', path: path.join(dir, 'corpus.txt'), vocab: defaultVocabPath() }
   const config = parseTrainConfig({ ...TRAIN_PRESETS.tiny, data, totalSteps: Number(args.steps), checkpointEvery: 0, evalEvery: 0 })
   const t0 = performance.now()
   let firstStep = 0
@@ -75,7 +77,7 @@ for (const size of args.sizes!.split(',').map(Number)) {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), `mengzi-mem-${size}mb-`))
   try {
     const lines = await writeCorpus(dir, size * 2 ** 20)
-    for (const mode of ['streamed', 'in-memory']) {
+    for (const mode of args.modes!.split(',')) {
       const r = spawnSync(process.execPath, ['--import', 'tsx', import.meta.filename, '--child', `${mode}:${dir}`, '--steps', args.steps!], { encoding: 'utf8', maxBuffer: 1 << 24 })
       if (r.status !== 0) throw new Error(`${mode} ${size} MB: ${r.stderr.slice(-2000)}`)
       const m = JSON.parse(r.stdout.trim().split('\n').pop()!)

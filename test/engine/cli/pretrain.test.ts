@@ -56,7 +56,7 @@ describe('mengzi train --preset tiny on real text', () => {
       const tokens = fs.readdirSync(path.join(env.MENGZI_HOME, 'datasets', '1', 'tokens'))
       expect(tokens).toHaveLength(1)
       const manifest = JSON.parse(fs.readFileSync(path.join(env.MENGZI_HOME, 'datasets', '1', 'tokens', tokens[0], 'manifest.json'), 'utf8'))
-      expect(manifest).toMatchObject({ format: 'mengzi-token-shards', maxSegmentTokens: 30, tags: { tagger: 'builtin', entities: true } })
+      expect(manifest).toMatchObject({ format: 'mengzi-token-shards', maxSegmentTokens: 62, tags: { tagger: 'builtin', entities: true } })
     } finally {
       await wb.close()
     }
