@@ -94,7 +94,7 @@ export function createRunAppHandlers(deps: RunAppDeps): RunHandlers {
       return { presets, schema }
     },
     'runs.estimate': async ({ datasetId, config, calibrate }) => {
-      const parsed = parseTrainConfig(resolveInitFrom(db, deps.layout, withData(config, datasetId)), 'run config')
+      const parsed = parseTrainConfig(resolveInitFrom(db, withData(config, datasetId)), 'run config')
       const measured = calibration(parsed.backend, calibrate ?? false)
       const estimate = estimateRun(parsed, bertOf(parsed), measured ? await measured : null)
       return { ...estimate, defaultName: defaultRunName(parsed), objectives: objectiveNames(parsed) }
