@@ -1,5 +1,6 @@
 // The runs store watching one run against a real engine: the series load once, then `run.metrics`
-// events append (never re-fetch); points that arrive while the series load are merged by step; events of
+// events append (never re-fetch); points that arrive while the series load are merged by step, a step
+// streamed again replaces the old one and what followed (a resumed run recomputing steps); events of
 // other runs are ignored; rename and the form's options go through the API.
 import { createPinia, setActivePinia } from 'pinia'
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest'
@@ -69,6 +70,13 @@ describe('runs store: one run watched live', () => {
       wb.emit(metrics(runId, [['loss', 5, 5.5]])) // a repeat
       expect(store.curves.loss).toEqual({ steps: [1, 2, 3, 4, 5], values: [9, 8, 7, 6, 5.5] })
       expect(store.curves.lr).toEqual({ steps: [5], values: [1e-3] })
+      expect(calls.filter((m) => m === 'runs.metrics')).toHaveLength(1)
+
+      // a run resumed from the checkpoint at step 4 computes step 5 again: the new value replaces the old
+      wb.emit(metrics(runId, [['loss', 5, 5.25], ['loss', 6, 5]]))
+      expect(store.curves.loss).toEqual({ steps: [1, 2, 3, 4, 5, 6], values: [9, 8, 7, 6, 5.25, 5] })
+      wb.emit(metrics(runId, [['loss', 4, 6.5]]))
+      expect(store.curves.loss).toEqual({ steps: [1, 2, 3, 4], values: [9, 8, 7, 6.5] })
       expect(calls.filter((m) => m === 'runs.metrics')).toHaveLength(1)
 
       store.unwatchRun()

@@ -50,11 +50,18 @@ export const useRunsStore = defineStore('runs', () => {
     return summary
   }
 
+  // A streamed point is the truth for its step: one at or before the curve's end (loaded already, or
+  // computed again by a run resumed from an earlier checkpoint) replaces that step and what followed.
   function append(points: RunMetricsEvent['points']) {
     const next = { ...curves.value }
     for (const p of points) {
       const curve = (next[p.name] ??= { steps: [], values: [] })
-      if (curve.steps.length > 0 && p.step <= curve.steps[curve.steps.length - 1]) continue // already loaded
+      let keep = curve.steps.length
+      while (keep > 0 && curve.steps[keep - 1] >= p.step) keep--
+      if (keep < curve.steps.length) {
+        curve.steps.splice(keep)
+        curve.values.splice(keep)
+      }
       curve.steps.push(p.step)
       curve.values.push(p.value)
     }
