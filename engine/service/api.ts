@@ -11,6 +11,8 @@ import type { TagPreview, TagSummary } from '../tagging/types'
 import type { BackendProbe } from '../compute/backends'
 import type { TorchProbe } from '../launch/python'
 import type { IngestResult } from '../launch/ingest'
+
+import type { RunEstimate } from '../train/estimate'
 export type { TagPreview, TagSummary } from '../tagging/types'
 
 const id = z.number().int().positive()
@@ -223,6 +225,55 @@ const runsIngestInput = z.object({ dir: z.string().min(1).max(4096) }).strict()
 export type { TorchProbe } from '../launch/python'
 export type { IngestResult } from '../launch/ingest'
 
+// Pretraining runs from the app (#11). A form is a run config without its data (the engine points it at
+// the chosen dataset) and without a name (the engine names it preset · objectives · lr unless given one).
+const runForm = z
+  .object({
+    datasetId: id.optional(),
+    name: z.string().trim().min(1).max(200).optional(),
+    config: z.record(z.string(), z.unknown()),
+    keepCheckpoints: z.number().int().min(0).optional(),
+  })
+  .strict()
+const runEstimateInput = z
+  .object({
+    datasetId: id.optional(),
+    config: z.record(z.string(), z.unknown()),
+    calibrate: z.boolean().optional(), // measure this machine's speed on the config's backend if not yet done
+  })
+  .strict()
+const runRename = z.object({ id, name: z.string().trim().min(1).max(200) }).strict()
+
+export interface RunPreset {
+  name: string
+  description: string
+  /** Every key of the run config but data and name, defaults filled in. */
+  config: Record<string, unknown>
+}
+export interface RunFormOptions {
+  presets: RunPreset[]
+  /** JSON Schema (input side) of the run config: enums, bounds and defaults the form offers. */
+  schema: Record<string, unknown>
+}
+/** A form filled from an existing run (Clone): its config and dataset; the copy is named afresh. */
+export interface RunDraft {
+  sourceRunId: number
+  sourceName: string
+  datasetId: number | null
+  config: Record<string, unknown>
+}
+export type { RunEstimate, MemoryEstimate } from '../train/estimate'
+/** A run as it trains: its job now (progress, ETA), and the backend line it computed on in this session. */
+export interface RunLive {
+  job: JobInfo | null
+  backendLine: string | null
+}
+export interface RunFormEstimate extends RunEstimate {
+  /** The name the run gets when the form gives none. */
+  defaultName: string
+  objectives: string[]
+}
+
 /** One rung of the backend ladder on this machine: available or not, and what runs or why not. */
 export type BackendInfo = BackendProbe
 
@@ -261,6 +312,13 @@ export const methods = {
   // Run leases and recovery (#10)
 
   // Pretraining runs from the app: start, cancel, resume, clone, rename (#11)
+  'runs.options': method<typeof none, RunFormOptions>(none),
+  'runs.estimate': method<typeof runEstimateInput, RunFormEstimate>(runEstimateInput),
+  'runs.start': method<typeof runForm, TrainStarted>(runForm),
+  'runs.cancel': method<typeof byId, { cancelled: boolean }>(byId),
+  'runs.rename': method<typeof runRename, RunSummary>(runRename),
+  'runs.draft': method<typeof byId, RunDraft>(byId),
+  'runs.job': method<typeof byId, RunLive>(byId),
 
   // Fine-tuning, sweeps, predictions (#12)
 

@@ -33,6 +33,9 @@ export const tasks = {
     }
   },
   probeBackends: async () => (await import('../compute/backends')).probeBackends(),
+  // a few measured training steps on a backend, for the time estimates of the run form
+  calibrateTraining: async (_env: TaskEnvironment, input: { backend: 'auto' | 'tensorflow' | 'webgpu' | 'wasm' | 'cpu' }) =>
+    (await import('../train/estimate')).calibrateTraining(input.backend),
   tagDataset: async (_env: TaskEnvironment, input: { dir: string; choice: TaggerChoice; entities?: boolean }, ctx: TaskContext) =>
     withTagger(input.choice, (tagger) =>
       tagDataset(input.dir, { tagger, entities: input.entities, signal: ctx.signal, onProgress: (done, total) => ctx.progress(done, total, 'records') }),

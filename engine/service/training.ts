@@ -9,7 +9,7 @@ import type { DataLayout } from '../paths'
 import { listRunCheckpoints, recordCheckpoint, forgetCheckpoints } from '../store/checkpoints'
 import type { Db } from '../store/db'
 import { listJobLeases } from '../store/jobs'
-import { deleteMetricsAfter, MetricWriter } from '../store/metrics'
+import { deleteMetricsAfter, MetricWriter, type MetricPoint } from '../store/metrics'
 import { insertModel } from '../store/models'
 import { getRun, insertRun, setRunStatus } from '../store/runs'
 import { activeObjectives, parseTrainConfig, type TrainConfig } from '../train/config'
@@ -63,6 +63,26 @@ export interface TrainingOptions {
 
 export const runDirOf = (layout: DataLayout, runId: number) => join(layout.runs, String(runId))
 
+// The job training each run now, per job manager (one per workbench): cancel and live progress by run id.
+const trainingJobs = new WeakMap<JobManager, Map<number, string>>()
+
+/** The id of the job training run `runId` now, if any. */
+export function trainingJobOf(jobs: JobManager, runId: number): string | null {
+  return trainingJobs.get(jobs)?.get(runId) ?? null
+}
+
+// The backend line of each run trained in this session (what computes: binary, kernels, BLAS, threads).
+const backendLines = new WeakMap<JobManager, Map<number, string>>()
+
+/** The one-line description of the backend run `runId` trained on in this session, if it did. */
+export function backendLineOf(jobs: JobManager, runId: number): string | null {
+  return backendLines.get(jobs)?.get(runId) ?? null
+}
+
+// Metric points reach the database and the UI together, at most every LIVE_INTERVAL_MS: written first,
+// then sent as one `run.metrics` event, so a view that loads a series and then appends events has no gap.
+const LIVE_INTERVAL_MS = 250
+
 export function progressMessage(p: TrainProgress): string {
   return `loss ${p.loss.toFixed(4)} · lr ${p.lr.toExponential(2)} · ${Math.round(p.tokensPerSec)} tokens/s · ${p.backend}`
 }
@@ -99,7 +119,17 @@ export function startTraining(deps: TrainingDeps, rawConfig: unknown, options: T
     const metrics = new MetricWriter(db, runId)
     // after a lost lease another process owns the run: write nothing more to it
     const owned = () => !ctx.leaseLost.aborted
-    let lastFlush = Date.now()
+    let pending: MetricPoint[] = []
+    let lastSent = 0
+    // points reach the database first, then the open views (run.metrics events)
+    const sendMetrics = () => {
+      if (!owned()) return
+      metrics.flush()
+      lastSent = Date.now()
+      if (pending.length === 0) return
+      deps.emit({ type: 'run.metrics', runId, points: pending })
+      pending = []
+    }
     try {
       if (resuming) await prepareResume(db, runId, runDir)
       const tagged = activeObjectives(config).some((o) => o === 'pos' || o === 'ner')
@@ -113,22 +143,24 @@ export function startTraining(deps: TrainingDeps, rawConfig: unknown, options: T
         {
           backend: (b) => {
             if (!owned()) return
+            if (!backendLines.has(jobs)) backendLines.set(jobs, new Map())
+            backendLines.get(jobs)!.set(runId, b.detail)
             setRunStatus(db, runId, 'running', { backend: b.name, backendDetail: b.detail })
             changed()
           },
           progress: (p) => ctx.progress(p.step, p.totalSteps, 'steps', progressMessage(p)),
           metrics: (points) => {
             if (!owned()) return
-            for (const p of points) metrics.add(p.name, p.step, p.value)
-            // at least once a second, so curves (and a crash) see the points of a long run
-            if (Date.now() - lastFlush >= 1000) {
-              metrics.flush()
-              lastFlush = Date.now()
+            const wallTime = Date.now() / 1000
+            for (const p of points) {
+              metrics.add(p.name, p.step, p.value, wallTime)
+              pending.push({ name: p.name, step: p.step, value: p.value, wallTime })
             }
+            if (Date.now() - lastSent >= LIVE_INTERVAL_MS) sendMetrics()
           },
           checkpoint: (c) => {
             if (!owned()) return
-            metrics.flush()
+            sendMetrics()
             recordCheckpoint(db, runId, c.step, c.dir)
             // older checkpoints the worker pruned from disk leave the database too
             forgetCheckpoints(db, runId, listRunCheckpoints(db, runId).filter((r) => existsSync(r.path)).map((r) => r.path))
@@ -137,7 +169,7 @@ export function startTraining(deps: TrainingDeps, rawConfig: unknown, options: T
         ctx.signal,
         ctx.leaseLost,
       )
-      metrics.flush()
+      sendMetrics()
       if (ctx.signal.aborted) {
         setRunStatus(db, runId, 'cancelled')
       } else {
@@ -158,12 +190,19 @@ export function startTraining(deps: TrainingDeps, rawConfig: unknown, options: T
     } catch (err) {
       if (!owned()) throw err
       // backend, device and worker errors alike: the run fails with the reason, never stays `running`
-      metrics.flush()
+      sendMetrics()
       setRunStatus(db, runId, ctx.signal.aborted ? 'cancelled' : 'failed', { error: toErrorPayload(err).message })
       changed()
       throw err
     }
   }, { runId })
+  const byRun = trainingJobs.get(jobs) ?? new Map<number, string>()
+  trainingJobs.set(jobs, byRun)
+  byRun.set(runId, job.id)
+  job.done.then(forget, forget)
+  function forget() {
+    if (byRun.get(runId) === job.id) byRun.delete(runId)
+  }
   return { runId, jobId: job.id, done: job.done }
 }
 

@@ -21,6 +21,7 @@ import { TaggerClient } from './tagger-client'
 import type { BackendProbe } from '../compute/backends'
 import { startTraining } from './training'
 import { torchHandlers } from './torch-handlers'
+import { createRunAppHandlers } from './runs-app'
 import { deleteStoredModel, exportHfModel, importHfModel } from './model-files'
 import { datasetSamples, datasetStats, deleteDatasetAndFolder, renameDatasetChecked } from '../data/service'
 import type { ImportResult } from '../data/import'
@@ -245,6 +246,15 @@ export class Workbench {
       'jobs.list': async () => this.jobs.list(),
       'jobs.cancel': async ({ id }) => ({ cancelled: this.jobs.cancel(id) }),
       ...torchHandlers(this),
+      ...createRunAppHandlers({
+        db,
+        layout: this.layout,
+        jobs: this.jobs,
+        emit: (event) => this.emit(event),
+        tagDatasetFor: (dir, ctx) => this.tagDatasetFor(dir, ctx),
+        taskEnvironment: () => this.taskEnvironment(),
+        runSummary: (id) => runSummary(getRun(db, id)!),
+      }),
     }
   }
 }

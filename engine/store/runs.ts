@@ -73,3 +73,7 @@ export function setRunStatus(db: Db, id: number, status: RunStatus, extra: { bac
 export function deleteRun(db: Db, id: number): boolean {
   return db.prepare('DELETE FROM runs WHERE id = ?').run(id).changes === 1
 }
+
+export function renameRun(db: Db, id: number, name: string): boolean {
+  return db.prepare('UPDATE runs SET name = ? WHERE id = ?').run(name, id).changes === 1
+}

@@ -5,6 +5,8 @@ export const routes: RouteRecordRaw[] = [
   { path: '/', redirect: '/datasets' },
   { path: '/datasets', name: 'datasets', component: () => import('./views/DatasetsView.vue'), meta: { title: 'Datasets' } },
   { path: '/tags', name: 'tags', component: () => import('./views/TagsView.vue'), meta: { title: 'Tags' } },
+  { path: '/runs/new', component: () => import('./views/RunNewView.vue'), meta: { title: 'New run' } },
+  { path: '/runs/:id(\\d+)', component: () => import('./views/RunDetailView.vue'), meta: { title: 'Run' } },
   { path: '/runs', name: 'runs', component: () => import('./views/RunsView.vue'), meta: { title: 'Runs' } },
   { path: '/compare', name: 'compare', component: () => import('./views/CompareView.vue'), meta: { title: 'Compare' } },
   { path: '/models', name: 'models', component: () => import('./views/ModelsView.vue'), meta: { title: 'Models' } },

@@ -2,6 +2,7 @@
 // small VMs, more than many kernels take, so workers spin briefly on an atomic generation counter
 // before sleeping, and the caller spins until the parts are done. One job at a time: a second thread
 // calling while the pool is busy (another worker_thread using the addon) runs its work on itself.
+#define _GNU_SOURCE  // dladdr (before any system header)
 #include "parallel.h"
 
 #include <node_api.h>
@@ -16,6 +17,7 @@ void parallel_for(int64_t n, int64_t grain, range_fn fn, void *ctx) {
 int parallel_threads(void) { return 1; }
 void parallel_set_threads(int threads) { (void)threads; }
 #else
+#include <dlfcn.h>
 #include <pthread.h>
 #include <stdatomic.h>
 #if defined(__x86_64__) || defined(__i386__)
@@ -114,8 +116,17 @@ void parallel_for(int64_t n, int64_t grain, range_fn fn, void *ctx) {
 
 int parallel_threads(void) { return wanted; }
 
+// Node unloads an addon when the last worker_thread that loaded it exits, but the pool's threads run
+// on: the next worker to load the addon would find them executing unmapped code (a hang or a crash,
+// e.g. a training run after a cancelled one). The first pool thread pins the library for the process.
+static void pin_library(void) {
+  Dl_info self;
+  if (dladdr((void *)pin_library, &self) && self.dli_fname) dlopen(self.dli_fname, RTLD_NOW | RTLD_NODELETE);
+}
+
 void parallel_set_threads(int threads) {
   if (threads < 1) threads = 1;
+  if (started == 0 && threads > 1) pin_library();
   if (threads > MAX_THREADS) threads = MAX_THREADS;
   pthread_mutex_lock(&lock);
   while (started < threads - 1) {

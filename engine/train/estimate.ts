@@ -1,0 +1,135 @@
+// What a run will cost before it starts: parameters (counted from the model config, nothing allocated),
+// memory (a formula over fp32 tensors) and time per step (the step's FLOPs divided by the FLOP rate this
+// machine reached on a measured calibration step). Estimates, labelled as such wherever they are shown.
+import type { BertConfig } from '../model/config'
+import type { HeadSpec } from '../model/heads'
+import { parameterShapes } from '../model/weights'
+import { BENCH_CONFIGS } from '../model/config'
+import { BENCH_MASK_RATIO, BENCH_SEQUENCE, benchBatchSize, benchTrain } from './bench'
+import { activeObjectives, type TrainConfig } from './config'
+import { headsFor } from './objectives'
+
+const FLOAT_BYTES = 4
+
+/** The step's shape: sequences per optimizer step, tokens per sequence, masked tokens per sequence. */
+export interface StepShape {
+  sequences: number
+  seqLength: number
+  maskedPerSequence: number
+}
+
+export interface MemoryEstimate {
+  /** Weights, their gradients, and the optimizer's two moments (AdamW and LAMB both keep m and v). */
+  weights: number
+  gradients: number
+  optimizer: number
+  /** Tensors the forward pass keeps for backward, for one micro-batch. */
+  activations: number
+  total: number
+}
+
+/** The heads a pretraining config trains (one per objective, as the loop builds them). */
+export const pretrainingHeads = (config: TrainConfig): HeadSpec[] => headsFor(activeObjectives(config))
+
+export function countParameters(bert: BertConfig, heads: HeadSpec[]): number {
+  let n = 0
+  for (const shape of parameterShapes({ config: bert, heads, pooler: true }).values()) n += shape.reduce((a, b) => a * b, 1)
+  return n
+}
+
+/**
+ * Activations kept for backward, per layer and sequence of T tokens (H hidden, I intermediate, A heads):
+ * the Q/K/V projections' input and outputs (4·T·H), attention probabilities and their dropout mask
+ * (2·A·T²), the context and the attention output's dropout mask and LayerNorm input/output (4·T·H), the
+ * feed-forward input, its pre- and post-GELU activations (T·H + 2·T·I), its dropout mask and LayerNorm
+ * (3·T·H): 11·T·H + 2·T·I + 2·A·T². The MLM head keeps the logits and their softmax on masked positions
+ * only (2·M·V) plus its transform (2·M·H).
+ */
+export function activationBytes(bert: BertConfig, batchSize: number, seqLength: number, maskedPerSequence: number): number {
+  const { hidden_size: H, intermediate_size: I, num_attention_heads: A, num_hidden_layers: L, vocab_size: V } = bert
+  const T = seqLength
+  const perLayer = 11 * T * H + 2 * T * I + 2 * A * T * T
+  const embeddings = 3 * T * H
+  const head = 2 * maskedPerSequence * (V + H)
+  return FLOAT_BYTES * batchSize * (L * perLayer + embeddings + head)
+}
+
+export function memoryEstimate(parameters: number, bert: BertConfig, microBatch: number, seqLength: number, maskedPerSequence: number): MemoryEstimate {
+  const weights = FLOAT_BYTES * parameters
+  const gradients = FLOAT_BYTES * parameters
+  const optimizer = 2 * FLOAT_BYTES * parameters
+  const activations = activationBytes(bert, microBatch, seqLength, maskedPerSequence)
+  return { weights, gradients, optimizer, activations, total: weights + gradients + optimizer + activations }
+}
+
+/**
+ * Floating-point operations of one training step (forward + backward ≈ 3 × forward): per token and layer
+ * 8·H² (Q, K, V, output projections) + 4·H·I (feed-forward) + 4·T·H (scores and context); per masked
+ * token 2·H² + 2·H·V (the MLM transform and decoder).
+ */
+export function trainingFlops(bert: BertConfig, shape: StepShape): number {
+  const { hidden_size: H, intermediate_size: I, num_hidden_layers: L, vocab_size: V } = bert
+  const T = shape.seqLength
+  const perToken = L * (8 * H * H + 4 * H * I + 4 * T * H)
+  const perMasked = 2 * H * H + 2 * H * V
+  return 3 * shape.sequences * (T * perToken + shape.maskedPerSequence * perMasked)
+}
+
+/** The calibration: FLOPs per second this machine reached on a measured training step. */
+export interface Calibration {
+  backend: string
+  flopsPerSecond: number
+  /** What was measured, for the UI to say. */
+  measured: string
+}
+
+/** Times the benchmark's model A (2×128, batch 16 × 128 tokens) for a few steps on `backend`. */
+export async function calibrateTraining(backend: TrainConfig['backend']): Promise<Calibration> {
+  const result = await benchTrain({ config: 'A', backend, warmupSteps: 1, timedSteps: 3 })
+  const shape: StepShape = { sequences: benchBatchSize('A'), seqLength: BENCH_SEQUENCE, maskedPerSequence: Math.round(BENCH_MASK_RATIO * BENCH_SEQUENCE) }
+  const flops = trainingFlops(BENCH_CONFIGS.A, shape)
+  const seconds = result.medianStepMs / 1000
+  return {
+    backend: result.backend,
+    flopsPerSecond: flops / seconds,
+    measured: `median of 3 training steps of model A (2×128, batch 16×128) on ${result.backend}: ${result.medianStepMs.toFixed(0)} ms`,
+  }
+}
+
+export interface RunEstimate {
+  parameters: number
+  memory: MemoryEstimate
+  flopsPerStep: number
+  /** null until a calibration for the backend exists. */
+  secondsPerStep: number | null
+  totalSeconds: number | null
+  tokensPerStep: number
+  method: { parameters: string; memory: string; time: string }
+}
+
+/** The estimate for a parsed config and its model; `calibration` turns FLOPs into seconds. */
+export function estimateRun(config: TrainConfig, bert: BertConfig, calibration: Calibration | null): RunEstimate {
+  const parameters = countParameters(bert, pretrainingHeads(config))
+  const seqLength = config.maxSeqLength
+  // POS/NE heads and the pair head add little next to the MLM decoder; MLM's masked positions dominate
+  const maskedPerSequence = activeObjectives(config).includes('mlm') ? Math.round(config.mlmProbability * (seqLength - 2)) : 0
+  const memory = memoryEstimate(parameters, bert, config.batchSize, seqLength, maskedPerSequence)
+  const sequences = config.batchSize * config.gradientAccumulation
+  const flopsPerStep = trainingFlops(bert, { sequences, seqLength, maskedPerSequence })
+  const secondsPerStep = calibration ? flopsPerStep / calibration.flopsPerSecond : null
+  return {
+    parameters,
+    memory,
+    flopsPerStep,
+    secondsPerStep,
+    totalSeconds: secondsPerStep === null ? null : secondsPerStep * config.totalSteps,
+    tokensPerStep: sequences * seqLength,
+    method: {
+      parameters: 'counted from the model config (encoder, pooler and one head per objective)',
+      memory: 'formula: fp32 weights + gradients + 2 optimizer moments (16 bytes/parameter) + activations kept for backward at the full sequence length',
+      time: calibration
+        ? `FLOPs per step at the full sequence length ÷ ${(calibration.flopsPerSecond / 1e9).toFixed(1)} GFLOP/s measured here (${calibration.measured}); shorter lines train faster`
+        : 'needs a calibration step on the backend',
+    },
+  }
+}
