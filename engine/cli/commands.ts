@@ -10,6 +10,7 @@ import { registerModelForward } from './model-forward'
 import { registerTrain } from './train'
 import { registerBench } from './bench'
 import { registerTag } from './tag'
+import { registerCompare } from './compare'
 
 export const commands: ((program: Command) => void)[] = [
   registerServe,
@@ -22,4 +23,5 @@ export const commands: ((program: Command) => void)[] = [
   registerModelForward,
   registerTrain,
   registerBench,
+  registerCompare,
 ]
