@@ -117,6 +117,8 @@ export const useCompareStore = defineStore('compare', () => {
       if (picked.length === 0 && known.length) picked.push(known.includes('loss') ? 'loss' : known[0])
       if (picked.join() !== state.value.metrics.join()) setState({ metrics: picked })
       error.value = null
+      // charts already on screen (their width known) follow the new selection; new ones fetch on mount
+      for (const m of picked) if (widths[m] != null) void fetchFrame(m)
     } catch (err) {
       summary.value = null
       error.value = (err as Error).message
