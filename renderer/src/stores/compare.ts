@@ -127,25 +127,43 @@ export const useCompareStore = defineStore('compare', () => {
     }
   }
 
-  /** Fetches one chart's frame for its width in pixels and its zoom range. */
-  async function fetchFrame(metric: string, width = widths[metric] ?? 800) {
+  // per chart: the request last sent (identical ones are not sent again) and a sequence number, so that a
+  // slow answer never replaces a newer one
+  const requested: Record<string, string> = {}
+  const sequence: Record<string, number> = {}
+
+  /** Fetches one chart's frame for its width in pixels and its zoom range (`force`: even if unchanged). */
+  async function fetchFrame(metric: string, width = widths[metric] ?? 800, force = false) {
     widths[metric] = width
     const s = state.value
     if (s.runIds.length === 0) return
+    const input = {
+      runIds: s.runIds,
+      metric,
+      x: s.x,
+      width: Math.max(8, Math.min(8192, Math.round(width))),
+      smoothing: s.smoothing,
+      range: s.zoom[metric] ?? null,
+    }
+    const key = JSON.stringify(input)
+    if (!force && requested[metric] === key) return
+    requested[metric] = key
+    const seq = (sequence[metric] = (sequence[metric] ?? 0) + 1)
     try {
-      const frame = await useApi().call('compare.series', {
-        runIds: s.runIds,
-        metric,
-        x: s.x,
-        width: Math.max(8, Math.min(8192, Math.round(width))),
-        smoothing: s.smoothing,
-        range: s.zoom[metric] ?? null,
-      })
+      const frame = await useApi().call('compare.series', input)
+      if (seq !== sequence[metric]) return
       frames.value = { ...frames.value, [metric]: decodeFrame(frame) }
       error.value = null
     } catch (err) {
+      delete requested[metric]
       error.value = (err as Error).message
     }
+  }
+
+  /** A view opening fetches everything afresh. */
+  function forgetFrames() {
+    frames.value = {}
+    for (const k of Object.keys(requested)) delete requested[k]
   }
 
   function zoom(metric: string, range: [number, number] | null) {
@@ -177,9 +195,9 @@ export const useCompareStore = defineStore('compare', () => {
       timer = null
       const todo = [...pending]
       pending.clear()
-      for (const m of todo) void (m === '\u0000summary' ? loadSummary() : fetchFrame(m))
+      for (const m of todo) void (m === '\u0000summary' ? loadSummary() : fetchFrame(m, undefined, true))
     }, 1000)
   }
 
-  return { state, summary, frames, error, loading, runIds, names, colorOf, setState, loadSummary, fetchFrame, zoom, toggle, exportText, onRunMetrics }
+  return { state, summary, frames, error, loading, runIds, names, colorOf, setState, loadSummary, fetchFrame, forgetFrames, zoom, toggle, exportText, onRunMetrics }
 })
