@@ -72,7 +72,7 @@ describe('comparing runs in Chromium', () => {
     await page.locator('nav a[data-view=runs]').click()
     await page.getByText(/ of 40 runs/).waitFor()
     const header = await page.locator('table[aria-label=Runs] thead').textContent()
-    for (const col of ['Name', 'Kind', 'Status', 'Dataset', 'Model', 'preset', 'optimizer', 'learningRate', 'loss', 'Duration', 'Backend']) expect(header).toContain(col)
+    for (const col of ['Name', 'Kind', 'Status', 'Dataset', 'Model', 'task', 'optimizer', 'learningRate', 'loss', 'Duration', 'Backend']) expect(header).toContain(col)
     const first = await runRows().first().textContent()
     expect(first).toMatch(/finetune tnews 1.*finetune.*completed.*tnews/)
     await shot('runs-table')
