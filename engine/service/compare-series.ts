@@ -3,7 +3,7 @@
 // and downsampled to the pixels the chart asks for. Sent as base64 typed arrays: a 200-run frame of 1,000
 // pixels is ~3 MB instead of ~20 MB of JSON numbers.
 import type { Db } from '../store/db'
-import { readSeries, type SeriesColumns } from '../store/compare'
+import { packSeries, readSeries, readSeriesPack, type SeriesColumns } from '../store/compare'
 import { getRun } from '../store/runs'
 import { downsampleMinMax, emaSmooth, gridXs, lowerBound, SLOTS, type Grid } from './compare-downsample'
 
@@ -63,7 +63,21 @@ export class SeriesCache {
       const more = readSeries(db, runId, name, entry.step.length ? entry.step[entry.step.length - 1] : -Infinity)
       entry = more.step.length > 0 ? { ...concat(entry, more), bytes: 0, stale: false } : { ...entry, stale: false }
     }
-    entry ??= { ...readSeries(db, runId, name), bytes: 0, stale: false }
+    if (!entry) {
+      // a finished run's series is packed on first read; later reads (another session too) take the pack
+      let s = live ? null : readSeriesPack(db, runId, name)
+      if (!s) {
+        s = readSeries(db, runId, name)
+        if (!live && s.step.length > 0) {
+          try {
+            packSeries(db, runId, name, s)
+          } catch {
+            // a read-only or full database still serves the series; only the next read is slower
+          }
+        }
+      }
+      entry = { ...s, bytes: 0, stale: false }
+    }
     entry.bytes = entry.step.byteLength * 3
     this.entries.set(key, entry)
     this.bytes += entry.bytes

@@ -75,6 +75,30 @@ export function readSeries(db: Db, runId: number, name: string, afterStep = -Inf
   return out
 }
 
+/** A series packed by `packSeries`, or null when there is none (never written, or dropped by new points). */
+export function readSeriesPack(db: Db, runId: number, name: string): SeriesColumns | null {
+  const row = db.prepare('SELECT points, data FROM series_pack WHERE run_id = ? AND name = ?').get(runId, name) as { points: number; data: Buffer } | undefined
+  if (!row || row.data.byteLength !== row.points * 24) return null
+  const all = new Float64Array(row.data.buffer.slice(row.data.byteOffset, row.data.byteOffset + row.data.byteLength))
+  const n = row.points
+  return { step: all.subarray(0, n), value: all.subarray(n, 2 * n), wall: all.subarray(2 * n, 3 * n) }
+}
+
+/** Stores a whole series in one row: reading it back is one blob instead of a row per point. */
+export function packSeries(db: Db, runId: number, name: string, s: SeriesColumns): void {
+  const n = s.step.length
+  const all = new Float64Array(3 * n)
+  all.set(s.step)
+  all.set(s.value, n)
+  all.set(s.wall, 2 * n)
+  db.prepare('INSERT INTO series_pack (run_id, name, points, data) VALUES (?, ?, ?, ?) ON CONFLICT (run_id, name) DO UPDATE SET points = excluded.points, data = excluded.data').run(
+    runId,
+    name,
+    n,
+    Buffer.from(all.buffer),
+  )
+}
+
 export interface EvaluationRow {
   runId: number
   datasetId: number | null

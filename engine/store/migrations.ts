@@ -90,8 +90,8 @@ export const migrations: string[] = [
   );
   `,
   // Comparing runs (#13): tags and notes on runs; a per-(run, metric) summary kept by triggers, so the run
-  // table reads final values and metric names without scanning every point; lookups by metric name and
-  // evaluations by run. (Reads of one series are range scans of the metrics primary key, run_id, name, step.)
+  // table reads final values and metric names without scanning every point; packed series for the charts;
+  // lookups by metric name and evaluations by run. (Reads of one series are range scans of the metrics primary key, run_id, name, step.)
   `
   ALTER TABLE runs ADD COLUMN tags  TEXT NOT NULL DEFAULT '[]'; -- JSON array of strings
   ALTER TABLE runs ADD COLUMN notes TEXT NOT NULL DEFAULT '';
@@ -113,7 +113,17 @@ export const migrations: string[] = [
       (SELECT value FROM metrics l WHERE l.run_id = m.run_id AND l.name = m.name ORDER BY step DESC LIMIT 1),
       MIN(m.value), MAX(m.value), MIN(m.wall_time), MAX(m.wall_time)
     FROM metrics m GROUP BY m.run_id, m.name;
+  -- whole series packed for fast reading (Float64 step, value and wall time columns), written when a
+  -- finished run's series is first read; any new point of the series drops it
+  CREATE TABLE series_pack (
+    run_id      INTEGER NOT NULL REFERENCES runs(id) ON DELETE CASCADE,
+    name        TEXT NOT NULL,
+    points      INTEGER NOT NULL,
+    data        BLOB NOT NULL,
+    UNIQUE (run_id, name)
+  );
   CREATE TRIGGER metrics_summarise AFTER INSERT ON metrics BEGIN
+    DELETE FROM series_pack WHERE run_id = NEW.run_id AND name = NEW.name;
     INSERT INTO metric_summary VALUES (NEW.run_id, NEW.name, NEW.step, NEW.step, NEW.value, NEW.value, NEW.value, NEW.wall_time, NEW.wall_time)
     ON CONFLICT (run_id, name) DO UPDATE SET
       first_step = MIN(first_step, excluded.first_step),

@@ -12,6 +12,7 @@ import { insertDataset } from '../../../engine/store/datasets'
 import { recordCheckpoint } from '../../../engine/store/checkpoints'
 import { insertModel } from '../../../engine/store/models'
 import { insertRun, setRunStatus } from '../../../engine/store/runs'
+import { readSeries, readSeriesPack } from '../../../engine/store/compare'
 import { tempDir } from '../../helpers'
 
 const f32 = (b64: string) => {
@@ -222,15 +223,31 @@ describe('comparing runs through the service', () => {
   it('appends the new points of a training run after a run.metrics event', async () => {
     const first = await wb.call('compare.series', { runIds: [ids[0]], metric: 'loss', width: 10 })
     expect(first.extent).toEqual([1, 500])
+    const packs = () => wb.db.prepare('SELECT name, points FROM series_pack WHERE run_id = ?').all(ids[0])
+    expect(packs()).toEqual([{ name: 'loss', points: 500 }]) // a finished run's series is packed on first read
     const m = new MetricWriter(wb.db, ids[0])
     m.add('loss', 501, 0.5, 2000)
     m.flush()
+    expect(packs()).toEqual([]) // a new point drops the pack
     const cached = await wb.call('compare.series', { runIds: [ids[0]], metric: 'loss', width: 10 })
     expect(cached.extent).toEqual([1, 500]) // a finished run's series is served from memory
     wb.emit({ type: 'run.metrics', runId: ids[0], points: [{ name: 'loss', step: 501, value: 0.5, wallTime: 2000 }] })
     const after = await wb.call('compare.series', { runIds: [ids[0]], metric: 'loss', width: 10 })
     expect(after.extent).toEqual([1, 501])
     expect(f32(after.runs[0].ys!).at(-1)).toBe(0.5)
+  })
+
+  it('reads a packed series back exactly, in a new session', async () => {
+    const first = await wb.call('compare.series', { runIds: [ids[1]], metric: 'loss', width: 64 })
+    const again = new Workbench({ home: tmp.dir })
+    try {
+      expect(again.db.prepare('SELECT points FROM series_pack WHERE run_id = ?').get(ids[1])).toEqual({ points: 500 })
+      expect(await again.call('compare.series', { runIds: [ids[1]], metric: 'loss', width: 64 })).toEqual(first)
+      const { step, value } = readSeries(again.db, ids[1], 'loss')
+      expect(readSeriesPack(again.db, ids[1], 'loss')).toMatchObject({ step, value })
+    } finally {
+      await again.close()
+    }
   })
 
   it('exports CSV and Markdown with the differing keys, final metrics and scores', () => {
