@@ -246,7 +246,8 @@ export class Workbench {
       },
       'runs.delete': async ({ runIds }) => {
         const result = deleteRuns(db, this.layout, runIds)
-        for (const id of result.deleted) this.emit({ type: 'runs.changed', id })
+        for (const id of result.deleted) this.series.forget(id)
+        this.emit({ type: 'runs.changed' }) // once, not once per run: every open view refreshes its list
         return result
       },
       'compare.summary': async ({ runIds }) => compareSummary(db, runIds),
