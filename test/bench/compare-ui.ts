@@ -191,7 +191,7 @@ async function main() {
   await browser.close()
   await server.close()
   await wb.close()
-  if (!args.db) fs.rmSync(home, { recursive: true, force: true })
+  fs.rmSync(home, { recursive: true, force: true }) // with --db the database lives elsewhere and stays
 
   if (args.json) return console.log(JSON.stringify(result, null, 2))
   const s = result.setup
