@@ -11,6 +11,7 @@ import { registerTrain } from './train'
 import { registerBench } from './bench'
 import { registerTag } from './tag'
 import { registerLaunch } from './launch'
+import { registerCompare } from './compare'
 
 export const commands: ((program: Command) => void)[] = [
   registerServe,
@@ -24,4 +25,5 @@ export const commands: ((program: Command) => void)[] = [
   registerTrain,
   registerBench,
   registerLaunch, // after registerList: adds `runs ingest`
+  registerCompare,
 ]

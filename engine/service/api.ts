@@ -1,6 +1,7 @@
 // The Workbench API: the one contract between the renderer and the engine. Every method has an input
 // schema (checked at both transports: IPC and HTTP/WebSocket) and an output type. Payloads are JSON-safe:
-// no Date, Map or typed arrays; long numeric series travel as plain arrays.
+// no Date, Map or typed arrays; numeric series travel as plain arrays, or as base64 of a typed array
+// (compare.series: 200 runs × thousands of values).
 //
 // To add a method: add an entry to `methods` (input schema + output type), then a handler in
 // workbench.ts. The IPC bridge, the preload, the HTTP routes and the renderer client derive from here.
@@ -277,6 +278,55 @@ export interface RunFormEstimate extends RunEstimate {
 /** One rung of the backend ladder on this machine: available or not, and what runs or why not. */
 export type BackendInfo = BackendProbe
 
+// Comparing runs: the run table, the Compare view's summary and series, exports (#13)
+import type { SeriesFrame, SeriesFrameRun, XAxis } from './compare-series'
+import type { ScoreTable, ScoreRow } from './compare-scores'
+import type { DiffRow, ConfigValue } from './compare-diff'
+export type { SeriesFrame, SeriesFrameRun, XAxis, ScoreTable, ScoreRow, DiffRow, ConfigValue }
+
+/** A row of the run table: the summary plus what researchers sort and filter on. */
+export interface RunTableRow extends RunSummary {
+  sweepId: number | null
+  datasetId: number | null
+  datasetName: string | null
+  baseModelId: number | null
+  /** The CLUE task of a fine-tuning run. */
+  task: string | null
+  /** "A · 2×128" (preset · layers×hidden), or layers×hidden of an inline config or base model. */
+  modelSize: string | null
+  /** The config's scalar values by dotted key (`model.preset`, `learningRate`). */
+  params: Record<string, string | number | boolean | null>
+  /** The last value of every metric. */
+  final: Record<string, number>
+  durationSeconds: number | null
+  tags: string[]
+  notes: string
+}
+export interface CompareSummary {
+  runs: { id: number; name: string; kind: string; status: RunSummary['status'] }[]
+  /** Every dotted config key; values in the order of `runs`. */
+  diff: DiffRow[]
+  /** Metric names any of the runs has. */
+  metrics: string[]
+  scores: ScoreTable
+}
+
+const runIds = z.array(id).min(1).max(2000)
+const tag = z.string().trim().min(1).max(64)
+export const runsAnnotateInput = z.object({ id, tags: z.array(tag).max(32).optional(), notes: z.string().max(20_000).optional() }).strict()
+export const compareSeriesInput = z
+  .object({
+    runIds,
+    metric: z.string().min(1).max(200),
+    x: z.enum(['step', 'wall', 'tokens']).default('step'),
+    range: z.tuple([z.number().finite(), z.number().finite()]).refine(([lo, hi]) => lo < hi, 'range: lo must be below hi').nullable().optional(),
+    width: z.number().int().min(8).max(8192),
+    smoothing: z.number().min(0).lt(1).default(0),
+  })
+  .strict()
+export const compareExportInput = z.object({ runIds, format: z.enum(['csv', 'md', 'json']), points: z.number().int().min(0).max(100_000).default(0) }).strict()
+const byRunIds = z.object({ runIds }).strict()
+
 export const methods = {
   'app.version': method<typeof none, VersionInfo>(none),
   'settings.get': method<typeof none, Settings>(none),
@@ -323,6 +373,12 @@ export const methods = {
   // Fine-tuning, sweeps, predictions (#12)
 
   // Comparing runs: run table, series, exports (#13)
+  'runs.table': method<typeof none, RunTableRow[]>(none),
+  'runs.annotate': method<typeof runsAnnotateInput, RunTableRow>(runsAnnotateInput),
+  'runs.delete': method<typeof byRunIds, { deleted: number[]; checkpoints: number }>(byRunIds),
+  'compare.summary': method<typeof byRunIds, CompareSummary>(byRunIds),
+  'compare.series': method<typeof compareSeriesInput, SeriesFrame>(compareSeriesInput),
+  'compare.export': method<typeof compareExportInput, { text: string; filename: string }>(compareExportInput),
 
   // GPU adapters (#14)
 

@@ -37,6 +37,9 @@ import {
   type WorkbenchEvent,
 } from './api'
 import { readTagSummary } from '../tagging/dataset-tags'
+import { comparisonCsv, comparisonMarkdown, comparisonReport, compareSummary, deleteRuns, runTable } from './compare'
+import { SeriesCache, seriesFrame } from './compare-series'
+import { setRunAnnotations } from '../store/compare'
 
 export interface WorkbenchOptions {
   /** The data folder; defaults to MENGZI_HOME or the platform's app data folder. */
@@ -60,6 +63,7 @@ export class Workbench {
   private readonly handlers: Handlers
   private backendProbe: Promise<BackendProbe[]> | null = null
   private readonly tagger = new TaggerClient()
+  private readonly series = new SeriesCache()
 
   constructor(private readonly options: WorkbenchOptions = {}) {
     this.layout = dataLayout(options.home ?? defaultHome(), options.database)
@@ -71,6 +75,11 @@ export class Workbench {
     // runs whose process died show as interrupted, now and while this workbench is open
     this.jobs.watch((runIds) => {
       for (const id of runIds) this.emit({ type: 'runs.changed', id })
+    })
+    // cached series follow the runs: new points are appended on the next read, a restarted run is re-read
+    this.subscribe((e) => {
+      if (e.type === 'run.metrics') this.series.markStale(e.runId)
+      else if (e.type === 'runs.changed' && e.id != null) this.series.forget(e.id)
     })
   }
 
@@ -242,6 +251,25 @@ export class Workbench {
         this.backendProbe ??= runTask('probeBackends', this.taskEnvironment(), undefined, { signal: new AbortController().signal, progress: () => {} })
         this.backendProbe.catch(() => (this.backendProbe = null))
         return this.backendProbe
+      },
+      'runs.table': async () => runTable(db),
+      'runs.annotate': async ({ id, tags, notes }) => {
+        if (!setRunAnnotations(db, id, { tags: tags && [...new Set(tags)], notes })) throw notFound(`run ${id} does not exist`)
+        this.emit({ type: 'runs.changed', id })
+        return runTable(db).find((r) => r.id === id)!
+      },
+      'runs.delete': async ({ runIds }) => {
+        const result = deleteRuns(db, this.layout, runIds)
+        for (const id of result.deleted) this.series.forget(id)
+        this.emit({ type: 'runs.changed' }) // once, not once per run: every open view refreshes its list
+        return result
+      },
+      'compare.summary': async ({ runIds }) => compareSummary(db, runIds),
+      'compare.series': async (req) => seriesFrame(db, this.series, { ...req, x: req.x ?? 'step', smoothing: req.smoothing ?? 0, range: req.range ?? null }),
+      'compare.export': async ({ runIds, format, points }) => {
+        const report = comparisonReport(db, runIds, { points: points ?? 0 })
+        const text = format === 'csv' ? comparisonCsv(report) : format === 'md' ? comparisonMarkdown(report) : JSON.stringify(report)
+        return { text, filename: `compare-${runIds.slice(0, 8).join('-')}${runIds.length > 8 ? '-etc' : ''}.${format}` }
       },
       'jobs.list': async () => this.jobs.list(),
       'jobs.cancel': async ({ id }) => ({ cancelled: this.jobs.cancel(id) }),

@@ -133,4 +133,51 @@ export const migrations: string[] = [
   CREATE INDEX jobs_running ON jobs(status) WHERE status = 'running';
   CREATE INDEX jobs_run ON jobs(run_id);
   `,
+  // Comparing runs (#13): tags and notes on runs; a per-(run, metric) summary kept by triggers, so the run
+  // table reads final values and metric names without scanning every point; packed series for the charts;
+  // lookups by metric name and evaluations by run. (Reads of one series are range scans of the metrics primary key, run_id, name, step.)
+  `
+  ALTER TABLE runs ADD COLUMN tags  TEXT NOT NULL DEFAULT '[]'; -- JSON array of strings
+  ALTER TABLE runs ADD COLUMN notes TEXT NOT NULL DEFAULT '';
+  CREATE TABLE metric_summary (
+    run_id      INTEGER NOT NULL REFERENCES runs(id) ON DELETE CASCADE,
+    name        TEXT NOT NULL,
+    first_step  INTEGER NOT NULL,
+    last_step   INTEGER NOT NULL,
+    last_value  REAL NOT NULL,               -- the value at last_step
+    min_value   REAL NOT NULL,               -- over every value written (a rewritten point keeps its old extreme)
+    max_value   REAL NOT NULL,
+    first_wall  REAL NOT NULL,
+    last_wall   REAL NOT NULL,
+    PRIMARY KEY (run_id, name)
+  ) WITHOUT ROWID;
+  CREATE INDEX metric_summary_name ON metric_summary(name, run_id);
+  INSERT INTO metric_summary
+    SELECT m.run_id, m.name, MIN(m.step), MAX(m.step),
+      (SELECT value FROM metrics l WHERE l.run_id = m.run_id AND l.name = m.name ORDER BY step DESC LIMIT 1),
+      MIN(m.value), MAX(m.value), MIN(m.wall_time), MAX(m.wall_time)
+    FROM metrics m GROUP BY m.run_id, m.name;
+  -- whole series packed for fast reading (Float64 step, value and wall time columns), written when a
+  -- finished run's series is first read; any new point of the series drops it
+  CREATE TABLE series_pack (
+    run_id      INTEGER NOT NULL REFERENCES runs(id) ON DELETE CASCADE,
+    name        TEXT NOT NULL,
+    points      INTEGER NOT NULL,
+    data        BLOB NOT NULL,
+    UNIQUE (run_id, name)
+  );
+  CREATE TRIGGER metrics_summarise AFTER INSERT ON metrics BEGIN
+    DELETE FROM series_pack WHERE run_id = NEW.run_id AND name = NEW.name;
+    INSERT INTO metric_summary VALUES (NEW.run_id, NEW.name, NEW.step, NEW.step, NEW.value, NEW.value, NEW.value, NEW.wall_time, NEW.wall_time)
+    ON CONFLICT (run_id, name) DO UPDATE SET
+      first_step = MIN(first_step, excluded.first_step),
+      last_value = CASE WHEN excluded.last_step >= last_step THEN excluded.last_value ELSE last_value END,
+      last_step  = MAX(last_step, excluded.last_step),
+      min_value  = MIN(min_value, excluded.min_value),
+      max_value  = MAX(max_value, excluded.max_value),
+      first_wall = MIN(first_wall, excluded.first_wall),
+      last_wall  = MAX(last_wall, excluded.last_wall);
+  END;
+  CREATE INDEX evaluations_run ON evaluations(run_id);
+  `,
 ]

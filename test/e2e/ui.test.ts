@@ -55,7 +55,7 @@ describe('the UI over the loopback server, in Chromium', () => {
     await page.screenshot({ path: path.join(artifacts, 'datasets-detail.png'), fullPage: true })
 
     await page.locator('nav a[data-view=runs]').click()
-    await page.getByRole('cell', { name: 'mengzi-tiny lamb' }).click()
+    await page.getByRole('cell', { name: 'mengzi-tiny lamb', exact: true }).click() // not the cell of its selection box
     await page.locator('figure.chart canvas').first().waitFor()
     expect(await page.locator('figure.chart').count()).toBe(2) // loss and lr
     await page.screenshot({ path: path.join(artifacts, 'runs-detail.png'), fullPage: true })

@@ -1,13 +1,13 @@
 import path from 'node:path'
 import { createPinia, setActivePinia } from 'pinia'
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest'
+import { afterAll, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest'
 import { Workbench } from '../../engine/service/workbench'
 import { insertDataset } from '../../engine/store/datasets'
 import { insertRun, setRunStatus } from '../../engine/store/runs'
 import { MetricWriter } from '../../engine/store/metrics'
 import { insertModel } from '../../engine/store/models'
 import { setApi } from '../../renderer/src/api/client'
-import { useCompareStore } from '../../renderer/src/stores/compare'
+import { queryToState, stateToQuery, useCompareStore } from '../../renderer/src/stores/compare'
 import { useDatasetsStore } from '../../renderer/src/stores/datasets'
 import { useJobsStore } from '../../renderer/src/stores/jobs'
 import { useModelsStore } from '../../renderer/src/stores/models'
@@ -72,17 +72,52 @@ describe('renderer stores against a real engine', () => {
     expect(loss.values[0]).toBe(10)
   })
 
-  it('compare: collects the metrics of the picked runs and drops them again', async () => {
-    const store = useCompareStore()
-    await store.toggle(runA)
-    await store.toggle(runB)
-    expect(store.metricNames).toEqual(['dev/accuracy', 'loss'])
-    expect(store.seriesByRun[runB].find((s) => s.name === 'loss')!.values[1]).toBe(10)
-    await store.toggle(runA)
-    expect(store.runIds).toEqual([runB])
-    await store.toggle(31337)
-    expect(store.runIds).toEqual([runB])
-    expect(store.error).toBe('run 31337 does not exist')
+  it('runs: the table carries final metrics, and tags roll back when the engine refuses them', async () => {
+    const store = useRunsStore()
+    await store.refresh()
+    const lamb = store.items.find((r) => r.id === runA)!
+    expect(lamb.final).toEqual({ loss: 0.5, 'dev/accuracy': 0.6 })
+    expect(lamb.params).toEqual({ optimizer: 'lamb' })
+    await store.annotate(runA, { tags: ['baseline'] })
+    expect(store.items.find((r) => r.id === runA)!.tags).toEqual(['baseline'])
+    await store.annotate(runA, { tags: ['x'.repeat(65)] })
+    expect(store.items.find((r) => r.id === runA)!.tags).toEqual(['baseline'])
+    expect(store.error).toMatch(/^runs\.annotate: tags\.0: /)
+  })
+
+  it('compare: keeps its state in the URL query and back', () => {
+    const state = { runIds: [3, 1], metrics: ['loss', 'dev/accuracy'], x: 'tokens' as const, smoothing: 0.6, log: true, diffOnly: false, pcMetric: 'loss', zoom: { loss: [10, 20.5] as [number, number] } }
+    const query = stateToQuery(state)
+    expect(query).toEqual({ runs: '3,1', m: 'loss,dev/accuracy', x: 'tokens', s: '0.6', log: '1', all: '1', pc: 'loss', z: 'loss~10~20.5' })
+    expect(queryToState(query)).toEqual(state)
+    expect(queryToState({ runs: '2,x,-1,2', x: 'furlongs', s: '7', z: 'loss~5~1' })).toMatchObject({ runIds: [2], x: 'step', smoothing: 0, zoom: {} })
+  })
+
+  it('compare: loads the summary, decodes series frames, follows run.metrics events', async () => {
+    vi.useFakeTimers({ toFake: ['setTimeout'] })
+    try {
+      const store = useCompareStore()
+      store.setState({ runIds: [runA, runB] })
+      await store.loadSummary()
+      expect(store.summary?.metrics).toEqual(['dev/accuracy', 'loss'])
+      expect(store.state.metrics).toEqual(['loss']) // loss is picked first
+      expect(store.summary?.diff.find((d) => d.key === 'optimizer')).toMatchObject({ values: ['lamb', 'adamw'], differs: true })
+      await store.fetchFrame('loss', 20)
+      const frame = store.frames.loss
+      expect(frame.xs.length).toBe(80)
+      expect(frame.ys[1]![0]).toBe(20) // adamw's first loss
+      expect(Array.from(frame.ys[0]!).filter((v) => !Number.isNaN(v)).at(-1)).toBe(0.5)
+
+      const w = new MetricWriter(wb.db, runA)
+      w.add('loss', 21, 0.25)
+      w.flush()
+      wb.emit({ type: 'run.metrics', runId: runA, points: [{ name: 'loss', step: 21, value: 0.25, wallTime: 0 }] })
+      store.onRunMetrics(runA, ['loss'])
+      await vi.runAllTimersAsync()
+      await vi.waitFor(() => expect(store.frames.loss.extent).toEqual([1, 21]))
+    } finally {
+      vi.useRealTimers()
+    }
   })
 
   it('models: lists imported models with their config', async () => {

@@ -1,36 +1,203 @@
 import { defineStore } from 'pinia'
-import { computed, ref } from 'vue'
-import type { MetricSeries } from '../../../engine/service/api'
+import { computed, ref, shallowRef } from 'vue'
+import type { CompareSummary, SeriesFrame, XAxis } from '../../../engine/service/api'
 import { useApi } from '../api/client'
+import { runColor } from '../colors'
 
-/** Runs picked for side-by-side comparison and their metric series, keyed by run id. */
+/** A chart's data as uPlot takes it: one x array shared by every run, NaN where a run has no point. */
+export interface ChartFrame {
+  metric: string
+  x: XAxis
+  range: [number, number]
+  extent: [number, number] | null
+  xs: Float64Array
+  ys: (Float32Array | null)[]
+  runIds: number[]
+  skipped: (string | undefined)[]
+}
+
+function decode(b64: string): ArrayBuffer {
+  const text = atob(b64)
+  const bytes = new Uint8Array(text.length)
+  for (let i = 0; i < text.length; i++) bytes[i] = text.charCodeAt(i)
+  return bytes.buffer
+}
+
+export function decodeFrame(f: SeriesFrame): ChartFrame {
+  return {
+    metric: f.metric,
+    x: f.x,
+    range: f.range,
+    extent: f.extent,
+    xs: new Float64Array(decode(f.xs)),
+    ys: f.runs.map((r) => (r.ys ? new Float32Array(decode(r.ys)) : null)),
+    runIds: f.runs.map((r) => r.runId),
+    skipped: f.runs.map((r) => r.skipped),
+  }
+}
+
+
+export interface CompareState {
+  runIds: number[]
+  metrics: string[]
+  x: XAxis
+  smoothing: number
+  log: boolean
+  diffOnly: boolean
+  pcMetric: string | null
+  zoom: Record<string, [number, number]>
+}
+
+const X_AXES: XAxis[] = ['step', 'wall', 'tokens']
+const num = (s: unknown) => (typeof s === 'string' && s.trim() !== '' && Number.isFinite(Number(s)) ? Number(s) : null)
+
+/** The view state as URL query parameters, and back (unknown or malformed values fall back to defaults). */
+export function stateToQuery(s: CompareState): Record<string, string> {
+  const q: Record<string, string> = {}
+  if (s.runIds.length) q.runs = s.runIds.join(',')
+  if (s.metrics.length) q.m = s.metrics.join(',')
+  if (s.x !== 'step') q.x = s.x
+  if (s.smoothing > 0) q.s = String(s.smoothing)
+  if (s.log) q.log = '1'
+  if (!s.diffOnly) q.all = '1'
+  if (s.pcMetric) q.pc = s.pcMetric
+  const zoom = Object.entries(s.zoom).map(([m, [lo, hi]]) => `${m}~${lo}~${hi}`)
+  if (zoom.length) q.z = zoom.join('|')
+  return q
+}
+
+export function queryToState(q: Record<string, unknown>): CompareState {
+  const str = (k: string) => (typeof q[k] === 'string' ? (q[k] as string) : '')
+  const zoom: Record<string, [number, number]> = {}
+  for (const part of str('z').split('|').filter(Boolean)) {
+    const [m, lo, hi] = part.split('~')
+    if (m && num(lo) != null && num(hi) != null && num(lo)! < num(hi)!) zoom[m] = [num(lo)!, num(hi)!]
+  }
+  const smoothing = num(str('s')) ?? 0
+  return {
+    runIds: [...new Set(str('runs').split(',').map(num).filter((n): n is number => n != null && Number.isInteger(n) && n > 0))],
+    metrics: str('m').split(',').filter(Boolean),
+    x: X_AXES.includes(str('x') as XAxis) ? (str('x') as XAxis) : 'step',
+    smoothing: smoothing >= 0 && smoothing < 1 ? smoothing : 0,
+    log: str('log') === '1',
+    diffOnly: str('all') !== '1',
+    pcMetric: str('pc') || null,
+    zoom,
+  }
+}
+
+/** The runs being compared, how they are shown, and what the engine sent for them. */
 export const useCompareStore = defineStore('compare', () => {
-  const runIds = ref<number[]>([])
-  const seriesByRun = ref<Record<number, MetricSeries[]>>({})
+  const state = ref<CompareState>(queryToState({}))
+  const summary = shallowRef<CompareSummary | null>(null)
+  const frames = shallowRef<Record<string, ChartFrame>>({})
   const error = ref<string | null>(null)
+  const loading = ref(false)
+  const widths: Record<string, number> = {}
 
-  const metricNames = computed(() => {
-    const names = new Set<string>()
-    for (const list of Object.values(seriesByRun.value)) for (const s of list) names.add(s.name)
-    return [...names].sort()
-  })
+  const runIds = computed(() => state.value.runIds)
+  const names = computed(() => new Map((summary.value?.runs ?? []).map((r) => [r.id, r.name])))
+  const colorOf = (id: number) => runColor(Math.max(0, state.value.runIds.indexOf(id)))
 
-  async function toggle(id: number) {
-    if (runIds.value.includes(id)) {
-      runIds.value = runIds.value.filter((r) => r !== id)
-      const { [id]: _dropped, ...rest } = seriesByRun.value
-      seriesByRun.value = rest
+  function setState(next: Partial<CompareState>) {
+    state.value = { ...state.value, ...next }
+  }
+
+  async function loadSummary() {
+    if (state.value.runIds.length === 0) {
+      summary.value = null
+      frames.value = {}
       return
     }
-    runIds.value = [...runIds.value, id]
+    loading.value = true
     try {
-      seriesByRun.value = { ...seriesByRun.value, [id]: await useApi().call('runs.metrics', { id }) }
+      summary.value = await useApi().call('compare.summary', { runIds: state.value.runIds })
+      const known = summary.value.metrics
+      const picked = state.value.metrics.filter((m) => known.includes(m))
+      if (picked.length === 0 && known.length) picked.push(known.includes('loss') ? 'loss' : known[0])
+      if (picked.join() !== state.value.metrics.join()) setState({ metrics: picked })
+      error.value = null
+      // charts already on screen (their width known) follow the new selection; new ones fetch on mount
+      for (const m of picked) if (widths[m] != null) void fetchFrame(m)
+    } catch (err) {
+      summary.value = null
+      error.value = (err as Error).message
+    } finally {
+      loading.value = false
+    }
+  }
+
+  // per chart: the request last sent (identical ones are not sent again) and a sequence number, so that a
+  // slow answer never replaces a newer one
+  const requested: Record<string, string> = {}
+  const sequence: Record<string, number> = {}
+
+  /** Fetches one chart's frame for its width in pixels and its zoom range (`force`: even if unchanged). */
+  async function fetchFrame(metric: string, width = widths[metric] ?? 800, force = false) {
+    widths[metric] = width
+    const s = state.value
+    if (s.runIds.length === 0) return
+    const input = {
+      runIds: s.runIds,
+      metric,
+      x: s.x,
+      width: Math.max(8, Math.min(8192, Math.round(width))),
+      smoothing: s.smoothing,
+      range: s.zoom[metric] ?? null,
+    }
+    const key = JSON.stringify(input)
+    if (!force && requested[metric] === key) return
+    requested[metric] = key
+    const seq = (sequence[metric] = (sequence[metric] ?? 0) + 1)
+    try {
+      const frame = await useApi().call('compare.series', input)
+      if (seq !== sequence[metric]) return
+      frames.value = { ...frames.value, [metric]: decodeFrame(frame) }
       error.value = null
     } catch (err) {
-      runIds.value = runIds.value.filter((r) => r !== id)
+      delete requested[metric]
       error.value = (err as Error).message
     }
   }
 
-  return { runIds, seriesByRun, metricNames, error, toggle }
+  /** A view opening fetches everything afresh. */
+  function forgetFrames() {
+    frames.value = {}
+    for (const k of Object.keys(requested)) delete requested[k]
+  }
+
+  function zoom(metric: string, range: [number, number] | null) {
+    const next = { ...state.value.zoom }
+    if (range) next[metric] = range
+    else delete next[metric]
+    setState({ zoom: next })
+    return fetchFrame(metric)
+  }
+
+  function toggle(id: number) {
+    const ids = state.value.runIds
+    setState({ runIds: ids.includes(id) ? ids.filter((r) => r !== id) : [...ids, id] })
+  }
+
+  async function exportText(format: 'csv' | 'md') {
+    return useApi().call('compare.export', { runIds: state.value.runIds, format })
+  }
+
+  // Live curves: new points of a compared run re-fetch the charts that show them, at most once a second.
+  const pending = new Set<string>()
+  let timer: ReturnType<typeof setTimeout> | null = null
+  function onRunMetrics(runId: number, names: string[]) {
+    if (!state.value.runIds.includes(runId)) return
+    for (const n of names) if (state.value.metrics.includes(n)) pending.add(n)
+    if (summary.value && names.some((n) => !summary.value!.metrics.includes(n))) pending.add('\u0000summary')
+    if (pending.size === 0 || timer) return
+    timer = setTimeout(() => {
+      timer = null
+      const todo = [...pending]
+      pending.clear()
+      for (const m of todo) void (m === '\u0000summary' ? loadSummary() : fetchFrame(m, undefined, true))
+    }, 1000)
+  }
+
+  return { state, summary, frames, error, loading, runIds, names, colorOf, setState, loadSummary, fetchFrame, forgetFrames, zoom, toggle, exportText, onRunMetrics }
 })
