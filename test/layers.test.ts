@@ -29,7 +29,7 @@ function imports(file: string): { spec: string; typeOnly: boolean }[] {
 const rel = (f: string) => path.relative(repoRoot, f)
 
 /** DESIGN.md's engine layers, bottom-up: a folder imports only from folders before it (files at engine/ are shared). */
-const ENGINE_LAYERS = ['store', 'data', 'text', 'native', 'tagging', 'compute', 'model', 'tasks', 'train', 'launch', 'service', 'server', 'cli']
+const ENGINE_LAYERS = ['store', 'data', 'text', 'tagging', 'compute', 'native', 'model', 'tasks', 'train', 'launch', 'service', 'server', 'cli']
 
 /** The engine layer a file belongs to, or null for files at engine/'s top (errors, paths, worker-thread). */
 function engineLayer(file: string): string | null {

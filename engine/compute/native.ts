@@ -4,7 +4,7 @@
 // buffers. Optional: without a C compiler, a BLAS, or with MENGZI_NATIVE=0, the wasm kernels keep their
 // XNNPACK and JavaScript paths and `nativeStatus()` says why.
 import os from 'node:os'
-import { loadAddon, type NativeAddon } from '../native/addon'
+import { loadAddon, type NativeAddon } from '../native-addon'
 
 export type { NativeAddon }
 

@@ -7,7 +7,7 @@
 // per add (Math.fround here), each sum in the same order (the bias first, then the inputs in order), and
 // sigmoid/tanh from the same expf (expApprox below, exp_approx.h there); the CRF decodes in float64.
 import { corrupt } from '../../errors'
-import { loadAddon, type NativeAddon } from '../../native/addon'
+import { loadAddon, type NativeAddon } from '../../native-addon'
 import { readTaggingResource } from '../resources'
 import { expectTensor, readSafetensors } from './weights'
 

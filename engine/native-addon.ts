@@ -1,5 +1,7 @@
-// Finding and loading @mengzi/native (this folder: C kernels over typed arrays, built by node-gyp when npm
-// installs the project), and the TypeScript side of its functions. Pure loading only: the BLAS and the
+// Finding and loading @mengzi/native (engine/native: C kernels over typed arrays, built by node-gyp when npm
+// installs the project), and the TypeScript side of its functions. A shared top-level file, like errors.ts:
+// the addon is a package of its own that imports nothing of the engine, and two layers use it (tagging for
+// LAC, compute for BLAS and the tfjs kernels). Pure loading only: the BLAS and the
 // tfjs kernels are engine/compute's business (compute/native.ts); the tagger (engine/tagging/lac) uses the
 // LAC kernel directly, which needs no BLAS.
 import os from 'node:os'
@@ -90,8 +92,8 @@ export function loadAddon(env: NodeJS.ProcessEnv = process.env): { addon: Native
   if (env.MENGZI_NATIVE === '0') return { addon: null, reason: 'disabled by MENGZI_NATIVE=0' }
   if (loaded) return loaded
   let failure = ''
-  // '../native/index.cjs' rather than './index.cjs': from a bundle (out/main/) it must not find a sibling
-  for (const specifier of ['../native/index.cjs', '@mengzi/native']) {
+  // the build beside these sources first; from a bundle (out/main/) there is none, and the package is found
+  for (const specifier of ['./native/index.cjs', '@mengzi/native']) {
     try {
       const addon = loadModule(specifier) as NativeAddon
       // the pool is per process: start it unless another isolate (a worker thread) already set a count
