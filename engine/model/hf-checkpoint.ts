@@ -17,7 +17,7 @@ export interface Tensor32 {
 }
 
 /** The parts a BERT checkpoint may have besides the encoder. */
-export type BertHead = 'pooler' | 'mlm' | 'nsp' | 'classifier'
+export type BertHead = 'pooler' | 'mlm' | 'nsp' | 'classifier' | 'qa' | 'choice'
 
 export interface BertCheckpoint {
   /** Without `architectures`: the heads say what the model is, and export writes it from them. */
@@ -157,21 +157,25 @@ export function expectedShapes(config: BertCheckpoint['config'], heads: readonly
   }
   if (heads.includes('nsp')) linear('cls.seq_relationship', 2, H)
   if (heads.includes('classifier')) linear('classifier', numLabels(config), H)
+  if (heads.includes('choice')) linear('classifier', 1, H) // BertForMultipleChoice: one score per choice
+  if (heads.includes('qa')) linear('qa_outputs', 2, H) // BertForQuestionAnswering: start and end logits
   return m
 }
 
 /** HF's num_labels: the size of id2label, 2 by default. */
 export const numLabels = (config: BertConfig) => (config.id2label ? Object.keys(config.id2label).length : 2)
 
-function headsOf(names: Iterable<string>): BertHead[] {
+/** `multipleChoice`: config.json's architectures say BertForMultipleChoice (its classifier has 1 output). */
+function headsOf(names: Iterable<string>, multipleChoice = false): BertHead[] {
   const heads = new Set<BertHead>()
   for (const n of names) {
     if (n.startsWith('bert.pooler.')) heads.add('pooler')
     else if (n.startsWith('cls.predictions.')) heads.add('mlm')
     else if (n.startsWith('cls.seq_relationship.')) heads.add('nsp')
-    else if (n.startsWith('classifier.')) heads.add('classifier')
+    else if (n.startsWith('classifier.')) heads.add(multipleChoice ? 'choice' : 'classifier')
+    else if (n.startsWith('qa_outputs.')) heads.add('qa')
   }
-  return (['pooler', 'mlm', 'nsp', 'classifier'] as const).filter((h) => heads.has(h))
+  return (['pooler', 'mlm', 'nsp', 'classifier', 'qa', 'choice'] as const).filter((h) => heads.has(h))
 }
 
 const sameShape = (a: readonly number[], b: readonly number[]) => a.length === b.length && a.every((d, i) => d === b[i])
@@ -215,6 +219,11 @@ function weightFiles(dir: string): { kind: 'safetensors' | 'bin'; files: string[
   throw notFound(`${dir}: no model.safetensors (nor pytorch_model.bin)`)
 }
 
+const isMultipleChoice = (raw: unknown) => {
+  const a = (raw as { architectures?: unknown })?.architectures
+  return Array.isArray(a) && a[0] === 'BertForMultipleChoice'
+}
+
 /** Reads and validates a HuggingFace BERT directory. Nothing is returned unless everything checks out. */
 export async function readHfCheckpoint(dir: string): Promise<BertCheckpoint> {
   let stat: fs.Stats
@@ -226,7 +235,9 @@ export async function readHfCheckpoint(dir: string): Promise<BertCheckpoint> {
   if (!stat.isDirectory()) throw badInput(`${dir}: not a directory (a HuggingFace BERT folder holds config.json, vocab.txt and model.safetensors)`)
   const configFile = path.join(dir, 'config.json')
   if (!fs.existsSync(configFile)) throw notFound(`${dir}: no config.json (a HuggingFace BERT folder holds config.json, vocab.txt and model.safetensors)`)
-  const config = parseHfConfig(readJson(configFile), configFile)
+  const rawConfig = readJson(configFile)
+  const config = parseHfConfig(rawConfig, configFile)
+  const multipleChoice = isMultipleChoice(rawConfig)
 
   const { vocab, vocabFile, lowercase } = readTokenizerFiles(dir)
   if (vocab.size > config.vocab_size) throw badInput(`${vocabFile}: ${vocab.size} tokens but ${configFile}: vocab_size is ${config.vocab_size}`)
@@ -257,7 +268,7 @@ export async function readHfCheckpoint(dir: string): Promise<BertCheckpoint> {
   }
   // an MLM head saved with only the decoder's bias (older transformers) still has its bias
   if (decoderBias && !found.has('cls.predictions.bias')) found.set('cls.predictions.bias', decoderBias)
-  const heads = headsOf(found.keys())
+  const heads = headsOf(found.keys(), multipleChoice)
   const expected = expectedShapes(config, heads)
   const where = files.length === 1 ? files[0] : path.join(dir, kind === 'bin' ? 'pytorch_model.bin.index.json' : 'model.safetensors.index.json')
   for (const [name, f] of found) {
@@ -297,8 +308,9 @@ export function checkpointFromTensors(
   vocab: readonly string[],
   lowercase: boolean,
   tensors: ReadonlyMap<string, Tensor32>,
+  options: { multipleChoice?: boolean } = {},
 ): BertCheckpoint {
-  const heads = headsOf(tensors.keys())
+  const heads = headsOf(tensors.keys(), options.multipleChoice)
   const expected = expectedShapes(config, heads)
   for (const [name, t] of tensors) {
     const shape = expected.get(name)
@@ -358,6 +370,8 @@ function describeHeads(heads: readonly BertHead[]): string {
 
 /** The HF class that loads a checkpoint with these heads. */
 export function architectureOf(heads: readonly BertHead[]): string {
+  if (heads.includes('qa')) return 'BertForQuestionAnswering'
+  if (heads.includes('choice')) return 'BertForMultipleChoice'
   if (heads.includes('classifier')) return 'BertForSequenceClassification'
   if (heads.includes('mlm') && heads.includes('nsp')) return 'BertForPreTraining'
   if (heads.includes('mlm')) return 'BertForMaskedLM'
