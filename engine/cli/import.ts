@@ -137,6 +137,8 @@ function printHuman(r: ImportResult): void {
     for (const e of f.errors.slice(0, 5)) console.log(`  ${f.file}:${e.line}: ${e.reason}`)
     const more = f.errors.length - 5 + f.moreErrors
     if (more > 0) console.log(`  ${f.file}: … ${more} more errors`)
+    const { escapeSequences, controlCharacters } = f.cleaned
+    if (escapeSequences + controlCharacters > 0) console.log(`  ${f.file}: cleaned ${escapeSequences} terminal escape sequences, ${controlCharacters} control characters`)
   }
   if (!r.dataset) {
     console.log('Nothing could be imported.')

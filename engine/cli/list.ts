@@ -28,6 +28,8 @@ export function registerList(program: Command): void {
           rows.map((r) => [r.id, r.name, r.kind, r.status, r.backend, r.seed, r.createdAt]),
         ),
       )
+      const interrupted = rows.filter((r) => r.status === 'interrupted').map((r) => r.id)
+      if (interrupted.length > 0) console.log(`\nInterrupted (their process is gone): continue with mengzi train --resume ${interrupted.join('|')}`)
     }),
   )
 

@@ -14,8 +14,30 @@ export interface RawItem {
 const MAX_PARAGRAPH_CHARS = 1 << 20
 const MAX_ELEMENT_CHARS = 64 * 2 ** 20
 
+// A line holding only a short run of one delimiter character: `%` (fortune files), `%%`, `---`, `***`, `===`.
+const SEPARATOR_LINE = /^([%#*=~_+\-])\1{0,3}$/
+
+/**
+ * The separator line of a record file: the commonest lone-delimiter line when it dominates the sample,
+ * else null. `%` and `%%` (fortune and refer files) hardly ever stand alone in prose: 3 of them and one in
+ * 100 non-blank lines suffice (fortunes-zh's `chinese` has long entries: one `%` in 22 lines). Other
+ * delimiters (`---`, `***`) also rule Markdown and plain-text layouts: one in 20 lines.
+ */
+export function detectSeparator(lines: string[]): string | null {
+  const counts = new Map<string, number>()
+  let nonBlank = 0
+  for (const l of lines) {
+    const t = l.trim()
+    if (t === '') continue
+    nonBlank++
+    if (SEPARATOR_LINE.test(t)) counts.set(t, (counts.get(t) ?? 0) + 1)
+  }
+  const [best, n] = [...counts].sort((a, b) => b[1] - a[1])[0] ?? ['', 0]
+  return n >= 3 && n * (best.startsWith('%') ? 100 : 20) >= nonBlank ? best : null
+}
+
 /** Picks the format from the extension and the decoded sample. */
-export function detectFormat(ext: string, sampleText: string): { format: Format; evidence: string } {
+export function detectFormat(ext: string, sampleText: string): { format: Format; evidence: string; separator?: string } {
   const lines = sampleText.split('\n').slice(0, -1) // the last sample line may be cut
   const firstLine = lines.find((l) => l.trim() !== '')?.trim() ?? ''
   const first = (firstLine.startsWith('{') || firstLine.startsWith('[')) ? parsed(firstLine) : undefined
@@ -31,6 +53,8 @@ export function detectFormat(ext: string, sampleText: string): { format: Format;
       : { format: 'json', evidence: 'extension .json' }
   }
   if (firstIsJson && firstLine.startsWith('{')) return { format: 'jsonl', evidence: 'lines are JSON objects' }
+  const separator = detectSeparator(lines.slice(0, 2000))
+  if (separator !== null) return { format: 'records', evidence: `lines holding only ${JSON.stringify(separator)} separate records`, separator }
   // Text: blank-line-separated paragraphs when non-blank lines come in runs, else one document per line.
   let blank = 0
   let runs = 0
@@ -69,9 +93,10 @@ export interface ItemReader {
   end(): void
 }
 
-export function createItemReader(format: Format, emit: (item: RawItem) => void): ItemReader {
+export function createItemReader(format: Format, emit: (item: RawItem) => void, options: { separator?: string } = {}): ItemReader {
   if (format === 'lines') return lineReader(emit)
   if (format === 'paragraphs') return paragraphReader(emit)
+  if (format === 'records') return recordReader(options.separator ?? '%', emit)
   if (format === 'jsonl') return jsonLineReader(emit)
   if (format === 'json') return jsonDocumentReader(emit)
   return delimitedReader(format === 'csv' ? ',' : '\t', emit)
@@ -104,6 +129,31 @@ function paragraphReader(emit: (item: RawItem) => void): ItemReader {
       const blank = line.trim() === ''
       if (blank || size > MAX_PARAGRAPH_CHARS) flush()
       if (blank) return
+      if (parts.length === 0) start = n
+      parts.push(line)
+      size += line.length
+    },
+    end: flush,
+  }
+}
+
+/** Entries between separator lines, blank lines inside an entry kept; an empty entry is no record. */
+function recordReader(separator: string, emit: (item: RawItem) => void): ItemReader {
+  let n = 0
+  let start = 0
+  let parts: string[] = []
+  let size = 0
+  const flush = () => {
+    if (parts.some((p) => p.trim() !== '')) emit({ line: start, value: parts.join('\n') })
+    parts = []
+    size = 0
+  }
+  return {
+    push(line) {
+      n++
+      const isSeparator = line.trim() === separator
+      if (isSeparator || size > MAX_PARAGRAPH_CHARS) flush()
+      if (isSeparator) return
       if (parts.length === 0) start = n
       parts.push(line)
       size += line.length

@@ -10,11 +10,11 @@ import { WorkbenchError } from '../errors'
 import type { DataLayout } from '../paths'
 import type { Db } from '../store/db'
 import { insertDataset, listDatasets } from '../store/datasets'
-import { makeCleaner } from './clean'
+import { makeCleaner, sgrResidueIn, type CleanOptions } from './clean'
 import { detectTask, RecordError, splitFromName, toRecords, type Detection, type Task } from './clue'
 import { Deduplicator, hash64, isDev, type DedupMode } from './dedup'
 import type { EncodingName } from './encoding'
-import { createItemReader, detectFormat, type Format, type RawItem } from './formats'
+import { createItemReader, detectFormat, detectSeparator, type Format, type RawItem } from './formats'
 import { writeFileSynced, ShardWriter } from './shards'
 import { fileUnit, isZip, walkPaths, zipUnits, DEFAULT_ZIP_LIMITS, type ImportUnit, type SourceProblem, type ZipLimits } from './sources'
 import { readVocabChars, StatsAccumulator, type DatasetStats } from './stats'
@@ -204,7 +204,7 @@ function processAlive(pid: number): boolean {
 class ImportRun {
   readonly stats = new StatsAccumulator()
   readonly dedup: Deduplicator
-  private readonly clean: (s: string) => string
+  private readonly cleanOptions: CleanOptions
   private bytesDone = 0
   private totalBytes = 0
   private records = 0
@@ -219,7 +219,7 @@ class ImportRun {
     private readonly writer: ShardWriter,
   ) {
     this.dedup = new Deduplicator(options.dedup ?? DEFAULT_IMPORT_OPTIONS.dedup, options.seed ?? DEFAULT_IMPORT_OPTIONS.seed)
-    this.clean = makeCleaner({ t2s: options.t2s ?? false, halfwidth: options.halfwidth ?? false })
+    this.cleanOptions = { t2s: options.t2s ?? false, halfwidth: options.halfwidth ?? false }
   }
 
   async all(paths: string[]): Promise<FileReport[]> {
@@ -328,8 +328,14 @@ class ImportRun {
     report.encoding = text.guess.encoding
     report.confidence = text.guess.confidence
     const forcedFormat = this.options.format && this.options.format !== 'auto' ? this.options.format : undefined
-    const format = forcedFormat ?? detectFormat(unit.ext, text.sampleText).format
+    const detected = detectFormat(unit.ext, text.sampleText)
+    const format = forcedFormat ?? detected.format
     report.format = format
+    const separator = format === 'records' ? (detected.separator ?? detectSeparator(text.sampleText.split('\n')) ?? '%') : undefined
+    if (separator !== undefined) report.separator = separator
+    // per file: whether colour codes that lost their ESC are removed depends on this file showing them
+    const clean = makeCleaner({ ...this.cleanOptions, sgrResidue: sgrResidueIn(text.sampleText) })
+    report.cleaned = clean.counts
 
     const addError = (line: number, reason: string) => {
       if (report.errors.length < MAX_ERRORS) report.errors.push({ line, reason })
@@ -340,11 +346,15 @@ class ImportRun {
     let headValues = 0
     let handle: ((item: RawItem) => void) | null = null
     let detection: Detection | null = null
-    const reader = createItemReader(format, (item) => {
-      if (handle) return handle(item)
-      head.push(item)
-      if (item.error === undefined) headValues++
-    })
+    const reader = createItemReader(
+      format,
+      (item) => {
+        if (handle) return handle(item)
+        head.push(item)
+        if (item.error === undefined) headValues++
+      },
+      { separator },
+    )
 
     const detect = async () => {
       const values = head.filter((i) => i.error === undefined).map((i) => i.value)
@@ -367,7 +377,7 @@ class ImportRun {
         if (item.error !== undefined) return addError(item.line, item.error)
         let records
         try {
-          records = toRecords(d, item.value, this.clean, chidAnswers)
+          records = toRecords(d, item.value, clean, chidAnswers)
         } catch (err) {
           if (err instanceof RecordError) return addError(item.line, err.message)
           throw err
@@ -480,6 +490,7 @@ function emptyReport(file: string): FileReport {
     confidence: null,
     undecodable: 0,
     moreErrors: 0,
+    cleaned: { escapeSequences: 0, controlCharacters: 0 },
     bytes: 0,
   }
 }

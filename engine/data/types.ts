@@ -6,7 +6,8 @@ export type Task = (typeof TASKS)[number]
 export const ENCODINGS = ['utf-8', 'utf-16le', 'utf-16be', 'gb18030', 'big5'] as const
 export type EncodingName = (typeof ENCODINGS)[number]
 
-export const FORMATS = ['lines', 'paragraphs', 'jsonl', 'json', 'csv', 'tsv'] as const
+// records: entries between lone separator lines (`%` in fortune files, `%%`, `---`, …)
+export const FORMATS = ['lines', 'paragraphs', 'records', 'jsonl', 'json', 'csv', 'tsv'] as const
 export type Format = (typeof FORMATS)[number]
 
 export const DEDUP_MODES = ['exact', 'near', 'none'] as const
@@ -44,6 +45,10 @@ export interface ImportFileReport {
   undecodable: number
   /** Errors beyond the first ones listed. */
   moreErrors: number
+  /** What cleaning removed from the file's text: terminal escape sequences, other control characters. */
+  cleaned: { escapeSequences: number; controlCharacters: number }
+  /** The separator line between records, for the `records` format. */
+  separator?: string
   bytes: number
 }
 

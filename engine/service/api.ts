@@ -121,9 +121,12 @@ export interface RunSummary {
   id: number
   name: string
   kind: string
-  status: 'queued' | 'running' | 'completed' | 'failed' | 'cancelled'
+  // interrupted: its process died (killed, crashed, power lost); train.resume continues it from its last checkpoint
+  status: 'queued' | 'running' | 'completed' | 'failed' | 'cancelled' | 'interrupted'
   seed: number
   backend: string | null
+  /** The backend ladder's report: which rung ran and how (native kernels, BLAS, threads), and why faster ones did not. */
+  backendDetail: string | null
   createdAt: string
   startedAt: string | null
   finishedAt: string | null

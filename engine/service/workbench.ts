@@ -14,6 +14,7 @@ import { getRun, listRuns, type RunRow } from '../store/runs'
 import { metricNames, metricSeries } from '../store/metrics'
 import { getModel, listModels, type ModelRow } from '../store/models'
 import { JobManager } from './jobs'
+import type { LeaseTimings } from './leases'
 import type { TaskEnvironment } from './tasks'
 import { runTask } from './worker-task'
 import { TaggerClient } from './tagger-client'
@@ -43,6 +44,8 @@ export interface WorkbenchOptions {
   sqlite?: OpenOptions
   /** Set by the Electron main process. */
   electronVersion?: string
+  /** Lease heartbeat and sweep intervals (tests shorten them). */
+  leaseTimings?: Partial<LeaseTimings>
 }
 
 type Handlers = { [M in MethodName]: (input: Parameters<WorkbenchApi[M]>[0]) => ReturnType<WorkbenchApi[M]> }
@@ -60,9 +63,13 @@ export class Workbench {
     this.layout = dataLayout(options.home ?? defaultHome(), options.database)
     fs.mkdirSync(this.layout.home, { recursive: true })
     this.db = openDatabase(this.layout.database, options.sqlite)
-    this.jobs = new JobManager((job) => this.emit({ type: 'job', job }))
+    this.jobs = new JobManager((job) => this.emit({ type: 'job', job }), { db: this.db, timings: options.leaseTimings })
     this.events.setMaxListeners(0)
     this.handlers = this.createHandlers()
+    // runs whose process died show as interrupted, now and while this workbench is open
+    this.jobs.watch((runIds) => {
+      for (const id of runIds) this.emit({ type: 'runs.changed', id })
+    })
   }
 
   /** Validates and runs one API request. Unknown methods and bad payloads are refused with a reason. */
@@ -225,7 +232,7 @@ export class Workbench {
       },
       'backends.list': async () => {
         // probed once per session in a throwaway worker: loading backends must not touch this process's tfjs
-        this.backendProbe ??= runTask('probeBackends', this.taskEnvironment(), undefined, { signal: new AbortController().signal, progress: () => {} })
+        this.backendProbe ??= runTask('probeBackends', this.taskEnvironment(), undefined, { signal: new AbortController().signal, leaseLost: new AbortController().signal, progress: () => {} })
         this.backendProbe.catch(() => (this.backendProbe = null))
         return this.backendProbe
       },
@@ -251,6 +258,7 @@ const runSummary = (r: RunRow): RunSummary => ({
   status: r.status,
   seed: r.seed,
   backend: r.backend,
+  backendDetail: r.backendDetail,
   createdAt: r.createdAt,
   startedAt: r.startedAt,
   finishedAt: r.finishedAt,

@@ -50,13 +50,22 @@ export function migrate(db: Db, target = SCHEMA_VERSION): number {
       `database schema version ${version} is newer than this Mengzi Workbench supports (${SCHEMA_VERSION}); update the app`,
     )
   }
-  while (version < target) {
-    const sql = migrations[version]
-    db.transaction(() => {
-      db.exec(sql)
-      db.pragma(`user_version = ${version + 1}`)
-    })()
-    version++
+  // Foreign keys stay off while migrating (the pragma is a no-op inside a transaction): a migration that
+  // rebuilds a table (SQLite cannot alter a CHECK) must not cascade the DROP onto the rows that point
+  // at it. foreign_key_check below verifies the result.
+  const foreignKeys = db.pragma('foreign_keys', { simple: true }) as number
+  if (version < target) db.pragma('foreign_keys = OFF')
+  try {
+    while (version < target) {
+      const sql = migrations[version]
+      db.transaction(() => {
+        db.exec(sql)
+        db.pragma(`user_version = ${version + 1}`)
+      })()
+      version++
+    }
+  } finally {
+    db.pragma(`foreign_keys = ${foreignKeys ? 'ON' : 'OFF'}`)
   }
   const problems = db.pragma('foreign_key_check') as unknown[]
   if (problems.length > 0) throw new Error(`database has ${problems.length} broken foreign keys after migration`)

@@ -55,3 +55,8 @@ export function metricSeries(db: Db, runId: number, name: string): { steps: numb
     .all(runId, name) as [number, number][]
   return { steps: rows.map((r) => r[0]), values: rows.map((r) => r[1]) }
 }
+
+/** Drops a run's points after `step`: a resumed run computes those steps again, so each appears once. */
+export function deleteMetricsAfter(db: Db, runId: number, step: number): number {
+  return db.prepare('DELETE FROM metrics WHERE run_id = ? AND step > ?').run(runId, step).changes
+}

@@ -89,4 +89,48 @@ export const migrations: string[] = [
     CHECK (run_id IS NOT NULL OR model_id IS NOT NULL)
   );
   `,
+  // Leases: jobs survive their process. Every job (import, tagging, training, fine-tuning, sweeps) holds
+  // a row with its owner's pid, host and heartbeat; a run whose job's owner is gone shows 'interrupted'.
+  // runs is rebuilt (SQLite cannot alter a CHECK) to admit 'interrupted' and to keep the full backend
+  // line; migrate() runs with foreign keys off so the rebuild cascades nothing.
+  `
+  -- runs_rebuild_interrupted (tests find this migration by this name)
+  CREATE TABLE runs_new (
+    id          INTEGER PRIMARY KEY,
+    name        TEXT NOT NULL,
+    kind        TEXT NOT NULL,                -- pretrain | finetune | bench
+    status      TEXT NOT NULL CHECK (status IN ('queued','running','completed','failed','cancelled','interrupted')),
+    config      TEXT NOT NULL,                -- JSON: the full run config
+    seed        INTEGER NOT NULL,
+    backend     TEXT,                         -- the backend's name: tensorflow | webgpu | wasm | cpu
+    sweep_id    INTEGER REFERENCES sweeps(id) ON DELETE SET NULL,
+    dataset_id  INTEGER REFERENCES datasets(id) ON DELETE SET NULL,
+    base_model_id INTEGER REFERENCES models(id) ON DELETE SET NULL,
+    error       TEXT,
+    created_at  TEXT NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%fZ','now')),
+    started_at  TEXT,
+    finished_at TEXT,
+    backend_detail TEXT                       -- the backend ladder's full report: kernels, BLAS, threads
+  );
+  INSERT INTO runs_new (id, name, kind, status, config, seed, backend, sweep_id, dataset_id, base_model_id, error, created_at, started_at, finished_at)
+    SELECT id, name, kind, status, config, seed, backend, sweep_id, dataset_id, base_model_id, error, created_at, started_at, finished_at FROM runs;
+  DROP TABLE runs;
+  ALTER TABLE runs_new RENAME TO runs;
+  CREATE TABLE jobs (
+    id           TEXT PRIMARY KEY,            -- the JobManager's id
+    kind         TEXT NOT NULL,               -- import | tagging | train | ...
+    title        TEXT NOT NULL,
+    status       TEXT NOT NULL CHECK (status IN ('running','completed','failed','cancelled','interrupted')),
+    run_id       INTEGER REFERENCES runs(id) ON DELETE CASCADE, -- the run this job computes, if any
+    owner_pid    INTEGER NOT NULL,
+    owner_host   TEXT NOT NULL,
+    owner_start  TEXT,                        -- the owner's process start time where the OS tells (pid reuse)
+    heartbeat_at REAL NOT NULL,               -- ms since the epoch, renewed every few seconds
+    error        TEXT,
+    started_at   TEXT NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%fZ','now')),
+    finished_at  TEXT
+  );
+  CREATE INDEX jobs_running ON jobs(status) WHERE status = 'running';
+  CREATE INDEX jobs_run ON jobs(run_id);
+  `,
 ]

@@ -1,7 +1,8 @@
 import type { Db } from './db'
 import { parseJson } from './json'
 
-export type RunStatus = 'queued' | 'running' | 'completed' | 'failed' | 'cancelled'
+// interrupted: the process that ran it is gone (see store/jobs.ts); it resumes from its last checkpoint
+export type RunStatus = 'queued' | 'running' | 'completed' | 'failed' | 'cancelled' | 'interrupted'
 
 export interface RunRow {
   id: number
@@ -11,6 +12,8 @@ export interface RunRow {
   config: Record<string, unknown>
   seed: number
   backend: string | null
+  /** The backend ladder's full report (native kernels, BLAS, threads, why faster rungs were skipped). */
+  backendDetail: string | null
   sweepId: number | null
   datasetId: number | null
   baseModelId: number | null
@@ -20,7 +23,7 @@ export interface RunRow {
   finishedAt: string | null
 }
 
-const runSelect = `SELECT id, name, kind, status, config, seed, backend, sweep_id AS sweepId,
+const runSelect = `SELECT id, name, kind, status, config, seed, backend, backend_detail AS backendDetail, sweep_id AS sweepId,
   dataset_id AS datasetId, base_model_id AS baseModelId, error, created_at AS createdAt,
   started_at AS startedAt, finished_at AS finishedAt FROM runs`
 const toRun = (r: Record<string, unknown>): RunRow => ({ ...(r as unknown as RunRow), config: parseJson(r.config as string, {}) })
@@ -54,13 +57,17 @@ export function insertRun(db: Db, r: NewRun): number {
   )
 }
 
-export function setRunStatus(db: Db, id: number, status: RunStatus, extra: { backend?: string; error?: string } = {}): void {
+/** Sets a run's status; `running` clears a previous error and finish time (a resumed run). */
+export function setRunStatus(db: Db, id: number, status: RunStatus, extra: { backend?: string; backendDetail?: string; error?: string } = {}): void {
   const now = new Date().toISOString()
+  const running = status === 'running' ? 1 : 0
+  const finished = ['completed', 'failed', 'cancelled', 'interrupted'].includes(status) ? 1 : 0
   db.prepare(`UPDATE runs SET status = ?,
-      backend = COALESCE(?, backend), error = COALESCE(?, error),
-      started_at = CASE WHEN ? = 'running' AND started_at IS NULL THEN ? ELSE started_at END,
-      finished_at = CASE WHEN ? IN ('completed','failed','cancelled') THEN ? ELSE finished_at END
-    WHERE id = ?`).run(status, extra.backend ?? null, extra.error ?? null, status, now, status, now, id)
+      backend = COALESCE(?, backend), backend_detail = COALESCE(?, backend_detail),
+      error = CASE WHEN ? AND ? IS NULL THEN NULL ELSE COALESCE(?, error) END,
+      started_at = CASE WHEN ? AND started_at IS NULL THEN ? ELSE started_at END,
+      finished_at = CASE WHEN ? THEN ? WHEN ? THEN NULL ELSE finished_at END
+    WHERE id = ?`).run(status, extra.backend ?? null, extra.backendDetail ?? null, running, extra.error ?? null, extra.error ?? null, running, now, finished, now, running, id)
 }
 
 export function deleteRun(db: Db, id: number): boolean {

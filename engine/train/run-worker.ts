@@ -1,6 +1,7 @@
 // Runs `train` in a worker thread so the API stays responsive while a run computes. The worker's
 // messages become the same hooks `train` takes in-process; aborting the signal asks it to stop after
-// the current step (it then writes a checkpoint and resolves with `stopped: true`).
+// the current step (it then writes a checkpoint and resolves with `stopped: true`); aborting `kill`
+// terminates the worker at once, writing nothing (the run's lease went to another process).
 import { errorFromWorker, startWorker } from '../worker-thread'
 import type { TrainConfig } from './config'
 import type { MetricValue, TrainHooks, TrainOptions, TrainProgress, TrainResult } from './loop'
@@ -28,7 +29,7 @@ export interface WorkerHooks extends Omit<TrainHooks, 'stopRequested'> {
 const BUILT_ENTRY = new URL('./worker.js', import.meta.url)
 const SOURCE_ENTRY = new URL('./worker.ts', import.meta.url)
 
-export function trainInWorker(config: TrainConfig, options: WorkerInput['options'], hooks: WorkerHooks = {}, signal?: AbortSignal): Promise<TrainResult> {
+export function trainInWorker(config: TrainConfig, options: WorkerInput['options'], hooks: WorkerHooks = {}, signal?: AbortSignal, kill?: AbortSignal): Promise<TrainResult> {
   const stopFlag = new SharedArrayBuffer(4)
   const stop = new Int32Array(stopFlag)
   const worker = startWorker(BUILT_ENTRY, SOURCE_ENTRY, { config, options, stopFlag } satisfies WorkerInput)
@@ -41,6 +42,7 @@ export function trainInWorker(config: TrainConfig, options: WorkerInput['options
       if (settled) return
       settled = true
       signal?.removeEventListener('abort', requestStop)
+      kill?.removeEventListener('abort', onKill)
       f()
       void worker.terminate()
     }
@@ -68,6 +70,9 @@ export function trainInWorker(config: TrainConfig, options: WorkerInput['options
         finish(() => reject(err))
       }
     })
+    const onKill = () => finish(() => reject(new Error(String(kill!.reason ?? 'training worker killed'))))
+    if (kill?.aborted) onKill()
+    kill?.addEventListener('abort', onKill)
     worker.on('error', (err) => finish(() => reject(err)))
     worker.on('exit', (code) => finish(() => reject(new Error(`training worker exited with code ${code} before finishing`))))
   })

@@ -35,9 +35,10 @@ describe('cleaning', () => {
     for (const t of texts) expect(countSentences(t), t).toBe(splitSentences(t).length)
   })
 
-  it('removes control and zero-width characters and normalises whitespace', () => {
+  it('removes escape sequences whole, control and zero-width characters, and normalises whitespace', () => {
     const clean = makeCleaner({ t2s: false, halfwidth: false })
-    expect(clean('\u001b[33m  兰叶\u200b春葳蕤，\t\t桂华\u3000秋皎洁。 \r\n\n  欣欣此生意\u0000 ')).toBe('[33m 兰叶春葳蕤， 桂华 秋皎洁。\n欣欣此生意')
+    expect(clean('\u001b[33m  兰叶\u200b春葳蕤，\t\t桂华\u3000秋皎洁。 \r\n\n  欣欣此生意\u0000 ')).toBe('兰叶春葳蕤， 桂华 秋皎洁。\n欣欣此生意')
+    expect(clean.counts).toEqual({ escapeSequences: 1, controlCharacters: 2 }) // U+200B and NUL; CR goes with the whitespace
   })
 
   it('converts traditional to simplified and full-width to half-width on request, keeping Chinese punctuation', () => {
