@@ -10,6 +10,9 @@ import { registerModelForward } from './model-forward'
 import { registerTrain } from './train'
 import { registerBench } from './bench'
 import { registerTag } from './tag'
+import { registerFinetune } from './finetune'
+import { registerSweep } from './sweep'
+import { registerPredict } from './predict'
 
 export const commands: ((program: Command) => void)[] = [
   registerServe,
@@ -21,5 +24,8 @@ export const commands: ((program: Command) => void)[] = [
   registerModel,
   registerModelForward,
   registerTrain,
+  registerFinetune,
+  registerSweep,
+  registerPredict,
   registerBench,
 ]

@@ -46,13 +46,12 @@ export async function importClue(home: string, name: string, files: Record<strin
  * this small needs hundreds of steps before attention carries anything, which a unit test cannot afford.
  */
 export async function wideInitModel(dir: string, std = 0.2, hidden = 32): Promise<string> {
-  const { initWeights } = await import('../../../engine/model/weights')
+  const { initialValue, parameterShapes } = await import('../../../engine/model/weights')
   const { checkpointFromTensors, writeHfCheckpoint } = await import('../../../engine/model/hf-checkpoint')
   const vocab = fs.readFileSync(path.resolve(__dirname, '../../fixtures/hf-bert-tiny/vocab.txt'), 'utf8').split('\n').filter(Boolean)
   const config = { vocab_size: vocab.length, hidden_size: hidden, num_hidden_layers: 1, num_attention_heads: 2, intermediate_size: 2 * hidden, hidden_act: 'gelu' as const, hidden_dropout_prob: 0.1, attention_probs_dropout_prob: 0.1, max_position_embeddings: 64, type_vocab_size: 2, initializer_range: std, layer_norm_eps: 1e-12, pad_token_id: 0, position_embedding_type: 'absolute' as const, tie_word_embeddings: true }
-  const w = initWeights({ config, heads: [], pooler: true }, 11)
-  const tensors = new Map([...w].map(([k, v]) => [k, { shape: v.shape, data: v.dataSync() as Float32Array }]))
-  for (const v of w.values()) v.dispose()
+  const rng = new Rng(11)
+  const tensors = new Map([...parameterShapes({ config, heads: [], pooler: true })].map(([name, shape]) => [name, { shape, data: initialValue(name, shape, config, rng) }]))
   await writeHfCheckpoint(dir, checkpointFromTensors(config, vocab, true, tensors))
   return dir
 }
