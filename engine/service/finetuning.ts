@@ -97,6 +97,18 @@ export function prepareFinetuneRun(deps: FinetuneDeps, req: FinetuneRequest): nu
   if (!isClueTask(task)) throw badInput(`dataset ${ds.id} (${ds.name}) holds ${ds.kind}, not a CLUE task; choose --task`)
   const { dir, baseModelId } = resolveInit(db, layout, req)
   const raw = applyOverrides({ name: req.name ?? `${task}`, ...(req.config ?? {}), task, dataDir: ds.dir, init: dir }, req.set ?? [])
+  // a distillation teacher named by model or run id becomes its folder
+  const distill = (raw.strategies as { distill?: Record<string, unknown> } | undefined)?.distill
+  if (distill && (distill.teacherModelId !== undefined || distill.teacherRunId !== undefined)) {
+    const num = (v: unknown, what: string) => {
+      if (v === undefined) return undefined
+      if (!Number.isInteger(v)) throw badInput(`strategies.distill.${what}: expected an id, got ${JSON.stringify(v)}`)
+      return v as number
+    }
+    distill.teacher = resolveInit(db, layout, { modelId: num(distill.teacherModelId, 'teacherModelId'), runId: num(distill.teacherRunId, 'teacherRunId') }).dir
+    delete distill.teacherModelId
+    delete distill.teacherRunId
+  }
   const config = parseFinetuneConfig(raw)
   return insertRun(db, { name: config.name, kind: 'finetune', config: config as unknown as Record<string, unknown>, seed: config.seed, datasetId: ds.id, baseModelId, sweepId: req.sweepId })
 }

@@ -6,6 +6,7 @@ export const routes: RouteRecordRaw[] = [
   { path: '/datasets', name: 'datasets', component: () => import('./views/DatasetsView.vue'), meta: { title: 'Datasets' } },
   { path: '/tags', name: 'tags', component: () => import('./views/TagsView.vue'), meta: { title: 'Tags' } },
   { path: '/runs', name: 'runs', component: () => import('./views/RunsView.vue'), meta: { title: 'Runs' } },
+  { path: '/finetune', name: 'finetune', component: () => import('./views/FinetuneView.vue'), meta: { title: 'Fine-tune' } },
   { path: '/compare', name: 'compare', component: () => import('./views/CompareView.vue'), meta: { title: 'Compare' } },
   { path: '/models', name: 'models', component: () => import('./views/ModelsView.vue'), meta: { title: 'Models' } },
   { path: '/settings', name: 'settings', component: () => import('./views/SettingsView.vue'), meta: { title: 'Settings' } },
