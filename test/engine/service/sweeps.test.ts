@@ -6,6 +6,7 @@ import fs from 'node:fs'
 import path from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { openDatabase } from '../../../engine/store/db'
+import { Workbench } from '../../../engine/service/workbench'
 import { repoRoot, tempDir } from '../../helpers'
 import { runCli } from '../cli/run-cli'
 import { importClue, tnewsRecords, wideInitModel } from '../train/finetune-data'
@@ -111,6 +112,34 @@ describe('mengzi finetune / predict / sweep', { timeout: 240_000 }, () => {
       expect(db.prepare('SELECT status FROM sweeps WHERE id = 1').get()).toEqual({ status: 'completed' })
     } finally {
       db.close()
+    }
+  })
+
+  it('cancelling a sweep cancels its current run and leaves the rest queued; resume completes them', async () => {
+    const h = await home('cancel')
+    const wb = new Workbench({ home: h.dir })
+    try {
+      const config = { backend: 'cpu', maxSeqLength: 24, learningRate: 3e-3, dropout: 0, epochs: 1 }
+      const { sweepId, jobId } = await wb.call('sweeps.start', { datasetId: Number(h.dataset), from: model, config, grid: { batchSize: [8, 16, 32] } })
+      await new Promise<void>((resolve) => {
+        const off = wb.subscribe((e) => {
+          if (e.type === 'run.metrics' && e.runId === 1) {
+            off()
+            resolve()
+          }
+        })
+      })
+      expect(await wb.call('jobs.cancel', { id: jobId })).toEqual({ cancelled: true })
+      await expect.poll(async () => (await wb.call('sweeps.get', { id: sweepId })).status, { timeout: 30_000 }).toBe('cancelled')
+      const cancelled = await wb.call('sweeps.get', { id: sweepId })
+      expect(cancelled.runs.map((r) => r.status)).toEqual(['cancelled', 'queued', 'queued'])
+      await wb.call('sweeps.resume', { id: sweepId })
+      await expect.poll(async () => (await wb.call('sweeps.get', { id: sweepId })).status, { timeout: 120_000 }).toBe('completed')
+      const done = await wb.call('sweeps.get', { id: sweepId })
+      expect(done.runs.map((r) => r.status)).toEqual(['completed', 'completed', 'completed'])
+      expect(done.best).not.toBeNull()
+    } finally {
+      await wb.close()
     }
   })
 })
