@@ -5,7 +5,7 @@
 // classics; then each task is fine-tuned without and with each strategy. Prints dev accuracy against the
 // majority class as a table (--json: one JSON object).
 //   npx tsx test/bench/finetune-demo.ts [--out DIR] [--pretrain-steps 1000] [--epochs 3] [--lr 5e-4]
-//     [--batch 32] [--train 300] [--dev 100] [--backend wasm] [--json]
+//     [--batch 32] [--train 300] [--dev 100] [--backend wasm] [--pretrained HF_DIR] [--json]
 import fs from 'node:fs'
 import path from 'node:path'
 import os from 'node:os'
@@ -26,6 +26,8 @@ const { values: args } = parseArgs({
     dev: { type: 'string', default: '100' },
     backend: { type: 'string', default: 'wasm' },
     json: { type: 'boolean', default: false },
+    // skip pretraining: start from this HF folder (e.g. an earlier demo's runs/1/checkpoints/step-…)
+    pretrained: { type: 'string' },
   },
 })
 const log = (s: string) => process.stderr.write(`${s}\n`)
@@ -127,12 +129,20 @@ fs.writeFileSync(pretrainConfig, JSON.stringify({
   logEvery: 50,
 }))
 const t0 = Date.now()
-const pre = mengzi(['train', '--config', pretrainConfig]) as { runId: number; step: number; loss: number }
+let pre: { runId: number | null; step: number | null; loss: number | null; from?: string }
+let model: { id: number } | undefined
+if (args.pretrained) {
+  const state = JSON.parse(fs.readFileSync(path.join(args.pretrained, 'trainer_state.json'), 'utf8')) as { step: number; lastLoss?: number }
+  pre = { runId: null, step: state.step, loss: state.lastLoss ?? null, from: args.pretrained }
+  model = mengzi(['model', 'import', args.pretrained, '--name', 'tiny-poetry']) as { id: number }
+} else {
+  pre = mengzi(['train', '--config', pretrainConfig]) as { runId: number; step: number; loss: number }
+  const models = mengzi(['models']) as unknown
+  model = (Array.isArray(models) ? models : []).find((m: { name: string }) => m.name.includes(`run ${pre.runId}`)) as { id: number } | undefined
+}
 const pretrainSeconds = (Date.now() - t0) / 1000
-const models = mengzi(['models']) as unknown
-const model = (Array.isArray(models) ? models : []).find((m: { name: string }) => m.name.includes(`run ${pre.runId}`)) as { id: number } | undefined
 if (!model) throw new Error('the pretrained model was not registered')
-log(`pretrained run ${pre.runId}: ${pre.step} steps, final MLM loss ${pre.loss?.toFixed(3)}, ${pretrainSeconds.toFixed(0)} s → model ${model.id}`)
+log(`pretrained ${pre.from ?? `run ${pre.runId}`}: ${pre.step} steps, final MLM loss ${pre.loss?.toFixed(3)}, ${pretrainSeconds.toFixed(0)} s → model ${model.id}`)
 
 // 2. fine-tune: each strategy on its own
 const base = ['--set', `learningRate=${args.lr}`, '--set', `batchSize=${args.batch}`, '--set', `epochs=${args.epochs}`, '--set', 'maxSeqLength=64', '--set', `backend="${args.backend}"`]
@@ -159,7 +169,7 @@ run('poem-dynasty (TNEWS fields)', 'augmentation (2 copies, embedding synonyms)'
 
 const result = {
   settings: { lr: Number(args.lr), batch: Number(args.batch), epochs: Number(args.epochs), maxSeqLength: 64, backend: args.backend, pretrainSteps: Number(args['pretrain-steps']), pretrainModel: 'preset A: 2 layers, hidden 128, 2 heads, FFN 512, the bundled 21128-token vocab', trainPerClass: nTrain, devPerClass: nDev, cpus: os.cpus().length },
-  pretrain: { runId: pre.runId, steps: pre.step, loss: pre.loss, seconds: pretrainSeconds },
+  pretrain: { runId: pre.runId, from: pre.from ?? null, steps: pre.step, loss: pre.loss, seconds: pretrainSeconds },
   rows: rows.map((r) => ({ task: r.task, strategy: r.strategy, runId: r.summary.runId, dev: r.summary.dev, bestEpoch: r.summary.bestEpoch, majority: r.summary.majority, reinitialised: r.summary.reinitialised, augmented: r.summary.augmented, seconds: r.seconds })),
 }
 if (args.json) process.stdout.write(`${JSON.stringify(result)}\n`)
