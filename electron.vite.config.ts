@@ -16,6 +16,7 @@ export default defineConfig({
           'task-worker': resolve('engine/service/task-worker.ts'),
           'tagger-worker': resolve('engine/service/tagger-worker.ts'),
           worker: resolve('engine/train/worker.ts'),
+          'finetune-worker': resolve('engine/train/finetune-worker.ts'),
         },
         // Shared chunks stay in out/main/ too: engine modules find resources/ and the worker entries by
         // URLs relative to their own file, which must be the same depth as in the sources.

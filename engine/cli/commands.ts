@@ -12,6 +12,9 @@ import { registerBench } from './bench'
 import { registerTag } from './tag'
 import { registerLaunch } from './launch'
 import { registerCompare } from './compare'
+import { registerFinetune } from './finetune'
+import { registerSweep } from './sweep'
+import { registerPredict } from './predict'
 
 export const commands: ((program: Command) => void)[] = [
   registerServe,
@@ -23,6 +26,9 @@ export const commands: ((program: Command) => void)[] = [
   registerModel,
   registerModelForward,
   registerTrain,
+  registerFinetune,
+  registerSweep,
+  registerPredict,
   registerBench,
   registerLaunch, // after registerList: adds `runs ingest`
   registerCompare,

@@ -179,10 +179,12 @@ export function bertEncoder(
   config: BertConfig,
   inputs: BertInputs,
   ctx: ForwardContext = EVAL,
-  options: { pooler?: boolean } = {},
+  options: { pooler?: boolean; embeddingDelta?: tf.Tensor3D } = {},
 ): EncoderOutput {
   const mask = additiveMask(inputs.attentionMask)
-  const hiddenStates: tf.Tensor3D[] = [embeddings(w, config, inputs, ctx)]
+  // embeddingDelta: a perturbation of the embedding output (SMART's adversarial noise), [B, T, H]
+  const embedded = embeddings(w, config, inputs, ctx)
+  const hiddenStates: tf.Tensor3D[] = [options.embeddingDelta ? embedded.add(options.embeddingDelta) : embedded]
   for (let i = 0; i < config.num_hidden_layers; i++) {
     hiddenStates.push(layer(w, i, config, hiddenStates[i], mask, ctx))
   }

@@ -10,7 +10,8 @@ import { parseVocab, SPECIAL_TOKENS, Vocab } from '../text/vocab'
 import { BERT_BASE_CHINESE, type BertConfig } from './config'
 import type { HeadSpec } from './heads'
 import { canonicalName, encoderShapes, headParameterShapes } from './tensor-names'
-import { readSafetensorsHeader, readSafetensors, writeSafetensors, type HeaderEntry, type TensorToWrite } from './safetensors'
+import { readSafetensorsHeader, readSafetensors, writeSafetensors, type HeaderEntry, type StoredTensor, type TensorToWrite } from './safetensors'
+import { readPytorchBin } from './pytorch-bin'
 
 export interface Tensor32 {
   shape: number[]
@@ -18,7 +19,7 @@ export interface Tensor32 {
 }
 
 /** The parts a BERT checkpoint may have besides the encoder. */
-export type BertHead = 'pooler' | 'mlm' | 'nsp' | 'classifier'
+export type BertHead = 'pooler' | 'mlm' | 'nsp' | 'classifier' | 'qa' | 'choice'
 
 export interface BertCheckpoint {
   /** Without `architectures`: the heads say what the model is, and export writes it from them. */
@@ -29,9 +30,6 @@ export interface BertCheckpoint {
   heads: BertHead[]
   tensors: Map<string, Tensor32>
 }
-
-export const CONVERT_PYTORCH_BIN =
-  'python -c "from transformers import BertModel; BertModel.from_pretrained(DIR).save_pretrained(DIR, safe_serialization=True)"'
 
 // HuggingFace BertConfig's own defaults, which apply to fields a config.json leaves out: bert-base's
 // shape, with the English vocab size
@@ -124,21 +122,25 @@ export function expectedShapes(config: BertCheckpoint['config'], heads: readonly
   }
   if (heads.includes('nsp')) add({ kind: 'nsp' })
   if (heads.includes('classifier')) add({ kind: 'sequence', name: 'classifier', numLabels: numLabels(config) })
+  if (heads.includes('choice')) add({ kind: 'choice', name: 'classifier' }) // BertForMultipleChoice: one score per choice
+  if (heads.includes('qa')) add({ kind: 'span', name: 'qa_outputs' }) // BertForQuestionAnswering: start and end logits
   return m
 }
 
 /** HF's num_labels: the size of id2label, 2 by default. */
 export const numLabels = (config: BertConfig) => (config.id2label ? Object.keys(config.id2label).length : 2)
 
-function headsOf(names: Iterable<string>): BertHead[] {
+/** `multipleChoice`: config.json's architectures say BertForMultipleChoice (its classifier has 1 output). */
+function headsOf(names: Iterable<string>, multipleChoice = false): BertHead[] {
   const heads = new Set<BertHead>()
   for (const n of names) {
     if (n.startsWith('bert.pooler.')) heads.add('pooler')
     else if (n.startsWith('cls.predictions.')) heads.add('mlm')
     else if (n.startsWith('cls.seq_relationship.')) heads.add('nsp')
-    else if (n.startsWith('classifier.')) heads.add('classifier')
+    else if (n.startsWith('classifier.')) heads.add(multipleChoice ? 'choice' : 'classifier')
+    else if (n.startsWith('qa_outputs.')) heads.add('qa')
   }
-  return (['pooler', 'mlm', 'nsp', 'classifier'] as const).filter((h) => heads.has(h))
+  return (['pooler', 'mlm', 'nsp', 'classifier', 'qa', 'choice'] as const).filter((h) => heads.has(h))
 }
 
 const sameShape = (a: readonly number[], b: readonly number[]) => a.length === b.length && a.every((d, i) => d === b[i])
@@ -152,29 +154,39 @@ function readJson(file: string): unknown {
   }
 }
 
-/** The safetensors files of a directory: model.safetensors, or the shards an index lists. */
-function weightFiles(dir: string): string[] {
+/** Files named by a sharded checkpoint's index (weight_map: tensor → file). */
+function indexedShards(dir: string, index: string): string[] {
+  const raw = readJson(index) as { weight_map?: unknown }
+  if (!raw || typeof raw.weight_map !== 'object' || raw.weight_map === null) throw badInput(`${index}: weight_map: expected an object of tensor → file`)
+  const shards = [...new Set(Object.values(raw.weight_map as Record<string, unknown>))]
+  return shards.map((s) => {
+    if (typeof s !== 'string' || s.includes('/') || s.includes('\\')) throw badInput(`${index}: weight_map: bad shard file name ${JSON.stringify(s)}`)
+    const f = path.join(dir, s)
+    if (!fs.existsSync(f)) throw notFound(`${index}: shard ${s} is missing`)
+    return f
+  })
+}
+
+/**
+ * The weight files of a directory: model.safetensors (or the shards its index lists), else
+ * pytorch_model.bin (or its shards), read by the restricted unpickler (pytorch-bin.ts).
+ */
+function weightFiles(dir: string): { kind: 'safetensors' | 'bin'; files: string[] } {
   const single = path.join(dir, 'model.safetensors')
-  if (fs.existsSync(single)) return [single]
+  if (fs.existsSync(single)) return { kind: 'safetensors', files: [single] }
   const index = path.join(dir, 'model.safetensors.index.json')
-  if (fs.existsSync(index)) {
-    const raw = readJson(index) as { weight_map?: unknown }
-    if (!raw || typeof raw.weight_map !== 'object' || raw.weight_map === null) throw badInput(`${index}: weight_map: expected an object of tensor → file`)
-    const shards = [...new Set(Object.values(raw.weight_map as Record<string, unknown>))]
-    return shards.map((s) => {
-      if (typeof s !== 'string' || s.includes('/') || s.includes('\\')) throw badInput(`${index}: weight_map: bad shard file name ${JSON.stringify(s)}`)
-      const f = path.join(dir, s)
-      if (!fs.existsSync(f)) throw notFound(`${index}: shard ${s} is missing`)
-      return f
-    })
-  }
-  if (fs.existsSync(path.join(dir, 'pytorch_model.bin'))) {
-    throw unsupported(
-      `${path.join(dir, 'pytorch_model.bin')}: PyTorch pickles are not loaded (they can run code); convert the folder to safetensors first: ${CONVERT_PYTORCH_BIN.replaceAll('DIR', JSON.stringify(dir).replaceAll('"', "'"))}`,
-    )
-  }
+  if (fs.existsSync(index)) return { kind: 'safetensors', files: indexedShards(dir, index) }
+  const bin = path.join(dir, 'pytorch_model.bin')
+  if (fs.existsSync(bin)) return { kind: 'bin', files: [bin] }
+  const binIndex = path.join(dir, 'pytorch_model.bin.index.json')
+  if (fs.existsSync(binIndex)) return { kind: 'bin', files: indexedShards(dir, binIndex) }
   if (fs.existsSync(path.join(dir, 'tf_model.h5'))) throw unsupported(`${dir}: TensorFlow weights (tf_model.h5) are not supported; convert the folder to safetensors with transformers`)
-  throw notFound(`${dir}: no model.safetensors`)
+  throw notFound(`${dir}: no model.safetensors (nor pytorch_model.bin)`)
+}
+
+const isMultipleChoice = (raw: unknown) => {
+  const a = (raw as { architectures?: unknown })?.architectures
+  return Array.isArray(a) && a[0] === 'BertForMultipleChoice'
 }
 
 /** Reads and validates a HuggingFace BERT directory. Nothing is returned unless everything checks out. */
@@ -188,15 +200,25 @@ export async function readHfCheckpoint(dir: string): Promise<BertCheckpoint> {
   if (!stat.isDirectory()) throw badInput(`${dir}: not a directory (a HuggingFace BERT folder holds config.json, vocab.txt and model.safetensors)`)
   const configFile = path.join(dir, 'config.json')
   if (!fs.existsSync(configFile)) throw notFound(`${dir}: no config.json (a HuggingFace BERT folder holds config.json, vocab.txt and model.safetensors)`)
-  const config = parseHfConfig(readJson(configFile), configFile)
+  const rawConfig = readJson(configFile)
+  const config = parseHfConfig(rawConfig, configFile)
+  const multipleChoice = isMultipleChoice(rawConfig)
 
   const { vocab, vocabFile, lowercase } = readTokenizerFiles(dir)
   if (vocab.size > config.vocab_size) throw badInput(`${vocabFile}: ${vocab.size} tokens but ${configFile}: vocab_size is ${config.vocab_size}`)
 
   // names and shapes first, from the headers alone
-  const files = weightFiles(dir)
-  const headers: { file: string; entries: HeaderEntry[] }[] = []
-  for (const file of files) headers.push({ file, entries: (await readSafetensorsHeader(file)).entries })
+  const { kind, files } = weightFiles(dir)
+  // safetensors: names and shapes from the headers, data later; a PyTorch pickle is read whole at once
+  const pickled = new Map<string, Map<string, StoredTensor>>()
+  const headers: { file: string; entries: Pick<HeaderEntry, 'name' | 'shape'>[] }[] = []
+  for (const file of files) {
+    if (kind === 'bin') {
+      const tensors = await readPytorchBin(file)
+      pickled.set(file, tensors)
+      headers.push({ file, entries: [...tensors].map(([name, t]) => ({ name, shape: t.shape })) })
+    } else headers.push({ file, entries: (await readSafetensorsHeader(file)).entries })
+  }
   const found = new Map<string, { file: string; key: string; shape: number[] }>()
   let decoderBias: { file: string; key: string; shape: number[] } | undefined
   for (const { file, entries } of headers) {
@@ -211,9 +233,9 @@ export async function readHfCheckpoint(dir: string): Promise<BertCheckpoint> {
   }
   // an MLM head saved with only the decoder's bias (older transformers) still has its bias
   if (decoderBias && !found.has('cls.predictions.bias')) found.set('cls.predictions.bias', decoderBias)
-  const heads = headsOf(found.keys())
+  const heads = headsOf(found.keys(), multipleChoice)
   const expected = expectedShapes(config, heads)
-  const where = files.length === 1 ? files[0] : path.join(dir, 'model.safetensors.index.json')
+  const where = files.length === 1 ? files[0] : path.join(dir, kind === 'bin' ? 'pytorch_model.bin.index.json' : 'model.safetensors.index.json')
   for (const [name, f] of found) {
     const shape = expected.get(name)
     if (!shape) throw badInput(`${f.file}: unexpected tensor ${JSON.stringify(f.key)} for a ${config.num_hidden_layers}-layer BERT (${configFile})`)
@@ -229,8 +251,9 @@ export async function readHfCheckpoint(dir: string): Promise<BertCheckpoint> {
   const tensors = new Map<string, Tensor32>()
   for (const { file } of headers) {
     const wanted = new Map([...found].filter(([, f]) => f.file === file).map(([name, f]) => [f.key, name]))
-    const read = await readSafetensors(file, { only: (key) => wanted.has(key) })
+    const read = pickled.get(file) ?? (await readSafetensors(file, { only: (key) => wanted.has(key) }))
     for (const [key, t] of read) {
+      if (!wanted.has(key)) continue
       if (!(t.data instanceof Float32Array)) throw unsupported(`${file}: tensor ${JSON.stringify(key)} is ${t.dtype}; BERT parameters must be F32, F16 or BF16`)
       tensors.set(wanted.get(key)!, { shape: t.shape, data: t.data })
     }
@@ -250,8 +273,9 @@ export function checkpointFromTensors(
   vocab: readonly string[],
   lowercase: boolean,
   tensors: ReadonlyMap<string, Tensor32>,
+  options: { multipleChoice?: boolean } = {},
 ): BertCheckpoint {
-  const heads = headsOf(tensors.keys())
+  const heads = headsOf(tensors.keys(), options.multipleChoice)
   const expected = expectedShapes(config, heads)
   for (const [name, t] of tensors) {
     const shape = expected.get(name)
@@ -311,6 +335,8 @@ function describeHeads(heads: readonly BertHead[]): string {
 
 /** The HF class that loads a checkpoint with these heads. */
 export function architectureOf(heads: readonly BertHead[]): string {
+  if (heads.includes('qa')) return 'BertForQuestionAnswering'
+  if (heads.includes('choice')) return 'BertForMultipleChoice'
   if (heads.includes('classifier')) return 'BertForSequenceClassification'
   if (heads.includes('mlm') && heads.includes('nsp')) return 'BertForPreTraining'
   if (heads.includes('mlm')) return 'BertForMaskedLM'

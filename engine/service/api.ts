@@ -14,6 +14,13 @@ import type { TorchProbe } from '../launch/python'
 import type { IngestResult } from '../launch/ingest'
 
 import type { RunEstimate } from '../train/estimate'
+
+import type { Inspection } from '../train/finetune-eval'
+import type { FinetuneSummary } from './finetuning'
+import type { SweepDetail } from './sweeps'
+export type { Inspection, InspectedExample } from '../train/finetune-eval'
+export type { FinetuneSummary } from './finetuning'
+export type { SweepDetail, SweepRunInfo } from './sweeps'
 export type { TagPreview, TagSummary } from '../tagging/types'
 
 const id = z.number().int().positive()
@@ -327,6 +334,32 @@ export const compareSeriesInput = z
 export const compareExportInput = z.object({ runIds, format: z.enum(['csv', 'md', 'json']), points: z.number().int().min(0).max(100_000).default(0) }).strict()
 const byRunIds = z.object({ runIds }).strict()
 
+// Fine-tuning, sweeps, predictions (#12)
+const finetuneRequest = {
+  datasetId: id,
+  modelId: id.optional(),
+  runId: id.optional(),
+  from: z.string().min(1).max(4096).optional(),
+  task: z.enum(['auto', ...TASKS.filter((t) => t !== 'text')]).optional(),
+  config: z.record(z.string(), z.unknown()).optional(),
+  name: z.string().min(1).max(200).optional(),
+}
+const oneSource = (r: { modelId?: number; runId?: number; from?: string }) => [r.modelId, r.runId, r.from].filter((v) => v !== undefined).length === 1
+const sourceMessage = { message: 'give exactly one of modelId, runId, from' }
+export const finetuneStartInput = z.object(finetuneRequest).strict().refine(oneSource, sourceMessage)
+export const sweepStartInput = z
+  .object({ ...finetuneRequest, grid: z.record(z.string(), z.array(z.unknown()).min(1).max(50)).optional() })
+  .strict()
+  .refine(oneSource, sourceMessage)
+export const finetunePredictInput = z.object({ id, datasetId: id, split: z.enum(['train', 'dev', 'test']).default('test'), out: z.string().min(1).max(4096) }).strict()
+export interface SweepSummary {
+  id: number
+  name: string
+  status: string
+  bestRunId: number | null
+  createdAt: string
+}
+
 export const methods = {
   'app.version': method<typeof none, VersionInfo>(none),
   'settings.get': method<typeof none, Settings>(none),
@@ -370,7 +403,17 @@ export const methods = {
   'runs.draft': method<typeof byId, RunDraft>(byId),
   'runs.job': method<typeof byId, RunLive>(byId),
 
-  // Fine-tuning, sweeps, predictions (#12)
+  // Fine-tuning, sweeps, predictions (#12). Start from exactly one of modelId, runId, from (an HF folder);
+  // config holds FinetuneConfig fields (engine/train/finetune-config.ts), validated by the engine.
+  'finetune.start': method<typeof finetuneStartInput, { runId: number; jobId: string }>(finetuneStartInput),
+  'finetune.rerun': method<typeof byId, { runId: number; jobId: string }>(byId),
+  'finetune.get': method<typeof byId, FinetuneSummary>(byId),
+  'finetune.predictions': method<typeof byId, Inspection | null>(byId),
+  'finetune.predict': method<typeof finetunePredictInput, { jobId: string }>(finetunePredictInput),
+  'sweeps.start': method<typeof sweepStartInput, { sweepId: number; jobId: string }>(sweepStartInput),
+  'sweeps.resume': method<typeof byId, { sweepId: number; jobId: string }>(byId),
+  'sweeps.get': method<typeof byId, SweepDetail>(byId),
+  'sweeps.list': method<typeof none, SweepSummary[]>(none),
 
   // Comparing runs: run table, series, exports (#13)
   'runs.table': method<typeof none, RunTableRow[]>(none),

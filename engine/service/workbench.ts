@@ -22,6 +22,9 @@ import type { BackendProbe } from '../compute/backends'
 import { startTraining } from './training'
 import { torchHandlers } from './torch-handlers'
 import { createRunAppHandlers } from './runs-app'
+import { finetuneSummary, readInspection, startFinetune, startFinetuneRun, startPredict } from './finetuning'
+import { resumeSweep, startSweep, sweepDetail } from './sweeps'
+import { listSweeps } from '../store/sweeps'
 import { deleteStoredModel, exportHfModel, importHfModel } from './model-files'
 import { datasetSamples, datasetStats, deleteDatasetAndFolder, renameDatasetChecked } from '../data/service'
 import type { ImportResult } from '../data/import'
@@ -246,6 +249,28 @@ export class Workbench {
         const { runId, jobId } = startTraining(this, null, { resumeRunId: id, keepCheckpoints })
         return { runId, jobId }
       },
+      // Fine-tuning, sweeps, predictions (#12)
+      'finetune.start': async (req) => {
+        const { runId, jobId } = startFinetune(this, req)
+        return { runId, jobId }
+      },
+      'finetune.rerun': async ({ id }) => {
+        const { runId, jobId } = startFinetuneRun(this, id)
+        return { runId, jobId }
+      },
+      'finetune.get': async ({ id }) => finetuneSummary(db, this.layout, id),
+      'finetune.predictions': async ({ id }) => readInspection(db, this.layout, id),
+      'finetune.predict': async ({ id, datasetId, split, out }) => ({ jobId: startPredict(this, { runId: id, datasetId, split: split ?? 'test', out }).jobId }),
+      'sweeps.start': async (req) => {
+        const { sweepId, jobId } = startSweep(this, req)
+        return { sweepId, jobId }
+      },
+      'sweeps.resume': async ({ id }) => {
+        const { sweepId, jobId } = resumeSweep(this, id)
+        return { sweepId, jobId }
+      },
+      'sweeps.get': async ({ id }) => sweepDetail(this, id),
+      'sweeps.list': async () => listSweeps(db).map((s) => ({ id: s.id, name: s.name, status: sweepDetail(this, s.id).status, bestRunId: s.bestRunId, createdAt: s.createdAt })),
       'backends.list': async () => {
         // probed once per session in a throwaway worker: loading backends must not touch this process's tfjs
         this.backendProbe ??= runTask('probeBackends', this.taskEnvironment(), undefined, { signal: new AbortController().signal, progress: () => {} })

@@ -180,4 +180,12 @@ export const migrations: string[] = [
   END;
   CREATE INDEX evaluations_run ON evaluations(run_id);
   `,
+  // Sweeps: a grid of fine-tuning runs run one after another, cancellable and resumable; the sweep's
+  // state and the run its dev metric picked as best.
+  `
+  ALTER TABLE sweeps ADD COLUMN status TEXT NOT NULL DEFAULT 'queued'
+    CHECK (status IN ('queued','running','completed','failed','cancelled','interrupted'));
+  ALTER TABLE sweeps ADD COLUMN best_run_id INTEGER REFERENCES runs(id) ON DELETE SET NULL;
+  CREATE INDEX runs_sweep ON runs(sweep_id);
+  `,
 ]

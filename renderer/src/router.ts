@@ -8,6 +8,7 @@ export const routes: RouteRecordRaw[] = [
   { path: '/runs/new', component: () => import('./views/RunNewView.vue'), meta: { title: 'New run' } },
   { path: '/runs/:id(\\d+)', component: () => import('./views/RunDetailView.vue'), meta: { title: 'Run' } },
   { path: '/runs', name: 'runs', component: () => import('./views/RunsView.vue'), meta: { title: 'Runs' } },
+  { path: '/finetune', name: 'finetune', component: () => import('./views/FinetuneView.vue'), meta: { title: 'Fine-tune' } },
   { path: '/compare', name: 'compare', component: () => import('./views/CompareView.vue'), meta: { title: 'Compare' } },
   { path: '/models', name: 'models', component: () => import('./views/ModelsView.vue'), meta: { title: 'Models' } },
   { path: '/settings', name: 'settings', component: () => import('./views/SettingsView.vue'), meta: { title: 'Settings' } },

@@ -28,7 +28,7 @@ function runBuiltTask(task: string, input: unknown): Promise<{ type: string; res
 
 describe('the Electron main bundle', () => {
   it('builds the worker entries beside index.js', () => {
-    for (const entry of ['index.js', 'task-worker.js', 'tagger-worker.js', 'worker.js']) expect(fs.existsSync(path.join(built, entry)), entry).toBe(true)
+    for (const entry of ['index.js', 'task-worker.js', 'tagger-worker.js', 'worker.js', 'finetune-worker.js']) expect(fs.existsSync(path.join(built, entry)), entry).toBe(true)
     expect(fs.readdirSync(built).filter((f) => fs.statSync(path.join(built, f)).isDirectory())).toEqual([])
   })
 

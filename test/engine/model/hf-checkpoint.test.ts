@@ -152,10 +152,12 @@ describe('HF import refuses bad folders with a reason', () => {
     await expectError(readHfCheckpoint(dir), 'CORRUPT', /model\.safetensors/)
   })
 
-  it('pytorch_model.bin only, saying how to convert', async () => {
+  it('a pytorch_model.bin that is not a readable zip, or in the legacy format', async () => {
     const dir = copyFixture('pytorch-bin', ['config.json', 'vocab.txt'])
     fs.writeFileSync(path.join(dir, 'pytorch_model.bin'), 'PK\x03\x04 not really a pickle')
-    await expectError(readHfCheckpoint(dir), 'UNSUPPORTED', /pytorch_model\.bin: .*save_pretrained\(.*safe_serialization=True\)/)
+    await expectError(readHfCheckpoint(dir), 'CORRUPT', /pytorch_model\.bin: not a readable zip archive/)
+    fs.writeFileSync(path.join(dir, 'pytorch_model.bin'), Buffer.from([0x80, 0x02, 0x8a, 0x0a]))
+    await expectError(readHfCheckpoint(dir), 'UNSUPPORTED', /pytorch_model\.bin: not a zip archive — the legacy torch\.save format/)
   })
 
   it('another model type, relative positions, a bad field', async () => {

@@ -1,0 +1,70 @@
+// The Fine-tune store over a real Workbench (in-process transport): CLUE datasets only, the run config
+// built from the form, live dev points from run.metrics events, a selected run's series and summary.
+import path from 'node:path'
+import { createPinia, setActivePinia } from 'pinia'
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest'
+import { Workbench } from '../../engine/service/workbench'
+import { insertDataset } from '../../engine/store/datasets'
+import { MetricWriter } from '../../engine/store/metrics'
+import { insertModel } from '../../engine/store/models'
+import { insertRun, setRunStatus } from '../../engine/store/runs'
+import { setApi } from '../../renderer/src/api/client'
+import { useFinetuneStore } from '../../renderer/src/stores/finetune'
+import { tempDir } from '../helpers'
+import { inProcessClient } from './in-process-client'
+
+const tmp = tempDir()
+let wb: Workbench
+let runId: number
+
+beforeAll(() => {
+  wb = new Workbench({ home: tmp.dir })
+  setApi(inProcessClient(wb))
+  insertDataset(wb.db, { name: 'corpus', kind: 'text', dir: path.join(tmp.dir, 'd1'), stats: {}, files: [] })
+  insertDataset(wb.db, { name: 'tnews', kind: 'tnews', dir: path.join(tmp.dir, 'd2'), stats: {}, files: [] })
+  insertModel(wb.db, { name: 'tiny', source: 'imported', dir: path.join(tmp.dir, 'm1'), config: {} })
+  runId = insertRun(wb.db, { name: 'tnews', kind: 'finetune', config: { task: 'tnews' }, seed: 42 })
+  const w = new MetricWriter(wb.db, runId)
+  w.add('loss', 1, 1.1)
+  w.add('dev/accuracy', 10, 0.6)
+  w.flush()
+  setRunStatus(wb.db, runId, 'running')
+})
+afterAll(async () => {
+  await wb.close()
+  tmp.cleanup()
+})
+beforeEach(() => setActivePinia(createPinia()))
+
+describe('finetune store', () => {
+  it('offers CLUE datasets only and picks the first dataset and model', async () => {
+    const s = useFinetuneStore()
+    await s.refresh()
+    expect(s.clueDatasets.map((d) => d.name)).toEqual(['tnews'])
+    expect(s.form.datasetId).toBe(s.clueDatasets[0].id)
+    expect(s.runs.map((r) => r.id)).toEqual([runId])
+  })
+
+  it('builds the run config from the form, each chosen strategy with its defaults', async () => {
+    const s = useFinetuneStore()
+    await s.refresh()
+    s.form.learningRate = 3e-5
+    s.form.strategies = { distill: true, teacherModelId: s.models[0].id, choiceSmoothing: true, smart: true, bregman: true, augment: false }
+    expect(s.config()).toEqual({
+      learningRate: 3e-5,
+      batchSize: 16,
+      epochs: 3,
+      strategies: { distill: { teacherModelId: s.models[0].id }, choiceSmoothing: {}, smart: { bregman: {} } },
+    })
+  })
+
+  it('loads a run\'s dev series and appends live points from run.metrics', async () => {
+    const s = useFinetuneStore()
+    await s.select(runId)
+    expect(s.summary).toMatchObject({ runId, task: 'tnews', status: 'running', metric: 'accuracy' })
+    expect(s.dev).toEqual({ accuracy: { steps: [10], values: [0.6] } })
+    s.apply({ type: 'run.metrics', runId, points: [{ name: 'loss', step: 20, value: 0.9, wallTime: 0 }, { name: 'dev/accuracy', step: 20, value: 0.7, wallTime: 0 }] })
+    s.apply({ type: 'run.metrics', runId: runId + 1, points: [{ name: 'dev/accuracy', step: 30, value: 0.1, wallTime: 0 }] })
+    expect(s.dev).toEqual({ accuracy: { steps: [10, 20], values: [0.6, 0.7] } })
+  })
+})
