@@ -118,10 +118,12 @@ describe('distillation in pretraining', () => {
       objectiveWeights: { mlm: 0 }, // pure distillation: only the teacher's soft labels and hidden states teach
       distill: { teacher: teacherDir, temperature: 2, logitWeight: 1, hiddenWeight: 1 },
     })
+    const tensorsBefore = tf.memory().numTensors
     const { losses } = await train(config, { runDir: join(dir, 'student') }, {
       metrics: (ps) => ps.forEach((p) => points.set(p.name, [...(points.get(p.name) ?? []), p.value])),
       log: (l) => logs.push(l),
     })
+    expect(tf.memory().numTensors).toBe(tensorsBefore) // teacher weights and its per-batch outputs all released
     const kd = points.get('loss/kd')!
     const mean = (xs: number[]) => xs.reduce((a, b) => a + b, 0) / xs.length
     console.log(`loss/kd first 5 steps ${mean(kd.slice(0, 5)).toFixed(4)}, last 5 ${mean(kd.slice(-5)).toFixed(4)}`)
