@@ -114,6 +114,10 @@ async function loadTeacher(config: TrainConfig, student: BertConfig, objectives:
   if (kd.hiddenWeight > 0 && t.hidden_size !== student.hidden_size) {
     throw new WorkbenchError('UNSUPPORTED', `${where}: hidden_size ${t.hidden_size} ≠ the student's ${student.hidden_size}; hidden-state distillation needs equal sizes (no projection yet): set distill.hiddenWeight 0 to distil the logits only`)
   }
+  const map = kd.layerMap
+  if (kd.hiddenWeight > 0 && map && (map.length !== student.num_hidden_layers + 1 || map.some((j) => j > t.num_hidden_layers))) {
+    throw new WorkbenchError('BAD_INPUT', `distill.layerMap: needs ${student.num_hidden_layers + 1} entries (embeddings + each student layer), each 0..${t.num_hidden_layers} (the teacher's layers); got ${JSON.stringify(map)}`)
+  }
   if (config.maxSeqLength > t.max_position_embeddings) throw new WorkbenchError('BAD_INPUT', `${where}: maxSeqLength ${config.maxSeqLength} exceeds the teacher's max_position_embeddings (${t.max_position_embeddings})`)
   const arch: BertArchitecture = { config: t, heads: kd.logitWeight > 0 ? [{ kind: 'mlm' }] : [], pooler: false }
   const loaded = loadWeights(arch, ck.tensors, { initMissing: (n) => n.startsWith('cls.'), ignoreUnexpected: true, seed: config.seed, source: ck.weightsPath })

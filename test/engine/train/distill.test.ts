@@ -143,6 +143,10 @@ describe('distillation in pretraining', () => {
     await expect(train(tinyConfig({ model: { config: wide }, totalSteps: 1, distill: { teacher: ck, hiddenWeight: 1 } }), { runDir: join(dir, 'wide') })).rejects.toThrow(
       /distill\.teacher .*: hidden_size 32 ≠ the student's 16; hidden-state distillation needs equal sizes .*set distill\.hiddenWeight 0/,
     )
+    const shallow = { ...TINY_BERT, num_hidden_layers: 1 }
+    await expect(train(tinyConfig({ model: { config: shallow }, totalSteps: 1, distill: { teacher: ck, hiddenWeight: 1, layerMap: [0, 3] } }), { runDir: join(dir, 'map') })).rejects.toThrow(
+      'distill.layerMap: needs 2 entries (embeddings + each student layer), each 0..2 (the teacher\'s layers); got [0,3]',
+    )
     await expect(train(tinyConfig({ totalSteps: 1, distill: { teacher: 'model:3' } }), { runDir: join(dir, 'id') })).rejects.toThrow(/ids are resolved by the service/)
     expect(() => checkTorchPlan(tinyConfig({ engine: 'torch', distill: { teacher: ck } }))).toThrow(/^the torch engine cannot run this config: distill .* is not implemented by the PyTorch trainer yet; use engine "local"/)
   })
