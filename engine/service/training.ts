@@ -241,33 +241,39 @@ function registerTrainedModel(deps: TrainingDeps, runId: number, config: TrainCo
   deps.emit({ type: 'models.changed' })
 }
 
+/** A model id ("model:3" or 3), a run id ("run:5": its newest checkpoint) or a HF folder, as a folder. */
+function modelFolderOf(db: Db, from: unknown, field: string): string {
+  const m = /^(model|run):(\d+)$/.exec(String(from))
+  if (typeof from === 'number' || m?.[1] === 'model') {
+    const id = typeof from === 'number' ? from : Number(m![2])
+    const model = getModel(db, id)
+    if (!model) throw notFound(`${field}: model ${id} does not exist`)
+    return model.dir
+  }
+  if (m?.[1] === 'run') {
+    const id = Number(m[2])
+    if (!getRun(db, id)) throw notFound(`${field}: run ${id} does not exist`)
+    const last = listRunCheckpoints(db, id).filter((c) => existsSync(c.path)).at(-1)
+    if (!last) throw new WorkbenchError('BAD_INPUT', `${field}: run ${id} has no checkpoint`)
+    return last.path
+  }
+  if (typeof from === 'string' && existsSync(join(from, 'config.json'))) return from
+  throw new WorkbenchError('BAD_INPUT', `${field}: ${JSON.stringify(from)} is not "model:ID", "run:ID" or a HuggingFace BERT folder (config.json + model.safetensors)`)
+}
+
 /**
  * `initFrom` (continued pretraining): a model id ("model:3" or 3), a run id ("run:5": its newest
  * checkpoint) or a HuggingFace folder. Becomes `model: { from: dir }`, and the folder's vocab.txt is the
  * run's vocab unless one is given.
  */
 export function resolveInitFrom(db: Db, raw: unknown): unknown {
-  if (!raw || typeof raw !== 'object' || !('initFrom' in raw)) return raw
+  if (!raw || typeof raw !== 'object') return raw
   const config = { ...(raw as Record<string, unknown>) }
-  const from = config.initFrom
-  let dir: string
-  const m = /^(model|run):(\d+)$/.exec(String(from))
-  if (typeof from === 'number' || m?.[1] === 'model') {
-    const id = typeof from === 'number' ? from : Number(m![2])
-    const model = getModel(db, id)
-    if (!model) throw notFound(`initFrom: model ${id} does not exist`)
-    dir = model.dir
-  } else if (m?.[1] === 'run') {
-    const id = Number(m[2])
-    if (!getRun(db, id)) throw notFound(`initFrom: run ${id} does not exist`)
-    const last = listRunCheckpoints(db, id).filter((c) => existsSync(c.path)).at(-1)
-    if (!last) throw new WorkbenchError('BAD_INPUT', `initFrom: run ${id} has no checkpoint`)
-    dir = last.path
-  } else if (typeof from === 'string' && existsSync(join(from, 'config.json'))) {
-    dir = from
-  } else {
-    throw new WorkbenchError('BAD_INPUT', `initFrom: ${JSON.stringify(from)} is not "model:ID", "run:ID" or a HuggingFace BERT folder (config.json + model.safetensors)`)
-  }
+  // a distillation teacher is named the same ways, and becomes its folder too
+  const distill = config.distill as Record<string, unknown> | undefined
+  if (distill && typeof distill === 'object' && distill.teacher !== undefined) config.distill = { ...distill, teacher: modelFolderOf(db, distill.teacher, 'distill.teacher') }
+  if (!('initFrom' in config)) return config
+  const dir = modelFolderOf(db, config.initFrom, 'initFrom')
   config.model = { from: dir }
   if (config.vocab === undefined && existsSync(join(dir, 'vocab.txt'))) {
     config.vocab = join(dir, 'vocab.txt')

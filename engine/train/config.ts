@@ -97,6 +97,20 @@ export const trainConfigSchema = z
       })
       .strict()
       .prefault({}),
+    // knowledge distillation from a frozen teacher (docs/strategies.md § Knowledge distillation, in pretraining):
+    // the teacher runs in eval mode on the same masked batch; the terms are added to the objectives' loss
+    distill: z
+      .object({
+        teacher: z.string().min(1), // "model:ID", "run:ID" or a HF folder; resolved to a folder when the run starts
+        temperature: z.number().positive().default(2), // T of the soft-label KL, scaled by T²
+        logitWeight: z.number().min(0).default(1), // α: KL(teacher ‖ student) of the MLM logits at masked positions
+        hiddenWeight: z.number().min(0).default(0), // β: hidden-state loss over mapped layers (equal hidden sizes)
+        hiddenLoss: z.enum(['mse', 'kl']).default('mse'),
+        // student hidden state i (0 = embeddings) ← teacher state layerMap[i]; default: uniform
+        layerMap: z.array(z.number().int().min(0)).optional(),
+      })
+      .strict()
+      .optional(),
     // older spelling of a pair objective (kept for saved configs): adds nsp or sop to the objectives
     pairObjective: z.enum(['none', 'nsp', 'sop']).default('none'),
 

@@ -14,7 +14,7 @@ import { activeObjectives, presetModelConfig, vocabOf, type Objective, type Trai
 import { openSource, type SpecialTokens } from './data'
 import { buildBatch, type BatchInput, type BatchOptions, type PretrainBatch } from './batch'
 import { projectConflicting } from './dgc'
-import { headsFor, objectiveLosses, readOutputs, usesPairs, type ObjectiveOutputs } from './objectives'
+import { headsFor, objectiveLosses, readDistill, readOutputs, teacherOutputs, usesPairs, type ObjectiveOutputs, type TeacherOutputs } from './objectives'
 import { buildTokenShards } from './shard-build'
 import { memorySource, SegmentStream, shardSource, type SegmentSource } from './stream'
 import { readTokenManifest, TokenSplitReader, type SegmentBlock } from '../text/token-shards'
@@ -90,6 +90,42 @@ async function modelFor(config: TrainConfig): Promise<{ bert: BertConfig; initia
   const from = (config.model as { from: string }).from
   const ck = await readCheckpointDir(from)
   return { bert: ck.config, initial: ck }
+}
+
+interface Teacher {
+  bert: BertConfig
+  weights: Weights
+}
+
+/**
+ * The frozen distillation teacher, loaded once: a HF folder (the service resolves "model:ID" and "run:ID"
+ * to one, as it does initFrom). Refuses what cannot be distilled cleanly, each with a one-line reason.
+ */
+async function loadTeacher(config: TrainConfig, student: BertConfig, objectives: readonly Objective[]): Promise<Teacher | null> {
+  const kd = config.distill
+  if (!kd) return null
+  const where = `distill.teacher ${kd.teacher}`
+  if (/^(model|run):\d+$/.test(kd.teacher)) throw new WorkbenchError('BAD_INPUT', `${where}: ids are resolved by the service (mengzi train / the app); the engine takes a HF folder`)
+  if (kd.logitWeight === 0 && kd.hiddenWeight === 0) throw new WorkbenchError('BAD_INPUT', 'distill: logitWeight and hiddenWeight are both 0; set one above 0 or drop distill')
+  if (kd.logitWeight > 0 && !objectives.includes('mlm')) throw new WorkbenchError('BAD_INPUT', 'distill.logitWeight distils the MLM logits at masked positions; add "mlm" to objectives (objectiveWeights.mlm 0 distils without the hard labels)')
+  const ck = await readCheckpointDir(kd.teacher)
+  const t = ck.config
+  if (kd.logitWeight > 0 && t.vocab_size !== student.vocab_size) throw new WorkbenchError('BAD_INPUT', `${where}: vocab_size ${t.vocab_size} ≠ the student's ${student.vocab_size}; soft labels need the same vocab`)
+  if (kd.hiddenWeight > 0 && t.hidden_size !== student.hidden_size) {
+    throw new WorkbenchError('UNSUPPORTED', `${where}: hidden_size ${t.hidden_size} ≠ the student's ${student.hidden_size}; hidden-state distillation needs equal sizes (no projection yet): set distill.hiddenWeight 0 to distil the logits only`)
+  }
+  const map = kd.layerMap
+  if (kd.hiddenWeight > 0 && map && (map.length !== student.num_hidden_layers + 1 || map.some((j) => j > t.num_hidden_layers))) {
+    throw new WorkbenchError('BAD_INPUT', `distill.layerMap: needs ${student.num_hidden_layers + 1} entries (embeddings + each student layer), each 0..${t.num_hidden_layers} (the teacher's layers); got ${JSON.stringify(map)}`)
+  }
+  if (config.maxSeqLength > t.max_position_embeddings) throw new WorkbenchError('BAD_INPUT', `${where}: maxSeqLength ${config.maxSeqLength} exceeds the teacher's max_position_embeddings (${t.max_position_embeddings})`)
+  const arch: BertArchitecture = { config: t, heads: kd.logitWeight > 0 ? [{ kind: 'mlm' }] : [], pooler: false }
+  const loaded = loadWeights(arch, ck.tensors, { initMissing: (n) => n.startsWith('cls.'), ignoreUnexpected: true, seed: config.seed, source: ck.weightsPath })
+  if (loaded.initialised.length) {
+    disposeWeights(loaded.weights)
+    throw new WorkbenchError('BAD_INPUT', `${where}: no trained MLM head (${loaded.initialised[0]} missing), so its soft labels would be random; set distill.logitWeight 0`)
+  }
+  return { bert: t, weights: loaded.weights }
 }
 
 /** The run's segments: train split (and dev split, for evaluation) with the special-token ids. */
@@ -240,6 +276,15 @@ export async function train(config: TrainConfig, options: TrainOptions, hooks: T
   const aux = objectives.filter((o) => o !== 'mlm')
   const project = config.dgc.enabled && config.dgc.project && objectives.includes('mlm') && aux.length > 0
 
+  let teacher: Teacher | null
+  try {
+    teacher = await loadTeacher(config, bert, objectives)
+  } catch (err) {
+    source.close()
+    opened.dev?.close()
+    throw err
+  }
+  if (teacher) hooks.log?.(`distill: teacher ${config.distill!.teacher} (${teacher.bert.num_hidden_layers} × ${teacher.bert.hidden_size}), frozen, eval mode`)
   const weights: Weights = initial
     ? loadWeights(arch, initial.tensors, { initMissing: (n) => n.startsWith('cls.') || n.startsWith('bert.pooler.'), ignoreUnexpected: true, seed: config.seed, source: initial.weightsPath }).weights
     : initWeights(arch, config.seed)
@@ -259,6 +304,7 @@ export async function train(config: TrainConfig, options: TrainOptions, hooks: T
   const closeAll = () => {
     optimizer.dispose()
     disposeWeights(weights)
+    if (teacher) disposeWeights(teacher.weights)
     source.close()
     opened.dev?.close()
   }
@@ -323,6 +369,10 @@ export async function train(config: TrainConfig, options: TrainOptions, hooks: T
       let cosine = 0
       let tokens = 0
       const stats: ObjectiveStats = new Map()
+      const kdSums = new Map<string, number>()
+      const addKd = async (outputs: ObjectiveOutputs) => {
+        for (const [k, v] of await readDistill(outputs)) kdSums.set(k, (kdSums.get(k) ?? 0) + v * scale)
+      }
       const scale = 1 / config.gradientAccumulation
       for (let micro = 0; micro < config.gradientAccumulation; micro++) {
         const draw = drawBatch(() => stream.at(state.dataPosition++), config.batchSize, objectives, batchOptions, rng)
@@ -342,10 +392,13 @@ export async function train(config: TrainConfig, options: TrainOptions, hooks: T
         }
         // fp16: the loss (and so every gradient) scaled up, divided back out of the values read
         const lossScale = scaler?.scale ?? 1
-        const pass = (subset: readonly Objective[]) => {
+        // the teacher's outputs on this batch, computed before (outside) the student's tape
+        const taught: TeacherOutputs | null = teacher ? teacherOutputs(teacher.weights, teacher.bert, draw.batch, config.distill!.logitWeight > 0) : null
+        const pass = (subset: readonly Objective[], withTeacher: boolean) => {
           let outputs: ObjectiveOutputs | null = null
+          const kd = withTeacher && taught ? { teacher: taught, terms: config.distill! } : undefined
           const step = lossAndGrads(weights, () => {
-            const r = objectiveLosses(weights, bert, subset, config.objectiveWeights, inputs, ctx, config.dgc)
+            const r = objectiveLosses(weights, bert, subset, config.objectiveWeights, inputs, ctx, config.dgc, kd)
             outputs = r.outputs
             return r.total.mul(scale * lossScale) as tf.Scalar
           })
@@ -353,9 +406,9 @@ export async function train(config: TrainConfig, options: TrainOptions, hooks: T
         }
         let microGrads: Grads
         if (project) {
-          const mlm = pass(['mlm'])
+          const mlm = pass(['mlm'], true)
           replay = 0
-          const rest = pass(aux)
+          const rest = pass(aux, false)
           const corrected = await projectConflicting(mlm.grads, rest.grads)
           cosine += corrected.cosine * scale
           microGrads = corrected.grads
@@ -363,13 +416,16 @@ export async function train(config: TrainConfig, options: TrainOptions, hooks: T
           tf.dispose([mlm.loss, rest.loss])
           addStats(stats, await readOutputs(mlm.outputs), scale)
           addStats(stats, await readOutputs(rest.outputs), scale)
+          await addKd(mlm.outputs)
         } else {
-          const all = pass(objectives)
+          const all = pass(objectives, true)
           microGrads = all.grads
           lossSum += (await readScalar(all.loss)) / lossScale
           all.loss.dispose()
           addStats(stats, await readOutputs(all.outputs), scale)
+          await addKd(all.outputs)
         }
+        if (taught) tf.dispose([...taught.hidden, ...(taught.mlmLogits ? [taught.mlmLogits] : [])])
         grads = grads ? accumulate(grads, microGrads) : microGrads
       }
       const stepScale = scaler?.scale ?? 1
@@ -414,6 +470,7 @@ export async function train(config: TrainConfig, options: TrainOptions, hooks: T
             { name: `acc/${o}`, step: at, value: s.count ? s.correct / s.count : 0 },
           ]),
           ...(project ? [{ name: 'dgc/cosine', step: at, value: cosine }] : []),
+          ...[...kdSums].map(([k, value]) => ({ name: `loss/${k}`, step: at, value })),
         ])
       }
       if (config.evalEvery > 0 && state.step % config.evalEvery === 0 && state.step < config.totalSteps) await runEval()

@@ -8,13 +8,14 @@
 //   pos  cls.pos.*                18-way per token: 17 UPOS + "none" for [CLS]/[SEP]
 //   ner  cls.ner.*                35-way per token: O + B-/I- of the 17 OntoNotes labels
 import * as tf from '@tensorflow/tfjs'
-import { bertEncoder, dense, gatherRows, type ForwardContext } from '../model/bert'
+import { bertEncoder, dense, EVAL, gatherRows, type ForwardContext } from '../model/bert'
 import type { Weights } from '../compute/grads'
 import type { BertConfig } from '../model/config'
 import { crossEntropy, mlmLogits, targetPositions, type HeadSpec } from '../model/heads'
 import type { PretrainBatch } from './batch'
 import type { Objective } from './config'
 import { scaleRowGradients, sequenceWeights, type DgcConfig } from './dgc'
+import { hiddenStateLoss, softLabelKl } from './strategies/kd'
 
 export const POS_CLASSES = 18
 export const NER_CLASSES = 35
@@ -53,11 +54,45 @@ export interface ObjectiveInputs {
   sopLabels?: Int32Array
 }
 
+/** A frozen teacher's outputs on a batch (kept; no gradient reaches them): its MLM logits at the masked positions, its hidden states. */
+export interface TeacherOutputs {
+  mlmLogits: tf.Tensor2D | null
+  hidden: tf.Tensor3D[]
+}
+
+/** How the distillation terms enter the loss (TrainConfig.distill without the teacher). */
+export interface DistillTerms {
+  temperature: number
+  logitWeight: number
+  hiddenWeight: number
+  hiddenLoss: 'mse' | 'kl'
+  layerMap?: number[]
+}
+
+/** The teacher's forward pass on the batch, in eval mode (no dropout), outside any gradient tape. */
+export function teacherOutputs(w: Weights, config: BertConfig, batch: PretrainBatch, withLogits: boolean): TeacherOutputs {
+  const result: TeacherOutputs = { mlmLogits: null, hidden: [] }
+  tf.tidy(() => {
+    const shape: [number, number] = [batch.batchSize, batch.seqLength]
+    const inputs = { inputIds: tf.tensor2d(batch.inputIds, shape, 'int32'), attentionMask: tf.tensor2d(batch.attentionMask, shape, 'int32'), tokenTypeIds: tf.tensor2d(batch.tokenTypeIds, shape, 'int32') }
+    const out = bertEncoder(w, config, inputs, EVAL, { pooler: false })
+    result.hidden = out.hiddenStates.map((h) => tf.keep(h))
+    if (!withLogits) return
+    const sequence = out.hiddenStates[config.num_hidden_layers]
+    const [B, T, H] = sequence.shape
+    const picked = gatherRows(sequence.reshape([B * T, H]) as tf.Tensor2D, tf.tensor1d(targetPositions(batch.labels), 'int32'))
+    result.mlmLogits = tf.keep(mlmLogits(w, config, picked) as tf.Tensor2D)
+  })
+  return result
+}
+
 /** Per objective: the loss (a kept scalar) and predictions with their labels for accuracy. */
 export interface ObjectiveOutputs {
   losses: Map<Objective, tf.Scalar>
   /** argmax of each objective's logits, kept, with the labels they are scored against (-100 = skip). */
   predictions: Map<Objective, { argmax: tf.Tensor; labels: Int32Array }>
+  /** With a teacher: the weighted distillation terms (kept): kd = kd_logits + kd_hidden. */
+  distill?: Map<'kd' | 'kd_logits' | 'kd_hidden', tf.Scalar>
 }
 
 /**
@@ -73,6 +108,7 @@ export function objectiveLosses(
   inputs: ObjectiveInputs,
   ctx: ForwardContext,
   dgc?: DgcConfig,
+  distill?: { teacher: TeacherOutputs; terms: DistillTerms },
 ): { total: tf.Scalar; outputs: ObjectiveOutputs } {
   const { batch } = inputs
   const shape: [number, number] = [batch.batchSize, batch.seqLength]
@@ -83,7 +119,8 @@ export function objectiveLosses(
   const sequence = out.hiddenStates[config.num_hidden_layers] // [B, T, H]
   const [B, T, H] = sequence.shape
   const outputs: ObjectiveOutputs = { losses: new Map(), predictions: new Map() }
-  let total: tf.Scalar | null = null
+  let total = null as tf.Scalar | null
+  let studentLogits: tf.Tensor2D | null = null // MLM logits at masked positions, before DGC's gradient scaling
   const add = (o: Objective, logits: tf.Tensor2D, labels: Int32Array) => {
     const loss = crossEntropy(logits, labels)
     outputs.losses.set(o, tf.keep(loss))
@@ -97,6 +134,7 @@ export function objectiveLosses(
         const positions = targetPositions(batch.labels)
         const picked = gatherRows(sequence.reshape([B * T, H]) as tf.Tensor2D, tf.tensor1d(positions, 'int32')) // [M, H]
         let logits = mlmLogits(w, config, picked) as tf.Tensor2D // [M, V]
+        studentLogits = logits
         if (dgc?.enabled && dgc.reweight) {
           const perSequence = sequenceWeights(batch, dgc)
           logits = scaleRowGradients(logits, Float32Array.from(positions, (p) => perSequence[Math.floor(p / T)]))
@@ -118,6 +156,27 @@ export function objectiveLosses(
       }
     }
   }
+  if (distill) {
+    const { teacher, terms } = distill
+    const parts: tf.Scalar[] = []
+    outputs.distill = new Map()
+    if (terms.logitWeight > 0) {
+      if (!studentLogits || !teacher.mlmLogits) throw new Error('distill.logitWeight needs the mlm objective and the teacher\'s MLM logits')
+      const kd = softLabelKl(studentLogits, teacher.mlmLogits, terms.temperature).mul(terms.logitWeight) as tf.Scalar
+      outputs.distill.set('kd_logits', tf.keep(kd))
+      parts.push(kd)
+    }
+    if (terms.hiddenWeight > 0) {
+      const kd = hiddenStateLoss(out.hiddenStates, teacher.hidden, mask as tf.Tensor2D, { layerMap: terms.layerMap, loss: terms.hiddenLoss }).mul(terms.hiddenWeight) as tf.Scalar
+      outputs.distill.set('kd_hidden', tf.keep(kd))
+      parts.push(kd)
+    }
+    if (parts.length) {
+      const kd = tf.addN(parts) as tf.Scalar
+      outputs.distill.set('kd', tf.keep(kd))
+      total = total ? (total.add(kd) as tf.Scalar) : kd
+    }
+  }
   tf.dispose([ids, mask, types])
   return { total: total!, outputs }
 }
@@ -137,6 +196,16 @@ export async function readOutputs(outputs: ObjectiveOutputs): Promise<Map<Object
     }
     out.set(o, { loss: (await loss.data())[0], correct, count })
     tf.dispose([loss, pred.argmax])
+  }
+  return out
+}
+
+/** Reads the distillation terms out of kept outputs (loss/kd, loss/kd_logits, loss/kd_hidden), and disposes them. */
+export async function readDistill(outputs: ObjectiveOutputs): Promise<Map<string, number>> {
+  const out = new Map<string, number>()
+  for (const [name, v] of outputs.distill ?? []) {
+    out.set(name, (await v.data())[0])
+    v.dispose()
   }
   return out
 }

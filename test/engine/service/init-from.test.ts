@@ -30,6 +30,14 @@ describe('initFrom', () => {
         expect(raw.data).toEqual({ ...data, vocab: path.join(fixture, 'vocab.txt') })
         expect(parseTrainConfig(raw).initFrom).toBe(initFrom)
       }
+      // a distillation teacher is named the same ways and becomes its folder; the student's model stays
+      for (const teacher of [`model:${modelId}`, `run:${runId}`, fixture]) {
+        const raw = resolveInitFrom(wb.db, { data, distill: { teacher, hiddenWeight: 1 } }) as Record<string, unknown>
+        expect(raw.distill).toEqual({ teacher: fixture, hiddenWeight: 1 })
+        expect(raw.model).toBeUndefined()
+        expect(parseTrainConfig(raw).distill!.teacher).toBe(fixture)
+      }
+      expect(() => resolveInitFrom(wb.db, { data, distill: { teacher: 'run:99' } })).toThrow('distill.teacher: run 99 does not exist')
       expect(() => resolveInitFrom(wb.db, { initFrom: 'model:99', data })).toThrow('initFrom: model 99 does not exist')
       expect(() => resolveInitFrom(wb.db, { initFrom: '/nowhere', data })).toThrow(/initFrom: "\/nowhere" is not "model:ID", "run:ID" or a HuggingFace BERT folder/)
     } finally {
