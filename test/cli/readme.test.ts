@@ -29,9 +29,23 @@ function readmeCommands(): string[] {
     .filter((l) => l.startsWith('npx mengzi'))
 }
 
-/** Shell words, with single and double quotes. */
+/** Shell words: whitespace splits, single and double quotes group (anywhere in a word) and are removed. */
 function words(line: string): string[] {
-  return [...line.matchAll(/'([^']*)'|"([^"]*)"|(\S+)/g)].map((m) => m[1] ?? m[2] ?? m[3])
+  const out: string[] = []
+  let word: string | null = null
+  for (let i = 0; i < line.length; i++) {
+    const c = line[i]
+    if (c === "'" || c === '"') {
+      const end = line.indexOf(c, i + 1)
+      word = (word ?? '') + line.slice(i + 1, end)
+      i = end
+    } else if (/\s/.test(c)) {
+      if (word !== null) out.push(word)
+      word = null
+    } else word = (word ?? '') + c
+  }
+  if (word !== null) out.push(word)
+  return out
 }
 
 async function mengzi(args: string[]): Promise<{ stdout: string; stderr: string }> {
@@ -64,7 +78,7 @@ describe("the README's Headless commands", () => {
     let serveLine: string[] | null = null
 
     for (const line of readmeCommands()) {
-      const argv = words(line).slice(2).map((w) => {
+      let argv = words(line).slice(2).map((w) => {
         if (w in placeholders) used.add(w)
         return placeholders[w] ?? w
       })
@@ -85,13 +99,18 @@ describe("the README's Headless commands", () => {
       }
       // a few training steps instead of the preset's 2,000, on the cpu backend: the one whose first use
       // printed tfjs's "install tfjs-node" banner
+      // compare: the README's example run ids become the run this newcomer trained
+      if (argv[0] === 'compare') {
+        const trained = JSON.parse(outputs.train.trim().split('\n').at(-1)!) as { runId: number }
+        argv = ['compare', ...new Set(argv.slice(1).map((w) => (/^\d+$/.test(w) ? String(trained.runId) : w)))]
+      }
       if (argv[0] === 'train') argv.push('--set', 'totalSteps=3', '--set', 'batchSize=2', '--set', 'maxSeqLength=32', '--set', 'checkpointEvery=0', '--set', 'backend="cpu"')
       const { stdout, stderr } = await mengzi(argv)
       expect(stderr, line).not.toMatch(BANNER)
       outputs[argv[0] === 'model' ? `model ${argv[1]}` : argv[0]] = stdout
       ran.push(argv[0])
     }
-    expect(ran).toEqual(['--help', 'datasets', 'runs', 'models', 'import', 'tag', 'model', 'tokenize', 'train', 'export'])
+    expect(ran).toEqual(['--help', 'datasets', 'runs', 'models', 'import', 'tag', 'model', 'tokenize', 'train', 'export', 'compare'])
     expect([...used].sort()).toEqual(Object.keys(placeholders).sort()) // every example path is still in the README
 
     expect(outputs['--help']).toMatch(/serve/)
@@ -103,7 +122,9 @@ describe("the README's Headless commands", () => {
     const encoded = outputs.tokenize.trim().split('\n').map((l) => JSON.parse(l))
     expect(encoded).toHaveLength(2)
     expect(encoded[0].input_ids).toHaveLength(128)
-    expect(outputs.train).toMatch(/^Run 1 completed at step 3 \(backend cpu\)/m)
+    // --json: progress lines, then one object with the run and its status
+    expect(JSON.parse(outputs.train.trim().split('\n').at(-1)!)).toMatchObject({ runId: 1, status: 'completed' })
+    expect(outputs.compare).toMatch(/^\|.*\|$/m) // a Markdown table
     expect(fs.readdirSync(placeholders['./my-bert']).sort()).toEqual(expect.arrayContaining(['config.json', 'model.safetensors', 'vocab.txt']))
     const runs = JSON.parse((await mengzi(['runs', '--json'])).stdout)
     expect(runs[0]).toMatchObject({ id: 1, status: 'completed', backendDetail: expect.stringMatching(/^using cpu: /m) })
