@@ -107,7 +107,7 @@ describe('mengzi finetune / predict / sweep', { timeout: 240_000 }, () => {
     expect(out.best.runId).toBeGreaterThan(0)
     const db = openDatabase(h.db, { readonly: true })
     try {
-      // the killed run computed again from its start: each epoch's dev point once
+      // the killed run continued (from its epoch checkpoint, when it had one): each epoch's dev point once
       expect(db.prepare("SELECT COUNT(*) AS n FROM metrics WHERE run_id = 2 AND name = 'dev/accuracy'").get()).toEqual({ n: 2 })
       expect(db.prepare('SELECT status FROM sweeps WHERE id = 1').get()).toEqual({ status: 'completed' })
     } finally {
