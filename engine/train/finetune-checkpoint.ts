@@ -3,7 +3,10 @@
 //   model.safetensors      every weight, head included (HF names)
 //   optimizer.safetensors  AdamW moments
 //   finetune_state.json    epoch, step, RNG state, the shuffled order, epochs so far, the best epoch
-import { mkdir, readFile, rename, rm, writeFile } from 'node:fs/promises'
+//   best/                  the run's best folder and dev predictions as they were (hard links: no copy), so
+//                          a resume never keeps a best saved by an epoch after the checkpoint
+import { existsSync } from 'node:fs'
+import { link, mkdir, readdir, readFile, rename, rm, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import type { Weights } from '../model/bert'
 import { readSafetensors, writeSafetensors, type StoredTensor, type TensorToWrite } from '../model/safetensors'
@@ -27,7 +30,30 @@ export interface FinetuneState {
 
 const stepDirName = (step: number) => `step-${String(step).padStart(8, '0')}`
 
-export async function saveFinetuneCheckpoint(runDir: string, weights: Weights, optimizer: Optimizer, state: FinetuneState): Promise<string> {
+/** Hard-links (copies where links fail) the files of `from` and the named single files into `to`. */
+async function linkFiles(from: string | null, files: string[], to: string): Promise<void> {
+  await mkdir(to, { recursive: true })
+  const sources = [...(from && existsSync(from) ? (await readdir(from)).map((n) => join(from, n)) : []), ...files.filter((f) => existsSync(f))]
+  for (const src of sources) {
+    const dest = join(to, src.slice(src.lastIndexOf('/') + 1))
+    await link(src, dest).catch(async () => writeFile(dest, await readFile(src)))
+  }
+}
+
+/** The run's best folder and predictions file as `bestFiles` saved them, put back (both atomically). */
+export async function restoreBest(checkpointDir: string, bestDir: string, inspectionFile: string): Promise<void> {
+  const saved = join(checkpointDir, 'best')
+  if (!existsSync(saved)) return
+  const tmp = `${bestDir}.tmp-${process.pid}`
+  await rm(tmp, { recursive: true, force: true })
+  await linkFiles(saved, [], tmp)
+  const inspection = join(tmp, inspectionFile.slice(inspectionFile.lastIndexOf('/') + 1))
+  if (existsSync(inspection)) await rename(inspection, inspectionFile)
+  await rm(bestDir, { recursive: true, force: true })
+  await rename(tmp, bestDir)
+}
+
+export async function saveFinetuneCheckpoint(runDir: string, weights: Weights, optimizer: Optimizer, state: FinetuneState, bestFiles?: { dir: string; inspection: string }): Promise<string> {
   const root = checkpointsDir(runDir)
   await mkdir(root, { recursive: true })
   const final = join(root, stepDirName(state.step))
@@ -39,6 +65,7 @@ export async function saveFinetuneCheckpoint(runDir: string, weights: Weights, o
     for (const [name, t] of optimizer.stateTensors()) moments.set(name, { dtype: 'F32', shape: t.shape, data: (await t.data()) as Float32Array })
     await writeSafetensors(join(tmp, 'optimizer.safetensors'), moments)
     await writeFile(join(tmp, 'finetune_state.json'), JSON.stringify(state))
+    if (bestFiles) await linkFiles(bestFiles.dir, [bestFiles.inspection], join(tmp, 'best'))
     const old = `${final}.old-${process.pid}`
     const hadOld = await rename(final, old).then(() => true, () => false)
     await rename(tmp, final)

@@ -27,7 +27,7 @@ import { adversarialDelta, MomentumTeacher, symmetricKl } from './strategies/sma
 import { augmentText, dictionarySynonyms, embeddingSynonyms, type AugmentOperation } from './strategies/augment'
 import type { MetricValue } from './loop'
 import { assignWeights, pruneCheckpoints } from './checkpoint'
-import { readFinetuneCheckpoint, saveFinetuneCheckpoint } from './finetune-checkpoint'
+import { readFinetuneCheckpoint, restoreBest, saveFinetuneCheckpoint } from './finetune-checkpoint'
 import { badInput } from '../errors'
 
 export interface FinetuneProgress {
@@ -217,6 +217,7 @@ export async function finetune(config: FinetuneConfig, options: FinetuneOptions,
       epochs.push(...ck.state.epochs)
       smartTerms.push(...ck.state.smartTerms)
       best = ck.state.best ? { ...ck.state.best, dir: bestDirOf(options.runDir) } : null
+      await restoreBest(options.resumeFrom, bestDirOf(options.runDir), inspectionFileOf(options.runDir))
       firstEpoch = ck.state.epoch + 1
       if (momentum) hooks.log?.('resumed: the SMART momentum teacher restarts from the checkpoint weights')
       hooks.log?.(`resumed after epoch ${ck.state.epoch} (step ${step})`)
@@ -315,7 +316,7 @@ export async function finetune(config: FinetuneConfig, options: FinetuneOptions,
         epochs,
         best: best ? { epoch: best.epoch, dev: best.dev } : null,
         smartTerms,
-      })
+      }, { dir: bestDirOf(options.runDir), inspection: inspectionFileOf(options.runDir) })
       await pruneCheckpoints(options.runDir, options.keepCheckpoints ?? 2)
       hooks.checkpoint?.({ step, epoch, dir })
     }

@@ -2,6 +2,7 @@
 // after its first checkpoint shows `interrupted`; `finetune --resume` completes it with each epoch's dev
 // point once, and (cpu backend) the same loss and dev series as a run that was never interrupted.
 import { spawn } from 'node:child_process'
+import fs from 'node:fs'
 import path from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { openDatabase } from '../../../engine/store/db'
@@ -69,6 +70,16 @@ describe('resuming an interrupted fine-tuning run', { timeout: 120_000 }, () => 
     const checkpointStep = (db0.prepare('SELECT MAX(step) AS s FROM checkpoints WHERE run_id = 1').get() as { s: number }).s
     db0.close()
     const kept = series(h.db, 1, true).filter((p) => p.step <= checkpointStep)
+    // as if a later epoch had saved a best folder after the checkpoint: the resume puts the checkpoint's back
+    const best = path.join(h.dir, 'runs', '1', 'best')
+    const ckpt = fs.readdirSync(path.join(h.dir, 'runs', '1', 'checkpoints')).filter((n) => n === `step-${String(checkpointStep).padStart(8, '0')}`)
+    expect(ckpt).toHaveLength(1)
+    const savedBest = path.join(h.dir, 'runs', '1', 'checkpoints', ckpt[0], 'best')
+    expect(fs.statSync(path.join(savedBest, 'model.safetensors')).size).toBeGreaterThan(1000)
+    expect(fs.existsSync(path.join(savedBest, 'predictions-dev.json'))).toBe(true)
+    fs.rmSync(best, { recursive: true, force: true })
+    fs.mkdirSync(best)
+    fs.writeFileSync(path.join(best, 'model.safetensors'), 'not the checkpoint\'s best')
 
     const resumed = await runCli(['finetune', '--resume', '1', '--json'], { MENGZI_HOME: h.dir })
     expect(resumed.status, resumed.stderr).toBe(0)
@@ -96,6 +107,10 @@ describe('resuming an interrupted fine-tuning run', { timeout: 120_000 }, () => 
     expect(out.epochs).toEqual(expected.epochs)
     expect(out.dev).toEqual(expected.dev)
     expect(out.bestEpoch).toBe(expected.bestEpoch)
+    const bestBytes = (home: string) => fs.readFileSync(path.join(home, 'runs', '1', 'best', 'model.safetensors'))
+    expect(bestBytes(h.dir).equals(bestBytes(whole.dir))).toBe(true)
+    const predictions = (home: string) => fs.readFileSync(path.join(home, 'runs', '1', 'predictions-dev.json'), 'utf8')
+    expect(predictions(h.dir)).toBe(predictions(whole.dir))
     // a completed run keeps its best folder, not its epoch checkpoints
     const db = openDatabase(h.db, { readonly: true })
     try {
