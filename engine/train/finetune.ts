@@ -2,7 +2,8 @@
 // the training features, steps AdamW through a linear warm-up/decay schedule, then scores the dev split;
 // the best epoch by the task's dev metric is written as a HuggingFace folder (<runDir>/best, with
 // id2label) and its dev predictions kept for inspection. Strategy terms are added to the task loss
-// (docs/strategies.md). Talks to the outside only through hooks.
+// (docs/strategies.md). Each epoch ends with a checkpoint (finetune-checkpoint.ts) that `resumeFrom`
+// continues from exactly. Talks to the outside only through hooks.
 import fs from 'node:fs'
 import path from 'node:path'
 import * as tf from '@tensorflow/tfjs'
