@@ -2,6 +2,7 @@
 // step-N, written beside its name and renamed into place) so the service's resume preparation applies.
 //   model.safetensors      every weight, head included (HF names)
 //   optimizer.safetensors  AdamW moments
+//   momentum.safetensors   SMART's momentum teacher, when the run has one
 //   finetune_state.json    epoch, step, RNG state, the shuffled order, epochs so far, the best epoch
 //   best/                  the run's best folder and dev predictions as they were (hard links: no copy), so
 //                          a resume never keeps a best saved by an epoch after the checkpoint
@@ -53,7 +54,7 @@ export async function restoreBest(checkpointDir: string, bestDir: string, inspec
   await rename(tmp, bestDir)
 }
 
-export async function saveFinetuneCheckpoint(runDir: string, weights: Weights, optimizer: Optimizer, state: FinetuneState, bestFiles?: { dir: string; inspection: string }): Promise<string> {
+export async function saveFinetuneCheckpoint(runDir: string, weights: Weights, optimizer: Optimizer, state: FinetuneState, bestFiles?: { dir: string; inspection: string }, momentum?: Weights): Promise<string> {
   const root = checkpointsDir(runDir)
   await mkdir(root, { recursive: true })
   const final = join(root, stepDirName(state.step))
@@ -64,6 +65,7 @@ export async function saveFinetuneCheckpoint(runDir: string, weights: Weights, o
     const moments = new Map<string, TensorToWrite>()
     for (const [name, t] of optimizer.stateTensors()) moments.set(name, { dtype: 'F32', shape: t.shape, data: (await t.data()) as Float32Array })
     await writeSafetensors(join(tmp, 'optimizer.safetensors'), moments)
+    if (momentum) await writeSafetensors(join(tmp, 'momentum.safetensors'), await weightsToTensors(momentum), { format: 'pt' })
     await writeFile(join(tmp, 'finetune_state.json'), JSON.stringify(state))
     if (bestFiles) await linkFiles(bestFiles.dir, [bestFiles.inspection], join(tmp, 'best'))
     const old = `${final}.old-${process.pid}`
@@ -81,6 +83,7 @@ export interface LoadedFinetuneCheckpoint {
   state: FinetuneState
   weights: Map<string, StoredTensor>
   optimizer: Map<string, { shape: number[]; data: Float32Array }>
+  momentum: Map<string, StoredTensor> | null
 }
 
 export async function readFinetuneCheckpoint(dir: string): Promise<LoadedFinetuneCheckpoint> {
@@ -93,5 +96,6 @@ export async function readFinetuneCheckpoint(dir: string): Promise<LoadedFinetun
   const weights = await readSafetensors(join(dir, 'model.safetensors'))
   const optimizer = new Map<string, { shape: number[]; data: Float32Array }>()
   for (const [name, t] of await readSafetensors(join(dir, 'optimizer.safetensors'))) optimizer.set(name, { shape: t.shape, data: t.data as Float32Array })
-  return { state, weights, optimizer }
+  const momentum = existsSync(join(dir, 'momentum.safetensors')) ? await readSafetensors(join(dir, 'momentum.safetensors')) : null
+  return { state, weights, optimizer, momentum }
 }

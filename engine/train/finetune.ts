@@ -220,7 +220,8 @@ export async function finetune(config: FinetuneConfig, options: FinetuneOptions,
       best = ck.state.best ? { ...ck.state.best, dir: bestDirOf(options.runDir) } : null
       await restoreBest(options.resumeFrom, bestDirOf(options.runDir), inspectionFileOf(options.runDir))
       firstEpoch = ck.state.epoch + 1
-      if (momentum) hooks.log?.('resumed: the SMART momentum teacher restarts from the checkpoint weights')
+      if (momentum && ck.momentum) assignWeights(momentum.weights, ck.momentum)
+      else if (momentum) hooks.log?.('resumed: the checkpoint has no SMART momentum teacher; it restarts from the checkpoint weights')
       hooks.log?.(`resumed after epoch ${ck.state.epoch} (step ${step})`)
     }
 
@@ -317,7 +318,7 @@ export async function finetune(config: FinetuneConfig, options: FinetuneOptions,
         epochs,
         best: best ? { epoch: best.epoch, dev: best.dev } : null,
         smartTerms,
-      }, { dir: bestDirOf(options.runDir), inspection: inspectionFileOf(options.runDir) })
+      }, { dir: bestDirOf(options.runDir), inspection: inspectionFileOf(options.runDir) }, momentum?.weights)
       await pruneCheckpoints(options.runDir, options.keepCheckpoints ?? 2)
       hooks.checkpoint?.({ step, epoch, dir })
     }
