@@ -1,9 +1,10 @@
 // `mengzi finetune --dataset ID (--model ID | --run ID | --from DIR) [--task auto|<task>] [--set k=v]...`:
 // fine-tunes on a CLUE dataset as a job; with --json the last line is {runId, status, dev, ...}.
+// `mengzi finetune --resume RUN` continues an interrupted, failed or cancelled run from its last epoch checkpoint.
 import type { Command } from 'commander'
 import { badInput } from '../errors'
 import { TASKS } from '../data/types'
-import { startFinetune, finetuneSummary, type FinetuneRequest } from '../service/finetuning'
+import { startFinetune, startFinetuneRun, finetuneSummary, type FinetuneRequest } from '../service/finetuning'
 import type { ClueTask } from '../tasks/spec'
 import { printJson, withCommonOptions, withWorkbench, type GlobalOptions } from './common'
 import { collect, followJob, idFlag } from './follow-job'
@@ -16,6 +17,7 @@ export interface SourceFlags extends GlobalOptions {
   task: string
   set: string[]
   name?: string
+  resume?: string
 }
 
 export function finetuneRequest(flags: SourceFlags): FinetuneRequest {
@@ -45,10 +47,14 @@ export function withSourceOptions(cmd: Command): Command {
 }
 
 export function registerFinetune(program: Command): void {
-  withCommonOptions(withSourceOptions(program.command('finetune').description('fine-tune on a CLUE task (AdamW, the report\'s defaults; strategies via --set strategies.…)'))).action(
-    async (flags: SourceFlags) =>
+  withCommonOptions(withSourceOptions(program.command('finetune').description('fine-tune on a CLUE task (AdamW, the report\'s defaults; strategies via --set strategies.…)')))
+    .option('--resume <run>', 'continue run RUN (interrupted, failed, cancelled) from its last epoch checkpoint')
+    .action(async (flags: SourceFlags) =>
       withWorkbench(flags, async (wb) => {
-        const start = startFinetune(wb, finetuneRequest(flags))
+        if (flags.resume !== undefined && (flags.dataset || flags.model || flags.run || flags.from || flags.set.length)) {
+          throw badInput('--resume continues a run with its own config; drop --dataset/--model/--run/--from/--set')
+        }
+        const start = flags.resume !== undefined ? startFinetuneRun(wb, idFlag('--resume', flags.resume)!) : startFinetune(wb, finetuneRequest(flags))
         const off = flags.json ? () => {} : wb.subscribe((e) => {
           if (e.type === 'run.metrics' && e.runId === start.runId) {
             const dev = e.points.filter((p) => p.name.startsWith('dev/'))

@@ -29,7 +29,7 @@ export function registerList(program: Command): void {
         ),
       )
       const interrupted = rows.filter((r) => r.status === 'interrupted').map((r) => r.id)
-      if (interrupted.length > 0) console.log(`\nInterrupted (their process is gone): continue with mengzi train --resume ${interrupted.join('|')}`)
+      if (interrupted.length > 0) console.log(`\nInterrupted (their process is gone): continue with mengzi train --resume ID (fine-tuning: mengzi finetune --resume ID): ${interrupted.join(', ')}`)
     }),
   )
 

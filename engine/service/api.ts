@@ -406,6 +406,7 @@ export const methods = {
   // Fine-tuning, sweeps, predictions (#12). Start from exactly one of modelId, runId, from (an HF folder);
   // config holds FinetuneConfig fields (engine/train/finetune-config.ts), validated by the engine.
   'finetune.start': method<typeof finetuneStartInput, { runId: number; jobId: string }>(finetuneStartInput),
+  // an interrupted, failed or cancelled run continues from its last epoch checkpoint (a queued one starts)
   'finetune.rerun': method<typeof byId, { runId: number; jobId: string }>(byId),
   'finetune.get': method<typeof byId, FinetuneSummary>(byId),
   'finetune.predictions': method<typeof byId, Inspection | null>(byId),

@@ -1,7 +1,8 @@
 // Fine-tuning runs as jobs: a run row (kind 'finetune') holding the full config, the loop in a worker
 // thread, metric points (loss, dev/<metric> per epoch) in the database and as live events, the best
 // epoch registered as a model, its dev scores as an evaluation, and predictions on demand. The job holds
-// the run's lease (jobs.ts): a run whose process died shows 'interrupted' and is run again from the start.
+// the run's lease (jobs.ts): a run whose process died shows 'interrupted' and, run again, continues from its
+// last epoch checkpoint (trusted once that epoch's metric points are written), dropping points after it.
 import fs from 'node:fs'
 import path from 'node:path'
 import { badInput, notFound, toErrorPayload, WorkbenchError } from '../errors'
@@ -10,6 +11,9 @@ import type { Db } from '../store/db'
 import { getDataset } from '../store/datasets'
 import { insertEvaluation } from '../store/evaluations'
 import { deleteMetricsAfter, MetricWriter } from '../store/metrics'
+import { forgetCheckpoints, listRunCheckpoints, recordCheckpoint } from '../store/checkpoints'
+import { listJobLeases } from '../store/jobs'
+import { checkpointsDir } from '../train/checkpoint'
 import { getModel, insertModel, listModels } from '../store/models'
 import { getRun, insertRun, setRunStatus } from '../store/runs'
 import { isClueTask, type ClueTask } from '../tasks/spec'
@@ -20,7 +24,7 @@ import type { Inspection } from '../train/finetune-eval'
 import { finetuneInWorker, predictInWorker } from '../train/finetune-run-worker'
 import type { WorkbenchEvent } from './api'
 import type { JobManager } from './jobs'
-import { runDirOf } from './training'
+import { prepareResume, runDirOf } from './training'
 
 export interface FinetuneDeps {
   db: Db
@@ -119,14 +123,17 @@ export interface FinetuneStart {
   done: Promise<FinetuneSummary>
 }
 
-/** Runs a queued (or interrupted, failed, cancelled) fine-tuning run from the start, as a job. */
+/**
+ * Runs a queued fine-tuning run as a job; an interrupted, failed or cancelled one continues from its last
+ * epoch checkpoint (or starts over when it has none).
+ */
 export function startFinetuneRun(deps: FinetuneDeps, runId: number): FinetuneStart {
   const { db, layout, jobs } = deps
   jobs.sweep()
   const run = getRun(db, runId)
   if (!run) throw notFound(`run ${runId} does not exist`)
   if (run.kind !== 'finetune') throw badInput(`run ${runId} is a ${run.kind} run, not a fine-tuning run`)
-  if (run.status === 'running') throw new WorkbenchError('CONFLICT', `run ${runId} is already running`)
+  if (run.status === 'running' || listJobLeases(db, { status: 'running', runId }).length > 0) throw new WorkbenchError('CONFLICT', `run ${runId} is already running`)
   if (run.status === 'completed') throw new WorkbenchError('CONFLICT', `run ${runId} is already completed`)
   const config = parseFinetuneConfig(run.config, `run ${runId} config`)
   const runDir = runDirOf(layout, runId)
@@ -136,11 +143,15 @@ export function startFinetuneRun(deps: FinetuneDeps, runId: number): FinetuneSta
     'finetune',
     `Fine-tune ${config.name} on ${config.task} (run ${runId})`,
     async (ctx) => {
-      // a fine-tuning run is short: one that stopped part-way starts over
-      deleteMetricsAfter(db, runId, -1)
-      fs.rmSync(runDir, { recursive: true, force: true })
+      // before the first await: the run reads `running` as soon as the job starts
       setRunStatus(db, runId, 'running')
       changed()
+      const resumeFrom = run.status === 'queued' ? null : await prepareResume(db, runId, runDir)
+      if (!resumeFrom) {
+        deleteMetricsAfter(db, runId, -1)
+        forgetCheckpoints(db, runId, [])
+        fs.rmSync(runDir, { recursive: true, force: true })
+      }
       const metrics = new MetricWriter(db, runId)
       const owned = () => !ctx.leaseLost.aborted
       try {
@@ -161,8 +172,16 @@ export function startFinetuneRun(deps: FinetuneDeps, runId: number): FinetuneSta
               if (points.some((p) => p.name.startsWith('dev/'))) metrics.flush()
               deps.emit({ type: 'run.metrics', runId, points: points.map((p) => ({ ...p, wallTime })) })
             },
+            checkpoint: (c) => {
+              if (!owned()) return
+              // the epoch's points are in the database before its checkpoint is trusted (prepareResume)
+              metrics.flush()
+              recordCheckpoint(db, runId, c.step, c.dir)
+              forgetCheckpoints(db, runId, listRunCheckpoints(db, runId).filter((r) => fs.existsSync(r.path)).map((r) => r.path))
+            },
           },
           ctx.signal,
+          resumeFrom ?? undefined,
         )
         metrics.flush()
         if (!owned()) return finetuneSummary(db, layout, runId)
@@ -173,7 +192,13 @@ export function startFinetuneRun(deps: FinetuneDeps, runId: number): FinetuneSta
           insertEvaluation(db, { runId, modelId, datasetId: run.datasetId, split: 'dev', metrics: result.best.dev })
           deps.emit({ type: 'models.changed' })
         }
-        setRunStatus(db, runId, ctx.signal.aborted || result.stopped ? 'cancelled' : 'completed')
+        const finished = !(ctx.signal.aborted || result.stopped)
+        if (finished) {
+          // a completed run keeps its best folder; its epoch checkpoints only served resuming
+          fs.rmSync(checkpointsDir(runDir), { recursive: true, force: true })
+          forgetCheckpoints(db, runId, [])
+        }
+        setRunStatus(db, runId, finished ? 'completed' : 'cancelled')
         changed()
         return finetuneSummary(db, layout, runId)
       } catch (err) {

@@ -2,7 +2,7 @@
 // inserted up front and run one after another by a sweep job. Cancelling the job cancels the current
 // run and leaves the rest queued. After a crash (the process killed), the job's lease and the current
 // run's end as 'interrupted' (jobs.ts); resuming runs every run not yet completed — an interrupted one
-// from its start — and then marks the best by the task's dev metric.
+// from its last epoch checkpoint (finetuning.ts) — and then marks the best by the task's dev metric.
 import { badInput, notFound, WorkbenchError } from '../errors'
 import { getRun } from '../store/runs'
 import { getSweep, insertSweep, setSweepStatus, sweepRunIds, type SweepStatus } from '../store/sweeps'

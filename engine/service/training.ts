@@ -209,9 +209,10 @@ export function startTraining(deps: TrainingDeps, rawConfig: unknown, options: T
 /**
  * Before a resumed run continues from its newest checkpoint: finish what a killed save left half done,
  * forget checkpoint rows whose folders are gone, and drop metric points after that checkpoint (the run
- * computes those steps again, so each step appears once in its series).
+ * computes those steps again, so each step appears once in its series). Returns that checkpoint's
+ * folder, or null when there is none (the run starts over). Fine-tuning's epoch checkpoints too.
  */
-async function prepareResume(db: Db, runId: number, runDir: string): Promise<void> {
+export async function prepareResume(db: Db, runId: number, runDir: string): Promise<string | null> {
   const root = checkpointsDir(runDir)
   const names = await readdir(root).catch(() => [] as string[])
   for (const name of names) {
@@ -226,10 +227,12 @@ async function prepareResume(db: Db, runId: number, runDir: string): Promise<voi
   // resume from the newest recorded one, so that no step goes missing from the series.
   const recorded = new Set(listRunCheckpoints(db, runId).map((c) => c.path))
   const onDisk = await listCheckpoints(runDir)
-  const trusted = onDisk.filter((c) => recorded.has(c.dir)).at(-1)?.step ?? 0
+  const newest = onDisk.filter((c) => recorded.has(c.dir)).at(-1)
+  const trusted = newest?.step ?? 0
   for (const c of onDisk) if (c.step > trusted) await rm(c.dir, { recursive: true, force: true })
   forgetCheckpoints(db, runId, onDisk.filter((c) => c.step <= trusted).map((c) => c.dir))
   deleteMetricsAfter(db, runId, trusted)
+  return newest?.dir ?? null
 }
 
 /** A completed run's final checkpoint becomes a model, when it is a full HF folder (has vocab.txt). */

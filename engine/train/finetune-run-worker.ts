@@ -14,7 +14,7 @@ export interface PredictJob {
   options: Pick<FinetuneConfig, 'maxSeqLength' | 'docStride' | 'maxQueryLength' | 'maxAnswerTokens' | 'evalBatchSize'>
 }
 
-type WorkerJob = { mode: 'train'; config: FinetuneConfig; runDir: string } | ({ mode: 'predict' } & PredictJob)
+type WorkerJob = { mode: 'train'; config: FinetuneConfig; runDir: string; resumeFrom?: string } | ({ mode: 'predict' } & PredictJob)
 export type FinetuneWorkerInput = WorkerJob & { stopFlag: SharedArrayBuffer }
 
 export type FinetuneWorkerMessage =
@@ -22,6 +22,7 @@ export type FinetuneWorkerMessage =
   | { type: 'progress'; progress: FinetuneProgress }
   | { type: 'metrics'; points: MetricValue[] }
   | { type: 'epoch'; epoch: EpochResult }
+  | { type: 'checkpoint'; step: number; epoch: number; dir: string }
   | { type: 'log'; line: string }
   | { type: 'done'; result: FinetuneResult | PredictOutput }
   | { type: 'error'; error: { code: string; message: string } }
@@ -55,6 +56,7 @@ function run<T>(input: WorkerJob, hooks: FinetuneWorkerHooks, signal?: AbortSign
         else if (m.type === 'progress') hooks.progress?.(m.progress)
         else if (m.type === 'metrics') hooks.metrics?.(m.points)
         else if (m.type === 'epoch') hooks.epoch?.(m.epoch)
+        else if (m.type === 'checkpoint') hooks.checkpoint?.({ step: m.step, epoch: m.epoch, dir: m.dir })
         else if (m.type === 'log') hooks.log?.(m.line)
         else if (m.type === 'done') finish(() => resolve(m.result as T))
         else finish(() => reject(errorFromWorker(m.error)))
@@ -68,8 +70,9 @@ function run<T>(input: WorkerJob, hooks: FinetuneWorkerHooks, signal?: AbortSign
   })
 }
 
-export function finetuneInWorker(config: FinetuneConfig, runDir: string, hooks: FinetuneWorkerHooks = {}, signal?: AbortSignal): Promise<FinetuneResult> {
-  return run<FinetuneResult>({ mode: 'train', config, runDir }, hooks, signal)
+/** `resumeFrom`: an epoch checkpoint of this run to continue from. */
+export function finetuneInWorker(config: FinetuneConfig, runDir: string, hooks: FinetuneWorkerHooks = {}, signal?: AbortSignal, resumeFrom?: string): Promise<FinetuneResult> {
+  return run<FinetuneResult>({ mode: 'train', config, runDir, resumeFrom }, hooks, signal)
 }
 
 export function predictInWorker(input: PredictJob, signal?: AbortSignal): Promise<PredictOutput> {

@@ -19,11 +19,12 @@ async function main(): Promise<void> {
   }
   const result = await finetune(
     input.config,
-    { runDir: input.runDir, backend: backend.name },
+    { runDir: input.runDir, backend: backend.name, resumeFrom: input.resumeFrom },
     {
       progress: (progress) => post({ type: 'progress', progress }),
       metrics: (points) => post({ type: 'metrics', points }),
       epoch: (epoch) => post({ type: 'epoch', epoch }),
+      checkpoint: (c) => post({ type: 'checkpoint', ...c }),
       log: (line) => post({ type: 'log', line }),
       stopRequested: () => Atomics.load(stop, 0) === 1,
     },

@@ -2,7 +2,8 @@
 // the training features, steps AdamW through a linear warm-up/decay schedule, then scores the dev split;
 // the best epoch by the task's dev metric is written as a HuggingFace folder (<runDir>/best, with
 // id2label) and its dev predictions kept for inspection. Strategy terms are added to the task loss
-// (docs/strategies.md). Talks to the outside only through hooks.
+// (docs/strategies.md). Each epoch ends with a checkpoint (finetune-checkpoint.ts) that `resumeFrom`
+// continues from exactly. Talks to the outside only through hooks.
 import fs from 'node:fs'
 import path from 'node:path'
 import * as tf from '@tensorflow/tfjs'
@@ -26,6 +27,8 @@ import { choiceBce } from './strategies/smoothing'
 import { adversarialDelta, MomentumTeacher, symmetricKl } from './strategies/smart'
 import { augmentText, dictionarySynonyms, embeddingSynonyms, type AugmentOperation } from './strategies/augment'
 import type { MetricValue } from './loop'
+import { assignWeights, pruneCheckpoints } from './checkpoint'
+import { readFinetuneCheckpoint, restoreBest, saveFinetuneCheckpoint } from './finetune-checkpoint'
 import { badInput } from '../errors'
 
 export interface FinetuneProgress {
@@ -50,6 +53,8 @@ export interface FinetuneHooks {
   metrics?(points: MetricValue[]): void
   epoch?(e: EpochResult): void
   log?(line: string): void
+  /** An epoch checkpoint was written (after that epoch's metrics and epoch hooks). */
+  checkpoint?(c: { step: number; epoch: number; dir: string }): void
   stopRequested?(): boolean
 }
 
@@ -136,10 +141,19 @@ function tokenizerOf(model: TaskModel): BertTokenizer {
   return new BertTokenizer(new Vocab(model.vocab), { lowercase: model.lowercase })
 }
 
-export async function finetune(config: FinetuneConfig, options: { runDir: string; backend?: string }, hooks: FinetuneHooks = {}): Promise<FinetuneResult> {
+export interface FinetuneOptions {
+  runDir: string
+  backend?: string
+  /** Continue from this epoch checkpoint (finetune-checkpoint.ts) instead of from the start. */
+  resumeFrom?: string
+  /** Newest epoch checkpoints kept on disk (0 keeps all, default 2). */
+  keepCheckpoints?: number
+}
+
+export async function finetune(config: FinetuneConfig, options: FinetuneOptions, hooks: FinetuneHooks = {}): Promise<FinetuneResult> {
   const spec: TaskSpec = TASK_SPECS[config.task]
   const backend = options.backend ?? tf.getBackend()
-  const rng = new Rng((config.seed ^ 0x66696e65) >>> 0)
+  let rng = new Rng((config.seed ^ 0x66696e65) >>> 0)
   const splits = await readSplits(config.dataDir)
   let train = splitExamples(config.task, splits.get('train') ?? [], config.maxTrainExamples)
   const dev = splitExamples(config.task, splits.get('dev') ?? [], config.maxDevExamples)
@@ -191,9 +205,27 @@ export async function finetune(config: FinetuneConfig, options: { runDir: string
     let best: FinetuneResult['best'] = null
     let step = 0
     let stopped = false
-    const order = trainFeatures.map((_, i) => i)
+    let order = trainFeatures.map((_, i) => i)
+    let firstEpoch = 1
+    if (options.resumeFrom) {
+      const ck = await readFinetuneCheckpoint(options.resumeFrom)
+      if (ck.state.order.length !== order.length) throw badInput(`${options.resumeFrom}: the checkpoint has ${ck.state.order.length} training features, the data now packs ${order.length}; the dataset or config changed`)
+      assignWeights(weights, ck.weights)
+      optimizer.loadState(ck.optimizer, ck.state.optimizerSteps)
+      rng = new Rng(ck.state.rng)
+      order = ck.state.order
+      step = ck.state.step
+      epochs.push(...ck.state.epochs)
+      smartTerms.push(...ck.state.smartTerms)
+      best = ck.state.best ? { ...ck.state.best, dir: bestDirOf(options.runDir) } : null
+      await restoreBest(options.resumeFrom, bestDirOf(options.runDir), inspectionFileOf(options.runDir))
+      firstEpoch = ck.state.epoch + 1
+      if (momentum && ck.momentum) assignWeights(momentum.weights, ck.momentum)
+      else if (momentum) hooks.log?.('resumed: the checkpoint has no SMART momentum teacher; it restarts from the checkpoint weights')
+      hooks.log?.(`resumed after epoch ${ck.state.epoch} (step ${step})`)
+    }
 
-    outer: for (let epoch = 1; epoch <= config.epochs; epoch++) {
+    outer: for (let epoch = firstEpoch; epoch <= config.epochs; epoch++) {
       for (let i = order.length - 1; i > 0; i--) {
         const j = rng.int(i + 1)
         ;[order[i], order[j]] = [order[j], order[i]]
@@ -277,6 +309,18 @@ export async function finetune(config: FinetuneConfig, options: { runDir: string
       }
       hooks.epoch?.(result)
       hooks.log?.(`epoch ${epoch}: ${Object.entries(ev.metrics).map(([k, v]) => `${k} ${v.toFixed(4)}`).join(', ')}${isBest ? ' (best)' : ''}`)
+      const dir = await saveFinetuneCheckpoint(options.runDir, weights, optimizer, {
+        epoch,
+        step,
+        rng: rng.state(),
+        order,
+        optimizerSteps: optimizer.stepCount,
+        epochs,
+        best: best ? { epoch: best.epoch, dev: best.dev } : null,
+        smartTerms,
+      }, { dir: bestDirOf(options.runDir), inspection: inspectionFileOf(options.runDir) }, momentum?.weights)
+      await pruneCheckpoints(options.runDir, options.keepCheckpoints ?? 2)
+      hooks.checkpoint?.({ step, epoch, dir })
     }
     return {
       stopped,

@@ -1,6 +1,6 @@
 // Fine-tuning from the command line and the API: `finetune --json` ends with runId/status/dev, `predict`
 // writes CLUE's submission file, a 2×2 sweep finishes with 4 runs and a best, and a sweep whose process
-// is killed with SIGKILL completes after `sweep --resume`.
+// is killed with SIGKILL completes after `sweep --resume`, its killed run continuing from its epoch checkpoint.
 import { spawn } from 'node:child_process'
 import fs from 'node:fs'
 import path from 'node:path'
@@ -80,16 +80,16 @@ describe('mengzi finetune / predict / sweep', { timeout: 240_000 }, () => {
 
   it('kill -9 during a sweep: the run shows interrupted, sweep --resume completes every run', async () => {
     const h = await home('crash')
-    const args = ['sweep', '--dataset', h.dataset, '--from', model, ...tiny, '--grid', '{"learningRate":[1e-3,2e-3,3e-3]}', '--set', 'epochs=2', '--json']
+    const args = ['sweep', '--dataset', h.dataset, '--from', model, ...tiny, '--grid', '{"learningRate":[1e-3,2e-3,3e-3]}', '--set', 'epochs=3', '--json']
     const child = spawn(process.execPath, [path.join(repoRoot, 'bin/mengzi.js'), ...args], { cwd: repoRoot, env: { ...process.env, MENGZI_HOME: h.dir }, stdio: ['ignore', 'pipe', 'pipe'] })
     const exited = new Promise<void>((resolve) => child.on('exit', () => resolve()))
-    // wait until the second run is running (the first completed), then kill the process outright
+    // wait until the second run recorded its first epoch checkpoint (the first completed), then kill the process outright
     const until = Date.now() + 120_000
     for (;;) {
       const db = openDatabase(h.db, { readonly: true })
-      const second = db.prepare("SELECT status FROM runs WHERE id = 2").get() as { status: string } | undefined
+      const second = db.prepare('SELECT COUNT(*) AS n FROM checkpoints WHERE run_id = 2').get() as { n: number }
       db.close()
-      if (second?.status === 'running') break
+      if (second.n > 0) break
       if (Date.now() > until) throw new Error('the sweep never reached its second run')
       await new Promise((r) => setTimeout(r, 100))
     }
@@ -99,16 +99,26 @@ describe('mengzi finetune / predict / sweep', { timeout: 240_000 }, () => {
     const runs = await runCli(['runs', '--db', h.db, '--json'])
     const statuses = Object.fromEntries(JSON.parse(runs.stdout.trim().split('\n').at(-1)!).map((r: { id: number; status: string }) => [r.id, r.status]))
     expect(statuses).toEqual({ 1: 'completed', 2: 'interrupted', 3: 'queued' })
+    const devPoints = () => {
+      const db = openDatabase(h.db, { readonly: true })
+      const rows = db.prepare("SELECT step, value, wall_time AS t FROM metrics WHERE run_id = 2 AND name = 'dev/accuracy' ORDER BY step").all()
+      db.close()
+      return rows
+    }
+    const before = devPoints()
+    expect(before.length).toBeGreaterThan(0)
 
-    const resumed = await runCli(['sweep', '--db', h.db, '--resume', '1', '--json'])
+    // MENGZI_HOME: the same run folders (with the checkpoint) as the killed process
+    const resumed = await runCli(['sweep', '--resume', '1', '--json'], { MENGZI_HOME: h.dir })
     expect(resumed.status, resumed.stderr).toBe(0)
     const out = lastJson(resumed.stdout)
     expect(out.runs.map((x: { status: string }) => x.status)).toEqual(['completed', 'completed', 'completed'])
     expect(out.best.runId).toBeGreaterThan(0)
     const db = openDatabase(h.db, { readonly: true })
     try {
-      // the killed run computed again from its start: each epoch's dev point once
-      expect(db.prepare("SELECT COUNT(*) AS n FROM metrics WHERE run_id = 2 AND name = 'dev/accuracy'").get()).toEqual({ n: 2 })
+      // the killed run continued from its epoch checkpoint: the points it had written stay, each epoch's dev point once
+      expect(db.prepare("SELECT COUNT(*) AS n FROM metrics WHERE run_id = 2 AND name = 'dev/accuracy'").get()).toEqual({ n: 3 })
+      expect(devPoints().slice(0, before.length)).toEqual(before)
       expect(db.prepare('SELECT status FROM sweeps WHERE id = 1').get()).toEqual({ status: 'completed' })
     } finally {
       db.close()

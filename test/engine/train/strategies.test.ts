@@ -1,4 +1,4 @@
-// The strategy terms against hand computations, and each switch run through the fine-tuning loop.
+// The strategy terms against hand computations, each switch run through the fine-tuning loop, and a SMART run resumed from an epoch checkpoint exactly.
 import fs from 'node:fs'
 import path from 'node:path'
 import * as tf from '@tensorflow/tfjs'
@@ -123,6 +123,23 @@ describe('strategies in the fine-tuning loop', () => {
     expect([...names].filter((n) => n.startsWith('loss/')).sort()).toEqual(['loss/bregman', 'loss/kd_hidden', 'loss/kd_logits', 'loss/smart', 'loss/smoothing', 'loss/task'])
     expect(r.augmented).toBeGreaterThan(32)
     expect(r.trainExamples).toBe(64 + r.augmented)
+  })
+
+  it('SMART with Bregman resumes from an epoch checkpoint exactly (momentum teacher, adversarial noise, dropout)', async () => {
+    const config = parseFinetuneConfig({ ...base(), dropout: 0.1, maxTrainExamples: 32, strategies: { smart: { weight: 1, bregman: { weight: 1, momentum: 0.9 } } } })
+    const losses = (into: number[]) => ({ metrics: (ps: { name: string; value: number }[]) => ps.forEach((p) => p.name === 'loss' && into.push(p.value)) })
+    const whole: number[] = []
+    const full = await finetune(config, { runDir: path.join(tmp.dir, 'smart-whole') }, losses(whole))
+    // the same run stopped after its first epoch checkpoint, then resumed from it
+    const parts: number[] = []
+    let checkpoint = ''
+    const first = await finetune(config, { runDir: path.join(tmp.dir, 'smart-resumed') }, { ...losses(parts), checkpoint: (c) => (checkpoint = c.dir), stopRequested: () => checkpoint !== '' })
+    expect(first.stopped).toBe(true)
+    expect(first.epochs).toHaveLength(1)
+    const resumed = await finetune(config, { runDir: path.join(tmp.dir, 'smart-resumed'), resumeFrom: checkpoint }, losses(parts))
+    expect(parts).toEqual(whole)
+    expect(resumed.epochs).toEqual(full.epochs)
+    expect(resumed.smartTerms).toEqual(full.smartTerms)
   })
 
   it('refuses a hidden-state teacher of another width, in one line', async () => {
