@@ -43,21 +43,29 @@ export async function saveCheckpoint(
   optimizer: Optimizer,
   state: TrainerState,
 ): Promise<string> {
-  const root = checkpointsDir(runDir)
-  await mkdir(root, { recursive: true })
-  const final = join(root, stepDirName(state.step))
-  const tmp = join(root, `.${stepDirName(state.step)}.tmp-${process.pid}-${Math.random().toString(36).slice(2, 8)}`)
-  await mkdir(tmp)
-  try {
+  return writeCheckpointDir(runDir, state.step, async (tmp) => {
     await writeFile(join(tmp, 'config.json'), JSON.stringify({ architectures: ['BertForPreTraining'], model_type: 'bert', ...model.config }, null, 2))
     await writeSafetensors(join(tmp, 'model.safetensors'), await weightsToTensors(model.weights), { format: 'pt' })
-    const moments = new Map<string, TensorToWrite>()
-    for (const [name, t] of optimizer.stateTensors()) moments.set(name, { dtype: 'F32', shape: t.shape, data: (await t.data()) as Float32Array })
-    await writeSafetensors(join(tmp, 'optimizer.safetensors'), moments)
+    await writeOptimizerMoments(join(tmp, 'optimizer.safetensors'), optimizer)
     await writeFile(join(tmp, 'trainer_state.json'), JSON.stringify(state, null, 2))
     const vocab = vocabOf(state.config)
     if (vocab) await copyFile(vocab, join(tmp, 'vocab.txt'))
-    // Replace an older checkpoint of the same step (a resumed run re-saving it) via a side name.
+  })
+}
+
+/**
+ * Writes `<runDir>/checkpoints/step-N` through `fill` into a temporary directory beside it, then renames it
+ * into place (an older checkpoint of the same step, a resumed run re-saving it, is replaced via a side
+ * name): a crash leaves the complete checkpoint or none. Pretraining and fine-tuning share it.
+ */
+export async function writeCheckpointDir(runDir: string, step: number, fill: (tmp: string) => Promise<void>): Promise<string> {
+  const root = checkpointsDir(runDir)
+  await mkdir(root, { recursive: true })
+  const final = join(root, stepDirName(step))
+  const tmp = join(root, `.${stepDirName(step)}.tmp-${process.pid}-${Math.random().toString(36).slice(2, 8)}`)
+  await mkdir(tmp)
+  try {
+    await fill(tmp)
     const old = `${final}.old-${process.pid}`
     const hadOld = await rename(final, old).then(() => true, () => false)
     await rename(tmp, final)
@@ -67,6 +75,19 @@ export async function saveCheckpoint(
     throw e
   }
   return final
+}
+
+/** The optimizer's moments as one safetensors file (exp_avg.<param> / exp_avg_sq.<param>). */
+export async function writeOptimizerMoments(file: string, optimizer: Optimizer): Promise<void> {
+  const moments = new Map<string, TensorToWrite>()
+  for (const [name, t] of optimizer.stateTensors()) moments.set(name, { dtype: 'F32', shape: t.shape, data: (await t.data()) as Float32Array })
+  await writeSafetensors(file, moments)
+}
+
+export async function readOptimizerMoments(file: string): Promise<Map<string, { shape: number[]; data: Float32Array }>> {
+  const optimizer = new Map<string, { shape: number[]; data: Float32Array }>()
+  for (const [name, t] of await readSafetensors(file)) optimizer.set(name, { shape: t.shape, data: t.data as Float32Array })
+  return optimizer
 }
 
 /** Complete checkpoints of a run, oldest first. */
@@ -100,9 +121,7 @@ export async function readCheckpoint(dir: string): Promise<LoadedCheckpoint> {
     throw corrupt(`${dir}/trainer_state.json: unreadable (${(e as Error).message.split('\n')[0]})`)
   }
   const weights = await readSafetensors(join(dir, 'model.safetensors'))
-  const moments = await readSafetensors(join(dir, 'optimizer.safetensors'))
-  const optimizer = new Map<string, { shape: number[]; data: Float32Array }>()
-  for (const [name, t] of moments) optimizer.set(name, { shape: t.shape, data: t.data as Float32Array })
+  const optimizer = await readOptimizerMoments(join(dir, 'optimizer.safetensors'))
   return { state, weights, optimizer }
 }
 

@@ -10,11 +10,11 @@ import { existsSync } from 'node:fs'
 import { link, mkdir, readdir, readFile, rename, rm, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import type { Weights } from '../model/bert'
-import { readSafetensors, writeSafetensors, type StoredTensor, type TensorToWrite } from '../model/safetensors'
+import { readSafetensors, writeSafetensors, type StoredTensor } from '../model/safetensors'
 import { weightsToTensors } from '../model/weights'
 import type { RngState } from '../compute/rng'
 import { corrupt } from '../errors'
-import { checkpointsDir } from './checkpoint'
+import { readOptimizerMoments, writeCheckpointDir, writeOptimizerMoments } from './checkpoint'
 import type { Optimizer } from './optimizers'
 
 export interface FinetuneState {
@@ -28,8 +28,6 @@ export interface FinetuneState {
   best: { epoch: number; dev: Record<string, number> } | null
   smartTerms: number[]
 }
-
-const stepDirName = (step: number) => `step-${String(step).padStart(8, '0')}`
 
 /** Hard-links (copies where links fail) the files of `from` and the named single files into `to`. */
 async function linkFiles(from: string | null, files: string[], to: string): Promise<void> {
@@ -55,28 +53,13 @@ export async function restoreBest(checkpointDir: string, bestDir: string, inspec
 }
 
 export async function saveFinetuneCheckpoint(runDir: string, weights: Weights, optimizer: Optimizer, state: FinetuneState, bestFiles?: { dir: string; inspection: string }, momentum?: Weights): Promise<string> {
-  const root = checkpointsDir(runDir)
-  await mkdir(root, { recursive: true })
-  const final = join(root, stepDirName(state.step))
-  const tmp = join(root, `.${stepDirName(state.step)}.tmp-${process.pid}-${Math.random().toString(36).slice(2, 8)}`)
-  await mkdir(tmp)
-  try {
+  return writeCheckpointDir(runDir, state.step, async (tmp) => {
     await writeSafetensors(join(tmp, 'model.safetensors'), await weightsToTensors(weights), { format: 'pt' })
-    const moments = new Map<string, TensorToWrite>()
-    for (const [name, t] of optimizer.stateTensors()) moments.set(name, { dtype: 'F32', shape: t.shape, data: (await t.data()) as Float32Array })
-    await writeSafetensors(join(tmp, 'optimizer.safetensors'), moments)
+    await writeOptimizerMoments(join(tmp, 'optimizer.safetensors'), optimizer)
     if (momentum) await writeSafetensors(join(tmp, 'momentum.safetensors'), await weightsToTensors(momentum), { format: 'pt' })
     await writeFile(join(tmp, 'finetune_state.json'), JSON.stringify(state))
     if (bestFiles) await linkFiles(bestFiles.dir, [bestFiles.inspection], join(tmp, 'best'))
-    const old = `${final}.old-${process.pid}`
-    const hadOld = await rename(final, old).then(() => true, () => false)
-    await rename(tmp, final)
-    if (hadOld) await rm(old, { recursive: true, force: true })
-  } catch (e) {
-    await rm(tmp, { recursive: true, force: true })
-    throw e
-  }
-  return final
+  })
 }
 
 export interface LoadedFinetuneCheckpoint {
@@ -94,8 +77,7 @@ export async function readFinetuneCheckpoint(dir: string): Promise<LoadedFinetun
     throw corrupt(`${dir}/finetune_state.json: unreadable (${(e as Error).message.split('\n')[0]})`)
   }
   const weights = await readSafetensors(join(dir, 'model.safetensors'))
-  const optimizer = new Map<string, { shape: number[]; data: Float32Array }>()
-  for (const [name, t] of await readSafetensors(join(dir, 'optimizer.safetensors'))) optimizer.set(name, { shape: t.shape, data: t.data as Float32Array })
+  const optimizer = await readOptimizerMoments(join(dir, 'optimizer.safetensors'))
   const momentum = existsSync(join(dir, 'momentum.safetensors')) ? await readSafetensors(join(dir, 'momentum.safetensors')) : null
   return { state, weights, optimizer, momentum }
 }
