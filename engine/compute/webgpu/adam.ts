@@ -5,7 +5,7 @@
 import type { AdamAttrs } from '../kernels/adam-wasm'
 import { bindings, dispatch, f32, grid, output, u32, webgpuKernel } from './runner'
 import { sizeFromShape } from './shape'
-import { ENTRY_ARGS, FLAT_INDEX_WGSL, REDUCE_WGSL } from './wgsl'
+import { ENTRY_ARGS, FLAT_INDEX_WGSL, workgroupReduction } from './wgsl'
 
 /** (p, g, m, v) → [p', m', v'] for torch.optim.AdamW. */
 export const adamWWebgpuConfig = webgpuKernel('MengziAdamW', (backend, { p, g, m, v }, attrs) => {
@@ -47,14 +47,16 @@ export const lambWebgpuConfig = webgpuKernel('MengziLamb', (backend, { p, g, m, 
   const partialCount = groups[0] * groups[1]
   const partials = output(backend, [partialCount, 2])
   const trust = output(backend, [1])
+  const r = workgroupReduction(backend.device, 256)
   dispatch(backend, {
-    key: 'lamb-direction',
-    code: () => /* wgsl */ `
+    key: `lamb-direction${r.key}`,
+    code: () => /* wgsl */ `${r.enable}
 ${bindings(['u_', 'mOut', 'vOut', 'partials'], [['p', 'f32'], ['g', 'f32'], ['m', 'f32'], ['v', 'f32']], 'n: u32, b1: f32, c1: f32, b2: f32, c2: f32, bc1: f32, bc2: f32, eps: f32, decay: f32,')}
-${REDUCE_WGSL(256)}
+${r.code}
 ${FLAT_INDEX_WGSL}
 @compute @workgroup_size(256)
-fn main(${ENTRY_ARGS}) {
+fn main(${ENTRY_ARGS}${r.entryArgs}) {
+  ${r.init}
   let group = groupIndex(wid, nw);
   var pp = 0.0;
   var uu = 0.0;
@@ -83,12 +85,13 @@ fn main(${ENTRY_ARGS}) {
     workgroups: groups,
   })
   dispatch(backend, {
-    key: 'lamb-trust',
-    code: () => /* wgsl */ `
+    key: `lamb-trust${r.key}`,
+    code: () => /* wgsl */ `${r.enable}
 ${bindings(['trust'], [['partials', 'f32']], 'count: u32,')}
-${REDUCE_WGSL(256)}
+${r.code}
 @compute @workgroup_size(256)
-fn main(@builtin(local_invocation_index) lid: u32) {
+fn main(@builtin(local_invocation_index) lid: u32${r.entryArgs}) {
+  ${r.init}
   var pp = 0.0;
   var uu = 0.0;
   for (var k = lid; k < u.count; k += 256u) { pp += partials[k * 2u]; uu += partials[k * 2u + 1u]; }

@@ -9,7 +9,7 @@
 //             dQ = dS·K and dK = dSᵀ·Q, each a workgroup per output row.
 import type { TensorInfo } from '@tensorflow/tfjs'
 import { bindings, dispatch, f32, grid, output, u32, webgpuKernel, type Uniform, type WebgpuBackendInternals } from './runner'
-import { DROPOUT_WGSL, FLAT_INDEX_WGSL, REDUCE_WGSL, dropoutParams } from './wgsl'
+import { DROPOUT_WGSL, FLAT_INDEX_WGSL, dropoutParams, workgroupReduction, type Reduction } from './wgsl'
 
 const WG = 64
 const ENTRY = '@builtin(local_invocation_index) lid: u32, @builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nw: vec3<u32>'
@@ -28,7 +28,7 @@ const DECODE = /* wgsl */ `
   let prow = (item * u.T + r) * u.T; // probs[b, h, r, 0]
 `
 
-const PRELUDE = `${REDUCE_WGSL(WG)}\n${FLAT_INDEX_WGSL}\n${DROPOUT_WGSL}
+const prelude = (r: Reduction) => `${r.code}\n${FLAT_INDEX_WGSL}\n${DROPOUT_WGSL}
 fn factor(k: u32) -> f32 { return select(1.0, dropoutFactor(k, u.seedWord, u.threshold, u.keepScale), u.dropout == 1u); }`
 
 interface Dims {
@@ -44,13 +44,15 @@ function uniforms({ B, T, H, heads }: Dims, scale: number, rate: number, seed: n
 }
 
 function rowsDispatch(backend: WebgpuBackendInternals, key: string, body: string, outs: TensorInfo[], ins: [string, TensorInfo][], dims: Dims, uni: Uniform[]) {
+  const r = workgroupReduction(backend.device, WG)
   dispatch(backend, {
-    key,
-    code: () => /* wgsl */ `
+    key: key + r.key,
+    code: () => /* wgsl */ `${r.enable}
 ${bindings(outs.map((_, i) => `out${i}`), ins.map(([name]) => [name, 'f32']), FIELDS)}
-${PRELUDE}
+${prelude(r)}
 @compute @workgroup_size(${WG})
-fn main(${ENTRY}) {
+fn main(${ENTRY}${r.entryArgs}) {
+  ${r.init}
 ${DECODE}
 ${body}
 }`,

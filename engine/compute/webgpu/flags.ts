@@ -30,3 +30,31 @@ export function setMatmulInputs(precision: MatmulInputs): MatmulInputs {
 export function matmulInputsPrecision(): MatmulInputs {
   return matmulInputs
 }
+
+// Kernel variants a test or benchmark turns off to exercise (or time) the path without them: vec4
+// loads in the tiled product (used where the inner dimension is a multiple of 4; ragged shapes always
+// load scalars) and subgroup operations in workgroup reductions (used where the device has 'subgroups').
+let vec4Loads = true
+let subgroupsWanted = true
+
+/** Turns the product's vec4 loads and stores on or off; returns the previous setting. */
+export function setMatmulVec4(on: boolean): boolean {
+  const previous = vec4Loads
+  vec4Loads = on
+  return previous
+}
+
+export function matmulVec4On(): boolean {
+  return vec4Loads
+}
+
+/** Allows or forbids subgroup operations (still only where the device has the feature); returns the previous setting. */
+export function setWebgpuSubgroups(on: boolean): boolean {
+  const previous = subgroupsWanted
+  subgroupsWanted = on
+  return previous
+}
+
+export function webgpuSubgroupsWanted(): boolean {
+  return subgroupsWanted
+}

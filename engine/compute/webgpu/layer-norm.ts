@@ -5,7 +5,7 @@
 import { columnSum } from './reduce'
 import { bindings, dispatch, f32, grid, output, u32, webgpuKernel } from './runner'
 import { rowsOf } from './shape'
-import { FLAT_INDEX_WGSL, REDUCE_WGSL } from './wgsl'
+import { FLAT_INDEX_WGSL, workgroupReduction } from './wgsl'
 
 const WG = 64
 const ENTRY = '@builtin(local_invocation_index) lid: u32, @builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nw: vec3<u32>'
@@ -16,14 +16,16 @@ export const layerNormWebgpuConfig = webgpuKernel('MengziLayerNorm', (backend, {
   const outs = [output(backend, x.shape), output(backend, x.shape), output(backend, [...x.shape.slice(0, -1), 1])]
   const res = residual != null
   const value = res ? '(x[k] + res[k])' : 'x[k]'
+  const r = workgroupReduction(backend.device, WG)
   dispatch(backend, {
-    key: `layer-norm-${res}`,
-    code: () => /* wgsl */ `
+    key: `layer-norm-${res}${r.key}`,
+    code: () => /* wgsl */ `${r.enable}
 ${bindings(['y', 'xhat', 'rstd'], res ? [['x', 'f32'], ['gamma', 'f32'], ['beta', 'f32'], ['res', 'f32']] : [['x', 'f32'], ['gamma', 'f32'], ['beta', 'f32']], 'rows: u32, H: u32, eps: f32,')}
-${REDUCE_WGSL(WG)}
+${r.code}
 ${FLAT_INDEX_WGSL}
 @compute @workgroup_size(${WG})
-fn main(${ENTRY}) {
+fn main(${ENTRY}${r.entryArgs}) {
+  ${r.init}
   let row = groupIndex(wid, nw);
   if (row >= u.rows) { return; }
   let base = row * u.H;
@@ -53,14 +55,16 @@ fn main(${ENTRY}) {
 export const layerNormGradWebgpuConfig = webgpuKernel('MengziLayerNormGrad', (backend, { dy, xhat, rstd, gamma }) => {
   const { rows, H } = rowsOf(dy.shape)
   const dx = output(backend, dy.shape)
+  const r = workgroupReduction(backend.device, WG)
   dispatch(backend, {
-    key: 'layer-norm-grad',
-    code: () => /* wgsl */ `
+    key: `layer-norm-grad${r.key}`,
+    code: () => /* wgsl */ `${r.enable}
 ${bindings(['dx'], [['dy', 'f32'], ['xhat', 'f32'], ['rstd', 'f32'], ['gamma', 'f32']], 'rows: u32, H: u32,')}
-${REDUCE_WGSL(WG)}
+${r.code}
 ${FLAT_INDEX_WGSL}
 @compute @workgroup_size(${WG})
-fn main(${ENTRY}) {
+fn main(${ENTRY}${r.entryArgs}) {
+  ${r.init}
   let row = groupIndex(wid, nw);
   if (row >= u.rows) { return; }
   let base = row * u.H;

@@ -1,11 +1,18 @@
 // A tiled matrix product for webgpu: C[b] = op(A[b]) · op(B[b]) (+ bias over columns), op = optional
 // transpose, batched with strides (0 broadcasts). Each 16×16 workgroup computes a 64×64 tile of C from
-// 64×16 and 16×64 tiles of A and B staged in workgroup memory, and each invocation a 4×4 register
-// block of it, accumulating in f32. Edges are bounds-checked, so any M, N, K works (ragged tiles read
-// zeros). The products of dense layers (forward, dX, dW), the tied MLM output layer and batched
-// products all go through here.
+// 64×16 and 16×64 tiles of A and B staged in workgroup memory as vec4s, and each invocation a 4×4
+// register block of it: per 4 k, four vec4s of each tile from workgroup memory and sixteen vec4 FMAs,
+// accumulating in f32. The products of dense layers (forward, dX, dW), the tied MLM output
+// layer and batched products all go through here.
+//
+// Global memory: where a matrix's contiguous dimension (K for A, N for B, or M and K when transposed)
+// and its batch stride are multiples of 4, it is bound as array<vec4<f32>> and each invocation loads one
+// vec4 per tile; C, Z and the bias likewise when N is. Otherwise the same kernel loads four bounds-
+// checked scalars per vec4, so any M, N, K works (ragged tiles read zeros). Subgroup operations are not
+// used here: an invocation's A and B operands are a single broadcast vec4 read of workgroup memory
+// already, which a subgroup shuffle would not make cheaper; they pay off in reductions (wgsl.ts).
 import type { TensorInfo } from '@tensorflow/tfjs'
-import { matmulInputsPrecision } from './flags'
+import { matmulInputsPrecision, matmulVec4On } from './flags'
 import { bindings, dispatch, output, u32, type WebgpuBackendInternals } from './runner'
 import { ERF_WGSL } from './wgsl'
 
@@ -23,25 +30,94 @@ fn half(x: f32) -> f32 {
   if (a < 6.103515625e-05) { return round(x * 16777216.0) / 16777216.0; }
   let b = bitcast<u32>(x);
   return bitcast<f32>((b + 0xfffu + ((b >> 13u) & 1u)) & 0xffffe000u);
-}`
-
-function matmulCode(transA: boolean, transB: boolean, bias: boolean, f16: boolean, gelu: boolean): string {
-  const inputs: [string, 'f32'][] = [['A', 'f32'], ['B', 'f32']]
-  if (bias) inputs.push(['bias', 'f32'])
-  const load = (e: string) => (f16 ? `half(${e})` : e)
-  return /* wgsl */ `${f16 ? HALF_WGSL : ''}${gelu ? ERF_WGSL : ''}
-${bindings(gelu ? ['C', 'Z'] : ['C'], inputs, 'M: u32, N: u32, K: u32, strideA: u32, strideB: u32, strideC: u32,')}
-var<workgroup> As: array<array<f32, ${TILE}>, ${TK}>; // [k][m]
-var<workgroup> Bs: array<array<f32, ${TILE}>, ${TK}>; // [k][n]
-
-fn loadA(base: u32, m: u32, k: u32) -> f32 {
-  if (m >= u.M || k >= u.K) { return 0.0; }
-  return ${load(`A[base + ${transA ? 'k * u.M + m' : 'm * u.K + k'}]`)};
 }
-fn loadB(base: u32, k: u32, n: u32) -> f32 {
-  if (k >= u.K || n >= u.N) { return 0.0; }
-  return ${load(`B[base + ${transB ? 'n * u.K + k' : 'k * u.N + n'}]`)};
+fn half4(v: vec4<f32>) -> vec4<f32> { return vec4<f32>(half(v.x), half(v.y), half(v.z), half(v.w)); }`
+
+/** Which of the product's buffers are bound as vec4 arrays; everything else the pipeline's source depends on. */
+interface Variant {
+  transA: boolean
+  transB: boolean
+  bias: boolean
+  f16: boolean
+  gelu: boolean
+  vecA: boolean
+  vecB: boolean
+  vecC: boolean
 }
+
+/**
+ * WGSL that loads the 4-element group of one operand at (row, col) of its stored matrix, along the
+ * stored matrix's contiguous dimension, into `let <name>: vec4<f32>`. `rows`/`cols` bound the stored
+ * matrix; `vec` reads one vec4 (the caller checked alignment), otherwise four bounds-checked scalars.
+ */
+function loadGroup(name: string, buf: string, base: string, row: string, col: string, rows: string, cols: string, vec: boolean, f16: boolean): string {
+  const round = (e: string) => (f16 ? `half4(${e})` : e)
+  row = `(${row})`
+  col = `(${col})`
+  if (vec) {
+    return `var ${name} = vec4<f32>(0.0);
+      if (${row} < ${rows} && ${col} < ${cols}) { ${name} = ${round(`${buf}[(${base} + ${row} * ${cols} + ${col}) / 4u]`)}; }`
+  }
+  const one = (c: number) => `select(0.0, ${buf}[min(${base} + ${row} * ${cols} + ${col} + ${c}u, arrayLength(&${buf}) - 1u)], ${row} < ${rows} && ${col} + ${c}u < ${cols})`
+  return `let ${name} = ${round(`vec4<f32>(${[0, 1, 2, 3].map(one).join(', ')})`)};`
+}
+
+const XYZW = ['x', 'y', 'z', 'w']
+
+function matmulCode(v: Variant): string {
+  const inputs: [string, 'f32' | 'vec4<f32>'][] = [['A', v.vecA ? 'vec4<f32>' : 'f32'], ['B', v.vecB ? 'vec4<f32>' : 'f32']]
+  const cType = v.vecC ? 'vec4<f32>' : 'f32'
+  if (v.bias) inputs.push(['bias', cType])
+  // Each tile keeps its stored matrix's orientation in workgroup memory, so every invocation writes
+  // whole vec4s: A stored [K, M] (transposed) as As[k][m / 4], stored [M, K] as As[m][k / 4]; B stored
+  // [K, N] as Bs[k][n / 4], stored [N, K] (transposed) as Bs[n][k / 4].
+  const sharedA = v.transA ? `array<array<vec4<f32>, ${TILE / 4}>, ${TK}>; // [k][m / 4]` : `array<array<vec4<f32>, ${TK / 4}>, ${TILE}>; // [m][k / 4]`
+  const sharedB = v.transB ? `array<array<vec4<f32>, ${TK / 4}>, ${TILE}>; // [n][k / 4]` : `array<array<vec4<f32>, ${TILE / 4}>, ${TK}>; // [k][n / 4]`
+  const loadA = v.transA
+    ? `let ak = tid / ${TILE / 4}u; let aq = tid % ${TILE / 4}u;
+      ${loadGroup('a4', 'A', 'baseA', 'k0 + ak', 'row0 + aq * 4u', 'u.K', 'u.M', v.vecA, v.f16)}
+      As[ak][aq] = a4;`
+    : `let am = tid / ${TK / 4}u; let aq = tid % ${TK / 4}u;
+      ${loadGroup('a4', 'A', 'baseA', 'row0 + am', 'k0 + aq * 4u', 'u.M', 'u.K', v.vecA, v.f16)}
+      As[am][aq] = a4;`
+  const loadB = v.transB
+    ? `let bn = tid / ${TK / 4}u; let bq = tid % ${TK / 4}u;
+      ${loadGroup('b4', 'B', 'baseB', 'col0 + bn', 'k0 + bq * 4u', 'u.N', 'u.K', v.vecB, v.f16)}
+      Bs[bn][bq] = b4;`
+    : `let bk = tid / ${TILE / 4}u; let bq = tid % ${TILE / 4}u;
+      ${loadGroup('b4', 'B', 'baseB', 'k0 + bk', 'col0 + bq * 4u', 'u.K', 'u.N', v.vecB, v.f16)}
+      Bs[bk][bq] = b4;`
+  // Four k at a time (kq): four vec4 reads of each tile, then acc[i] += a(i, c) · (row c of the B block).
+  const readA = [0, 1, 2, 3].map((t) => `let a${t} = ${v.transA ? `As[kq * 4u + ${t}u][lid.y]` : `As[lid.y * 4u + ${t}u][kq]`};`).join(' ')
+  const readB = [0, 1, 2, 3].map((t) => `let b${t} = ${v.transB ? `Bs[lid.x * 4u + ${t}u][kq]` : `Bs[kq * 4u + ${t}u][lid.x]`};`).join(' ')
+  const a = (i: number, c: number) => (v.transA ? `a${c}.${XYZW[i]}` : `a${i}.${XYZW[c]}`)
+  const bRow = (c: number) => (v.transB ? `vec4<f32>(${[0, 1, 2, 3].map((j) => `b${j}.${XYZW[c]}`).join(', ')})` : `b${c}`)
+  const fmas: string[] = []
+  if (v.transB && !v.transA) {
+    // both blocks run along k: each entry is a dot product of a row of A and a column of B
+    for (let i = 0; i < 4; i++) fmas.push(`acc[${i}] += vec4<f32>(dot(a${i}, b0), dot(a${i}, b1), dot(a${i}, b2), dot(a${i}, b3));`)
+  } else {
+    for (let c = 0; c < 4; c++) for (let i = 0; i < 4; i++) fmas.push(`acc[${i}] = fma(vec4<f32>(${a(i, c)}), ${bRow(c)}, acc[${i}]);`)
+  }
+  const activate = (z: string) => (v.gelu ? `gelu4(${z})` : z)
+  const store = v.vecC
+    ? `if (c < u.N) {
+      let z = acc[i]${v.bias ? ' + bias[c / 4u]' : ''};
+      let k = (batch * u.strideC + r * u.N + c) / 4u;
+      ${v.gelu ? 'Z[k] = z;\n      ' : ''}C[k] = ${activate('z')};
+    }`
+    : `let z = acc[i]${v.bias ? ` + vec4<f32>(${[0, 1, 2, 3].map((j) => `bias[min(c + ${j}u, u.N - 1u)]`).join(', ')})` : ''};
+    let g = ${activate('z')};
+    for (var j = 0u; j < 4u; j++) {
+      if (c + j >= u.N) { break; }
+      let k = batch * u.strideC + r * u.N + c + j;
+      ${v.gelu ? 'Z[k] = z[j];\n      ' : ''}C[k] = g[j];
+    }`
+  return /* wgsl */ `${v.f16 ? HALF_WGSL : ''}${v.gelu ? ERF_WGSL : ''}
+${v.gelu ? 'fn gelu4(z: vec4<f32>) -> vec4<f32> {\n  let e = vec4<f32>(erf(z.x * 0.70710678118654752), erf(z.y * 0.70710678118654752), erf(z.z * 0.70710678118654752), erf(z.w * 0.70710678118654752));\n  return z * (e * 0.5 + 0.5);\n}' : ''}
+${bindings(v.gelu ? [['C', cType], ['Z', cType]] : [['C', cType]], inputs, 'M: u32, N: u32, K: u32, strideA: u32, strideB: u32, strideC: u32,')}
+var<workgroup> As: ${sharedA}
+var<workgroup> Bs: ${sharedB}
 
 @compute @workgroup_size(16, 16, 1)
 fn main(@builtin(local_invocation_id) lid: vec3<u32>, @builtin(workgroup_id) wid: vec3<u32>) {
@@ -50,37 +126,28 @@ fn main(@builtin(local_invocation_id) lid: vec3<u32>, @builtin(workgroup_id) wid
   let batch = wid.z;
   let baseA = batch * u.strideA;
   let baseB = batch * u.strideB;
-  let tid = lid.y * 16u + lid.x;
-  var acc: array<array<f32, 4>, 4>;
+  let tid = lid.y * 16u + lid.x; // 256 invocations, one 4-element group of each ${TK} × ${TILE} tile
+  var acc: array<vec4<f32>, 4>; // rows row0 + 4·lid.y + i, columns col0 + 4·lid.x .. + 3
   for (var k0 = 0u; k0 < u.K; k0 += ${TK}u) {
-    for (var i = 0u; i < 4u; i++) {
-      let e = tid + i * 256u; // 0 .. 1023 over a 64 × 16 tile
-      ${transA ? 'let am = e % 64u; let ak = e / 64u;' : 'let ak = e % 16u; let am = e / 16u;'}
-      As[ak][am] = loadA(baseA, row0 + am, k0 + ak);
-      ${transB ? 'let bk = e % 16u; let bn = e / 16u;' : 'let bn = e % 64u; let bk = e / 64u;'}
-      Bs[bk][bn] = loadB(baseB, k0 + bk, col0 + bn);
+    {
+      ${loadA}
+    }
+    {
+      ${loadB}
     }
     workgroupBarrier();
-    for (var kk = 0u; kk < ${TK}u; kk++) {
-      var a: array<f32, 4>;
-      var b: array<f32, 4>;
-      for (var i = 0u; i < 4u; i++) { a[i] = As[kk][lid.y * 4u + i]; b[i] = Bs[kk][lid.x * 4u + i]; }
-      for (var i = 0u; i < 4u; i++) {
-        for (var j = 0u; j < 4u; j++) { acc[i][j] = fma(a[i], b[j], acc[i][j]); }
-      }
+    for (var kq = 0u; kq < ${TK / 4}u; kq++) {
+      ${readA}
+      ${readB}
+      ${fmas.join('\n      ')}
     }
     workgroupBarrier();
   }
+  let c = col0 + lid.x * 4u;
   for (var i = 0u; i < 4u; i++) {
     let r = row0 + lid.y * 4u + i;
-    if (r >= u.M) { continue; }
-    for (var j = 0u; j < 4u; j++) {
-      let c = col0 + lid.x * 4u + j;
-      if (c >= u.N) { continue; }
-      let z = acc[i][j]${bias ? ' + bias[c]' : ''};
-      let k = batch * u.strideC + r * u.N + c;
-      ${gelu ? 'Z[k] = z;\n      C[k] = z * (erf(z * 0.70710678118654752) * 0.5 + 0.5);' : 'C[k] = z;'}
-    }
+    if (r >= u.M) { break; }
+    ${store}
   }
 }`
 }
@@ -108,15 +175,33 @@ export function matmul(backend: WebgpuBackendInternals, args: MatmulArgs): Tenso
   return matmulOutputs(backend, args)[0]
 }
 
+/** Which buffers of this product can be bound as vec4 arrays (contiguous dimension and batch stride multiples of 4). */
+export function matmulVariant(args: MatmulArgs): Variant {
+  const { M, N, K, transA = false, transB = false } = args
+  const strideA = args.strideA ?? M * K
+  const strideB = args.strideB ?? K * N
+  const vec = matmulVec4On()
+  return {
+    transA,
+    transB,
+    bias: args.bias != null,
+    f16: matmulInputsPrecision() === 'f16',
+    gelu: args.gelu === true,
+    vecA: vec && (transA ? M : K) % 4 === 0 && strideA % 4 === 0,
+    vecB: vec && (transB ? K : N) % 4 === 0 && strideB % 4 === 0,
+    vecC: vec && N % 4 === 0,
+  }
+}
+
 /** As `matmul`; with `gelu`, [gelu(z), z]. */
 export function matmulOutputs(backend: WebgpuBackendInternals, args: MatmulArgs): TensorInfo[] {
-  const { a, b, M, N, K, transA = false, transB = false, bias, batch = 1 } = args
-  const gelu = args.gelu === true
-  const outs = gelu ? [output(backend, args.outShape ?? [M, N]), output(backend, args.outShape ?? [M, N])] : [output(backend, args.outShape ?? [M, N])]
-  const f16 = matmulInputsPrecision() === 'f16'
+  const { a, b, M, N, K, bias, batch = 1 } = args
+  const v = matmulVariant(args)
+  const outs = v.gelu ? [output(backend, args.outShape ?? [M, N]), output(backend, args.outShape ?? [M, N])] : [output(backend, args.outShape ?? [M, N])]
+  const flag = (on: boolean, name: string) => (on ? name : '-')
   dispatch(backend, {
-    key: `matmul-${transA}-${transB}-${bias != null}-${f16 ? 'f16' : 'f32'}-${gelu ? 'gelu' : 'linear'}`,
-    code: () => matmulCode(transA, transB, bias != null, f16, gelu),
+    key: `matmul-${flag(v.transA, 'tA')}${flag(v.transB, 'tB')}${flag(v.bias, 'bias')}${v.f16 ? 'f16' : 'f32'}${flag(v.gelu, 'gelu')}${flag(v.vecA, 'vA')}${flag(v.vecB, 'vB')}${flag(v.vecC, 'vC')}`,
+    code: () => matmulCode(v),
     outputs: outs,
     inputs: bias ? [a, b, bias] : [a, b],
     uniforms: u32(M, N, K, args.strideA ?? M * K, args.strideB ?? K * N, M * N),

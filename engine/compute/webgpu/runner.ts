@@ -115,10 +115,18 @@ export function output(backend: WebgpuBackendInternals, shape: number[], dtype: 
 export const u32 = (...data: number[]): Uniform[] => data.map((d) => ({ type: 'uint32', data: [d >>> 0] }))
 export const f32 = (...data: number[]): Uniform[] => data.map((d) => ({ type: 'float32', data: [d] }))
 
-/** WGSL binding declarations: outputs (read_write), then inputs (read), then the uniform block `u`. */
-export function bindings(outputs: string[], inputs: [string, 'f32' | 'i32'][], uniformFields?: string): string {
+export type WgslElement = 'f32' | 'i32' | 'vec4<f32>'
+
+/**
+ * WGSL binding declarations: outputs (read_write), then inputs (read), then the uniform block `u`.
+ * An output is a name (array<f32>) or [name, element type].
+ */
+export function bindings(outputs: (string | [string, WgslElement])[], inputs: [string, WgslElement][], uniformFields?: string): string {
   const lines: string[] = []
-  outputs.forEach((name) => lines.push(`@group(0) @binding(${lines.length}) var<storage, read_write> ${name}: array<f32>;`))
+  outputs.forEach((o) => {
+    const [name, type] = typeof o === 'string' ? [o, 'f32'] : o
+    lines.push(`@group(0) @binding(${lines.length}) var<storage, read_write> ${name}: array<${type}>;`)
+  })
   inputs.forEach(([name, type]) => lines.push(`@group(0) @binding(${lines.length}) var<storage, read> ${name}: array<${type}>;`))
   if (uniformFields) lines.push(`struct U { ${uniformFields} };\n@group(0) @binding(${lines.length}) var<uniform> u: U;`)
   return lines.join('\n')

@@ -3,7 +3,7 @@
 // for backward, the row's loss logΣexp + max − z[target] (0 for target −1). Backward: elementwise
 // (p − onehot)·rowScale.
 import { bindings, dispatch, grid, output, u32, webgpuKernel } from './runner'
-import { ENTRY_ARGS, FLAT_INDEX_WGSL, REDUCE_WGSL } from './wgsl'
+import { ENTRY_ARGS, FLAT_INDEX_WGSL, workgroupReduction } from './wgsl'
 
 const WG = 256
 
@@ -12,14 +12,16 @@ export const softmaxXentWebgpuConfig = webgpuKernel('MengziSoftmaxXent', (backen
   const [N, C] = logits.shape
   const probs = output(backend, [N, C])
   const rowLoss = output(backend, [N])
+  const r = workgroupReduction(backend.device, WG)
   dispatch(backend, {
-    key: 'softmax-xent',
-    code: () => /* wgsl */ `
+    key: `softmax-xent${r.key}`,
+    code: () => /* wgsl */ `${r.enable}
 ${bindings(['probs', 'rowLoss'], [['z', 'f32'], ['targets', 'i32']], 'N: u32, C: u32,')}
-${REDUCE_WGSL(WG)}
+${r.code}
 ${FLAT_INDEX_WGSL}
 @compute @workgroup_size(${WG})
-fn main(${ENTRY_ARGS}) {
+fn main(${ENTRY_ARGS}${r.entryArgs}) {
+  ${r.init}
   let row = groupIndex(wid, nw);
   if (row >= u.N) { return; }
   let base = row * u.C;

@@ -3,7 +3,7 @@
 // buffers whatever the model's size). Partial sums per workgroup, then one workgroup adds them to acc.
 import { bindings, dispatch, grid, output, u32, webgpuKernel } from './runner'
 import { sizeFromShape } from './shape'
-import { ENTRY_ARGS, FLAT_INDEX_WGSL, REDUCE_WGSL } from './wgsl'
+import { ENTRY_ARGS, FLAT_INDEX_WGSL, workgroupReduction } from './wgsl'
 
 const PER_THREAD = 8
 
@@ -14,14 +14,16 @@ export const squaredNormAddWebgpuConfig = webgpuKernel('MengziSquaredNormAdd', (
   const count = groups[0] * groups[1]
   const partials = output(backend, [count])
   const out = output(backend, [])
+  const r = workgroupReduction(backend.device, 256)
   dispatch(backend, {
-    key: 'squared-norm-partials',
-    code: () => /* wgsl */ `
+    key: `squared-norm-partials${r.key}`,
+    code: () => /* wgsl */ `${r.enable}
 ${bindings(['partials'], [['g', 'f32']], 'n: u32,')}
-${REDUCE_WGSL(256)}
+${r.code}
 ${FLAT_INDEX_WGSL}
 @compute @workgroup_size(256)
-fn main(${ENTRY_ARGS}) {
+fn main(${ENTRY_ARGS}${r.entryArgs}) {
+  ${r.init}
   let group = groupIndex(wid, nw);
   var s = 0.0;
   for (var j = 0u; j < ${PER_THREAD}u; j++) {
@@ -37,12 +39,13 @@ fn main(${ENTRY_ARGS}) {
     workgroups: groups,
   })
   dispatch(backend, {
-    key: 'squared-norm-add',
-    code: () => /* wgsl */ `
+    key: `squared-norm-add${r.key}`,
+    code: () => /* wgsl */ `${r.enable}
 ${bindings(['out'], [['partials', 'f32'], ['acc', 'f32']], 'count: u32,')}
-${REDUCE_WGSL(256)}
+${r.code}
 @compute @workgroup_size(256)
-fn main(@builtin(local_invocation_index) lid: u32) {
+fn main(@builtin(local_invocation_index) lid: u32${r.entryArgs}) {
+  ${r.init}
   var s = 0.0;
   for (var k = lid; k < u.count; k += 256u) { s += partials[k]; }
   let total = workgroupSum(s, lid);

@@ -1,4 +1,5 @@
 // WGSL shared by several kernels.
+import { webgpuSubgroupsWanted } from './flags'
 
 /**
  * The dropout mask of engine/native/src/dropout.h, bit for bit: element i is kept when the top 24 bits
@@ -70,6 +71,64 @@ fn workgroupMax(value: f32, lid: u32) -> f32 {
   workgroupBarrier();
   return total;
 }`
+
+/**
+ * The same two functions with subgroup operations: subgroupAdd/subgroupMax within each subgroup, one
+ * value per subgroup through workgroup memory, then every invocation folds those in subgroup order.
+ * Two barriers instead of log2(WG) + 2, and partial sums in a fixed order (deterministic, like the tree).
+ * Subgroups have at least 4 invocations (WebGPU's subgroupMinSize), so WG / 4 slots suffice. The entry
+ * point passes the subgroup builtins in through SUBGROUP_ENTRY_ARGS and SUBGROUP_INIT (WGSL functions
+ * cannot read builtins themselves).
+ */
+const SUBGROUP_REDUCE_WGSL = (wg: number) => /* wgsl */ `
+var<workgroup> partial: array<f32, ${wg / 4}>;
+var<private> subgroupIndex: u32;
+var<private> subgroupCount: u32;
+fn foldSubgroups(value: f32, isMax: bool) -> f32 {
+  if (subgroupElect()) { partial[subgroupIndex] = value; }
+  workgroupBarrier();
+  var total = partial[0];
+  for (var i = 1u; i < ${wg / 4}u; i++) {
+    if (i < subgroupCount) { total = select(total + partial[i], max(total, partial[i]), isMax); }
+  }
+  workgroupBarrier();
+  return total;
+}
+fn workgroupSum(value: f32, lid: u32) -> f32 { return foldSubgroups(subgroupAdd(value), false); }
+fn workgroupMax(value: f32, lid: u32) -> f32 { return foldSubgroups(subgroupMax(value), true); }`
+
+/**
+ * How a kernel's workgroup reductions are compiled on this device: with subgroup operations where the
+ * device has the 'subgroups' feature (and flags.ts allows them), else the barrier tree. A kernel puts
+ * `enable` first in its source, `code` among its declarations, `entryArgs` after its entry point's
+ * parameters, `init` first in its body, and `key` in its pipeline key.
+ */
+export interface Reduction {
+  subgroups: boolean
+  enable: string
+  code: string
+  entryArgs: string
+  init: string
+  key: string
+}
+
+export function workgroupReduction(device: { features: ReadonlySet<string> }, wg: number): Reduction {
+  const subgroups = reductionsUseSubgroups(device)
+  if (!subgroups) return { subgroups, enable: '', code: REDUCE_WGSL(wg), entryArgs: '', init: '', key: '' }
+  return {
+    subgroups,
+    enable: 'enable subgroups;',
+    code: SUBGROUP_REDUCE_WGSL(wg),
+    entryArgs: ', @builtin(subgroup_id) subgroupId: u32, @builtin(num_subgroups) numSubgroups: u32',
+    init: 'subgroupIndex = subgroupId; subgroupCount = numSubgroups;',
+    key: '-subgroups',
+  }
+}
+
+/** Whether workgroup reductions on `device` use subgroup operations. */
+export function reductionsUseSubgroups(device: { features: ReadonlySet<string> }): boolean {
+  return webgpuSubgroupsWanted() && device.features.has('subgroups')
+}
 
 /** The flat index of an invocation in a 1-D dispatch folded into 2-D by `grid` (workgroups of 256). */
 export const FLAT_INDEX_WGSL = /* wgsl */ `
