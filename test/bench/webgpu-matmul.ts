@@ -1,0 +1,139 @@
+// The webgpu matrix product kernels on the adapter Dawn finds here, timed at given sizes:
+//   npx tsx test/bench/webgpu-matmul.ts [--sizes 4096x3072x768:tB,4096x768x3072,3072x768x4096:tA]
+//       [--reps 3] [--baseline-rev 431d90a] [--json]
+// A size is M x N x K of C = op(A)·op(B), with :tA / :tB for a transposed operand; the defaults are
+// BERT-BASE's dense products at batch 32 × 128 tokens (FFN forward x·Wᵀ, its dX = dy·W, its dW = dyᵀ·x).
+// Variants, all on the same device in one process:
+//   stock      tfjs-webgpu's own BatchMatMul (tf.matMul)
+//   baseline   engine/compute/webgpu/matmul.ts as of --baseline-rev (read with `git show`; the scalar
+//              64×64 tiles before vec4 loads), skipped when git cannot read it
+//   scalar     today's kernel with vec4 loads off (the path ragged shapes take)
+//   vec4       today's kernel as the engine runs it
+// Each variant: one warm-up call (pipeline compile), then --reps calls recorded back to back and one
+// wait for the queue; ms per product and GFLOP/s (2·M·N·K). On a software adapter (lavapipe) the
+// numbers say how the kernels compare on a CPU rasteriser only; they are not GPU timings.
+import { execFileSync } from 'node:child_process'
+import fs from 'node:fs'
+import os from 'node:os'
+import path from 'node:path'
+import { parseArgs } from 'node:util'
+import * as tf from '@tensorflow/tfjs'
+import type { TensorInfo } from '@tensorflow/tfjs'
+import { selectBackend } from '../../engine/compute/backends'
+import { describeAdapter } from '../../engine/compute/webgpu/device'
+import { setMatmulVec4 } from '../../engine/compute/webgpu/flags'
+import { matmul, type MatmulArgs } from '../../engine/compute/webgpu/matmul'
+import { webgpuInternals, type WebgpuBackendInternals } from '../../engine/compute/webgpu/runner'
+
+const { values: args } = parseArgs({
+  options: {
+    sizes: { type: 'string', default: '4096x3072x768:tB,4096x768x3072,3072x768x4096:tA' },
+    reps: { type: 'string', default: '3' },
+    'baseline-rev': { type: 'string', default: '431d90a' },
+    json: { type: 'boolean', default: false },
+  },
+})
+
+interface Size {
+  label: string
+  M: number
+  N: number
+  K: number
+  transA: boolean
+  transB: boolean
+}
+
+function parseSize(text: string): Size {
+  const m = /^(\d+)x(\d+)x(\d+)((?::t[AB])*)$/.exec(text.trim())
+  if (!m) throw new Error(`--sizes: "${text}" is not MxNxK[:tA][:tB]`)
+  return { label: text.trim(), M: Number(m[1]), N: Number(m[2]), K: Number(m[3]), transA: m[4].includes('tA'), transB: m[4].includes('tB') }
+}
+
+type Product = (backend: WebgpuBackendInternals, a: MatmulArgs) => TensorInfo
+
+/** The kernel module of `rev`, its relative imports pointed at today's runner, flags and wgsl (same interfaces). */
+async function baselineKernel(rev: string): Promise<Product | string> {
+  const root = path.resolve(import.meta.dirname, '../..')
+  let source: string
+  try {
+    source = execFileSync('git', ['show', `${rev}:engine/compute/webgpu/matmul.ts`], { cwd: root, encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] })
+  } catch (err) {
+    return `git show ${rev} failed: ${String((err as Error).message).split('\n')[0]}`
+  }
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'mengzi-matmul-baseline-'))
+  const file = path.join(dir, 'matmul.ts')
+  fs.writeFileSync(file, source.replace(/from '\.\/(\w[\w-]*)'/g, (_, name: string) => `from '${path.join(root, 'engine/compute/webgpu', name)}'`))
+  const mod = (await import(file)) as { matmul: Product }
+  fs.rmSync(dir, { recursive: true, force: true })
+  return mod.matmul
+}
+
+async function waitForQueue(backend: WebgpuBackendInternals): Promise<void> {
+  if (backend.computePassEncoder) backend.endComputePassEncoder()
+  backend.submitQueue()
+  await (backend.device as unknown as { queue: { onSubmittedWorkDone(): Promise<void> } }).queue.onSubmittedWorkDone()
+}
+
+/** ms per call of `run` (each returns tensors to free): one warm-up, then `reps` recorded back to back. */
+async function time(backend: WebgpuBackendInternals, reps: number, run: () => { dataId: object }[]): Promise<number> {
+  const free = (ts: { dataId: object }[]) => ts.forEach((t) => backend.disposeData(t.dataId))
+  free(run())
+  await waitForQueue(backend)
+  const start = performance.now()
+  const outs: { dataId: object }[] = []
+  for (let i = 0; i < reps; i++) outs.push(...run())
+  await waitForQueue(backend)
+  const ms = (performance.now() - start) / reps
+  free(outs)
+  return ms
+}
+
+const sizes = args.sizes!.split(',').map(parseSize)
+const reps = Number(args.reps)
+if (!(reps >= 1)) throw new Error(`--reps must be a positive number; got "${args.reps}"`)
+const selection = await selectBackend('webgpu')
+if (selection.name !== 'webgpu' || !selection.adapter) throw new Error(`no webgpu backend: ${selection.skipped.map((s) => `${s.name}: ${s.reason}`).join('; ')}`)
+const adapter = selection.adapter
+const backend = webgpuInternals(tf.backend())
+const baseline = await baselineKernel(args['baseline-rev']!)
+
+const rows: { size: string; variant: string; ms: number; gflops: number; vsBaseline: number | null }[] = []
+for (const s of sizes) {
+  const a = tf.randomNormal(s.transA ? [s.K, s.M] : [s.M, s.K], 0, 1, 'float32', 1)
+  const b = tf.randomNormal(s.transB ? [s.N, s.K] : [s.K, s.N], 0, 1, 'float32', 2)
+  const margs: MatmulArgs = { a, b, M: s.M, N: s.N, K: s.K, transA: s.transA, transB: s.transB }
+  const variants: [string, () => { dataId: object }[]][] = [['stock', () => [tf.matMul(a, b, s.transA, s.transB)]]]
+  if (typeof baseline === 'function') variants.push(['baseline', () => [baseline(backend, margs)]])
+  variants.push(['scalar', () => [matmul(backend, margs)]], ['vec4', () => [matmul(backend, margs)]])
+  const found: Record<string, number> = {}
+  for (const [variant, run] of variants) {
+    setMatmulVec4(variant !== 'scalar')
+    const ms = await time(backend, reps, run)
+    found[variant] = ms
+    rows.push({ size: s.label, variant, ms, gflops: (2 * s.M * s.N * s.K) / ms / 1e6, vsBaseline: found.baseline ? found.baseline / ms : null })
+    if (!args.json) process.stderr.write(`${s.label} ${variant}: ${ms.toFixed(1)} ms\n`)
+  }
+  setMatmulVec4(true)
+  tf.dispose([a, b])
+}
+
+const machine = {
+  adapter: describeAdapter(adapter),
+  software: adapter.software,
+  loadavg: os.loadavg().map((l) => Number(l.toFixed(2))),
+  cpus: os.cpus().length,
+  node: process.version,
+  date: new Date().toISOString(),
+  reps,
+  baselineRev: typeof baseline === 'function' ? args['baseline-rev'] : `none (${baseline})`,
+  note: adapter.software ? 'software adapter: CPU emulation, only indicative of how the kernels compare, not of GPU speed' : 'hardware adapter',
+}
+if (args.json) {
+  console.log(JSON.stringify({ machine, rows }))
+} else {
+  console.log(`${machine.adapter}\nload average ${machine.loadavg.join(' ')} on ${machine.cpus} CPUs; ${reps} reps after a warm-up; baseline = ${machine.baselineRev}`)
+  if (adapter.software) console.log('NOTE: a software adapter (lavapipe): the numbers are only indicative, not GPU timings.')
+  console.log('| size (MxNxK) | variant | ms | GFLOP/s | × baseline |\n|---|---|---|---|---|')
+  for (const r of rows) console.log(`| ${r.size} | ${r.variant} | ${r.ms.toFixed(1)} | ${r.gflops.toFixed(1)} | ${r.vsBaseline == null ? '' : r.vsBaseline.toFixed(2)} |`)
+}
+process.exit(0)
