@@ -1,6 +1,6 @@
 // The webgpu matrix product kernels on the adapter Dawn finds here, timed at given sizes:
 //   npx tsx test/bench/webgpu-matmul.ts [--sizes 4096x3072x768:tB,4096x768x3072,3072x768x4096:tA]
-//       [--reps 3] [--baseline-rev 431d90a] [--json]
+//       [--reps 2] [--rounds 3] [--baseline-rev 431d90a] [--json]
 // A size is M x N x K of C = op(A)·op(B), with :tA / :tB for a transposed operand; the defaults are
 // BERT-BASE's dense products at batch 32 × 128 tokens (FFN forward x·Wᵀ, its dX = dy·W, its dW = dyᵀ·x).
 // Variants, all on the same device in one process:
@@ -9,8 +9,9 @@
 //              64×64 tiles before vec4 loads), skipped when git cannot read it
 //   scalar     today's kernel with vec4 loads off (the path ragged shapes take)
 //   vec4       today's kernel as the engine runs it
-// Each variant: one warm-up call (pipeline compile), then --reps calls recorded back to back and one
-// wait for the queue; ms per product and GFLOP/s (2·M·N·K). On a software adapter (lavapipe) the
+// Each variant: one warm-up call (pipeline compile); then --rounds rounds, each timing every variant in
+// turn over --reps calls recorded back to back and one wait for the queue; the median round's ms per
+// product and GFLOP/s (2·M·N·K). On a software adapter (lavapipe) the
 // numbers say how the kernels compare on a CPU rasteriser only; they are not GPU timings.
 import { execFileSync } from 'node:child_process'
 import fs from 'node:fs'
@@ -28,7 +29,8 @@ import { webgpuInternals, type WebgpuBackendInternals } from '../../engine/compu
 const { values: args } = parseArgs({
   options: {
     sizes: { type: 'string', default: '4096x3072x768:tB,4096x768x3072,3072x768x4096:tA' },
-    reps: { type: 'string', default: '3' },
+    reps: { type: 'string', default: '2' },
+    rounds: { type: 'string', default: '3' },
     'baseline-rev': { type: 'string', default: '431d90a' },
     json: { type: 'boolean', default: false },
   },
@@ -74,10 +76,10 @@ async function waitForQueue(backend: WebgpuBackendInternals): Promise<void> {
   await (backend.device as unknown as { queue: { onSubmittedWorkDone(): Promise<void> } }).queue.onSubmittedWorkDone()
 }
 
-/** ms per call of `run` (each returns tensors to free): one warm-up, then `reps` recorded back to back. */
-async function time(backend: WebgpuBackendInternals, reps: number, run: () => { dataId: object }[]): Promise<number> {
+/** ms per call of `run` (each returns tensors to free): a warm-up if asked, then `reps` recorded back to back. */
+async function time(backend: WebgpuBackendInternals, reps: number, run: () => { dataId: object }[], warmUp: boolean): Promise<number> {
   const free = (ts: { dataId: object }[]) => ts.forEach((t) => backend.disposeData(t.dataId))
-  free(run())
+  if (warmUp) free(run())
   await waitForQueue(backend)
   const start = performance.now()
   const outs: { dataId: object }[] = []
@@ -90,14 +92,15 @@ async function time(backend: WebgpuBackendInternals, reps: number, run: () => { 
 
 const sizes = args.sizes!.split(',').map(parseSize)
 const reps = Number(args.reps)
-if (!(reps >= 1)) throw new Error(`--reps must be a positive number; got "${args.reps}"`)
+const rounds = Number(args.rounds)
+if (!(reps >= 1) || !(rounds >= 1)) throw new Error(`--reps and --rounds must be positive numbers; got "${args.reps}", "${args.rounds}"`)
 const selection = await selectBackend('webgpu')
 if (selection.name !== 'webgpu' || !selection.adapter) throw new Error(`no webgpu backend: ${selection.skipped.map((s) => `${s.name}: ${s.reason}`).join('; ')}`)
 const adapter = selection.adapter
 const backend = webgpuInternals(tf.backend())
 const baseline = await baselineKernel(args['baseline-rev']!)
 
-const rows: { size: string; variant: string; ms: number; gflops: number; vsBaseline: number | null }[] = []
+const rows: { size: string; variant: string; ms: number; gflops: number; vsBaseline: number | null; rounds: number[] }[] = []
 for (const s of sizes) {
   const a = tf.randomNormal(s.transA ? [s.K, s.M] : [s.M, s.K], 0, 1, 'float32', 1)
   const b = tf.randomNormal(s.transB ? [s.N, s.K] : [s.K, s.N], 0, 1, 'float32', 2)
@@ -105,13 +108,22 @@ for (const s of sizes) {
   const variants: [string, () => { dataId: object }[]][] = [['stock', () => [tf.matMul(a, b, s.transA, s.transB)]]]
   if (typeof baseline === 'function') variants.push(['baseline', () => [baseline(backend, margs)]])
   variants.push(['scalar', () => [matmul(backend, margs)]], ['vec4', () => [matmul(backend, margs)]])
-  const found: Record<string, number> = {}
-  for (const [variant, run] of variants) {
-    setMatmulVec4(variant !== 'scalar')
-    const ms = await time(backend, reps, run)
-    found[variant] = ms
-    rows.push({ size: s.label, variant, ms, gflops: (2 * s.M * s.N * s.K) / ms / 1e6, vsBaseline: found.baseline ? found.baseline / ms : null })
-    if (!args.json) process.stderr.write(`${s.label} ${variant}: ${ms.toFixed(1)} ms\n`)
+  // Rounds interleave the variants, so a change in the machine's load falls on all of them; the median
+  // round is reported.
+  const samples = new Map<string, number[]>(variants.map(([v]) => [v, []]))
+  for (let round = 0; round < rounds; round++) {
+    for (const [variant, run] of variants) {
+      setMatmulVec4(variant !== 'scalar')
+      const ms = await time(backend, reps, run, round === 0)
+      samples.get(variant)!.push(ms)
+      if (!args.json) process.stderr.write(`${s.label} ${variant} round ${round + 1}: ${ms.toFixed(1)} ms\n`)
+    }
+  }
+  const median = (xs: number[]) => [...xs].sort((x, y) => x - y)[Math.floor(xs.length / 2)]
+  const base = samples.has('baseline') ? median(samples.get('baseline')!) : null
+  for (const [variant, ms] of samples) {
+    const m = median(ms)
+    rows.push({ size: s.label, variant, ms: m, gflops: (2 * s.M * s.N * s.K) / m / 1e6, vsBaseline: base ? base / m : null, rounds: ms })
   }
   setMatmulVec4(true)
   tf.dispose([a, b])
@@ -125,13 +137,14 @@ const machine = {
   node: process.version,
   date: new Date().toISOString(),
   reps,
+  rounds,
   baselineRev: typeof baseline === 'function' ? args['baseline-rev'] : `none (${baseline})`,
   note: adapter.software ? 'software adapter: CPU emulation, only indicative of how the kernels compare, not of GPU speed' : 'hardware adapter',
 }
 if (args.json) {
   console.log(JSON.stringify({ machine, rows }))
 } else {
-  console.log(`${machine.adapter}\nload average ${machine.loadavg.join(' ')} on ${machine.cpus} CPUs; ${reps} reps after a warm-up; baseline = ${machine.baselineRev}`)
+  console.log(`${machine.adapter}\nload average ${machine.loadavg.join(' ')} on ${machine.cpus} CPUs; median of ${rounds} interleaved rounds of ${reps} products after a warm-up; baseline = ${machine.baselineRev}`)
   if (adapter.software) console.log('NOTE: a software adapter (lavapipe): the numbers are only indicative, not GPU timings.')
   console.log('| size (MxNxK) | variant | ms | GFLOP/s | × baseline |\n|---|---|---|---|---|')
   for (const r of rows) console.log(`| ${r.size} | ${r.variant} | ${r.ms.toFixed(1)} | ${r.gflops.toFixed(1)} | ${r.vsBaseline == null ? '' : r.vsBaseline.toFixed(2)} |`)

@@ -5,6 +5,7 @@
 // device loss, is recorded here, and `guardDevice` races each read against it.
 import { WorkbenchError } from '../../errors'
 import type { Gpu, GpuAdapter, GpuAdapterInfo, GpuDevice } from './gpu'
+import { SUBGROUP_PROBE_WGSL, refuseSubgroups } from './wgsl'
 
 /** What Settings and run rows show about the adapter. */
 export interface AdapterReport {
@@ -15,6 +16,7 @@ export interface AdapterReport {
   /** Why it is a software or fallback adapter, or null for hardware. */
   software: string | null
   f16: boolean
+  /** The device is opened with 'subgroups' when the adapter has it, and workgroup reductions (wgsl.ts) use them if their shader compiles there. */
   subgroups: boolean
   limits: {
     maxStorageBuffersPerShaderStage: number
@@ -60,10 +62,10 @@ export function reportAdapter(adapter: GpuAdapter): AdapterReport {
   }
 }
 
-/** One line: "adapter mesa software llvmpipe: Mesa 25.0.7… [software: a fallback adapter]; shader-f16, subgroups; 16 storage buffers/stage, 32 KiB workgroup memory, max buffer 4096 MiB". */
+/** One line: "adapter mesa software llvmpipe: Mesa 25.0.7… [software: a fallback adapter]; shader-f16, subgroups (in reductions); 16 storage buffers/stage, 32 KiB workgroup memory, max buffer 4096 MiB". */
 export function describeAdapter(r: AdapterReport): string {
   const name = [r.vendor || 'unknown vendor', r.architecture, r.description || r.device].filter(Boolean).join(' ')
-  const features = [r.f16 ? 'shader-f16' : 'no shader-f16', r.subgroups ? 'subgroups' : 'no subgroups'].join(', ')
+  const features = [r.f16 ? 'shader-f16' : 'no shader-f16', r.subgroups ? 'subgroups (in reductions)' : 'no subgroups'].join(', ')
   const limits = `${r.limits.maxStorageBuffersPerShaderStage} storage buffers/stage, ${Math.round(r.limits.maxComputeWorkgroupStorageSize / 1024)} KiB workgroup memory, max buffer ${Math.round(r.limits.maxBufferSize / 2 ** 20)} MiB`
   return `adapter ${name}${r.software ? ` [software: ${r.software}]` : ''}; ${features}; ${limits}`
 }
@@ -100,8 +102,20 @@ export async function openDevice(gpu: Gpu, allowSoftware: boolean): Promise<Open
   ]
   const requiredLimits = Object.fromEntries(keys.filter((k) => typeof adapter.limits[k] === 'number').map((k) => [k, adapter.limits[k]]))
   const device = await adapter.requestDevice({ requiredFeatures: wanted, requiredLimits, label: 'mengzi' })
+  if (wanted.includes('subgroups') && !(await compiles(device, SUBGROUP_PROBE_WGSL))) {
+    refuseSubgroups(device)
+    report.subgroups = false
+  }
   watchDevice(device)
   return { device, adapter, report }
+}
+
+/** Whether `code` makes a compute pipeline on `device` without a validation error. */
+async function compiles(device: GpuDevice, code: string): Promise<boolean> {
+  device.pushErrorScope('validation')
+  const module = device.createShaderModule({ code, label: 'probe' })
+  device.createComputePipeline({ layout: 'auto', compute: { module, entryPoint: 'main' }, label: 'probe' })
+  return (await device.popErrorScope()) == null
 }
 
 let current: OpenedDevice | null = null

@@ -125,10 +125,31 @@ export function workgroupReduction(device: { features: ReadonlySet<string> }, wg
   }
 }
 
+// Devices whose compiler refused SUBGROUP_PROBE_WGSL when opened (device.ts): they reduce with the tree.
+const subgroupsRefused = new WeakSet<object>()
+
 /** Whether workgroup reductions on `device` use subgroup operations. */
 export function reductionsUseSubgroups(device: { features: ReadonlySet<string> }): boolean {
-  return webgpuSubgroupsWanted() && device.features.has('subgroups')
+  return webgpuSubgroupsWanted() && device.features.has('subgroups') && !subgroupsRefused.has(device)
 }
+
+export function refuseSubgroups(device: object): void {
+  subgroupsRefused.add(device)
+}
+
+/**
+ * A shader with both subgroup reductions, compiled once when a device with 'subgroups' opens: the
+ * feature alone does not promise every builtin used here (subgroup_id and num_subgroups are newer than
+ * subgroupAdd), and a pipeline that fails to compile mid-training would stop the run.
+ */
+export const SUBGROUP_PROBE_WGSL = /* wgsl */ `enable subgroups;
+@group(0) @binding(0) var<storage, read_write> out: array<f32>;
+${SUBGROUP_REDUCE_WGSL(64)}
+@compute @workgroup_size(64)
+fn main(@builtin(local_invocation_index) lid: u32, @builtin(subgroup_id) subgroupId: u32, @builtin(num_subgroups) numSubgroups: u32) {
+  subgroupIndex = subgroupId; subgroupCount = numSubgroups;
+  out[lid] = workgroupSum(f32(lid), lid) + workgroupMax(f32(lid), lid);
+}`
 
 /** The flat index of an invocation in a 1-D dispatch folded into 2-D by `grid` (workgroups of 256). */
 export const FLAT_INDEX_WGSL = /* wgsl */ `
