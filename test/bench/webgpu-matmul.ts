@@ -25,6 +25,7 @@ import { describeAdapter } from '../../engine/compute/webgpu/device'
 import { setMatmulVec4 } from '../../engine/compute/webgpu/flags'
 import { matmul, type MatmulArgs } from '../../engine/compute/webgpu/matmul'
 import { webgpuInternals, type WebgpuBackendInternals } from '../../engine/compute/webgpu/runner'
+import { median, timeCalls } from './webgpu-timing'
 
 const { values: args } = parseArgs({
   options: {
@@ -70,26 +71,6 @@ async function baselineKernel(rev: string): Promise<Product | string> {
   return mod.matmul
 }
 
-async function waitForQueue(backend: WebgpuBackendInternals): Promise<void> {
-  if (backend.computePassEncoder) backend.endComputePassEncoder()
-  backend.submitQueue()
-  await (backend.device as unknown as { queue: { onSubmittedWorkDone(): Promise<void> } }).queue.onSubmittedWorkDone()
-}
-
-/** ms per call of `run` (each returns tensors to free): a warm-up if asked, then `reps` recorded back to back. */
-async function time(backend: WebgpuBackendInternals, reps: number, run: () => { dataId: object }[], warmUp: boolean): Promise<number> {
-  const free = (ts: { dataId: object }[]) => ts.forEach((t) => backend.disposeData(t.dataId))
-  if (warmUp) free(run())
-  await waitForQueue(backend)
-  const start = performance.now()
-  const outs: { dataId: object }[] = []
-  for (let i = 0; i < reps; i++) outs.push(...run())
-  await waitForQueue(backend)
-  const ms = (performance.now() - start) / reps
-  free(outs)
-  return ms
-}
-
 const sizes = args.sizes!.split(',').map(parseSize)
 const reps = Number(args.reps)
 const rounds = Number(args.rounds)
@@ -105,21 +86,27 @@ for (const s of sizes) {
   const a = tf.randomNormal(s.transA ? [s.K, s.M] : [s.M, s.K], 0, 1, 'float32', 1)
   const b = tf.randomNormal(s.transB ? [s.N, s.K] : [s.K, s.N], 0, 1, 'float32', 2)
   const margs: MatmulArgs = { a, b, M: s.M, N: s.N, K: s.K, transA: s.transA, transB: s.transB }
-  const variants: [string, () => { dataId: object }[]][] = [['stock', () => [tf.matMul(a, b, s.transA, s.transB)]]]
-  if (typeof baseline === 'function') variants.push(['baseline', () => [baseline(backend, margs)]])
-  variants.push(['scalar', () => [matmul(backend, margs)]], ['vec4', () => [matmul(backend, margs)]])
+  const ours = (product: Product) => () => {
+    const out = product(backend, margs)
+    return () => backend.disposeData(out.dataId)
+  }
+  const variants: [string, () => () => void][] = [['stock', () => {
+    const out = tf.matMul(a, b, s.transA, s.transB)
+    return () => out.dispose()
+  }]]
+  if (typeof baseline === 'function') variants.push(['baseline', ours(baseline)])
+  variants.push(['scalar', ours(matmul)], ['vec4', ours(matmul)])
   // Rounds interleave the variants, so a change in the machine's load falls on all of them; the median
   // round is reported.
   const samples = new Map<string, number[]>(variants.map(([v]) => [v, []]))
   for (let round = 0; round < rounds; round++) {
     for (const [variant, run] of variants) {
       setMatmulVec4(variant !== 'scalar')
-      const ms = await time(backend, reps, run, round === 0)
+      const ms = await timeCalls(backend, reps, run, round === 0)
       samples.get(variant)!.push(ms)
       if (!args.json) process.stderr.write(`${s.label} ${variant} round ${round + 1}: ${ms.toFixed(1)} ms\n`)
     }
   }
-  const median = (xs: number[]) => [...xs].sort((x, y) => x - y)[Math.floor(xs.length / 2)]
   const base = samples.has('baseline') ? median(samples.get('baseline')!) : null
   for (const [variant, ms] of samples) {
     const m = median(ms)
