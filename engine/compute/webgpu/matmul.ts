@@ -72,7 +72,9 @@ function matmulCode(v: Variant): string {
   // whole vec4s: A stored [K, M] (transposed) as As[k][m / 4], stored [M, K] as As[m][k / 4]; B stored
   // [K, N] as Bs[k][n / 4], stored [N, K] (transposed) as Bs[n][k / 4].
   const sharedA = v.transA ? `array<array<vec4<f32>, ${TILE / 4}>, ${TK}>; // [k][m / 4]` : `array<array<vec4<f32>, ${TK / 4}>, ${TILE}>; // [m][k / 4]`
-  const sharedB = v.transB ? `array<array<vec4<f32>, ${TK / 4}>, ${TILE}>; // [n][k / 4]` : `array<array<vec4<f32>, ${TILE / 4}>, ${TK}>; // [k][n / 4]`
+  // Bs[n][k / 4] is read down a column (invocation lid.x reads row 4·lid.x + j): rows padded by one vec4
+  // so neighbouring invocations fall in different workgroup-memory banks on GPUs that bank it.
+  const sharedB = v.transB ? `array<array<vec4<f32>, ${TK / 4 + 1}>, ${TILE}>; // [n][k / 4], padded` : `array<array<vec4<f32>, ${TILE / 4}>, ${TK}>; // [k][n / 4]`
   const loadA = v.transA
     ? `let ak = tid / ${TILE / 4}u; let aq = tid % ${TILE / 4}u;
       ${loadGroup('a4', 'A', 'baseA', 'k0 + ak', 'row0 + aq * 4u', 'u.K', 'u.M', v.vecA, v.f16)}
