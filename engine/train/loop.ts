@@ -12,7 +12,7 @@ import { disposeWeights, initWeights, loadWeights, parameterCount, type BertArch
 import { assignWeights, listCheckpoints, pruneCheckpoints, readCheckpoint, saveCheckpoint, type TrainerState } from './checkpoint'
 import { activeObjectives, presetModelConfig, vocabOf, type Objective, type TrainConfig } from './config'
 import { openSource, type SpecialTokens } from './data'
-import { buildBatch, type BatchInput, type BatchOptions, type PretrainBatch } from './batch'
+import { buildBatch, sliceSegment, type BatchInput, type BatchOptions, type BatchSegment, type PretrainBatch } from './batch'
 import { projectConflicting } from './dgc'
 import { headsFor, objectiveLosses, readDistill, readOutputs, teacherOutputs, usesPairs, type ObjectiveOutputs, type TeacherOutputs } from './objectives'
 import { buildTokenShards } from './shard-build'
@@ -144,20 +144,53 @@ export async function openSegments(config: TrainConfig, bert: BertConfig, segmen
   return { train, dev, specials: manifest.vocab.specials }
 }
 
-/** A sentence pair at `local` of a block: the next segment (or, for NSP, a random one), maybe swapped for SOP. */
-function pairAtBlock(block: SegmentBlock, local: number, objectives: readonly Objective[], rng: Rng): { item: BatchInput; nsp: number; sop: number } {
+/**
+ * A and B cut to fit [CLS] A [SEP] B [SEP], longest-first as HF counts it, but A loses tokens from its
+ * start and B from its end: adjacent text stays adjacent (HF's truncation would cut A's end and leave a
+ * gap between the halves).
+ */
+export function adjacentWindow(a: BatchSegment, b: BatchSegment, budget: number): [BatchSegment, BatchSegment] {
+  let na = a.ids.length
+  let nb = b.ids.length
+  while (na + nb > budget) {
+    if (na >= nb) na--
+    else nb--
+  }
+  return [sliceSegment(a, a.ids.length - na, a.ids.length), sliceSegment(b, 0, nb)]
+}
+
+/**
+ * A sentence pair for the segment at `local`, ALBERT's way: the segment itself (one record's contiguous
+ * text) cut at a uniformly drawn point into A and B, so the two halves are adjacent text of one document
+ * and neither order is longer on average; SOP swaps them half the time; NSP replaces B, half the time,
+ * by the start of a random other segment of the block. Pairing consecutive segments instead would pair
+ * different records whenever records are shorter than a segment (poems, fortunes, sentences): their
+ * order carries no signal, and SOP stayed at ln 2. A 1-token segment pairs with its neighbour.
+ */
+export function sentencePair(block: SegmentBlock, local: number, objectives: readonly Objective[], budget: number, rng: Rng): { item: BatchInput; nsp: number; sop: number } {
   const n = block.count
-  const first = local + 1 < n ? local : Math.max(0, local - 1)
-  const a = block.segment(first)
-  let b = block.segment(Math.min(n - 1, first + 1))
+  const s = block.segment(local)
+  let a: BatchSegment
+  let b: BatchSegment
+  if (s.ids.length >= 2) {
+    const length = Math.min(s.ids.length, budget)
+    const cut = 1 + rng.int(length - 1)
+    a = sliceSegment(s, 0, cut)
+    b = sliceSegment(s, cut, length)
+  } else {
+    const first = local + 1 < n ? local : Math.max(0, local - 1)
+    a = block.segment(first)
+    b = block.segment(Math.min(n - 1, first + 1))
+  }
   let nsp = 0
   let sop = -100
   if (objectives.includes('nsp') && n > 2 && rng.next() < 0.5) {
     let other = rng.int(n - 1)
-    if (other >= first + 1) other++
+    if (other >= local) other++ // any segment but this one
     b = block.segment(other)
     nsp = 1
   }
+  ;[a, b] = adjacentWindow(a, b, budget)
   if (objectives.includes('sop') && nsp === 0) {
     sop = rng.next() < 0.5 ? 0 : 1
     if (sop === 1) return { item: [b, a], nsp, sop }
@@ -179,7 +212,7 @@ export function drawBatch(next: () => { block: SegmentBlock; local: number }, co
     const { block, local } = next()
     if (!usesPairs(objectives)) items.push(block.segment(local))
     else {
-      const pair = pairAtBlock(block, local, objectives, rng)
+      const pair = sentencePair(block, local, objectives, options.maxSeqLength - 3, rng)
       items.push(pair.item)
       nspLabels[b] = pair.nsp
       sopLabels[b] = pair.sop
