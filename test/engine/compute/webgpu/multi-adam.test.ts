@@ -6,10 +6,10 @@
 // number of parameters.
 import * as tf from '@tensorflow/tfjs'
 import { expect, it } from 'vitest'
-import { dispatchesRecorded, webgpuInternals } from '../../../../engine/compute/webgpu/runner'
 import { AdamW, Lamb, type Optimizer, type OptimizerOptions } from '../../../../engine/train/optimizers'
 import type { Weights } from '../../../../engine/model/bert'
 import { expectClose, randomValues } from '../../model/ops/compare'
+import { countGpuWork } from './count-gpu-work'
 import { describeOnWebgpu } from './on-webgpu'
 
 const t = (shape: number[], seed: number, scale = 1) => tf.tensor(randomValues(shape.reduce((a, b) => a * b, 1), seed).map((x) => x * scale), shape)
@@ -54,30 +54,6 @@ async function train(make: Make, options: OptimizerOptions = {}, clip = true): P
   opt.dispose()
   tf.dispose([...weights.values()])
   return { norms, values, keys }
-}
-
-/** Dispatches (ours and tfjs's own programs) and queue submissions recorded while `body` runs. */
-function countGpuWork(body: () => void): { dispatches: number; submits: number } {
-  const backend = webgpuInternals(tf.backend()) as unknown as Record<'recordAndSubmit' | 'submitQueue', (...a: unknown[]) => unknown>
-  const [record, submit] = [backend.recordAndSubmit, backend.submitQueue]
-  let stock = 0
-  let submits = 0
-  backend.recordAndSubmit = function (this: unknown, ...a: unknown[]) {
-    stock++
-    return record.apply(this, a)
-  }
-  backend.submitQueue = function (this: unknown, ...a: unknown[]) {
-    submits++
-    return submit.apply(this, a)
-  }
-  const ours = dispatchesRecorded()
-  try {
-    body()
-  } finally {
-    backend.recordAndSubmit = record
-    backend.submitQueue = submit
-  }
-  return { dispatches: stock + dispatchesRecorded() - ours, submits }
 }
 
 /** Dispatches of one clipped step of `count` parameters (ragged sizes), after a first step warmed it up. */
