@@ -84,9 +84,10 @@ export class MultiTensorAdam {
   constructor(
     readonly kind: AdamKind,
     params: ArenaParam[],
+    groupBytes?: number,
   ) {
     this.backend = webgpuInternals(tf.backend())
-    this.arena = new OptimizerArena(this.backend, params)
+    this.arena = new OptimizerArena(this.backend, params, groupBytes)
     let at = 0
     for (const group of this.arena.groups) {
       this.normAt.push(at)

@@ -70,19 +70,20 @@ export class OptimizerArena {
   private tableTensor: TensorInfo | null = null
   private tableKey = ''
 
+  /** `groupBytes`: the most bytes one group's buffer holds; by default what the device lets a shader bind. */
   constructor(
     private readonly backend: WebgpuBackendInternals,
     params: ArenaParam[],
+    groupBytes = Math.min(backend.device.limits.maxStorageBufferBindingSize, backend.device.limits.maxBufferSize),
   ) {
-    const limits = backend.device.limits
-    const maxFloats = Math.floor(Math.min(limits.maxStorageBufferBindingSize, limits.maxBufferSize) / 4 / CHUNK) * CHUNK
+    const maxFloats = Math.floor(groupBytes / 4 / CHUNK) * CHUNK
     let chunk = 0
     const lengths: number[] = []
     const segBegins: number[] = []
     for (const p of params) {
       const size = p.shape.reduce((a, b) => a * b, 1)
       const padded = Math.ceil(size / CHUNK) * CHUNK
-      if (padded > maxFloats) throw new Error(`parameter "${p.name}" (${size} values) exceeds the adapter's storage binding size (${limits.maxStorageBufferBindingSize} bytes)`)
+      if (padded > maxFloats) throw new Error(`parameter "${p.name}" (${size} values) exceeds the adapter's storage binding size (${groupBytes} bytes)`)
       if (lengths.length === 0 || lengths[lengths.length - 1] + padded > maxFloats) {
         lengths.push(0)
         segBegins.push(this.segments.length)

@@ -8,6 +8,9 @@ import * as tf from '@tensorflow/tfjs'
 import { expect, it } from 'vitest'
 import { AdamW, Lamb, type Optimizer, type OptimizerOptions } from '../../../../engine/train/optimizers'
 import type { Weights } from '../../../../engine/model/bert'
+import { isNoDecay } from '../../../../engine/model/weights'
+import { MultiTensorAdam } from '../../../../engine/compute/webgpu/multi-adam'
+import { CHUNK } from '../../../../engine/compute/webgpu/optimizer-arena'
 import { expectClose, randomValues } from '../../model/ops/compare'
 import { countGpuWork } from './count-gpu-work'
 import { describeOnWebgpu } from './on-webgpu'
@@ -29,7 +32,8 @@ const KINDS: [string, Make][] = [
 
 /**
  * Four steps, each clipped at max norm 1 with the gradients scaled by 1e-3 (no clipping), 30 (clipped),
- * 1 and 1e3 (clipped); step 3 has no gradient for the bias. Returns the norms, the weights and the
+ * 1 and 1e3 (clipped; as of a loss scaled by 1024, which the norm and the update divide out); step 3
+ * has no gradient for the bias. Returns the norms, the weights and the
  * moments. `clip: false`: the same steps without clipping.
  */
 async function train(make: Make, options: OptimizerOptions = {}, clip = true): Promise<{ norms: number[]; values: Float32Array[]; keys: string[] }> {
@@ -43,7 +47,7 @@ async function train(make: Make, options: OptimizerOptions = {}, clip = true): P
       tf.dispose([...grads.values()])
       continue
     }
-    const clipped = opt.clipGradients(grads, 1)
+    const clipped = opt.clipGradients(grads, 1, step === 3 ? 1024 : 1)
     opt.step(clipped.grads, 1e-2)
     norms.push((await clipped.norm.data())[0])
     tf.dispose([clipped.norm, ...clipped.grads.values(), ...grads.values()])
@@ -78,7 +82,43 @@ async function dispatchesPerStep(make: Make, count: number, multiTensor: boolean
   return counted
 }
 
+/**
+ * Three steps straight on MultiTensorAdam (norm asked for, factor 1: no clipping, no loss scale) with the
+ * arena's groups at most `groupBytes`: the weights, moments and norms after them.
+ */
+async function arenaSteps(kind: 'adamw' | 'lamb', groupBytes?: number): Promise<{ groups: number; values: number[][]; norms: number[] }> {
+  const weights: Weights = new Map(SHAPES.map(([name, shape], i) => [name, tf.variable(t(shape, 10 + i))]))
+  const flat = new MultiTensorAdam(kind, SHAPES.map(([name, shape]) => ({ name, shape, decays: !isNoDecay(name) })), groupBytes)
+  const norms: number[] = []
+  for (const step of [1, 2, 3]) {
+    const grads = new Map(SHAPES.map(([name, shape], i) => [name, t(shape, 300 + 10 * step + i)]))
+    flat.arena.gatherGradients(grads)
+    const norm = flat.gradNorm(0, 1)
+    flat.arena.gatherParams(weights)
+    flat.update({ lr: 1e-2, beta1: 0.9, beta2: 0.999, eps: 1e-6, weightDecay: 0.01, bc1: 1 - 0.9 ** step, bc2: 1 - 0.999 ** step }, true)
+    flat.arena.scatterParams(weights)
+    norms.push((await norm.data())[0])
+    tf.dispose([norm, ...grads.values()])
+  }
+  const tensors = [...weights].flatMap(([name, w]) => [w, flat.arena.slice(name, 'm'), flat.arena.slice(name, 'v')])
+  const values = await Promise.all(tensors.map(async (v) => Array.from(await v.data())))
+  const groups = flat.arena.groups.length
+  flat.dispose()
+  tf.dispose(tensors)
+  return { groups, values, norms }
+}
+
 describeOnWebgpu('multi-tensor AdamW and LAMB on webgpu', () => {
+  it('an arena split in groups (parameters past the binding size) updates as one group, bit for bit', async () => {
+    for (const kind of ['adamw', 'lamb'] as const) {
+      const one = await arenaSteps(kind)
+      const split = await arenaSteps(kind, 35 * CHUNK * 4) // the 70000 values (35 chunks) alone in a group
+      expect([one.groups, split.groups]).toEqual([1, 2])
+      split.values.forEach((v, i) => expect(v, `${kind} tensor ${i}`).toEqual(one.values[i]))
+      split.norms.forEach((n, i) => expect(Math.abs(n - one.norms[i]) / one.norms[i]).toBeLessThan(1e-6))
+    }
+  })
+
   for (const [kind, make] of KINDS) {
     it(`${kind}: clipped steps over ragged parameters equal the cpu composition; norms equal cpu's`, async () => {
       const gpu = await train(make)
