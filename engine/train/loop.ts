@@ -22,7 +22,7 @@ import { lossAndGrads } from '../compute/grads'
 import { readScalar } from '../compute/read'
 import { usePrecision } from '../compute/precision'
 import { DynamicLossScale, type LossScaleOptions } from './loss-scale'
-import { clipByGlobalNorm, createOptimizer, type Grads } from './optimizers'
+import { createOptimizer, type Grads } from './optimizers'
 import { Rng } from '../compute/rng'
 import { linearWarmupDecay } from './schedule'
 import { WorkbenchError } from '../errors'
@@ -462,15 +462,17 @@ export async function train(config: TrainConfig, options: TrainOptions, hooks: T
         grads = grads ? accumulate(grads, microGrads) : microGrads
       }
       const stepScale = scaler?.scale ?? 1
-      const clipped = clipByGlobalNorm(grads!, config.maxGradNorm, stepScale)
-      const gradNorm = await readScalar(clipped.norm)
-      clipped.norm.dispose()
+      const clipped = optimizer.clipGradients(grads!, config.maxGradNorm, stepScale)
       const lr = lrAt(state.step)
-      // fp16: gradients that overflowed skip the update (the step still counts, as with GradScaler)
+      // fp16: gradients that overflowed skip the update (the step still counts, as with GradScaler), so
+      // the norm is read first; fp32 reads it after the update, which then waits on no readback
+      let gradNorm = scaler ? await readScalar(clipped.norm) : NaN
       const apply = scaler ? scaler.update(Number.isFinite(gradNorm)) : true
       if (apply) optimizer.step(clipped.grads, lr)
       else hooks.log?.(`step ${state.step + 1}: gradients overflowed at loss scale ${stepScale}; update skipped, scale now ${scaler!.scale}`)
       for (const g of clipped.grads.values()) g.dispose()
+      if (!scaler) gradNorm = await readScalar(clipped.norm)
+      clipped.norm.dispose()
       state.step++
       state.lastLoss = lossSum
       losses.push(lossSum)
