@@ -175,6 +175,8 @@ export interface BuildShardsOptions {
   onWaiting?: (holder: number) => void
   /** Checkpoint after this many records as well as every 10 s (tests use small values). */
   checkpointRecords?: number
+  /** Records between onProgress calls (default 1024: in a run, each is a message out of the training worker). */
+  progressRecords?: number
 }
 
 export function tokenShardsKey(vocabSha: string, maxSegmentTokens: number): string {
@@ -187,7 +189,7 @@ export function hasTagCache(datasetDir: string): boolean {
 }
 
 const PROGRESS_FILE = 'progress.json'
-const PROGRESS_EVERY = 1024 // records between onProgress calls (each is a message out of the training worker)
+const PROGRESS_EVERY = 1024
 const CHECKPOINT_MS = 10_000
 const LOCK_STALE_MS = 60_000 // a lock not refreshed for this long belongs to a build that was killed
 
@@ -340,6 +342,7 @@ async function buildLocked(
   const buf = new TokenBuffer()
   const scratch = new LabelScratch()
   const every = options.checkpointRecords ?? Infinity
+  const progressEvery = options.progressRecords ?? PROGRESS_EVERY
   const cancelled = () => new WorkbenchError('CANCELLED', 'building token shards cancelled')
   options.onProgress?.(done, total)
 
@@ -385,7 +388,7 @@ async function buildLocked(
         next = index + 1
         done++
         betweenRecords = true
-        if (done % PROGRESS_EVERY === 0) options.onProgress?.(done, total)
+        if (done % progressEvery === 0) options.onProgress?.(done, total)
         if (++sinceCheckpoint >= every || Date.now() - lastCheckpoint >= CHECKPOINT_MS) checkpoint()
       }
       written[split] = writer.finish()
