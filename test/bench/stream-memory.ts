@@ -31,7 +31,7 @@ if (args.child) {
     const { TRAIN_PRESETS } = await import('../../engine/train/presets')
     const t0 = performance.now()
     // the segment length a `tiny` run asks for; removed after, so the next mode builds again
-    const built = await buildTokenShards(dir, { vocabFile: defaultVocabPath(), maxSegmentTokens: TRAIN_PRESETS.tiny.maxSeqLength - 2 })
+    const built = await buildTokenShards(dir, { vocabFile: defaultVocabPath(), maxSegmentTokens: TRAIN_PRESETS.tiny.maxSeqLength! - 2 })
     fs.rmSync(built, { recursive: true, force: true })
     const seconds = (performance.now() - t0) / 1000
     process.stdout.write(JSON.stringify({ peakRssMB: process.resourceUsage().maxRSS / 1024, seconds, startSeconds: seconds }) + '\n')
