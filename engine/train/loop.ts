@@ -45,8 +45,18 @@ export interface MetricValue {
   value: number
 }
 
+/** Work before the first step (building the dataset's token shards): records done of total. */
+export interface PrepareProgress {
+  done: number
+  total: number
+  unit: string
+  message: string
+}
+
 export interface TrainHooks {
   progress?(p: TrainProgress): void
+  /** Progress of the data preparation before the first step (the token shards' one-time build). */
+  preparing?(p: PrepareProgress): void
   metrics?(points: MetricValue[]): void
   checkpoint?(c: { step: number; dir: string }): void
   /** Polled between steps; true stops the run after a checkpoint. */
@@ -128,14 +138,34 @@ async function loadTeacher(config: TrainConfig, student: BertConfig, objectives:
   return { bert: t, weights: loaded.weights }
 }
 
-/** The run's segments: train split (and dev split, for evaluation) with the special-token ids. */
-export async function openSegments(config: TrainConfig, bert: BertConfig, segmentTokens: number): Promise<{ train: SegmentSource; dev: SegmentSource | null; specials: SpecialTokens }> {
+/**
+ * The run's segments: train split (and dev split, for evaluation) with the special-token ids. A dataset's
+ * token shards are built on first use, reporting through `hooks.preparing`; a stop request ends that
+ * build between records (CANCELLED), and the next run continues it from its checkpoint.
+ */
+export async function openSegments(
+  config: TrainConfig,
+  bert: BertConfig,
+  segmentTokens: number,
+  hooks: Pick<TrainHooks, 'preparing' | 'stopRequested'> = {},
+): Promise<{ train: SegmentSource; dev: SegmentSource | null; specials: SpecialTokens }> {
   if (config.data.kind !== 'dataset') {
     const opened = await openSource(config.data, bert.vocab_size, segmentTokens + 2)
     return { train: memorySource(opened.source), dev: null, specials: opened.specials }
   }
   const vocabFile = vocabOf(config)!
-  const dir = await buildTokenShards(config.data.dir, { vocabFile, maxSegmentTokens: segmentTokens })
+  const stop = new AbortController()
+  const report = (done: number, total: number, message: string) => {
+    hooks.preparing?.({ done, total, unit: 'records', message })
+    if (hooks.stopRequested?.()) stop.abort()
+  }
+  const dir = await buildTokenShards(config.data.dir, {
+    vocabFile,
+    maxSegmentTokens: segmentTokens,
+    signal: stop.signal,
+    onProgress: (done, total) => report(done, total, 'building token shards'),
+    onWaiting: (pid) => report(0, 0, `waiting for another job (process ${pid}) building the same token shards`),
+  })
   const manifest = readTokenManifest(dir)
   if (manifest.vocab.size > bert.vocab_size) throw new WorkbenchError('BAD_INPUT', `${vocabFile}: ${manifest.vocab.size} tokens, more than the model's vocab_size (${bert.vocab_size})`)
   if (!manifest.splits.train) throw new WorkbenchError('BAD_INPUT', `${config.data.dir}: the dataset has no train split`)
@@ -295,7 +325,7 @@ export async function train(config: TrainConfig, options: TrainOptions, hooks: T
   // pair objectives read the same shards and evaluate on the same dev segments); a pair
   // [CLS] A [SEP] B [SEP] is truncated longest-first to fit
   const segmentTokens = config.maxSeqLength - 2
-  const opened = await openSegments(config, bert, segmentTokens)
+  const opened = await openSegments(config, bert, segmentTokens, hooks)
   const source = opened.train
   const needsTags = objectives.filter((o) => o === 'pos' || o === 'ner')
   if (needsTags.length && !source.labelled) {
