@@ -1,7 +1,8 @@
 // BERT's self-attention core, from the projected Q, K, V [B, T, H] to the context [B, T, H]:
-// split heads, scores = Q·Kᵀ/√d + mask, softmax, dropout, ·V, merge heads. With the fused native kernel
-// it is one op working in the [B, T, H] layout (no head split/merge copies, the dropout mask recomputed
-// from its seed); elsewhere the tfjs composition below, which stays the reference.
+// split heads, scores = Q·Kᵀ/√d + mask, softmax, dropout, ·V, merge heads. With a fused kernel (native
+// on wasm, WGSL on webgpu) it is one op working in the [B, T, H] layout (no head split/merge copies, the
+// dropout mask recomputed from its seed; on webgpu flash style, the probabilities never stored);
+// elsewhere the tfjs composition below, which stays the reference.
 import * as tf from '@tensorflow/tfjs'
 import { hasFusedKernel, runFused } from '../../compute/kernels/fused'
 import { dropout } from './dropout'
