@@ -123,11 +123,12 @@ async function follow(wb: Workbench, start: TrainingStart, show: boolean, jsonLi
   const bar =
     show && process.stderr.isTTY
       ? new cliProgress.SingleBar(
-          { stream: process.stderr, format: 'train [{bar}] {value}/{total} steps · {message} · ETA {eta_formatted}', hideCursor: true, clearOnComplete: true },
+          { stream: process.stderr, format: 'train [{bar}] {value}/{total} {unit} · {message} · ETA {eta_formatted}', hideCursor: true, clearOnComplete: true },
           cliProgress.Presets.shades_classic,
         )
       : null
-  let started = false
+  // the bar starts over when the unit changes (records of the token-shard build, then steps)
+  let barUnit: string | null = null
   const onSigint = () => wb.jobs.cancel(start.jobId)
   process.once('SIGINT', onSigint)
   try {
@@ -138,9 +139,12 @@ async function follow(wb: Workbench, start: TrainingStart, show: boolean, jsonLi
         // --json: one line per progress event ({"progress": …}), then the summary object last
         if (jsonLines && p && e.job.status === 'running') process.stdout.write(`${JSON.stringify({ progress: { done: p.done, total: p.total, unit: p.unit, message: p.message ?? null } })}\n`)
         if (bar && p && p.total) {
-          if (!started) bar.start(p.total, p.done, { message: '' })
-          started = true
-          bar.update(p.done, { message: p.message ?? '' })
+          if (barUnit !== p.unit) {
+            if (barUnit !== null) bar.stop()
+            bar.start(p.total, p.done, { message: '', unit: p.unit })
+            barUnit = p.unit
+          }
+          bar.update(p.done, { message: p.message ?? '', unit: p.unit })
         }
         if (e.job.status !== 'running') {
           off()

@@ -232,12 +232,15 @@ async function* shardLines(dir: string, shard: ShardInfo, from: number): AsyncGe
   }
 }
 
-/** Every record from the global index `from` on, in manifest order, read as a stream (one pass per shard). */
-export async function* readRecords(dir: string, from = 0): AsyncGenerator<Sample> {
+/**
+ * Every record from the global index `from` on, in manifest order, read as a stream (one pass per shard);
+ * with `split`, only that split's records (other shards are not read).
+ */
+export async function* readRecords(dir: string, from = 0, split?: string): AsyncGenerator<Sample> {
   const manifest = readManifest(dir)
   let base = 0
   for (const shard of manifest.shards) {
-    if (base + shard.records > from) {
+    if (base + shard.records > from && (split === undefined || shard.split === split)) {
       for await (const { index, line } of shardLines(dir, shard, Math.max(0, from - base))) {
         yield { index: base + index, split: shard.split, record: JSON.parse(line) as Record<string, unknown> }
       }

@@ -51,7 +51,7 @@ export async function trainWithTorchrun(config: TrainConfig, options: TorchRunOp
   const bert = await bertConfigOf(config)
   const { runDir } = options
   fs.mkdirSync(runDir, { recursive: true })
-  const shards = await materialiseShards(config, bert, runDir, { signal })
+  const shards = await materialiseShards(config, bert, runDir, { signal, onProgress: (done, total) => hooks.preparing?.({ done, total, unit: 'records', message: 'building token shards' }) })
   const tagged = activeObjectives(config).filter((o) => o === 'pos' || o === 'ner')
   if (tagged.length && readTokenManifest(shards).tags === null) {
     throw new WorkbenchError('BAD_INPUT', `objectives ${tagged.join(', ')} learn the dataset's tags, and the training data has none (tag the dataset first, or train on an imported dataset)`)

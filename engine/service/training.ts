@@ -149,6 +149,7 @@ export function startTraining(deps: TrainingDeps, rawConfig: unknown, options: T
             changed()
           },
           progress: (p) => ctx.progress(p.step, p.totalSteps, 'steps', progressMessage(p)),
+          preparing: (p) => ctx.progress(p.done, p.total || null, p.unit, p.message),
           metrics: (points) => {
             if (!owned()) return
             const wallTime = Date.now() / 1000

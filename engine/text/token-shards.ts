@@ -1,6 +1,6 @@
 // Training token shards (docs/shards.md): WordPiece ids with POS/NE classes and word starts, 8 bytes a
 // token in `.tok` files, one 12-byte entry a segment in `.idx` files, a manifest with the vocab's checksum.
-// The writer streams (a block buffer per file); the reader reads runs of consecutive segments with one
+// The writer streams through one fixed block buffer per file and can checkpoint and resume; the reader reads runs of consecutive segments with one
 // positioned read each, so memory holds a block, never a split.
 import { createHash } from 'node:crypto'
 import fs from 'node:fs'
@@ -13,7 +13,9 @@ export const INDEX_BYTES = 12
 export const NO_LABEL = 255
 export const WORD_START = 1
 const MAX_SHARD_TOKENS = 2 ** 27
-const FLUSH_BYTES = 1 << 20
+// write blocks: whole records, so a record never straddles a flush
+const TOK_BLOCK_BYTES = (1 << 17) * TOKEN_BYTES // 1 MiB
+const IDX_BLOCK_BYTES = (1 << 16) * INDEX_BYTES // 768 KiB
 
 export interface TokenShardFile {
   tok: string
@@ -50,25 +52,66 @@ export interface Segment {
   record: number
 }
 
-class HashedFile {
+/**
+ * An output file written through one fixed buffer: callers reserve room, fill it in place, and full
+ * blocks go to disk (and into the running checksum). Nothing is allocated per record, so the writer's
+ * memory is one block whatever the corpus (per-record Buffers fragment the malloc heap and RSS creeps).
+ */
+class BlockFile {
   private readonly fd: number
   private readonly hash = createHash('sha256')
-  private chunks: Buffer[] = []
-  private pending = 0
+  readonly block: Buffer
+  used = 0
+  /** Bytes on disk (flushed). */
+  flushed = 0
 
-  constructor(readonly file: string) {
-    this.fd = fs.openSync(file, 'w')
+  constructor(
+    readonly file: string,
+    blockBytes: number,
+    resumeAt: number | null = null,
+  ) {
+    this.block = Buffer.allocUnsafe(blockBytes)
+    if (resumeAt === null) {
+      this.fd = fs.openSync(file, 'w')
+      return
+    }
+    // continue a checkpointed file: cut what a killed run wrote after the checkpoint, and hash what stays
+    fs.truncateSync(file, resumeAt)
+    this.fd = fs.openSync(file, 'r+')
+    for (let at = 0; at < resumeAt; ) {
+      const n = fs.readSync(this.fd, this.block, 0, Math.min(blockBytes, resumeAt - at), at)
+      if (n <= 0) throw corrupt(`${file}: shorter than its checkpoint (${at} of ${resumeAt} bytes)`)
+      this.hash.update(this.block.subarray(0, n))
+      at += n
+    }
+    this.flushed = resumeAt
   }
 
-  write(b: Buffer): void {
-    this.chunks.push(b)
-    this.pending += b.length
-    if (this.pending >= FLUSH_BYTES) this.flush()
+  /** Makes room for `bytes` more in the block (flushing it when full); returns the offset to fill. */
+  reserve(bytes: number): number {
+    if (this.used + bytes > this.block.length) this.flush()
+    const at = this.used
+    this.used += bytes
+    return at
+  }
+
+  flush(): void {
+    if (this.used === 0) return
+    const data = this.block.subarray(0, this.used)
+    this.hash.update(data)
+    fs.writeSync(this.fd, data, 0, this.used, this.flushed)
+    this.flushed += this.used
+    this.used = 0
+  }
+
+  /** Flushes and fsyncs: what is on disk now survives a crash. */
+  sync(): void {
+    this.flush()
+    fs.fsyncSync(this.fd)
   }
 
   close(): string {
-    this.flush()
-    fs.fsyncSync(this.fd)
+    this.sync()
     fs.closeSync(this.fd)
     return this.hash.digest('hex')
   }
@@ -76,22 +119,23 @@ class HashedFile {
   abort(): void {
     fs.closeSync(this.fd)
   }
-
-  private flush(): void {
-    if (this.pending === 0) return
-    const data = Buffer.concat(this.chunks, this.pending)
-    this.hash.update(data)
-    fs.writeSync(this.fd, data)
-    this.chunks = []
-    this.pending = 0
-  }
 }
 
-/** Writes one split's segments into `<split>-NNNNN.tok/.idx` files in `dir`. */
+/** What TokenSplitWriter.checkpoint() saw on disk: enough to continue the split after a crash. */
+export interface TokenSplitWriterState {
+  /** finished shards, with their checksums */
+  shards: TokenShardFile[]
+  /** the open shard (segments and tokens on disk), if any */
+  current: TokenShardFile | null
+  records: number
+  lastRecord: number
+}
+
+/** Writes one split's segments into `<split>-NNNNN.tok/.idx` files in `dir`, through fixed blocks. */
 export class TokenSplitWriter {
   private readonly shards: TokenShardFile[] = []
-  private tok: HashedFile | null = null
-  private idx: HashedFile | null = null
+  private tok: BlockFile | null = null
+  private idx: BlockFile | null = null
   private current: TokenShardFile | null = null
   private lastRecord = -1
   private records = 0
@@ -101,29 +145,61 @@ export class TokenSplitWriter {
     readonly split: string,
   ) {}
 
+  /**
+   * A writer that continues from a checkpoint: the open shard's files are cut back to their checkpointed
+   * length (dropping what a killed run wrote after it) and re-hashed; shard files started later are removed.
+   */
+  static resume(dir: string, split: string, state: TokenSplitWriterState): TokenSplitWriter {
+    const writer = new TokenSplitWriter(dir, split)
+    writer.shards.push(...state.shards.map((s) => ({ ...s, sha256: { ...s.sha256 } })))
+    writer.records = state.records
+    writer.lastRecord = state.lastRecord
+    const known = new Set(state.shards.flatMap((s) => [s.tok, s.idx]))
+    if (state.current) known.add(state.current.tok).add(state.current.idx)
+    const mine = new RegExp(`^${split.replace(/[^\w-]/g, '\\$&')}-\\d{5}\\.(tok|idx)$`)
+    for (const file of fs.readdirSync(dir)) if (mine.test(file) && !known.has(file)) fs.rmSync(path.join(dir, file))
+    if (state.current) {
+      const c = { ...state.current, sha256: { tok: '', idx: '' } }
+      writer.current = c
+      writer.tok = new BlockFile(path.join(dir, c.tok), TOK_BLOCK_BYTES, c.tokens * TOKEN_BYTES)
+      writer.idx = new BlockFile(path.join(dir, c.idx), IDX_BLOCK_BYTES, c.segments * INDEX_BYTES)
+    }
+    return writer
+  }
+
   /** Appends a segment: ids with per-token POS class, NE class and flags (NO_LABEL where untagged). */
   add(record: number, ids: ArrayLike<number>, pos: ArrayLike<number>, ner: ArrayLike<number>, flags: ArrayLike<number>): void {
     const n = ids.length
     if (n === 0) return
     if (!this.current || this.current.tokens + n > MAX_SHARD_TOKENS) this.openShard()
     const shard = this.current!
-    const tok = Buffer.alloc(n * TOKEN_BYTES)
+    const tok = this.tok!
     for (let i = 0; i < n; i++) {
-      tok.writeInt32LE(ids[i], i * TOKEN_BYTES)
-      tok[i * TOKEN_BYTES + 4] = pos[i]
-      tok[i * TOKEN_BYTES + 5] = ner[i]
-      tok[i * TOKEN_BYTES + 6] = flags[i]
+      const o = tok.reserve(TOKEN_BYTES)
+      const b = tok.block
+      b.writeInt32LE(ids[i], o)
+      b[o + 4] = pos[i]
+      b[o + 5] = ner[i]
+      b[o + 6] = flags[i]
+      b[o + 7] = 0
     }
-    const entry = Buffer.alloc(INDEX_BYTES)
-    entry.writeUInt32LE(shard.tokens, 0)
-    entry.writeUInt32LE(n, 4)
-    entry.writeUInt32LE(record, 8)
-    this.tok!.write(tok)
-    this.idx!.write(entry)
+    const idx = this.idx!
+    const o = idx.reserve(INDEX_BYTES)
+    idx.block.writeUInt32LE(shard.tokens, o)
+    idx.block.writeUInt32LE(n, o + 4)
+    idx.block.writeUInt32LE(record, o + 8)
     shard.tokens += n
     shard.segments++
     if (record !== this.lastRecord) this.records++
     this.lastRecord = record
+  }
+
+  /** Flushes and fsyncs the open shard; returns the state a resumed writer starts from. */
+  checkpoint(): TokenSplitWriterState {
+    this.tok?.sync()
+    this.idx?.sync()
+    const copy = (s: TokenShardFile) => ({ ...s, sha256: { ...s.sha256 } })
+    return { shards: this.shards.map(copy), current: this.current && copy(this.current), records: this.records, lastRecord: this.lastRecord }
   }
 
   finish(): TokenSplit {
@@ -139,14 +215,15 @@ export class TokenSplitWriter {
   abort(): void {
     this.tok?.abort()
     this.idx?.abort()
+    this.tok = this.idx = null
   }
 
   private openShard(): void {
     this.closeShard()
     const base = `${this.split}-${String(this.shards.length).padStart(5, '0')}`
     this.current = { tok: `${base}.tok`, idx: `${base}.idx`, segments: 0, tokens: 0, sha256: { tok: '', idx: '' } }
-    this.tok = new HashedFile(path.join(this.dir, this.current.tok))
-    this.idx = new HashedFile(path.join(this.dir, this.current.idx))
+    this.tok = new BlockFile(path.join(this.dir, this.current.tok), TOK_BLOCK_BYTES)
+    this.idx = new BlockFile(path.join(this.dir, this.current.idx), IDX_BLOCK_BYTES)
   }
 
   private closeShard(): void {

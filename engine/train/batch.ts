@@ -45,7 +45,13 @@ export function plainSegment(ids: Int32Array): BatchSegment {
   return { ids, pos: new Uint8Array(ids.length).fill(NO_LABEL), ner: new Uint8Array(ids.length).fill(NO_LABEL), flags: new Uint8Array(ids.length).fill(WORD_START) }
 }
 
-const cut = (s: BatchSegment, n: number): BatchSegment => ({ ids: s.ids.subarray(0, n), pos: s.pos.subarray(0, n), ner: s.ner.subarray(0, n), flags: s.flags.subarray(0, n) })
+export const sliceSegment = (s: BatchSegment, from: number, to: number): BatchSegment => ({
+  ids: s.ids.subarray(from, to),
+  pos: s.pos.subarray(from, to),
+  ner: s.ner.subarray(from, to),
+  flags: s.flags.subarray(from, to),
+})
+const cut = (s: BatchSegment, n: number): BatchSegment => sliceSegment(s, 0, n)
 
 /** HF's truncation "longest_first": drop tokens from the end of the longer segment until both fit. */
 function truncatePair(a: BatchSegment, b: BatchSegment, budget: number): [BatchSegment, BatchSegment] {

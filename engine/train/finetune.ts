@@ -20,7 +20,7 @@ import type { FinetuneConfig } from './finetune-config'
 import { choiceCount, packExamples, readSplits, splitExamples, taskLabels } from './finetune-data'
 import { evaluate, inspect, majorityShare, type Inspection } from './finetune-eval'
 import { batchInputs, buildBatch, loadTaskModel, taskForward, type Feature, type TaskModel, type TaskOutput } from './finetune-model'
-import { clipByGlobalNorm, createOptimizer } from './optimizers'
+import { createOptimizer } from './optimizers'
 import { linearWarmupDecay } from './schedule'
 import { hiddenStateLoss, softLabelKl } from './strategies/kd'
 import { choiceBce } from './strategies/smoothing'
@@ -280,7 +280,7 @@ export async function finetune(config: FinetuneConfig, options: FinetuneOptions,
         const partValues: Record<string, number> = {}
         for (const [k, v] of Object.entries(parts)) partValues[k] = (await v.data())[0]
         tf.dispose(Object.values(parts))
-        const clipped = clipByGlobalNorm(result.grads, config.maxGradNorm)
+        const clipped = optimizer.clipGradients(result.grads, config.maxGradNorm)
         clipped.norm.dispose()
         const lr = lrAt(step)
         optimizer.step(clipped.grads, lr)

@@ -12,7 +12,7 @@ import { disposeWeights, initWeights, loadWeights, parameterCount, type BertArch
 import { assignWeights, listCheckpoints, pruneCheckpoints, readCheckpoint, saveCheckpoint, type TrainerState } from './checkpoint'
 import { activeObjectives, presetModelConfig, vocabOf, type Objective, type TrainConfig } from './config'
 import { openSource, type SpecialTokens } from './data'
-import { buildBatch, type BatchInput, type BatchOptions, type PretrainBatch } from './batch'
+import { buildBatch, sliceSegment, type BatchInput, type BatchOptions, type BatchSegment, type PretrainBatch } from './batch'
 import { projectConflicting } from './dgc'
 import { headsFor, objectiveLosses, readDistill, readOutputs, teacherOutputs, usesPairs, type ObjectiveOutputs, type TeacherOutputs } from './objectives'
 import { buildTokenShards } from './shard-build'
@@ -22,7 +22,7 @@ import { lossAndGrads } from '../compute/grads'
 import { readScalar } from '../compute/read'
 import { usePrecision } from '../compute/precision'
 import { DynamicLossScale, type LossScaleOptions } from './loss-scale'
-import { clipByGlobalNorm, createOptimizer, type Grads } from './optimizers'
+import { createOptimizer, type Grads } from './optimizers'
 import { Rng } from '../compute/rng'
 import { linearWarmupDecay } from './schedule'
 import { WorkbenchError } from '../errors'
@@ -45,8 +45,18 @@ export interface MetricValue {
   value: number
 }
 
+/** Work before the first step (building the dataset's token shards): records done of total. */
+export interface PrepareProgress {
+  done: number
+  total: number
+  unit: string
+  message: string
+}
+
 export interface TrainHooks {
   progress?(p: TrainProgress): void
+  /** Progress of the data preparation before the first step (the token shards' one-time build). */
+  preparing?(p: PrepareProgress): void
   metrics?(points: MetricValue[]): void
   checkpoint?(c: { step: number; dir: string }): void
   /** Polled between steps; true stops the run after a checkpoint. */
@@ -128,14 +138,34 @@ async function loadTeacher(config: TrainConfig, student: BertConfig, objectives:
   return { bert: t, weights: loaded.weights }
 }
 
-/** The run's segments: train split (and dev split, for evaluation) with the special-token ids. */
-export async function openSegments(config: TrainConfig, bert: BertConfig, segmentTokens: number): Promise<{ train: SegmentSource; dev: SegmentSource | null; specials: SpecialTokens }> {
+/**
+ * The run's segments: train split (and dev split, for evaluation) with the special-token ids. A dataset's
+ * token shards are built on first use, reporting through `hooks.preparing`; a stop request ends that
+ * build between records (CANCELLED), and the next run continues it from its checkpoint.
+ */
+export async function openSegments(
+  config: TrainConfig,
+  bert: BertConfig,
+  segmentTokens: number,
+  hooks: Pick<TrainHooks, 'preparing' | 'stopRequested'> = {},
+): Promise<{ train: SegmentSource; dev: SegmentSource | null; specials: SpecialTokens }> {
   if (config.data.kind !== 'dataset') {
     const opened = await openSource(config.data, bert.vocab_size, segmentTokens + 2)
     return { train: memorySource(opened.source), dev: null, specials: opened.specials }
   }
   const vocabFile = vocabOf(config)!
-  const dir = await buildTokenShards(config.data.dir, { vocabFile, maxSegmentTokens: segmentTokens })
+  const stop = new AbortController()
+  const report = (done: number, total: number, message: string) => {
+    hooks.preparing?.({ done, total, unit: 'records', message })
+    if (hooks.stopRequested?.()) stop.abort()
+  }
+  const dir = await buildTokenShards(config.data.dir, {
+    vocabFile,
+    maxSegmentTokens: segmentTokens,
+    signal: stop.signal,
+    onProgress: (done, total) => report(done, total, 'building token shards'),
+    onWaiting: (pid) => report(0, 0, `waiting for another job (process ${pid}) building the same token shards`),
+  })
   const manifest = readTokenManifest(dir)
   if (manifest.vocab.size > bert.vocab_size) throw new WorkbenchError('BAD_INPUT', `${vocabFile}: ${manifest.vocab.size} tokens, more than the model's vocab_size (${bert.vocab_size})`)
   if (!manifest.splits.train) throw new WorkbenchError('BAD_INPUT', `${config.data.dir}: the dataset has no train split`)
@@ -144,20 +174,53 @@ export async function openSegments(config: TrainConfig, bert: BertConfig, segmen
   return { train, dev, specials: manifest.vocab.specials }
 }
 
-/** A sentence pair at `local` of a block: the next segment (or, for NSP, a random one), maybe swapped for SOP. */
-function pairAtBlock(block: SegmentBlock, local: number, objectives: readonly Objective[], rng: Rng): { item: BatchInput; nsp: number; sop: number } {
+/**
+ * A and B cut to fit [CLS] A [SEP] B [SEP], longest-first as HF counts it, but A loses tokens from its
+ * start and B from its end: adjacent text stays adjacent (HF's truncation would cut A's end and leave a
+ * gap between the halves).
+ */
+export function adjacentWindow(a: BatchSegment, b: BatchSegment, budget: number): [BatchSegment, BatchSegment] {
+  let na = a.ids.length
+  let nb = b.ids.length
+  while (na + nb > budget) {
+    if (na >= nb) na--
+    else nb--
+  }
+  return [sliceSegment(a, a.ids.length - na, a.ids.length), sliceSegment(b, 0, nb)]
+}
+
+/**
+ * A sentence pair for the segment at `local`, ALBERT's way: the segment itself (one record's contiguous
+ * text) cut at a uniformly drawn point into A and B, so the two halves are adjacent text of one document
+ * and neither order is longer on average; SOP swaps them half the time; NSP replaces B, half the time,
+ * by the start of a random other segment of the block. Pairing consecutive segments instead would pair
+ * different records whenever records are shorter than a segment (poems, fortunes, sentences): their
+ * order carries no signal, and SOP stayed at ln 2. A 1-token segment pairs with its neighbour.
+ */
+export function sentencePair(block: SegmentBlock, local: number, objectives: readonly Objective[], budget: number, rng: Rng): { item: BatchInput; nsp: number; sop: number } {
   const n = block.count
-  const first = local + 1 < n ? local : Math.max(0, local - 1)
-  const a = block.segment(first)
-  let b = block.segment(Math.min(n - 1, first + 1))
+  const s = block.segment(local)
+  let a: BatchSegment
+  let b: BatchSegment
+  if (s.ids.length >= 2) {
+    const length = Math.min(s.ids.length, budget)
+    const cut = 1 + rng.int(length - 1)
+    a = sliceSegment(s, 0, cut)
+    b = sliceSegment(s, cut, length)
+  } else {
+    const first = local + 1 < n ? local : Math.max(0, local - 1)
+    a = block.segment(first)
+    b = block.segment(Math.min(n - 1, first + 1))
+  }
   let nsp = 0
   let sop = -100
   if (objectives.includes('nsp') && n > 2 && rng.next() < 0.5) {
     let other = rng.int(n - 1)
-    if (other >= first + 1) other++
+    if (other >= local) other++ // any segment but this one
     b = block.segment(other)
     nsp = 1
   }
+  ;[a, b] = adjacentWindow(a, b, budget)
   if (objectives.includes('sop') && nsp === 0) {
     sop = rng.next() < 0.5 ? 0 : 1
     if (sop === 1) return { item: [b, a], nsp, sop }
@@ -179,7 +242,7 @@ export function drawBatch(next: () => { block: SegmentBlock; local: number }, co
     const { block, local } = next()
     if (!usesPairs(objectives)) items.push(block.segment(local))
     else {
-      const pair = pairAtBlock(block, local, objectives, rng)
+      const pair = sentencePair(block, local, objectives, options.maxSeqLength - 3, rng)
       items.push(pair.item)
       nspLabels[b] = pair.nsp
       sopLabels[b] = pair.sop
@@ -262,7 +325,7 @@ export async function train(config: TrainConfig, options: TrainOptions, hooks: T
   // pair objectives read the same shards and evaluate on the same dev segments); a pair
   // [CLS] A [SEP] B [SEP] is truncated longest-first to fit
   const segmentTokens = config.maxSeqLength - 2
-  const opened = await openSegments(config, bert, segmentTokens)
+  const opened = await openSegments(config, bert, segmentTokens, hooks)
   const source = opened.train
   const needsTags = objectives.filter((o) => o === 'pos' || o === 'ner')
   if (needsTags.length && !source.labelled) {
@@ -429,15 +492,17 @@ export async function train(config: TrainConfig, options: TrainOptions, hooks: T
         grads = grads ? accumulate(grads, microGrads) : microGrads
       }
       const stepScale = scaler?.scale ?? 1
-      const clipped = clipByGlobalNorm(grads!, config.maxGradNorm, stepScale)
-      const gradNorm = await readScalar(clipped.norm)
-      clipped.norm.dispose()
+      const clipped = optimizer.clipGradients(grads!, config.maxGradNorm, stepScale)
       const lr = lrAt(state.step)
-      // fp16: gradients that overflowed skip the update (the step still counts, as with GradScaler)
+      // fp16: gradients that overflowed skip the update (the step still counts, as with GradScaler), so
+      // the norm is read first; fp32 reads it after the update, which then waits on no readback
+      let gradNorm = scaler ? await readScalar(clipped.norm) : NaN
       const apply = scaler ? scaler.update(Number.isFinite(gradNorm)) : true
       if (apply) optimizer.step(clipped.grads, lr)
       else hooks.log?.(`step ${state.step + 1}: gradients overflowed at loss scale ${stepScale}; update skipped, scale now ${scaler!.scale}`)
       for (const g of clipped.grads.values()) g.dispose()
+      if (!scaler) gradNorm = await readScalar(clipped.norm)
+      clipped.norm.dispose()
       state.step++
       state.lastLoss = lossSum
       losses.push(lossSum)

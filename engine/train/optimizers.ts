@@ -2,7 +2,10 @@
 // for Deep Learning: Training BERT in 76 minutes", Algorithm 2), over a Map of named tf.Variables.
 //
 // Both keep Adam's moments per parameter (PyTorch's state names: exp_avg, exp_avg_sq) as variables so
-// that a step updates them in place, and both can export/import that state for checkpoints.
+// that a step updates them in place, and both can export/import that state for checkpoints. On webgpu
+// (our kernels on) the moments live instead in one flat arena and every parameter is updated by a few
+// dispatches, clipping included (compute/webgpu/multi-adam.ts); checkpoints see the same per-parameter
+// tensors either way.
 // Weight decay is skipped for parameters where `noDecay(name)` holds — by default biases and
 // LayerNorm weights (`isNoDecay`, matched by name as HF's Trainer does).
 import * as tf from '@tensorflow/tfjs'
@@ -10,6 +13,8 @@ import type { Weights } from '../model/bert'
 import { isNoDecay } from '../model/weights'
 import type { AdamAttrs } from '../compute/kernels/adam-wasm'
 import { hasFusedKernel, runFused } from '../compute/kernels/fused'
+import { webgpuFusedKernelsOn } from '../compute/webgpu/flags'
+import { MultiTensorAdam } from '../compute/webgpu/multi-adam'
 
 export type OptimizerKind = 'adamw' | 'lamb'
 
@@ -20,6 +25,19 @@ export interface OptimizerOptions {
   weightDecay?: number // 0.01
   /** Parameters exempt from weight decay; default: biases and LayerNorm (`isNoDecay`). */
   noDecay?: (name: string) => boolean
+  /** The multi-tensor update (webgpu): default where the backend is webgpu with our kernels on. */
+  multiTensor?: boolean
+}
+
+/** Gradients after clipping: hand exactly these to the next `step`. */
+export interface ClippedGrads {
+  /**
+   * The gradients to step with. Where the optimizer clips inside its update (multi-tensor) these are
+   * the gradients as given, and the clip factor is applied by `step`.
+   */
+  grads: Grads
+  /** ‖g‖ over all gradients before clipping (divided by the loss scale); dispose it. */
+  norm: tf.Scalar
 }
 
 export type { Grads } from '../compute/grads'
@@ -31,6 +49,8 @@ export interface Optimizer {
   readonly stepCount: number
   /** Applies one update with learning rate `lr`. Parameters without a gradient are left alone (as PyTorch). */
   step(grads: Grads, lr: number): void
+  /** `clipByGlobalNorm` for the next `step`, which must get the returned `grads`. */
+  clipGradients(grads: Grads, maxNorm: number, lossScale?: number): ClippedGrads
   /** Moments keyed `exp_avg.<param>` / `exp_avg_sq.<param>`; read them before the next step. */
   stateTensors(): Map<string, tf.Tensor>
   loadState(tensors: Map<string, { shape: number[]; data: Float32Array }>, stepCount: number): void
@@ -51,6 +71,12 @@ abstract class AdamFamily implements Optimizer {
   protected readonly noDecay: (name: string) => boolean
   protected readonly moments = new Map<string, Moments>()
   private steps = 0
+  private readonly multiTensor: boolean
+  private flat: MultiTensorAdam | null = null
+  /** The gradients `clipGradients` put in the arena, with their clip factor, for the next step. */
+  private clipped: Grads | null = null
+  /** stateTensors' copies out of the arena, disposed when the arena changes or on the next call. */
+  private exported: tf.Tensor[] = []
 
   constructor(
     protected readonly weights: Weights,
@@ -64,6 +90,29 @@ abstract class AdamFamily implements Optimizer {
     for (const [b, what] of [[this.beta1, 'beta1'], [this.beta2, 'beta2']] as const) {
       if (!(b >= 0 && b < 1)) throw new Error(`${what} must be in [0, 1), got ${b}`)
     }
+    this.multiTensor = (options.multiTensor ?? true) && tf.getBackend() === 'webgpu' && webgpuFusedKernelsOn()
+  }
+
+  /** The arena over every parameter in the weights' order (so a resume lays it out the same). */
+  private arena(): MultiTensorAdam {
+    this.flat ??= new MultiTensorAdam(
+      this.kind,
+      [...this.weights].map(([name, p]) => ({ name, shape: p.shape, decays: this.decayFor(name) !== 0 })),
+    )
+    return this.flat
+  }
+
+  private dropExported(): void {
+    tf.dispose(this.exported)
+    this.exported = []
+  }
+
+  clipGradients(grads: Grads, maxNorm: number, lossScale = 1): ClippedGrads {
+    if (!this.multiTensor) return clipByGlobalNorm(grads, maxNorm, lossScale)
+    const flat = this.arena()
+    flat.arena.gatherGradients(grads)
+    this.clipped = grads
+    return { grads, norm: flat.gradNorm(maxNorm, lossScale) }
   }
 
   get stepCount(): number {
@@ -89,6 +138,17 @@ abstract class AdamFamily implements Optimizer {
     const t = this.steps
     const bc1 = 1 - this.beta1 ** t
     const bc2 = 1 - this.beta2 ** t
+    if (this.multiTensor) {
+      const flat = this.arena()
+      const clipped = this.clipped === grads
+      this.clipped = null
+      this.dropExported()
+      if (!clipped) flat.arena.gatherGradients(grads)
+      flat.arena.gatherParams(this.weights)
+      flat.update({ lr, beta1: this.beta1, beta2: this.beta2, eps: this.eps, weightDecay: this.weightDecay, bc1, bc2 }, clipped)
+      flat.arena.scatterParams(this.weights)
+      return
+    }
     // one native pass per parameter where the backend has it; the tfjs composition is the reference
     const fused = hasFusedKernel(this.fusedKernel)
     for (const [name, g] of grads) {
@@ -121,6 +181,17 @@ abstract class AdamFamily implements Optimizer {
 
   stateTensors(): Map<string, tf.Tensor> {
     const out = new Map<string, tf.Tensor>()
+    if (this.flat) {
+      this.dropExported()
+      for (const name of this.weights.keys()) {
+        if (!this.flat.arena.withMoments.has(name)) continue
+        const [m, v] = [this.flat.arena.slice(name, 'm'), this.flat.arena.slice(name, 'v')]
+        this.exported.push(m, v)
+        out.set(`exp_avg.${name}`, m)
+        out.set(`exp_avg_sq.${name}`, v)
+      }
+      return out
+    }
     for (const [name, s] of this.moments) {
       out.set(`exp_avg.${name}`, s.m)
       out.set(`exp_avg_sq.${name}`, s.v)
@@ -129,11 +200,8 @@ abstract class AdamFamily implements Optimizer {
   }
 
   loadState(tensors: Map<string, { shape: number[]; data: Float32Array }>, stepCount: number): void {
-    for (const s of this.moments.values()) {
-      s.m.dispose()
-      s.v.dispose()
-    }
-    this.moments.clear()
+    const loaded = new Map<string, { m?: tf.Tensor; v?: tf.Tensor }>()
+    const checked: [string, 'exp_avg' | 'exp_avg_sq', { shape: number[]; data: Float32Array }][] = []
     for (const [key, t] of tensors) {
       const match = /^(exp_avg|exp_avg_sq)\.(.+)$/.exec(key)
       if (!match) throw new Error(`optimizer state: unexpected key "${key}"`)
@@ -143,23 +211,46 @@ abstract class AdamFamily implements Optimizer {
       if (t.shape.length !== p.shape.length || t.shape.some((d, i) => d !== p.shape[i])) {
         throw new Error(`optimizer state: "${key}" has shape [${t.shape.join(', ')}], parameter has [${p.shape.join(', ')}]`)
       }
-      const s = this.momentsFor(name, p)
-      tf.tidy(() => (which === 'exp_avg' ? s.m : s.v).assign(tf.tensor(t.data, t.shape, 'float32')))
+      checked.push([name, which as 'exp_avg' | 'exp_avg_sq', t])
     }
-    for (const name of this.moments.keys()) {
+    for (const [name] of checked) {
       if (!tensors.has(`exp_avg.${name}`) || !tensors.has(`exp_avg_sq.${name}`)) {
         throw new Error(`optimizer state: "${name}" has only one of exp_avg / exp_avg_sq`)
       }
     }
+    this.disposeMoments()
+    for (const [name, which, t] of checked) {
+      const entry = loaded.get(name) ?? {}
+      entry[which === 'exp_avg' ? 'm' : 'v'] = tf.tensor(t.data, t.shape, 'float32')
+      loaded.set(name, entry)
+    }
+    for (const [name, { m, v }] of loaded) {
+      if (this.multiTensor) this.arena().arena.loadMoments(name, m!, v!)
+      else {
+        const s = this.momentsFor(name, this.weights.get(name)!)
+        s.m.assign(m!)
+        s.v.assign(v!)
+      }
+      tf.dispose([m!, v!])
+    }
     this.steps = stepCount
   }
 
-  dispose(): void {
+  private disposeMoments(): void {
     for (const s of this.moments.values()) {
       s.m.dispose()
       s.v.dispose()
     }
     this.moments.clear()
+    this.dropExported()
+    this.flat?.arena.clearMoments()
+    this.clipped = null
+  }
+
+  dispose(): void {
+    this.disposeMoments()
+    this.flat?.dispose()
+    this.flat = null
   }
 }
 

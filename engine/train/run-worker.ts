@@ -4,7 +4,7 @@
 // terminates the worker at once, writing nothing (the run's lease went to another process).
 import { errorFromWorker, startWorker } from '../worker-thread'
 import type { TrainConfig } from './config'
-import type { MetricValue, TrainHooks, TrainOptions, TrainProgress, TrainResult } from './loop'
+import type { MetricValue, PrepareProgress, TrainHooks, TrainOptions, TrainProgress, TrainResult } from './loop'
 
 export interface WorkerInput {
   config: TrainConfig
@@ -15,6 +15,7 @@ export interface WorkerInput {
 export type WorkerMessage =
   | { type: 'backend'; name: string; detail: string }
   | { type: 'progress'; progress: TrainProgress }
+  | { type: 'preparing'; progress: PrepareProgress }
   | { type: 'metrics'; points: MetricValue[] }
   | { type: 'checkpoint'; step: number; dir: string }
   | { type: 'log'; line: string }
@@ -53,6 +54,8 @@ export function trainInWorker(config: TrainConfig, options: WorkerInput['options
             return hooks.backend?.({ name: m.name, detail: m.detail })
           case 'progress':
             return hooks.progress?.(m.progress)
+          case 'preparing':
+            return hooks.preparing?.(m.progress)
           case 'metrics':
             return hooks.metrics?.(m.points)
           case 'checkpoint':

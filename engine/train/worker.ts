@@ -18,6 +18,7 @@ async function main(): Promise<void> {
     { ...input.options, backend: backend.name },
     {
       progress: (progress) => post({ type: 'progress', progress }),
+      preparing: (progress) => post({ type: 'preparing', progress }),
       metrics: (points) => post({ type: 'metrics', points }),
       checkpoint: (c) => post({ type: 'checkpoint', ...c }),
       log: (line) => post({ type: 'log', line }),

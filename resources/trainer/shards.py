@@ -116,19 +116,28 @@ class ShardBatches:
         self.order = BlockOrder(self.split.blocks(), run['seed'])
 
     def _pair(self, block, index, g, objectives):
-        """engine/train/loop.ts pairAtBlock: B is the next segment of the block, or for NSP (half the time,
-        blocks of 3+) a random other one of the block; SOP swaps an in-order pair half the time."""
+        """engine/train/loop.ts sentencePair: the segment cut at a uniform point into A and B (adjacent text of
+        one record; a 1-token segment pairs with its neighbour), NSP replacing B half the time (blocks of 3+)
+        by a random other segment, A and B trimmed by adjacent_window, SOP swapping them half the time."""
         lo, n = block
         local = index - lo
-        first = local if local + 1 < n else max(0, local - 1)
-        a = self.split.segment(lo + first)
-        b = self.split.segment(lo + min(n - 1, first + 1))
+        budget = self.run['maxSeqLength'] - 3
+        s = self.split.segment(index)
+        if len(s) >= 2:
+            length = min(len(s), budget)
+            cut = 1 + int(torch.randint(length - 1, (), generator=g))
+            a, b = s[:cut], s[cut:length]
+        else:
+            first = local if local + 1 < n else max(0, local - 1)
+            a = self.split.segment(lo + first)
+            b = self.split.segment(lo + min(n - 1, first + 1))
         nsp, sop = 0, -100
         if 'nsp' in objectives and n > 2 and float(torch.rand((), generator=g)) < 0.5:
             other = int(torch.randint(n - 1, (), generator=g))
-            if other >= first + 1:
+            if other >= local:
                 other += 1
             b, nsp = self.split.segment(lo + other), 1
+        a, b = adjacent_window(a, b, budget)
         if 'sop' in objectives and nsp == 0:
             sop = 0 if float(torch.rand((), generator=g)) < 0.5 else 1
             if sop == 1:
@@ -165,6 +174,17 @@ class ShardBatches:
         rows = rank_rows(B, rank, world)
         first = (step * accumulation + micro) * B
         return self.rows(range(first + rows.start, first + rows.stop), seeded(self.run['seed'], step, micro, rank))
+
+
+def adjacent_window(a, b, budget):
+    """engine/train/loop.ts adjacentWindow: longest-first, A losing tokens from its start and B from its end."""
+    na, nb = len(a), len(b)
+    while na + nb > budget:
+        if na >= nb:
+            na -= 1
+        else:
+            nb -= 1
+    return a[len(a) - na:], b[:nb]
 
 
 def truncate(segments, budget):

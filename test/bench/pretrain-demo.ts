@@ -88,6 +88,11 @@ try {
     const seconds = (performance.now() - t0) / 1000
     const last = (n: string) => metricSeries(wb.db, runId, n).values.at(-1) ?? null
     const tps = metricSeries(wb.db, runId, 'tokens_per_sec').values
+    // the last 50 steps' mean: a single step's pair loss is noise
+    const mean50 = (n: string) => {
+      const v = metricSeries(wb.db, runId, n).values.slice(-50)
+      return v.length ? v.reduce((a, b) => a + b, 0) / v.length : null
+    }
     const row = {
       name,
       devMlmLoss: last('eval/loss/mlm'),
@@ -95,6 +100,8 @@ try {
       devPpl: last('eval/ppl'),
       devPosAcc: last('eval/acc/pos'),
       devNerAcc: last('eval/acc/ner'),
+      devSopAcc: last('eval/acc/sop'),
+      trainSopLoss: mean50('loss/sop'),
       trainMlmLoss: last('loss/mlm'),
       tokensPerSec: tps.slice(5).reduce((a, b) => a + b, 0) / Math.max(1, tps.length - 5),
       seconds,
@@ -107,10 +114,10 @@ try {
   else {
     console.log(`tiny preset (2×128, seq 64, batch 16, AdamW 2e-3, wasm), ${steps} steps, seed ${args.seed}; ${chars} characters of ${source}, 5% dev`)
     console.log(`tagging (built-in: jieba POS + LAC NER, in the job's worker): ${setting.tagCharsPerSec.toFixed(0)} chars/s`)
-    console.log('| run | dev MLM loss | dev MLM acc | dev ppl | dev POS acc | dev NE acc | train MLM loss (last step) | tokens/s | wall s |')
-    console.log('|---|---|---|---|---|---|---|---|---|')
+    console.log('| run | dev MLM loss | dev MLM acc | dev ppl | dev POS acc | dev NE acc | dev SOP acc | train SOP loss (last 50 steps) | train MLM loss (last step) | tokens/s | wall s |')
+    console.log('|---|---|---|---|---|---|---|---|---|---|---|')
     const f = (x: number | null, d = 3) => (x === null ? '–' : x.toFixed(d))
-    for (const r of rows) console.log(`| ${r.name} | ${f(r.devMlmLoss)} | ${f(r.devMlmAcc)} | ${f(r.devPpl, 0)} | ${f(r.devPosAcc)} | ${f(r.devNerAcc)} | ${f(r.trainMlmLoss)} | ${r.tokensPerSec.toFixed(0)} | ${r.seconds.toFixed(0)} |`)
+    for (const r of rows) console.log(`| ${r.name} | ${f(r.devMlmLoss)} | ${f(r.devMlmAcc)} | ${f(r.devPpl, 0)} | ${f(r.devPosAcc)} | ${f(r.devNerAcc)} | ${f(r.devSopAcc)} | ${f(r.trainSopLoss)} | ${f(r.trainMlmLoss)} | ${r.tokensPerSec.toFixed(0)} | ${r.seconds.toFixed(0)} |`)
   }
 } finally {
   await wb.close()

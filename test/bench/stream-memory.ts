@@ -5,6 +5,7 @@
 //   streamed   data kind "dataset": token shards built on first use (streaming), read block by block
 //   cached     the same, a second run: the shards exist, so this is training alone
 //   in-memory  data kind "text-file": the earlier path, the whole text tokenized into memory at start
+//   build      the token-shard build alone (buildTokenShards, no model, no tfjs): its own footprint
 // Not a test: it takes minutes and the numbers depend on the machine.
 import { spawnSync } from 'node:child_process'
 import fs from 'node:fs'
@@ -16,7 +17,7 @@ const { values: args } = parseArgs({
   options: {
     sizes: { type: 'string', default: '10,200' },
     steps: { type: 'string', default: '20' },
-    modes: { type: 'string', default: 'streamed,cached,in-memory' },
+    modes: { type: 'string', default: 'build,streamed,cached,in-memory' },
     json: { type: 'boolean', default: false },
     child: { type: 'string' }, // internal: "<mode>:<dir>"
   },
@@ -24,6 +25,18 @@ const { values: args } = parseArgs({
 
 if (args.child) {
   const [mode, dir] = args.child.split(/:(.*)/s)
+  if (mode === 'build') {
+    const { buildTokenShards } = await import('../../engine/train/shard-build')
+    const { defaultVocabPath } = await import('../../engine/text/default-vocab')
+    const { TRAIN_PRESETS } = await import('../../engine/train/presets')
+    const t0 = performance.now()
+    // the segment length a `tiny` run asks for; removed after, so the next mode builds again
+    const built = await buildTokenShards(dir, { vocabFile: defaultVocabPath(), maxSegmentTokens: TRAIN_PRESETS.tiny.maxSeqLength! - 2 })
+    fs.rmSync(built, { recursive: true, force: true })
+    const seconds = (performance.now() - t0) / 1000
+    process.stdout.write(JSON.stringify({ peakRssMB: process.resourceUsage().maxRSS / 1024, seconds, startSeconds: seconds }) + '\n')
+    process.exit(0)
+  }
   const { useBackend } = await import('../../engine/train/backend')
   const { parseTrainConfig } = await import('../../engine/train/config')
   const { train } = await import('../../engine/train/loop')

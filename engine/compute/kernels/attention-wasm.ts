@@ -16,11 +16,11 @@ export const attentionWasmConfig = wasmFusedKernel(
   },
 )
 
-/** (dcontext, q, k, v, probs; the forward's attrs) → [dq, dk, dv] */
+/** (dcontext, q, k, v, saved = the forward's probs; the forward's attrs) → [dq, dk, dv]; mask and context, also given, are not needed here */
 export const attentionGradWasmConfig = wasmFusedKernel(
   'MengziAttentionGrad',
   (backend, { q }) => [0, 1, 2].map(() => backend.makeOutput(q.shape, 'float32')) as [TensorInfo, TensorInfo, TensorInfo],
-  ({ native, f32 }, { dcontext, q, k, v, probs }, [dq, dk, dv], { heads, scale, rate, seed }) => {
+  ({ native, f32 }, { dcontext, q, k, v, saved: probs }, [dq, dk, dv], { heads, scale, rate, seed }) => {
     const [B, T] = q.shape
     native.attentionBackward(f32(dcontext), f32(q), f32(k), f32(v), f32(probs), B, T, heads as number, scale as number, rate as number, seed as number, f32(dq), f32(dk), f32(dv))
   },

@@ -2,6 +2,8 @@
 // on the host, rounded to f32). AdamW is one elementwise pass. LAMB: a pass writing m', v' and the
 // direction u (into p's output) with per-workgroup partial sums of p² and u², one workgroup reducing
 // those to the trust ratio, and a pass p' = p − lr·trust·u.
+// The optimizer on webgpu updates through multi-adam.ts (a few dispatches for all parameters); these
+// per-parameter kernels serve `multiTensor: false` and are the reference multi-adam.ts is tested against.
 import type { AdamAttrs } from '../kernels/adam-wasm'
 import { bindings, dispatch, f32, grid, output, u32, webgpuKernel } from './runner'
 import { sizeFromShape } from './shape'

@@ -30,6 +30,12 @@ export interface GpuBuffer {
   destroy(): void
 }
 
+export interface GpuCommandEncoder {
+  beginComputePass(descriptor: object): GpuComputePassEncoder
+  copyBufferToBuffer(source: GpuBuffer, sourceOffset: number, destination: GpuBuffer, destinationOffset: number, size: number): void
+  clearBuffer(buffer: GpuBuffer, offset?: number, size?: number): void
+}
+
 export interface GpuBindGroupLayout {
   readonly label?: string
 }

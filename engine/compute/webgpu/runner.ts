@@ -4,7 +4,7 @@
 // and declares its own bindings: outputs first, then inputs, then one uniform block when given.
 import * as tf from '@tensorflow/tfjs'
 import type { TensorInfo } from '@tensorflow/tfjs'
-import type { GpuBuffer, GpuComputePassEncoder, GpuComputePipeline, GpuDevice } from './gpu'
+import type { GpuBuffer, GpuCommandEncoder, GpuComputePassEncoder, GpuComputePipeline, GpuDevice } from './gpu'
 
 /** The parts of tfjs-webgpu's WebGPUBackend (4.22) this runner uses. */
 export interface WebgpuBackendInternals extends tf.KernelBackend {
@@ -12,7 +12,7 @@ export interface WebgpuBackendInternals extends tf.KernelBackend {
   tensorMap: { get(dataId: object): { resource: GpuBuffer | null; dtype: tf.DataType; shape: number[] } }
   commandQueueOwnedIds: WeakSet<object>
   computePassEncoder: GpuComputePassEncoder | null
-  commandEncoder: { beginComputePass(d: object): GpuComputePassEncoder } | null
+  commandEncoder: GpuCommandEncoder | null
   dispatchCountInPass: number
   makeTensorInfo(shape: number[], dtype: tf.DataType, values?: unknown): TensorInfo
   uploadToGPU(dataId: object): void
@@ -58,10 +58,18 @@ export interface Dispatch {
   workgroups: [number, number?, number?]
 }
 
+let recorded = 0
+
+/** How many dispatches `dispatch` has recorded in this process (tfjs's own programs not included). */
+export function dispatchesRecorded(): number {
+  return recorded
+}
+
 /** Records one dispatch on tfjs's current compute pass; submits when tfjs's batch size is reached. */
 export function dispatch(backend: WebgpuBackendInternals, d: Dispatch): void {
   const [x, y = 1, z = 1] = d.workgroups
   if (x === 0 || y === 0 || z === 0) return
+  recorded++
   const pipeline = pipelineFor(backend.device, d.key, d.code)
   const entries: { binding: number; resource: unknown }[] = []
   for (const t of [...d.outputs, ...d.inputs]) {
@@ -84,6 +92,22 @@ export function dispatch(backend: WebgpuBackendInternals, d: Dispatch): void {
     backend.endComputePassEncoder()
     backend.submitQueue()
   }
+}
+
+/** The GPU buffer of a tensor (uploaded first if its values are on the CPU), held until tfjs's next submit. */
+export function bufferOf(backend: WebgpuBackendInternals, t: TensorInfo): GpuBuffer {
+  backend.uploadToGPU(t.dataId)
+  const resource = backend.tensorMap.get(t.dataId).resource
+  if (!resource) throw new Error('a tensor has no GPU buffer')
+  backend.commandQueueOwnedIds.add(t.dataId)
+  return resource
+}
+
+/** tfjs's command encoder outside any compute pass, for copies: commands, not dispatches, in stream order. */
+export function copyEncoder(backend: WebgpuBackendInternals): GpuCommandEncoder {
+  backend.ensureCommandEncoderReady()
+  backend.endComputePassEncoder()
+  return backend.commandEncoder!
 }
 
 /** Workgroup counts for `n` items in groups of `size`, folded into 2-D past the per-dimension limit. */

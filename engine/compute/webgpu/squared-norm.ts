@@ -1,6 +1,8 @@
 // MengziSquaredNormAdd on webgpu: acc' = acc + Σ g², so a global gradient norm folds over the
 // gradients two small dispatches each, with no AddN over every gradient at once (a stage binds three
 // buffers whatever the model's size). Partial sums per workgroup, then one workgroup adds them to acc.
+// The optimizer's own clipping on webgpu (Optimizer.clipGradients) sums over its flat arena instead
+// (multi-adam.ts); this kernel serves clipByGlobalNorm called on its own.
 import { bindings, dispatch, grid, output, u32, webgpuKernel } from './runner'
 import { sizeFromShape } from './shape'
 import { ENTRY_ARGS, FLAT_INDEX_WGSL, workgroupReduction } from './wgsl'

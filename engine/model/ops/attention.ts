@@ -1,7 +1,8 @@
 // BERT's self-attention core, from the projected Q, K, V [B, T, H] to the context [B, T, H]:
-// split heads, scores = Q·Kᵀ/√d + mask, softmax, dropout, ·V, merge heads. With the fused native kernel
-// it is one op working in the [B, T, H] layout (no head split/merge copies, the dropout mask recomputed
-// from its seed); elsewhere the tfjs composition below, which stays the reference.
+// split heads, scores = Q·Kᵀ/√d + mask, softmax, dropout, ·V, merge heads. With a fused kernel (native
+// on wasm, WGSL on webgpu) it is one op working in the [B, T, H] layout (no head split/merge copies, the
+// dropout mask recomputed from its seed; on webgpu flash style, the probabilities never stored);
+// elsewhere the tfjs composition below, which stays the reference.
 import * as tf from '@tensorflow/tfjs'
 import { hasFusedKernel, runFused } from '../../compute/kernels/fused'
 import { dropout } from './dropout'
@@ -23,11 +24,16 @@ export function attentionCore(q: tf.Tensor3D, k: tf.Tensor3D, v: tf.Tensor3D, ma
   if (maskFits && hasFusedKernel('MengziAttention')) {
     const attrs = { heads, scale, rate: dropoutRate, seed: dropoutRate > 0 ? seed >>> 0 : 0 }
     const op = tf.customGrad(((qs: tf.Tensor, ks: tf.Tensor, vs: tf.Tensor, m: tf.Tensor, save: tf.GradSaveFunc) => {
-      const [context, probs] = runFused('MengziAttention', { q: qs, k: ks, v: vs, mask: m }, attrs)
-      save([qs, ks, vs, probs])
+      // `saved` is what the backend's backward needs beyond the inputs and the context: the probabilities
+      // [B, heads, T, T] on wasm, per-row softmax statistics [B, heads, T, 2] on webgpu (flash style)
+      const [context, saved] = runFused('MengziAttention', { q: qs, k: ks, v: vs, mask: m }, attrs)
+      save([qs, ks, vs, m, context, saved])
       return {
         value: context,
-        gradFunc: (dy: tf.Tensor, [sq, sk, sv, sp]: tf.Tensor[]) => [...runFused('MengziAttentionGrad', { dcontext: dy, q: sq, k: sk, v: sv, probs: sp }, attrs), tf.zerosLike(m)],
+        gradFunc: (dy: tf.Tensor, [sq, sk, sv, sm, sc, ss]: tf.Tensor[]) => [
+          ...runFused('MengziAttentionGrad', { dcontext: dy, q: sq, k: sk, v: sv, mask: sm, context: sc, saved: ss }, attrs),
+          tf.zerosLike(m),
+        ],
       }
     }) as unknown as Parameters<typeof tf.customGrad>[0]) as unknown as (...xs: tf.Tensor[]) => tf.Tensor3D
     return op(q, k, v, mask)

@@ -32,6 +32,11 @@ describe('mengzi train --preset tiny on real text', () => {
     expect(summary).toMatchObject({ runId: 1, status: 'completed', backend: 'wasm', step: 80, error: null })
     expect(lines.some((l) => l.progress?.unit === 'records')).toBe(true) // tagging first, inside the job
     expect(lines.filter((l) => l.progress?.unit === 'steps').length).toBeGreaterThan(10)
+    // then the one-time token-shard build, also inside the job, in records up to the dataset's total, before any step
+    const build = lines.filter((l) => l.progress?.message === 'building token shards')
+    expect(build.length).toBeGreaterThan(0)
+    expect(build.at(-1).progress).toMatchObject({ unit: 'records', done: build.at(-1).progress.total })
+    expect(lines.indexOf(build.at(-1))).toBeLessThan(lines.findIndex((l) => l.progress?.unit === 'steps'))
     expect(Object.keys(summary.eval).sort()).toEqual(
       ['eval/acc/mlm', 'eval/acc/ner', 'eval/acc/pos', 'eval/acc/sop', 'eval/loss/mlm', 'eval/loss/ner', 'eval/loss/pos', 'eval/loss/sop', 'eval/ppl'].sort(),
     )

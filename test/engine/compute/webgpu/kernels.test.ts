@@ -40,6 +40,36 @@ async function onBoth(f: (...xs: tf.Tensor[]) => tf.Tensor, make: () => tf.Tenso
 
 const t = (shape: number[], seed: number, scale = 1) => tf.tensor(randomValues(shape.reduce((a, b) => a * b, 1), seed).map((x) => x * scale), shape)
 
+/** lowbias32, the hash of engine/native/src/dropout.h, written out again here from its definition. */
+const mix = (v: number) => {
+  let h = v >>> 0
+  h ^= h >>> 16
+  h = Math.imul(h, 0x7feb352d) >>> 0
+  h ^= h >>> 15
+  h = Math.imul(h, 0x846ca68b) >>> 0
+  return (h ^ (h >>> 16)) >>> 0
+}
+/** Whether element i survives dropout with (rate, seed), by the native kernels' definition. */
+function kept(i: number, rate: number, seed: number): boolean {
+  const { seedWord, threshold } = dropoutParams(rate, seed)
+  return mix((mix((i ^ seedWord) >>> 0) + seedWord) >>> 0) >>> 8 >= threshold
+}
+
+/**
+ * Each output within tol × its own largest |value| (no floor of 1, so tiny outputs are compared too);
+ * an all-zero expected output (dq, dk at T = 1: a softmax over one key is constant) within tol of 0.
+ */
+function expectCloseToScale(actual: Float32Array[], expected: Float32Array[], tol: number, label: string): void {
+  expect(actual.length).toBe(expected.length)
+  actual.forEach((a, k) => {
+    expect(a.length).toBe(expected[k].length)
+    const scale = expected[k].reduce((m, v) => Math.max(m, Math.abs(v)), 0) || 1
+    let worst = 0
+    for (let i = 0; i < a.length; i++) worst = Math.max(worst, Math.abs(a[i] - expected[k][i]) / scale)
+    expect(worst, `${label}: output ${k}, max error / max |value|`).toBeLessThanOrEqual(tol)
+  })
+}
+
 describeOnWebgpu('fused WGSL kernels against the cpu backend', () => {
   it('registers every fused kernel for webgpu', () => {
     for (const name of ['MengziDense', 'MengziDenseGrad', 'MengziLayerNorm', 'MengziLayerNormGrad', 'MengziGelu', 'MengziGeluGrad', 'MengziSoftmaxXent', 'MengziSoftmaxXentGrad', 'MengziAdamW', 'MengziLamb', 'MengziAttention', 'MengziAttentionGrad', 'MengziDropout', 'MengziScatterAddRows', 'MengziSquaredNormAdd']) {
@@ -100,24 +130,16 @@ describeOnWebgpu('fused WGSL kernels against the cpu backend', () => {
     const x = randomValues(n, 14)
     const [y, dx] = await valueAndGrads((a) => dropout(a, rate, seed), () => [tf.tensor(x)])
     const weights = randomValues(n, 77)
-    const { seedWord, threshold, scale } = dropoutParams(rate, seed)
-    const mix = (v: number) => {
-      let h = v >>> 0
-      h ^= h >>> 16
-      h = Math.imul(h, 0x7feb352d) >>> 0
-      h ^= h >>> 15
-      h = Math.imul(h, 0x846ca68b) >>> 0
-      return (h ^ (h >>> 16)) >>> 0
-    }
-    let kept = 0
+    const { scale } = dropoutParams(rate, seed)
+    let keptCount = 0
     for (let i = 0; i < n; i++) {
-      const keep = mix((mix((i ^ seedWord) >>> 0) + seedWord) >>> 0) >>> 8 >= threshold
-      kept += keep ? 1 : 0
+      const keep = kept(i, rate, seed)
+      keptCount += keep ? 1 : 0
       expect(y[i] + 0).toBe(keep ? Math.fround(x[i] * scale) : 0) // + 0: a dropped negative is −0
       expect(dx[i] + 0).toBe(keep ? Math.fround(weights[i] * scale) : 0)
     }
-    expect(kept / n).toBeGreaterThan(0.6)
-    expect(kept / n).toBeLessThan(0.8)
+    expect(keptCount / n).toBeGreaterThan(0.6)
+    expect(keptCount / n).toBeLessThan(0.8)
   })
 
   it('attention with dropout applies the dropout op mask on the probabilities (same seed)', async () => {
@@ -130,6 +152,59 @@ describeOnWebgpu('fused WGSL kernels against the cpu backend', () => {
       return tf.matMul(probs, split(v)).transpose([0, 2, 1, 3]).reshape([B, T, H])
     }
     expectClose((await valueAndGrads(fusedF, make)).slice(0, 4), (await valueAndGrads(composed, make)).slice(0, 4), 2e-5)
+  })
+
+  it('flash attention: ragged T (1, 7, 33, 130; head sizes 4, 8, 64), padded keys, dropout on and off, scores large and small, against plain tfjs ops on cpu with the hash mask', async () => {
+    const seed = 2024
+    // [B, T, H, heads, padded keys per sequence, scale of q]
+    const cases = [
+      [2, 1, 8, 2, [0, 0], 1],
+      [2, 7, 12, 3, [0, 3], 1],
+      [2, 33, 16, 2, [5, 0], 30], // scores in the tens: softmax rows near one-hot
+      [1, 33, 128, 2, [10], 1], // head size 64: key tiles of 24 rows, the last one ragged
+      [2, 130, 24, 3, [0, 61], 1], // query and key blocks past 64 and 32 rows
+      [2, 130, 24, 3, [7, 0], 1e-3], // scores near 0: rows near uniform, dk tiny
+    ] as const
+    for (const [B, T, H, heads, padded, qScale] of cases) {
+      const make = () => {
+        const mask = new Float32Array(B * T)
+        padded.forEach((p, b) => mask.fill(-3.4028234663852886e38, b * T + T - p, b * T + T))
+        return [t([B, T, H], 51, 2 * qScale), t([B, T, H], 52, 2), t([B, T, H], 53, 2), tf.tensor(mask, [B, 1, 1, T])]
+      }
+      for (const rate of [0, 0.3]) {
+        const label = `B ${B}, T ${T}, H ${H}, heads ${heads}, q × ${qScale}, dropout ${rate}`
+        const fusedF = (q: tf.Tensor, k: tf.Tensor, v: tf.Tensor, m: tf.Tensor) => attentionCore(q as tf.Tensor3D, k as tf.Tensor3D, v as tf.Tensor3D, m as tf.Tensor4D, { heads, dropoutRate: rate, seed })
+        // the reference: split heads, softmax(Q·Kᵀ·scale + mask), × the hash mask's factors by index
+        // item·T² + i·T + j written out element by element, ·V, merge heads
+        const factors = new Float32Array(B * heads * T * T).map((_, i) => (rate === 0 ? 1 : kept(i, rate, seed) ? dropoutParams(rate, seed).scale : 0))
+        const plainF = (q: tf.Tensor, k: tf.Tensor, v: tf.Tensor, m: tf.Tensor) => {
+          const split = (a: tf.Tensor) => a.reshape([B, T, heads, H / heads]).transpose([0, 2, 1, 3])
+          const probs = tf.softmax(tf.matMul(split(q), split(k), false, true).mul((H / heads) ** -0.5).add(m), -1).mul(tf.tensor(factors, [B, heads, T, T]))
+          return tf.matMul(probs, split(v)).transpose([0, 2, 1, 3]).reshape([B, T, H])
+        }
+        expect(hasFusedKernel('MengziAttention')).toBe(true)
+        const gpu = (await valueAndGrads(fusedF, make)).slice(0, 4) // context, dq, dk, dv (the mask gets no gradient)
+        await tf.setBackend('cpu')
+        const cpu = (await valueAndGrads(plainF, make)).slice(0, 4)
+        await tf.setBackend('webgpu')
+        expectCloseToScale(gpu, cpu, qScale === 30 ? 1e-4 : 2e-5, label)
+        if (T === 130 && rate > 0) {
+          // determinism (exact resume relies on it): no atomics, so a second run gives the same bits
+          const again = (await valueAndGrads(fusedF, make)).slice(0, 4)
+          again.forEach((a, k) => expect(Buffer.from(a.buffer).equals(Buffer.from(gpu[k].buffer)), `${label}: output ${k} bit for bit`).toBe(true))
+        }
+      }
+    }
+  })
+
+  it('flash attention keeps O(T) per query row for backward, not the [B, heads, T, T] probabilities', () => {
+    const [B, T, H, heads] = [2, 33, 16, 2]
+    const outs = tf.engine().runKernel('MengziAttention', { q: t([B, T, H], 54), k: t([B, T, H], 55), v: t([B, T, H], 56), mask: tf.zeros([B, 1, 1, T]) }, { heads, scale: 0.25, rate: 0, seed: 0 }) as tf.Tensor[]
+    expect(outs.map((o) => o.shape)).toEqual([
+      [B, T, H],
+      [B, heads, T, 2],
+    ])
+    tf.dispose(outs)
   })
 
   it('embedding-gradient scatter-add: repeated ids, the padding id skipped, same as cpu', async () => {

@@ -1,0 +1,303 @@
+// AdamW and LAMB as multi-tensor kernels on webgpu: every parameter updated by a constant number of
+// dispatches over the flat arena (optimizer-arena.ts), global-norm clipping included:
+//   clip (when asked): one dispatch of partial sums of g² over G, one workgroup finishing the norm and
+//                      the clip factor min(1, maxNorm / (‖g‖ + 1e-6)) / lossScale, kept on the GPU;
+//   AdamW:             one dispatch, the factor applied to g as it loads;
+//   LAMB:              one dispatch of per-chunk sums of p² and u², one workgroup per parameter turning
+//                      its chunks' sums into the trust ratio, one dispatch p' = p − lr·trust·u (u recomputed,
+//                      not stored: no buffer of the model's size for it).
+// The per-parameter kernels (adam.ts) took 1 (AdamW) or 3 (LAMB) dispatches per parameter and clipping
+// 3 per gradient. Per group of the arena (one below 128 MiB of parameters at the default limit): AdamW
+// 1 dispatch, LAMB 2, clipping 1; plus one each for LAMB's trust ratios and the norm. Every shader binds
+// at most 6 storage buffers, within WebGPU's minimum of 8.
+// Numbers: the element formulas and the host-formed f32 constants of adam.ts (engine/native/src/adam.c);
+// LAMB's per-parameter sums in adam.ts's order (256 × 8 elements per workgroup from the parameter's
+// start, then strided over its workgroups), so the trust ratios are the per-parameter kernels' own.
+import * as tf from '@tensorflow/tfjs'
+import type { TensorInfo } from '@tensorflow/tfjs'
+import type { AdamAttrs } from '../kernels/adam-wasm'
+import { ACTIVE, CHUNK, DECAYS, OptimizerArena, type ArenaGroup, type ArenaParam } from './optimizer-arena'
+import { dispatch, f32, grid, output, u32, webgpuInternals, type WebgpuBackendInternals } from './runner'
+import { REDUCE_WGSL } from './wgsl'
+
+export type AdamKind = 'adamw' | 'lamb'
+
+const NORM_GROUPS = 1024 // workgroups of the g² partial sums per arena group, at most
+
+const storage = (i: number, name: string, type: string, write: boolean) =>
+  `@group(0) @binding(${i}) var<storage, ${write ? 'read_write' : 'read'}> ${name}: array<${type}>;`
+const uniformBlock = (i: number, fields: string) => `struct U { ${fields} };\n@group(0) @binding(${i}) var<uniform> u: U;`
+
+/** Which segment holds a chunk, and the walk over its 8 × 256 elements (ELEMENT_LOOP's body sees i, k, seg). */
+const SEGMENT_WGSL = /* wgsl */ `
+fn segmentOf(chunk: u32) -> u32 {
+  var lo = u.segBegin;
+  var hi = u.segEnd;
+  loop {
+    if (hi - lo <= 1u) { break; }
+    let mid = (lo + hi) / 2u;
+    if (table[mid].x <= chunk) { lo = mid; } else { hi = mid; }
+  }
+  return lo;
+}`
+
+const SEGMENT_FIELDS = 'segBegin: u32, segEnd: u32, chunkBase: u32, chunks: u32, clipped: u32, coefAt: u32,'
+
+/** The moments of element i with g scaled by the clip factor: defines gi, mi, vi. */
+const MOMENTS_WGSL = /* wgsl */ `
+      let gi = g[i] * coef;
+      let mi = m[i] * u.b1 + gi * u.c1;
+      let vi = v[i] * u.b2 + (gi * gi) * u.c2;`
+
+/** Entry prologue: the workgroup's chunk, its segment `seg` (index s), whether it updates (`live`), the clip factor. */
+const PROLOGUE_WGSL = /* wgsl */ `
+  let w = wid.y * nw.x + wid.x;
+  let chunk = u.chunkBase + w;
+  let s = segmentOf(chunk);
+  let seg = table[s];
+  let live = w < u.chunks && (seg.w & ${ACTIVE}u) != 0u;
+  let decays = (seg.w & ${DECAYS}u) != 0u;
+  let coef = select(1.0, scratch[u.coefAt], u.clipped != 0u);
+  let first = (chunk - seg.x) * ${CHUNK}u;`
+
+const ENTRY = '@builtin(local_invocation_index) lid: u32, @builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nw: vec3<u32>'
+
+const forElements = (body: string) => /* wgsl */ `
+  for (var j = 0u; j < ${CHUNK / 256}u; j++) {
+    let k = first + j * 256u + lid;
+    if (live && k < seg.z) {
+      let i = seg.y + k;${body}
+    }
+  }`
+
+/** The arena, the scratch buffer (g² partials, clip factor, LAMB sums and trust ratios) and the kernels. */
+export class MultiTensorAdam {
+  private readonly backend: WebgpuBackendInternals
+  readonly arena: OptimizerArena
+  private readonly scratch: TensorInfo
+  private readonly normAt: number[] = [] // per group: where its g² partials start
+  private readonly normCount: number[] = []
+  private readonly coefAt: number
+  private readonly lambAt: number
+  private readonly trustAt: number
+
+  constructor(
+    readonly kind: AdamKind,
+    params: ArenaParam[],
+    groupBytes?: number,
+  ) {
+    this.backend = webgpuInternals(tf.backend())
+    this.arena = new OptimizerArena(this.backend, params, groupBytes)
+    let at = 0
+    for (const group of this.arena.groups) {
+      this.normAt.push(at)
+      this.normCount.push(Math.max(1, Math.min(NORM_GROUPS, group.chunks)))
+      at += this.normCount[this.normCount.length - 1]
+    }
+    this.coefAt = at
+    this.lambAt = at + 1
+    this.trustAt = this.lambAt + 2 * this.arena.totalChunks
+    this.scratch = output(this.backend, [this.trustAt + this.arena.segments.length])
+  }
+
+  /**
+   * torch.nn.utils.clip_grad_norm_ over the gathered gradients: the norm (divided by `lossScale`) as a
+   * scalar tensor, and the factor min(1, maxNorm / (norm + 1e-6)) / lossScale kept for the next update
+   * (maxNorm ≤ 0 or infinite: no clipping, the factor only unscales).
+   */
+  gradNorm(maxNorm: number, lossScale: number): tf.Scalar {
+    this.arena.groups.forEach((group, gi) => {
+      dispatch(this.backend, {
+        key: 'multi-norm-partials',
+        code: () => /* wgsl */ `
+${storage(0, 'scratch', 'f32', true)}
+${storage(1, 'g', 'f32', false)}
+${uniformBlock(2, 'n: u32, groups: u32, at: u32,')}
+${REDUCE_WGSL(256)}
+@compute @workgroup_size(256)
+fn main(@builtin(local_invocation_index) lid: u32, @builtin(workgroup_id) wid: vec3<u32>) {
+  var s = 0.0;
+  for (var i = wid.x * 256u + lid; i < u.n; i += u.groups * 256u) { s += g[i] * g[i]; }
+  let total = workgroupSum(s, lid);
+  if (lid == 0u) { scratch[u.at + wid.x] = total; }
+}`,
+        outputs: [this.scratch],
+        inputs: [group.g],
+        uniforms: u32(group.length, this.normCount[gi], this.normAt[gi]),
+        workgroups: [this.normCount[gi]],
+      })
+    })
+    const norm = output(this.backend, [])
+    const clip = maxNorm > 0 && Number.isFinite(maxNorm)
+    dispatch(this.backend, {
+      key: 'multi-norm-finish',
+      code: () => /* wgsl */ `
+${storage(0, 'norm', 'f32', true)}
+${storage(1, 'scratch', 'f32', true)}
+${uniformBlock(2, 'count: u32, coefAt: u32, clip: u32, maxNorm: f32, tiny: f32, lossScale: f32,')}
+${REDUCE_WGSL(256)}
+@compute @workgroup_size(256)
+fn main(@builtin(local_invocation_index) lid: u32) {
+  var s = 0.0;
+  for (var k = lid; k < u.count; k += 256u) { s += scratch[k]; }
+  let total = workgroupSum(s, lid);
+  if (lid == 0u) {
+    let n = sqrt(total) / u.lossScale;
+    norm[0] = n;
+    let clipCoef = select(1.0, min(u.maxNorm / (n + u.tiny), 1.0), u.clip != 0u);
+    scratch[u.coefAt] = clipCoef / u.lossScale;
+  }
+}`,
+      outputs: [norm, this.scratch],
+      inputs: [],
+      // the partial sums of every group fill scratch[0, coefAt)
+      uniforms: [...u32(this.coefAt, this.coefAt, clip ? 1 : 0), ...f32(clip ? maxNorm : 0, 1e-6, lossScale)],
+      workgroups: [1],
+    })
+    return tf.engine().makeTensorFromTensorInfo(norm, this.backend) as tf.Scalar
+  }
+
+  /** One update of every active parameter in P, M, V (`clipped`: scale g by gradNorm's factor). */
+  update(a: AdamAttrs, clipped: boolean): void {
+    const table = this.arena.table()
+    if (this.kind === 'lamb') this.arena.groups.forEach((group) => this.lambSums(group, table, a, clipped))
+    if (this.kind === 'lamb') this.lambTrust(table)
+    for (const group of this.arena.groups) this.kind === 'adamw' ? this.adamw(group, table, a, clipped) : this.lambApply(group, table, a, clipped)
+  }
+
+  private segmentUniforms(group: ArenaGroup, clipped: boolean) {
+    return u32(group.segBegin, group.segEnd, group.chunkBase, group.chunks, clipped ? 1 : 0, this.coefAt)
+  }
+
+  private adamw(group: ArenaGroup, table: TensorInfo, a: AdamAttrs, clipped: boolean): void {
+    dispatch(this.backend, {
+      key: 'multi-adamw',
+      code: () => /* wgsl */ `
+${storage(0, 'p', 'f32', true)}
+${storage(1, 'm', 'f32', true)}
+${storage(2, 'v', 'f32', true)}
+${storage(3, 'g', 'f32', false)}
+${storage(4, 'table', 'vec4<u32>', false)}
+${storage(5, 'scratch', 'f32', false)}
+${uniformBlock(6, `${SEGMENT_FIELDS} b1: f32, c1: f32, b2: f32, c2: f32, keepDecayed: f32, rootBc2: f32, eps: f32, step: f32,`)}
+${SEGMENT_WGSL}
+@compute @workgroup_size(256)
+fn main(${ENTRY}) {${PROLOGUE_WGSL}
+  let keep = select(1.0, u.keepDecayed, decays);
+${forElements(`${MOMENTS_WGSL}
+      m[i] = mi;
+      v[i] = vi;
+      p[i] = p[i] * keep - (mi / (sqrt(vi) / u.rootBc2 + u.eps)) * u.step;`)}
+}`,
+      outputs: [group.p, group.m, group.v],
+      inputs: [group.g, table, this.scratch],
+      uniforms: [...this.segmentUniforms(group, clipped), ...f32(a.beta1, 1 - a.beta1, a.beta2, 1 - a.beta2, 1 - a.lr * a.weightDecay, Math.sqrt(a.bc2), a.eps, a.lr / a.bc1)],
+      workgroups: grid(group.chunks, 1),
+    })
+  }
+
+  /** LAMB's direction u = m̂/(√v̂ + ε) + λ·p (λ = 0: no term at all, as the composition). */
+  private static readonly DIRECTION_WGSL = /* wgsl */ `
+      let r = (mi / u.bc1) / (sqrt(vi / u.bc2) + u.eps);
+      let d = select(r + p[i] * decay, r, decay == 0.0);`
+
+  private static readonly LAMB_FIELDS = `${SEGMENT_FIELDS} b1: f32, c1: f32, b2: f32, c2: f32, bc1: f32, bc2: f32, eps: f32, decay: f32, lr: f32, lambAt: u32, trustAt: u32,`
+
+  private lambUniforms(group: ArenaGroup, a: AdamAttrs, clipped: boolean) {
+    return [...this.segmentUniforms(group, clipped), ...f32(a.beta1, 1 - a.beta1, a.beta2, 1 - a.beta2, a.bc1, a.bc2, a.eps, a.weightDecay, a.lr), ...u32(this.lambAt, this.trustAt)]
+  }
+
+  /** Per chunk: Σp², Σu² (into scratch at lambAt + 2·chunk). */
+  private lambSums(group: ArenaGroup, table: TensorInfo, a: AdamAttrs, clipped: boolean): void {
+    dispatch(this.backend, {
+      key: 'multi-lamb-sums',
+      code: () => /* wgsl */ `
+${storage(0, 'scratch', 'f32', true)}
+${storage(1, 'p', 'f32', false)}
+${storage(2, 'g', 'f32', false)}
+${storage(3, 'm', 'f32', false)}
+${storage(4, 'v', 'f32', false)}
+${storage(5, 'table', 'vec4<u32>', false)}
+${uniformBlock(6, MultiTensorAdam.LAMB_FIELDS)}
+${SEGMENT_WGSL}
+${REDUCE_WGSL(256)}
+@compute @workgroup_size(256)
+fn main(${ENTRY}) {${PROLOGUE_WGSL}
+  let decay = select(0.0, u.decay, decays);
+  var pp = 0.0;
+  var uu = 0.0;
+${forElements(`${MOMENTS_WGSL}${MultiTensorAdam.DIRECTION_WGSL}
+      pp += p[i] * p[i];
+      uu += d * d;`)}
+  let sp = workgroupSum(pp, lid);
+  let su = workgroupSum(uu, lid);
+  if (lid == 0u && live) { scratch[u.lambAt + chunk * 2u] = sp; scratch[u.lambAt + chunk * 2u + 1u] = su; }
+}`,
+      outputs: [this.scratch],
+      inputs: [group.p, group.g, group.m, group.v, table],
+      uniforms: this.lambUniforms(group, a, clipped),
+      workgroups: grid(group.chunks, 1),
+    })
+  }
+
+  /** One workgroup per parameter: ‖p‖ / ‖u‖ from its chunks' sums (1 where either is 0). */
+  private lambTrust(table: TensorInfo): void {
+    dispatch(this.backend, {
+      key: 'multi-lamb-trust',
+      code: () => /* wgsl */ `
+${storage(0, 'scratch', 'f32', true)}
+${storage(1, 'table', 'vec4<u32>', false)}
+${uniformBlock(2, 'lambAt: u32, trustAt: u32,')}
+${REDUCE_WGSL(256)}
+@compute @workgroup_size(256)
+fn main(@builtin(local_invocation_index) lid: u32, @builtin(workgroup_id) wid: vec3<u32>) {
+  let seg = table[wid.x];
+  let chunks = (seg.z + ${CHUNK - 1}u) / ${CHUNK}u;
+  var pp = 0.0;
+  var uu = 0.0;
+  for (var k = lid; k < chunks; k += 256u) { pp += scratch[u.lambAt + (seg.x + k) * 2u]; uu += scratch[u.lambAt + (seg.x + k) * 2u + 1u]; }
+  let wn = sqrt(workgroupSum(pp, lid));
+  let un = sqrt(workgroupSum(uu, lid));
+  if (lid == 0u && (seg.w & ${ACTIVE}u) != 0u) { scratch[u.trustAt + wid.x] = select(1.0, wn / un, wn > 0.0 && un > 0.0); }
+}`,
+      outputs: [this.scratch],
+      inputs: [table],
+      uniforms: u32(this.lambAt, this.trustAt),
+      workgroups: [this.arena.segments.length],
+    })
+  }
+
+  /** m', v' and p' = p − u·(trust·lr). */
+  private lambApply(group: ArenaGroup, table: TensorInfo, a: AdamAttrs, clipped: boolean): void {
+    dispatch(this.backend, {
+      key: 'multi-lamb-apply',
+      code: () => /* wgsl */ `
+${storage(0, 'p', 'f32', true)}
+${storage(1, 'm', 'f32', true)}
+${storage(2, 'v', 'f32', true)}
+${storage(3, 'g', 'f32', false)}
+${storage(4, 'table', 'vec4<u32>', false)}
+${storage(5, 'scratch', 'f32', false)}
+${uniformBlock(6, MultiTensorAdam.LAMB_FIELDS)}
+${SEGMENT_WGSL}
+@compute @workgroup_size(256)
+fn main(${ENTRY}) {${PROLOGUE_WGSL}
+  let decay = select(0.0, u.decay, decays);
+  let stepSize = scratch[u.trustAt + s] * u.lr;
+${forElements(`${MOMENTS_WGSL}${MultiTensorAdam.DIRECTION_WGSL}
+      m[i] = mi;
+      v[i] = vi;
+      p[i] = p[i] - d * stepSize;`)}
+}`,
+      outputs: [group.p, group.m, group.v],
+      inputs: [group.g, table, this.scratch],
+      uniforms: this.lambUniforms(group, a, clipped),
+      workgroups: grid(group.chunks, 1),
+    })
+  }
+
+  dispose(): void {
+    this.arena.dispose()
+    this.backend.disposeData(this.scratch.dataId)
+  }
+}
