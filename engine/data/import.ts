@@ -20,6 +20,7 @@ import { fileUnit, isZip, walkPaths, zipUnits, DEFAULT_ZIP_LIMITS, type ImportUn
 import { readVocabChars, StatsAccumulator, type DatasetStats } from './stats'
 import { FileRefused, openTextStream } from './text-stream'
 import type { ImportFileReport, ImportProgress } from './types'
+import { processAlive } from '../process-alive'
 
 export interface ImportOptions {
   name?: string
@@ -191,14 +192,6 @@ function isOwnOrphan(dir: string, layout: DataLayout): boolean {
   }
 }
 
-function processAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0)
-    return true
-  } catch (err) {
-    return (err as NodeJS.ErrnoException).code === 'EPERM'
-  }
-}
 
 /** One import's running state: shards, dedup, statistics, progress. */
 class ImportRun {

@@ -5,6 +5,7 @@
 import { readFileSync } from 'node:fs'
 import os from 'node:os'
 import type { JobLease, LeaseOwner } from '../store/jobs'
+import { processAlive } from '../process-alive'
 
 export interface LeaseTimings {
   /** How often the owner renews its leases. */
@@ -37,11 +38,7 @@ export function currentOwner(): LeaseOwner {
 /** true or false on this host; null when the owner runs elsewhere and only its heartbeat can tell. */
 export function ownerAlive(owner: LeaseOwner): boolean | null {
   if (owner.host !== currentOwner().host) return null
-  try {
-    process.kill(owner.pid, 0)
-  } catch (err) {
-    if ((err as NodeJS.ErrnoException).code !== 'EPERM') return false // EPERM: it exists, owned by another user
-  }
+  if (!processAlive(owner.pid)) return false
   if (owner.start !== null) {
     const start = processStart(owner.pid)
     if (start !== null && start !== owner.start) return false

@@ -14,6 +14,7 @@ import { WorkbenchError } from '../errors'
 import { readManifest, readRecords, ShardWriter, writeFileSynced, type Sample, type ShardWriterState } from '../data/shards'
 import { BuiltinTagger } from './builtin'
 import type { TagDistribution, TaggedDoc, Tagger, TagSummary } from './types'
+import { processAlive } from '../process-alive'
 
 export type { TagDistribution, TagSummary }
 
@@ -107,20 +108,12 @@ function lock(datasetDir: string): () => void {
       } catch {
         // a torn lock file: its writer died while writing it
       }
-      if (pid && alive(pid)) throw new WorkbenchError('CONFLICT', `${datasetDir} is being tagged by another job (process ${pid})`)
+      if (pid && processAlive(pid)) throw new WorkbenchError('CONFLICT', `${datasetDir} is being tagged by another job (process ${pid})`)
       fs.rmSync(file, { force: true })
     }
   }
 }
 
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0)
-    return true
-  } catch (err) {
-    return (err as NodeJS.ErrnoException).code === 'EPERM'
-  }
-}
 
 function readProgress(partial: string): TagProgress | null {
   try {

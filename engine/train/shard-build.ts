@@ -21,6 +21,7 @@ import type { TaggedEntity, TaggedToken } from '../tagging/types'
 import { NO_LABEL, readTokenManifest, sha256File, TOKEN_SHARDS_FORMAT, TokenSplitWriter, WORD_START, type TokenShardsManifest, type TokenSplit, type TokenSplitWriterState } from '../text/token-shards'
 import { BertTokenizer, TokenBuffer } from '../text/tokenizer'
 import type { Vocab } from '../text/vocab'
+import { processAlive } from '../process-alive'
 
 export const TOKENS_FOLDER = 'tokens'
 
@@ -224,14 +225,6 @@ function readBuildProgress(partial: string, work: string): BuildProgress | null 
   }
 }
 
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0)
-    return true
-  } catch (err) {
-    return (err as NodeJS.ErrnoException).code === 'EPERM'
-  }
-}
 
 /**
  * Takes `<folder>.lock` (one builder per folder; a second run on the same dataset waits for the first
@@ -266,7 +259,7 @@ async function takeLock(file: string, options: BuildShardsOptions): Promise<{ re
     } catch {
       // torn or just removed: look again
     }
-    if (holder && (!alive(holder) || age > LOCK_STALE_MS)) {
+    if (holder && (!processAlive(holder) || age > LOCK_STALE_MS)) {
       fs.rmSync(file, { force: true })
       continue
     }
