@@ -18,7 +18,7 @@ import type { TensorInfo } from '@tensorflow/tfjs'
 import type { AdamAttrs } from '../kernels/adam-wasm'
 import { ACTIVE, CHUNK, DECAYS, OptimizerArena, type ArenaGroup, type ArenaParam } from './optimizer-arena'
 import { dispatch, f32, grid, output, u32, webgpuInternals, type WebgpuBackendInternals } from './runner'
-import { REDUCE_WGSL } from './wgsl'
+import { workgroupReduction } from './wgsl'
 
 export type AdamKind = 'adamw' | 'lamb'
 
@@ -106,16 +106,18 @@ export class MultiTensorAdam {
    * (maxNorm ≤ 0 or infinite: no clipping, the factor only unscales).
    */
   gradNorm(maxNorm: number, lossScale: number): tf.Scalar {
+    const r = workgroupReduction(this.backend.device, 256)
     this.arena.groups.forEach((group, gi) => {
       dispatch(this.backend, {
-        key: 'multi-norm-partials',
-        code: () => /* wgsl */ `
+        key: `multi-norm-partials${r.key}`,
+        code: () => /* wgsl */ `${r.enable}
 ${storage(0, 'scratch', 'f32', true)}
 ${storage(1, 'g', 'f32', false)}
 ${uniformBlock(2, 'n: u32, groups: u32, at: u32,')}
-${REDUCE_WGSL(256)}
+${r.code}
 @compute @workgroup_size(256)
-fn main(@builtin(local_invocation_index) lid: u32, @builtin(workgroup_id) wid: vec3<u32>) {
+fn main(@builtin(local_invocation_index) lid: u32, @builtin(workgroup_id) wid: vec3<u32>${r.entryArgs}) {
+  ${r.init}
   var s = 0.0;
   for (var i = wid.x * 256u + lid; i < u.n; i += u.groups * 256u) { s += g[i] * g[i]; }
   let total = workgroupSum(s, lid);
@@ -130,14 +132,15 @@ fn main(@builtin(local_invocation_index) lid: u32, @builtin(workgroup_id) wid: v
     const norm = output(this.backend, [])
     const clip = maxNorm > 0 && Number.isFinite(maxNorm)
     dispatch(this.backend, {
-      key: 'multi-norm-finish',
-      code: () => /* wgsl */ `
+      key: `multi-norm-finish${r.key}`,
+      code: () => /* wgsl */ `${r.enable}
 ${storage(0, 'norm', 'f32', true)}
 ${storage(1, 'scratch', 'f32', true)}
 ${uniformBlock(2, 'count: u32, coefAt: u32, clip: u32, maxNorm: f32, tiny: f32, lossScale: f32,')}
-${REDUCE_WGSL(256)}
+${r.code}
 @compute @workgroup_size(256)
-fn main(@builtin(local_invocation_index) lid: u32) {
+fn main(@builtin(local_invocation_index) lid: u32${r.entryArgs}) {
+  ${r.init}
   var s = 0.0;
   for (var k = lid; k < u.count; k += 256u) { s += scratch[k]; }
   let total = workgroupSum(s, lid);
@@ -209,9 +212,10 @@ ${forElements(`${MOMENTS_WGSL}
 
   /** Per chunk: Σp², Σu² (into scratch at lambAt + 2·chunk). */
   private lambSums(group: ArenaGroup, table: TensorInfo, a: AdamAttrs, clipped: boolean): void {
+    const r = workgroupReduction(this.backend.device, 256) // the per-tensor kernels' reduction, so the sums agree bit for bit
     dispatch(this.backend, {
-      key: 'multi-lamb-sums',
-      code: () => /* wgsl */ `
+      key: `multi-lamb-sums${r.key}`,
+      code: () => /* wgsl */ `${r.enable}
 ${storage(0, 'scratch', 'f32', true)}
 ${storage(1, 'p', 'f32', false)}
 ${storage(2, 'g', 'f32', false)}
@@ -220,9 +224,10 @@ ${storage(4, 'v', 'f32', false)}
 ${storage(5, 'table', 'vec4<u32>', false)}
 ${uniformBlock(6, MultiTensorAdam.LAMB_FIELDS)}
 ${SEGMENT_WGSL}
-${REDUCE_WGSL(256)}
+${r.code}
 @compute @workgroup_size(256)
-fn main(${ENTRY}) {${PROLOGUE_WGSL}
+fn main(${ENTRY}${r.entryArgs}) {
+  ${r.init}${PROLOGUE_WGSL}
   let decay = select(0.0, u.decay, decays);
   var pp = 0.0;
   var uu = 0.0;
@@ -242,15 +247,17 @@ ${forElements(`${MOMENTS_WGSL}${MultiTensorAdam.DIRECTION_WGSL}
 
   /** One workgroup per parameter: ‖p‖ / ‖u‖ from its chunks' sums (1 where either is 0). */
   private lambTrust(table: TensorInfo): void {
+    const r = workgroupReduction(this.backend.device, 256)
     dispatch(this.backend, {
-      key: 'multi-lamb-trust',
-      code: () => /* wgsl */ `
+      key: `multi-lamb-trust${r.key}`,
+      code: () => /* wgsl */ `${r.enable}
 ${storage(0, 'scratch', 'f32', true)}
 ${storage(1, 'table', 'vec4<u32>', false)}
 ${uniformBlock(2, 'lambAt: u32, trustAt: u32,')}
-${REDUCE_WGSL(256)}
+${r.code}
 @compute @workgroup_size(256)
-fn main(@builtin(local_invocation_index) lid: u32, @builtin(workgroup_id) wid: vec3<u32>) {
+fn main(@builtin(local_invocation_index) lid: u32, @builtin(workgroup_id) wid: vec3<u32>${r.entryArgs}) {
+  ${r.init}
   let seg = table[wid.x];
   let chunks = (seg.z + ${CHUNK - 1}u) / ${CHUNK}u;
   var pp = 0.0;
