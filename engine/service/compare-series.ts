@@ -9,6 +9,9 @@ import { OVERVIEW_BUCKETS, packSeries, readSeries, readSeriesOverview, readSerie
 import { getRun } from '../store/runs'
 import { downsampleMinMax, emaSmooth, gridXs, lowerBound, SLOTS, type Grid } from './compare-downsample'
 
+/** How long after the last overview frame the whole series start being read. */
+export const BACKGROUND_DELAY_MS = 300
+
 export type XAxis = 'step' | 'wall' | 'tokens'
 
 export interface SeriesRequest {
@@ -59,6 +62,7 @@ export class SeriesCache {
   private bytes = 0
   private readonly pending: { db: Db; runId: number; name: string }[] = []
   private timer: ReturnType<typeof setImmediate> | null = null
+  private waiting: ReturnType<typeof setTimeout> | null = null
 
   constructor(private readonly maxBytes = 384 * 1024 * 1024) {}
 
@@ -102,13 +106,19 @@ export class SeriesCache {
       this.overviews.set(key, (o = read))
     }
     this.pending.push({ db, runId, name })
-    this.timer ??= setImmediate(() => this.readPending())
+    // after the last overview request (the view's first frames drawn, not competing with them for a CPU)
+    if (this.waiting) clearTimeout(this.waiting)
+    this.waiting = setTimeout(() => {
+      this.waiting = null
+      this.readPending()
+    }, BACKGROUND_DELAY_MS)
     return { series: o.overview, overviewOf: o.points }
   }
 
   /** Reads whole series asked for by overview frames, one per turn of the event loop: requests go first. */
   private readPending(): void {
     this.timer = null
+    if (this.waiting) return
     const next = this.pending.shift()
     if (!next) return
     try {
@@ -124,6 +134,8 @@ export class SeriesCache {
     this.pending.length = 0
     if (this.timer) clearImmediate(this.timer)
     this.timer = null
+    if (this.waiting) clearTimeout(this.waiting)
+    this.waiting = null
   }
 
   /** New points were written: the next read appends them. */

@@ -78,7 +78,7 @@ async function main() {
   if (fresh) seed(wb) // runs marked completed: their series packed, as at the end of training
   const runIds = (wb.db.prepare('SELECT id FROM runs ORDER BY id LIMIT ?').all(RUNS) as { id: number }[]).map((r) => r.id)
   // a database from before packing at completion (or one the last run of this bench emptied): pack as completion would
-  const unpacked = runIds.filter((id) => !wb.db.prepare('SELECT 1 FROM series_pack WHERE run_id = ?').get(id))
+  const unpacked = runIds.filter((id) => !wb.db.prepare('SELECT 1 FROM series_overview WHERE run_id = ?').get(id))
   for (const id of unpacked) packRunSeries(wb.db, id)
   if (unpacked.length) log(`packed the series of ${unpacked.length} runs, as their completion would have`)
   // the server starts afresh for the first open: nothing of the seeding left in its memory

@@ -1,10 +1,10 @@
 import fs from 'node:fs'
 import path from 'node:path'
 import fc from 'fast-check'
-import { afterEach, beforeEach, describe, expect, it } from 'vitest'
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest'
 import { configDiff, diffConfigs, flattenConfig } from '../../../engine/service/compare-diff'
 import { downsampleMinMax, emaSmooth, gridXs, SLOTS } from '../../../engine/service/compare-downsample'
-import { pickMinMaxPoints } from '../../../engine/service/compare-series'
+import { BACKGROUND_DELAY_MS, pickMinMaxPoints } from '../../../engine/service/compare-series'
 import { comparisonCsv, comparisonMarkdown, comparisonReport } from '../../../engine/service/compare'
 import { Workbench } from '../../../engine/service/workbench'
 import { MetricWriter } from '../../../engine/store/metrics'
@@ -321,11 +321,17 @@ describe('comparing runs through the service', () => {
       expect(quick.runs[0]).toMatchObject({ points: 20_000, overview: true })
       expect(quick.extent).toEqual([1, 20_000])
       expect(Math.max(...f32(quick.runs[0].ys!))).toBeCloseTo(2 + Math.exp(-12_345 / 2000) + 3, 5) // the spike
+      // the whole series are read in the background, a moment after the last overview frame
+      const exact = await vi.waitFor(
+        async () => {
+          const f = await fresh.call('compare.series', { runIds: [id], metric: 'loss', width: 500 })
+          expect(f.runs[0].overview).toBeUndefined()
+          return f
+        },
+        { timeout: 5000, interval: 2 * BACKGROUND_DELAY_MS },
+      )
       const zoomed = await fresh.call('compare.series', { runIds: [id], metric: 'loss', width: 500, range: [12_000, 13_000] })
       expect(zoomed.runs[0]).toEqual({ runId: id, ys: expect.any(String), points: 1001 })
-      await new Promise((resolve) => setImmediate(resolve)) // the background read of the whole series
-      const exact = await fresh.call('compare.series', { runIds: [id], metric: 'loss', width: 500 })
-      expect(exact.runs[0].overview).toBeUndefined()
       expect(Math.max(...f32(exact.runs[0].ys!))).toBe(Math.max(...f32(quick.runs[0].ys!)))
       // wider than the overview serves, or smoothed: every point
       expect((await fresh.call('compare.series', { runIds: [id], metric: 'loss', width: 2000 })).runs[0].overview).toBeUndefined()
