@@ -83,6 +83,7 @@ export class SeriesCache {
         if (!live && s.step.length > 0) this.tryWrite(() => packSeries(db, runId, name, s!))
       }
       entry = { ...s, bytes: 0, stale: false }
+      this.overviews.delete(key) // served from memory now; read again should this entry be dropped
     }
     entry.bytes = entry.step.byteLength * 3
     this.entries.set(key, entry)
