@@ -9,8 +9,11 @@ import { OVERVIEW_BUCKETS, packSeries, readSeries, readSeriesOverview, readSerie
 import { getRun } from '../store/runs'
 import { downsampleMinMax, emaSmooth, gridXs, lowerBound, SLOTS, type Grid } from './compare-downsample'
 
-/** How long after the last overview frame the whole series start being read. */
-export const BACKGROUND_DELAY_MS = 300
+/**
+ * How long after the last overview frame the whole series start being read: after the view has drawn its
+ * first frames (reading 200 runs' series takes a CPU for a while; a zoom before then reads them itself).
+ */
+export const BACKGROUND_DELAY_MS = 2000
 
 export type XAxis = 'step' | 'wall' | 'tokens'
 

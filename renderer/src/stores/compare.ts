@@ -143,7 +143,7 @@ export const useCompareStore = defineStore('compare', () => {
   const requested: Record<string, string> = {}
   const sequence: Record<string, number> = {}
   // per chart: the last frame of the whole extent, so that zooming out draws at once without a request
-  const overviews: Record<string, { key: string; frame: ChartFrame }> = {}
+  const wholeExtent: Record<string, { key: string; frame: ChartFrame }> = {}
 
   /** Fetches one chart's frame for its width in pixels and its zoom range (`force`: even if unchanged). */
   async function fetchFrame(metric: string, width = widths[metric] ?? 800, force = false) {
@@ -162,15 +162,15 @@ export const useCompareStore = defineStore('compare', () => {
     if (!force && requested[metric] === key) return
     requested[metric] = key
     const seq = (sequence[metric] = (sequence[metric] ?? 0) + 1)
-    const overview = overviews[metric]
-    if (!force && input.range == null && overview?.key === key) {
-      frames.value = { ...frames.value, [metric]: overview.frame }
+    const held = wholeExtent[metric]
+    if (!force && input.range == null && held?.key === key) {
+      frames.value = { ...frames.value, [metric]: held.frame }
       return
     }
     try {
       const frame = decodeFrame(await useApi().call('compare.series', input))
       if (seq !== sequence[metric]) return
-      if (input.range == null) overviews[metric] = { key, frame }
+      if (input.range == null) wholeExtent[metric] = { key, frame }
       frames.value = { ...frames.value, [metric]: frame }
       error.value = null
     } catch (err) {
@@ -183,7 +183,7 @@ export const useCompareStore = defineStore('compare', () => {
   function forgetFrames() {
     frames.value = {}
     for (const k of Object.keys(requested)) delete requested[k]
-    for (const k of Object.keys(overviews)) delete overviews[k]
+    for (const k of Object.keys(wholeExtent)) delete wholeExtent[k]
   }
 
   function zoom(metric: string, range: [number, number] | null) {
@@ -209,7 +209,7 @@ export const useCompareStore = defineStore('compare', () => {
   function onRunMetrics(runId: number, names: string[]) {
     if (!state.value.runIds.includes(runId)) return
     for (const n of names) {
-      delete overviews[n]
+      delete wholeExtent[n]
       if (state.value.metrics.includes(n)) pending.add(n)
     }
     if (summary.value && names.some((n) => !summary.value!.metrics.includes(n))) pending.add('\u0000summary')

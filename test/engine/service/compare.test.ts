@@ -328,7 +328,7 @@ describe('comparing runs through the service', () => {
           expect(f.runs[0].overview).toBeUndefined()
           return f
         },
-        { timeout: 5000, interval: 2 * BACKGROUND_DELAY_MS },
+        { timeout: 6 * BACKGROUND_DELAY_MS, interval: 1.5 * BACKGROUND_DELAY_MS }, // a poll is a request: it restarts the wait
       )
       const zoomed = await fresh.call('compare.series', { runIds: [id], metric: 'loss', width: 500, range: [12_000, 13_000] })
       expect(zoomed.runs[0]).toEqual({ runId: id, ys: expect.any(String), points: 1001 })
