@@ -1,11 +1,19 @@
 // Metric series for the Compare view's charts: whole series read once into typed arrays (a bounded
 // cache; a training run's new points are appended, not re-read), then smoothed, put on the chosen x axis
-// and downsampled to the pixels the chart asks for. Sent as base64 typed arrays: a 200-run frame of 1,000
-// pixels is ~3 MB instead of ~20 MB of JSON numbers.
+// and downsampled to the buckets the chart asks for. A frame of the whole extent, unsmoothed, of finished
+// runs not yet in memory is made from their stored overviews (a few thousand points each instead of every
+// point; see seriesOverview), and their whole series are then read in the background for the zoom that
+// follows. Sent as base64 typed arrays: a 200-run frame of 500 buckets is ~2 MB instead of ~10 MB of JSON.
 import type { Db } from '../store/db'
-import { packSeries, readSeries, readSeriesPack, type SeriesColumns } from '../store/compare'
+import { OVERVIEW_BUCKETS, packSeries, readSeries, readSeriesOverview, readSeriesPack, writeSeriesOverview, type SeriesColumns } from '../store/compare'
 import { getRun } from '../store/runs'
 import { downsampleMinMax, emaSmooth, gridXs, lowerBound, SLOTS, type Grid } from './compare-downsample'
+
+/**
+ * How long after the last overview frame the whole series start being read: after the view has drawn its
+ * first frames (reading 200 runs' series takes a CPU for a while; a zoom before then reads them itself).
+ */
+export const BACKGROUND_DELAY_MS = 2000
 
 export type XAxis = 'step' | 'wall' | 'tokens'
 
@@ -15,7 +23,7 @@ export interface SeriesRequest {
   x: XAxis
   /** The x range on screen; the whole extent when absent. */
   range?: [number, number] | null
-  /** Pixels across the plot: one bucket each. */
+  /** Buckets across the plot (the UI asks for one per two pixel columns). */
   width: number
   /** EMA weight in [0, 1); 0 is raw. */
   smoothing: number
@@ -27,6 +35,8 @@ export interface SeriesFrameRun {
   ys: string | null
   /** Points of the full series inside the range. */
   points: number
+  /** Drawn from the series' stored overview rather than every point (a frame of the whole extent). */
+  overview?: boolean
   /** Why the run has no line on this axis (no series, or no tokens per step in its config). */
   skipped?: string
 }
@@ -48,10 +58,14 @@ interface Entry extends SeriesColumns {
   stale: boolean
 }
 
-/** Full series by (run, metric), least recently used dropped past `maxBytes`. */
+/** Full series by (run, metric), least recently used dropped past `maxBytes`; and overviews of packed series. */
 export class SeriesCache {
   private readonly entries = new Map<string, Entry>()
+  private readonly overviews = new Map<string, { overview: SeriesColumns; points: number }>()
   private bytes = 0
+  private readonly pending: { db: Db; runId: number; name: string }[] = []
+  private timer: ReturnType<typeof setImmediate> | null = null
+  private waiting: ReturnType<typeof setTimeout> | null = null
 
   constructor(private readonly maxBytes = 384 * 1024 * 1024) {}
 
@@ -64,19 +78,15 @@ export class SeriesCache {
       entry = more.step.length > 0 ? { ...concat(entry, more), bytes: 0, stale: false } : { ...entry, stale: false }
     }
     if (!entry) {
-      // a finished run's series is packed on first read; later reads (another session too) take the pack
+      // a finished run's series was packed when it finished (or is packed now, on its first read)
       let s = live ? null : readSeriesPack(db, runId, name)
+      if (s && !this.overviews.has(key) && !readSeriesOverview(db, runId, name)) this.tryWrite(() => writeSeriesOverview(db, runId, name, s!))
       if (!s) {
         s = readSeries(db, runId, name)
-        if (!live && s.step.length > 0) {
-          try {
-            packSeries(db, runId, name, s)
-          } catch {
-            // a read-only or full database still serves the series; only the next read is slower
-          }
-        }
+        if (!live && s.step.length > 0) this.tryWrite(() => packSeries(db, runId, name, s!))
       }
       entry = { ...s, bytes: 0, stale: false }
+      this.overviews.delete(key) // served from memory now; read again should this entry be dropped
     }
     entry.bytes = entry.step.byteLength * 3
     this.entries.set(key, entry)
@@ -88,14 +98,68 @@ export class SeriesCache {
     return entry
   }
 
+  /** The series when it is in memory, else its stored overview; null when neither (then `get` it). */
+  getQuick(db: Db, runId: number, name: string): { series: SeriesColumns; overviewOf: number | null } | null {
+    const key = `${runId}\u0000${name}`
+    const entry = this.entries.get(key)
+    if (entry && !entry.stale) return { series: entry, overviewOf: null }
+    let o = this.overviews.get(key)
+    if (!o) {
+      const read = readSeriesOverview(db, runId, name)
+      if (!read) return null
+      this.overviews.set(key, (o = read))
+    }
+    this.pending.push({ db, runId, name })
+    // after the last overview request (the view's first frames drawn, not competing with them for a CPU)
+    if (this.waiting) clearTimeout(this.waiting)
+    this.waiting = setTimeout(() => {
+      this.waiting = null
+      this.readPending()
+    }, BACKGROUND_DELAY_MS)
+    return { series: o.overview, overviewOf: o.points }
+  }
+
+  /** Reads whole series asked for by overview frames, one per turn of the event loop: requests go first. */
+  private readPending(): void {
+    this.timer = null
+    if (this.waiting) return
+    const next = this.pending.shift()
+    if (!next) return
+    try {
+      if (!this.entries.has(`${next.runId}\u0000${next.name}`) && next.db.open) this.get(next.db, next.runId, next.name, false)
+    } catch {
+      // the database closed or the run went away: the next request reads what is there
+    }
+    if (this.pending.length) this.timer = setImmediate(() => this.readPending())
+  }
+
+  /** Stops the background reads (the database is closing). */
+  stop(): void {
+    this.pending.length = 0
+    if (this.timer) clearImmediate(this.timer)
+    this.timer = null
+    if (this.waiting) clearTimeout(this.waiting)
+    this.waiting = null
+  }
+
   /** New points were written: the next read appends them. */
   markStale(runId: number): void {
     for (const [k, e] of this.entries) if (k.startsWith(`${runId}\u0000`)) e.stale = true
+    for (const k of [...this.overviews.keys()]) if (k.startsWith(`${runId}\u0000`)) this.overviews.delete(k)
   }
 
   /** The run restarted or went away: its points may have been rewritten. */
   forget(runId: number): void {
     for (const k of [...this.entries.keys()]) if (k.startsWith(`${runId}\u0000`)) this.drop(k)
+    for (const k of [...this.overviews.keys()]) if (k.startsWith(`${runId}\u0000`)) this.overviews.delete(k)
+  }
+
+  private tryWrite(write: () => void): void {
+    try {
+      write()
+    } catch {
+      // a read-only or full database still serves the series; only the next read is slower
+    }
   }
 
   private drop(key: string): void {
@@ -148,15 +212,19 @@ function ascending(xs: Float64Array, ys: Float64Array): { xs: Float64Array; ys: 
 export const toBase64 = (a: Float32Array | Float64Array) => Buffer.from(a.buffer, a.byteOffset, a.byteLength).toString('base64')
 
 export function seriesFrame(db: Db, cache: SeriesCache, req: SeriesRequest): SeriesFrame {
+  // an overview keeps the extremes of OVERVIEW_BUCKETS runs of points: enough for half as many buckets on screen
+  const quick = req.range == null && req.smoothing === 0 && req.width * 2 <= OVERVIEW_BUCKETS
   const lines = req.runIds.map((runId) => {
     const run = getRun(db, runId)
     if (!run) return { runId, skipped: 'no such run' }
-    const s = cache.get(db, runId, req.metric, run.status === 'running')
+    const live = run.status === 'running'
+    const held = quick && !live ? cache.getQuick(db, runId, req.metric) : null
+    const s = held?.series ?? cache.get(db, runId, req.metric, live)
     if (s.step.length === 0) return { runId, skipped: `no ${req.metric} series` }
     const xs = xValues(s, req.x, run.config)
     if (!xs) return { runId, skipped: 'no batchSize/maxSeqLength in its config: tokens seen unknown' }
     const ys = req.smoothing > 0 ? emaSmooth(s.value, req.smoothing) : s.value
-    return { runId, ...ascending(xs, ys) }
+    return { runId, overviewOf: held?.overviewOf ?? null, ...ascending(xs, ys) }
   })
   let extent: [number, number] | null = null
   for (const l of lines) {
@@ -172,7 +240,8 @@ export function seriesFrame(db: Db, cache: SeriesCache, req: SeriesRequest): Ser
     if (!('xs' in l) || !l.xs) return { runId: l.runId, ys: null, points: 0, skipped: l.skipped }
     const out = new Float32Array(grid.buckets * SLOTS)
     const points = downsampleMinMax(l.xs, l.ys, grid, out)
-    return { runId: l.runId, ys: toBase64(out), points }
+    // the whole extent: an overview stands for every point of its series
+    return l.overviewOf != null ? { runId: l.runId, ys: toBase64(out), points: l.overviewOf, overview: true } : { runId: l.runId, ys: toBase64(out), points }
   })
   return { metric: req.metric, x: req.x, range, extent, buckets: grid.buckets, xs: toBase64(gridXs(grid)), runs }
 }

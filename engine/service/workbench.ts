@@ -110,6 +110,7 @@ export class Workbench {
   async close(): Promise<void> {
     await this.jobs.shutdown()
     await this.tagger.close()
+    this.series.stop()
     this.db.close()
   }
 

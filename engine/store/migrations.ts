@@ -188,4 +188,18 @@ export const migrations: string[] = [
   ALTER TABLE sweeps ADD COLUMN best_run_id INTEGER REFERENCES runs(id) ON DELETE SET NULL;
   CREATE INDEX runs_sweep ON runs(sweep_id);
   `,
+  // Compare view: beside a packed series, a min/max summary of it (a few thousand of its points), so that
+  // the first frame of hundreds of runs reads kilobytes per series instead of whole series. A table of its
+  // own: a column after the pack's blob is only reached through the blob's overflow pages. Goes with its
+  // pack (dropped by a new point); packs written before get theirs when next read.
+  `
+  CREATE TABLE series_overview (
+    run_id      INTEGER NOT NULL,
+    name        TEXT NOT NULL,
+    points      INTEGER NOT NULL,            -- of the whole series
+    data        BLOB NOT NULL,               -- Float64 step, value and wall time columns of the kept points
+    UNIQUE (run_id, name),
+    FOREIGN KEY (run_id, name) REFERENCES series_pack (run_id, name) ON DELETE CASCADE
+  );
+  `,
 ]

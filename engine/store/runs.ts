@@ -1,5 +1,6 @@
 import type { Db } from './db'
 import { parseJson } from './json'
+import { packRunSeries } from './compare'
 
 // interrupted: the process that ran it is gone (see store/jobs.ts); it resumes from its last checkpoint
 export type RunStatus = 'queued' | 'running' | 'completed' | 'failed' | 'cancelled' | 'interrupted'
@@ -68,6 +69,13 @@ export function setRunStatus(db: Db, id: number, status: RunStatus, extra: { bac
       started_at = CASE WHEN ? AND started_at IS NULL THEN ? ELSE started_at END,
       finished_at = CASE WHEN ? THEN ? WHEN ? THEN NULL ELSE finished_at END
     WHERE id = ?`).run(status, extra.backend ?? null, extra.backendDetail ?? null, running, extra.error ?? null, extra.error ?? null, running, now, finished, now, running, id)
+  if (finished) {
+    try {
+      packRunSeries(db, id) // the Compare view's first open then needs no read of every point
+    } catch {
+      // a full disk keeps the status; the series are packed on their first read instead
+    }
+  }
 }
 
 export function deleteRun(db: Db, id: number): boolean {

@@ -98,6 +98,36 @@ describe('comparing runs in Chromium', () => {
     await shot('runs-filtered')
   })
 
+  it('keeps search, filters and sort in the URL: a reload and a shared link show the same rows', async () => {
+    const { page, server } = app
+    await page.getByLabel('Status').selectOption('completed')
+    await page.getByText(/^17 of 40 runs/).waitFor()
+    await expect.poll(() => decodeURIComponent(page.url().replace(/\+/g, ' '))).toMatch(/#\/runs\?q=pretrain lamb&status=completed&sort=m:loss&dir=asc$/)
+    const order = await runRows().evaluateAll((rows) => rows.map((r) => r.getAttribute('data-run')))
+    const url = page.url()
+    await page.goto('about:blank')
+    await page.goto(url)
+    await page.getByText(/^17 of 40 runs/).waitFor()
+    expect(await page.getByLabel('Search runs').inputValue()).toBe('pretrain lamb')
+    expect(await page.getByLabel('Status').inputValue()).toBe('completed')
+    expect(await page.locator('table[aria-label=Runs] thead th', { hasText: /^loss$/ }).getAttribute('aria-sort')).toBe('ascending')
+    expect(await runRows().evaluateAll((rows) => rows.map((r) => r.getAttribute('data-run')))).toEqual(order)
+
+    // a link someone shared, opened in a fresh page: names descending among the fine-tuning runs
+    const other = await app.browser.newPage()
+    await other.goto(`${server.url}#/runs?q=finetune&sort=name&dir=desc`)
+    await other.getByText(/^4 of 40 runs/).waitFor()
+    const names = await other.locator('table[aria-label=Runs] tbody tr[data-run] td.name-cell').allTextContents()
+    expect(names.map((n) => n.trim())).toEqual(['finetune tnews 1', 'finetune tnews 0', 'finetune afqmc 1', 'finetune afqmc 0'])
+    await other.close()
+
+    // cleared controls leave only the sort in the URL
+    await page.getByLabel('Status').selectOption('')
+    await page.getByLabel('Search runs').fill('')
+    await page.getByText(/^40 of 40 runs/).waitFor()
+    await expect.poll(() => page.url()).toMatch(/#\/runs\?sort=m%3Aloss&dir=asc$|#\/runs\?sort=m:loss&dir=asc$/)
+  })
+
   it('selects runs and opens them in Compare: diff, legend, curves, scores', async () => {
     const { page } = app
     // the selection outlives the search that found each run (rows out of view are not in the DOM)

@@ -7,7 +7,7 @@ import { insertRun, setRunStatus } from '../../engine/store/runs'
 import { MetricWriter } from '../../engine/store/metrics'
 import { insertModel } from '../../engine/store/models'
 import { setApi } from '../../renderer/src/api/client'
-import { queryToState, stateToQuery, useCompareStore } from '../../renderer/src/stores/compare'
+import { PIXELS_PER_BUCKET, queryToState, stateToQuery, useCompareStore } from '../../renderer/src/stores/compare'
 import { useDatasetsStore } from '../../renderer/src/stores/datasets'
 import { useJobsStore } from '../../renderer/src/stores/jobs'
 import { useModelsStore } from '../../renderer/src/stores/models'
@@ -102,11 +102,17 @@ describe('renderer stores against a real engine', () => {
       expect(store.summary?.metrics).toEqual(['dev/accuracy', 'loss'])
       expect(store.state.metrics).toEqual(['loss']) // loss is picked first
       expect(store.summary?.diff.find((d) => d.key === 'optimizer')).toMatchObject({ values: ['lamb', 'adamw'], differs: true })
-      await store.fetchFrame('loss', 20)
+      await store.fetchFrame('loss', 40) // pixels: one bucket of 4 slots per PIXELS_PER_BUCKET (2) columns
       const frame = store.frames.loss
-      expect(frame.xs.length).toBe(80)
+      expect(frame.xs.length).toBe((40 / PIXELS_PER_BUCKET) * 4)
       expect(frame.ys[1]![0]).toBe(20) // adamw's first loss
       expect(Array.from(frame.ys[0]!).filter((v) => !Number.isNaN(v)).at(-1)).toBe(0.5)
+      // zooming in fetches the range; zooming out shows the whole-extent frame still held, without a request
+      await store.zoom('loss', [5, 10])
+      expect(store.frames.loss.range).toEqual([5, 10])
+      const zoomOut = store.zoom('loss', null)
+      expect(store.frames.loss).toBe(frame)
+      await zoomOut
 
       const w = new MetricWriter(wb.db, runA)
       w.add('loss', 21, 0.25)

@@ -16,12 +16,23 @@ export interface ChartFrame {
   skipped: (string | undefined)[]
 }
 
+// Chromium 140+ decodes base64 natively (several times faster than atob and a loop over 2 MB per chart)
+const fromBase64 = (Uint8Array as unknown as { fromBase64?: (s: string) => Uint8Array }).fromBase64
+
 function decode(b64: string): ArrayBuffer {
+  if (fromBase64) return fromBase64(b64).buffer as ArrayBuffer
   const text = atob(b64)
   const bytes = new Uint8Array(text.length)
   for (let i = 0; i < text.length; i++) bytes[i] = text.charCodeAt(i)
   return bytes.buffer
 }
+
+/**
+ * Pixel columns per min/max bucket. A bucket keeps 4 values (first, min, max, last), so one bucket per
+ * two columns is two values per column: what a line can show there, and half the path segments a
+ * software canvas strokes for every run compared to a bucket per column.
+ */
+export const PIXELS_PER_BUCKET = 2
 
 export function decodeFrame(f: SeriesFrame): ChartFrame {
   return {
@@ -131,6 +142,8 @@ export const useCompareStore = defineStore('compare', () => {
   // slow answer never replaces a newer one
   const requested: Record<string, string> = {}
   const sequence: Record<string, number> = {}
+  // per chart: the last frame of the whole extent, so that zooming out draws at once without a request
+  const wholeExtent: Record<string, { key: string; frame: ChartFrame }> = {}
 
   /** Fetches one chart's frame for its width in pixels and its zoom range (`force`: even if unchanged). */
   async function fetchFrame(metric: string, width = widths[metric] ?? 800, force = false) {
@@ -141,7 +154,7 @@ export const useCompareStore = defineStore('compare', () => {
       runIds: s.runIds,
       metric,
       x: s.x,
-      width: Math.max(8, Math.min(8192, Math.round(width))),
+      width: Math.max(8, Math.min(4096, Math.round(width / PIXELS_PER_BUCKET))),
       smoothing: s.smoothing,
       range: s.zoom[metric] ?? null,
     }
@@ -149,10 +162,16 @@ export const useCompareStore = defineStore('compare', () => {
     if (!force && requested[metric] === key) return
     requested[metric] = key
     const seq = (sequence[metric] = (sequence[metric] ?? 0) + 1)
+    const held = wholeExtent[metric]
+    if (!force && input.range == null && held?.key === key) {
+      frames.value = { ...frames.value, [metric]: held.frame }
+      return
+    }
     try {
-      const frame = await useApi().call('compare.series', input)
+      const frame = decodeFrame(await useApi().call('compare.series', input))
       if (seq !== sequence[metric]) return
-      frames.value = { ...frames.value, [metric]: decodeFrame(frame) }
+      if (input.range == null) wholeExtent[metric] = { key, frame }
+      frames.value = { ...frames.value, [metric]: frame }
       error.value = null
     } catch (err) {
       delete requested[metric]
@@ -164,6 +183,7 @@ export const useCompareStore = defineStore('compare', () => {
   function forgetFrames() {
     frames.value = {}
     for (const k of Object.keys(requested)) delete requested[k]
+    for (const k of Object.keys(wholeExtent)) delete wholeExtent[k]
   }
 
   function zoom(metric: string, range: [number, number] | null) {
@@ -188,7 +208,10 @@ export const useCompareStore = defineStore('compare', () => {
   let timer: ReturnType<typeof setTimeout> | null = null
   function onRunMetrics(runId: number, names: string[]) {
     if (!state.value.runIds.includes(runId)) return
-    for (const n of names) if (state.value.metrics.includes(n)) pending.add(n)
+    for (const n of names) {
+      delete wholeExtent[n]
+      if (state.value.metrics.includes(n)) pending.add(n)
+    }
     if (summary.value && names.some((n) => !summary.value!.metrics.includes(n))) pending.add('\u0000summary')
     if (pending.size === 0 || timer) return
     timer = setTimeout(() => {

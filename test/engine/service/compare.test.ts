@@ -1,10 +1,10 @@
 import fs from 'node:fs'
 import path from 'node:path'
 import fc from 'fast-check'
-import { afterEach, beforeEach, describe, expect, it } from 'vitest'
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest'
 import { configDiff, diffConfigs, flattenConfig } from '../../../engine/service/compare-diff'
 import { downsampleMinMax, emaSmooth, gridXs, SLOTS } from '../../../engine/service/compare-downsample'
-import { pickMinMaxPoints } from '../../../engine/service/compare-series'
+import { BACKGROUND_DELAY_MS, pickMinMaxPoints } from '../../../engine/service/compare-series'
 import { comparisonCsv, comparisonMarkdown, comparisonReport } from '../../../engine/service/compare'
 import { Workbench } from '../../../engine/service/workbench'
 import { MetricWriter } from '../../../engine/store/metrics'
@@ -12,7 +12,7 @@ import { insertDataset } from '../../../engine/store/datasets'
 import { recordCheckpoint } from '../../../engine/store/checkpoints'
 import { insertModel } from '../../../engine/store/models'
 import { insertRun, setRunStatus } from '../../../engine/store/runs'
-import { readSeries, readSeriesPack } from '../../../engine/store/compare'
+import { readSeries, readSeriesOverview, readSeriesPack, seriesOverview } from '../../../engine/store/compare'
 import { tempDir } from '../../helpers'
 
 const f32 = (b64: string) => {
@@ -114,6 +114,63 @@ describe('min/max downsampling', () => {
     expect(keep.at(-1)).toBe(9999)
     expect(keep).toContain(7777)
     expect(keep).toEqual([...keep].sort((p, q) => p - q))
+  })
+
+  it('summarises a series by its own points: endpoints, extremes, and every value inside its run of points', () => {
+    fc.assert(
+      fc.property(
+        fc.array(fc.oneof(fc.double({ min: -1e6, max: 1e6, noNaN: true }), fc.constant(NaN)), { minLength: 1, maxLength: 2000 }),
+        fc.integer({ min: 1, max: 200 }),
+        (values, buckets) => {
+          const n = values.length
+          const s = { step: Float64Array.from(values, (_, i) => i + 1), value: Float64Array.from(values), wall: Float64Array.from(values, (_, i) => 1000 + i) }
+          const o = seriesOverview(s, buckets)
+          const at = Array.from(o.step, (step) => step - 1) // steps are index + 1: the kept points' indices
+          expect(at).toEqual([...new Set(at)].sort((a, b) => a - b))
+          expect(Array.from(o.value)).toEqual(at.map((i) => values[i]))
+          expect(Array.from(o.wall)).toEqual(at.map((i) => 1000 + i))
+          expect([at[0], at.at(-1)]).toEqual([0, n - 1])
+          if (n <= 2 * buckets + 2) {
+            expect(at.length).toBe(n) // short series are kept whole
+            return
+          }
+          expect(at.length).toBeLessThanOrEqual(2 * buckets + 2)
+          for (let b = 0; b < buckets; b++) {
+            const lo = Math.floor((b * n) / buckets)
+            const hi = Math.floor(((b + 1) * n) / buckets)
+            const inRun = at.filter((i) => i >= lo && i < hi).map((i) => values[i]).filter(Number.isFinite)
+            for (let i = lo; i < hi; i++) if (Number.isFinite(values[i])) {
+              expect(values[i]).toBeGreaterThanOrEqual(Math.min(...inRun))
+              expect(values[i]).toBeLessThanOrEqual(Math.max(...inRun))
+            }
+          }
+        },
+      ),
+      { numRuns: 200 },
+    )
+  })
+
+  it('draws from an overview the vertical extent of every pixel column, give or take the column beside it', () => {
+    // 100,000 noisy points with spikes, at 1,000 buckets (the widest a 2,048-bucket overview serves)
+    let seed = 7
+    const rand = () => ((seed = (seed * 1103515245 + 12345) % 2 ** 31) / 2 ** 31)
+    const n = 100_000
+    const s = { step: Float64Array.from({ length: n }, (_, i) => i), value: Float64Array.from({ length: n }, (_, i) => Math.exp(-i / 20_000) + 0.1 * rand() + (rand() < 0.001 ? 5 : 0)), wall: new Float64Array(n) }
+    const o = seriesOverview(s)
+    expect(o.step.length).toBeLessThanOrEqual(2 * 2048 + 2)
+    const grid = { lo: 0, hi: n - 1, buckets: 1000 }
+    const full = new Float64Array(grid.buckets * SLOTS)
+    const fromOverview = new Float64Array(grid.buckets * SLOTS)
+    downsampleMinMax(s.step, s.value, grid, full)
+    downsampleMinMax(o.step, o.value, grid, fromOverview)
+    const extent = (a: Float64Array, b: number) => [Math.min(...a.subarray(b * SLOTS, b * SLOTS + SLOTS)), Math.max(...a.subarray(b * SLOTS, b * SLOTS + SLOTS))]
+    for (let b = 0; b < grid.buckets; b++) {
+      const [lo, hi] = extent(full, b)
+      const near = [b - 1, b, b + 1].filter((k) => k >= 0 && k < grid.buckets).map((k) => extent(fromOverview, k))
+      expect(Math.min(...near.map((e) => e[0]))).toBeLessThanOrEqual(lo)
+      expect(Math.max(...near.map((e) => e[1]))).toBeGreaterThanOrEqual(hi)
+    }
+    expect(Math.max(...fromOverview)).toBe(Math.max(...s.value))
   })
 
   it('smooths like TensorBoard: debiased EMA, the first value unchanged', () => {
@@ -223,12 +280,12 @@ describe('comparing runs through the service', () => {
   it('appends the new points of a training run after a run.metrics event', async () => {
     const first = await wb.call('compare.series', { runIds: [ids[0]], metric: 'loss', width: 10 })
     expect(first.extent).toEqual([1, 500])
-    const packs = () => wb.db.prepare('SELECT name, points FROM series_pack WHERE run_id = ?').all(ids[0])
-    expect(packs()).toEqual([{ name: 'loss', points: 500 }]) // a finished run's series is packed on first read
+    const packs = () => wb.db.prepare('SELECT name, points FROM series_pack WHERE run_id = ? ORDER BY name').all(ids[0])
+    expect(packs()).toEqual([{ name: 'dev/loss', points: 1 }, { name: 'loss', points: 500 }]) // packed when the run completed
     const m = new MetricWriter(wb.db, ids[0])
     m.add('loss', 501, 0.5, 2000)
     m.flush()
-    expect(packs()).toEqual([]) // a new point drops the pack
+    expect(packs()).toEqual([{ name: 'dev/loss', points: 1 }]) // a new point drops its series' pack
     const cached = await wb.call('compare.series', { runIds: [ids[0]], metric: 'loss', width: 10 })
     expect(cached.extent).toEqual([1, 500]) // a finished run's series is served from memory
     wb.emit({ type: 'run.metrics', runId: ids[0], points: [{ name: 'loss', step: 501, value: 0.5, wallTime: 2000 }] })
@@ -237,11 +294,66 @@ describe('comparing runs through the service', () => {
     expect(f32(after.runs[0].ys!).at(-1)).toBe(0.5)
   })
 
+  it('packs every series of a run when it finishes, and packs one on first read when it was not', async () => {
+    const packed = (id: number) => (wb.db.prepare('SELECT name FROM series_pack WHERE run_id = ? ORDER BY name').all(id) as { name: string }[]).map((r) => r.name)
+    expect(packed(ids[1])).toEqual(['dev/loss', 'loss'])
+    for (const name of ['loss', 'dev/loss']) expect(readSeriesPack(wb.db, ids[1], name)).toEqual(readSeries(wb.db, ids[1], name))
+    expect(packed(ids[2])).toEqual([]) // never marked finished (as a database from before packing at completion)
+    await wb.call('compare.series', { runIds: [ids[2]], metric: 'dev/accuracy', width: 8 })
+    expect(packed(ids[2])).toEqual(['dev/accuracy'])
+    const m = new MetricWriter(wb.db, ids[3])
+    m.add('dev/accuracy', 200, 0.75)
+    m.flush()
+    setRunStatus(wb.db, ids[3], 'failed', { error: 'out of memory' })
+    expect(readSeriesPack(wb.db, ids[3], 'dev/accuracy')).toMatchObject({ step: Float64Array.from([100, 200]), value: Float64Array.from([0.69, 0.75]) })
+  })
+
+  it('serves the whole extent of long finished series from their overviews, then from every point once read in the background', async () => {
+    const id = insertRun(wb.db, { name: 'long', kind: 'pretrain', config: {}, seed: 1 })
+    const m = new MetricWriter(wb.db, id, 50_000)
+    for (let step = 1; step <= 20_000; step++) m.add('loss', step, 2 + Math.exp(-step / 2000) + (step === 12_345 ? 3 : 0), step)
+    m.flush()
+    setRunStatus(wb.db, id, 'completed')
+    expect(readSeriesOverview(wb.db, id, 'loss')).toMatchObject({ points: 20_000 })
+    const fresh = new Workbench({ home: tmp.dir }) // nothing in memory, as after a restart
+    try {
+      const quick = await fresh.call('compare.series', { runIds: [id], metric: 'loss', width: 500 })
+      expect(quick.runs[0]).toMatchObject({ points: 20_000, overview: true })
+      expect(quick.extent).toEqual([1, 20_000])
+      expect(Math.max(...f32(quick.runs[0].ys!))).toBeCloseTo(2 + Math.exp(-12_345 / 2000) + 3, 5) // the spike
+      // the whole series are read in the background, a moment after the last overview frame
+      const exact = await vi.waitFor(
+        async () => {
+          const f = await fresh.call('compare.series', { runIds: [id], metric: 'loss', width: 500 })
+          expect(f.runs[0].overview).toBeUndefined()
+          return f
+        },
+        { timeout: 6 * BACKGROUND_DELAY_MS, interval: 1.5 * BACKGROUND_DELAY_MS }, // a poll is a request: it restarts the wait
+      )
+      const zoomed = await fresh.call('compare.series', { runIds: [id], metric: 'loss', width: 500, range: [12_000, 13_000] })
+      expect(zoomed.runs[0]).toEqual({ runId: id, ys: expect.any(String), points: 1001 })
+      expect(Math.max(...f32(exact.runs[0].ys!))).toBe(Math.max(...f32(quick.runs[0].ys!)))
+      // wider than the overview serves, or smoothed: every point
+      expect((await fresh.call('compare.series', { runIds: [id], metric: 'loss', width: 2000 })).runs[0].overview).toBeUndefined()
+    } finally {
+      await fresh.close()
+    }
+    // a new point drops the pack and its overview; a pack from before overviews gets one when read
+    const more = new MetricWriter(wb.db, id)
+    more.add('loss', 20_001, 1)
+    more.flush()
+    expect(wb.db.prepare('SELECT COUNT(*) AS n FROM series_overview WHERE run_id = ?').get(id)).toEqual({ n: 0 })
+    setRunStatus(wb.db, id, 'completed')
+    wb.db.prepare('DELETE FROM series_overview WHERE run_id = ?').run(id)
+    await wb.call('compare.series', { runIds: [id], metric: 'loss', width: 2000 })
+    expect(readSeriesOverview(wb.db, id, 'loss')).toMatchObject({ points: 20_001 })
+  })
+
   it('reads a packed series back exactly, in a new session', async () => {
     const first = await wb.call('compare.series', { runIds: [ids[1]], metric: 'loss', width: 64 })
     const again = new Workbench({ home: tmp.dir })
     try {
-      expect(again.db.prepare('SELECT points FROM series_pack WHERE run_id = ?').get(ids[1])).toEqual({ points: 500 })
+      expect(again.db.prepare("SELECT points FROM series_pack WHERE run_id = ? AND name = 'loss'").get(ids[1])).toEqual({ points: 500 })
       expect(await again.call('compare.series', { runIds: [ids[1]], metric: 'loss', width: 64 })).toEqual(first)
       const { step, value } = readSeries(again.db, ids[1], 'loss')
       expect(readSeriesPack(again.db, ids[1], 'loss')).toMatchObject({ step, value })
