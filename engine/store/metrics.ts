@@ -56,20 +56,31 @@ export function metricSeries(db: Db, runId: number, name: string): { steps: numb
   return { steps: rows.map((r) => r[0]), values: rows.map((r) => r[1]) }
 }
 
-/** Drops a run's points after `step`: a resumed run computes those steps again, so each appears once. */
+/**
+ * Drops a run's points after `step`: a resumed run computes those steps again, so each appears once. The
+ * run's summaries (`metric_summary`) are recomputed from what stays and its packed series dropped, since
+ * both were written from the points now gone (the insert trigger only ever moves them forward).
+ */
 export function deleteMetricsAfter(db: Db, runId: number, step: number): number {
-  return db.prepare('DELETE FROM metrics WHERE run_id = ? AND step > ?').run(runId, step).changes
+  return db.transaction(() => {
+    const changes = db.prepare('DELETE FROM metrics WHERE run_id = ? AND step > ?').run(runId, step).changes
+    if (changes === 0) return 0
+    db.prepare('DELETE FROM series_overview WHERE run_id = ?').run(runId)
+    db.prepare('DELETE FROM series_pack WHERE run_id = ?').run(runId)
+    db.prepare('DELETE FROM metric_summary WHERE run_id = ?').run(runId)
+    db.prepare(
+      `INSERT INTO metric_summary
+       SELECT m.run_id, m.name, MIN(m.step), MAX(m.step),
+         (SELECT value FROM metrics l WHERE l.run_id = m.run_id AND l.name = m.name ORDER BY step DESC LIMIT 1),
+         MIN(m.value), MAX(m.value), MIN(m.wall_time), MAX(m.wall_time)
+       FROM metrics m WHERE m.run_id = ? GROUP BY m.run_id, m.name`,
+    ).run(runId)
+    return changes
+  })()
 }
 
-/** The last value of every series of a run (the run's summary: final loss, eval/... values). */
+/** The last value of every series of a run (the run's summary: final loss, eval/... values), from the trigger-kept summaries. */
 export function finalMetrics(db: Db, runId: number): Record<string, number> {
-  const rows = db
-    .prepare(
-      `SELECT m.name, m.value FROM metrics m
-       JOIN (SELECT name, MAX(step) AS step FROM metrics WHERE run_id = ? GROUP BY name) last ON last.name = m.name AND last.step = m.step
-       WHERE m.run_id = ?`,
-    )
-    .raw()
-    .all(runId, runId) as [string, number][]
+  const rows = db.prepare('SELECT name, last_value FROM metric_summary WHERE run_id = ?').raw().all(runId) as [string, number][]
   return Object.fromEntries(rows)
 }
