@@ -46,6 +46,17 @@ function uniforms({ B, T, H, heads }: Dims, scale: number, rate: number, seed: n
   return [...u32(B, T, H, heads), ...f32(scale), ...u32(rate > 0 ? 1 : 0, d.seedWord, d.threshold), ...f32(d.scale)]
 }
 
+// Keys t0 … t0 + n − 1 of this (sequence, head) into shared memory: K, V and their mask values (the
+// forward pass and dQ walk the keys the same way). Barriers on both sides: the tile is reused per t0.
+const LOAD_KV_TILE = /* wgsl */ `    workgroupBarrier();
+    for (var e = lid; e < n * HD; e += ROWS) {
+      let g = (blk.seq0 + t0 + e / HD) * u.H + blk.col0 + e % HD;
+      kTile[e] = k[g];
+      vTile[e] = v[g];
+    }
+    if (lid < n) { maskTile[lid] = mask[blk.b * u.T + t0 + lid]; }
+    workgroupBarrier();`
+
 // Shared WGSL: the head size and tile as constants (registers and shared arrays are sized by them), the
 // dropout factor, and the block decode: workgroup → (item, first row), thread → its row (clamped to the
 // last row so threads past T compute harmlessly and still reach every barrier).
@@ -104,14 +115,7 @@ fn main(${ENTRY_ARGS}) {
   let dropBase = (blk.item * u.T + blk.row) * u.T;
   for (var t0 = 0u; t0 < u.T; t0 += TILE) {
     let n = min(TILE, u.T - t0);
-    workgroupBarrier();
-    for (var e = lid; e < n * HD; e += ROWS) {
-      let g = (blk.seq0 + t0 + e / HD) * u.H + blk.col0 + e % HD;
-      kTile[e] = k[g];
-      vTile[e] = v[g];
-    }
-    if (lid < n) { maskTile[lid] = mask[blk.b * u.T + t0 + lid]; }
-    workgroupBarrier();
+${LOAD_KV_TILE}
     var tileMax = m;
     for (var j = 0u; j < n; j++) {
       var dot = 0.0;
@@ -244,14 +248,7 @@ fn main(${ENTRY_ARGS}) {
   let dropBase = (blk.item * u.T + blk.row) * u.T;
   for (var t0 = 0u; t0 < u.T; t0 += TILE) {
     let n = min(TILE, u.T - t0);
-    workgroupBarrier();
-    for (var e = lid; e < n * HD; e += ROWS) {
-      let g = (blk.seq0 + t0 + e / HD) * u.H + blk.col0 + e % HD;
-      kTile[e] = k[g];
-      vTile[e] = v[g];
-    }
-    if (lid < n) { maskTile[lid] = mask[blk.b * u.T + t0 + lid]; }
-    workgroupBarrier();
+${LOAD_KV_TILE}
     for (var j = 0u; j < n; j++) {
       var dot = 0.0;
       var dp = 0.0;
