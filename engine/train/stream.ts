@@ -1,13 +1,16 @@
 // The order in which training visits segments, read block by block: each epoch takes the blocks (runs of
-// consecutive segments, one read each) in a random order and the segments of a block in a random order,
-// both drawn from (seed, epoch, block). Memory holds the current block, whatever the corpus size, and a
-// data position (segments consumed) is all a checkpoint needs to continue the same order.
+// consecutive segments, one read each) in a random order, WINDOW_BLOCKS at a time, and the segments of
+// those blocks in one random order, drawn from (seed, epoch, window). Memory holds the current window,
+// whatever the corpus size, and a data position (segments consumed) is all a checkpoint needs to continue
+// the same order.
 import { Rng } from '../compute/rng'
 import { badInput } from '../errors'
 import { TokenSplitReader, type SegmentBlock } from '../text/token-shards'
 import { plainSegment } from './batch'
 
-export const BLOCK_SEGMENTS = 4096
+export const BLOCK_SEGMENTS = 512
+/** Blocks read and shuffled together: memory holds BLOCK_SEGMENTS × WINDOW_BLOCKS segments. */
+export const WINDOW_BLOCKS = 8
 
 /** Segments grouped into blocks; `read` loads one block. */
 export interface SegmentSource {
@@ -49,16 +52,20 @@ export function memorySource(source: { size: number; get(i: number): Int32Array 
   }
 }
 
-/** Position → (block, segment in block), reading each block once as the positions reach it. */
+/** Position → (block, segment in block). Each epoch shuffles the blocks, takes them `WINDOW_BLOCKS` at a
+ * time and visits the segments of those blocks together in one random order: a batch mixes several
+ * distant stretches of the corpus (one block of consecutive text per batch made the loss jump at every
+ * block boundary), while memory still holds one window. */
 export class SegmentStream {
   private epoch = -1
   private blockOrder = new Int32Array(0)
-  private blockEnds = new Float64Array(0) // cumulative segment counts in this epoch's block order
-  private loaded: { epoch: number; slot: number; block: SegmentBlock; perm: Int32Array } | null = null
+  private windowEnds = new Float64Array(0) // cumulative segment counts of this epoch's windows
+  private loaded: { epoch: number; window: number; blocks: SegmentBlock[]; starts: Float64Array; perm: Int32Array } | null = null
 
   constructor(
     readonly source: SegmentSource,
     private readonly seed: number,
+    private readonly windowBlocks = WINDOW_BLOCKS,
   ) {
     if (source.size <= 0) throw badInput('training data is empty')
   }
@@ -67,22 +74,34 @@ export class SegmentStream {
   at(position: number): { block: SegmentBlock; local: number } {
     const epoch = Math.floor(position / this.source.size)
     let q = position - epoch * this.source.size
+    const epochSeed = (this.seed ^ Math.imul(epoch + 1, 0x9e3779b1)) >>> 0
     if (epoch !== this.epoch) {
       this.epoch = epoch
       this.blockOrder = Int32Array.from(this.source.blocks.keys())
-      new Rng((this.seed ^ Math.imul(epoch + 1, 0x9e3779b1)) >>> 0).shuffle(this.blockOrder)
+      new Rng(epochSeed).shuffle(this.blockOrder)
+      const windows = Math.ceil(this.blockOrder.length / this.windowBlocks)
       let sum = 0
-      this.blockEnds = Float64Array.from(this.blockOrder, (b) => (sum += this.source.blocks[b].count))
+      this.windowEnds = Float64Array.from({ length: windows }, (_, w) => {
+        for (const b of this.blockOrder.subarray(w * this.windowBlocks, (w + 1) * this.windowBlocks)) sum += this.source.blocks[b].count
+        return sum
+      })
     }
-    let slot = 0
-    while (this.blockEnds[slot] <= q) slot++
-    q -= slot === 0 ? 0 : this.blockEnds[slot - 1]
-    if (!this.loaded || this.loaded.epoch !== epoch || this.loaded.slot !== slot) {
-      const range = this.source.blocks[this.blockOrder[slot]]
-      const perm = Int32Array.from({ length: range.count }, (_, i) => i)
-      new Rng((this.seed ^ Math.imul(epoch + 1, 0x9e3779b1) ^ Math.imul(this.blockOrder[slot] + 1, 0x85ebca6b)) >>> 0).shuffle(perm)
-      this.loaded = { epoch, slot, block: this.source.read(range.first, range.count), perm }
+    let window = 0
+    while (this.windowEnds[window] <= q) window++
+    q -= window === 0 ? 0 : this.windowEnds[window - 1]
+    if (!this.loaded || this.loaded.epoch !== epoch || this.loaded.window !== window) {
+      this.loaded = null // the previous window's blocks go before the next are read
+      const ranges = Array.from(this.blockOrder.subarray(window * this.windowBlocks, (window + 1) * this.windowBlocks), (b) => this.source.blocks[b])
+      let sum = 0
+      const starts = Float64Array.from(ranges, (r) => (sum += r.count) - r.count)
+      const perm = Int32Array.from({ length: sum }, (_, i) => i)
+      new Rng((epochSeed ^ Math.imul(window + 1, 0x85ebca6b)) >>> 0).shuffle(perm)
+      this.loaded = { epoch, window, blocks: ranges.map((r) => this.source.read(r.first, r.count)), starts, perm }
     }
-    return { block: this.loaded.block, local: this.loaded.perm[q] }
+    const { blocks, starts, perm } = this.loaded
+    const i = perm[q]
+    let b = blocks.length - 1
+    while (starts[b] > i) b--
+    return { block: blocks[b], local: i - starts[b] }
   }
 }

@@ -1,10 +1,10 @@
 """The workbench's training token shards (docs/shards.md), memory-mapped, as micro-batches.
 
 Each rank maps the split's .tok/.idx files (numpy memmap: the OS pages in what a rank reads) and
-builds its own rows of every global micro-batch. Order: blocks of at most 4096 consecutive segments per
-shard (engine/train/stream.ts blockRanges); each epoch visits the blocks in a random order and a block's
-segments in a random order, drawn from (seed, epoch[, block]), so a data position is all a checkpoint
-needs. Batches as docs/objectives.md and engine/train/batch.ts build them: POS/NE labels, token or
+builds its own rows of every global micro-batch. Order: blocks of at most 512 consecutive segments per
+shard (engine/train/stream.ts blockRanges); each epoch takes the blocks in a random order, 8 at a time
+(a window), and visits the segments of a window in one random order, drawn from (seed, epoch[, window]),
+so a batch mixes distant stretches of the corpus and a data position is all a checkpoint needs. Batches as docs/objectives.md and engine/train/batch.ts build them: POS/NE labels, token or
 whole-word masking (15%, 80/10/10, one forced when none was chosen), NSP/SOP pairs within a block,
 per-sequence units for DGC. The random draws are torch's, seeded per (seed, step, micro, rank).
 """
@@ -18,7 +18,8 @@ from batches import rank_rows
 
 TOK = np.dtype([('id', '<i4'), ('pos', 'u1'), ('ner', 'u1'), ('flags', 'u1'), ('pad', 'u1')])
 IDX = np.dtype([('start', '<u4'), ('length', '<u4'), ('record', '<u4')])
-BLOCK = 4096
+BLOCK = 512
+WINDOW = 8  # blocks visited together (engine/train/stream.ts WINDOW_BLOCKS)
 NO_LABEL, WORD_START = 255, 1
 POS_NONE, NER_OUTSIDE = 17, 0
 
@@ -56,7 +57,7 @@ class ShardSplit:
         return np.asarray(self.tok[s][start:start + length])
 
     def blocks(self):
-        """engine/train/stream.ts blockRanges per shard: runs of <= 4096; a 1-segment tail joins the block before."""
+        """engine/train/stream.ts blockRanges per shard: runs of <= BLOCK; a 1-segment tail joins the block before."""
         out = []
         for s in range(len(self.tok)):
             first, count = self.offsets[s], self.offsets[s + 1] - self.offsets[s]
@@ -86,16 +87,22 @@ class BlockOrder:
     def at(self, position):
         epoch = position // self.size
         if epoch != self.epoch:
-            self.order = torch.randperm(len(self.blocks), generator=seeded(self.seed, epoch)).tolist()
-            self.ends = np.cumsum([self.blocks[b][1] for b in self.order])
-            self.perms, self.epoch = {}, epoch
+            order = torch.randperm(len(self.blocks), generator=seeded(self.seed, epoch)).tolist()
+            self.windows = [[self.blocks[b] for b in order[w:w + WINDOW]] for w in range(0, len(order), WINDOW)]
+            self.ends = np.cumsum([sum(c for _, c in window) for window in self.windows])
+            self.perm, self.epoch = None, epoch
         q = position - epoch * self.size
-        slot = int(np.searchsorted(self.ends, q, side='right'))
-        q -= int(self.ends[slot - 1]) if slot else 0
-        b = self.order[slot]
-        if b not in self.perms:
-            self.perms = {b: torch.randperm(self.blocks[b][1], generator=seeded(self.seed, epoch, b))}
-        return self.blocks[b], int(self.blocks[b][0] + self.perms[b][q])
+        w = int(np.searchsorted(self.ends, q, side='right'))
+        q -= int(self.ends[w - 1]) if w else 0
+        if self.perm is None or self.perm[0] != w:
+            total = sum(c for _, c in self.windows[w])
+            self.perm = (w, torch.randperm(total, generator=seeded(self.seed, epoch, w)))
+        i = int(self.perm[1][q])
+        for block in self.windows[w]:
+            if i < block[1]:
+                return block, block[0] + i
+            i -= block[1]
+        raise IndexError(position)
 
     def index_at(self, position):
         return self.at(position)[1]

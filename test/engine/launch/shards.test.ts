@@ -45,6 +45,10 @@ for step in range(40):
     special_labels += int(((b['labels'] != -100) & (b['attention_mask'] == 0)).sum())
     special_labels += int((b['labels'][:, 0] != -100).sum())
 out['masked'], out['special_labels'] = chosen / total, special_labels
+import shards
+shards.WINDOW = 2  # windows of 2 blocks of 5, as engine/train/stream.ts visits them
+windowed = BlockOrder([(0, 5), (5, 5), (10, 5), (15, 5)], 9)
+out['windowed'] = [windowed.index_at(p) for p in range(20)]
 print(json.dumps(out))
 `
 
@@ -59,7 +63,7 @@ describe.skipIf(skipTorch)('the trainer reads the workbench token shards', () =>
     expect(dir.startsWith(path.join(dataset, 'tokens'))).toBe(true) // the dataset's own cached shards, as the local engine's
 
     const { stdout } = await promisify(execFile)(torchProbe!.python, ['-c', PROBE, trainerSourceDir(), dir, JSON.stringify(config)], { maxBuffer: 64 << 20 })
-    const out = JSON.parse(stdout) as { segments: number[][]; epoch0: number[]; whole: number[][]; halves: number[][]; masked: number; special_labels: number }
+    const out = JSON.parse(stdout) as { segments: number[][]; epoch0: number[]; whole: number[][]; halves: number[][]; masked: number; special_labels: number; windowed: number[] }
     const reader = new TokenSplitReader(dir, readTokenManifest(dir), 'train')
     const block = reader.read(0, reader.size)
     expect(out.segments).toHaveLength(reader.size)
@@ -72,5 +76,13 @@ describe.skipIf(skipTorch)('the trainer reads the workbench token shards', () =>
     expect(out.masked).toBeGreaterThan(0.12)
     expect(out.masked).toBeLessThan(0.18)
     expect(out.special_labels).toBe(0)
+    // blocks go two at a time, their segments mixed: each half of the epoch is two whole blocks, and its
+    // first five positions already touch both
+    const blockOf = (i: number) => Math.floor(i / 5)
+    expect([...out.windowed].sort((x, y) => x - y)).toEqual(Array.from({ length: 20 }, (_, i) => i))
+    for (const window of [out.windowed.slice(0, 10), out.windowed.slice(10)]) {
+      expect(new Set(window.map(blockOf)).size).toBe(2)
+      expect(new Set(window.slice(0, 5).map(blockOf)).size).toBe(2)
+    }
   })
 })

@@ -114,8 +114,19 @@ describe('segment stream', () => {
     // a fresh stream (a resumed run) at position 30 continues the same order
     const b = new SegmentStream(source, 9)
     expect(Array.from({ length: 10 }, (_, p) => b.at(30 + p).block.segment(b.at(30 + p).local).ids[0])).toEqual(epoch1.slice(7, 17))
-    // a block is read whole before the next: the first 5 positions come from one block of consecutive segments
-    const firstBlock = epoch0.slice(0, 5)
-    expect(Math.max(...firstBlock) - Math.min(...firstBlock)).toBeLessThan(8)
+    // the blocks go a window at a time: with windows of 2 blocks of 5, the first 10 positions are the
+    // segments of two blocks of consecutive segments, mixed (not one block, then the other)
+    const even = new SegmentStream(memorySource({ size: 20, get: (i) => Int32Array.from([i]) }, 5), 9, 2)
+    const order = Array.from({ length: 20 }, (_, p) => {
+      const { block, local } = even.at(p)
+      return block.segment(local).ids[0]
+    })
+    const blockOf = (i: number) => Math.floor(i / 5)
+    for (const window of [order.slice(0, 10), order.slice(10)]) {
+      const blocks = [...new Set(window.map(blockOf))]
+      expect(blocks).toHaveLength(2)
+      for (const b of blocks) expect(window.filter((i) => blockOf(i) === b)).toHaveLength(5)
+      expect(new Set(window.slice(0, 5).map(blockOf)).size).toBe(2)
+    }
   })
 })
