@@ -1,5 +1,5 @@
 // The Mengzi objectives compared on real text: `npx tsx test/bench/pretrain-demo.ts [--chars 100000]
-// [--steps 300] [--seed 42] [--json]`. Imports that much fortunes-zh text (chinese-poetry when fortunes-zh
+// [--steps 600] [--seed 42] [--json]`. Imports that much fortunes-zh text (chinese-poetry when fortunes-zh
 // is not installed) with 5% dev, tags it (built-in tagger: jieba POS + LAC NER), then pretrains the
 // `tiny` preset four times with the same seed and steps:
 //   (a) MLM   (b) MLM+POS+NE+SOP   (c) (b) + DGC   (d) (b) + whole-word masking
@@ -20,7 +20,7 @@ import { TRAIN_PRESETS } from '../../engine/train/presets'
 const { values: args } = parseArgs({
   options: {
     chars: { type: 'string', default: '100000' },
-    steps: { type: 'string', default: '300' },
+    steps: { type: 'string', default: String(TRAIN_PRESETS.tiny.totalSteps) },
     seed: { type: 'string', default: '42' },
     json: { type: 'boolean', default: false },
   },
@@ -112,7 +112,7 @@ try {
   const setting = { corpus: source, characters: chars, records: (imported.result as { dataset: { stats: unknown } }).dataset.stats, steps, seed: Number(args.seed), preset: 'tiny', tagSeconds, tagCharsPerSec: summary!.distribution.characters / tagSeconds }
   if (args.json) console.log(JSON.stringify({ setting, rows }))
   else {
-    console.log(`tiny preset (2×128, seq 64, batch 16, AdamW 2e-3, wasm), ${steps} steps, seed ${args.seed}; ${chars} characters of ${source}, 5% dev`)
+    console.log(`tiny preset (2×128, seq 64, batch 16, AdamW 2e-3 β2 0.98, wasm), ${steps} steps, seed ${args.seed}; ${chars} characters of ${source}, 5% dev`)
     console.log(`tagging (built-in: jieba POS + LAC NER, in the job's worker): ${setting.tagCharsPerSec.toFixed(0)} chars/s`)
     console.log('| run | dev MLM loss | dev MLM acc | dev ppl | dev POS acc | dev NE acc | dev SOP acc | train SOP loss (last 50 steps) | train MLM loss (last step) | tokens/s | wall s |')
     console.log('|---|---|---|---|---|---|---|---|---|---|---|')
