@@ -24,7 +24,7 @@ const copies = new Map<object, Copy>()
 export function halfWeight(backend: WebgpuBackendInternals, w: TensorInfo): HalfOperand {
   const held = copies.get(w.dataId)
   if (held) return held.half
-  dropDead(backend)
+  releaseDeadHalfWeights(backend)
   const half = { data: packHalf(backend, w), offset: 0 }
   copies.set(w.dataId, { half, owned: true })
   return half
@@ -49,8 +49,8 @@ function releaseCopy(backend: WebgpuBackendInternals, id: object): void {
   copies.delete(id)
 }
 
-/** Releases the copies whose weights' data is gone (weights replaced since). */
-function dropDead(backend: WebgpuBackendInternals): void {
+/** Releases the copies whose weights' data is gone (weights replaced since: by a load, or by an optimizer step). */
+export function releaseDeadHalfWeights(backend: WebgpuBackendInternals): void {
   for (const id of [...copies.keys()]) if (!backend.tensorMap.has(id)) releaseCopy(backend, id)
 }
 

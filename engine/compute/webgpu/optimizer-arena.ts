@@ -18,7 +18,7 @@
 // (half-weights.ts), which the dense products then read.
 import * as tf from '@tensorflow/tfjs'
 import type { TensorInfo } from '@tensorflow/tfjs'
-import { adoptArenaCopy, releaseArenaCopy, releaseHalfWeights } from './half-weights'
+import { adoptArenaCopy, releaseArenaCopy, releaseDeadHalfWeights, releaseHalfWeights } from './half-weights'
 import { bufferOf, copyEncoder, output, type WebgpuBackendInternals } from './runner'
 
 /** Elements per workgroup in the optimizer's kernels: 256 invocations × 8 elements. */
@@ -199,6 +199,8 @@ export class OptimizerArena {
         this.halfHolders.set(name, p.dataId)
       }
     }
+    // the copies packed for the values these variables held before (the first forward's) are done with
+    if (halvesWritten) releaseDeadHalfWeights(this.backend)
   }
 
   /** A copy of one parameter's part of P, M or V, as a tensor of the parameter's shape. */
