@@ -10,10 +10,13 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterAll, expect, it } from 'vitest'
 import { setHalfStorage } from '../../../engine/compute/webgpu/flags'
+import { CHUNK } from '../../../engine/compute/webgpu/optimizer-arena'
+import { parseBertConfig } from '../../../engine/model/checkpoint'
 import { readSafetensors } from '../../../engine/model/safetensors'
 import { initWeights } from '../../../engine/model/weights'
 import { presetModelConfig } from '../../../engine/train/config'
 import { train, type MetricValue } from '../../../engine/train/loop'
+import { stepMemory } from '../compute/webgpu/fp16-memory'
 import { describeOnWebgpu } from '../compute/webgpu/on-webgpu'
 import { TINY_BERT, tinyConfig } from './tiny-config'
 
@@ -54,6 +57,19 @@ describeOnWebgpu('fp16 mixed precision on webgpu', () => {
     } finally {
       setHalfStorage(true)
     }
+  })
+
+  it('keeps fewer bytes for backward than fp32, and the f16 copies of the weights add exactly half the optimizer arena', async () => {
+    const model = parseBertConfig(TINY_BERT)
+    const fp32 = await stepMemory(model, 'fp32', 4, 32)
+    const fp16 = await stepMemory(model, 'fp16', 4, 32)
+    expect(fp16.keptForBackward).toBeLessThan(fp32.keptForBackward)
+    // H: 2 bytes per value of the arena (parameters padded to CHUNK); no other copy left after the step
+    const weights = initWeights({ config: model, heads: [{ kind: 'mlm' }], pooler: false }, 42)
+    const padded = [...weights.values()].reduce((n, w) => n + Math.ceil(w.size / CHUNK) * CHUNK, 0)
+    tf.dispose([...weights.values()])
+    expect(fp16.total - fp32.total).toBe(padded * 2)
+    expect(Math.abs(fp16.loss - fp32.loss)).toBeLessThan(1e-3)
   })
 
   it('a forced overflow skips the update and halves the scale, then training recovers and the scale grows after N clean steps', async () => {
