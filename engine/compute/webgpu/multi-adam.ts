@@ -9,7 +9,7 @@
 // The per-parameter kernels (adam.ts) took 1 (AdamW) or 3 (LAMB) dispatches per parameter and clipping
 // 3 per gradient. Per group of the arena (one below 128 MiB of parameters at the default limit): AdamW
 // 1 dispatch, LAMB 2, clipping 1; plus one each for LAMB's trust ratios and the norm. Every shader binds
-// at most 6 storage buffers, within WebGPU's minimum of 8.
+// at most 6 storage buffers (7 writing f16 copies), within WebGPU's minimum of 8.
 // Numbers: the element formulas and the host-formed f32 constants of adam.ts (engine/native/src/adam.c);
 // LAMB's per-parameter sums in adam.ts's order (256 × 8 elements per workgroup from the parameter's
 // start, then strided over its workgroups), so the trust ratios are the per-parameter kernels' own.
