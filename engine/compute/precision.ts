@@ -1,11 +1,14 @@
 // The arithmetic precision of a training run. fp32 everywhere, or fp16 mixed precision on webgpu: the
-// dense layers' matrix-product inputs (activations, weights, gradients) rounded to f16 as our tiled
-// product loads them, with f32 accumulation; weights, optimizer state, attention, reductions and
-// everything else in f32. The rounding is f16's numerics (range and precision, hence loss scaling), not
-// yet its speed: tensors stay float32 (tfjs has no float16 dtype) and the products compute in f32.
+// dense layers' matrix-product inputs (activations, weights, gradients) in f16, with f32 accumulation;
+// master weights, optimizer state, attention, reductions and everything else in f32. Stored in f16
+// (webgpu/half.ts, packed two per u32 since tfjs has no float16 dtype): the weights' copies the products
+// read (written by the multi-tensor optimizer's update) and the dense layers' inputs kept for backward;
+// the other product inputs (dY) are f32 rounded as they load. The products still compute in f32.
 import * as tf from '@tensorflow/tfjs'
 import { WorkbenchError } from '../errors'
 import { setMatmulInputs, webgpuFusedKernelsOn } from './webgpu/flags'
+import { releaseHalfWeights } from './webgpu/half-weights'
+import { webgpuInternals } from './webgpu/runner'
 
 export type Precision = 'fp32' | 'fp16'
 
@@ -16,5 +19,8 @@ export function usePrecision(precision: Precision): () => void {
   if (backend !== 'webgpu') throw new WorkbenchError('UNSUPPORTED', `precision "fp16" needs the webgpu backend; this run uses ${backend}`)
   if (!webgpuFusedKernelsOn()) throw new WorkbenchError('UNSUPPORTED', 'precision "fp16" needs our webgpu kernels (MENGZI_WEBGPU_KERNELS is 0)')
   setMatmulInputs('f16')
-  return () => void setMatmulInputs('f32')
+  return () => {
+    setMatmulInputs('f32')
+    if (tf.getBackend() === 'webgpu') releaseHalfWeights(webgpuInternals(tf.backend())) // the weights' f16 copies
+  }
 }

@@ -11,10 +11,11 @@
 import * as tf from '@tensorflow/tfjs'
 import type { BertConfig } from './config'
 import { attentionCore } from './ops/attention'
-import { linear, linearGelu } from './ops/dense'
+import { linear, linearGelu, type LinearOptions } from './ops/dense'
 import { dropout as dropoutOp } from './ops/dropout'
 import { gelu as geluOp } from './ops/gelu'
 import { layerNorm as layerNormOp } from './ops/layer-norm'
+import { reshapeKeepingNothing } from './ops/reshape'
 import { hasFusedKernel, runFused } from '../compute/kernels/fused'
 
 export type Weights = Map<string, tf.Variable>
@@ -64,13 +65,17 @@ export function checkConfig(config: BertConfig): void {
 
 // --- building blocks -----------------------------------------------------------------------------
 
-/** nn.Linear: x·Wᵀ + b with W stored [out, in], optionally followed by GELU (fused where the backend can). Works on any leading shape. */
-export function dense(w: Weights, prefix: string, x: tf.Tensor, activation?: 'gelu'): tf.Tensor {
+/**
+ * nn.Linear: x·Wᵀ + b with W stored [out, in], optionally followed by GELU (fused where the backend can).
+ * Works on any leading shape. `options.inputKept`: x is saved for backward by another op (ops/dense.ts).
+ */
+export function dense(w: Weights, prefix: string, x: tf.Tensor, activation?: 'gelu', options: LinearOptions = {}): tf.Tensor {
   const kernel = weight(w, `${prefix}.weight`) // [out, in]
   const lead = x.shape.slice(0, -1)
-  const x2 = x.reshape([-1, x.shape[x.shape.length - 1]]) // [N, in]
-  const y = (activation === 'gelu' ? linearGelu : linear)(x2 as tf.Tensor2D, kernel as tf.Tensor2D, weight(w, `${prefix}.bias`) as tf.Tensor1D) // [N, out]
-  return y.reshape([...lead, kernel.shape[0]])
+  // under fp16 storage the layer keeps an f16 copy of x for backward, so the reshapes must keep no f32 one
+  const x2 = reshapeKeepingNothing<tf.Tensor2D>(x, [-1, x.shape[x.shape.length - 1]]) // [N, in]
+  const y = (activation === 'gelu' ? linearGelu : linear)(x2, kernel as tf.Tensor2D, weight(w, `${prefix}.bias`) as tf.Tensor1D, options) // [N, out]
+  return reshapeKeepingNothing(y, [...lead, kernel.shape[0]])
 }
 
 /**
@@ -160,7 +165,9 @@ function layer(w: Weights, index: number, config: BertConfig, x: tf.Tensor3D, ma
   const p_drop = config.hidden_dropout_prob
   // BertAttention = BertSelfAttention + BertSelfOutput (dense, dropout, residual LayerNorm)
   const context = selfAttention(w, `${p}.attention.self`, config, x, mask, ctx)
-  const attended = layerNorm(w, `${p}.attention.output.LayerNorm`, dropout(dense(w, `${p}.attention.output.dense`, context), p_drop, ctx), eps, x)
+  // the attention saves its context for backward: this layer keeps it too rather than an f16 copy
+  const projected = dense(w, `${p}.attention.output.dense`, context, undefined, { inputKept: true })
+  const attended = layerNorm(w, `${p}.attention.output.LayerNorm`, dropout(projected, p_drop, ctx), eps, x)
   // BertIntermediate (dense to intermediate_size, GELU) + BertOutput (dense back, dropout, residual LayerNorm)
   const inner = dense(w, `${p}.intermediate.dense`, attended, 'gelu') // [B, T, I]
   const out = dropout(dense(w, `${p}.output.dense`, inner), p_drop, ctx) // [B, T, H]

@@ -13,6 +13,7 @@
 import * as tf from '@tensorflow/tfjs'
 import type { BertConfig } from './config'
 import { linear } from './ops/dense'
+import { reshapeKeepingNothing } from './ops/reshape'
 import { softmaxCrossEntropy } from './ops/softmax-cross-entropy'
 import { dense, dropout, gatherRows, gelu, layerNorm, weight, type ForwardContext, type Weights } from './bert'
 
@@ -38,7 +39,7 @@ export const usesPooler = (head: HeadSpec) => head.kind === 'nsp' || head.kind =
 export function mlmLogits(w: Weights, config: BertConfig, hidden: tf.Tensor): tf.Tensor {
   const lead = hidden.shape.slice(0, -1)
   const h = dense(w, 'cls.predictions.transform.dense', hidden)
-  const t = layerNorm(w, 'cls.predictions.transform.LayerNorm', gelu(h), config.layer_norm_eps).reshape([-1, config.hidden_size]) // [N, H]
+  const t = reshapeKeepingNothing<tf.Tensor2D>(layerNorm(w, 'cls.predictions.transform.LayerNorm', gelu(h), config.layer_norm_eps), [-1, config.hidden_size]) // [N, H]
   // Tied decoder: the word-embedding table [V, H] used as a Linear weight, hence the transpose.
   const table = weight(w, 'bert.embeddings.word_embeddings.weight')
   const logits = linear(t as tf.Tensor2D, table as tf.Tensor2D, weight(w, 'cls.predictions.bias') as tf.Tensor1D) // [N, V]

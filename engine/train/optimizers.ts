@@ -145,8 +145,8 @@ abstract class AdamFamily implements Optimizer {
       this.dropExported()
       if (!clipped) flat.arena.gatherGradients(grads)
       flat.arena.gatherParams(this.weights)
-      flat.update({ lr, beta1: this.beta1, beta2: this.beta2, eps: this.eps, weightDecay: this.weightDecay, bc1, bc2 }, clipped)
-      flat.arena.scatterParams(this.weights)
+      const halvesWritten = flat.update({ lr, beta1: this.beta1, beta2: this.beta2, eps: this.eps, weightDecay: this.weightDecay, bc1, bc2 }, clipped)
+      flat.arena.scatterParams(this.weights, halvesWritten)
       return
     }
     // one native pass per parameter where the backend has it; the tfjs composition is the reference

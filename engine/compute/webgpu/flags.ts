@@ -31,6 +31,24 @@ export function matmulInputsPrecision(): MatmulInputs {
   return matmulInputs
 }
 
+let halfStorageWanted = true
+
+/**
+ * With f16 inputs, whether they are also stored in f16 (half.ts): packed copies of the weights that the
+ * products read and of the dense layers' inputs kept for backward, the same numbers in half the bytes.
+ * Off: the products round f32 as it loads (the earlier fp16, kept to check the two agree). Returns the previous setting.
+ */
+export function setHalfStorage(on: boolean): boolean {
+  const previous = halfStorageWanted
+  halfStorageWanted = on
+  return previous
+}
+
+/** True while fp16 inputs are on and stored in f16. */
+export function halfStorageOn(): boolean {
+  return matmulInputs === 'f16' && halfStorageWanted
+}
+
 // Kernel variants a test or benchmark turns off to exercise (or time) the path without them: vec4
 // loads in the tiled product (used where the inner dimension is a multiple of 4; ragged shapes always
 // load scalars) and subgroup operations in workgroup reductions (used where the device has 'subgroups').

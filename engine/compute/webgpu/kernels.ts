@@ -5,7 +5,7 @@ import type { KernelConfig } from '@tensorflow/tfjs'
 import { addNWebgpuConfig } from './add-n'
 import { adamWWebgpuConfig, lambWebgpuConfig } from './adam'
 import { attentionGradWebgpuConfig, attentionWebgpuConfig } from './attention'
-import { denseGeluGradWebgpuConfig, denseGeluWebgpuConfig, denseGradWebgpuConfig, denseWebgpuConfig } from './dense'
+import { denseGeluGradWebgpuConfig, denseGeluWebgpuConfig, denseGradWebgpuConfig, denseWebgpuConfig, packHalfWebgpuConfig } from './dense'
 import { dropoutWebgpuConfig } from './dropout'
 import { geluGradWebgpuConfig, geluWebgpuConfig } from './gelu'
 import { layerNormGradWebgpuConfig, layerNormWebgpuConfig } from './layer-norm'
@@ -23,6 +23,7 @@ function webgpuKernels(): Config[] {
     denseGradWebgpuConfig,
     denseGeluWebgpuConfig,
     denseGeluGradWebgpuConfig,
+    packHalfWebgpuConfig, // fp16 storage: the dense layers' inputs saved for backward in f16
     layerNormWebgpuConfig,
     layerNormGradWebgpuConfig,
     geluWebgpuConfig,

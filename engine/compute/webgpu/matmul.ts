@@ -11,9 +11,14 @@
 // checked scalars per vec4, so any M, N, K works (ragged tiles read zeros). Subgroup operations are not
 // used here: an invocation's A and B operands are a single broadcast vec4 read of workgroup memory
 // already, which a subgroup shuffle would not make cheaper; they pay off in reductions (wgsl.ts).
+//
+// fp16 storage (half.ts): A or B may be a packed f16 operand (2 values per u32, from an element offset),
+// bound as array<vec2<u32>> (4 values per load) where aligned, else array<u32>; its values are f16
+// already, so the load only widens them; the f32 operands are rounded as they load, as below.
 import type { TensorInfo } from '@tensorflow/tfjs'
 import { matmulInputsPrecision, matmulVec4On } from './flags'
-import { bindings, dispatch, output, u32, type WebgpuBackendInternals } from './runner'
+import { HALF_BITS_WGSL, type HalfOperand } from './half'
+import { bindings, dispatch, output, u32, type WebgpuBackendInternals, type WgslElement } from './runner'
 import { ERF_WGSL } from './wgsl'
 
 const TILE = 64
@@ -39,6 +44,9 @@ interface Variant {
   transB: boolean
   bias: boolean
   f16: boolean
+  /** A / B are packed f16 operands (half.ts). */
+  halfA: boolean
+  halfB: boolean
   gelu: boolean
   vecA: boolean
   vecB: boolean
@@ -50,10 +58,20 @@ interface Variant {
  * stored matrix's contiguous dimension, into `let <name>: vec4<f32>`. `rows`/`cols` bound the stored
  * matrix; `vec` reads one vec4 (the caller checked alignment), otherwise four bounds-checked scalars.
  */
-function loadGroup(name: string, buf: string, base: string, row: string, col: string, rows: string, cols: string, vec: boolean, f16: boolean): string {
+function loadGroup(name: string, buf: string, base: string, row: string, col: string, rows: string, cols: string, vec: boolean, f16: boolean, packed: boolean): string {
   const round = (e: string) => (f16 ? `half4(${e})` : e)
   row = `(${row})`
   col = `(${col})`
+  if (packed) {
+    // base includes the operand's element offset; a vec2<u32> holds 4 values (aligned by the caller)
+    if (vec) {
+      return `var ${name} = vec4<f32>(0.0);
+      if (${row} < ${rows} && ${col} < ${cols}) { let w = ${buf}[(${base} + ${row} * ${cols} + ${col}) / 4u]; ${name} = vec4<f32>(unpackHalf2(w.x), unpackHalf2(w.y)); }`
+    }
+    const oneHalf = (c: number) =>
+      `select(0.0, halfAt${buf}(${base} + ${row} * ${cols} + ${col} + ${c}u), ${row} < ${rows} && ${col} + ${c}u < ${cols})`
+    return `let ${name} = vec4<f32>(${[0, 1, 2, 3].map(oneHalf).join(', ')});`
+  }
   if (vec) {
     return `var ${name} = vec4<f32>(0.0);
       if (${row} < ${rows} && ${col} < ${cols}) { ${name} = ${round(`${buf}[(${base} + ${row} * ${cols} + ${col}) / 4u]`)}; }`
@@ -65,7 +83,8 @@ function loadGroup(name: string, buf: string, base: string, row: string, col: st
 const XYZW = ['x', 'y', 'z', 'w']
 
 function matmulCode(v: Variant): string {
-  const inputs: [string, 'f32' | 'vec4<f32>'][] = [['A', v.vecA ? 'vec4<f32>' : 'f32'], ['B', v.vecB ? 'vec4<f32>' : 'f32']]
+  const operand = (vec: boolean, half: boolean) => (half ? (vec ? 'vec2<u32>' : 'u32') : vec ? 'vec4<f32>' : 'f32') as WgslElement
+  const inputs: [string, WgslElement][] = [['A', operand(v.vecA, v.halfA)], ['B', operand(v.vecB, v.halfB)]]
   const cType = v.vecC ? 'vec4<f32>' : 'f32'
   if (v.bias) inputs.push(['bias', cType])
   // Each tile keeps its stored matrix's orientation in workgroup memory, so every invocation writes
@@ -77,17 +96,17 @@ function matmulCode(v: Variant): string {
   const sharedB = v.transB ? `array<array<vec4<f32>, ${TK / 4 + 1}>, ${TILE}>; // [n][k / 4], padded` : `array<array<vec4<f32>, ${TILE / 4}>, ${TK}>; // [k][n / 4]`
   const loadA = v.transA
     ? `let ak = tid / ${TILE / 4}u; let aq = tid % ${TILE / 4}u;
-      ${loadGroup('a4', 'A', 'baseA', 'k0 + ak', 'row0 + aq * 4u', 'u.K', 'u.M', v.vecA, v.f16)}
+      ${loadGroup('a4', 'A', 'baseA', 'k0 + ak', 'row0 + aq * 4u', 'u.K', 'u.M', v.vecA, v.f16, v.halfA)}
       As[ak][aq] = a4;`
     : `let am = tid / ${TK / 4}u; let aq = tid % ${TK / 4}u;
-      ${loadGroup('a4', 'A', 'baseA', 'row0 + am', 'k0 + aq * 4u', 'u.M', 'u.K', v.vecA, v.f16)}
+      ${loadGroup('a4', 'A', 'baseA', 'row0 + am', 'k0 + aq * 4u', 'u.M', 'u.K', v.vecA, v.f16, v.halfA)}
       As[am][aq] = a4;`
   const loadB = v.transB
     ? `let bn = tid / ${TK / 4}u; let bq = tid % ${TK / 4}u;
-      ${loadGroup('b4', 'B', 'baseB', 'col0 + bn', 'k0 + bq * 4u', 'u.N', 'u.K', v.vecB, v.f16)}
+      ${loadGroup('b4', 'B', 'baseB', 'col0 + bn', 'k0 + bq * 4u', 'u.N', 'u.K', v.vecB, v.f16, v.halfB)}
       Bs[bn][bq] = b4;`
     : `let bk = tid / ${TILE / 4}u; let bq = tid % ${TILE / 4}u;
-      ${loadGroup('b4', 'B', 'baseB', 'k0 + bk', 'col0 + bq * 4u', 'u.K', 'u.N', v.vecB, v.f16)}
+      ${loadGroup('b4', 'B', 'baseB', 'k0 + bk', 'col0 + bq * 4u', 'u.K', 'u.N', v.vecB, v.f16, v.halfB)}
       Bs[bk][bq] = b4;`
   // Four k at a time (kq): four vec4 reads of each tile, then acc[i] += a(i, c) · (row c of the B block).
   const readA = [0, 1, 2, 3].map((t) => `let a${t} = ${v.transA ? `As[kq * 4u + ${t}u][lid.y]` : `As[lid.y * 4u + ${t}u][kq]`};`).join(' ')
@@ -115,9 +134,14 @@ function matmulCode(v: Variant): string {
       let k = batch * u.strideC + r * u.N + c + j;
       ${v.gelu ? 'Z[k] = z[j];\n      ' : ''}C[k] = g[j];
     }`
-  return /* wgsl */ `${v.f16 ? HALF_WGSL : ''}${v.gelu ? ERF_WGSL : ''}
+  const anyHalf = v.halfA || v.halfB
+  // one packed value by element index (bounds-clamped word; the caller masks out-of-range elements)
+  const halfAt = (buf: string) =>
+    `fn halfAt${buf}(e: u32) -> f32 { return fromHalf((${buf}[min(e >> 1u, arrayLength(&${buf}) - 1u)] >> ((e & 1u) * 16u)) & 0xffffu); }`
+  const halfFns = anyHalf ? `${HALF_BITS_WGSL}\n${v.halfA && !v.vecA ? halfAt('A') : ''}\n${v.halfB && !v.vecB ? halfAt('B') : ''}` : ''
+  return /* wgsl */ `${v.f16 ? HALF_WGSL : ''}${halfFns}${v.gelu ? ERF_WGSL : ''}
 ${v.gelu ? 'fn gelu4(z: vec4<f32>) -> vec4<f32> {\n  let e = vec4<f32>(erf(z.x * 0.70710678118654752), erf(z.y * 0.70710678118654752), erf(z.z * 0.70710678118654752), erf(z.w * 0.70710678118654752));\n  return z * (e * 0.5 + 0.5);\n}' : ''}
-${bindings(v.gelu ? [['C', cType], ['Z', cType]] : [['C', cType]], inputs, 'M: u32, N: u32, K: u32, strideA: u32, strideB: u32, strideC: u32,')}
+${bindings(v.gelu ? [['C', cType], ['Z', cType]] : [['C', cType]], inputs, `M: u32, N: u32, K: u32, strideA: u32, strideB: u32, strideC: u32,${anyHalf ? ' offsetA: u32, offsetB: u32,' : ''}`)}
 var<workgroup> As: ${sharedA}
 var<workgroup> Bs: ${sharedB}
 
@@ -126,8 +150,8 @@ fn main(@builtin(local_invocation_id) lid: vec3<u32>, @builtin(workgroup_id) wid
   let row0 = wid.y * ${TILE}u;
   let col0 = wid.x * ${TILE}u;
   let batch = wid.z;
-  let baseA = batch * u.strideA;
-  let baseB = batch * u.strideB;
+  let baseA = batch * u.strideA${v.halfA ? ' + u.offsetA' : ''};
+  let baseB = batch * u.strideB${v.halfB ? ' + u.offsetB' : ''};
   let tid = lid.y * 16u + lid.x; // 256 invocations, one 4-element group of each ${TK} × ${TILE} tile
   var acc: array<vec4<f32>, 4>; // rows row0 + 4·lid.y + i, columns col0 + 4·lid.x .. + 3
   for (var k0 = 0u; k0 < u.K; k0 += ${TK}u) {
@@ -154,9 +178,15 @@ fn main(@builtin(local_invocation_id) lid: vec3<u32>, @builtin(workgroup_id) wid
 }`
 }
 
+/** An operand: a float32 tensor, or a packed f16 one (fp16 storage). */
+export type Operand = TensorInfo | HalfOperand
+
+// (undefined: a caller asking only for the variant of plain shapes, as the tests do)
+const isHalf = (o: Operand | undefined): o is HalfOperand => o != null && 'offset' in o && 'data' in o
+
 export interface MatmulArgs {
-  a: TensorInfo
-  b: TensorInfo
+  a: Operand
+  b: Operand
   M: number
   N: number
   K: number
@@ -183,14 +213,20 @@ export function matmulVariant(args: MatmulArgs): Variant {
   const strideA = args.strideA ?? M * K
   const strideB = args.strideB ?? K * N
   const vec = matmulVec4On()
+  const halfA = isHalf(args.a)
+  const halfB = isHalf(args.b)
+  // a packed operand's vec2<u32> loads also need its element offset aligned to 4
+  const aligned = (o: Operand) => !isHalf(o) || o.offset % 4 === 0
   return {
     transA,
     transB,
     bias: args.bias != null,
     f16: matmulInputsPrecision() === 'f16',
+    halfA,
+    halfB,
     gelu: args.gelu === true,
-    vecA: vec && (transA ? M : K) % 4 === 0 && strideA % 4 === 0,
-    vecB: vec && (transB ? K : N) % 4 === 0 && strideB % 4 === 0,
+    vecA: vec && (transA ? M : K) % 4 === 0 && strideA % 4 === 0 && aligned(args.a),
+    vecB: vec && (transB ? K : N) % 4 === 0 && strideB % 4 === 0 && aligned(args.b),
     vecC: vec && N % 4 === 0,
   }
 }
@@ -202,11 +238,14 @@ export function matmulOutputs(backend: WebgpuBackendInternals, args: MatmulArgs)
   const outs = v.gelu ? [output(backend, args.outShape ?? [M, N]), output(backend, args.outShape ?? [M, N])] : [output(backend, args.outShape ?? [M, N])]
   const flag = (on: boolean, name: string) => (on ? name : '-')
   dispatch(backend, {
-    key: `matmul-${flag(v.transA, 'tA')}${flag(v.transB, 'tB')}${flag(v.bias, 'bias')}${v.f16 ? 'f16' : 'f32'}${flag(v.gelu, 'gelu')}${flag(v.vecA, 'vA')}${flag(v.vecB, 'vB')}${flag(v.vecC, 'vC')}`,
+    key: `matmul-${flag(v.transA, 'tA')}${flag(v.transB, 'tB')}${flag(v.bias, 'bias')}${v.f16 ? 'f16' : 'f32'}${flag(v.halfA, 'hA')}${flag(v.halfB, 'hB')}${flag(v.gelu, 'gelu')}${flag(v.vecA, 'vA')}${flag(v.vecB, 'vB')}${flag(v.vecC, 'vC')}`,
     code: () => matmulCode(v),
     outputs: outs,
-    inputs: bias ? [a, b, bias] : [a, b],
-    uniforms: u32(M, N, K, args.strideA ?? M * K, args.strideB ?? K * N, M * N),
+    inputs: [...[a, b].map((o) => (isHalf(o) ? o.data : o)), ...(bias ? [bias] : [])],
+    uniforms: [
+      ...u32(M, N, K, args.strideA ?? M * K, args.strideB ?? K * N, M * N),
+      ...(v.halfA || v.halfB ? u32(isHalf(a) ? a.offset : 0, isHalf(b) ? b.offset : 0) : []),
+    ],
     workgroups: [Math.ceil(N / TILE), Math.ceil(M / TILE), batch],
   })
   return outs

@@ -9,13 +9,18 @@
 // The per-parameter kernels (adam.ts) took 1 (AdamW) or 3 (LAMB) dispatches per parameter and clipping
 // 3 per gradient. Per group of the arena (one below 128 MiB of parameters at the default limit): AdamW
 // 1 dispatch, LAMB 2, clipping 1; plus one each for LAMB's trust ratios and the norm. Every shader binds
-// at most 6 storage buffers, within WebGPU's minimum of 8.
+// at most 6 storage buffers (7 writing f16 copies), within WebGPU's minimum of 8.
 // Numbers: the element formulas and the host-formed f32 constants of adam.ts (engine/native/src/adam.c);
 // LAMB's per-parameter sums in adam.ts's order (256 × 8 elements per workgroup from the parameter's
 // start, then strided over its workgroups), so the trust ratios are the per-parameter kernels' own.
+// fp16 storage (flags.halfStorageOn): the AdamW and LAMB updates also write the f16 copy of each new
+// value into the arena's H in the same dispatch (7 storage buffers), so the copies the dense products
+// read cost no pass of their own.
 import * as tf from '@tensorflow/tfjs'
 import type { TensorInfo } from '@tensorflow/tfjs'
 import type { AdamAttrs } from '../kernels/adam-wasm'
+import { halfStorageOn } from './flags'
+import { HALF_BITS_WGSL } from './half'
 import { ACTIVE, CHUNK, DECAYS, OptimizerArena, type ArenaGroup, type ArenaParam } from './optimizer-arena'
 import { dispatch, f32, grid, output, u32, webgpuInternals, type WebgpuBackendInternals } from './runner'
 import { workgroupReduction } from './wgsl'
@@ -69,6 +74,33 @@ const forElements = (body: string) => /* wgsl */ `
       let i = seg.y + k;${body}
     }
   }`
+
+/**
+ * As forElements, then the f16 of each new p[i] into H: neighbouring elements belong to neighbouring
+ * invocations, so each puts its bits in workgroup memory and half of them write the pairs as words.
+ * (Segments start on CHUNK boundaries, so a pair never straddles two; the pad after an odd length is 0.)
+ */
+const forElementsWritingHalves = (body: string) => /* wgsl */ `
+  for (var j = 0u; j < ${CHUNK / 256}u; j++) {
+    let k = first + j * 256u + lid;
+    var bits = 0u;
+    if (live && k < seg.z) {
+      let i = seg.y + k;${body}
+      bits = halfBits(p[i]);
+    }
+    halves[lid] = bits;
+    workgroupBarrier();
+    let pair = first + j * 256u + 2u * lid;
+    if (lid < 128u && live && pair < seg.z) { h[(seg.y + pair) / 2u] = halves[2u * lid] | (halves[2u * lid + 1u] << 16u); }
+    workgroupBarrier();
+  }`
+
+/** The update's element loop, its H binding and its WGSL helpers, with or without fp16 storage. */
+function updateLoop(halves: boolean, uniformAt: number) {
+  return halves
+    ? { loop: forElementsWritingHalves, decls: `${storage(uniformAt, 'h', 'u32', true)}\n${HALF_BITS_WGSL}\nvar<workgroup> halves: array<u32, 256>;`, uniformAt: uniformAt + 1, key: '-h' }
+    : { loop: forElements, decls: '', uniformAt, key: '' }
+}
 
 /** The arena, the scratch buffer (g² partials, clip factor, LAMB sums and trust ratios) and the kernels. */
 export class MultiTensorAdam {
@@ -160,21 +192,29 @@ fn main(@builtin(local_invocation_index) lid: u32${r.entryArgs}) {
     return tf.engine().makeTensorFromTensorInfo(norm, this.backend) as tf.Scalar
   }
 
-  /** One update of every active parameter in P, M, V (`clipped`: scale g by gradNorm's factor). */
-  update(a: AdamAttrs, clipped: boolean): void {
+  /**
+   * One update of every active parameter in P, M, V (`clipped`: scale g by gradNorm's factor); under
+   * fp16 storage also their f16 copies in H. Returns whether it wrote H (for scatterParams).
+   */
+  update(a: AdamAttrs, clipped: boolean): boolean {
     const table = this.arena.table()
+    const halves = halfStorageOn() ? this.arena.halves() : null
     if (this.kind === 'lamb') this.arena.groups.forEach((group) => this.lambSums(group, table, a, clipped))
     if (this.kind === 'lamb') this.lambTrust(table)
-    for (const group of this.arena.groups) this.kind === 'adamw' ? this.adamw(group, table, a, clipped) : this.lambApply(group, table, a, clipped)
+    this.arena.groups.forEach((group, gi) =>
+      this.kind === 'adamw' ? this.adamw(group, table, a, clipped, halves?.[gi]) : this.lambApply(group, table, a, clipped, halves?.[gi]),
+    )
+    return halves != null
   }
 
   private segmentUniforms(group: ArenaGroup, clipped: boolean) {
     return u32(group.segBegin, group.segEnd, group.chunkBase, group.chunks, clipped ? 1 : 0, this.coefAt)
   }
 
-  private adamw(group: ArenaGroup, table: TensorInfo, a: AdamAttrs, clipped: boolean): void {
+  private adamw(group: ArenaGroup, table: TensorInfo, a: AdamAttrs, clipped: boolean, h?: TensorInfo): void {
+    const e = updateLoop(h != null, 6)
     dispatch(this.backend, {
-      key: 'multi-adamw',
+      key: `multi-adamw${e.key}`,
       code: () => /* wgsl */ `
 ${storage(0, 'p', 'f32', true)}
 ${storage(1, 'm', 'f32', true)}
@@ -182,18 +222,19 @@ ${storage(2, 'v', 'f32', true)}
 ${storage(3, 'g', 'f32', false)}
 ${storage(4, 'table', 'vec4<u32>', false)}
 ${storage(5, 'scratch', 'f32', false)}
-${uniformBlock(6, `${SEGMENT_FIELDS} b1: f32, c1: f32, b2: f32, c2: f32, keepDecayed: f32, rootBc2: f32, eps: f32, step: f32,`)}
+${e.decls}
+${uniformBlock(e.uniformAt, `${SEGMENT_FIELDS} b1: f32, c1: f32, b2: f32, c2: f32, keepDecayed: f32, rootBc2: f32, eps: f32, step: f32,`)}
 ${SEGMENT_WGSL}
 @compute @workgroup_size(256)
 fn main(${ENTRY}) {${PROLOGUE_WGSL}
   let keep = select(1.0, u.keepDecayed, decays);
-${forElements(`${MOMENTS_WGSL}
+${e.loop(`${MOMENTS_WGSL}
       m[i] = mi;
       v[i] = vi;
       p[i] = p[i] * keep - (mi / (sqrt(vi) / u.rootBc2 + u.eps)) * u.step;`)}
 }`,
       outputs: [group.p, group.m, group.v],
-      inputs: [group.g, table, this.scratch],
+      inputs: [group.g, table, this.scratch, ...(h ? [h] : [])], // H last: binding 6, written (declared read_write)
       uniforms: [...this.segmentUniforms(group, clipped), ...f32(a.beta1, 1 - a.beta1, a.beta2, 1 - a.beta2, 1 - a.lr * a.weightDecay, Math.sqrt(a.bc2), a.eps, a.lr / a.bc1)],
       workgroups: grid(group.chunks, 1),
     })
@@ -275,9 +316,10 @@ fn main(@builtin(local_invocation_index) lid: u32, @builtin(workgroup_id) wid: v
   }
 
   /** m', v' and p' = p − u·(trust·lr). */
-  private lambApply(group: ArenaGroup, table: TensorInfo, a: AdamAttrs, clipped: boolean): void {
+  private lambApply(group: ArenaGroup, table: TensorInfo, a: AdamAttrs, clipped: boolean, h?: TensorInfo): void {
+    const e = updateLoop(h != null, 6)
     dispatch(this.backend, {
-      key: 'multi-lamb-apply',
+      key: `multi-lamb-apply${e.key}`,
       code: () => /* wgsl */ `
 ${storage(0, 'p', 'f32', true)}
 ${storage(1, 'm', 'f32', true)}
@@ -285,19 +327,20 @@ ${storage(2, 'v', 'f32', true)}
 ${storage(3, 'g', 'f32', false)}
 ${storage(4, 'table', 'vec4<u32>', false)}
 ${storage(5, 'scratch', 'f32', false)}
-${uniformBlock(6, MultiTensorAdam.LAMB_FIELDS)}
+${e.decls}
+${uniformBlock(e.uniformAt, MultiTensorAdam.LAMB_FIELDS)}
 ${SEGMENT_WGSL}
 @compute @workgroup_size(256)
 fn main(${ENTRY}) {${PROLOGUE_WGSL}
   let decay = select(0.0, u.decay, decays);
   let stepSize = scratch[u.trustAt + s] * u.lr;
-${forElements(`${MOMENTS_WGSL}${MultiTensorAdam.DIRECTION_WGSL}
+${e.loop(`${MOMENTS_WGSL}${MultiTensorAdam.DIRECTION_WGSL}
       m[i] = mi;
       v[i] = vi;
       p[i] = p[i] - d * stepSize;`)}
 }`,
       outputs: [group.p, group.m, group.v],
-      inputs: [group.g, table, this.scratch],
+      inputs: [group.g, table, this.scratch, ...(h ? [h] : [])], // H last: binding 6, written (declared read_write)
       uniforms: this.lambUniforms(group, a, clipped),
       workgroups: grid(group.chunks, 1),
     })

@@ -13,8 +13,12 @@
 // The table gives each segment (first chunk, offset in its group, length, flags: decays, active).
 // M and V live here between steps; P holds the parameter values the last step wrote, copied in again
 // only for a parameter whose variable has since been assigned something else (a resume, a load).
+// fp16 storage: H holds the f16 copy of P (packed two per u32, so a segment's words start at offset / 2),
+// written by the update dispatch itself; each updated variable's new data is given its place in H
+// (half-weights.ts), which the dense products then read.
 import * as tf from '@tensorflow/tfjs'
 import type { TensorInfo } from '@tensorflow/tfjs'
+import { adoptArenaCopy, releaseArenaCopy, releaseDeadHalfWeights, releaseHalfWeights } from './half-weights'
 import { bufferOf, copyEncoder, output, type WebgpuBackendInternals } from './runner'
 
 /** Elements per workgroup in the optimizer's kernels: 256 invocations × 8 elements. */
@@ -44,6 +48,8 @@ export interface ArenaGroup {
   g: TensorInfo
   m: TensorInfo
   v: TensorInfo
+  /** fp16 storage: the f16 copy of p, length / 2 words (int32); made on first use (`halves`). */
+  h?: TensorInfo
   length: number
   /** Global index of the group's first chunk, and its chunk count. */
   chunkBase: number
@@ -67,6 +73,8 @@ export class OptimizerArena {
   /** The variable data each P segment holds: a variable assigned since is copied in again. */
   private readonly held = new Map<string, object>()
   private active = new Set<string>()
+  /** fp16 storage: the variable data each segment's place in H was given. */
+  private readonly halfHolders = new Map<string, object>()
   private tableTensor: TensorInfo | null = null
   private tableKey = ''
 
@@ -113,11 +121,26 @@ export class OptimizerArena {
     return this.segments[i]
   }
 
-  /** A float32 buffer of zeros: a backend tensor (tf.memory counts its bytes), disposed by `dispose`. */
-  private zeros(length: number): TensorInfo {
-    const t = output(this.backend, [length])
+  /** A float32 (or int32) buffer of zeros: a backend tensor (tf.memory counts its bytes), disposed by `dispose`. */
+  private zeros(length: number, dtype: 'float32' | 'int32' = 'float32'): TensorInfo {
+    const t = output(this.backend, [length], dtype)
     copyEncoder(this.backend).clearBuffer(bufferOf(this.backend, t), 0, length * 4)
     return t
+  }
+
+  /**
+   * fp16 storage, before an update that writes H: every group's H (made on first use), and H's places
+   * taken back from the data they were given, since the update overwrites them (a clone of a weight
+   * taken earlier keeps that data and must not read the new values).
+   */
+  halves(): TensorInfo[] {
+    for (const group of this.groups) group.h ??= this.zeros(Math.max(group.length / 2, 1), 'int32')
+    for (const name of this.active) {
+      const id = this.halfHolders.get(name)
+      if (id) releaseArenaCopy(id)
+      this.halfHolders.delete(name)
+    }
+    return this.groups.map((g) => g.h!)
   }
 
   private copy(from: TensorInfo, fromElement: number, to: TensorInfo, toElement: number, count: number): void {
@@ -159,15 +182,25 @@ export class OptimizerArena {
     }
   }
 
-  /** Gives each active variable its updated value from P (a new buffer, as tfjs's assign expects). */
-  scatterParams(weights: Map<string, tf.Variable>): void {
+  /**
+   * Gives each active variable its updated value from P (a new buffer, as tfjs's assign expects), and
+   * with `halvesWritten` (the update wrote H) its place in H as the f16 copy of that value.
+   */
+  scatterParams(weights: Map<string, tf.Variable>, halvesWritten = false): void {
     for (const name of this.active) {
       const p = weights.get(name)!
       const next = this.slice(name, 'p')
       p.assign(next)
       next.dispose()
       this.held.set(name, p.dataId)
+      if (halvesWritten) {
+        const s = this.segment(name)
+        adoptArenaCopy(this.backend, p.dataId, { data: this.groups[s.group].h!, offset: s.offset })
+        this.halfHolders.set(name, p.dataId)
+      }
     }
+    // the copies packed for the values these variables held before (the first forward's) are done with
+    if (halvesWritten) releaseDeadHalfWeights(this.backend)
   }
 
   /** A copy of one parameter's part of P, M or V, as a tensor of the parameter's shape. */
@@ -210,7 +243,9 @@ export class OptimizerArena {
   }
 
   dispose(): void {
-    for (const group of this.groups) for (const t of [group.p, group.g, group.m, group.v]) this.backend.disposeData(t.dataId)
+    releaseHalfWeights(this.backend, [...this.halfHolders.values()].filter(Boolean))
+    this.halfHolders.clear()
+    for (const group of this.groups) for (const t of [group.p, group.g, group.m, group.v, ...(group.h ? [group.h] : [])]) this.backend.disposeData(t.dataId)
     if (this.tableTensor) this.backend.disposeData(this.tableTensor.dataId)
     this.groups.length = 0
     this.tableTensor = null

@@ -9,7 +9,7 @@ import type { GpuBuffer, GpuCommandEncoder, GpuComputePassEncoder, GpuComputePip
 /** The parts of tfjs-webgpu's WebGPUBackend (4.22) this runner uses. */
 export interface WebgpuBackendInternals extends tf.KernelBackend {
   device: GpuDevice
-  tensorMap: { get(dataId: object): { resource: GpuBuffer | null; dtype: tf.DataType; shape: number[] } }
+  tensorMap: { get(dataId: object): { resource: GpuBuffer | null; dtype: tf.DataType; shape: number[] }; has(dataId: object): boolean }
   commandQueueOwnedIds: WeakSet<object>
   computePassEncoder: GpuComputePassEncoder | null
   commandEncoder: GpuCommandEncoder | null
@@ -139,7 +139,7 @@ export function output(backend: WebgpuBackendInternals, shape: number[], dtype: 
 export const u32 = (...data: number[]): Uniform[] => data.map((d) => ({ type: 'uint32', data: [d >>> 0] }))
 export const f32 = (...data: number[]): Uniform[] => data.map((d) => ({ type: 'float32', data: [d] }))
 
-export type WgslElement = 'f32' | 'i32' | 'vec4<f32>'
+export type WgslElement = 'f32' | 'i32' | 'u32' | 'vec4<f32>' | 'vec2<u32>'
 
 /**
  * WGSL binding declarations: outputs (read_write), then inputs (read), then the uniform block `u`.

@@ -1,15 +1,22 @@
-// fp16 mixed precision on webgpu (precision: "fp16"): the dense layers' product inputs rounded to f16,
-// f32 accumulation and master weights, dynamic loss scaling. Bounds measured on lavapipe with the tiny
-// config: |loss(fp16) − loss(fp32)| ≤ 3e-5 over 8 steps; the test allows 1e-3.
+// fp16 mixed precision on webgpu (precision: "fp16"): the dense layers' product inputs in f16, f32
+// accumulation and master weights, dynamic loss scaling. Stored in f16 (compute/webgpu/half.ts): the
+// weights' copies the products read and the dense layers' inputs kept for backward; with that storage
+// off the products round f32 as it loads, and the losses must be the same bit for bit (storage changes
+// memory, not numbers). Bounds measured on lavapipe with the tiny config: |loss(fp16) − loss(fp32)|
+// ≤ 3e-5 over 8 steps; the test allows 1e-3.
 import * as tf from '@tensorflow/tfjs'
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterAll, expect, it } from 'vitest'
+import { setHalfStorage } from '../../../engine/compute/webgpu/flags'
+import { CHUNK } from '../../../engine/compute/webgpu/optimizer-arena'
+import { parseBertConfig } from '../../../engine/model/checkpoint'
 import { readSafetensors } from '../../../engine/model/safetensors'
 import { initWeights } from '../../../engine/model/weights'
 import { presetModelConfig } from '../../../engine/train/config'
 import { train, type MetricValue } from '../../../engine/train/loop'
+import { stepMemory } from '../compute/webgpu/fp16-memory'
 import { describeOnWebgpu } from '../compute/webgpu/on-webgpu'
 import { TINY_BERT, tinyConfig } from './tiny-config'
 
@@ -38,6 +45,31 @@ describeOnWebgpu('fp16 mixed precision on webgpu', () => {
     expect(fp16.losses).not.toEqual(fp32.losses) // the f16 rounding is there
     expect(rec.scales).toEqual(Array(6).fill(2 ** 16)) // no overflow at PyTorch's default scale: 6 steps, no growth yet
     expect(rec.logs.filter((l) => l.includes('skipped'))).toEqual([])
+  })
+
+  it('f16 storage gives the same losses as rounding f32 as it loads, bit for bit', async () => {
+    const config = noDropout({ totalSteps: 4, precision: 'fp16' })
+    const stored = await train(config, { runDir: join(dir, 'stored') })
+    setHalfStorage(false)
+    try {
+      const loading = await train(config, { runDir: join(dir, 'loading') })
+      expect(stored.losses).toEqual(loading.losses)
+    } finally {
+      setHalfStorage(true)
+    }
+  })
+
+  it('keeps fewer bytes for backward than fp32, and the f16 copies of the weights add exactly half the optimizer arena', async () => {
+    const model = parseBertConfig(TINY_BERT)
+    const fp32 = await stepMemory(model, 'fp32', 4, 32)
+    const fp16 = await stepMemory(model, 'fp16', 4, 32)
+    expect(fp16.keptForBackward).toBeLessThan(fp32.keptForBackward)
+    // H: 2 bytes per value of the arena (parameters padded to CHUNK); no other copy left after the step
+    const weights = initWeights({ config: model, heads: [{ kind: 'mlm' }], pooler: false }, 42)
+    const padded = [...weights.values()].reduce((n, w) => n + Math.ceil(w.size / CHUNK) * CHUNK, 0)
+    tf.dispose([...weights.values()])
+    expect(fp16.total - fp32.total).toBe(padded * 2)
+    expect(Math.abs(fp16.loss - fp32.loss)).toBeLessThan(1e-3)
   })
 
   it('a forced overflow skips the update and halves the scale, then training recovers and the scale grows after N clean steps', async () => {
