@@ -4,6 +4,8 @@
 //     config diff is in the DOM; after a server start (series packed when their runs completed, the page
 //     freshly loaded), with the server's memory cache warm (reopened), and last the first open of a
 //     database written before packing at completion (every point read from the metrics table);
+//   parallel coordinates: from the same hash change until ECharts has been given the hyperparameters
+//     chart (drawn only after the curves have painted; ECharts paints it on the next frame);
 //   zoom, two figures per drag across a fifth of the chart, both from the mouse button's release:
 //     "at hand" until the canvas has drawn the zoomed range from the data the chart already holds, and
 //     "refined" until the frame fetched for that range is drawn; once right after the first open (the
@@ -109,13 +111,14 @@ async function main() {
   // frame (uPlot draws in the microtask after setData; we poll every 2 ms and end on the next task) and the
   // config diff is in the DOM. (Headless Chromium here did not run requestAnimationFrame callbacks queued
   // from an evaluated script, so the end is not a painted frame: compositing is not counted.)
-  async function openCompare(): Promise<number> {
+  async function openCompare(): Promise<{ render: number; parallel: number }> {
     await page.evaluate(() => (location.hash = '#/runs'))
     await page.getByRole('heading', { name: 'Runs', level: 1 }).waitFor()
     await page.evaluate(
       ({ q, metrics }) => {
-        const w = window as unknown as { benchDone: number | null }
+        const w = window as unknown as { benchDone: number | null; benchParallel: number | null }
         w.benchDone = null
+        w.benchParallel = null
         const t0 = performance.now()
         location.hash = `#/compare?${q}`
         const drawn = () =>
@@ -123,11 +126,21 @@ async function main() {
           !!document.querySelector('table[aria-label="Config differences"] tbody tr')
         const check = () => (drawn() ? setTimeout(() => (w.benchDone = performance.now() - t0)) : setTimeout(check, 2))
         check()
+        const checkParallel = () =>
+          document.querySelector('.parallel-box[data-rendered]') ? (w.benchParallel = performance.now() - t0) : setTimeout(checkParallel, 5)
+        checkParallel()
       },
       { q: query, metrics: METRICS },
     )
-    await page.waitForFunction(() => (window as unknown as { benchDone: number | null }).benchDone != null, undefined, { timeout: 120_000, polling: 50 })
-    return page.evaluate(() => (window as unknown as { benchDone: number }).benchDone)
+    const done = () => {
+      const w = window as unknown as { benchDone: number | null; benchParallel: number | null }
+      return w.benchDone != null && w.benchParallel != null
+    }
+    await page.waitForFunction(done, undefined, { timeout: 120_000, polling: 50 })
+    return page.evaluate(() => {
+      const w = window as unknown as { benchDone: number; benchParallel: number }
+      return { render: w.benchDone, parallel: w.benchParallel }
+    })
   }
 
   // zoom: a drag across a fifth of the first chart with the mouse, timed in the page from the button's
@@ -179,7 +192,12 @@ async function main() {
   // "warm": every series in the server's memory (a zoomed request reads any the background has not yet)
   for (const metric of METRICS) await wb.call('compare.series', { runIds, metric, width: 8, range: [-1e15, 1e15] })
   const warm: number[] = []
-  for (let i = 0; i < REPEAT; i++) warm.push(await openCompare())
+  const warmParallel: number[] = []
+  for (let i = 0; i < REPEAT; i++) {
+    const open = await openCompare()
+    warm.push(open.render)
+    warmParallel.push(open.parallel)
+  }
   const atHand: number[] = []
   const refined: number[] = []
   const unzoom: number[] = []
@@ -216,13 +234,15 @@ async function main() {
       cpus: `${os.cpus().length} × ${os.cpus()[0]?.model ?? '?'}`,
       loadAverage1m: { before: +loadBefore[0].toFixed(2), after: +os.loadavg()[0].toFixed(2) },
     },
-    firstRenderAfterServerStartMs: Math.round(started),
+    firstRenderAfterServerStartMs: Math.round(started.render),
+    parallelDrawnAfterServerStartMs: Math.round(started.parallel),
     firstZoomAfterServerStartMs: { atHand: Math.round(firstZoom.atHand), refined: Math.round(firstZoom.refined) },
     firstRenderWarmMs: stats(warm),
+    parallelDrawnWarmMs: stats(warmParallel),
     zoomAtHandMs: stats(atHand),
     zoomRefinedMs: stats(refined),
     unzoomMs: stats(unzoom),
-    firstRenderWithoutPacksMs: Math.round(unpackedOpen),
+    firstRenderWithoutPacksMs: Math.round(unpackedOpen.render),
     pageJsHeapUsedMiB: +(metrics.JSHeapUsedSize / 2 ** 20).toFixed(1),
     pageJsHeapTotalMiB: +(metrics.JSHeapTotalSize / 2 ** 20).toFixed(1),
     pageDomNodes: metrics.Nodes,
@@ -242,7 +262,9 @@ async function main() {
   const rows: [string, string][] = [
     ['first render, server started (series packed at completion)', `${result.firstRenderAfterServerStartMs} ms`],
     ['zoom right after it: range drawn at hand / refined (whole series read)', `${result.firstZoomAfterServerStartMs.atHand} / ${result.firstZoomAfterServerStartMs.refined} ms`],
+    ['parallel coordinates drawn, server started (from the same start)', `${result.parallelDrawnAfterServerStartMs} ms`],
     [`first render, server cache warm (median of ${REPEAT})`, range(result.firstRenderWarmMs)],
+    [`parallel coordinates drawn, cache warm (median of ${REPEAT})`, range(result.parallelDrawnWarmMs)],
     [`zoom: release → range drawn from data at hand (median of ${REPEAT})`, range(result.zoomAtHandMs)],
     [`zoom: release → refined frame fetched and drawn (median of ${REPEAT})`, range(result.zoomRefinedMs)],
     [`zoom out: double click → whole extent drawn (median of ${REPEAT})`, range(result.unzoomMs)],
