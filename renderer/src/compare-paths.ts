@@ -94,5 +94,5 @@ export const columnPaths: uPlot.Series.PathBuilder = (u, seriesIdx, idx0, idx1) 
   }
   const stroke = new Path2D()
   traceColumns(xs, ys, idx0, idx1, (x) => left + (x - x0) * kx, yPx, stroke)
-  return { stroke, fill: null, clip: null, band: null, gaps: null, flags: 0 }
+  return { stroke, fill: null, clip: null, band: null, flags: 0 }
 }
