@@ -1,10 +1,10 @@
 // The path uPlot strokes for each of Compare's dense series (hundreds of runs, about two points per pixel
 // column). uPlot's own linear builder makes closure calls through valToPos and pixel rounding for every
 // x and y, plus gap bookkeeping these series do not need (they span gaps). Here the mapping is inlined
-// (one multiply-add per coordinate), and a pixel column holding more than two points keeps
-// only what a line can show there: its first value, its lowest and highest, and its last, in an order
-// that draws them as one vertical stroke between the connectors to its neighbours. With two points or
-// fewer per column this is the polyline itself.
+// (one multiply-add per coordinate), and a pixel column holding more than two points keeps only what a
+// line can show there: its first value, its lowest and highest, and its last, in an order that draws
+// them as one vertical stroke between the connectors to its neighbours. With two points or fewer per
+// column this is the polyline itself.
 import type uPlot from 'uplot'
 
 /** Where the path goes: a Path2D in the page, a recorder in tests. */
