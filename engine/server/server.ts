@@ -144,20 +144,27 @@ export async function serve(wb: Workbench, options: ServeOptions = {}): Promise<
       if (ws.readyState === ws.OPEN) ws.send(JSON.stringify({ event }))
     })
     ws.on('close', unsubscribe)
-    ws.on('message', async (data) => {
-      let msg: { id?: unknown; method?: unknown; input?: unknown }
-      try {
-        msg = JSON.parse(data.toString())
-      } catch {
-        return ws.send(JSON.stringify({ id: null, error: { code: 'BAD_INPUT', message: 'message is not JSON' } }))
-      }
-      try {
-        const result = await wb.dispatch(msg.method, msg.input)
-        ws.send(JSON.stringify({ id: msg.id, result }))
-      } catch (err) {
-        ws.send(JSON.stringify({ id: msg.id, error: toErrorPayload(err) }))
-      }
-    })
+    // ws emits every message of one network read in a single turn, and the handlers (SQLite reads) run
+    // synchronously: answered there, a quick request's reply would wait until the slow ones after it had
+    // run too. Each message is answered in its own turn instead, so its reply is written to the socket
+    // before the next message's work begins (Compare's summary goes out while its series are read).
+    ws.on('message', (data) => void setImmediate(() => void answer(ws, data.toString())))
+  }
+
+  async function answer(ws: WebSocket, text: string): Promise<void> {
+    let msg: { id?: unknown; method?: unknown; input?: unknown }
+    try {
+      msg = JSON.parse(text)
+    } catch {
+      return ws.send(JSON.stringify({ id: null, error: { code: 'BAD_INPUT', message: 'message is not JSON' } }))
+    }
+    let reply: string
+    try {
+      reply = JSON.stringify({ id: msg.id, result: await wb.dispatch(msg.method, msg.input) })
+    } catch (err) {
+      reply = JSON.stringify({ id: msg.id, error: toErrorPayload(err) })
+    }
+    if (ws.readyState === ws.OPEN) ws.send(reply)
   }
 
   await new Promise<void>((resolve, reject) => {

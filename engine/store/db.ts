@@ -50,11 +50,14 @@ export function migrate(db: Db, target = SCHEMA_VERSION): number {
       `database schema version ${version} is newer than this Mengzi Workbench supports (${SCHEMA_VERSION}); update the app`,
     )
   }
+  if (version >= target) return version
   // Foreign keys stay off while migrating (the pragma is a no-op inside a transaction): a migration that
   // rebuilds a table (SQLite cannot alter a CHECK) must not cascade the DROP onto the rows that point
-  // at it. foreign_key_check below verifies the result.
+  // at it. foreign_key_check below verifies the result, only then: it reads every row of every table
+  // with a foreign key (seconds on a database of millions of metric points), and with foreign keys on
+  // nothing else can break them.
   const foreignKeys = db.pragma('foreign_keys', { simple: true }) as number
-  if (version < target) db.pragma('foreign_keys = OFF')
+  db.pragma('foreign_keys = OFF')
   try {
     while (version < target) {
       const sql = migrations[version]

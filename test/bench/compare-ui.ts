@@ -3,7 +3,11 @@
 //   first render: from the hash change that opens Compare until every chart has drawn its frame and the
 //     config diff is in the DOM; after a server start (series packed when their runs completed, the page
 //     freshly loaded), with the server's memory cache warm (reopened), and last the first open of a
-//     database written before packing at completion (every point read from the metrics table);
+//     database written before packing at completion (every point read from the metrics table); a reopen
+//     on the same view draws the frames the page held at once (marked data-reshown), so warm opens have
+//     two figures: until those are drawn, and until the frames fetched afresh have replaced them;
+//   parallel coordinates: from the same hash change until ECharts has been given the hyperparameters
+//     chart (drawn only after the curves have painted; ECharts paints it on the next frame);
 //   zoom, two figures per drag across a fifth of the chart, both from the mouse button's release:
 //     "at hand" until the canvas has drawn the zoomed range from the data the chart already holds, and
 //     "refined" until the frame fetched for that range is drawn; once right after the first open (the
@@ -109,13 +113,15 @@ async function main() {
   // frame (uPlot draws in the microtask after setData; we poll every 2 ms and end on the next task) and the
   // config diff is in the DOM. (Headless Chromium here did not run requestAnimationFrame callbacks queued
   // from an evaluated script, so the end is not a painted frame: compositing is not counted.)
-  async function openCompare(): Promise<number> {
+  async function openCompare(): Promise<{ render: number; fresh: number; parallel: number }> {
     await page.evaluate(() => (location.hash = '#/runs'))
     await page.getByRole('heading', { name: 'Runs', level: 1 }).waitFor()
     await page.evaluate(
       ({ q, metrics }) => {
-        const w = window as unknown as { benchDone: number | null }
+        const w = window as unknown as { benchDone: number | null; benchFresh: number | null; benchParallel: number | null }
         w.benchDone = null
+        w.benchFresh = null
+        w.benchParallel = null
         const t0 = performance.now()
         location.hash = `#/compare?${q}`
         const drawn = () =>
@@ -123,11 +129,24 @@ async function main() {
           !!document.querySelector('table[aria-label="Config differences"] tbody tr')
         const check = () => (drawn() ? setTimeout(() => (w.benchDone = performance.now() - t0)) : setTimeout(check, 2))
         check()
+        const checkFresh = () =>
+          drawn() && !document.querySelector('.uplot-box[data-reshown]') ? setTimeout(() => (w.benchFresh = performance.now() - t0)) : setTimeout(checkFresh, 2)
+        checkFresh()
+        const checkParallel = () =>
+          document.querySelector('.parallel-box[data-rendered]') ? (w.benchParallel = performance.now() - t0) : setTimeout(checkParallel, 5)
+        checkParallel()
       },
       { q: query, metrics: METRICS },
     )
-    await page.waitForFunction(() => (window as unknown as { benchDone: number | null }).benchDone != null, undefined, { timeout: 120_000, polling: 50 })
-    return page.evaluate(() => (window as unknown as { benchDone: number }).benchDone)
+    const done = () => {
+      const w = window as unknown as { benchDone: number | null; benchFresh: number | null; benchParallel: number | null }
+      return w.benchDone != null && w.benchFresh != null && w.benchParallel != null
+    }
+    await page.waitForFunction(done, undefined, { timeout: 120_000, polling: 50 })
+    return page.evaluate(() => {
+      const w = window as unknown as { benchDone: number; benchFresh: number; benchParallel: number }
+      return { render: w.benchDone, fresh: w.benchFresh, parallel: w.benchParallel }
+    })
   }
 
   // zoom: a drag across a fifth of the first chart with the mouse, timed in the page from the button's
@@ -179,7 +198,14 @@ async function main() {
   // "warm": every series in the server's memory (a zoomed request reads any the background has not yet)
   for (const metric of METRICS) await wb.call('compare.series', { runIds, metric, width: 8, range: [-1e15, 1e15] })
   const warm: number[] = []
-  for (let i = 0; i < REPEAT; i++) warm.push(await openCompare())
+  const warmFresh: number[] = []
+  const warmParallel: number[] = []
+  for (let i = 0; i < REPEAT; i++) {
+    const open = await openCompare()
+    warm.push(open.render)
+    warmFresh.push(open.fresh)
+    warmParallel.push(open.parallel)
+  }
   const atHand: number[] = []
   const refined: number[] = []
   const unzoom: number[] = []
@@ -216,13 +242,16 @@ async function main() {
       cpus: `${os.cpus().length} × ${os.cpus()[0]?.model ?? '?'}`,
       loadAverage1m: { before: +loadBefore[0].toFixed(2), after: +os.loadavg()[0].toFixed(2) },
     },
-    firstRenderAfterServerStartMs: Math.round(started),
+    firstRenderAfterServerStartMs: Math.round(started.render),
+    parallelDrawnAfterServerStartMs: Math.round(started.parallel),
     firstZoomAfterServerStartMs: { atHand: Math.round(firstZoom.atHand), refined: Math.round(firstZoom.refined) },
     firstRenderWarmMs: stats(warm),
+    freshFramesWarmMs: stats(warmFresh),
+    parallelDrawnWarmMs: stats(warmParallel),
     zoomAtHandMs: stats(atHand),
     zoomRefinedMs: stats(refined),
     unzoomMs: stats(unzoom),
-    firstRenderWithoutPacksMs: Math.round(unpackedOpen),
+    firstRenderWithoutPacksMs: Math.round(unpackedOpen.render),
     pageJsHeapUsedMiB: +(metrics.JSHeapUsedSize / 2 ** 20).toFixed(1),
     pageJsHeapTotalMiB: +(metrics.JSHeapTotalSize / 2 ** 20).toFixed(1),
     pageDomNodes: metrics.Nodes,
@@ -242,7 +271,10 @@ async function main() {
   const rows: [string, string][] = [
     ['first render, server started (series packed at completion)', `${result.firstRenderAfterServerStartMs} ms`],
     ['zoom right after it: range drawn at hand / refined (whole series read)', `${result.firstZoomAfterServerStartMs.atHand} / ${result.firstZoomAfterServerStartMs.refined} ms`],
-    [`first render, server cache warm (median of ${REPEAT})`, range(result.firstRenderWarmMs)],
+    ['parallel coordinates drawn, server started (from the same start)', `${result.parallelDrawnAfterServerStartMs} ms`],
+    [`reopen, server cache warm: held frames drawn (median of ${REPEAT})`, range(result.firstRenderWarmMs)],
+    [`reopen, server cache warm: fresh frames drawn (median of ${REPEAT})`, range(result.freshFramesWarmMs)],
+    [`parallel coordinates drawn, cache warm (median of ${REPEAT})`, range(result.parallelDrawnWarmMs)],
     [`zoom: release → range drawn from data at hand (median of ${REPEAT})`, range(result.zoomAtHandMs)],
     [`zoom: release → refined frame fetched and drawn (median of ${REPEAT})`, range(result.zoomRefinedMs)],
     [`zoom out: double click → whole extent drawn (median of ${REPEAT})`, range(result.unzoomMs)],

@@ -146,6 +146,28 @@ describe('comparing runs in Chromium', () => {
     const legend = await chart.locator('.run-legend li').allTextContents()
     expect(legend).toHaveLength(6)
     expect(legend[0]).toContain('pretrain lamb B lr0.0001 #0')
+    // the curves are really drawn, each in its run's legend colour: for each of the three pretraining runs
+    // (the fine-tuning runs have no loss), the share of the plot's pixel columns holding a pixel of that
+    // colour (the canvas is read back; on its transparent background an anti-aliased pixel keeps the
+    // colour, with less alpha)
+    const coverage = await chart.evaluate((figure) => {
+      const canvas = figure.querySelector('.uplot-box canvas') as HTMLCanvasElement
+      const { data, width, height } = canvas.getContext('2d')!.getImageData(0, 0, canvas.width, canvas.height)
+      const swatches = [...figure.querySelectorAll('.run-legend .swatch')].map((s) => getComputedStyle(s).backgroundColor.match(/\d+/g)!.map(Number))
+      return swatches.map(([r, g, b]) => {
+        const columns = new Set<number>()
+        for (let y = 0; y < height; y++) {
+          for (let x = 0; x < width; x++) {
+            const i = 4 * (y * width + x)
+            if (Math.abs(data[i] - r) + Math.abs(data[i + 1] - g) + Math.abs(data[i + 2] - b) < 24 && data[i + 3] > 40) columns.add(x)
+          }
+        }
+        return columns.size / width
+      })
+    })
+    // (the plot is about 0.9 of the canvas's width, the y axis the rest; measured 0.90, 0.74 and 0.77)
+    expect(coverage.slice(0, 3).every((share) => share > 0.6)).toBe(true)
+    expect(coverage.slice(3)).toEqual([0, 0, 0])
     // hovering shows every run's value at once
     const box = (await chart.locator('.uplot-box canvas').first().boundingBox())!
     await page.mouse.move(box.x + box.width * 0.3, box.y + box.height * 0.5)

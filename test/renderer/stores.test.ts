@@ -126,6 +126,24 @@ describe('renderer stores against a real engine', () => {
     }
   })
 
+  it('compare: a reopen on the same view shows the frames it held, marked, until fresh ones replace them', async () => {
+    const store = useCompareStore()
+    store.setState({ runIds: [runA, runB], metrics: ['loss'], zoom: {} })
+    await store.fetchFrame('loss', 40)
+    const shown = store.frames.loss
+    expect(shown.reshown).toBeUndefined()
+    store.reopen(true)
+    expect(store.frames.loss.reshown).toBe(true)
+    expect(store.frames.loss.ys).toBe(shown.ys) // the same data, not a copy of it
+    // the same request as before is sent again (a reopen forgets what it asked), and its answer replaces the held frame
+    await store.fetchFrame('loss', 40)
+    expect(store.frames.loss.reshown).toBeUndefined()
+    expect(Array.from(store.frames.loss.ys[1]!)).toEqual(Array.from(shown.ys[1]!))
+    // another view (here: other runs) starts empty
+    store.reopen(false)
+    expect(store.frames).toEqual({})
+  })
+
   it('models: lists imported models with their config', async () => {
     const store = useModelsStore()
     await store.refresh()

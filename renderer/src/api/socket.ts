@@ -59,7 +59,8 @@ export function connectSocket(token: string, where: { protocol: string; host: st
     transport: 'websocket',
     desktop: null,
     async call(method, input) {
-      const ws = await open()
+      // an open socket sends in this turn, not a microtask later: requests made together leave in order
+      const ws = socket?.readyState === WebSocket.OPEN ? socket : await open()
       const id = nextId++
       return new Promise((resolve, reject) => {
         pending.set(id, { resolve: resolve as (v: unknown) => void, reject })

@@ -14,6 +14,8 @@ export interface ChartFrame {
   ys: (Float32Array | null)[]
   runIds: number[]
   skipped: (string | undefined)[]
+  /** Held from the view's previous opening and drawn again until the frame fetched afresh replaces it. */
+  reshown?: boolean
 }
 
 // Chromium 140+ decodes base64 natively (several times faster than atob and a loop over 2 MB per chart)
@@ -179,9 +181,12 @@ export const useCompareStore = defineStore('compare', () => {
     }
   }
 
-  /** A view opening fetches everything afresh. */
-  function forgetFrames() {
-    frames.value = {}
+  /**
+   * A view opening fetches every frame afresh. Reopened on the same view state (`keep`), it draws the
+   * frames it last showed at once, marked `reshown`, until the fresh ones replace them.
+   */
+  function reopen(keep: boolean) {
+    frames.value = keep ? Object.fromEntries(Object.entries(frames.value).map(([m, f]) => [m, f.reshown ? f : { ...f, reshown: true }])) : {}
     for (const k of Object.keys(requested)) delete requested[k]
     for (const k of Object.keys(wholeExtent)) delete wholeExtent[k]
   }
@@ -222,5 +227,5 @@ export const useCompareStore = defineStore('compare', () => {
     }, 1000)
   }
 
-  return { state, summary, frames, error, loading, runIds, names, colorOf, setState, loadSummary, fetchFrame, forgetFrames, zoom, toggle, exportText, onRunMetrics }
+  return { state, summary, frames, error, loading, runIds, names, colorOf, setState, loadSummary, fetchFrame, reopen, zoom, toggle, exportText, onRunMetrics }
 })

@@ -121,3 +121,45 @@ describe('loopback server', () => {
     expect(messages).toContainEqual({ event: { type: 'settings.changed', settings: expect.objectContaining({ theme: 'light' }) } })
   })
 })
+
+describe('the WebSocket under several requests at once', () => {
+  it("answers each message before the next one's work begins, so a quick reply never waits for slow ones after it", async () => {
+    // the handlers run synchronously (SQLite); messages that arrive in one network read used to be
+    // dispatched one after the other before any reply was written. Record, in the one process that runs
+    // both ends, when each dispatch starts and when the server writes each reply.
+    const order: string[] = []
+    const dispatch = wb.dispatch.bind(wb)
+    wb.dispatch = (method, input) => {
+      order.push(`start ${String(method)}`)
+      return dispatch(method, input)
+    }
+    const send = WebSocket.prototype.send
+    WebSocket.prototype.send = function (this: WebSocket, data: unknown, ...rest: unknown[]) {
+      const msg = JSON.parse(String(data)) as { id?: number; result?: unknown }
+      if ('result' in msg) order.push(`reply ${msg.id}`)
+      return (send as (...a: unknown[]) => void).call(this, data, ...rest)
+    } as typeof send
+    try {
+      const ws = new WebSocket(`${server.origin.replace('http', 'ws')}/api/ws?token=${server.token}`)
+      await new Promise((r) => ws.on('open', r))
+      const replies: number[] = []
+      const done = new Promise<void>((resolve) =>
+        ws.on('message', (m) => {
+          replies.push((JSON.parse(m.toString()) as { id: number }).id)
+          if (replies.length === 3) resolve()
+        }),
+      )
+      // written in one synchronous block: the server reads the three frames in one read
+      ws.send(JSON.stringify({ id: 1, method: 'settings.get', input: {} }))
+      ws.send(JSON.stringify({ id: 2, method: 'runs.list', input: {} }))
+      ws.send(JSON.stringify({ id: 3, method: 'app.version', input: {} }))
+      await done
+      ws.close()
+      expect(replies).toEqual([1, 2, 3])
+      expect(order).toEqual(['start settings.get', 'reply 1', 'start runs.list', 'reply 2', 'start app.version', 'reply 3'])
+    } finally {
+      WebSocket.prototype.send = send
+      wb.dispatch = dispatch
+    }
+  })
+})

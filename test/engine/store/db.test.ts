@@ -60,6 +60,29 @@ describe('migrations', () => {
     expect(() => openDatabase(file)).toThrow(/newer than this Mengzi Workbench supports/)
   })
 
+  it('checks foreign keys after a migration is applied, not at every open', () => {
+    const file = path.join(tmp.dir, 'fk.db')
+    openDatabase(file).close()
+    // a migration that leaves an orphan row (foreign keys are off while migrating) is refused
+    const old = new Database(file)
+    old.pragma('foreign_keys = ON')
+    migrations.push("INSERT INTO checkpoints (run_id, step, path) VALUES (424242, 1, 'orphan');")
+    try {
+      expect(() => migrate(old, migrations.length)).toThrow(/1 broken foreign keys after migration/)
+    } finally {
+      migrations.pop()
+      old.close()
+    }
+    // each migration commits on its own, so the orphan stays: without a migration to apply, opening no
+    // longer reads every row to check foreign keys
+    const raw = new Database(file)
+    raw.pragma(`user_version = ${SCHEMA_VERSION}`)
+    raw.close()
+    const db = openDatabase(file)
+    expect(db.pragma('foreign_key_check')).toHaveLength(1)
+    db.close()
+  })
+
   it('rolls a failing migration back whole', () => {
     const db = new Database(':memory:')
     migrations.push('CREATE TABLE half_done (x); SELECT * FROM no_such_table;')
