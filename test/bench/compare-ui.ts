@@ -214,7 +214,8 @@ async function main() {
   if (args.profile) {
     await cdp.send('Profiler.enable')
     await cdp.send('Profiler.setSamplingInterval', { interval: 200 })
-    await cdp.send('Network.enable')
+    // the socket's frames through CDP (each payload crosses to this process again: costs time itself)
+    if (process.env.BENCH_WS_FRAMES) await cdp.send('Network.enable')
     const frame = (dir: string) => (e: { timestamp: number; response: { payloadData: string } }) =>
       wsFrames.push({ t: e.timestamp, what: `${dir} ${e.response.payloadData.slice(0, 60).replace(/"(ys|xs)":"[^"]*/g, '')} (${e.response.payloadData.length} B)` })
     cdp.on('Network.webSocketFrameSent', frame('sent'))
