@@ -11,6 +11,8 @@ import { fileURLToPath } from 'node:url'
 import { WebSocketServer, type WebSocket } from 'ws'
 import { toErrorPayload } from '../errors'
 import type { Workbench } from '../service/workbench'
+import type { SeriesFrame } from '../service/compare-series'
+import { encodeSeriesReply } from '../service/series-wire'
 import { CONTENT_SECURITY_POLICY } from './csp'
 
 export interface ServeOptions {
@@ -126,6 +128,7 @@ export async function serve(wb: Workbench, options: ServeOptions = {}): Promise<
   }
 
   // The socket: requests {id, method, input} → {id, result} | {id, error}; events pushed as {event}.
+  // A request with "binary": true for compare.series is answered by one binary message (series-wire.ts).
   const wss = new WebSocketServer({ noServer: true, maxPayload: MAX_BODY_BYTES })
   server.on('upgrade', (req, socket, head) => {
     const url = new URL(req.url ?? '/', 'http://local')
@@ -152,25 +155,31 @@ export async function serve(wb: Workbench, options: ServeOptions = {}): Promise<
   }
 
   async function answer(ws: WebSocket, text: string): Promise<void> {
-    let msg: { id?: unknown; method?: unknown; input?: unknown }
+    let msg: { id?: unknown; method?: unknown; input?: unknown; binary?: unknown }
     try {
       msg = JSON.parse(text)
     } catch {
       return ws.send(JSON.stringify({ id: null, error: { code: 'BAD_INPUT', message: 'message is not JSON' } }))
     }
-    let reply: string
+    let reply: string | Uint8Array
     try {
-      reply = JSON.stringify({ id: msg.id, result: await wb.dispatch(msg.method, msg.input) })
+      const result = await wb.dispatch(msg.method, msg.input)
+      reply =
+        msg.binary === true && msg.method === 'compare.series'
+          ? encodeSeriesReply(msg.id, result as SeriesFrame, (b64) => Buffer.from(b64, 'base64'))
+          : JSON.stringify({ id: msg.id, result })
     } catch (err) {
       reply = JSON.stringify({ id: msg.id, error: toErrorPayload(err) })
     }
-    if (ws.readyState === ws.OPEN) ws.send(reply)
+    if (ws.readyState === ws.OPEN) ws.send(reply, { binary: typeof reply !== 'string' })
   }
 
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject)
     server.listen(options.port ?? 0, host, () => resolve())
   })
+  // while the page loads and the user picks runs: the first Compare open then draws from memory
+  wb.preloadSeries()
   const port = (server.address() as AddressInfo).port
   const hostForUrl = host.includes(':') ? `[${host}]` : host
   allowedHosts = new Set([`${hostForUrl}:${port}`, `localhost:${port}`, `127.0.0.1:${port}`])

@@ -66,6 +66,7 @@ export class SeriesCache {
   private readonly pending: { db: Db; runId: number; name: string }[] = []
   private timer: ReturnType<typeof setImmediate> | null = null
   private waiting: ReturnType<typeof setTimeout> | null = null
+  private preloading: ReturnType<typeof setImmediate> | null = null
 
   constructor(private readonly maxBytes = 384 * 1024 * 1024) {}
 
@@ -133,8 +134,38 @@ export class SeriesCache {
     if (this.pending.length) this.timer = setImmediate(() => this.readPending())
   }
 
+  /**
+   * Reads the stored overviews of finished runs, newest first, into memory ahead of the first Compare
+   * open (the server just started: reading 400 of them from SQLite was ~110 ms of that open's first frames,
+   * on the path to its first paint). A few per turn of the event loop, so requests go first; up to
+   * `maxBytes` of them; a request that comes before the end reads the rest itself, as without this.
+   */
+  preloadOverviews(db: Db, maxBytes = 64 * 1024 * 1024): void {
+    const keys = db.prepare('SELECT run_id AS runId, name, length(data) AS bytes FROM series_overview ORDER BY run_id DESC').all() as { runId: number; name: string; bytes: number }[]
+    let budget = maxBytes
+    const step = () => {
+      this.preloading = null
+      for (let n = 0; n < 16 && keys.length; n++) {
+        const k = keys.shift()!
+        if ((budget -= k.bytes) < 0) return
+        const key = `${k.runId}\u0000${k.name}`
+        if (this.overviews.has(key) || this.entries.has(key)) continue
+        try {
+          const read = db.open ? readSeriesOverview(db, k.runId, k.name) : null
+          if (read) this.overviews.set(key, read)
+        } catch {
+          return // the database closed: nothing to warm
+        }
+      }
+      if (keys.length) this.preloading = setImmediate(step)
+    }
+    this.preloading = setImmediate(step)
+  }
+
   /** Stops the background reads (the database is closing). */
   stop(): void {
+    if (this.preloading) clearImmediate(this.preloading)
+    this.preloading = null
     this.pending.length = 0
     if (this.timer) clearImmediate(this.timer)
     this.timer = null

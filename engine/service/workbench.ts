@@ -107,6 +107,11 @@ export class Workbench {
     this.events.emit('event', event)
   }
 
+  /** Warms what a first Compare open reads (the stored overviews of finished runs), in the background. */
+  preloadSeries(): void {
+    this.series.preloadOverviews(this.db)
+  }
+
   async close(): Promise<void> {
     await this.jobs.shutdown()
     await this.tagger.close()

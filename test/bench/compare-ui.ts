@@ -37,6 +37,10 @@ const { values: args } = parseArgs({
     repeat: { type: 'string', default: '5' },
     width: { type: 'string', default: '1280' },
     db: { type: 'string' },
+    /** write a CPU profile of the page during the first open (after the server start) to this file */
+    profile: { type: 'string' },
+    /** only the first open after a server start (a quick look while profiling) */
+    'first-only': { type: 'boolean', default: false },
     json: { type: 'boolean', default: false },
   },
 })
@@ -90,6 +94,21 @@ async function main() {
   await wb.close()
   wb = new Workbench({ home, database })
   const loadBefore = os.loadavg()
+  // --profile: the server's time per request during the first open, from the dispatch's start
+  const serverLog: string[] = []
+  const wsFrames: { t: number; what: string }[] = []
+  let serverT0 = 0
+  if (args.profile) {
+    const dispatch = wb.dispatch.bind(wb)
+    wb.dispatch = (async (method: string, input: unknown) => {
+      const t = performance.now()
+      try {
+        return await dispatch(method, input)
+      } finally {
+        if (serverT0) serverLog.push(`${method} ${(t - serverT0).toFixed(0)}→${(performance.now() - serverT0).toFixed(0)} ms`)
+      }
+    }) as typeof wb.dispatch
+  }
   let server = await serve(wb, { staticDir: builtRenderer })
   const browser = await launchChromium()
   const page = await browser.newPage({ viewport: { width: Number(args.width), height: 1000 } })
@@ -192,7 +211,33 @@ async function main() {
   }
 
   log('opening Compare after a server start (series packed)…')
+  if (args.profile) {
+    await cdp.send('Profiler.enable')
+    await cdp.send('Profiler.setSamplingInterval', { interval: 200 })
+    // the socket's frames through CDP (each payload crosses to this process again: costs time itself)
+    if (process.env.BENCH_WS_FRAMES) await cdp.send('Network.enable')
+    const frame = (dir: string) => (e: { timestamp: number; response: { payloadData: string } }) =>
+      wsFrames.push({ t: e.timestamp, what: `${dir} ${e.response.payloadData.slice(0, 60).replace(/"(ys|xs)":"[^"]*/g, '')} (${e.response.payloadData.length} B)` })
+    cdp.on('Network.webSocketFrameSent', frame('sent'))
+    cdp.on('Network.webSocketFrameReceived', frame('received'))
+    await cdp.send('Profiler.start')
+    serverT0 = performance.now()
+  }
   const started = await openCompare()
+  if (args.profile) {
+    const { profile } = await cdp.send('Profiler.stop')
+    fs.writeFileSync(args.profile, JSON.stringify(profile))
+    for (const f of wsFrames) log(`  ${((f.t * 1e6 - profile.startTime) / 1000).toFixed(0)} ms (profile time) ${f.what}`)
+    log(`CPU profile of the first open written to ${args.profile}; server, from the profile's start: ${serverLog.join('; ')}`)
+    serverT0 = 0
+  }
+  if (args['first-only']) {
+    console.log(`first render, server started: ${Math.round(started.render)} ms (load ${os.loadavg()[0].toFixed(2)})`)
+    await browser.close()
+    await server.close()
+    await wb.close()
+    return
+  }
   // the zoom that follows at once, before the background read of the whole series: that request reads them
   const firstZoom = await zoomOnce(0.4)
   // "warm": every series in the server's memory (a zoomed request reads any the background has not yet)

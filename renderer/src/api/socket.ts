@@ -1,6 +1,7 @@
 // The WebSocket transport for `mengzi serve`: requests {id, method, input} answered by {id, result} or
 // {id, error}; engine events arrive as {event}. Reconnects with backoff; calls wait for the connection.
 import type { WorkbenchEvent } from '../../../engine/service/api'
+import { decodeSeriesReply } from '../../../engine/service/series-wire'
 import { ApiError, type ApiClient } from './contract'
 
 interface Pending {
@@ -21,12 +22,14 @@ export function connectSocket(token: string, where: { protocol: string; host: st
     if (ready) return ready
     ready = new Promise<WebSocket>((resolve, reject) => {
       const ws = new WebSocket(url)
+      ws.binaryType = 'arraybuffer' // series frames: their typed arrays are viewed in place
       ws.onopen = () => {
         socket = ws
         backoffMs = 250
         resolve(ws)
       }
       ws.onmessage = (msg) => {
+        if (msg.data instanceof ArrayBuffer) return onBinary(msg.data)
         const data = JSON.parse(String(msg.data)) as { id?: number; result?: unknown; error?: { code: string; message: string }; event?: WorkbenchEvent }
         if (data.event) {
           for (const l of listeners) l(data.event)
@@ -55,6 +58,21 @@ export function connectSocket(token: string, where: { protocol: string; host: st
     return ready
   }
 
+  // a binary reply that does not decode fails its request (when its id can be read) with the reason
+  function onBinary(buf: ArrayBuffer): void {
+    let reply: { id: unknown; result?: unknown; error?: Error }
+    try {
+      reply = decodeSeriesReply(buf)
+    } catch (err) {
+      reply = { id: (err as { id?: unknown }).id, error: err as Error }
+    }
+    const p = typeof reply.id === 'number' ? pending.get(reply.id) : undefined
+    if (!p) return void (reply.error && console.error(reply.error.message))
+    pending.delete(reply.id as number)
+    if (reply.error) p.reject(new ApiError('BAD_FRAME', reply.error.message))
+    else p.resolve(reply.result)
+  }
+
   return {
     transport: 'websocket',
     desktop: null,
@@ -64,7 +82,8 @@ export function connectSocket(token: string, where: { protocol: string; host: st
       const id = nextId++
       return new Promise((resolve, reject) => {
         pending.set(id, { resolve: resolve as (v: unknown) => void, reject })
-        ws.send(JSON.stringify({ id, method, input }))
+        // binary: compare.series comes back as one binary message (the server ignores it elsewhere)
+        ws.send(JSON.stringify({ id, method, input, binary: true }))
       })
     },
     onEvent(listener) {

@@ -1,6 +1,7 @@
 import { defineStore } from 'pinia'
 import { computed, ref, shallowRef } from 'vue'
 import type { CompareSummary, SeriesFrame, XAxis } from '../../../engine/service/api'
+import type { BinarySeriesFrame } from '../../../engine/service/series-wire'
 import { useApi } from '../api/client'
 import { runColor } from '../colors'
 
@@ -36,14 +37,15 @@ function decode(b64: string): ArrayBuffer {
  */
 export const PIXELS_PER_BUCKET = 2
 
-export function decodeFrame(f: SeriesFrame): ChartFrame {
+/** A frame as JSON carries base64 (IPC, tests); as a binary socket message, typed arrays already (series-wire.ts). */
+export function decodeFrame(f: SeriesFrame | BinarySeriesFrame): ChartFrame {
   return {
     metric: f.metric,
     x: f.x,
     range: f.range,
     extent: f.extent,
-    xs: new Float64Array(decode(f.xs)),
-    ys: f.runs.map((r) => (r.ys ? new Float32Array(decode(r.ys)) : null)),
+    xs: typeof f.xs === 'string' ? new Float64Array(decode(f.xs)) : f.xs,
+    ys: f.runs.map((r) => (r.ys == null ? null : typeof r.ys === 'string' ? new Float32Array(decode(r.ys)) : r.ys)),
     runIds: f.runs.map((r) => r.runId),
     skipped: f.runs.map((r) => r.skipped),
   }
