@@ -100,9 +100,10 @@ describe('layers', () => {
   })
 
   it('the renderer imports only types from engine/ and preload/, and no Node built-ins', () => {
-    // Exceptions: the build-time CSP plugin, and the tag preview renderer, a pure function over plain data
-    // shared by the UI and exports (STYLE.md rule 10).
-    const sharedPure = /engine\/(tagging\/render|server\/csp)$/
+    // Exceptions: the build-time CSP plugin, the tag preview renderer, a pure function over plain data
+    // shared by the UI and exports (STYLE.md rule 10), and the binary series frame's format, plain JS
+    // that the server encodes and the page decodes (one implementation of the wire format).
+    const sharedPure = /engine\/(tagging\/render|server\/csp|service\/series-wire)$/
     const offenders: string[] = []
     for (const f of sources('renderer')) {
       for (const i of imports(f)) {
