@@ -5,7 +5,7 @@ import type { TrainConfigInput } from './config'
 export const TRAIN_PRESETS: Record<string, Omit<TrainConfigInput, 'data'>> = {
   // 2 × 128 at sequence 64: learns visibly in about a minute on 2 cores. In its first ~300 steps the
   // model learns only character frequencies (the MLM loss sinks to the text's unigram entropy, below 7
-  // on real Chinese text); SOP stays at chance until the MLM loss leaves that plateau, which took 300–500
+  // on real Chinese text); SOP stays at chance until the MLM loss leaves that plateau, which took 200–500
   // steps on the Analects, hence 600 steps. β2 0.98 (RoBERTa's): with 0.999, 1 of 4 seeds never left
   // chance on SOP in 600 steps; with 0.98, none (README, "Presets"). wasm: a 2-layer model is fastest on
   // the CPU kernels, and the backend ladder may offer a software WebGPU adapter
