@@ -5,6 +5,12 @@
 // line can show there: its first value, its lowest and highest, and its last, in an order that draws
 // them as one vertical stroke between the connectors to its neighbours. With two points or fewer per
 // column this is the polyline itself.
+//
+// Past a few runs the same lines are not stroked but written straight into pixels (rasterColumns): on a
+// software canvas, building and stroking a Path2D of ~1,100 vertices for each of 200 runs took ~130 ms of
+// a chart's ~200 ms draw, where writing the pixels takes a few ms. Those lines are one CSS pixel wide
+// and not anti-aliased, which cannot be seen in a bundle of dozens of curves; a few runs keep uPlot's
+// anti-aliased strokes.
 import type uPlot from 'uplot'
 
 /** Where the path goes: a Path2D in the page, a recorder in tests. */
@@ -95,4 +101,161 @@ export const columnPaths: uPlot.Series.PathBuilder = (u, seriesIdx, idx0, idx1) 
   const stroke = new Path2D()
   traceColumns(xs, ys, idx0, idx1, (x) => left + (x - x0) * kx, yPx, stroke)
   return { stroke, fill: null, clip: null, band: null, flags: 0 }
+}
+
+/** From this many runs on, a chart writes its curves into pixels (denseDraw) instead of stroking paths. */
+export const DENSE_RUNS = 9
+
+/**
+ * Draws points `from`..`to` of (xs, ys) into 32-bit RGBA `pixels` (`width` × `height`, rows top to
+ * bottom) in `color` (the bytes R, G, B, A in memory order), as traceColumns would trace them: in each
+ * pixel column, the span from its lowest to its highest value; between columns, the segment from one
+ * column's last value to the next one's first, each column covering its part of it (so a steep line
+ * has no holes). x maps to column round((x − x0)·kx), y to row (height − 1) − (y − y0)·ky, of log10(y) when
+ * `log` (values ≤ 0 skipped there); null and NaN are skipped, the line spanning the gap. Not
+ * anti-aliased; nothing is written outside the buffer. One function with no call per point: the first
+ * chart draws before the JIT has warmed up, and calls per point (a sink, a mapping closure) cost 3–4×
+ * there.
+ */
+export function rasterColumns(
+  xs: ArrayLike<number>,
+  ys: ArrayLike<number | null>,
+  from: number,
+  to: number,
+  map: { x0: number; kx: number; y0: number; ky: number; log: boolean },
+  pixels: Uint32Array,
+  width: number,
+  height: number,
+  color: number,
+): void {
+  const { x0, kx, y0, ky, log } = map
+  const bottom = height - 1
+  let col = NaN // the column being gathered (NaN before the first point)
+  let lo = 0
+  let hi = 0
+  let last = 0
+  for (let i = from; i <= to + 1; i++) {
+    let c = NaN // the next point's column and row (NaN after the last point: only the flush below)
+    let row = 0
+    if (i <= to) {
+      let y = ys[i]
+      if (y == null || y !== y || (log && y <= 0)) continue
+      if (log) y = Math.log10(y)
+      row = bottom - (y - y0) * ky
+      c = Math.floor((xs[i] - x0) * kx + 0.5)
+      if (c === col) {
+        if (row < lo) lo = row
+        else if (row > hi) hi = row
+        last = row
+        continue
+      }
+    }
+    if (col === col) {
+      if (col >= 0 && col < width) {
+        let a = Math.round(lo)
+        let b = Math.round(hi)
+        if (a < 0) a = 0
+        if (b > bottom) b = bottom
+        for (let k = a * width + col, end = b * width + col; k <= end; k += width) pixels[k] = color
+      }
+      if (c === c) {
+        // the segment (col, last) → (c, row): column x holds its part between x − ½ and x + ½
+        const slope = (row - last) / (c - col)
+        const stop = c < width - 1 ? c : width - 1
+        for (let x = col > 0 ? col : 0; x <= stop; x++) {
+          const ya = x === col ? last : last + slope * (x - 0.5 - col)
+          const yb = x === c ? row : last + slope * (x + 0.5 - col)
+          let a = Math.round(ya < yb ? ya : yb)
+          let b = Math.round(ya < yb ? yb : ya)
+          if (a < 0) a = 0
+          if (b > bottom) b = bottom
+          for (let k = a * width + x, end = b * width + x; k <= end; k += width) pixels[k] = color
+        }
+      }
+    }
+    col = c
+    lo = hi = last = row
+  }
+}
+
+/**
+ * A CSS colour as rasterColumns' `color`. The canvas parses it: a 2D context's fillStyle reads back as
+ * `#rrggbb`, or `rgba(r, g, b, a)` when not opaque (no pixel is drawn or read: that cost ~2 ms a colour).
+ */
+let parser: CanvasRenderingContext2D | null = null
+const packed = new Map<string, number>()
+export function packColor(css: string): number {
+  let c = packed.get(css)
+  if (c == null) {
+    parser ??= document.createElement('canvas').getContext('2d')!
+    parser.fillStyle = '#000000'
+    parser.fillStyle = css
+    const style = String(parser.fillStyle)
+    let rgba: number[]
+    if (style.startsWith('#')) rgba = [1, 3, 5].map((k) => parseInt(style.slice(k, k + 2), 16)).concat(255)
+    else {
+      const [r, g, b, a = 1] = style.match(/[\d.]+/g)!.map(Number)
+      rgba = [r, g, b, Math.round(a * 255)]
+    }
+    c = new Uint32Array(Uint8Array.from(rgba).buffer)[0]
+    packed.set(css, c)
+  }
+  return c
+}
+
+const layers = new WeakMap<uPlot, { canvas: HTMLCanvasElement; image: ImageData }>()
+
+/**
+ * A `draw` hook: every series of `u` (except x) traced as by columnPaths, at one CSS pixel per column,
+ * into one image laid over the plot area. The series themselves are given `paths: () => null`.
+ */
+export function denseDraw(u: uPlot, colors: readonly string[]): void {
+  const { left, top, width, height } = u.bbox
+  const sx = u.scales.x
+  if (sx.min == null || sx.max == null || sx.max <= sx.min || width <= 0 || height <= 0) return
+  const ratio = width / Math.max(1, u.over.clientWidth || width)
+  const w = Math.max(1, Math.round(width / ratio))
+  const h = Math.max(1, Math.round(height / ratio))
+  let layer = layers.get(u)
+  if (!layer || layer.image.width !== w || layer.image.height !== h) {
+    const canvas = layer?.canvas ?? document.createElement('canvas')
+    canvas.width = w
+    canvas.height = h
+    layer = { canvas, image: new ImageData(w, h) }
+    layers.set(u, layer)
+  }
+  const pixels = new Uint32Array(layer.image.data.buffer)
+  pixels.fill(0)
+  const xs = u.data[0] as ArrayLike<number>
+  const x0 = sx.min
+  const kx = (w - 1) / (sx.max - x0) // the range's ends on the first and last pixel columns
+  // the points just outside the x range too, so that the lines run to the plot's edges
+  const from = Math.max(0, lowerIndex(xs, x0) - 1)
+  const to = Math.min(xs.length - 1, lowerIndex(xs, sx.max))
+  for (let i = 1; i < u.series.length; i++) {
+    const sy = u.scales[u.series[i].scale ?? 'y']
+    if (sy.min == null || sy.max == null || sy.max <= sy.min) continue
+    const log = sy.distr === 3
+    const y0 = log ? Math.log10(sy.min) : sy.min
+    const ky = (h - 1) / ((log ? Math.log10(sy.max) : sy.max) - y0)
+    rasterColumns(xs, u.data[i] as ArrayLike<number | null>, from, to, { x0, kx, y0, ky, log }, pixels, w, h, packColor(colors[i - 1] ?? '#888'))
+  }
+  layer.canvas.getContext('2d')!.putImageData(layer.image, 0, 0)
+  const ctx = u.ctx
+  ctx.save()
+  ctx.imageSmoothingEnabled = false
+  ctx.drawImage(layer.canvas, left, top, width, height)
+  ctx.restore()
+}
+
+/** The first index whose x is at least `x` (xs ascending); xs.length when none. */
+function lowerIndex(xs: ArrayLike<number>, x: number): number {
+  let lo = 0
+  let hi = xs.length
+  while (lo < hi) {
+    const mid = (lo + hi) >> 1
+    if (xs[mid] < x) lo = mid + 1
+    else hi = mid
+  }
+  return lo
 }

@@ -39,6 +39,8 @@ const { values: args } = parseArgs({
     db: { type: 'string' },
     /** write a CPU profile of the page during the first open (after the server start) to this file */
     profile: { type: 'string' },
+    /** write a Chromium performance trace (devtools.timeline: style, layout, paint) of the first open to this file */
+    trace: { type: 'string' },
     /** only the first open after a server start (a quick look while profiling) */
     'first-only': { type: 'boolean', default: false },
     json: { type: 'boolean', default: false },
@@ -223,7 +225,12 @@ async function main() {
     await cdp.send('Profiler.start')
     serverT0 = performance.now()
   }
+  if (args.trace) await browser.startTracing(page, { path: args.trace, categories: ['devtools.timeline', 'disabled-by-default-devtools.timeline'] })
   const started = await openCompare()
+  if (args.trace) {
+    await browser.stopTracing()
+    log(`performance trace of the first open written to ${args.trace}`)
+  }
   if (args.profile) {
     const { profile } = await cdp.send('Profiler.stop')
     fs.writeFileSync(args.profile, JSON.stringify(profile))

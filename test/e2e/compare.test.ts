@@ -257,6 +257,50 @@ describe('comparing runs in Chromium', () => {
     expect(fs.readFileSync(pngFile).subarray(1, 4).toString()).toBe('PNG')
   })
 
+  it('draws a dozen runs as pixels, each exactly in its legend colour, and zooms them', async () => {
+    const { page, wb } = app
+    const ids = (wb.db.prepare("SELECT id FROM runs WHERE kind = 'pretrain' AND status = 'completed' ORDER BY id LIMIT 12").all() as { id: number }[]).map((r) => r.id)
+    await page.evaluate((q) => (location.hash = `#/compare?${q}`), `runs=${ids.join(',')}&m=loss`)
+    const chart = page.locator('figure.compare-chart[data-metric=loss]')
+    await chart.locator('.uplot-box[data-rendered]').waitFor()
+    await expect.poll(() => chart.locator('.run-legend li').count()).toBe(12)
+    // from 9 runs on the curves are written into pixels, not stroked: no anti-aliasing, so every run's
+    // pixels have exactly its legend colour. For each run, the share of the plot's columns holding one
+    // (later runs are drawn over earlier ones where the curves coincide; the last is drawn whole)
+    const coverage = () =>
+      chart.evaluate((figure) => {
+        const canvas = figure.querySelector('.uplot-box canvas') as HTMLCanvasElement
+        const { data, width, height } = canvas.getContext('2d')!.getImageData(0, 0, canvas.width, canvas.height)
+        const swatches = [...figure.querySelectorAll('.run-legend .swatch')].map((s) => getComputedStyle(s).backgroundColor.match(/\d+/g)!.map(Number))
+        return swatches.map(([r, g, b]) => {
+          const columns = new Set<number>()
+          for (let y = 0; y < height; y++) {
+            for (let x = 0; x < width; x++) {
+              const i = 4 * (y * width + x)
+              if (data[i] === r && data[i + 1] === g && data[i + 2] === b && data[i + 3] === 255) columns.add(x)
+            }
+          }
+          return columns.size / width
+        })
+      })
+    const whole = await coverage()
+    expect(whole.at(-1)).toBeGreaterThan(0.6)
+    expect(whole.filter((share) => share > 0.05).length).toBeGreaterThanOrEqual(10)
+    await shot('compare-twelve-runs')
+    // zoomed, the same pixels follow the new range
+    const plot = chart.locator('.uplot-box')
+    const drawn = await plot.getAttribute('data-drawn')
+    const over = (await plot.locator('.u-over').boundingBox())!
+    await page.mouse.move(over.x + over.width * 0.05, over.y + over.height / 2)
+    await page.mouse.down()
+    await page.mouse.move(over.x + over.width * 0.25, over.y + over.height / 2, { steps: 5 })
+    await page.mouse.up()
+    await expect.poll(() => plot.getAttribute('data-drawn')).not.toBe(drawn)
+    await expect.poll(async () => (await coverage()).at(-1)).toBeGreaterThan(0.6)
+    await page.mouse.dblclick(over.x + over.width / 2, over.y + over.height / 2)
+    await expect.poll(() => plot.getAttribute('data-range')).toBe('1,2000')
+  })
+
   it('deletes a run and its checkpoint after confirmation', async () => {
     const { page, wb } = app
     await page.locator('nav a[data-view=runs]').click()
