@@ -1,5 +1,5 @@
 // The Mengzi objectives compared on real text: `npx tsx test/bench/pretrain-demo.ts [--chars 100000]
-// [--steps 600] [--seed 42] [--json]`. Imports that much fortunes-zh text (chinese-poetry when fortunes-zh
+// [--steps N (the preset's)] [--seed 42] [--json]`. Imports that much fortunes-zh text (chinese-poetry when fortunes-zh
 // is not installed) with 5% dev, tags it (built-in tagger: jieba POS + LAC NER), then pretrains the
 // `tiny` preset four times with the same seed and steps:
 //   (a) MLM   (b) MLM+POS+NE+SOP   (c) (b) + DGC   (d) (b) + whole-word masking
