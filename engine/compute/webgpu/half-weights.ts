@@ -30,6 +30,11 @@ export function halfWeight(backend: WebgpuBackendInternals, w: TensorInfo): Half
   return half
 }
 
+/** The f16 copy held for weight data `id`, packing none (tests: the copy the products last read). */
+export function heldHalfWeight(id: object): HalfOperand | undefined {
+  return copies.get(id)?.half
+}
+
 /** Gives data id `id` the f16 copy at `half` (a place in the arena's H that the update just wrote). */
 export function adoptArenaCopy(backend: WebgpuBackendInternals, id: object, half: HalfOperand): void {
   releaseCopy(backend, id)

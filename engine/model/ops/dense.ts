@@ -29,44 +29,45 @@ function savedInput(x: tf.Tensor, options: LinearOptions): tf.Tensor {
   return half
 }
 
-/** The fused op; its backward keeps `kept` for x (an f16 copy), else x itself. */
-const fusedLinear = (kept?: tf.Tensor) =>
-  tf.customGrad(((x: tf.Tensor2D, w: tf.Tensor2D, b: tf.Tensor1D, save: tf.GradSaveFunc) => {
-    save([kept ?? x, w])
-    return {
-      value: runFused('MengziDense', { x, w, b })[0],
-      gradFunc: (dy: tf.Tensor, [xs, ws]: tf.Tensor[]) => runFused('MengziDenseGrad', { dy, x: xs, w: ws }),
-    }
-  }) as unknown as Parameters<typeof tf.customGrad>[0]) as unknown as (x: tf.Tensor2D, w: tf.Tensor2D, b: tf.Tensor1D) => tf.Tensor2D
+type Dense = (x: tf.Tensor2D, w: tf.Tensor2D, b: tf.Tensor1D) => tf.Tensor2D
 
-const fused = fusedLinear()
+/**
+ * A dense op over fused kernels with its own gradient: `forward` (x, w, b) → [y, ...more], where `more`
+ * are outputs its backward reads too, named `moreNames` there (GELU's z, the product before the
+ * activation); `backward` (dy, x, w, ...more) → [dx, dW, db]. The returned function takes the
+ * LinearOptions as well and keeps for x what `savedInput` gives (x itself, or its f16 copy).
+ */
+function fusedDense(forward: string, backward: string, moreNames: readonly string[] = []) {
+  const op = (kept?: tf.Tensor) =>
+    tf.customGrad(((x: tf.Tensor2D, w: tf.Tensor2D, b: tf.Tensor1D, save: tf.GradSaveFunc) => {
+      const [y, ...more] = runFused(forward, { x, w, b })
+      save([kept ?? x, w, ...more])
+      return {
+        value: y,
+        gradFunc: (dy: tf.Tensor, [xs, ws, ...ms]: tf.Tensor[]) => {
+          const named = Object.fromEntries(moreNames.map((name, i) => [name, ms[i]]))
+          return runFused(backward, { dy, x: xs, w: ws, ...named })
+        },
+      }
+    }) as unknown as Parameters<typeof tf.customGrad>[0]) as unknown as Dense
+  const keepingX = op() // made once: the op for every call that keeps x itself
+  return (x: tf.Tensor2D, w: tf.Tensor2D, b: tf.Tensor1D, options: LinearOptions): tf.Tensor2D => {
+    const kept = savedInput(x, options)
+    return kept === x ? keepingX(x, w, b) : op(kept)(x, w, b)
+  }
+}
+
+const fusedLinear = fusedDense('MengziDense', 'MengziDenseGrad')
+const fusedGeluLinear = fusedDense('MengziDenseGelu', 'MengziDenseGeluGrad', ['z'])
 
 /** x [N, in], w [out, in], b [out] → [N, out] */
 export function linear(x: tf.Tensor2D, w: tf.Tensor2D, b: tf.Tensor1D, options: LinearOptions = {}): tf.Tensor2D {
-  if (x.dtype === 'float32' && hasFusedKernel('MengziDense')) {
-    const kept = savedInput(x, options)
-    return kept === x ? fused(x, w, b) : fusedLinear(kept)(x, w, b)
-  }
+  if (x.dtype === 'float32' && hasFusedKernel('MengziDense')) return fusedLinear(x, w, b, options)
   return tf.matMul(x, w, false, true).add(b)
 }
 
-const fusedGeluLinear = (kept?: tf.Tensor) =>
-  tf.customGrad(((x: tf.Tensor2D, w: tf.Tensor2D, b: tf.Tensor1D, save: tf.GradSaveFunc) => {
-    const [y, z] = runFused('MengziDenseGelu', { x, w, b })
-    save([kept ?? x, w, z])
-    return {
-      value: y,
-      gradFunc: (dy: tf.Tensor, [xs, ws, zs]: tf.Tensor[]) => runFused('MengziDenseGeluGrad', { dy, x: xs, w: ws, z: zs }),
-    }
-  }) as unknown as Parameters<typeof tf.customGrad>[0]) as unknown as (x: tf.Tensor2D, w: tf.Tensor2D, b: tf.Tensor1D) => tf.Tensor2D
-
-const fusedGelu = fusedGeluLinear()
-
 /** gelu(x·Wᵀ + b) (HF's erf GELU): one kernel with GELU in the product's epilogue where the backend has it (webgpu). */
 export function linearGelu(x: tf.Tensor2D, w: tf.Tensor2D, b: tf.Tensor1D, options: LinearOptions = {}): tf.Tensor2D {
-  if (x.dtype === 'float32' && hasFusedKernel('MengziDenseGelu')) {
-    const kept = savedInput(x, options)
-    return kept === x ? fusedGelu(x, w, b) : fusedGeluLinear(kept)(x, w, b)
-  }
+  if (x.dtype === 'float32' && hasFusedKernel('MengziDenseGelu')) return fusedGeluLinear(x, w, b, options)
   return gelu(linear(x, w, b)) as tf.Tensor2D
 }

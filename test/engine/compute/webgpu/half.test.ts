@@ -1,5 +1,5 @@
 // f16 storage on webgpu (compute/webgpu/half.ts, half-weights.ts): packing against a reference f16
-// rounding written here with plain arithmetic (nearest, ties to even, subnormals, overflow to
+// rounding written with plain arithmetic in f16.ts (nearest, ties to even, subnormals, overflow to
 // Infinity), ragged sizes; the tiled product reading packed operands (vec2 and scalar loads, at an
 // offset) against tfjs cpu on f16-rounded inputs and, bit for bit, against the product that rounds f32
 // as it loads; the dense backward from a packed saved input; the multi-tensor AdamW and LAMB writing
@@ -15,31 +15,11 @@ import { matmul, matmulVariant, type MatmulArgs } from '../../../../engine/compu
 import { MultiTensorAdam, type AdamKind } from '../../../../engine/compute/webgpu/multi-adam'
 import { webgpuInternals } from '../../../../engine/compute/webgpu/runner'
 import { expectClose, randomValues } from '../../model/ops/compare'
+import { f16, readHalf, readInfo as read } from './f16'
 import { describeOnWebgpu } from './on-webgpu'
-
-/** The f16 value nearest to x (an f32), ties to even; ±Infinity from 65520 on. */
-function f16(x: number): number {
-  if (Number.isNaN(x) || x === 0) return x
-  const a = Math.abs(x)
-  if (a >= 65520) return Math.sign(x) * Infinity
-  let e = Math.floor(Math.log2(a))
-  if (2 ** e > a) e-- // log2's rounding
-  if (2 ** (e + 1) <= a) e++
-  const ulp = 2 ** (Math.max(e, -14) - 10) // subnormals: multiples of 2⁻²⁴
-  const q = a / ulp
-  let r = Math.floor(q)
-  if (q - r > 0.5 || (q - r === 0.5 && r % 2 === 1)) r++
-  return Math.sign(x) * r * ulp
-}
 
 const backend = () => webgpuInternals(tf.backend())
 const tensorOf = (info: TensorInfo) => tf.engine().makeTensorFromTensorInfo(info, backend())
-async function read(info: TensorInfo): Promise<Float32Array> {
-  const t = tensorOf(info)
-  const v = Float32Array.from((await t.data()) as Float32Array)
-  t.dispose()
-  return v
-}
 
 /** Packs values on the GPU and unpacks them again. */
 async function roundTrip(values: Float32Array): Promise<Float32Array> {
@@ -217,13 +197,13 @@ describeOnWebgpu('f16 storage on webgpu', () => {
             const seg = opt.arena.segments[i]
             expect(copy.offset).toBe(seg.offset) // the arena's copy, not one packed since
             expect(copy.data).toBe(opt.arena.groups[seg.group].h)
-            const got = await read(unpackHalf(backend(), copy.data, shape, copy.offset))
+            const got = await readHalf(copy, shape)
             expect(Array.from(got), name).toEqual(Array.from(masters[i]).map(f16))
           }
           // the clone's copy: its own (old) values, not what the step wrote over its place in H
           const cloneCopy = halfWeight(backend(), clone)
           expect(cloneCopy.data).not.toBe(opt.arena.groups[0].h)
-          expect(Array.from(await read(unpackHalf(backend(), cloneCopy.data, clone.shape, cloneCopy.offset)))).toEqual(Array.from(cloneValues).map(f16))
+          expect(Array.from(await readHalf(cloneCopy, clone.shape))).toEqual(Array.from(cloneValues).map(f16))
           expect(Array.from(cloneValues)).not.toEqual(Array.from(masters[1]))
         }
         opt.dispose()
