@@ -13,6 +13,8 @@
 //     "refined" until the frame fetched for that range is drawn; once right after the first open (the
 //     whole series not yet in the server's memory: that request reads them), then with the cache warm;
 //   the page's JS heap and DOM nodes, the server's resident memory.
+// The server runs in a child process (compare-server.ts), as the app's engine runs in its main process:
+// not in this one, where the Playwright client parses every frame the page receives.
 //
 //   npx electron-vite build   # the UI under test
 //   npx tsx test/bench/compare-ui.ts [--runs 200] [--points 20000] [--metrics loss,lr] [--repeat 5] [--db FILE] [--json]
@@ -22,7 +24,7 @@ import fs from 'node:fs'
 import os from 'node:os'
 import path from 'node:path'
 import { parseArgs } from 'node:util'
-import { serve } from '../../engine/server/server'
+import { fork, type ChildProcess } from 'node:child_process'
 import { Workbench } from '../../engine/service/workbench'
 import { MetricWriter } from '../../engine/store/metrics'
 import { insertRun, setRunStatus } from '../../engine/store/runs'
@@ -78,6 +80,26 @@ function seed(wb: Workbench): void {
   }
 }
 
+/** The server (compare-server.ts) in a child process; `ask` sends a message and waits for its reply. */
+async function startServer(home: string, database: string) {
+  const child: ChildProcess = fork(path.join(import.meta.dirname, 'compare-server.ts'), [home, database, ...(args.profile ? ['--profile'] : [])], {
+    execArgv: ['--import', 'tsx'],
+    stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+  })
+  const replies: ((m: Record<string, unknown>) => void)[] = []
+  const ready = new Promise<string>((resolve, reject) => {
+    child.once('exit', (code) => reject(new Error(`the bench server exited (${code})`)))
+    child.on('message', (m: Record<string, unknown>) => (m.type === 'ready' ? resolve(m.url as string) : replies.shift()?.(m)))
+  })
+  const url = await ready
+  const ask = (m: Record<string, unknown>) =>
+    new Promise<Record<string, unknown>>((resolve) => {
+      replies.push(resolve)
+      child.send(m)
+    })
+  return { url, ask, close: async () => void (await ask({ type: 'close' })) }
+}
+
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]
 
 async function main() {
@@ -85,33 +107,18 @@ async function main() {
   const home = fs.mkdtempSync(path.join(os.tmpdir(), 'mengzi-bench-compare-'))
   const database = args.db ?? path.join(home, 'mengzi.db')
   const fresh = !fs.existsSync(database)
-  let wb = new Workbench({ home, database })
+  const wb = new Workbench({ home, database })
   if (fresh) seed(wb) // runs marked completed: their series packed, as at the end of training
   const runIds = (wb.db.prepare('SELECT id FROM runs ORDER BY id LIMIT ?').all(RUNS) as { id: number }[]).map((r) => r.id)
   // a database from before packing at completion (or one the last run of this bench emptied): pack as completion would
   const unpacked = runIds.filter((id) => !wb.db.prepare('SELECT 1 FROM series_overview WHERE run_id = ?').get(id))
   for (const id of unpacked) packRunSeries(wb.db, id)
   if (unpacked.length) log(`packed the series of ${unpacked.length} runs, as their completion would have`)
-  // the server starts afresh for the first open: nothing of the seeding left in its memory
+  // the server starts afresh for the first open, in its own process: nothing of the seeding left in its memory
   await wb.close()
-  wb = new Workbench({ home, database })
   const loadBefore = os.loadavg()
-  // --profile: the server's time per request during the first open, from the dispatch's start
-  const serverLog: string[] = []
   const wsFrames: { t: number; what: string }[] = []
-  let serverT0 = 0
-  if (args.profile) {
-    const dispatch = wb.dispatch.bind(wb)
-    wb.dispatch = (async (method: string, input: unknown) => {
-      const t = performance.now()
-      try {
-        return await dispatch(method, input)
-      } finally {
-        if (serverT0) serverLog.push(`${method} ${(t - serverT0).toFixed(0)}→${(performance.now() - serverT0).toFixed(0)} ms`)
-      }
-    }) as typeof wb.dispatch
-  }
-  let server = await serve(wb, { staticDir: builtRenderer })
+  let server = await startServer(home, database)
   const browser = await launchChromium()
   const page = await browser.newPage({ viewport: { width: Number(args.width), height: 1000 } })
   // tsx names functions with a __name helper that the page lacks: the functions evaluated there need it
@@ -223,7 +230,7 @@ async function main() {
     cdp.on('Network.webSocketFrameSent', frame('sent'))
     cdp.on('Network.webSocketFrameReceived', frame('received'))
     await cdp.send('Profiler.start')
-    serverT0 = performance.now()
+    await server.ask({ type: 'mark' })
   }
   if (args.trace) await browser.startTracing(page, { path: args.trace, categories: ['devtools.timeline', 'disabled-by-default-devtools.timeline'] })
   const started = await openCompare()
@@ -235,20 +242,18 @@ async function main() {
     const { profile } = await cdp.send('Profiler.stop')
     fs.writeFileSync(args.profile, JSON.stringify(profile))
     for (const f of wsFrames) log(`  ${((f.t * 1e6 - profile.startTime) / 1000).toFixed(0)} ms (profile time) ${f.what}`)
-    log(`CPU profile of the first open written to ${args.profile}; server, from the profile's start: ${serverLog.join('; ')}`)
-    serverT0 = 0
+    log(`CPU profile of the first open written to ${args.profile}; server, from the profile's start (±ms): ${((await server.ask({ type: 'log' })).lines as string[]).join('; ')}`)
   }
   if (args['first-only']) {
     console.log(`first render, server started: ${Math.round(started.render)} ms (load ${os.loadavg()[0].toFixed(2)})`)
     await browser.close()
     await server.close()
-    await wb.close()
     return
   }
   // the zoom that follows at once, before the background read of the whole series: that request reads them
   const firstZoom = await zoomOnce(0.4)
   // "warm": every series in the server's memory (a zoomed request reads any the background has not yet)
-  for (const metric of METRICS) await wb.call('compare.series', { runIds, metric, width: 8, range: [-1e15, 1e15] })
+  await server.ask({ type: 'warm', runIds, metrics: METRICS })
   const warm: number[] = []
   const warmFresh: number[] = []
   const warmParallel: number[] = []
@@ -272,10 +277,10 @@ async function main() {
   // last, as it rewrites the packs: the first open of a database written before packing at completion
   log('opening Compare on a database without packs (first read of every point)…')
   await server.close()
-  await wb.close()
-  wb = new Workbench({ home, database })
-  wb.db.exec('DELETE FROM series_pack')
-  server = await serve(wb, { staticDir: builtRenderer })
+  const emptied = new Workbench({ home, database })
+  emptied.db.exec('DELETE FROM series_pack')
+  await emptied.close()
+  server = await startServer(home, database)
   await load()
   const unpackedOpen = await openCompare()
 
@@ -307,12 +312,12 @@ async function main() {
     pageJsHeapUsedMiB: +(metrics.JSHeapUsedSize / 2 ** 20).toFixed(1),
     pageJsHeapTotalMiB: +(metrics.JSHeapTotalSize / 2 ** 20).toFixed(1),
     pageDomNodes: metrics.Nodes,
-    serverRssMiB: +(process.memoryUsage().rss / 2 ** 20).toFixed(0),
+    serverRssMiB: +(serverRss / 2 ** 20).toFixed(0),
     pageErrors: errors,
   }
+  const serverRss = (await server.ask({ type: 'rss' })).bytes as number
   await browser.close()
   await server.close()
-  await wb.close()
   fs.rmSync(home, { recursive: true, force: true }) // with --db the database lives elsewhere and stays
 
   if (args.json) return console.log(JSON.stringify(result, null, 2))
