@@ -86,13 +86,12 @@ function runsOrThrow(db: Db, ids: number[]): RunRow[] {
   })
 }
 
-function scoresOf(db: Db, runs: RunRow[]): ScoreTable {
+function scoresOf(db: Db, runs: RunRow[], summaries = metricSummaries(db, runs.map((r) => r.id))): ScoreTable {
   const datasets = datasetNames(db)
-  const ids = runs.map((r) => r.id)
   return scoreTable(
     runs.map((r) => ({ runId: r.id, task: taskOf(r, datasets) })),
-    metricSummaries(db, ids),
-    runEvaluations(db, ids),
+    summaries,
+    runEvaluations(db, runs.map((r) => r.id)),
   )
 }
 
@@ -103,7 +102,7 @@ export function compareSummary(db: Db, runIds: number[]): CompareSummary {
     runs: runs.map((r) => ({ id: r.id, name: r.name, kind: r.kind, status: r.status })),
     diff: diffConfigs(runs.map((r) => r.config)),
     metrics: [...new Set(summaries.map((s) => s.name))].sort(),
-    scores: scoresOf(db, runs),
+    scores: scoresOf(db, runs, summaries), // the summaries read once
   }
 }
 

@@ -1,5 +1,6 @@
 // Queries behind the run table and the Compare view: runs with their annotations, per-metric summaries
 // (kept by the metrics_summarise trigger), whole series as typed arrays, evaluations.
+import type { Statement } from 'better-sqlite3'
 import type { Db } from './db'
 import { parseJson } from './json'
 
@@ -133,8 +134,13 @@ function unpackColumns(b: Buffer): SeriesColumns {
 }
 
 /** The overview of a packed series and the number of points of the whole series; null when there is none. */
+// prepared once per database: the server reads hundreds of overviews at start (SeriesCache.preloadOverviews)
+const overviewStatements = new WeakMap<Db, Statement>()
+
 export function readSeriesOverview(db: Db, runId: number, name: string): { overview: SeriesColumns; points: number } | null {
-  const row = db.prepare('SELECT points, data FROM series_overview WHERE run_id = ? AND name = ?').get(runId, name) as { points: number; data: Buffer } | undefined
+  let statement = overviewStatements.get(db)
+  if (!statement) overviewStatements.set(db, (statement = db.prepare('SELECT points, data FROM series_overview WHERE run_id = ? AND name = ?')))
+  const row = statement.get(runId, name) as { points: number; data: Buffer } | undefined
   if (!row || row.data.byteLength % 24 !== 0) return null
   return { overview: unpackColumns(row.data), points: row.points }
 }

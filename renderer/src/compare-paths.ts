@@ -113,7 +113,7 @@ export const DENSE_RUNS = 9
  * column's last value to the next one's first, each column covering its part of it (so a steep line
  * has no holes). x maps to column round((x − x0)·kx), y to row (height − 1) − (y − y0)·ky, of log10(y) when
  * `log` (values ≤ 0 skipped there); null and NaN are skipped, the line spanning the gap. Not
- * anti-aliased; nothing is written outside the buffer. One function with no call per point: the first
+ * anti-aliased; `lineWidth` pixels wide; nothing is written outside the buffer. One function with no call per point: the first
  * chart draws before the JIT has warmed up, and calls per point (a sink, a mapping closure) cost 3–4×
  * there.
  */
@@ -127,9 +127,11 @@ export function rasterColumns(
   width: number,
   height: number,
   color: number,
+  lineWidth = 1,
 ): void {
   const { x0, kx, y0, ky, log } = map
   const bottom = height - 1
+  const thick = lineWidth - 1 // pixels added right of and below each span (a line of device pixels on a HiDPI canvas)
   let col = NaN // the column being gathered (NaN before the first point)
   let lo = 0
   let hi = 0
@@ -151,12 +153,12 @@ export function rasterColumns(
       }
     }
     if (col === col) {
-      if (col >= 0 && col < width) {
+      for (let x = col > 0 ? col : 0, xEnd = col + thick < width - 1 ? col + thick : width - 1; x <= xEnd; x++) {
         let a = Math.round(lo)
-        let b = Math.round(hi)
+        let b = Math.round(hi) + thick
         if (a < 0) a = 0
         if (b > bottom) b = bottom
-        for (let k = a * width + col, end = b * width + col; k <= end; k += width) pixels[k] = color
+        for (let k = a * width + x, end = b * width + x; k <= end; k += width) pixels[k] = color
       }
       if (c === c) {
         // the segment (col, last) → (c, row): column x holds its part between x − ½ and x + ½
@@ -166,10 +168,12 @@ export function rasterColumns(
           const ya = x === col ? last : last + slope * (x - 0.5 - col)
           const yb = x === c ? row : last + slope * (x + 0.5 - col)
           let a = Math.round(ya < yb ? ya : yb)
-          let b = Math.round(ya < yb ? yb : ya)
+          let b = Math.round(ya < yb ? yb : ya) + thick
           if (a < 0) a = 0
           if (b > bottom) b = bottom
-          for (let k = a * width + x, end = b * width + x; k <= end; k += width) pixels[k] = color
+          for (let xx = x, xEnd = x + thick < width - 1 ? x + thick : width - 1; xx <= xEnd; xx++) {
+            for (let k = a * width + xx, end = b * width + xx; k <= end; k += width) pixels[k] = color
+          }
         }
       }
     }
@@ -203,29 +207,24 @@ export function packColor(css: string): number {
   return c
 }
 
-const layers = new WeakMap<uPlot, { canvas: HTMLCanvasElement; image: ImageData }>()
+const images = new WeakMap<uPlot, ImageData>()
 
 /**
- * A `draw` hook: every series of `u` (except x) traced as by columnPaths, at one CSS pixel per column,
- * into one image laid over the plot area. The series themselves are given `paths: () => null`.
+ * A `drawClear` hook (the canvas just cleared; axes and grid are drawn next, over it): every series of
+ * `u` (except x) traced as by columnPaths, in canvas pixels, one CSS pixel wide, put straight into the
+ * plot area. The series themselves are given `paths: () => null`.
  */
 export function denseDraw(u: uPlot, colors: readonly string[]): void {
   const { left, top, width, height } = u.bbox
   const sx = u.scales.x
-  if (sx.min == null || sx.max == null || sx.max <= sx.min || width <= 0 || height <= 0) return
-  const ratio = width / Math.max(1, u.over.clientWidth || width)
-  const w = Math.max(1, Math.round(width / ratio))
-  const h = Math.max(1, Math.round(height / ratio))
-  let layer = layers.get(u)
-  if (!layer || layer.image.width !== w || layer.image.height !== h) {
-    const canvas = layer?.canvas ?? document.createElement('canvas')
-    canvas.width = w
-    canvas.height = h
-    layer = { canvas, image: new ImageData(w, h) }
-    layers.set(u, layer)
-  }
-  const pixels = new Uint32Array(layer.image.data.buffer)
+  const w = Math.round(width)
+  const h = Math.round(height)
+  if (sx.min == null || sx.max == null || sx.max <= sx.min || w <= 0 || h <= 0) return
+  let image = images.get(u)
+  if (!image || image.width !== w || image.height !== h) images.set(u, (image = new ImageData(w, h)))
+  const pixels = new Uint32Array(image.data.buffer)
   pixels.fill(0)
+  const lineWidth = Math.max(1, Math.round(w / Math.max(1, u.over.clientWidth || w))) // the device pixels of one CSS pixel
   const xs = u.data[0] as ArrayLike<number>
   const x0 = sx.min
   const kx = (w - 1) / (sx.max - x0) // the range's ends on the first and last pixel columns
@@ -238,14 +237,9 @@ export function denseDraw(u: uPlot, colors: readonly string[]): void {
     const log = sy.distr === 3
     const y0 = log ? Math.log10(sy.min) : sy.min
     const ky = (h - 1) / ((log ? Math.log10(sy.max) : sy.max) - y0)
-    rasterColumns(xs, u.data[i] as ArrayLike<number | null>, from, to, { x0, kx, y0, ky, log }, pixels, w, h, packColor(colors[i - 1] ?? '#888'))
+    rasterColumns(xs, u.data[i] as ArrayLike<number | null>, from, to, { x0, kx, y0, ky, log }, pixels, w, h, packColor(colors[i - 1] ?? '#888'), lineWidth)
   }
-  layer.canvas.getContext('2d')!.putImageData(layer.image, 0, 0)
-  const ctx = u.ctx
-  ctx.save()
-  ctx.imageSmoothingEnabled = false
-  ctx.drawImage(layer.canvas, left, top, width, height)
-  ctx.restore()
+  u.ctx.putImageData(image, Math.round(left), Math.round(top))
 }
 
 /** The first index whose x is at least `x` (xs ascending); xs.length when none. */

@@ -149,6 +149,20 @@ describe('rasterColumns (dense Compare curves written into pixels)', () => {
     for (let x = 79; x < w; x++) expect(run(pixels, x, w)).toBeNull()
   })
 
+  it('draws lines lineWidth pixels wide (a CSS pixel on a HiDPI canvas): each pixel also right and below', () => {
+    const thin = draw()
+    const wide = new Uint32Array(W * H)
+    rasterColumns(xs, ys, 0, xs.length - 1, map, wide, W, H, COLOR, 2)
+    const grown = new Uint32Array(W * H)
+    for (let y = 0; y < H; y++) {
+      for (let x = 0; x < W; x++) {
+        if (!thin[y * W + x]) continue
+        for (const [dx, dy] of [[0, 0], [1, 0], [0, 1], [1, 1]]) if (x + dx < W && y + dy < H) grown[(y + dy) * W + x + dx] = COLOR
+      }
+    }
+    expect(wide).toEqual(grown)
+  })
+
   it('draws only the index range asked for, spans nulls, and maps log10 of the values on a log scale', () => {
     const part = draw(100, 109)
     const columns = [...Array(W).keys()].filter((x) => run(part, x) != null)
