@@ -28,36 +28,55 @@ export function downsampleMinMax(xs: ArrayLike<number>, ys: ArrayLike<number>, g
   out.fill(NaN)
   const { lo, hi, buckets } = grid
   const scale = hi > lo ? buckets / (hi - lo) : 0
+  const lastBucket = buckets - 1
+  // no call per point (Math.*, Number.isFinite, a flush closure) and the extremes kept in locals: the first
+  // Compare open after a server start runs this over 1.6 M overview points before the JIT has warmed up
   let count = 0
   let bucket = -1
-  let firstI = 0
+  let first = 0
+  let min = 0
+  let max = 0
+  let last = 0
   let minI = 0
   let maxI = 0
-  let lastI = 0
-  const flush = () => {
-    if (bucket < 0) return
-    const o = bucket * SLOTS
-    out[o] = ys[firstI]
-    out[o + 1] = ys[Math.min(minI, maxI)]
-    out[o + 2] = ys[Math.max(minI, maxI)]
-    out[o + 3] = ys[lastI]
-  }
-  for (let i = lowerBound(xs, lo); i < xs.length && xs[i] <= hi; i++) {
+  for (let i = lowerBound(xs, lo), n = xs.length; i < n; i++) {
+    const x = xs[i]
+    if (x > hi) break
     const y = ys[i]
-    if (!Number.isFinite(y)) continue
+    if (y - y !== 0) continue // NaN or ±Infinity
     count++
-    const b = Math.min(buckets - 1, Math.floor((xs[i] - lo) * scale))
+    let b = ((x - lo) * scale) | 0 // x ≥ lo: truncation is floor
+    if (b > lastBucket) b = lastBucket
     if (b !== bucket) {
-      flush()
+      if (bucket >= 0) {
+        const o = bucket * SLOTS
+        out[o] = first
+        out[o + 1] = minI <= maxI ? min : max
+        out[o + 2] = minI <= maxI ? max : min
+        out[o + 3] = last
+      }
       bucket = b
-      firstI = minI = maxI = lastI = i
+      first = min = max = last = y
+      minI = maxI = i
       continue
     }
-    if (y < ys[minI]) minI = i
-    if (y > ys[maxI]) maxI = i
-    lastI = i
+    if (y < min) {
+      min = y
+      minI = i
+    }
+    if (y > max) {
+      max = y
+      maxI = i
+    }
+    last = y
   }
-  flush()
+  if (bucket >= 0) {
+    const o = bucket * SLOTS
+    out[o] = first
+    out[o + 1] = minI <= maxI ? min : max
+    out[o + 2] = minI <= maxI ? max : min
+    out[o + 3] = last
+  }
   return count
 }
 
