@@ -4,10 +4,14 @@
 // keeping the pre-activation z; backward first dz = dy·(Φ(z) + z·φ(z)), then as MengziDenseGrad.
 // fp16 storage (flags.halfStorageOn): every product reads w's f16 copy (half-weights.ts), and the
 // backward's x may come packed (int32, from MengziPackHalf: what ops/dense.ts saves in fp16 training).
+// In fp16 (f16 product inputs) z is an f16 activation: MengziDenseGelu writes it packed under f16
+// storage (half the bytes kept for backward), and MengziDenseGeluGrad computes dz in f32 from f16(z):
+// unpacked, or rounded as it loads when z comes as f32 (storage off), so that storing changes memory,
+// not numbers. z from 65520 on is ±Infinity there, as in an f16 activation, and its dz NaN (an overflow).
 // MengziPackHalf: x (float32, any shape) → its packed f16 copy, int32 [⌈n / 2⌉].
 import type { TensorInfo } from '@tensorflow/tfjs'
-import { halfStorageOn } from './flags'
-import { packHalf } from './half'
+import { halfStorageOn, matmulInputsPrecision } from './flags'
+import { HALF_BITS_WGSL, packHalf } from './half'
 import { halfWeight } from './half-weights'
 import { matmul, matmulOutputs, type Operand } from './matmul'
 import { columnSum } from './reduce'
@@ -40,29 +44,46 @@ export const denseGradWebgpuConfig = webgpuKernel('MengziDenseGrad', (backend, {
   return [dx, dw, columnSum(backend, dy, N, out)]
 })
 
-/** (x [N, in], w [out, in], b [out]) → [y = gelu(z), z = x·wᵀ + b] */
+/** (x [N, in], w [out, in], b [out]) → [y = gelu(z), z = x·wᵀ + b] (z packed under fp16 storage: int32 [⌈N·out / 2⌉]) */
 export const denseGeluWebgpuConfig = webgpuKernel('MengziDenseGelu', (backend, { x, w, b }) => {
   const [N, K] = x.shape
-  return matmulOutputs(backend, { a: x, b: weightOperand(backend, w), M: N, N: w.shape[0], K, transB: true, bias: b, gelu: true })
+  const out = w.shape[0]
+  const half = halfStorageOn()
+  // the product packs z in its epilogue where rows end on whole words (out even: every model's case)
+  const [y, z] = matmulOutputs(backend, { a: x, b: weightOperand(backend, w), M: N, N: out, K, transB: true, bias: b, gelu: true, packZ: half && out % 2 === 0 })
+  if (!half || z.dtype === 'int32') return [y, z]
+  const packed = packHalf(backend, z)
+  backend.disposeData(z.dataId)
+  return [y, packed]
 })
 
-/** (dy [N, out], x [N, in] (or packed), w [out, in], z [N, out]) → [dx, dw, db] */
+/** How the backward reads z: as it is (fp32), f32 rounded to f16 as it loads, or packed f16. */
+type ZRead = 'f32' | 'round' | 'packed'
+const READ_Z: Record<ZRead, string> = {
+  f32: 'z[i]',
+  round: 'fromHalf(halfBits(z[i]))',
+  packed: 'fromHalf((z[i >> 1u] >> ((i & 1u) * 16u)) & 0xffffu)',
+}
+
+/** (dy [N, out], x [N, in] (or packed), w [out, in], z [N, out] (or packed)) → [dx, dw, db] */
 export const denseGeluGradWebgpuConfig = webgpuKernel('MengziDenseGeluGrad', (backend, { dy, x, w, z }) => {
-  const [N, out] = z.shape
+  const [N, out] = dy.shape
   const K = w.shape[1]
-  const n = sizeFromShape(z.shape)
-  const dz = output(backend, z.shape)
+  const n = sizeFromShape(dy.shape)
+  const dz = output(backend, dy.shape)
+  const read: ZRead = z.dtype === 'int32' ? 'packed' : matmulInputsPrecision() === 'f16' ? 'round' : 'f32'
   dispatch(backend, {
-    key: 'gelu-grad-from-z',
+    key: `gelu-grad-from-z-${read}`,
     code: () => /* wgsl */ `
-${bindings(['dz'], [['dy', 'f32'], ['z', 'f32']], 'n: u32,')}
+${bindings(['dz'], [['dy', 'f32'], ['z', read === 'packed' ? 'u32' : 'f32']], 'n: u32,')}
 ${ERF_WGSL}
+${read === 'f32' ? '' : HALF_BITS_WGSL}
 ${FLAT_INDEX_WGSL}
 @compute @workgroup_size(256)
 fn main(${ENTRY_ARGS}) {
   let i = flatIndex(wid, nw, lid);
   if (i >= u.n) { return; }
-  let v = z[i];
+  let v = ${READ_Z[read]};
   let cdf = erf(v * 0.70710678118654752) * 0.5 + 0.5;
   dz[i] = dy[i] * (cdf + v * exp(v * v * -0.5) * 0.3989422804014327);
 }`,

@@ -14,10 +14,11 @@
 //
 // fp16 storage (half.ts): A or B may be a packed f16 operand (2 values per u32, from an element offset),
 // bound as array<vec2<u32>> (4 values per load) where aligned, else array<u32>; its values are f16
-// already, so the load only widens them; the f32 operands are rounded as they load, as below.
+// already, so the load only widens them; the f32 operands are rounded as they load, as below. The GELU
+// epilogue may write Z packed too (`packZ`, half.ts's layout and rounding): whole words only, so N even.
 import type { TensorInfo } from '@tensorflow/tfjs'
 import { matmulInputsPrecision, matmulVec4On } from './flags'
-import { HALF_BITS_WGSL, type HalfOperand } from './half'
+import { HALF_BITS_WGSL, halfWords, type HalfOperand } from './half'
 import { bindings, dispatch, output, u32, type WebgpuBackendInternals, type WgslElement } from './runner'
 import { ERF_WGSL } from './wgsl'
 
@@ -48,6 +49,8 @@ interface Variant {
   halfA: boolean
   halfB: boolean
   gelu: boolean
+  /** Z (GELU's pre-activation) written as packed f16. */
+  halfZ: boolean
   vecA: boolean
   vecB: boolean
   vecC: boolean
@@ -121,27 +124,32 @@ function matmulCode(v: Variant): string {
     for (let c = 0; c < 4; c++) for (let i = 0; i < 4; i++) fmas.push(`acc[${i}] = fma(vec4<f32>(${a(i, c)}), ${bRow(c)}, acc[${i}]);`)
   }
   const activate = (z: string) => (v.gelu ? `gelu4(${z})` : z)
+  // packed Z: a vec4 of C is one vec2<u32> of Z; in the scalar path each pair (c + j, c + j + 1), j even,
+  // is one word (c is a multiple of 4 and N even, so a row ends on a pair's end)
+  const zVec = v.halfZ ? 'Z[k] = vec2<u32>(packHalf2(z.x, z.y), packHalf2(z.z, z.w));' : 'Z[k] = z;'
+  const zOne = v.halfZ ? 'if ((j & 1u) == 0u) { Z[k / 2u] = packHalf2(z[j], z[j + 1u]); }' : 'Z[k] = z[j];'
   const store = v.vecC
     ? `if (c < u.N) {
       let z = acc[i]${v.bias ? ' + bias[c / 4u]' : ''};
       let k = (batch * u.strideC + r * u.N + c) / 4u;
-      ${v.gelu ? 'Z[k] = z;\n      ' : ''}C[k] = ${activate('z')};
+      ${v.gelu ? `${zVec}\n      ` : ''}C[k] = ${activate('z')};
     }`
     : `let z = acc[i]${v.bias ? ` + vec4<f32>(${[0, 1, 2, 3].map((j) => `bias[min(c + ${j}u, u.N - 1u)]`).join(', ')})` : ''};
     let g = ${activate('z')};
     for (var j = 0u; j < 4u; j++) {
       if (c + j >= u.N) { break; }
       let k = batch * u.strideC + r * u.N + c + j;
-      ${v.gelu ? 'Z[k] = z[j];\n      ' : ''}C[k] = g[j];
+      ${v.gelu ? `${zOne}\n      ` : ''}C[k] = g[j];
     }`
   const anyHalf = v.halfA || v.halfB
+  const zType = v.halfZ ? (v.vecC ? 'vec2<u32>' : 'u32') : cType
   // one packed value by element index (bounds-clamped word; the caller masks out-of-range elements)
   const halfAt = (buf: string) =>
     `fn halfAt${buf}(e: u32) -> f32 { return fromHalf((${buf}[min(e >> 1u, arrayLength(&${buf}) - 1u)] >> ((e & 1u) * 16u)) & 0xffffu); }`
-  const halfFns = anyHalf ? `${HALF_BITS_WGSL}\n${v.halfA && !v.vecA ? halfAt('A') : ''}\n${v.halfB && !v.vecB ? halfAt('B') : ''}` : ''
+  const halfFns = anyHalf || v.halfZ ? `${HALF_BITS_WGSL}\n${v.halfA && !v.vecA ? halfAt('A') : ''}\n${v.halfB && !v.vecB ? halfAt('B') : ''}` : ''
   return /* wgsl */ `${v.f16 ? HALF_WGSL : ''}${halfFns}${v.gelu ? ERF_WGSL : ''}
 ${v.gelu ? 'fn gelu4(z: vec4<f32>) -> vec4<f32> {\n  let e = vec4<f32>(erf(z.x * 0.70710678118654752), erf(z.y * 0.70710678118654752), erf(z.z * 0.70710678118654752), erf(z.w * 0.70710678118654752));\n  return z * (e * 0.5 + 0.5);\n}' : ''}
-${bindings(v.gelu ? [['C', cType], ['Z', cType]] : [['C', cType]], inputs, `M: u32, N: u32, K: u32, strideA: u32, strideB: u32, strideC: u32,${anyHalf ? ' offsetA: u32, offsetB: u32,' : ''}`)}
+${bindings(v.gelu ? [['C', cType], ['Z', zType]] : [['C', cType]], inputs, `M: u32, N: u32, K: u32, strideA: u32, strideB: u32, strideC: u32,${anyHalf ? ' offsetA: u32, offsetB: u32,' : ''}`)}
 var<workgroup> As: ${sharedA}
 var<workgroup> Bs: ${sharedB}
 
@@ -200,6 +208,8 @@ export interface MatmulArgs {
   outShape?: number[]
   /** GELU in the epilogue: C = gelu(product + bias), and the pre-activation comes back too. */
   gelu?: boolean
+  /** With gelu: the pre-activation comes back as packed f16 (int32 [M·N / 2]; N even, one batch). */
+  packZ?: boolean
 }
 
 /** Records C = op(A)·op(B) (+ bias); returns C, shape outShape or [M, N] (batch × M × N values). */
@@ -225,20 +235,25 @@ export function matmulVariant(args: MatmulArgs): Variant {
     halfA,
     halfB,
     gelu: args.gelu === true,
+    halfZ: args.gelu === true && args.packZ === true,
     vecA: vec && (transA ? M : K) % 4 === 0 && strideA % 4 === 0 && aligned(args.a),
     vecB: vec && (transB ? K : N) % 4 === 0 && strideB % 4 === 0 && aligned(args.b),
     vecC: vec && N % 4 === 0,
   }
 }
 
-/** As `matmul`; with `gelu`, [gelu(z), z]. */
+/** As `matmul`; with `gelu`, [gelu(z), z] (z packed with `packZ`). */
 export function matmulOutputs(backend: WebgpuBackendInternals, args: MatmulArgs): TensorInfo[] {
   const { a, b, M, N, K, bias, batch = 1 } = args
   const v = matmulVariant(args)
-  const outs = v.gelu ? [output(backend, args.outShape ?? [M, N]), output(backend, args.outShape ?? [M, N])] : [output(backend, args.outShape ?? [M, N])]
+  // rows of odd N would share words written by different invocations
+  if (v.halfZ && (N % 2 !== 0 || batch !== 1)) throw new Error(`matmul: packZ needs an even N and one batch; got N ${N}, batch ${batch}`)
+  const shape = args.outShape ?? [M, N]
+  const z = () => (v.halfZ ? output(backend, [halfWords(M * N)], 'int32') : output(backend, shape))
+  const outs = v.gelu ? [output(backend, shape), z()] : [output(backend, shape)]
   const flag = (on: boolean, name: string) => (on ? name : '-')
   dispatch(backend, {
-    key: `matmul-${flag(v.transA, 'tA')}${flag(v.transB, 'tB')}${flag(v.bias, 'bias')}${v.f16 ? 'f16' : 'f32'}${flag(v.halfA, 'hA')}${flag(v.halfB, 'hB')}${flag(v.gelu, 'gelu')}${flag(v.vecA, 'vA')}${flag(v.vecB, 'vB')}${flag(v.vecC, 'vC')}`,
+    key: `matmul-${flag(v.transA, 'tA')}${flag(v.transB, 'tB')}${flag(v.bias, 'bias')}${v.f16 ? 'f16' : 'f32'}${flag(v.halfA, 'hA')}${flag(v.halfB, 'hB')}${flag(v.gelu, 'gelu')}${flag(v.halfZ, 'hZ')}${flag(v.vecA, 'vA')}${flag(v.vecB, 'vB')}${flag(v.vecC, 'vC')}`,
     code: () => matmulCode(v),
     outputs: outs,
     inputs: [...[a, b].map((o) => (isHalf(o) ? o.data : o)), ...(bias ? [bias] : [])],

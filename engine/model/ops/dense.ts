@@ -5,7 +5,9 @@
 // fp16 storage (webgpu, precision "fp16", flags.halfStorageOn): while the tape records, the input kept
 // for dW is an f16 copy of x (int32, packed two per word; MengziPackHalf), half the bytes of x; one copy
 // per x however many layers read it (Q, K and V share theirs). `inputKept`: x is kept for backward by
-// another op anyway (the attention's context), so an f16 copy would add bytes, not save them.
+// another op anyway (the attention's context), so an f16 copy would add bytes, not save them. The GELU
+// layer's pre-activation z, which its backward reads too, comes packed from the kernel itself then
+// (compute/webgpu/dense.ts).
 import * as tf from '@tensorflow/tfjs'
 import { hasFusedKernel, runFused } from '../../compute/kernels/fused'
 import { halfStorageOn } from '../../compute/webgpu/flags'
