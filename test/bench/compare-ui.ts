@@ -286,6 +286,7 @@ async function main() {
 
   await page.evaluate(() => (globalThis as { gc?: () => void }).gc?.())
   const metrics = Object.fromEntries((await cdp.send('Performance.getMetrics')).metrics.map((m) => [m.name, m.value]))
+  const serverRss = (await server.ask({ type: 'rss' })).bytes as number
   const stats = (xs: number[]) => ({ median: Math.round(median(xs)), min: Math.round(Math.min(...xs)), max: Math.round(Math.max(...xs)) })
   const result = {
     setup: {
@@ -315,7 +316,6 @@ async function main() {
     serverRssMiB: +(serverRss / 2 ** 20).toFixed(0),
     pageErrors: errors,
   }
-  const serverRss = (await server.ask({ type: 'rss' })).bytes as number
   await browser.close()
   await server.close()
   fs.rmSync(home, { recursive: true, force: true }) // with --db the database lives elsewhere and stays
