@@ -49,7 +49,7 @@ if (!app.requestSingleInstanceLock()) {
     registerIpc(ipcMain, wb, () => win, appUrl)
     Menu.setApplicationMenu(buildMenu(() => win))
     win = createMainWindow(mainDir)
-    wb!.preloadSeries() // as `mengzi serve` does: a first Compare open draws from memory
+    void wb!.preloadSeries() // as `mengzi serve` does: a first Compare open draws from memory
     win.on('closed', () => (win = null))
     app.on('activate', () => {
       if (BrowserWindow.getAllWindows().length === 0) win = createMainWindow(mainDir)

@@ -179,7 +179,7 @@ export async function serve(wb: Workbench, options: ServeOptions = {}): Promise<
     server.listen(options.port ?? 0, host, () => resolve())
   })
   // while the page loads and the user picks runs: the first Compare open then draws from memory
-  wb.preloadSeries()
+  void wb.preloadSeries()
   const port = (server.address() as AddressInfo).port
   const hostForUrl = host.includes(':') ? `[${host}]` : host
   allowedHosts = new Set([`${hostForUrl}:${port}`, `localhost:${port}`, `127.0.0.1:${port}`])

@@ -67,6 +67,8 @@ export class SeriesCache {
   private timer: ReturnType<typeof setImmediate> | null = null
   private waiting: ReturnType<typeof setTimeout> | null = null
   private preloading: ReturnType<typeof setImmediate> | null = null
+  /** While set, frames made from overviews do not queue their whole series for reading (a warm-up). */
+  private quiet = false
 
   constructor(private readonly maxBytes = 384 * 1024 * 1024) {}
 
@@ -110,6 +112,7 @@ export class SeriesCache {
       if (!read) return null
       this.overviews.set(key, (o = read))
     }
+    if (this.quiet) return { series: o.overview, overviewOf: o.points }
     this.pending.push({ db, runId, name })
     // after the last overview request (the view's first frames drawn, not competing with them for a CPU)
     if (this.waiting) clearTimeout(this.waiting)
@@ -140,14 +143,14 @@ export class SeriesCache {
    * on the path to its first paint). A few per turn of the event loop, so requests go first; up to
    * `maxBytes` of them; a request that comes before the end reads the rest itself, as without this.
    */
-  preloadOverviews(db: Db, maxBytes = 64 * 1024 * 1024): void {
+  preloadOverviews(db: Db, maxBytes = 64 * 1024 * 1024, then?: () => void): void {
     const keys = db.prepare('SELECT run_id AS runId, name, length(data) AS bytes FROM series_overview ORDER BY run_id DESC').all() as { runId: number; name: string; bytes: number }[]
     let budget = maxBytes
     const step = () => {
       this.preloading = null
       for (let n = 0; n < 16 && keys.length; n++) {
         const k = keys.shift()!
-        if ((budget -= k.bytes) < 0) return
+        if ((budget -= k.bytes) < 0) return void then?.()
         const key = `${k.runId}\u0000${k.name}`
         if (this.overviews.has(key) || this.entries.has(key)) continue
         try {
@@ -158,8 +161,24 @@ export class SeriesCache {
         }
       }
       if (keys.length) this.preloading = setImmediate(step)
+      else then?.()
     }
     this.preloading = setImmediate(step)
+  }
+
+  /** Runs `make` (frames of the whole extent) without queueing the whole series it touches for reading. */
+  quietly<T>(make: () => T): T {
+    this.quiet = true
+    try {
+      return make()
+    } finally {
+      this.quiet = false
+    }
+  }
+
+  /** Whole series held in memory (not overviews). */
+  get size(): number {
+    return this.entries.size
   }
 
   /** Stops the background reads (the database is closing). */
