@@ -232,7 +232,7 @@ async function main() {
     await cdp.send('Profiler.start')
     await server.ask({ type: 'mark' })
   }
-  if (args.trace) await browser.startTracing(page, { path: args.trace, categories: ['devtools.timeline', 'disabled-by-default-devtools.timeline'] })
+  if (args.trace) await browser.startTracing(page, { path: args.trace, categories: (process.env.TRACE_CATEGORIES ?? 'devtools.timeline,disabled-by-default-devtools.timeline').split(',') })
   const started = await openCompare()
   if (args.trace) {
     await browser.stopTracing()
