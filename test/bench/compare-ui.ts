@@ -43,6 +43,8 @@ const { values: args } = parseArgs({
     profile: { type: 'string' },
     /** write a Chromium performance trace (devtools.timeline: style, layout, paint) of the first open to this file */
     trace: { type: 'string' },
+    /** save a screenshot of the viewport after the first open to this file (what the timings saw) */
+    screenshot: { type: 'string' },
     /** only the first open after a server start (a quick look while profiling) */
     'first-only': { type: 'boolean', default: false },
     json: { type: 'boolean', default: false },
@@ -243,6 +245,10 @@ async function main() {
     fs.writeFileSync(args.profile, JSON.stringify(profile))
     for (const f of wsFrames) log(`  ${((f.t * 1e6 - profile.startTime) / 1000).toFixed(0)} ms (profile time) ${f.what}`)
     log(`CPU profile of the first open written to ${args.profile}; server, from the profile's start (±ms): ${((await server.ask({ type: 'log' })).lines as string[]).join('; ')}`)
+  }
+  if (args.screenshot) {
+    await page.locator('.parallel-box[data-rendered]').waitFor({ timeout: 60_000 })
+    await page.screenshot({ path: args.screenshot })
   }
   if (args['first-only']) {
     console.log(`first render, server started: ${Math.round(started.render)} ms (load ${os.loadavg()[0].toFixed(2)})`)

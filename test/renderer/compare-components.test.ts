@@ -3,6 +3,7 @@ import { mount } from '@vue/test-utils'
 import { describe, expect, it } from 'vitest'
 import type { DiffRow, ScoreTable } from '../../engine/service/api'
 import CompareViewDiff from '../../renderer/src/components/CompareViewDiff.vue'
+import CompareViewLegend from '../../renderer/src/components/CompareViewLegend.vue'
 import CompareViewScores from '../../renderer/src/components/CompareViewScores.vue'
 
 const rows: DiffRow[] = [
@@ -66,5 +67,43 @@ describe('CompareViewScores', () => {
     expect(lamb.findAll('td').map((td) => td.text())).toEqual(['71.50', '2.20 ★', '71.50'])
     expect(adamw.findAll('td').map((td) => td.text())).toEqual(['74.00 ★', '—', '74.00 ★'])
     expect(w.findAll('td.best')).toHaveLength(3)
+  })
+})
+
+describe('CompareViewLegend', () => {
+  const legend = (n: number) => {
+    const names = Array.from({ length: n }, (_, i) => `run ${i}`)
+    return mount(CompareViewLegend, {
+      props: { metric: 'loss', names, colors: names.map(() => 'red'), values: names.map((_, i) => String(i / 10)), skipped: names.map((_, i) => (i === 3 ? 'no loss series' : undefined)) },
+      attachTo: document.body,
+    })
+  }
+  const shown = (w: ReturnType<typeof legend>) => w.findAll('li .legend-name').map((s) => s.text())
+
+  it('names every run in its colour with its value, and a dash with the reason for a run without a line', () => {
+    const w = legend(6)
+    expect(shown(w)).toEqual(['run 0', 'run 1', 'run 2', 'run 3', 'run 4', 'run 5'])
+    expect(w.findAll('li .legend-value').map((s) => s.text())).toEqual(['0', '0.1', '0.2', '—', '0.4', '0.5'])
+    expect(w.findAll('li')[3].attributes('title')).toBe('no loss series')
+    expect(w.findAll('li.spacer')).toHaveLength(0)
+    w.unmount()
+  })
+
+  it('keeps only the rows in view of hundreds of runs, the rest stood in for by spacers, and follows the scroll', async () => {
+    const w = legend(200)
+    // 4 columns until measured; rows of 18 px in a 150 px box: 9 rows in view and 2 below
+    expect(shown(w)).toEqual(Array.from({ length: 44 }, (_, i) => `run ${i}`))
+    const spacers = () => w.findAll('li.spacer').map((li) => li.attributes('style'))
+    expect(spacers()).toEqual([`height: ${(50 - 11) * 18 - 2}px;`])
+    const ul = w.get('ul').element as HTMLUListElement
+    ul.scrollTop = 25 * 18 // row 25 of 50 at the top
+    await w.get('ul').trigger('scroll')
+    await new Promise((r) => requestAnimationFrame(() => r(null)))
+    await w.vm.$nextTick()
+    // rows 23–35 (the view is rows 25–33; two more either side): runs 92–143
+    expect(shown(w)).toEqual(Array.from({ length: 52 }, (_, i) => `run ${92 + i}`))
+    expect(spacers()).toEqual([`height: ${23 * 18 - 2}px;`, `height: ${(50 - 36) * 18 - 2}px;`])
+    expect(w.findAll('li .legend-value')[0].text()).toBe('9.2')
+    w.unmount()
   })
 })
