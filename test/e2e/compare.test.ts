@@ -2,6 +2,7 @@
 // compare (diff, legend, curves, scores), zoom, live points, export CSV, delete; screenshots saved.
 import fs from 'node:fs'
 import path from 'node:path'
+import type { Locator } from 'playwright-core'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import type { Workbench } from '../../engine/service/workbench'
 import { insertDataset } from '../../engine/store/datasets'
@@ -61,6 +62,30 @@ beforeAll(async () => {
   app.page.setDefaultTimeout(15_000)
 })
 afterAll(() => app?.close())
+
+/**
+ * For each run of a chart's legend, the share of the canvas's pixel columns holding a pixel of the run's
+ * colour (the canvas read back): `exact` for curves written into pixels, else within a small distance and
+ * any alpha above 40 (an anti-aliased stroke keeps the colour, with less alpha, on the transparent canvas).
+ */
+function colourCoverage(chart: Locator, exact: boolean): Promise<number[]> {
+  return chart.evaluate((figure, exact) => {
+    const canvas = figure.querySelector('.uplot-box canvas') as HTMLCanvasElement
+    const { data, width, height } = canvas.getContext('2d')!.getImageData(0, 0, canvas.width, canvas.height)
+    const swatches = [...figure.querySelectorAll('.run-legend .swatch')].map((s) => getComputedStyle(s).backgroundColor.match(/\d+/g)!.map(Number))
+    return swatches.map(([r, g, b]) => {
+      const columns = new Set<number>()
+      for (let y = 0; y < height; y++) {
+        for (let x = 0; x < width; x++) {
+          const i = 4 * (y * width + x)
+          const d = Math.abs(data[i] - r) + Math.abs(data[i + 1] - g) + Math.abs(data[i + 2] - b)
+          if (exact ? d === 0 && data[i + 3] === 255 : d < 24 && data[i + 3] > 40) columns.add(x)
+        }
+      }
+      return columns.size / width
+    })
+  }, exact)
+}
 
 const shot = (name: string) => app.page.screenshot({ path: path.join(artifacts, `${name}.png`), fullPage: true })
 const runRows = () => app.page.locator('table[aria-label=Runs] tbody tr[data-run]')
@@ -155,21 +180,7 @@ describe('comparing runs in Chromium', () => {
     // (the fine-tuning runs have no loss), the share of the plot's pixel columns holding a pixel of that
     // colour (the canvas is read back; on its transparent background an anti-aliased pixel keeps the
     // colour, with less alpha)
-    const coverage = await chart.evaluate((figure) => {
-      const canvas = figure.querySelector('.uplot-box canvas') as HTMLCanvasElement
-      const { data, width, height } = canvas.getContext('2d')!.getImageData(0, 0, canvas.width, canvas.height)
-      const swatches = [...figure.querySelectorAll('.run-legend .swatch')].map((s) => getComputedStyle(s).backgroundColor.match(/\d+/g)!.map(Number))
-      return swatches.map(([r, g, b]) => {
-        const columns = new Set<number>()
-        for (let y = 0; y < height; y++) {
-          for (let x = 0; x < width; x++) {
-            const i = 4 * (y * width + x)
-            if (Math.abs(data[i] - r) + Math.abs(data[i + 1] - g) + Math.abs(data[i + 2] - b) < 24 && data[i + 3] > 40) columns.add(x)
-          }
-        }
-        return columns.size / width
-      })
-    })
+    const coverage = await colourCoverage(chart, false)
     // (the plot is about 0.9 of the canvas's width, the y axis the rest; measured 0.90, 0.74 and 0.77)
     expect(coverage.slice(0, 3).every((share) => share > 0.6)).toBe(true)
     expect(coverage.slice(3)).toEqual([0, 0, 0])
@@ -272,22 +283,7 @@ describe('comparing runs in Chromium', () => {
     // from 9 runs on the curves are written into pixels, not stroked: no anti-aliasing, so every run's
     // pixels have exactly its legend colour. For each run, the share of the plot's columns holding one
     // (later runs are drawn over earlier ones where the curves coincide; the last is drawn whole)
-    const coverage = () =>
-      chart.evaluate((figure) => {
-        const canvas = figure.querySelector('.uplot-box canvas') as HTMLCanvasElement
-        const { data, width, height } = canvas.getContext('2d')!.getImageData(0, 0, canvas.width, canvas.height)
-        const swatches = [...figure.querySelectorAll('.run-legend .swatch')].map((s) => getComputedStyle(s).backgroundColor.match(/\d+/g)!.map(Number))
-        return swatches.map(([r, g, b]) => {
-          const columns = new Set<number>()
-          for (let y = 0; y < height; y++) {
-            for (let x = 0; x < width; x++) {
-              const i = 4 * (y * width + x)
-              if (data[i] === r && data[i + 1] === g && data[i + 2] === b && data[i + 3] === 255) columns.add(x)
-            }
-          }
-          return columns.size / width
-        })
-      })
+    const coverage = () => colourCoverage(chart, true)
     const whole = await coverage()
     expect(whole.at(-1)).toBeGreaterThan(0.6)
     expect(whole.filter((share) => share > 0.05).length).toBeGreaterThanOrEqual(10)
