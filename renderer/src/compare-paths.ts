@@ -6,10 +6,11 @@
 // them as one vertical stroke between the connectors to its neighbours. With two points or fewer per
 // column this is the polyline itself.
 //
-// Past a few runs the same lines are not stroked but written straight into pixels (rasterColumns): on a
-// software canvas, building and stroking a Path2D of ~1,100 vertices for each of 200 runs took ~130 ms of
-// a chart's ~200 ms draw, where writing the pixels takes a few ms. Those lines are one CSS pixel wide
-// and not anti-aliased, which cannot be seen in a bundle of dozens of curves; a few runs keep uPlot's
+// From DENSE_RUNS runs on the same lines are not stroked but written straight into pixels
+// (rasterColumns): on a software canvas, building and stroking a Path2D of ~1,800 vertices for each of
+// 200 runs (a chart 894 px wide) took ~130 ms of a chart's ~200 ms draw; writing the pixels took ~35 ms
+// cold, the chart's first draw (CPU profiles of the bench's first open). Those lines are one CSS pixel
+// wide and not anti-aliased, which cannot be seen in a bundle of dozens of curves; fewer runs keep the
 // anti-aliased strokes.
 import type uPlot from 'uplot'
 
