@@ -119,7 +119,7 @@ describeOnWebgpu('LayerNorm with x̂ stored in f16 (fp16 storage on webgpu)', ()
       const dyv = randomValues(n, n).map((v) => v * (tiny ? 1e3 : 1 / scale))
       const [x, gamma, beta, dy] = [tf.tensor(xv, shape), tf.tensor(gv), tf.tensor(bv), tf.tensor(dyv, shape)]
       const res = residual ? tf.tensor(randomValues(n, 5).map((v) => v * scale * (tiny ? 1e-6 : 1)), shape) : undefined
-      const inputs = res ? { x, gamma, beta, residual: res } : { x, gamma, beta }
+      const inputs: tf.NamedTensorMap = res ? { x, gamma, beta, residual: res } : { x, gamma, beta }
 
       // forward: f32 x̂ (storage off), then packed x̂ (on)
       setHalfStorage(false)
