@@ -2,7 +2,8 @@
 // (element 2i in the low 16 bits of word i, 2i + 1 in the high), in an int32 tensor of ⌈n / 2⌉
 // words (tfjs has no float16 dtype; tf.memory counts 2 bytes per value). What is stored this way: an
 // f16 copy of each weight that a dense product reads (written by the multi-tensor optimizer in its
-// update dispatch, else packed here on first use), and the dense layers' inputs saved for backward.
+// update dispatch, else packed here on first use), the dense layers' inputs saved for backward, the GELU
+// layers' pre-activations and the LayerNorms' x̂ (dense.ts, layer-norm.ts).
 //
 // The conversions are integer arithmetic on the bits, not pack2x16float / f16(x): WGSL leaves those
 // undefined beyond f16's range and lets them round either way, while the loss scaler needs overflow
@@ -10,6 +11,7 @@
 // they load (matmul.ts's half(): nearest, ties to even; subnormals multiples of 2⁻²⁴; from 65520 on
 // ±Infinity), so that storing in f16 changes memory, not numbers.
 import type { TensorInfo } from '@tensorflow/tfjs'
+import { matmulInputsPrecision } from './flags'
 import { bindings, dispatch, grid, output, u32, type WebgpuBackendInternals } from './runner'
 import { sizeFromShape } from './shape'
 import { ENTRY_ARGS, FLAT_INDEX_WGSL } from './wgsl'
@@ -36,6 +38,21 @@ fn fromHalf(h: u32) -> f32 {
 }
 fn packHalf2(a: f32, b: f32) -> u32 { return halfBits(a) | (halfBits(b) << 16u); }
 fn unpackHalf2(w: u32) -> vec2<f32> { return vec2<f32>(fromHalf(w & 0xffffu), fromHalf(w >> 16u)); }`
+
+/**
+ * How a backward kernel reads an activation that fp16 keeps in f16: as it is (fp32), f32 rounded to
+ * f16 as it loads (fp16 with storage off, so that storing changes memory, not numbers), or packed.
+ */
+export type HalfRead = 'f32' | 'round' | 'packed'
+
+export const halfRead = (t: TensorInfo): HalfRead => (t.dtype === 'int32' ? 'packed' : matmulInputsPrecision() === 'f16' ? 'round' : 'f32')
+
+/** WGSL for element `i` (an expression) of `buf` read as `read` (HALF_BITS_WGSL needed unless 'f32'). */
+export function halfLoad(read: HalfRead, buf: string, i: string): string {
+  if (read === 'f32') return `${buf}[${i}]`
+  if (read === 'round') return `fromHalf(halfBits(${buf}[${i}]))`
+  return `fromHalf((${buf}[(${i}) >> 1u] >> (((${i}) & 1u) * 16u)) & 0xffffu)`
+}
 
 /** A packed f16 operand: words of `data` from element `offset` on (offset even). */
 export interface HalfOperand {

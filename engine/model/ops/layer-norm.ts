@@ -3,7 +3,8 @@
 // size alive until backward and differentiates each; this keeps x̂ and 1/σ and does the classic
 // three-term backward. Where the backend has the fused kernels (wasm with @mengzi/native), forward and
 // backward each run as one native pass; the composition stays the reference they are tested against
-// (test/engine/model/ops/layer-norm.test.ts).
+// (test/engine/model/ops/layer-norm.test.ts). On webgpu in fp16 training (f16 storage) the saved x̂ is
+// packed f16 (int32, half the bytes; compute/webgpu/layer-norm.ts), which the backward kernel reads as such.
 import * as tf from '@tensorflow/tfjs'
 import { hasFusedKernel, runFused } from '../../compute/kernels/fused'
 

@@ -1,10 +1,10 @@
 // fp16 mixed precision on webgpu (precision: "fp16"): the dense layers' product inputs in f16, f32
 // accumulation and master weights, dynamic loss scaling. Stored in f16 (compute/webgpu/half.ts): the
-// weights' copies the products read, the dense layers' inputs kept for backward and the GELU layers'
-// pre-activations; with that storage off the products (and the GELU backward, z) round f32 as it
-// loads, and the losses must be the same bit for bit (storage changes memory, not numbers). Bounds
-// measured on lavapipe with the tiny config: |loss(fp16) − loss(fp32)| ≤ 3e-5 over 8 steps (1.7e-5
-// with z in f16); the test allows 1e-3.
+// weights' copies the products read, the dense layers' inputs kept for backward, the GELU layers'
+// pre-activations and the LayerNorms' x̂; with that storage off the products (and the GELU backward, z,
+// and the LayerNorm backward, x̂) round f32 as it loads, and the losses must be the same bit for bit
+// (storage changes memory, not numbers). Bounds measured on lavapipe with the tiny config:
+// |loss(fp16) − loss(fp32)| ≤ 3e-5 over 8 steps (1.7e-5 with z in f16, 1.6e-5 with x̂ too); the test allows 1e-3.
 import * as tf from '@tensorflow/tfjs'
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
