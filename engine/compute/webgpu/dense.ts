@@ -10,8 +10,8 @@
 // not numbers. z from 65520 on is ±Infinity there, as in an f16 activation, and its dz NaN (an overflow).
 // MengziPackHalf: x (float32, any shape) → its packed f16 copy, int32 [⌈n / 2⌉].
 import type { TensorInfo } from '@tensorflow/tfjs'
-import { halfStorageOn, matmulInputsPrecision } from './flags'
-import { HALF_BITS_WGSL, packHalf } from './half'
+import { halfStorageOn } from './flags'
+import { HALF_BITS_WGSL, halfLoad, halfRead, packHalf } from './half'
 import { halfWeight } from './half-weights'
 import { matmul, matmulOutputs, type Operand } from './matmul'
 import { columnSum } from './reduce'
@@ -57,21 +57,13 @@ export const denseGeluWebgpuConfig = webgpuKernel('MengziDenseGelu', (backend, {
   return [y, packed]
 })
 
-/** How the backward reads z: as it is (fp32), f32 rounded to f16 as it loads, or packed f16. */
-type ZRead = 'f32' | 'round' | 'packed'
-const READ_Z: Record<ZRead, string> = {
-  f32: 'z[i]',
-  round: 'fromHalf(halfBits(z[i]))',
-  packed: 'fromHalf((z[i >> 1u] >> ((i & 1u) * 16u)) & 0xffffu)',
-}
-
 /** (dy [N, out], x [N, in] (or packed), w [out, in], z [N, out] (or packed)) → [dx, dw, db] */
 export const denseGeluGradWebgpuConfig = webgpuKernel('MengziDenseGeluGrad', (backend, { dy, x, w, z }) => {
   const [N, out] = dy.shape
   const K = w.shape[1]
   const n = sizeFromShape(dy.shape)
   const dz = output(backend, dy.shape)
-  const read: ZRead = z.dtype === 'int32' ? 'packed' : matmulInputsPrecision() === 'f16' ? 'round' : 'f32'
+  const read = halfRead(z) // as it is (fp32), f32 rounded to f16 as it loads, or packed f16
   dispatch(backend, {
     key: `gelu-grad-from-z-${read}`,
     code: () => /* wgsl */ `
@@ -83,7 +75,7 @@ ${FLAT_INDEX_WGSL}
 fn main(${ENTRY_ARGS}) {
   let i = flatIndex(wid, nw, lid);
   if (i >= u.n) { return; }
-  let v = ${READ_Z[read]};
+  let v = ${halfLoad(read, 'z', 'i')};
   let cdf = erf(v * 0.70710678118654752) * 0.5 + 0.5;
   dz[i] = dy[i] * (cdf + v * exp(v * v * -0.5) * 0.3989422804014327);
 }`,
