@@ -12,7 +12,7 @@
 // cold, the chart's first draw (CPU profiles of the bench's first open). Those lines are one CSS pixel
 // wide and not anti-aliased, which cannot be seen in a bundle of dozens of curves; fewer runs keep the
 // anti-aliased strokes.
-import type uPlot from 'uplot'
+import uPlot from 'uplot'
 
 /** Where the path goes: a Path2D in the page, a recorder in tests. */
 export interface PathSink {
@@ -225,7 +225,8 @@ export function denseDraw(u: uPlot, colors: readonly string[]): void {
   if (!image || image.width !== w || image.height !== h) images.set(u, (image = new ImageData(w, h)))
   const pixels = new Uint32Array(image.data.buffer)
   pixels.fill(0)
-  const lineWidth = Math.max(1, Math.round(w / Math.max(1, u.over.clientWidth || w))) // the device pixels of one CSS pixel
+  // the device pixels of one CSS pixel: uPlot's own ratio, not the plot's clientWidth (a layout read mid-draw)
+  const lineWidth = Math.max(1, Math.round(uPlot.pxRatio))
   const xs = u.data[0] as ArrayLike<number>
   const x0 = sx.min
   const kx = (w - 1) / (sx.max - x0) // the range's ends on the first and last pixel columns
