@@ -43,7 +43,9 @@ export function mlmLogits(w: Weights, config: BertConfig, hidden: tf.Tensor): tf
   // Tied decoder: the word-embedding table [V, H] used as a Linear weight, hence the transpose.
   const table = weight(w, 'bert.embeddings.word_embeddings.weight')
   const logits = linear(t as tf.Tensor2D, table as tf.Tensor2D, weight(w, 'cls.predictions.bias') as tf.Tensor1D) // [N, V]
-  return logits.reshape([...lead, config.vocab_size])
+  // Training passes gathered rows [M, H], so the logits need no reshape; tfjs's Reshape would keep its
+  // input for backward, and nothing else keeps these vocabulary-sized f32 logits (26 MB at bench config A).
+  return lead.length === 1 ? logits : logits.reshape([...lead, config.vocab_size])
 }
 
 /** BertOnlyNSPHead: pooled [B, H] → [B, 2]. */

@@ -14,6 +14,7 @@ import {
 } from '../../../engine/model/heads'
 import { disposeWeights, initWeights } from '../../../engine/model/weights'
 import { Rng } from '../../../engine/compute/rng'
+import { useBackend } from './ops/compare'
 
 const config: BertConfig = {
   ...BERT_BASE_CHINESE,
@@ -79,6 +80,43 @@ describe('losses', () => {
       expect(mlmLoss(w, config, seq, labels).dataSync()[0]).toBeCloseTo(referenceCE(full, [...labels]), 5)
     })
     disposeWeights(w)
+  })
+  it('MLM loss keeps one vocabulary-sized f32 tensor per masked row for backward (the probabilities), not the logits too', async () => {
+    // on wasm with the fused kernels (the path wasm and webgpu training take); bytes alive when the backward starts, beyond those before the forward, for two vocabulary sizes:
+    // all that grows with V is what the loss keeps of the [M, V] logits, and the decoder's table
+    const kept = (vocab: number) => {
+      const c = { ...config, vocab_size: vocab }
+      const w = initWeights({ config: c, heads: [{ kind: 'mlm' }] }, 3)
+      const x = batch(2, 10, 5)
+      const labels = new Int32Array(20).fill(-100)
+      for (const i of [1, 4, 13]) labels[i] = 7
+      let bytes = 0
+      const before = tf.memory().numBytes
+      const probe = tf.customGrad(((l: tf.Tensor) => ({
+        value: l.clone(),
+        gradFunc: (dy: tf.Tensor) => {
+          bytes = tf.memory().numBytes - before
+          return dy
+        },
+      })) as unknown as Parameters<typeof tf.customGrad>[0])
+      const { value, grads } = tf.variableGrads(() => {
+        const seq = bertEncoder(w, c, x, EVAL, { pooler: false }).hiddenStates[1]
+        return probe(mlmLoss(w, c, seq, labels)) as tf.Scalar
+      }, [...w.values()])
+      tf.dispose([value, ...Object.values(grads), x.inputIds, x.attentionMask, x.tokenTypeIds])
+      disposeWeights(w)
+      return bytes
+    }
+    await useBackend('wasm')
+    try {
+      // tf.memory() counts every tensor's bytes, and the tied decoder keeps a clone of the word-embedding
+      // table (sharing its buffer): 4·H bytes per vocabulary row. The rest is the [M, V] f32 probabilities;
+      // keeping the logits too would add 4·M more.
+      const masked = 3
+      expect((kept(600) - kept(100)) / 500).toBe(4 * masked + 4 * config.hidden_size)
+    } finally {
+      await tf.setBackend('cpu')
+    }
   })
 })
 
