@@ -36,13 +36,14 @@ export function softmaxCrossEntropy(logits: tf.Tensor2D, labels: Int32Array): tf
   const op = tf.customGrad(((z: tf.Tensor2D, save: tf.GradSaveFunc) => {
     if (hasFusedKernel('MengziSoftmaxXent')) {
       const rowTargets = tf.tensor1d(targets, 'int32')
-      const [probs, rowLoss] = runFused('MengziSoftmaxXent', { logits: z, targets: rowTargets }) // [N, C], [N]
+      // probs [N, C] (webgpu fp16 storage: packed f16, compute/webgpu/softmax-xent.ts), rowLoss [N]
+      const [probs, rowLoss] = runFused('MengziSoftmaxXent', { logits: z, targets: rowTargets })
       save([probs, rowTargets])
       return {
         value: tf.div(tf.sum(rowLoss), count), // rowLoss is 0 on ignored rows
         gradFunc: (dy: tf.Tensor, [p, t]: tf.Tensor[]) => {
           const rowScale = tf.mul(tf.tensor1d(keep), tf.div(dy, count)) // [N]
-          return [runFused('MengziSoftmaxXentGrad', { probs: p, targets: t, rowScale })[0]]
+          return [runFused('MengziSoftmaxXentGrad', { probs: p, targets: t, rowScale }, { C })[0]]
         },
       }
     }
