@@ -4,8 +4,17 @@
 // those to the trust ratio, and a pass p' = p − lr·trust·u.
 // The optimizer on webgpu updates through multi-adam.ts (a few dispatches for all parameters); these
 // per-parameter kernels serve `multiTensor: false` and are the reference multi-adam.ts is tested against.
+// fp16 storage (flags.halfStorageOn): the pass that writes p' (AdamW's only pass, LAMB's last) also
+// writes its f16 copy, packed (half.ts), each invocation a pair of elements and their word, and gives it
+// to p''s data id (half-weights.ts), as the multi-tensor update does: the next forward's products read
+// it and pack nothing. p' is a new tensor, so a clone of p taken before the step keeps p's data and
+// whatever copy that has. The elements' arithmetic is the same either way.
+import type { TensorInfo } from '@tensorflow/tfjs'
 import type { AdamAttrs } from '../kernels/adam-wasm'
-import { bindings, dispatch, f32, grid, output, u32, webgpuKernel } from './runner'
+import { halfStorageOn } from './flags'
+import { HALF_BITS_WGSL, halfWords } from './half'
+import { adoptOwnedCopy } from './half-weights'
+import { bindings, dispatch, f32, grid, output, u32, webgpuKernel, type WebgpuBackendInternals } from './runner'
 import { sizeFromShape } from './shape'
 import { ENTRY_ARGS, FLAT_INDEX_WGSL, workgroupReduction } from './wgsl'
 
@@ -14,29 +23,60 @@ export const adamWWebgpuConfig = webgpuKernel('MengziAdamW', (backend, { p, g, m
   const a = attrs as unknown as AdamAttrs
   const n = sizeFromShape(p.shape)
   const outs = [output(backend, p.shape), output(backend, p.shape), output(backend, p.shape)]
-  dispatch(backend, {
-    key: 'adamw',
-    code: () => /* wgsl */ `
-${bindings(['pOut', 'mOut', 'vOut'], [['p', 'f32'], ['g', 'f32'], ['m', 'f32'], ['v', 'f32']], 'n: u32, b1: f32, c1: f32, b2: f32, c2: f32, keep: f32, rootBc2: f32, eps: f32, step: f32,')}
-${FLAT_INDEX_WGSL}
-@compute @workgroup_size(256)
-fn main(${ENTRY_ARGS}) {
-  let i = flatIndex(wid, nw, lid);
-  if (i >= u.n) { return; }
+  const half = halfCopyFor(backend, n)
+  const update = /* wgsl */ `
   let gi = g[i];
   let mi = m[i] * u.b1 + gi * u.c1;
   let vi = v[i] * u.b2 + (gi * gi) * u.c2;
   mOut[i] = mi;
   vOut[i] = vi;
-  pOut[i] = p[i] * u.keep - (mi / (sqrt(vi) / u.rootBc2 + u.eps)) * u.step;
-}`,
-    outputs: outs,
+  pOut[i] = p[i] * u.keep - (mi / (sqrt(vi) / u.rootBc2 + u.eps)) * u.step;`
+  dispatch(backend, {
+    key: `adamw${half ? '-h' : ''}`,
+    code: () => /* wgsl */ `
+${bindings(half ? ['pOut', 'mOut', 'vOut', ['h', 'u32']] : ['pOut', 'mOut', 'vOut'], [['p', 'f32'], ['g', 'f32'], ['m', 'f32'], ['v', 'f32']], 'n: u32, b1: f32, c1: f32, b2: f32, c2: f32, keep: f32, rootBc2: f32, eps: f32, step: f32,')}
+${FLAT_INDEX_WGSL}
+${half ? pairsMain(update) : elementsMain(update)}`,
+    outputs: half ? [...outs, half] : outs,
     inputs: [p, g, m, v],
     uniforms: [...u32(n), ...f32(a.beta1, 1 - a.beta1, a.beta2, 1 - a.beta2, 1 - a.lr * a.weightDecay, Math.sqrt(a.bc2), a.eps, a.lr / a.bc1)],
-    workgroups: grid(n, 256),
+    workgroups: grid(half ? halfWords(n) : n, 256),
   })
+  if (half) adoptOwnedCopy(backend, outs[0].dataId, half)
   return outs
 })
+
+/** Under fp16 storage, the packed f16 copy of p' that the update writes (int32 [⌈n / 2⌉]); else null. */
+const halfCopyFor = (backend: WebgpuBackendInternals, n: number): TensorInfo | null =>
+  halfStorageOn() ? output(backend, [Math.max(halfWords(n), 1)], 'int32') : null
+
+/** An entry point running `update` (WGSL that writes pOut[i]) for element i. */
+const elementsMain = (update: string) => /* wgsl */ `
+@compute @workgroup_size(256)
+fn main(${ENTRY_ARGS}) {
+  let i = flatIndex(wid, nw, lid);
+  if (i >= u.n) { return; }${update}
+}`
+
+/**
+ * An entry point running `update` for elements 2w and 2w + 1 of word w, then writing their new values'
+ * f16 into h[w] (half.ts's packing: an odd count pads the last word with +0).
+ */
+const pairsMain = (update: string) => /* wgsl */ `
+${HALF_BITS_WGSL}
+fn updated(i: u32) -> f32 {${update}
+  return pOut[i];
+}
+@compute @workgroup_size(256)
+fn main(${ENTRY_ARGS}) {
+  let w = flatIndex(wid, nw, lid);
+  let i = 2u * w;
+  if (i >= u.n) { return; }
+  let lo = updated(i);
+  var hi = 0.0;
+  if (i + 1u < u.n) { hi = updated(i + 1u); }
+  h[w] = packHalf2(lo, hi);
+}`
 
 const PER_THREAD = 8 // elements per invocation in LAMB's first pass, so the partial sums stay few
 
@@ -106,23 +146,22 @@ fn main(@builtin(local_invocation_index) lid: u32${r.entryArgs}) {
     uniforms: u32(partialCount),
     workgroups: [1],
   })
+  const half = halfCopyFor(backend, n)
+  const apply = /* wgsl */ `
+  pOut[i] = p[i] - pOut[i] * (trust[0] * u.lr);`
   dispatch(backend, {
-    key: 'lamb-apply',
+    key: `lamb-apply${half ? '-h' : ''}`,
     code: () => /* wgsl */ `
-${bindings(['pOut'], [['p', 'f32'], ['trust', 'f32']], 'n: u32, lr: f32,')}
+${bindings(half ? ['pOut', ['h', 'u32']] : ['pOut'], [['p', 'f32'], ['trust', 'f32']], 'n: u32, lr: f32,')}
 ${FLAT_INDEX_WGSL}
-@compute @workgroup_size(256)
-fn main(${ENTRY_ARGS}) {
-  let i = flatIndex(wid, nw, lid);
-  if (i >= u.n) { return; }
-  pOut[i] = p[i] - pOut[i] * (trust[0] * u.lr);
-}`,
-    outputs: [pOut],
+${half ? pairsMain(apply) : elementsMain(apply)}`,
+    outputs: half ? [pOut, half] : [pOut],
     inputs: [p, trust],
     uniforms: [...u32(n), ...f32(a.lr)],
-    workgroups: grid(n, 256),
+    workgroups: grid(half ? halfWords(n) : n, 256),
   })
   backend.disposeData(partials.dataId)
   backend.disposeData(trust.dataId)
+  if (half) adoptOwnedCopy(backend, pOut.dataId, half)
   return [pOut, mOut, vOut]
 })

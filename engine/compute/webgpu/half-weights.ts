@@ -3,8 +3,9 @@
 // id stays right for as long as the id lives. Two kinds of copy:
 //   - the multi-tensor optimizer's: its update dispatch writes the f16 of every updated weight into the
 //     arena's packed buffer H (optimizer-arena.ts), and the variable's new id is given that place in H;
-//   - packed here on first use (the first forward, a weight loaded or assigned, the per-parameter
-//     optimizer's results), a tensor of its own, released once its id is gone.
+//   - a tensor of its own, released once its id is gone: written by the per-parameter optimizer's update
+//     (adam.ts) with the new value, whose new id nothing else holds yet (`adoptOwnedCopy`), or packed here
+//     on first use (the first forward, a weight loaded or assigned).
 // Aliasing: a place in H is overwritten by the next update while the id it was given may live on (a
 // clone of the weight taken before the step shares it); the arena takes the place back from the old id
 // first (`releaseArenaCopy`), so that id gets a copy of its own values on its next use.
@@ -39,6 +40,13 @@ export function heldHalfWeight(id: object): HalfOperand | undefined {
 export function adoptArenaCopy(backend: WebgpuBackendInternals, id: object, half: HalfOperand): void {
   releaseCopy(backend, id)
   copies.set(id, { half, owned: false })
+}
+
+/** Gives data id `id` (new: an update's output) the packed copy `data` that the update wrote; it owns it. */
+export function adoptOwnedCopy(backend: WebgpuBackendInternals, id: object, data: TensorInfo): void {
+  releaseDeadHalfWeights(backend) // the weights' values before the step, replaced since, unless a clone holds them
+  releaseCopy(backend, id)
+  copies.set(id, { half: { data, offset: 0 }, owned: true })
 }
 
 /** Takes the arena's place back from `id` (before the update overwrites it); copies of its own stay. */
