@@ -36,7 +36,7 @@ function bufferBytes(): number {
 }
 
 /** The identity, which notes the buffer bytes when the backward reaches it (first: it is the loss). */
-function probe(onBackward: () => void) {
+export function probe(onBackward: () => void) {
   return tf.customGrad(((x: tf.Tensor) => ({
     value: x.clone(),
     gradFunc: (dy: tf.Tensor) => {

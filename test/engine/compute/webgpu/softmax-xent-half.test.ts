@@ -6,6 +6,8 @@
 //             packed after (C odd); the row losses are the fp32 kernel's, bit for bit.
 //   backward: bit for bit the backward from f32 p rounded as it loads (storage off), and against tfjs
 //             cpu computing (q·2⁻¹⁵ − onehot)·rowScale within the bound derived at `bound`.
+//   the op:   softmaxCrossEntropy in fp16 gives the same loss and gradient bit for bit with storage on
+//             and off, the loss also fp32's, and keeps exactly 2 bytes per probability less with it on.
 //   fp32:     probabilities stay f32 and the backward is cpu's (p − onehot)·rowScale, bit for bit.
 import * as tf from '@tensorflow/tfjs'
 import { afterEach, expect, it } from 'vitest'
@@ -14,8 +16,10 @@ import { setHalfStorage, setMatmulInputs } from '../../../../engine/compute/webg
 import { halfWords, unpackHalf } from '../../../../engine/compute/webgpu/half'
 import { webgpuInternals } from '../../../../engine/compute/webgpu/runner'
 import { PROB_SCALE } from '../../../../engine/compute/webgpu/softmax-xent'
+import { softmaxCrossEntropy } from '../../../../engine/model/ops/softmax-cross-entropy'
 import { randomValues } from '../../model/ops/compare'
 import { f16, readInfo } from './f16'
+import { probe } from './fp16-memory'
 import { describeOnWebgpu } from './on-webgpu'
 
 const U = 2 ** -24 // f32's unit roundoff
@@ -105,6 +109,34 @@ describeOnWebgpu('softmax cross-entropy with the probabilities stored in f16 (fp
         if (!(err <= bound(p16[i], h, rv[row]))) expect.fail(`dlogits element ${i}: ${fromPacked[i]}, cpu ${ref[i]}, error ${err} > bound ${bound(p16[i], h, rv[row])}`)
       }
       tf.dispose([z, targets, rowScale, p32, loss32, ph, lossh, lossFp32])
+    })
+  }
+
+  for (const C of [140, 141]) {
+    it(`the op, C ${C}: fp16 loss and gradient the same with storage on and off, the loss fp32's; 2 bytes less kept per probability`, async () => {
+      const N = 24
+      const labels = Int32Array.from(targetsFor(N, C), (t) => (t < 0 ? -100 : t))
+      const z = tf.tensor2d(randomValues(N * C, 11).map((v) => v * 8), [N, C])
+      /** [loss, dlogits] and the tensor bytes the forward left for the backward. */
+      const run = async (): Promise<[Float32Array[], number]> => {
+        let kept = 0
+        const before = tf.memory().numBytes
+        const { value, grad } = tf.valueAndGrad((x: tf.Tensor) => probe(() => (kept = tf.memory().numBytes - before))(softmaxCrossEntropy(x as tf.Tensor2D, labels)))(z)
+        const out = await values([value, grad])
+        tf.dispose([value, grad])
+        return [out, kept]
+      }
+      const [fp32] = await run()
+      setMatmulInputs('f16')
+      const [stored, keptStored] = await run()
+      setHalfStorage(false)
+      const [loading, keptLoading] = await run()
+      same(stored[0], fp32[0], 'loss (fp16 against fp32)')
+      same(stored[0], loading[0], 'loss (storage on against off)')
+      same(stored[1], loading[1], 'dlogits (storage on against off)')
+      expect(stored[1]).not.toEqual(fp32[1]) // the f16 rounding of p is there
+      expect(keptLoading - keptStored).toBe(4 * N * C - 4 * halfWords(N * C))
+      z.dispose()
     })
   }
 
