@@ -1,9 +1,10 @@
 // f16 storage for fp16 mixed precision on webgpu: float32 values kept as packed f16, two per u32 word
 // (element 2i in the low 16 bits of word i, 2i + 1 in the high), in an int32 tensor of ⌈n / 2⌉
 // words (tfjs has no float16 dtype; tf.memory counts 2 bytes per value). What is stored this way: an
-// f16 copy of each weight that a dense product reads (written by the multi-tensor optimizer in its
-// update dispatch, else packed here on first use), the dense layers' inputs saved for backward, the GELU
-// layers' pre-activations and the LayerNorms' x̂ (dense.ts, layer-norm.ts).
+// f16 copy of each weight that a dense product reads (written by the optimizer in its update, multi-
+// tensor or per-parameter, else packed here on first use), the dense layers' inputs saved for backward,
+// the GELU layers' pre-activations, the LayerNorms' x̂ and the softmax cross-entropy's probabilities,
+// scaled by 2¹⁵ (dense.ts, layer-norm.ts, softmax-xent.ts).
 //
 // The conversions are integer arithmetic on the bits, not pack2x16float / f16(x): WGSL leaves those
 // undefined beyond f16's range and lets them round either way, while the loss scaler needs overflow

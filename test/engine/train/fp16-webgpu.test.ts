@@ -1,8 +1,9 @@
 // fp16 mixed precision on webgpu (precision: "fp16"): the dense layers' product inputs in f16, f32
 // accumulation and master weights, dynamic loss scaling. Stored in f16 (compute/webgpu/half.ts): the
 // weights' copies the products read, the dense layers' inputs kept for backward, the GELU layers'
-// pre-activations and the LayerNorms' x̂; with that storage off the products (and the GELU backward, z,
-// and the LayerNorm backward, x̂) round f32 as it loads, and the losses must be the same bit for bit
+// pre-activations, the LayerNorms' x̂ and the MLM loss's probabilities (f16(p·2¹⁵)); with that storage
+// off the products (and the GELU backward, z, the LayerNorm backward, x̂, and the softmax cross-entropy
+// backward, p·2¹⁵) round f32 as it loads, and the losses must be the same bit for bit
 // (storage changes memory, not numbers). Bounds measured on lavapipe with the tiny config:
 // |loss(fp16) − loss(fp32)| ≤ 3e-5 over 8 steps (1.7e-5 with z in f16, 1.6e-5 with x̂ too); the test allows 1e-3.
 import * as tf from '@tensorflow/tfjs'
