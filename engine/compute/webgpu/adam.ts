@@ -8,7 +8,8 @@
 // writes its f16 copy, packed (half.ts), each invocation a pair of elements and their word, and gives it
 // to p''s data id (half-weights.ts), as the multi-tensor update does: the next forward's products read
 // it and pack nothing. p' is a new tensor, so a clone of p taken before the step keeps p's data and
-// whatever copy that has. The elements' arithmetic is the same either way.
+// whatever copy that has. The elements' arithmetic is the same either way. AdamW's pass then binds 8
+// storage buffers, WebGPU's minimum per stage.
 import type { TensorInfo } from '@tensorflow/tfjs'
 import type { AdamAttrs } from '../kernels/adam-wasm'
 import { halfStorageOn } from './flags'
