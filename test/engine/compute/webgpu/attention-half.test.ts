@@ -17,9 +17,12 @@ import { setHalfStorage, setMatmulInputs } from '../../../../engine/compute/webg
 import { halfWords, unpackHalf } from '../../../../engine/compute/webgpu/half'
 import { webgpuInternals } from '../../../../engine/compute/webgpu/runner'
 import { dropoutParams } from '../../../../engine/compute/webgpu/wgsl'
+import { additiveMask, dense, type Weights } from '../../../../engine/model/bert'
+import { attentionCore } from '../../../../engine/model/ops/attention'
 import { randomValues } from '../../model/ops/compare'
 import { keptByHash } from './dropout-hash'
 import { f16, readInfo } from './f16'
+import { bufferBytes, probe } from './fp16-memory'
 import { describeOnWebgpu } from './on-webgpu'
 
 const U = 2 ** -24 // f32's unit roundoff
@@ -247,6 +250,41 @@ describeOnWebgpu('flash attention in fp16 (f16 Q, K, V; packed copies under f16 
       tf.dispose([q, k, v, m, dC, ctx32, stats32, ...outs])
     })
   }
+
+  it('what the attention keeps for backward: packed Q, K, V and context, the context copy shared with the output dense layer', async () => {
+    // Q, K, V from dense layers over x, the attention, the output dense layer: BERT's self-attention
+    const [B, T, H, heads] = [2, 20, 16, 2]
+    const n = B * T * H
+    const w: Weights = new Map(['q', 'k', 'v', 'o'].flatMap((p, i) => [
+      [`${p}.weight`, tf.variable(tf.tensor(randomValues(H * H, 10 + i), [H, H]))],
+      [`${p}.bias`, tf.variable(tf.tensor(randomValues(H, 20 + i)))],
+    ]))
+    const x = tf.tensor(randomValues(n, 9), [B, T, H])
+    const mask = additiveMask(tf.tensor2d(Int32Array.from({ length: B * T }, (_, i) => (i >= 2 * T - 6 ? 0 : 1)), [B, T], 'int32'))
+    /** Bytes the forward keeps for backward (the second step's: the weights' f16 copies exist by then). */
+    const kept = () => {
+      let bytes = 0
+      for (let step = 0; step < 2; step++) {
+        const before = bufferBytes()
+        const { value, grads } = tf.variableGrads(() => {
+          const context = attentionCore(dense(w, 'q', x) as tf.Tensor3D, dense(w, 'k', x) as tf.Tensor3D, dense(w, 'v', x) as tf.Tensor3D, mask, { heads, dropoutRate: 0.1, seed: 5 })
+          return probe(() => (bytes = bufferBytes() - before))(dense(w, 'o', context).sum() as tf.Scalar)
+        }, [...w.values()])
+        tf.dispose([value, ...Object.values(grads)])
+      }
+      return bytes
+    }
+    setMatmulInputs('f16')
+    const stored = kept()
+    setHalfStorage(false)
+    const loading = kept()
+    // storage off: Q, K, V and the context in f32, 16 bytes per value (x, kept by the Q, K, V layers, is
+    // alive anyway); on: x's f16 copy (the Q, K, V layers'), packed Q | K | V and the context's copy,
+    // 2 bytes per value each (2⌈n / 2⌉ with n odd): nothing else, so no f32 copy and no second copy
+    const W = halfWords(n)
+    expect(loading - stored).toBe(16 * n - 5 * 4 * W)
+    tf.dispose([x, mask, ...w.values()])
+  })
 
   it('fp32: keepHalf is ignored (two outputs), and the outputs are those of f32 inputs, not f16', async () => {
     const [B, T, H, heads] = [2, 9, 8, 2]

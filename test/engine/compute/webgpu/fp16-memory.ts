@@ -27,7 +27,7 @@ export interface StepMemory {
 }
 
 /** GPU buffer bytes in use once tfjs has submitted its queued work (which releases disposed buffers). */
-function bufferBytes(): number {
+export function bufferBytes(): number {
   const b = webgpuInternals(tf.backend())
   b.ensureCommandEncoderReady()
   b.endComputePassEncoder()
@@ -36,7 +36,7 @@ function bufferBytes(): number {
 }
 
 /** The identity, which notes the buffer bytes when the backward reaches it (first: it is the loss). */
-function probe(onBackward: () => void) {
+export function probe(onBackward: () => void) {
   return tf.customGrad(((x: tf.Tensor) => ({
     value: x.clone(),
     gradFunc: (dy: tf.Tensor) => {
