@@ -38,7 +38,8 @@ export function attentionCore(q: tf.Tensor3D, k: tf.Tensor3D, v: tf.Tensor3D, ma
       // `saved` is what the backend's backward needs beyond the inputs and the context: the probabilities
       // [B, heads, T, T] on wasm, per-row softmax statistics [B, heads, T, 2] on webgpu (flash style)
       const [context, saved, qkv, ctxHalf] = runFused('MengziAttention', { q: qs, k: ks, v: vs, mask: m }, attrs)
-      if (qkv) {
+      const packed = qkv != null
+      if (packed) {
         save([qkv, m, ctxHalf, saved])
         contextHalf = tf.keep(ctxHalf)
       } else save([qs, ks, vs, m, context, saved])
@@ -46,7 +47,7 @@ export function attentionCore(q: tf.Tensor3D, k: tf.Tensor3D, v: tf.Tensor3D, ma
         value: context,
         gradFunc: (dy: tf.Tensor, kept: tf.Tensor[]) => {
           const [sm, sc, ss] = kept.slice(-3)
-          const operands: tf.NamedTensorMap = qkv ? { qkv: kept[0] } : { q: kept[0], k: kept[1], v: kept[2] }
+          const operands: tf.NamedTensorMap = packed ? { qkv: kept[0] } : { q: kept[0], k: kept[1], v: kept[2] }
           return [...runFused('MengziAttentionGrad', { dcontext: dy, ...operands, mask: sm, context: sc, saved: ss }, attrs), tf.zerosLike(m)]
         },
       }

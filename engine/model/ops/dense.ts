@@ -6,9 +6,8 @@
 // for dW is an f16 copy of x (int32, packed two per word; MengziPackHalf), half the bytes of x; one copy
 // per x however many layers read it (Q, K and V share theirs), or the copy another op made and keeps
 // (`shareHalf`: the attention's packed context). `inputKept`: x is kept for backward by another op
-// anyway, so an f16 copy would add bytes, not save them. The GELU
-// layer's pre-activation z, which its backward reads too, comes packed from the kernel itself then
-// (compute/webgpu/dense.ts).
+// anyway, so an f16 copy would add bytes, not save them. The GELU layer's pre-activation z, which its
+// backward reads too, comes packed from the kernel itself then (compute/webgpu/dense.ts).
 import * as tf from '@tensorflow/tfjs'
 import { hasFusedKernel, runFused } from '../../compute/kernels/fused'
 import { halfStorageOn } from '../../compute/webgpu/flags'
