@@ -1,12 +1,13 @@
 // The arithmetic precision of a training run. fp32 everywhere, or fp16 mixed precision on webgpu: the
-// dense layers' matrix-product inputs (activations, weights, gradients) in f16, with f32 accumulation;
-// master weights, optimizer state, attention, reductions and everything else in f32. Stored in f16
-// (webgpu/half.ts, packed two per u32 since tfjs has no float16 dtype): the weights' copies the products
-// read (written by the optimizer's update), the dense layers' inputs kept for backward, the
-// GELU layers' pre-activations (their backward computes from f16(z)), the fused LayerNorms' x̂ (their
-// backward computes from f16(x̂); 1/σ stays f32) and the MLM loss's probabilities (as f16(p·2¹⁵); the
-// loss itself is f32 from the f32 logits); the other product inputs (dY)
-// are f32 rounded as they load. The products still compute in f32.
+// dense layers' matrix-product inputs (activations, weights, gradients) and the attention's Q, K, V in
+// f16, with f32 accumulation; master weights, optimizer state, the attention's scores, probabilities and
+// gradients, reductions and everything else in f32. Stored in f16 (webgpu/half.ts, packed two per u32
+// since tfjs has no float16 dtype): the weights' copies the products read (written by the optimizer's
+// update), the dense layers' inputs kept for backward, the GELU layers' pre-activations (their backward
+// computes from f16(z)), the fused LayerNorms' x̂ (their backward computes from f16(x̂); 1/σ stays f32),
+// the attention's Q, K, V and context (its backward computes from them) and the MLM loss's probabilities
+// (as f16(p·2¹⁵); the loss itself is f32 from the f32 logits); the other product inputs (dY) are f32
+// rounded as they load. The products still compute in f32.
 import * as tf from '@tensorflow/tfjs'
 import { WorkbenchError } from '../errors'
 import { setMatmulInputs, webgpuFusedKernelsOn } from './webgpu/flags'

@@ -165,8 +165,8 @@ function layer(w: Weights, index: number, config: BertConfig, x: tf.Tensor3D, ma
   const p_drop = config.hidden_dropout_prob
   // BertAttention = BertSelfAttention + BertSelfOutput (dense, dropout, residual LayerNorm)
   const context = selfAttention(w, `${p}.attention.self`, config, x, mask, ctx)
-  // the attention saves its context for backward: this layer keeps it too rather than an f16 copy
-  const projected = dense(w, `${p}.attention.output.dense`, context, undefined, { inputKept: true })
+  // fp16 storage: this layer keeps the attention's own f16 copy of the context (ops/attention.ts)
+  const projected = dense(w, `${p}.attention.output.dense`, context)
   const attended = layerNorm(w, `${p}.attention.output.LayerNorm`, dropout(projected, p_drop, ctx), eps, x)
   // BertIntermediate (dense to intermediate_size, GELU) + BertOutput (dense back, dropout, residual LayerNorm)
   const inner = dense(w, `${p}.intermediate.dense`, attended, 'gelu') // [B, T, I]

@@ -15,7 +15,20 @@
 //             dK, dV: a workgroup per (b, h, 64 key rows), a thread per key, query tiles in shared memory;
 //             dQ:     a workgroup per (b, h, 64 query rows), a thread per query, key tiles in shared memory.
 //             Every output element is summed by one thread in a fixed order: no atomics, deterministic.
+// fp16 (f16 product inputs, flags.ts), as PyTorch's autocast runs attention: Q, K and V are f16, rounded
+// as they load (half.ts's rounding), every sum accumulates in f32; the mask, the row statistics, P, dS
+// and dC stay f32. With attr `keepHalf` (ops/attention.ts sets it under f16 storage while the tape
+// records) the forward also writes, packed f16, what the backward reads of Q, K, V and the context, so
+// that the f32 ones are freed after the forward (half the bytes kept): Q, K, V in one buffer, Q | K | V
+// each from an even element (the forward binds 8 storage buffers, WebGPU's default maximum), and the
+// context, which the attention output dense layer keeps too (one copy, ops/dense.ts's shared halves).
+// Written by the forward from values in registers (each thread its query row's Q and context; the first
+// query block of each sequence and head the K and V tiles it loads anyway): no extra reads, and no
+// dispatch, where a row's head columns are whole words (head size even: every model's case); else
+// packed after (half.ts's packHalf). The backward computes from the f16 values either way: unpacked, or
+// f32 rounded as it loads (storage off), so that storing changes memory, not numbers.
 import type { TensorInfo } from '@tensorflow/tfjs'
+import { HALF_BITS_WGSL, halfLoad, halfRead, halfWords, packHalf, type HalfRead } from './half'
 import { bindings, dispatch, f32, grid, output, u32, webgpuKernel, type Uniform, type WebgpuBackendInternals } from './runner'
 import { DROPOUT_WGSL, ENTRY_ARGS, FLAT_INDEX_WGSL, dropoutParams } from './wgsl'
 
@@ -35,8 +48,7 @@ interface Dims {
   tile: number
 }
 
-function dimsOf(q: TensorInfo, heads: number): Dims {
-  const [B, T, H] = q.shape
+function dimsOf([B, T, H]: number[], heads: number): Dims {
   const hd = H / heads
   return { B, T, H, heads, hd, tile: Math.max(1, Math.min(32, Math.floor(TILE_FLOATS / hd))) }
 }
@@ -46,21 +58,61 @@ function uniforms({ B, T, H, heads }: Dims, scale: number, rate: number, seed: n
   return [...u32(B, T, H, heads), ...f32(scale), ...u32(rate > 0 ? 1 : 0, d.seedWord, d.threshold), ...f32(d.scale)]
 }
 
-// Keys t0 … t0 + n − 1 of this (sequence, head) into shared memory: K, V and their mask values (the
-// forward pass and dQ walk the keys the same way). Barriers on both sides: the tile is reused per t0.
-const LOAD_KV_TILE = /* wgsl */ `    workgroupBarrier();
-    for (var e = lid; e < n * HD; e += ROWS) {
+/**
+ * WGSL for element `i` of Q, K or V as the kernel reads it (`read`): f32 (fp32), f32 rounded to f16 as it
+ * loads, or from the packed Q | K | V buffer `qkv` (QKV_AT_WGSL).
+ */
+function qkvLoad(read: HalfRead, name: 'q' | 'k' | 'v', i: string): string {
+  return read === 'packed' ? `qkvAt(${'qkv'.indexOf(name)}u, ${i})` : halfLoad(read, name, i)
+}
+
+// Element i of Q (0), K (1) or V (2) in the packed buffer, each 2·⌈n / 2⌉ elements after the previous.
+const QKV_AT_WGSL = /* wgsl */ `
+fn qkvAt(which: u32, i: u32) -> f32 {
+  let e = which * ((u.B * u.T * u.H + 1u) & ~1u) + i;
+  return fromHalf((qkv[e >> 1u] >> ((e & 1u) * 16u)) & 0xffffu);
+}`
+
+/**
+ * Keys t0 … t0 + n − 1 of this (sequence, head) into shared memory: K, V and their mask values (the
+ * forward pass and dQ walk the keys the same way). Barriers on both sides: the tile is reused per t0.
+ * `pack` (the forward keeping f16 copies, HD even): by element pairs of one key row, each pair packed
+ * once and the tile filled from the packed values; the workgroup flagged `kvWriter` stores the words.
+ */
+function loadKvTile(read: HalfRead, pack: boolean): string {
+  const load = pack
+    ? `for (var e = 2u * lid; e < n * HD; e += 2u * ROWS) {
+      let g = (blk.seq0 + t0 + e / HD) * u.H + blk.col0 + e % HD; // even
+      let kw = packHalf2(k[g], k[g + 1u]);
+      let vw = packHalf2(v[g], v[g + 1u]);
+      let kh = unpackHalf2(kw);
+      let vh = unpackHalf2(vw);
+      kTile[e] = kh.x;
+      kTile[e + 1u] = kh.y;
+      vTile[e] = vh.x;
+      vTile[e + 1u] = vh.y;
+      if (kvWriter) {
+        out2[words + g / 2u] = kw;
+        out2[2u * words + g / 2u] = vw;
+      }
+    }`
+    : `for (var e = lid; e < n * HD; e += ROWS) {
       let g = (blk.seq0 + t0 + e / HD) * u.H + blk.col0 + e % HD;
-      kTile[e] = k[g];
-      vTile[e] = v[g];
-    }
+      kTile[e] = ${qkvLoad(read, 'k', 'g')};
+      vTile[e] = ${qkvLoad(read, 'v', 'g')};
+    }`
+  return `    workgroupBarrier();
+    ${load}
     if (lid < n) { maskTile[lid] = mask[blk.b * u.T + t0 + lid]; }
     workgroupBarrier();`
+}
 
 // Shared WGSL: the head size and tile as constants (registers and shared arrays are sized by them), the
 // dropout factor, and the block decode: workgroup → (item, first row), thread → its row (clamped to the
 // last row so threads past T compute harmlessly and still reach every barrier).
-const prelude = ({ hd, tile }: Dims) => /* wgsl */ `
+const prelude = ({ hd, tile }: Dims, read: HalfRead, pack: boolean) => /* wgsl */ `
+${read === 'f32' && !pack ? '' : HALF_BITS_WGSL}
+${read === 'packed' ? QKV_AT_WGSL : ''}
 const HD = ${hd}u;
 const TILE = ${tile}u;
 const ROWS = ${ROWS}u;
@@ -77,12 +129,15 @@ fn decode(wid: vec3<u32>, nw: vec3<u32>, lid: u32) -> Block {
 }
 fn inRange(wid: vec3<u32>, nw: vec3<u32>) -> bool { return groupIndex(wid, nw) < u.B * u.heads * ((u.T + ROWS - 1u) / ROWS); }`
 
-function blocksDispatch(backend: WebgpuBackendInternals, key: string, dims: Dims, code: string, outs: TensorInfo[], ins: [string, TensorInfo][], uni: Uniform[]) {
+const element = (t: TensorInfo) => (t.dtype === 'int32' ? 'u32' : 'f32')
+
+/** `read`: how the kernel reads Q, K and V; `pack`: the forward writes their packed copies and the context's. */
+function blocksDispatch(backend: WebgpuBackendInternals, key: string, dims: Dims, read: HalfRead, pack: boolean, code: string, outs: TensorInfo[], ins: [string, TensorInfo][], uni: Uniform[]) {
   dispatch(backend, {
-    key: `${key}-hd${dims.hd}-tile${dims.tile}`,
+    key: `${key}-hd${dims.hd}-tile${dims.tile}${read === 'f32' ? '' : `-${read}`}${pack ? '-pack' : ''}`,
     code: () => /* wgsl */ `
-${bindings(outs.map((_, i) => `out${i}`), ins.map(([name]) => [name, 'f32']), FIELDS)}
-${prelude(dims)}
+${bindings(outs.map((o, i) => [`out${i}`, element(o)]), ins.map(([name, t]) => [name, element(t)]), FIELDS)}
+${prelude(dims, read, pack)}
 ${code}`,
     outputs: outs,
     inputs: ins.map(([, t]) => t),
@@ -91,13 +146,23 @@ ${code}`,
   })
 }
 
-/** (q, k, v [B, T, H], mask [B, 1, 1, T]; attrs heads, scale, rate, seed) → [context [B, T, H], row statistics [B, heads, T, 2]: max, 1/Σexp] */
-export const attentionWebgpuConfig = webgpuKernel('MengziAttention', (backend, { q, k, v, mask }, { heads, scale, rate, seed }) => {
-  const dims = dimsOf(q, heads as number)
+/**
+ * (q, k, v [B, T, H], mask [B, 1, 1, T]; attrs heads, scale, rate, seed, keepHalf) → [context [B, T, H],
+ * row statistics [B, heads, T, 2]: max, 1/Σexp], and with keepHalf (fp16) [packed Q | K | V: int32
+ * [3·⌈n / 2⌉], packed context: int32 [⌈n / 2⌉]], n = B·T·H.
+ */
+export const attentionWebgpuConfig = webgpuKernel('MengziAttention', (backend, { q, k, v, mask }, { heads, scale, rate, seed, keepHalf }) => {
+  const dims = dimsOf(q.shape, heads as number)
   const { B, T, H } = dims
+  const read = halfRead(q) // f32 (fp32) or rounded as it loads (fp16)
+  const keep = keepHalf === true && read === 'round'
+  const pack = keep && dims.hd % 2 === 0
+  const words = halfWords(B * T * H)
   const context = output(backend, [B, T, H])
   const stats = output(backend, [B, dims.heads, T, 2])
-  blocksDispatch(backend, 'attention-flash-forward', dims, /* wgsl */ `
+  const outs = pack ? [context, stats, output(backend, [3 * words], 'int32'), output(backend, [words], 'int32')] : [context, stats]
+  // out0 context, out1 statistics, out2 packed Q | K | V, out3 packed context
+  blocksDispatch(backend, 'attention-flash-forward', dims, read, pack, /* wgsl */ `
 var<workgroup> kTile: array<f32, ${dims.tile * dims.hd}>;
 var<workgroup> vTile: array<f32, ${dims.tile * dims.hd}>;
 var<workgroup> maskTile: array<f32, ${dims.tile}>;
@@ -109,13 +174,19 @@ fn main(${ENTRY_ARGS}) {
   var qRow: array<f32, ${dims.hd}>;
   var acc: array<f32, ${dims.hd}>;
   var s: array<f32, ${dims.tile}>;
-  for (var c = 0u; c < HD; c++) { qRow[c] = q[at + c]; }
+  for (var c = 0u; c < HD; c++) { qRow[c] = ${qkvLoad(read, 'q', 'at + c')}; }${pack ? `
+  let words = u.B * u.T * u.H / 2u;
+  if (blk.live) {
+    for (var c = 0u; c < HD; c += 2u) { out2[(at + c) / 2u] = packHalf2(q[at + c], q[at + c + 1u]); }
+  }
+  // the first query block of each (sequence, head) loads every key: it stores K and V
+  let kvWriter = groupIndex(wid, nw) % ((u.T + ROWS - 1u) / ROWS) == 0u;` : ''}
   var m = -3.4028234663852886e38; // running max of the scores seen
   var l = 0.0; // Σ exp(s − m) over them
   let dropBase = (blk.item * u.T + blk.row) * u.T;
   for (var t0 = 0u; t0 < u.T; t0 += TILE) {
     let n = min(TILE, u.T - t0);
-${LOAD_KV_TILE}
+${loadKvTile(read, pack)}
     var tileMax = m;
     for (var j = 0u; j < n; j++) {
       var dot = 0.0;
@@ -136,30 +207,40 @@ ${LOAD_KV_TILE}
   }
   if (blk.live) {
     let inv = 1.0 / l;
-    for (var c = 0u; c < HD; c++) { out0[at + c] = acc[c] * inv; }
+    for (var c = 0u; c < HD; c++) { out0[at + c] = acc[c] * inv; }${pack ? `
+    for (var c = 0u; c < HD; c += 2u) { out3[(at + c) / 2u] = packHalf2(acc[c] * inv, acc[c + 1u] * inv); }` : ''}
     let r = (blk.item * u.T + blk.row) * 2u;
     out1[r] = m;
     out1[r + 1u] = inv;
   }
-}`, [context, stats], [['q', q], ['k', k], ['v', v], ['mask', mask]], uniforms(dims, scale as number, rate as number, seed as number))
-  return [context, stats]
+}`, outs, [['q', q], ['k', k], ['v', v], ['mask', mask]], uniforms(dims, scale as number, rate as number, seed as number))
+  if (!keep || pack) return outs
+  // head size odd: the copies packed after, in the same layout
+  const qkv = output(backend, [3 * words], 'int32')
+  ;[q, k, v].forEach((x, i) => packHalf(backend, x, { out: qkv, word: i * words }))
+  return [context, stats, qkv, packHalf(backend, context)]
 })
 
 /**
- * (dcontext, q, k, v, mask, context, saved = the forward's row statistics; the forward's attrs) → [dq, dk, dv].
- * `mask` and `context` are read here (the wasm kernel keeps the probabilities instead and needs neither).
+ * (dcontext, q, k, v (or qkv: the forward's packed Q | K | V), mask, context (or packed), saved = the
+ * forward's row statistics; the forward's attrs) → [dq, dk, dv]. `mask` and `context` are read here (the
+ * wasm kernel keeps the probabilities instead and needs neither).
  */
-export const attentionGradWebgpuConfig = webgpuKernel('MengziAttentionGrad', (backend, { dcontext, q, k, v, mask, context, saved }, { heads, scale, rate, seed }) => {
-  const dims = dimsOf(q, heads as number)
+export const attentionGradWebgpuConfig = webgpuKernel('MengziAttentionGrad', (backend, { dcontext, q, k, v, qkv, mask, context, saved }, { heads, scale, rate, seed }) => {
+  const dims = dimsOf(dcontext.shape, heads as number)
   const { B, T, H, hd } = dims
+  const read = qkv ? 'packed' : halfRead(q)
+  const operands: [string, TensorInfo][] = qkv ? [['qkv', qkv]] : [['q', q], ['k', k], ['v', v]]
+  const ctxRead = halfRead(context)
   const uni = uniforms(dims, scale as number, rate as number, seed as number)
   const [dq, dk, dv] = [output(backend, [B, T, H]), output(backend, [B, T, H]), output(backend, [B, T, H])]
   // per query row (m, 1/Σ, D = dC·C), so the two passes below bind 8 storage buffers at most
   const rows = output(backend, [B, dims.heads, T, 3])
   dispatch(backend, {
-    key: `attention-flash-rows-hd${hd}`,
+    key: `attention-flash-rows-hd${hd}${ctxRead === 'f32' ? '' : `-${ctxRead}`}`,
     code: () => /* wgsl */ `
-${bindings(['out0'], [['dc', 'f32'], ['ctx', 'f32'], ['stats', 'f32']], FIELDS)}
+${bindings(['out0'], [['dc', 'f32'], ['ctx', element(context)], ['stats', 'f32']], FIELDS)}
+${ctxRead === 'f32' ? '' : HALF_BITS_WGSL}
 ${FLAT_INDEX_WGSL}
 @compute @workgroup_size(256)
 fn main(${ENTRY_ARGS}) {
@@ -169,7 +250,7 @@ fn main(${ENTRY_ARGS}) {
   let item = r / u.T;
   let at = ((item / u.heads) * u.T + i) * u.H + (item % u.heads) * ${hd}u;
   var d = 0.0;
-  for (var c = 0u; c < ${hd}u; c++) { d = fma(dc[at + c], ctx[at + c], d); }
+  for (var c = 0u; c < ${hd}u; c++) { d = fma(dc[at + c], ${halfLoad(ctxRead, 'ctx', 'at + c')}, d); }
   out0[r * 3u] = stats[r * 2u];
   out0[r * 3u + 1u] = stats[r * 2u + 1u];
   out0[r * 3u + 2u] = d;
@@ -180,7 +261,7 @@ fn main(${ENTRY_ARGS}) {
     workgroups: grid(B * dims.heads * T, 256),
   })
   // dK, dV for key row j (the thread's row): Σ over query rows i of dS[i, j]·Q[i] and P'[i, j]·dC[i]
-  blocksDispatch(backend, 'attention-flash-dkdv', dims, /* wgsl */ `
+  blocksDispatch(backend, 'attention-flash-dkdv', dims, read, false, /* wgsl */ `
 var<workgroup> qTile: array<f32, ${dims.tile * hd}>;
 var<workgroup> dcTile: array<f32, ${dims.tile * hd}>;
 var<workgroup> rowTile: array<f32, ${dims.tile * 3}>;
@@ -194,14 +275,14 @@ fn main(${ENTRY_ARGS}) {
   var vRow: array<f32, ${hd}>;
   var dkAcc: array<f32, ${hd}>;
   var dvAcc: array<f32, ${hd}>;
-  for (var c = 0u; c < HD; c++) { kRow[c] = k[at + c]; vRow[c] = v[at + c]; }
+  for (var c = 0u; c < HD; c++) { kRow[c] = ${qkvLoad(read, 'k', 'at + c')}; vRow[c] = ${qkvLoad(read, 'v', 'at + c')}; }
   let maskJ = mask[blk.b * u.T + j];
   for (var t0 = 0u; t0 < u.T; t0 += TILE) {
     let n = min(TILE, u.T - t0);
     workgroupBarrier();
     for (var e = lid; e < n * HD; e += ROWS) {
       let g = (blk.seq0 + t0 + e / HD) * u.H + blk.col0 + e % HD;
-      qTile[e] = q[g];
+      qTile[e] = ${qkvLoad(read, 'q', 'g')};
       dcTile[e] = dc[g];
     }
     for (var e = lid; e < n * 3u; e += ROWS) { rowTile[e] = rows[(blk.item * u.T + t0) * 3u + e]; }
@@ -226,9 +307,9 @@ fn main(${ENTRY_ARGS}) {
   if (blk.live) {
     for (var c = 0u; c < HD; c++) { out0[at + c] = dkAcc[c]; out1[at + c] = dvAcc[c]; }
   }
-}`, [dk, dv], [['q', q], ['k', k], ['v', v], ['mask', mask], ['dc', dcontext], ['rows', rows]], uni)
+}`, [dk, dv], [...operands, ['mask', mask], ['dc', dcontext], ['rows', rows]], uni)
   // dQ for query row i (the thread's row): Σ over key rows j of dS[i, j]·K[j]
-  blocksDispatch(backend, 'attention-flash-dq', dims, /* wgsl */ `
+  blocksDispatch(backend, 'attention-flash-dq', dims, read, false, /* wgsl */ `
 var<workgroup> kTile: array<f32, ${dims.tile * hd}>;
 var<workgroup> vTile: array<f32, ${dims.tile * hd}>;
 var<workgroup> maskTile: array<f32, ${dims.tile}>;
@@ -240,7 +321,7 @@ fn main(${ENTRY_ARGS}) {
   var qRow: array<f32, ${hd}>;
   var dcRow: array<f32, ${hd}>;
   var dqAcc: array<f32, ${hd}>;
-  for (var c = 0u; c < HD; c++) { qRow[c] = q[at + c]; dcRow[c] = dc[at + c]; }
+  for (var c = 0u; c < HD; c++) { qRow[c] = ${qkvLoad(read, 'q', 'at + c')}; dcRow[c] = dc[at + c]; }
   let r = (blk.item * u.T + blk.row) * 3u;
   let m = rows[r];
   let inv = rows[r + 1u];
@@ -248,7 +329,7 @@ fn main(${ENTRY_ARGS}) {
   let dropBase = (blk.item * u.T + blk.row) * u.T;
   for (var t0 = 0u; t0 < u.T; t0 += TILE) {
     let n = min(TILE, u.T - t0);
-${LOAD_KV_TILE}
+${loadKvTile(read, false)}
     for (var j = 0u; j < n; j++) {
       var dot = 0.0;
       var dp = 0.0;
@@ -264,7 +345,7 @@ ${LOAD_KV_TILE}
   if (blk.live) {
     for (var c = 0u; c < HD; c++) { out0[at + c] = dqAcc[c]; }
   }
-}`, [dq], [['q', q], ['k', k], ['v', v], ['mask', mask], ['dc', dcontext], ['rows', rows]], uni)
+}`, [dq], [...operands, ['mask', mask], ['dc', dcontext], ['rows', rows]], uni)
   backend.disposeData(rows.dataId)
   return [dq, dk, dv]
 })

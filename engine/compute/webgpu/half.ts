@@ -3,8 +3,9 @@
 // words (tfjs has no float16 dtype; tf.memory counts 2 bytes per value). What is stored this way: an
 // f16 copy of each weight that a dense product reads (written by the optimizer in its update, multi-
 // tensor or per-parameter, else packed here on first use), the dense layers' inputs saved for backward,
-// the GELU layers' pre-activations, the LayerNorms' x̂ and the softmax cross-entropy's probabilities,
-// scaled by 2¹⁵ (dense.ts, layer-norm.ts, softmax-xent.ts).
+// the GELU layers' pre-activations, the LayerNorms' x̂, the attention's Q, K, V and context, and the
+// softmax cross-entropy's probabilities, scaled by 2¹⁵ (dense.ts, layer-norm.ts, attention.ts,
+// softmax-xent.ts).
 //
 // The conversions are integer arithmetic on the bits, not pack2x16float / f16(x): WGSL leaves those
 // undefined beyond f16's range and lets them round either way, while the loss scaler needs overflow
@@ -64,15 +65,18 @@ export interface HalfOperand {
 /** Words for n packed values. */
 export const halfWords = (n: number) => Math.ceil(n / 2)
 
-/** Packs float32 x (any shape) into a new int32 tensor [⌈n / 2⌉]; an odd count pads its last word with +0. */
-export function packHalf(backend: WebgpuBackendInternals, x: TensorInfo): TensorInfo {
+/**
+ * Packs float32 x (any shape) into a new int32 tensor [⌈n / 2⌉], or into words `into.word` … of
+ * `into.out`; an odd count pads its last word with +0.
+ */
+export function packHalf(backend: WebgpuBackendInternals, x: TensorInfo, into?: { out: TensorInfo; word: number }): TensorInfo {
   const n = sizeFromShape(x.shape)
   const words = halfWords(n)
-  const out = output(backend, [Math.max(words, 1)], 'int32')
+  const out = into?.out ?? output(backend, [Math.max(words, 1)], 'int32')
   dispatch(backend, {
     key: 'half-pack',
     code: () => /* wgsl */ `
-${bindings([['h', 'u32']], [['x', 'f32']], 'n: u32, words: u32,')}
+${bindings([['h', 'u32']], [['x', 'f32']], 'n: u32, words: u32, at: u32,')}
 ${HALF_BITS_WGSL}
 ${FLAT_INDEX_WGSL}
 @compute @workgroup_size(256)
@@ -80,11 +84,11 @@ fn main(${ENTRY_ARGS}) {
   let i = flatIndex(wid, nw, lid);
   if (i >= u.words) { return; }
   let hi = select(0.0, x[min(2u * i + 1u, u.n - 1u)], 2u * i + 1u < u.n);
-  h[i] = packHalf2(x[2u * i], hi);
+  h[u.at + i] = packHalf2(x[2u * i], hi);
 }`,
     outputs: [out],
     inputs: [x],
-    uniforms: u32(n, words),
+    uniforms: u32(n, words, into?.word ?? 0),
     workgroups: grid(words, 256),
   })
   return out

@@ -3,8 +3,17 @@
 // on wasm, WGSL on webgpu) it is one op working in the [B, T, H] layout (no head split/merge copies, the
 // dropout mask recomputed from its seed; on webgpu flash style, the probabilities never stored);
 // elsewhere the tfjs composition below, which stays the reference.
+// fp16 storage on webgpu (flags.halfStorageOn) while the tape records: the kernel also writes packed f16
+// copies of Q, K, V and the context (compute/webgpu/attention.ts), and this op keeps those instead of the
+// f32 tensors, which nothing else keeps (the Q, K, V dense layers keep their input), so they are freed
+// after the forward. The context's copy is shared with the attention output dense layer, which keeps
+// its input for dW: one f16 copy kept, not the f32 context. Written by the forward kernel rather than
+// packed after (MengziPackHalf, or the Q, K, V products' epilogue): it has the values in registers, so
+// the copies cost only their writes, no reads and no dispatch, and the dense products stay as they are.
 import * as tf from '@tensorflow/tfjs'
 import { hasFusedKernel, runFused } from '../../compute/kernels/fused'
+import { halfStorageOn } from '../../compute/webgpu/flags'
+import { shareHalf } from './dense'
 import { dropout } from './dropout'
 
 export interface AttentionOptions {
@@ -22,21 +31,33 @@ export function attentionCore(q: tf.Tensor3D, k: tf.Tensor3D, v: tf.Tensor3D, ma
   const scale = headSize ** -0.5
   const maskFits = mask.dtype === 'float32' && mask.shape.join() === [B, 1, 1, T].join()
   if (maskFits && hasFusedKernel('MengziAttention')) {
-    const attrs = { heads, scale, rate: dropoutRate, seed: dropoutRate > 0 ? seed >>> 0 : 0 }
+    const keepHalf = halfStorageOn() && tf.engine().isTapeOn() // (the tape is paused inside the op)
+    const attrs = { heads, scale, rate: dropoutRate, seed: dropoutRate > 0 ? seed >>> 0 : 0, keepHalf }
+    let contextHalf: tf.Tensor | undefined // the packed context, kept past the op's scope to share it
     const op = tf.customGrad(((qs: tf.Tensor, ks: tf.Tensor, vs: tf.Tensor, m: tf.Tensor, save: tf.GradSaveFunc) => {
       // `saved` is what the backend's backward needs beyond the inputs and the context: the probabilities
       // [B, heads, T, T] on wasm, per-row softmax statistics [B, heads, T, 2] on webgpu (flash style)
-      const [context, saved] = runFused('MengziAttention', { q: qs, k: ks, v: vs, mask: m }, attrs)
-      save([qs, ks, vs, m, context, saved])
+      const [context, saved, qkv, ctxHalf] = runFused('MengziAttention', { q: qs, k: ks, v: vs, mask: m }, attrs)
+      const packed = qkv != null
+      if (packed) {
+        save([qkv, m, ctxHalf, saved])
+        contextHalf = tf.keep(ctxHalf)
+      } else save([qs, ks, vs, m, context, saved])
       return {
         value: context,
-        gradFunc: (dy: tf.Tensor, [sq, sk, sv, sm, sc, ss]: tf.Tensor[]) => [
-          ...runFused('MengziAttentionGrad', { dcontext: dy, q: sq, k: sk, v: sv, mask: sm, context: sc, saved: ss }, attrs),
-          tf.zerosLike(m),
-        ],
+        gradFunc: (dy: tf.Tensor, kept: tf.Tensor[]) => {
+          const [sm, sc, ss] = kept.slice(-3)
+          const operands: tf.NamedTensorMap = packed ? { qkv: kept[0] } : { q: kept[0], k: kept[1], v: kept[2] }
+          return [...runFused('MengziAttentionGrad', { dcontext: dy, ...operands, mask: sm, context: sc, saved: ss }, attrs), tf.zerosLike(m)]
+        },
       }
     }) as unknown as Parameters<typeof tf.customGrad>[0]) as unknown as (...xs: tf.Tensor[]) => tf.Tensor3D
-    return op(q, k, v, mask)
+    const context = op(q, k, v, mask)
+    if (contextHalf) {
+      shareHalf(context, contextHalf.clone()) // in this scope, disposed with the forward's other tensors
+      contextHalf.dispose()
+    }
+    return context
   }
   const split = (t: tf.Tensor) => t.reshape([B, T, heads, headSize]).transpose([0, 2, 1, 3]) // [B, nh, T, hd]
   const scores = tf.matMul(split(q), split(k), false, true) as tf.Tensor4D // [B, nh, T, T]

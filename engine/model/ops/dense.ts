@@ -4,10 +4,10 @@
 //
 // fp16 storage (webgpu, precision "fp16", flags.halfStorageOn): while the tape records, the input kept
 // for dW is an f16 copy of x (int32, packed two per word; MengziPackHalf), half the bytes of x; one copy
-// per x however many layers read it (Q, K and V share theirs). `inputKept`: x is kept for backward by
-// another op anyway (the attention's context), so an f16 copy would add bytes, not save them. The GELU
-// layer's pre-activation z, which its backward reads too, comes packed from the kernel itself then
-// (compute/webgpu/dense.ts).
+// per x however many layers read it (Q, K and V share theirs), or the copy another op made and keeps
+// (`shareHalf`: the attention's packed context). `inputKept`: x is kept for backward by another op
+// anyway, so an f16 copy would add bytes, not save them. The GELU layer's pre-activation z, which its
+// backward reads too, comes packed from the kernel itself then (compute/webgpu/dense.ts).
 import * as tf from '@tensorflow/tfjs'
 import { hasFusedKernel, runFused } from '../../compute/kernels/fused'
 import { halfStorageOn } from '../../compute/webgpu/flags'
@@ -20,6 +20,11 @@ export interface LinearOptions {
 
 /** The f16 copies made during this forward, by x's data: Q, K and V save one copy of their shared x. */
 const halves = new WeakMap<object, tf.Tensor>()
+
+/** Makes `half` (packed f16, alive until the forward's scope ends) the copy a dense layer keeps of x. */
+export function shareHalf(x: tf.Tensor, half: tf.Tensor): void {
+  halves.set(x.dataId, half)
+}
 
 /** What the backward of a dense layer keeps of x: x itself, or its f16 copy under fp16 storage. */
 function savedInput(x: tf.Tensor, options: LinearOptions): tf.Tensor {

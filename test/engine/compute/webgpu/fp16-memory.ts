@@ -27,7 +27,7 @@ export interface StepMemory {
 }
 
 /** GPU buffer bytes in use once tfjs has submitted its queued work (which releases disposed buffers). */
-function bufferBytes(): number {
+export function bufferBytes(): number {
   const b = webgpuInternals(tf.backend())
   b.ensureCommandEncoderReady()
   b.endComputePassEncoder()

@@ -14,6 +14,7 @@ import { softmaxCrossEntropy } from '../../../../engine/model/ops/softmax-cross-
 import { dropoutParams } from '../../../../engine/compute/webgpu/wgsl'
 import { AdamW, Lamb, clipByGlobalNorm } from '../../../../engine/train/optimizers'
 import { expectClose, randomValues } from '../../model/ops/compare'
+import { keptByHash } from './dropout-hash'
 import { describeOnWebgpu } from './on-webgpu'
 
 /** Value and gradients of sum(f(inputs) · fixed weights) w.r.t. every input, read asynchronously. */
@@ -40,19 +41,10 @@ async function onBoth(f: (...xs: tf.Tensor[]) => tf.Tensor, make: () => tf.Tenso
 
 const t = (shape: number[], seed: number, scale = 1) => tf.tensor(randomValues(shape.reduce((a, b) => a * b, 1), seed).map((x) => x * scale), shape)
 
-/** lowbias32, the hash of engine/native/src/dropout.h, written out again here from its definition. */
-const mix = (v: number) => {
-  let h = v >>> 0
-  h ^= h >>> 16
-  h = Math.imul(h, 0x7feb352d) >>> 0
-  h ^= h >>> 15
-  h = Math.imul(h, 0x846ca68b) >>> 0
-  return (h ^ (h >>> 16)) >>> 0
-}
 /** Whether element i survives dropout with (rate, seed), by the native kernels' definition. */
 function kept(i: number, rate: number, seed: number): boolean {
   const { seedWord, threshold } = dropoutParams(rate, seed)
-  return mix((mix((i ^ seedWord) >>> 0) + seedWord) >>> 0) >>> 8 >= threshold
+  return keptByHash(i, seedWord, threshold)
 }
 
 /**
