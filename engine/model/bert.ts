@@ -11,7 +11,7 @@
 import * as tf from '@tensorflow/tfjs'
 import type { BertConfig } from './config'
 import { attentionCore } from './ops/attention'
-import { linear, linearGelu, type LinearOptions } from './ops/dense'
+import { linear, linearGelu } from './ops/dense'
 import { dropout as dropoutOp } from './ops/dropout'
 import { gelu as geluOp } from './ops/gelu'
 import { layerNorm as layerNormOp } from './ops/layer-norm'
@@ -67,14 +67,14 @@ export function checkConfig(config: BertConfig): void {
 
 /**
  * nn.Linear: x·Wᵀ + b with W stored [out, in], optionally followed by GELU (fused where the backend can).
- * Works on any leading shape. `options.inputKept`: x is saved for backward by another op (ops/dense.ts).
+ * Works on any leading shape.
  */
-export function dense(w: Weights, prefix: string, x: tf.Tensor, activation?: 'gelu', options: LinearOptions = {}): tf.Tensor {
+export function dense(w: Weights, prefix: string, x: tf.Tensor, activation?: 'gelu'): tf.Tensor {
   const kernel = weight(w, `${prefix}.weight`) // [out, in]
   const lead = x.shape.slice(0, -1)
   // under fp16 storage the layer keeps an f16 copy of x for backward, so the reshapes must keep no f32 one
   const x2 = reshapeKeepingNothing<tf.Tensor2D>(x, [-1, x.shape[x.shape.length - 1]]) // [N, in]
-  const y = (activation === 'gelu' ? linearGelu : linear)(x2, kernel as tf.Tensor2D, weight(w, `${prefix}.bias`) as tf.Tensor1D, options) // [N, out]
+  const y = (activation === 'gelu' ? linearGelu : linear)(x2, kernel as tf.Tensor2D, weight(w, `${prefix}.bias`) as tf.Tensor1D) // [N, out]
   return reshapeKeepingNothing(y, [...lead, kernel.shape[0]])
 }
 
