@@ -73,8 +73,8 @@ fn main(@builtin(local_invocation_index) lidx: u32, @builtin(workgroup_id) wid: 
   if (lanes % ${G}u != 0u || lanes * subgroupCount != 256u) { atomicStore(&misfitSeen, 1u); }
   workgroupBarrier();
   if (lidx == 0u) { misfit = atomicLoad(&misfitSeen); }
-  let shared = workgroupUniformLoad(&misfit) == 0u;
-  let place = select(lidx, subgroupId * lanes + lane, shared);
+  let sharing = workgroupUniformLoad(&misfit) == 0u;
+  let place = select(lidx, subgroupId * lanes + lane, sharing);
   let x = place % 16u; // columns col0 + 4x .. + 3
   let y = place / 16u; // rows row0 + 4y .. + 3: the same for the ${G} lanes of a group
   let part = lane % ${G}u;
@@ -94,7 +94,7 @@ fn main(@builtin(local_invocation_index) lidx: u32, @builtin(workgroup_id) wid: 
     if (k0 + ${TK}u < u.K) {
       ${stageB(v, 'Bs[buf ^ 1u]', `k0 + ${TK}u`, 'lidx')}
     }
-    if (shared) {
+    if (sharing) {
       ${ownLoads}
       ${[0, 1, 2, 3].map(shuffledKq).join('\n      ')}
     } else {
