@@ -3,18 +3,24 @@
 // 64×16 and 16×64 tiles of A and B staged in workgroup memory as vec4s, and each invocation a 4×4
 // register block of it: per 4 k, four vec4s of each tile from workgroup memory and sixteen vec4 FMAs,
 // accumulating in f32. The products of dense layers (forward, dX, dW), the tied MLM output
-// layer and batched products all go through here.
+// layer and batched products all go through here. The WGSL pieces it shares with the subgroup kernel
+// are in matmul-parts.ts.
 //
 // Global memory: where a matrix's contiguous dimension (K for A, N for B, or M and K when transposed)
 // and its batch stride are multiples of 4, it is bound as array<vec4<f32>> and each invocation loads one
 // vec4 per tile; C, Z and the bias likewise when N is. Otherwise the same kernel loads four bounds-
-// checked scalars per vec4, so any M, N, K works (ragged tiles read zeros). Subgroup operations are not
-// used here: an invocation's A and B operands are a single broadcast vec4 read of workgroup memory
-// already, which a subgroup shuffle would not make cheaper; they pay off in reductions (wgsl.ts).
+// checked scalars per vec4, so any M, N, K works (ragged tiles read zeros).
+//
+// Subgroups: matmul-subgroups.ts is the same product with A's tile kept out of workgroup memory (lanes
+// load it into registers and share it with subgroupShuffle) and B's double-buffered, one barrier per k
+// tile. It supports every variant here (transposes, batches, bias, GELU, packed Z, ragged shapes, f16
+// rounding and packed operands) and gives the same sums bit for bit, but it is off by default
+// (flags.ts setMatmulSubgroups, MENGZI_WEBGPU_MATMUL_SUBGROUPS=1) until a GPU has timed the two
+// (test/bench/webgpu-matmul.ts, gpu-vs-torch.sh); on lavapipe only its correctness is known.
 //
 // fp16 storage (half.ts): A or B may be a packed f16 operand (2 values per u32, from an element offset),
 // bound as array<vec2<u32>> (4 values per load) where aligned, else array<u32>; its values are f16
-// already, so the load only widens them; the f32 operands are rounded as they load, as below. The GELU
+// already, so the load only widens them; the f32 operands are rounded as they load (matmul-parts.ts half()). The GELU
 // epilogue may write Z packed too (`packZ`, half.ts's layout and rounding): whole words only, so N even.
 import type { TensorInfo } from '@tensorflow/tfjs'
 import { matmulInputsPrecision, matmulVec4On } from './flags'
