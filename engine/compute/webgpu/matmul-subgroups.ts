@@ -40,11 +40,13 @@ export function subgroupMatmulCode(v: Variant): string {
   const regs = TK / G // of the block's 16 vec4s, this lane loads vec4s part, part + G, ...
   // vec4 q of an invocation's A block: A stored [M, K] gives row 4y + q / 4, k 4·(q % 4) .. + 3; stored
   // [K, M] (transposed) gives k q, rows 4y .. + 3 — the orientations a0..a3 take in fmas().
-  const loadBlockVec = (name: string, q: string) =>
-    v.transA
+  const loadBlockVec = (name: string, qExpr: string) => {
+    const q = `(${qExpr})`
+    return v.transA
       ? loadGroup(name, 'A', 'baseA', `k0 + ${q}`, 'row0 + y * 4u', 'u.K', 'u.M', v.vecA, v.f16, v.halfA)
       : loadGroup(name, 'A', 'baseA', `row0 + y * 4u + ${q} / 4u`, `k0 + (${q} % 4u) * 4u`, 'u.M', 'u.K', v.vecA, v.f16, v.halfA)
-  const ownLoads = Array.from({ length: regs }, (_, j) => loadBlockVec(`p${j}`, `(part + ${G * j}u)`)).join('\n      ')
+  }
+  const ownLoads = Array.from({ length: regs }, (_, j) => loadBlockVec(`p${j}`, `part + ${G * j}u`)).join('\n      ')
   // at for four k of group kq: vec4 q = 4·kq + t (transposed) or 4·t + kq, held by lane q % G of the group in p(q / G)
   const shuffledKq = (kq: number) => {
     const take = [0, 1, 2, 3].map((t) => {
