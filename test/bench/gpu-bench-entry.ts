@@ -1,9 +1,13 @@
 // The bench step alone, for bundling onto a GPU machine that has no npm packages (gpu-vs-torch.sh):
 // `node mengzi-bench.mjs --config A|B|BASE [--steps N] [--warmup N] [--backend webgpu]` prints the
-// TrainBenchResult of `mengzi bench train --json` as one line.
+// TrainBenchResult of `mengzi bench train --json` as one line, plus `matmulSubgroups`: the lanes sharing
+// each A block in the subgroup product (MENGZI_WEBGPU_MATMUL_SUBGROUPS=1 turns it on), 0 when the
+// tiled product ran.
 import { parseArgs } from 'node:util'
 import { benchTrain, type BenchConfigName } from '../../engine/train/bench'
 import type { BackendPreference } from '../../engine/compute/backends'
+import { currentDevice } from '../../engine/compute/webgpu/device'
+import { subgroupShare } from '../../engine/compute/webgpu/matmul-subgroups'
 
 const { values } = parseArgs({
   options: { config: { type: 'string', default: 'A' }, steps: { type: 'string', default: '10' }, warmup: { type: 'string', default: '3' }, backend: { type: 'string', default: 'webgpu' } },
@@ -15,4 +19,5 @@ const result = await benchTrain({
   timedSteps: Number(values.steps),
   warmupSteps: Number(values.warmup),
 })
-console.log(JSON.stringify(result))
+const device = currentDevice()?.device
+console.log(JSON.stringify({ ...result, matmulSubgroups: device && result.backend === 'webgpu' ? subgroupShare(device) : 0 }))

@@ -19,7 +19,9 @@
 #   4. NVIDIA's ICD: VK_ICD_FILENAMES=/usr/local/nvidia/share/vulkan/icd.d/nvidia_icd.json when present.
 #   5. PyTorch with CUDA from the machine's own python3 (train_torch.py --device cuda).
 # Both engines run one after the other per config, ours with stock tfjs-webgpu kernels
-# (MENGZI_WEBGPU_KERNELS=0) and with ours. Timings are comparable only within one call.
+# (MENGZI_WEBGPU_KERNELS=0), with ours (the tiled matrix product), and with ours using the subgroup
+# matrix product (MENGZI_WEBGPU_MATMUL_SUBGROUPS=1; its column says "tiled" where the adapter has no
+# subgroups, G = lanes sharing each A block otherwise). Timings are comparable only within one call.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 OUT=.gpu-bench
@@ -65,20 +67,22 @@ run() {
   export XDG_RUNTIME_DIR="${XDG_RUNTIME_DIR:-/tmp/xdg-runtime-$(id -u)}" && mkdir -p -m 700 "$XDG_RUNTIME_DIR"
   local torch_ok=1
   python3 -c 'import torch, sys; sys.exit(0 if torch.cuda.is_available() else 1)' 2>/dev/null || torch_ok=0
-  [ $json = 1 ] || printf '| config | PyTorch CUDA fp32 ms/step | ours, stock tfjs-webgpu kernels | ours, our WGSL kernels | ours / PyTorch |\n|---|---|---|---|---|\n'
+  [ $json = 1 ] || printf '| config | PyTorch CUDA fp32 ms/step | ours, stock tfjs-webgpu kernels | ours, our WGSL kernels | ours, subgroup product | ours / PyTorch |\n|---|---|---|---|---|---|\n'
   for c in "${configs[@]}"; do
-    local torch='null' stock fused
+    local torch='null' stock fused sub
     if [ $torch_ok = 1 ]; then torch=$(python3 test/bench/train_torch.py --config "$c" --device cuda --steps "$steps" --warmup "$warmup" --json | tail -1); fi
     stock=$(MENGZI_WEBGPU_KERNELS=0 "$work/node" "$work/mengzi-bench.mjs" --config "$c" --steps "$steps" --warmup "$warmup" | tail -1)
     fused=$("$work/node" "$work/mengzi-bench.mjs" --config "$c" --steps "$steps" --warmup "$warmup" | tail -1)
+    sub=$(MENGZI_WEBGPU_MATMUL_SUBGROUPS=1 "$work/node" "$work/mengzi-bench.mjs" --config "$c" --steps "$steps" --warmup "$warmup" | tail -1)
     if [ $json = 1 ]; then
-      printf '{"config":"%s","torch":%s,"stock":%s,"fused":%s}\n' "$c" "$torch" "$stock" "$fused"
+      printf '{"config":"%s","torch":%s,"stock":%s,"fused":%s,"subgroups":%s}\n' "$c" "$torch" "$stock" "$fused" "$sub"
     else
       "$work/node" -e '
-        const [c, t, s, f] = process.argv.slice(1).map((x, i) => (i === 0 ? x : JSON.parse(x)))
+        const [c, t, s, f, g] = process.argv.slice(1).map((x, i) => (i === 0 ? x : JSON.parse(x)))
         const ms = (r) => (r ? r.medianStepMs.toFixed(1) : "n/a (no CUDA torch)")
-        console.log(`| ${c} | ${ms(t)} | ${ms(s)} | ${ms(f)} | ${t ? (f.medianStepMs / t.medianStepMs).toFixed(1) + "×" : "n/a"} |`)
-        if (c === "A" || !process.env.QUIET) console.error(`adapter: ${f.backendDetail}`)' "$c" "$torch" "$stock" "$fused"
+        const sg = `${ms(g)} (${g.matmulSubgroups ? "G " + g.matmulSubgroups : "tiled: no subgroups"})`
+        console.log(`| ${c} | ${ms(t)} | ${ms(s)} | ${ms(f)} | ${sg} | ${t ? (f.medianStepMs / t.medianStepMs).toFixed(1) + "×" : "n/a"} |`)
+        if (c === "A" || !process.env.QUIET) console.error(`adapter: ${f.backendDetail}`)' "$c" "$torch" "$stock" "$fused" "$sub"
     fi
   done
 }

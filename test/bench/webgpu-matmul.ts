@@ -1,6 +1,6 @@
 // The webgpu matrix product kernels on the adapter Dawn finds here, timed at given sizes:
 //   npx tsx test/bench/webgpu-matmul.ts [--sizes 4096x3072x768:tB,4096x768x3072,3072x768x4096:tA]
-//       [--reps 2] [--rounds 3] [--baseline-rev 431d90a] [--json]
+//       [--reps 2] [--rounds 3] [--baseline-rev 431d90a] [--shares auto] [--json]
 // A size is M x N x K of C = op(A)·op(B), with :tA / :tB for a transposed operand; the defaults are
 // BERT-BASE's dense products at batch 32 × 128 tokens (FFN forward x·Wᵀ, its dX = dy·W, its dW = dyᵀ·x).
 // Variants, all on the same device in one process:
@@ -8,7 +8,11 @@
 //   baseline   engine/compute/webgpu/matmul.ts as of --baseline-rev (read with `git show`; the scalar
 //              64×64 tiles before vec4 loads), skipped when git cannot read it
 //   scalar     today's kernel with vec4 loads off (the path ragged shapes take)
-//   vec4       today's kernel as the engine runs it
+//   vec4       today's tiled kernel as the engine runs it (the default)
+//   sg G=n     the subgroup kernel (matmul-subgroups.ts, vec4 loads on), n lanes sharing each A block:
+//              one row per entry of --shares (comma-separated 4, 8, 16 or auto = the engine's choice
+//              for this adapter); only where the adapter has 'subgroups'. A G above the subgroup size
+//              the shader runs with times its direct-load path (the line above the table says the size).
 // Each variant: one warm-up call (pipeline compile); then --rounds rounds, each timing every variant in
 // turn over --reps calls recorded back to back and one wait for the queue; the median round's ms per
 // product and GFLOP/s (2·M·N·K). On a software adapter (lavapipe) the
@@ -22,8 +26,9 @@ import * as tf from '@tensorflow/tfjs'
 import type { TensorInfo } from '@tensorflow/tfjs'
 import { selectBackend } from '../../engine/compute/backends'
 import { describeAdapter } from '../../engine/compute/webgpu/device'
-import { setMatmulVec4 } from '../../engine/compute/webgpu/flags'
+import { setMatmulSubgroups, setMatmulVec4, type MatmulSubgroups } from '../../engine/compute/webgpu/flags'
 import { matmul, type MatmulArgs } from '../../engine/compute/webgpu/matmul'
+import { subgroupShare } from '../../engine/compute/webgpu/matmul-subgroups'
 import { webgpuInternals, type WebgpuBackendInternals } from '../../engine/compute/webgpu/runner'
 import { median, timeCalls } from './webgpu-timing'
 
@@ -33,6 +38,7 @@ const { values: args } = parseArgs({
     reps: { type: 'string', default: '2' },
     rounds: { type: 'string', default: '3' },
     'baseline-rev': { type: 'string', default: '431d90a' },
+    shares: { type: 'string', default: 'auto' },
     json: { type: 'boolean', default: false },
   },
 })
@@ -80,6 +86,19 @@ if (selection.name !== 'webgpu' || !selection.adapter) throw new Error(`no webgp
 const adapter = selection.adapter
 const backend = webgpuInternals(tf.backend())
 const baseline = await baselineKernel(args['baseline-rev']!)
+const shares: MatmulSubgroups[] = args.shares!.split(',').map((t) => {
+  if (t === 'auto') return true
+  if (t === '4' || t === '8' || t === '16') return Number(t) as 4 | 8 | 16
+  throw new Error(`--shares: "${t}" is not auto, 4, 8 or 16`)
+})
+/** Lanes sharing an A block under setting `on` (0: the adapter has no subgroups, the tiled kernel would run). */
+const shareOf = (on: MatmulSubgroups) => {
+  const previous = setMatmulSubgroups(on)
+  const g = subgroupShare(backend.device)
+  setMatmulSubgroups(previous)
+  return g
+}
+const subgroupVariants = new Map(shares.filter((on) => shareOf(on) > 0).map((on) => [`sg G=${shareOf(on)}`, on]))
 
 const rows: { size: string; variant: string; ms: number; gflops: number; vsBaseline: number | null; rounds: number[] }[] = []
 for (const s of sizes) {
@@ -96,12 +115,14 @@ for (const s of sizes) {
   }]]
   if (typeof baseline === 'function') variants.push(['baseline', ours(baseline)])
   variants.push(['scalar', ours(matmul)], ['vec4', ours(matmul)])
+  for (const name of subgroupVariants.keys()) variants.push([name, ours(matmul)])
   // Rounds interleave the variants, so a change in the machine's load falls on all of them; the median
   // round is reported.
   const samples = new Map<string, number[]>(variants.map(([v]) => [v, []]))
   for (let round = 0; round < rounds; round++) {
     for (const [variant, run] of variants) {
       setMatmulVec4(variant !== 'scalar')
+      setMatmulSubgroups(subgroupVariants.get(variant) ?? false)
       const ms = await timeCalls(backend, reps, run, round === 0)
       samples.get(variant)!.push(ms)
       if (!args.json) process.stderr.write(`${s.label} ${variant} round ${round + 1}: ${ms.toFixed(1)} ms\n`)
@@ -113,6 +134,7 @@ for (const s of sizes) {
     rows.push({ size: s.label, variant, ms: m, gflops: (2 * s.M * s.N * s.K) / m / 1e6, vsBaseline: base ? base / m : null, rounds: ms })
   }
   setMatmulVec4(true)
+  setMatmulSubgroups(false)
   tf.dispose([a, b])
 }
 
@@ -126,12 +148,14 @@ const machine = {
   reps,
   rounds,
   baselineRev: typeof baseline === 'function' ? args['baseline-rev'] : `none (${baseline})`,
+  subgroupSizes: { min: backend.device.adapterInfo?.subgroupMinSize ?? null, max: backend.device.adapterInfo?.subgroupMaxSize ?? null },
+  subgroupVariants: subgroupVariants.size ? [...subgroupVariants.keys()] : `none (${adapter.subgroups ? '--shares empty' : 'no subgroups on this adapter'})`,
   note: adapter.software ? 'software adapter: CPU emulation, only indicative of how the kernels compare, not of GPU speed' : 'hardware adapter',
 }
 if (args.json) {
   console.log(JSON.stringify({ machine, rows }))
 } else {
-  console.log(`${machine.adapter}\nload average ${machine.loadavg.join(' ')} on ${machine.cpus} CPUs; median of ${rounds} interleaved rounds of ${reps} products after a warm-up; baseline = ${machine.baselineRev}`)
+  console.log(`${machine.adapter}; subgroup sizes ${machine.subgroupSizes.min}..${machine.subgroupSizes.max}; subgroup variants: ${machine.subgroupVariants}\nload average ${machine.loadavg.join(' ')} on ${machine.cpus} CPUs; median of ${rounds} interleaved rounds of ${reps} products after a warm-up; baseline = ${machine.baselineRev}`)
   if (adapter.software) console.log('NOTE: a software adapter (lavapipe): the numbers are only indicative, not GPU timings.')
   console.log('| size (MxNxK) | variant | ms | GFLOP/s | × baseline |\n|---|---|---|---|---|')
   for (const r of rows) console.log(`| ${r.size} | ${r.variant} | ${r.ms.toFixed(1)} | ${r.gflops.toFixed(1)} | ${r.vsBaseline == null ? '' : r.vsBaseline.toFixed(2)} |`)

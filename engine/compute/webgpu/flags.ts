@@ -76,3 +76,31 @@ export function setWebgpuSubgroups(on: boolean): boolean {
 export function webgpuSubgroupsWanted(): boolean {
   return subgroupsWanted
 }
+
+/**
+ * The matrix product's subgroup kernel (matmul-subgroups.ts), off by default until a GPU has timed it
+ * against the tiled kernel (test/bench/webgpu-matmul.ts, gpu-vs-torch.sh). true: where the device has
+ * 'subgroups' (and subgroups are allowed above), each A block shared by min(16, the adapter's smallest
+ * subgroup) lanes; 4, 8 or 16: that many lanes (tests and benchmarks). MENGZI_WEBGPU_MATMUL_SUBGROUPS=1
+ * (or 4, 8, 16) turns it on for a process.
+ */
+export type MatmulSubgroups = boolean | 4 | 8 | 16
+
+function matmulSubgroupsFromEnv(text: string | undefined): MatmulSubgroups {
+  if (text === '1') return true
+  if (text === '4' || text === '8' || text === '16') return Number(text) as 4 | 8 | 16
+  return false
+}
+
+let matmulSubgroups = matmulSubgroupsFromEnv(process.env.MENGZI_WEBGPU_MATMUL_SUBGROUPS)
+
+/** Turns the product's subgroup kernel on (true, or lanes per shared A block) or off; returns the previous setting. */
+export function setMatmulSubgroups(on: MatmulSubgroups): MatmulSubgroups {
+  const previous = matmulSubgroups
+  matmulSubgroups = on
+  return previous
+}
+
+export function matmulSubgroupsSetting(): MatmulSubgroups {
+  return matmulSubgroups
+}

@@ -3,83 +3,12 @@
 // 257), the bias and GELU epilogues, batches with a broadcast operand, and the vec4 path (aligned
 // shapes) against the scalar-load path of the same kernel, which must agree bit for bit (same
 // accumulation order).
-import * as tf from '@tensorflow/tfjs'
 import { afterEach, expect, it } from 'vitest'
 import { setMatmulInputs, setMatmulVec4 } from '../../../../engine/compute/webgpu/flags'
-import { matmulOutputs, matmulVariant, type MatmulArgs } from '../../../../engine/compute/webgpu/matmul'
-import { webgpuInternals } from '../../../../engine/compute/webgpu/runner'
-import { expectClose, randomValues } from '../../model/ops/compare'
+import { matmulVariant, type MatmulArgs } from '../../../../engine/compute/webgpu/matmul'
+import { expectClose } from '../../model/ops/compare'
+import { inputsOf, onCpu, onGpu, type Case } from './matmul-cases'
 import { describeOnWebgpu } from './on-webgpu'
-
-interface Case {
-  M: number
-  N: number
-  K: number
-  transA?: boolean
-  transB?: boolean
-  bias?: boolean
-  gelu?: boolean
-  batch?: number
-  /** B shared by every batch (stride 0). */
-  broadcastB?: boolean
-}
-
-/** Inputs of a case as stored: A [batch, M, K] or [batch, K, M], B [batch?, K, N] or [.., N, K], bias [N]. */
-function inputsOf(c: Case, scale = 1): { a: Float32Array; b: Float32Array; bias: Float32Array } {
-  const batch = c.batch ?? 1
-  const bBatches = c.broadcastB ? 1 : batch
-  return {
-    a: randomValues(batch * c.M * c.K, 1 + c.M).map((x) => x * scale),
-    b: randomValues(bBatches * c.K * c.N, 2 + c.N),
-    bias: randomValues(c.N, 3 + c.K),
-  }
-}
-
-/** Our kernel on webgpu: [C] or [gelu(Z), Z]. */
-async function onGpu(c: Case, x: ReturnType<typeof inputsOf>): Promise<Float32Array[]> {
-  const batch = c.batch ?? 1
-  const a = tf.tensor(x.a)
-  const b = tf.tensor(x.b)
-  const bias = tf.tensor(x.bias)
-  const args: MatmulArgs = {
-    a,
-    b,
-    M: c.M,
-    N: c.N,
-    K: c.K,
-    transA: c.transA,
-    transB: c.transB,
-    bias: c.bias ? bias : undefined,
-    gelu: c.gelu,
-    batch,
-    strideA: c.M * c.K,
-    strideB: c.broadcastB ? 0 : c.K * c.N,
-    outShape: [batch, c.M, c.N],
-  }
-  const outs = matmulOutputs(webgpuInternals(tf.backend()), args).map((info) => tf.engine().makeTensorFromTensorInfo(info))
-  const values = await Promise.all(outs.map(async (t) => Float32Array.from(await t.data())))
-  tf.dispose([a, b, bias, ...outs])
-  return values
-}
-
-/** The same on tfjs cpu: matMul with transposes, + bias, GELU by erf. */
-async function onCpu(c: Case, x: ReturnType<typeof inputsOf>): Promise<Float32Array[]> {
-  await tf.setBackend('cpu')
-  const batch = c.batch ?? 1
-  const out = tf.tidy(() => {
-    const a = tf.tensor(x.a, [batch, ...(c.transA ? [c.K, c.M] : [c.M, c.K])])
-    let b = tf.tensor(x.b, [c.broadcastB ? 1 : batch, ...(c.transB ? [c.N, c.K] : [c.K, c.N])])
-    if (c.broadcastB) b = b.tile([batch, 1, 1])
-    let z = tf.matMul(a, b, c.transA, c.transB)
-    if (c.bias) z = z.add(tf.tensor(x.bias))
-    if (!c.gelu) return [z]
-    return [z.mul(tf.erf(z.mul(Math.SQRT1_2)).mul(0.5).add(0.5)), z]
-  })
-  const values = out.map((t) => t.dataSync() as Float32Array)
-  tf.dispose(out)
-  await tf.setBackend('webgpu')
-  return values
-}
 
 const RAGGED = [1, 3, 63, 65, 130, 257]
 
