@@ -4,6 +4,7 @@
 // a read that waits on it never ends (TFJS-NOTES). So every error, from the `uncapturederror` event or
 // device loss, is recorded here, and `guardDevice` races each read against it.
 import { WorkbenchError } from '../../errors'
+import { matmulSubgroupsSetting } from './flags'
 import type { Gpu, GpuAdapter, GpuAdapterInfo, GpuDevice } from './gpu'
 import { SUBGROUP_PROBE_WGSL, refuseSubgroups } from './wgsl'
 
@@ -65,7 +66,8 @@ export function reportAdapter(adapter: GpuAdapter): AdapterReport {
 /** One line: "adapter mesa software llvmpipe: Mesa 25.0.7… [software: a fallback adapter]; shader-f16, subgroups (in reductions); 16 storage buffers/stage, 32 KiB workgroup memory, max buffer 4096 MiB". */
 export function describeAdapter(r: AdapterReport): string {
   const name = [r.vendor || 'unknown vendor', r.architecture, r.description || r.device].filter(Boolean).join(' ')
-  const features = [r.f16 ? 'shader-f16' : 'no shader-f16', r.subgroups ? 'subgroups (in reductions)' : 'no subgroups'].join(', ')
+  const used = matmulSubgroupsSetting() === false ? 'in reductions' : 'in reductions and the product' // the product's kernel is opt-in (flags.ts)
+  const features = [r.f16 ? 'shader-f16' : 'no shader-f16', r.subgroups ? `subgroups (${used})` : 'no subgroups'].join(', ')
   const limits = `${r.limits.maxStorageBuffersPerShaderStage} storage buffers/stage, ${Math.round(r.limits.maxComputeWorkgroupStorageSize / 1024)} KiB workgroup memory, max buffer ${Math.round(r.limits.maxBufferSize / 2 ** 20)} MiB`
   return `adapter ${name}${r.software ? ` [software: ${r.software}]` : ''}; ${features}; ${limits}`
 }

@@ -3,7 +3,8 @@
 import * as tf from '@tensorflow/tfjs'
 import { describe, expect, it } from 'vitest'
 import { describeSelection, selectBackend } from '../../../../engine/compute/backends'
-import { describeAdapter, softwareAdapterReason } from '../../../../engine/compute/webgpu/device'
+import { describeAdapter, softwareAdapterReason, type AdapterReport } from '../../../../engine/compute/webgpu/device'
+import { setMatmulSubgroups } from '../../../../engine/compute/webgpu/flags'
 import { adapter, describeOnWebgpu } from './on-webgpu'
 
 const info = (vendor: string, architecture: string, device: string, description: string) => ({ vendor, architecture, device, description })
@@ -20,6 +21,22 @@ describe('softwareAdapterReason', () => {
     expect(softwareAdapterReason(info('apple', 'metal-3', 'Apple M2', ''))).toBeNull()
     expect(softwareAdapterReason({ ...info('nvidia', '', 'x', 'y'), isFallbackAdapter: true })).toBe('a fallback adapter')
     expect(softwareAdapterReason(info('nvidia', '', 'x', 'y'), true)).toBe('a fallback adapter')
+  })
+})
+
+describe('describeAdapter', () => {
+  it('says where subgroups are used: reductions, and the product only while its subgroup kernel is on', () => {
+    const limits = { maxStorageBuffersPerShaderStage: 8, maxComputeWorkgroupStorageSize: 16384, maxComputeInvocationsPerWorkgroup: 256, maxStorageBufferBindingSize: 2 ** 27, maxBufferSize: 2 ** 28 }
+    const h100: AdapterReport = { vendor: 'nvidia', architecture: 'hopper', device: 'NVIDIA H100 80GB HBM3', description: '', software: null, f16: true, subgroups: true, limits }
+    const before = setMatmulSubgroups(false)
+    try {
+      expect(describeAdapter(h100)).toBe('adapter nvidia hopper NVIDIA H100 80GB HBM3; shader-f16, subgroups (in reductions); 8 storage buffers/stage, 16 KiB workgroup memory, max buffer 256 MiB')
+      setMatmulSubgroups(true)
+      expect(describeAdapter(h100)).toContain('subgroups (in reductions and the product)')
+      expect(describeAdapter({ ...h100, subgroups: false })).toContain('no subgroups;')
+    } finally {
+      setMatmulSubgroups(before)
+    }
   })
 })
 
