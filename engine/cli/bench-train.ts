@@ -3,6 +3,7 @@ import { InvalidArgumentError, type Command } from 'commander'
 import { BENCH_CONFIGS } from '../model/config'
 import { BACKEND_NAMES, type BackendPreference } from '../compute/backends'
 import { benchTrain, type BenchConfigName } from '../train/bench'
+import type { Precision } from '../compute/precision'
 import { printJson, type GlobalOptions } from './common'
 
 interface BenchTrainOptions extends Pick<GlobalOptions, 'json'> {
@@ -14,6 +15,7 @@ interface BenchTrainOptions extends Pick<GlobalOptions, 'json'> {
   native: boolean
   nativeThreads?: number
   dropout?: number
+  precision: Precision
 }
 
 const choice = <T extends string>(allowed: readonly T[], what: string) => (value: string): T => {
@@ -45,6 +47,7 @@ export function registerBenchTrain(bench: Command): void {
     .option('--no-native', 'wasm without the native kernels (XNNPACK and JavaScript only)')
     .option('--native-threads <n>', 'threads for the native kernels and matrix products (default: all cores)', positiveInt('--native-threads'))
     .option('--dropout <p>', 'dropout on hidden states and attention (training mode, as pretraining); default off', probability('--dropout'))
+    .option('--precision <p>', 'fp32, or fp16 (webgpu: f16 inputs and storage, f32 accumulation, dynamic loss scaling)', choice(['fp32', 'fp16'] as Precision[], '--precision'), 'fp32')
     .option('--json', 'print one JSON object (the last line)')
     .action(async (opts: BenchTrainOptions) => {
       const result = await benchTrain({
@@ -56,6 +59,7 @@ export function registerBenchTrain(bench: Command): void {
         native: opts.native,
         nativeThreads: opts.nativeThreads,
         dropout: opts.dropout,
+        precision: opts.precision,
         onStep: opts.json
           ? undefined
           : (s) => console.log(`${s.warmup ? 'warm-up' : 'step'} ${s.index + 1}: ${s.ms.toFixed(0)} ms, loss ${s.loss.toFixed(4)}`),
@@ -67,6 +71,7 @@ export function registerBenchTrain(bench: Command): void {
         `config ${result.config}: ${result.parameters.toLocaleString('en')} parameters, batch ${result.batchSize} × ${result.sequenceLength}, ` +
           `${result.maskedPerSequence} masked per sequence`,
       )
-      console.log(`median ${result.medianStepMs.toFixed(1)} ms/step, ${result.tokensPerSec.toFixed(0)} tokens/s over ${result.stepMs.length} steps`)
+      if (result.lossScale) console.log(`fp16: loss scale ${result.lossScale.scale} after the last step, ${result.lossScale.skipped} step(s) skipped on overflow`)
+      console.log(`median ${result.medianStepMs.toFixed(1)} ms/step, ${result.tokensPerSec.toFixed(0)} tokens/s over ${result.stepMs.length} steps (${result.precision})`)
     })
 }

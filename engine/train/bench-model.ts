@@ -1,12 +1,17 @@
 // The benchmark's model and step, from the engine itself: engine/model's BERT (HF names and layout,
 // fused LayerNorm/GELU/cross-entropy) with the MLM head on the masked positions, and engine/train's
 // AdamW with weight decay 0 and PyTorch's Adam eps (that is, Adam, as the benchmark specifies).
+// precision "fp16" (webgpu) steps as the training loop does and as PyTorch's GradScaler: the loss
+// scaled, the gradients' global norm read back and the update skipped (the scale halved) on overflow.
 import * as tf from '@tensorflow/tfjs'
 import { bertEncoder, EVAL, type ForwardContext, type Weights } from '../model/bert'
 import type { BertConfig } from '../model/config'
 import { mlmLoss } from '../model/heads'
 import { disposeWeights, initWeights, parameterCount } from '../model/weights'
 import { lossAndGrads } from '../compute/grads'
+import { usePrecision, type Precision } from '../compute/precision'
+import { readScalar } from '../compute/read'
+import { DynamicLossScale } from './loss-scale'
 import { AdamW, type Optimizer } from './optimizers'
 
 export interface BenchBatch {
@@ -19,35 +24,59 @@ export interface BenchBatch {
 
 export interface BenchModel {
   parameters: number
-  /** One training step (forward, backward, Adam update); returns the loss, which the caller disposes. */
-  step(batch: BenchBatch, lr: number): tf.Scalar
+  /** One training step (forward, backward, Adam update); resolves to the loss (unscaled), which the caller disposes. */
+  step(batch: BenchBatch, lr: number): Promise<tf.Scalar>
+  /** fp16: the loss scale the next step uses, and the steps skipped on overflow so far. */
+  lossScale(): { scale: number; skipped: number } | null
   dispose(): void
 }
 
 /**
  * With dropout in the config the step runs in training mode (as pretraining does), its masks seeded
- * from a fixed sequence; without, in eval mode (the fixed benchmark).
+ * from a fixed sequence; without, in eval mode (the fixed benchmark). Applies `precision` to the
+ * active backend until `dispose` (fp16 needs webgpu; usePrecision says why not otherwise).
  */
-export function createBenchModel(config: BertConfig, seed = 42): BenchModel {
+export function createBenchModel(config: BertConfig, seed = 42, precision: Precision = 'fp32'): BenchModel {
+  const restorePrecision = usePrecision(precision)
+  const scaler = precision === 'fp16' ? new DynamicLossScale() : null
+  let skipped = 0
   const weights: Weights = initWeights({ config, heads: [{ kind: 'mlm' }], pooler: false }, seed)
   const dropout = config.hidden_dropout_prob > 0 || config.attention_probs_dropout_prob > 0
   let nextMaskSeed = 1
   const ctx: ForwardContext = dropout ? { training: true, nextSeed: () => nextMaskSeed++ } : EVAL
   const optimizer: Optimizer = new AdamW(weights, { weightDecay: 0, eps: 1e-8 })
+  const forward = () => {
+    const { hiddenStates } = bertEncoder(weights, config, batch!, ctx, { pooler: false })
+    const loss = mlmLoss(weights, config, hiddenStates[hiddenStates.length - 1], batch!.labels)
+    return scaler ? (loss.mul(scaler.scale) as tf.Scalar) : loss
+  }
+  let batch: BenchBatch | null = null
   return {
     parameters: parameterCount(weights),
-    step(batch, lr) {
-      const { loss, grads } = lossAndGrads(weights, () => {
-        const { hiddenStates } = bertEncoder(weights, config, batch, ctx, { pooler: false })
-        return mlmLoss(weights, config, hiddenStates[hiddenStates.length - 1], batch.labels)
-      })
-      optimizer.step(grads, lr)
-      grads.forEach((g) => g.dispose())
-      return loss
+    async step(next, lr) {
+      batch = next
+      const { loss, grads } = lossAndGrads(weights, forward)
+      if (!scaler) {
+        optimizer.step(grads, lr)
+        grads.forEach((g) => g.dispose())
+        return loss
+      }
+      const scale = scaler.scale
+      const clipped = optimizer.clipGradients(grads, Infinity, scale) // unscales inside the update
+      const finite = Number.isFinite(await readScalar(clipped.norm))
+      if (scaler.update(finite)) optimizer.step(clipped.grads, lr)
+      else skipped++
+      clipped.grads.forEach((g) => g.dispose())
+      clipped.norm.dispose()
+      const unscaled = loss.div(scale) as tf.Scalar
+      loss.dispose()
+      return unscaled
     },
+    lossScale: () => (scaler ? { scale: scaler.scale, skipped } : null),
     dispose() {
       optimizer.dispose()
       disposeWeights(weights)
+      restorePrecision()
     },
   }
 }

@@ -8,6 +8,7 @@ import { BENCH_CONFIGS, type BertConfig } from '../model/config'
 import { selectBackend, type BackendPreference, type BackendSelection } from '../compute/backends'
 import { createBenchModel, type BenchBatch } from './bench-model'
 import { readScalar } from '../compute/read'
+import type { Precision } from '../compute/precision'
 
 export type BenchConfigName = keyof typeof BENCH_CONFIGS
 
@@ -26,6 +27,8 @@ export interface TrainBenchOptions {
   nativeThreads?: number
   /** Dropout on hidden states and attention probabilities (training mode); default 0, the fixed benchmark. */
   dropout?: number
+  /** fp16 mixed precision with dynamic loss scaling (webgpu only), as `precision` in a run config; default fp32. */
+  precision?: Precision
   /** Called after each step (warm-up ones included) with its time and loss. */
   onStep?: (step: { index: number; warmup: boolean; ms: number; loss: number }) => void
 }
@@ -46,6 +49,9 @@ export interface TrainBenchResult {
   medianCpuMs: number
   tokensPerSec: number
   losses: number[]
+  precision: Precision
+  /** fp16: the loss scale after the last step, and how many steps overflowed (skipped); null in fp32. */
+  lossScale: { scale: number; skipped: number } | null
 }
 
 /** Seeded integers in [0, n) (mulberry32), so every run and engine sees the same batch. */
@@ -94,16 +100,18 @@ export async function benchTrain(options: TrainBenchOptions): Promise<TrainBench
   const dropout = options.dropout ?? 0
   const config: BertConfig = { ...BENCH_CONFIGS[name], hidden_dropout_prob: dropout, attention_probs_dropout_prob: dropout }
   const batchSize = benchBatchSize(name)
-  const model = createBenchModel(config)
+  const precision = options.precision ?? 'fp32'
+  const model = createBenchModel(config, 42, precision)
   const batch = benchBatch(config, batchSize)
   const stepMs: number[] = []
   const cpuMs: number[] = []
   const losses: number[] = []
+  let lossScale: TrainBenchResult['lossScale'] = null
   try {
     for (let i = 0; i < warmupSteps + timedSteps; i++) {
       const start = performance.now()
       const cpuStart = process.cpuUsage()
-      const lossTensor = model.step(batch, 1e-4)
+      const lossTensor = await model.step(batch, 1e-4)
       // Reading the loss waits for the step (and is what a training loop does anyway).
       const loss = await readScalar(lossTensor) // a device error fails the bench instead of hanging it
       lossTensor.dispose()
@@ -117,6 +125,7 @@ export async function benchTrain(options: TrainBenchOptions): Promise<TrainBench
       }
       options.onStep?.({ index: i, warmup, ms, loss })
     }
+    lossScale = model.lossScale()
   } finally {
     model.dispose()
     tf.dispose([batch.inputIds, batch.tokenTypeIds, batch.attentionMask])
@@ -137,5 +146,7 @@ export async function benchTrain(options: TrainBenchOptions): Promise<TrainBench
     medianCpuMs: median(cpuMs),
     tokensPerSec: (batchSize * BENCH_SEQUENCE * 1000) / medianStepMs,
     losses,
+    precision,
+    lossScale,
   }
 }

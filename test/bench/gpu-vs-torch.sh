@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Our training step on webgpu (tfjs-webgpu + our WGSL kernels, over Dawn and Vulkan) against PyTorch CUDA
-# eager fp32, on the same GPU machine, in one call. The bench model and batch are `mengzi bench train`'s
+# eager, fp32 and AMP fp16, on the same GPU machine, in one call. The bench model and batch are `mengzi bench train`'s
 # (engine/train/bench.ts) and test/bench/train_torch.py's: BERT MLM, seq 128, batch 16 (A, B) or 32
 # (BASE), 15% masked, Adam 1e-4, dropout off.
 #
@@ -21,7 +21,9 @@
 # Both engines run one after the other per config, ours with stock tfjs-webgpu kernels
 # (MENGZI_WEBGPU_KERNELS=0), with ours (the tiled matrix product), and with ours using the subgroup
 # matrix product (MENGZI_WEBGPU_MATMUL_SUBGROUPS=1; its column says "tiled" where the adapter has no
-# subgroups, G = lanes sharing each A block otherwise). Timings are comparable only within one call.
+# subgroups, G = lanes sharing each A block otherwise), and with ours in fp16 (--precision fp16: f16
+# inputs and storage, f32 accumulation, dynamic loss scaling; "n/a" without shader-f16). PyTorch runs
+# fp32 and fp16 AMP (autocast + GradScaler). Timings are comparable only within one call.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 OUT=.gpu-bench
@@ -67,22 +69,30 @@ run() {
   export XDG_RUNTIME_DIR="${XDG_RUNTIME_DIR:-/tmp/xdg-runtime-$(id -u)}" && mkdir -p -m 700 "$XDG_RUNTIME_DIR"
   local torch_ok=1
   python3 -c 'import torch, sys; sys.exit(0 if torch.cuda.is_available() else 1)' 2>/dev/null || torch_ok=0
-  [ $json = 1 ] || printf '| config | PyTorch CUDA fp32 ms/step | ours, stock tfjs-webgpu kernels | ours, our WGSL kernels | ours, subgroup product | ours / PyTorch |\n|---|---|---|---|---|---|\n'
+  [ $json = 1 ] || printf '| config | PyTorch CUDA fp32 ms/step | PyTorch AMP fp16 | ours, stock tfjs-webgpu kernels | ours, our WGSL kernels | ours, subgroup product | ours, fp16 | ours / PyTorch fp32 | ours fp16 / PyTorch fp32 |\n|---|---|---|---|---|---|---|---|---|\n'
+  local bench=("$work/node" "$work/mengzi-bench.mjs")
   for c in "${configs[@]}"; do
-    local torch='null' stock fused sub
-    if [ $torch_ok = 1 ]; then torch=$(python3 test/bench/train_torch.py --config "$c" --device cuda --steps "$steps" --warmup "$warmup" --json | tail -1); fi
-    stock=$(MENGZI_WEBGPU_KERNELS=0 "$work/node" "$work/mengzi-bench.mjs" --config "$c" --steps "$steps" --warmup "$warmup" | tail -1)
-    fused=$("$work/node" "$work/mengzi-bench.mjs" --config "$c" --steps "$steps" --warmup "$warmup" | tail -1)
-    sub=$(MENGZI_WEBGPU_MATMUL_SUBGROUPS=1 "$work/node" "$work/mengzi-bench.mjs" --config "$c" --steps "$steps" --warmup "$warmup" | tail -1)
+    local torch='null' amp='null' stock fused sub half
+    local args=(--config "$c" --steps "$steps" --warmup "$warmup")
+    if [ $torch_ok = 1 ]; then
+      torch=$(python3 test/bench/train_torch.py "${args[@]}" --device cuda --json | tail -1)
+      amp=$(python3 test/bench/train_torch.py "${args[@]}" --device cuda --precision fp16 --json | tail -1) || amp='null'
+    fi
+    stock=$(MENGZI_WEBGPU_KERNELS=0 "${bench[@]}" "${args[@]}" | tail -1)
+    fused=$("${bench[@]}" "${args[@]}" | tail -1)
+    sub=$(MENGZI_WEBGPU_MATMUL_SUBGROUPS=1 "${bench[@]}" "${args[@]}" | tail -1)
+    # fp16 needs shader-f16: an adapter without it is a row entry, not a failed script
+    half=$("${bench[@]}" "${args[@]}" --precision fp16 2>/dev/null | tail -1) || half='null'
     if [ $json = 1 ]; then
-      printf '{"config":"%s","torch":%s,"stock":%s,"fused":%s,"subgroups":%s}\n' "$c" "$torch" "$stock" "$fused" "$sub"
+      printf '{"config":"%s","torch":%s,"torchAmp":%s,"stock":%s,"fused":%s,"subgroups":%s,"fp16":%s}\n' "$c" "$torch" "$amp" "$stock" "$fused" "$sub" "$half"
     else
       "$work/node" -e '
-        const [c, t, s, f, g] = process.argv.slice(1).map((x, i) => (i === 0 ? x : JSON.parse(x)))
-        const ms = (r) => (r ? r.medianStepMs.toFixed(1) : "n/a (no CUDA torch)")
+        const [c, t, a, s, f, g, h] = process.argv.slice(1).map((x, i) => (i === 0 ? x : JSON.parse(x)))
+        const ms = (r, none = "n/a (no CUDA torch)") => (r ? r.medianStepMs.toFixed(1) : none)
         const sg = `${ms(g)} (${g.matmulSubgroups ? "G " + g.matmulSubgroups : "tiled: no subgroups"})`
-        console.log(`| ${c} | ${ms(t)} | ${ms(s)} | ${ms(f)} | ${sg} | ${t ? (f.medianStepMs / t.medianStepMs).toFixed(1) + "×" : "n/a"} |`)
-        if (c === "A" || !process.env.QUIET) console.error(`adapter: ${f.backendDetail}`)' "$c" "$torch" "$stock" "$fused" "$sub"
+        const ratio = (r) => (t && r ? (r.medianStepMs / t.medianStepMs).toFixed(1) + "×" : "n/a")
+        console.log(`| ${c} | ${ms(t)} | ${ms(a)} | ${ms(s)} | ${ms(f)} | ${sg} | ${ms(h, "n/a (no shader-f16)")} | ${ratio(f)} | ${ratio(h)} |`)
+        if (c === "A" || !process.env.QUIET) console.error(`adapter: ${f.backendDetail}`)' "$c" "$torch" "$amp" "$stock" "$fused" "$sub" "$half"
     fi
   done
 }

@@ -32,8 +32,8 @@ const model = createBenchModel(config)
 const batch = benchBatch(config, benchBatchSize(name))
 const step = () => model.step(batch, 1e-4)
 // Two warm-up steps: the first one grows wasm memory and faults its pages in.
-step().dispose()
-step().dispose()
+;(await step()).dispose()
+;(await step()).dispose()
 
 // Per-kernel time around each kernel call (--clock). Kernels that call kernels count once.
 const groups = new Map<string, { ms: number; calls: number }>()
@@ -65,12 +65,12 @@ for (const config of tf.getKernelsForBackend(selection.name)) {
 const cpuStart = process.cpuUsage()
 const wallStart = performance.now()
 recording = true
-step().dataSync()
+;(await step()).dataSync()
 recording = false
 const wallMs = performance.now() - wallStart
 const cpu = process.cpuUsage(cpuStart)
-const info = await tf.profile(() => {
-  step().dataSync()
+const info = await tf.profile(async () => {
+  ;(await step()).dataSync()
 })
 
 const rows = [...groups].map(([kernel, g]) => ({ kernel, ...g })).sort((a, b) => b.ms - a.ms)

@@ -8,9 +8,11 @@ Model: BERT with HF's layout (Linear weights [out, in], LayerNorm eps 1e-12, erf
 and decoder tied to the word embeddings), dropout off (--dropout P turns it on in HF's places); vocab 21128; sequence 128; batch 16 (A, B)
 or 32 (BASE); round(15% x 128) = 19 masked positions per sequence (the same ids and positions as
 engine/train/bench.ts); MLM cross-entropy on the gathered masked rows; Adam lr 1e-4; 3 warm-up steps,
-10 timed. The last line of --json is one JSON object with medianStepMs and tokensPerSec.
+10 timed. The last line of --json is one JSON object with medianStepMs and tokensPerSec. --precision fp16
+(CUDA only): torch.autocast to float16 with a GradScaler, PyTorch's automatic mixed precision.
 """
 import argparse
+import contextlib
 import json
 import math
 import statistics
@@ -90,9 +92,9 @@ class BertMLM(nn.Module):
 
     def forward(self, ids, positions, labels):
         b, t = ids.shape
-        x = self.word(ids) + self.token_type(torch.zeros_like(ids)) + self.position(torch.arange(t))
+        x = self.word(ids) + self.token_type(torch.zeros_like(ids)) + self.position(torch.arange(t, device=ids.device))
         x = F.dropout(self.emb_norm(x), self.dropout, self.training)
-        mask = torch.zeros(b, 1, 1, t)  # no padding: HF's additive mask is all zeros
+        mask = torch.zeros(b, 1, 1, t, device=ids.device, dtype=x.dtype)  # no padding: HF's additive mask is all zeros
         for layer in self.layers:
             x = layer(x, mask)
         picked = x.reshape(b * t, -1)[positions]  # [M, H]
@@ -118,9 +120,15 @@ def main():
     parser.add_argument('--steps', type=int, default=10)
     parser.add_argument('--dropout', type=float, default=0.0, help='hidden and attention dropout (HF places); default off')
     parser.add_argument('--device', default='cpu', help='cpu, or cuda (gpu-vs-torch.sh)')
+    parser.add_argument('--precision', choices=('fp32', 'fp16'), default='fp32',
+                        help='fp16: autocast to float16 with a GradScaler (automatic mixed precision; CUDA only)')
     parser.add_argument('--json', action='store_true')
     args = parser.parse_args()
     device = torch.device(args.device)
+    if args.precision == 'fp16' and device.type != 'cuda':
+        parser.error('--precision fp16 is automatic mixed precision on CUDA; use --device cuda')
+    amp = args.precision == 'fp16'
+    scaler = torch.cuda.amp.GradScaler(enabled=amp)
 
     torch.set_num_threads(args.threads)
     torch.manual_seed(42)
@@ -134,9 +142,11 @@ def main():
         start = time.perf_counter()
         cpu_start = time.process_time()
         optimizer.zero_grad(set_to_none=True)
-        loss = model(ids, positions, labels)
-        loss.backward()
-        optimizer.step()
+        with torch.autocast(device_type='cuda', dtype=torch.float16) if amp else contextlib.nullcontext():
+            loss = model(ids, positions, labels)
+        scaler.scale(loss).backward()
+        scaler.step(optimizer)
+        scaler.update()
         value = loss.item()
         ms = (time.perf_counter() - start) * 1000
         cpu_ms = (time.process_time() - cpu_start) * 1000
@@ -154,6 +164,7 @@ def main():
         'blas': blas_library(),
         'device': torch.cuda.get_device_name(device) if device.type == 'cuda' else 'cpu',
         'config': args.config,
+        'precision': args.precision,
         'threads': torch.get_num_threads(),
         'batchSize': batch_size,
         'sequenceLength': SEQ,
