@@ -45,17 +45,14 @@ export function createBenchModel(config: BertConfig, seed = 42, precision: Preci
   let nextMaskSeed = 1
   const ctx: ForwardContext = dropout ? { training: true, nextSeed: () => nextMaskSeed++ } : EVAL
   const optimizer: Optimizer = new AdamW(weights, { weightDecay: 0, eps: 1e-8 })
-  const forward = () => {
-    const { hiddenStates } = bertEncoder(weights, config, batch!, ctx, { pooler: false })
-    const loss = mlmLoss(weights, config, hiddenStates[hiddenStates.length - 1], batch!.labels)
-    return scaler ? (loss.mul(scaler.scale) as tf.Scalar) : loss
-  }
-  let batch: BenchBatch | null = null
   return {
     parameters: parameterCount(weights),
-    async step(next, lr) {
-      batch = next
-      const { loss, grads } = lossAndGrads(weights, forward)
+    async step(batch, lr) {
+      const { loss, grads } = lossAndGrads(weights, () => {
+        const { hiddenStates } = bertEncoder(weights, config, batch, ctx, { pooler: false })
+        const l = mlmLoss(weights, config, hiddenStates[hiddenStates.length - 1], batch.labels)
+        return scaler ? (l.mul(scaler.scale) as tf.Scalar) : l
+      })
       if (!scaler) {
         optimizer.step(grads, lr)
         grads.forEach((g) => g.dispose())

@@ -70,7 +70,7 @@ function qkvLoad(read: HalfRead, name: 'q' | 'k' | 'v', i: string): string {
 const QKV_AT_WGSL = /* wgsl */ `
 fn qkvAt(which: u32, i: u32) -> f32 {
   let e = which * ((u.B * u.T * u.H + 1u) & ~1u) + i;
-  return fromHalf((qkv[e >> 1u] >> ((e & 1u) * 16u)) & 0xffffu);
+  return ${halfLoad('packed', 'qkv', 'e')};
 }`
 
 /**

@@ -10,7 +10,7 @@
 // The conversions are integer arithmetic on the bits, not pack2x16float / f16(x): WGSL leaves those
 // undefined beyond f16's range and lets them round either way, while the loss scaler needs overflow
 // to become ±Infinity, and stored copies must equal the rounding the product applies to f32 inputs as
-// they load (matmul.ts's half(): nearest, ties to even; subnormals multiples of 2⁻²⁴; from 65520 on
+// they load (matmul-parts.ts's half(): nearest, ties to even; subnormals multiples of 2⁻²⁴; from 65520 on
 // ±Infinity), so that storing in f16 changes memory, not numbers.
 import type { TensorInfo } from '@tensorflow/tfjs'
 import { matmulInputsPrecision } from './flags'

@@ -20,8 +20,8 @@
 //
 // fp16 storage (half.ts): A or B may be a packed f16 operand (2 values per u32, from an element offset),
 // bound as array<vec2<u32>> (4 values per load) where aligned, else array<u32>; its values are f16
-// already, so the load only widens them; the f32 operands are rounded as they load (matmul-parts.ts half()). The GELU
-// epilogue may write Z packed too (`packZ`, half.ts's layout and rounding): whole words only, so N even.
+// already, so the load only widens them; the f32 operands are rounded as they load (matmul-parts.ts
+// half()). The GELU epilogue may write Z packed too (`packZ`, half.ts's layout and rounding): whole words only, so N even.
 import type { TensorInfo } from '@tensorflow/tfjs'
 import { matmulInputsPrecision, matmulVec4On } from './flags'
 import { halfWords, type HalfOperand } from './half'
