@@ -16,6 +16,7 @@ interface BenchTrainOptions extends Pick<GlobalOptions, 'json'> {
   nativeThreads?: number
   dropout?: number
   precision: Precision
+  submitEvery?: number
 }
 
 const choice = <T extends string>(allowed: readonly T[], what: string) => (value: string): T => {
@@ -48,6 +49,7 @@ export function registerBenchTrain(bench: Command): void {
     .option('--native-threads <n>', 'threads for the native kernels and matrix products (default: all cores)', positiveInt('--native-threads'))
     .option('--dropout <p>', 'dropout on hidden states and attention (training mode, as pretraining); default off', probability('--dropout'))
     .option('--precision <p>', 'fp32, or fp16 (webgpu: f16 inputs and storage, f32 accumulation, dynamic loss scaling)', choice(['fp32', 'fp16'] as Precision[], '--precision'), 'fp32')
+    .option('--submit-every <n>', 'webgpu: dispatches recorded before each queue submission (default 1000: once per step)', positiveInt('--submit-every'))
     .option('--json', 'print one JSON object (the last line)')
     .action(async (opts: BenchTrainOptions) => {
       const result = await benchTrain({
@@ -60,6 +62,7 @@ export function registerBenchTrain(bench: Command): void {
         nativeThreads: opts.nativeThreads,
         dropout: opts.dropout,
         precision: opts.precision,
+        submitEvery: opts.submitEvery,
         onStep: opts.json
           ? undefined
           : (s) => console.log(`${s.warmup ? 'warm-up' : 'step'} ${s.index + 1}: ${s.ms.toFixed(0)} ms, loss ${s.loss.toFixed(4)}`),
@@ -73,5 +76,9 @@ export function registerBenchTrain(bench: Command): void {
       )
       if (result.lossScale) console.log(`fp16: loss scale ${result.lossScale.scale} after the last step, ${result.lossScale.skipped} step(s) skipped on overflow`)
       console.log(`median ${result.medianStepMs.toFixed(1)} ms/step, ${result.tokensPerSec.toFixed(0)} tokens/s over ${result.stepMs.length} steps (${result.precision})`)
+      if (result.gpuWork) {
+        const { dispatches, submits, submitEvery } = result.gpuWork
+        console.log(`webgpu: ${result.medianHostMs.toFixed(1)} ms/step recording on this thread (median), ${dispatches} dispatches and ${submits} submission(s) per step (submitting every ${submitEvery} dispatches)`)
+      }
     })
 }

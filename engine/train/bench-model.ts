@@ -26,6 +26,8 @@ export interface BenchModel {
   parameters: number
   /** One training step (forward, backward, Adam update); resolves to the loss (unscaled), which the caller disposes. */
   step(batch: BenchBatch, lr: number): Promise<tf.Scalar>
+  /** ms the last `step` spent waiting for the device (fp16 reads the gradients' norm back); 0 in fp32. */
+  deviceWaitMs(): number
   /** fp16: the loss scale the next step uses, and the steps skipped on overflow so far. */
   lossScale(): { scale: number; skipped: number } | null
   dispose(): void
@@ -42,12 +44,14 @@ export function createBenchModel(config: BertConfig, seed = 42, precision: Preci
   let skipped = 0
   const weights: Weights = initWeights({ config, heads: [{ kind: 'mlm' }], pooler: false }, seed)
   const dropout = config.hidden_dropout_prob > 0 || config.attention_probs_dropout_prob > 0
+  let waitedMs = 0
   let nextMaskSeed = 1
   const ctx: ForwardContext = dropout ? { training: true, nextSeed: () => nextMaskSeed++ } : EVAL
   const optimizer: Optimizer = new AdamW(weights, { weightDecay: 0, eps: 1e-8 })
   return {
     parameters: parameterCount(weights),
     async step(batch, lr) {
+      waitedMs = 0
       const { loss, grads } = lossAndGrads(weights, () => {
         const { hiddenStates } = bertEncoder(weights, config, batch, ctx, { pooler: false })
         const l = mlmLoss(weights, config, hiddenStates[hiddenStates.length - 1], batch.labels)
@@ -60,7 +64,9 @@ export function createBenchModel(config: BertConfig, seed = 42, precision: Preci
       }
       const scale = scaler.scale
       const clipped = optimizer.clipGradients(grads, Infinity, scale) // unscales inside the update
+      const waitStart = performance.now()
       const finite = Number.isFinite(await readScalar(clipped.norm))
+      waitedMs = performance.now() - waitStart
       if (scaler.update(finite)) optimizer.step(clipped.grads, lr)
       else skipped++
       clipped.grads.forEach((g) => g.dispose())
@@ -69,6 +75,7 @@ export function createBenchModel(config: BertConfig, seed = 42, precision: Preci
       loss.dispose()
       return unscaled
     },
+    deviceWaitMs: () => waitedMs,
     lossScale: () => (scaler ? { scale: scaler.scale, skipped } : null),
     dispose() {
       optimizer.dispose()

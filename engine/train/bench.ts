@@ -9,6 +9,8 @@ import { selectBackend, type BackendPreference, type BackendSelection } from '..
 import { createBenchModel, type BenchBatch } from './bench-model'
 import { readScalar } from '../compute/read'
 import type { Precision } from '../compute/precision'
+import { setSubmitEvery } from '../compute/webgpu/flags'
+import { watchGpuWork, type GpuWork } from '../compute/webgpu/gpu-work'
 
 export type BenchConfigName = keyof typeof BENCH_CONFIGS
 
@@ -29,6 +31,8 @@ export interface TrainBenchOptions {
   dropout?: number
   /** fp16 mixed precision with dynamic loss scaling (webgpu only), as `precision` in a run config; default fp32. */
   precision?: Precision
+  /** webgpu: dispatches recorded before each submission (MENGZI_WEBGPU_SUBMIT_EVERY; default flags.ts's). */
+  submitEvery?: number
   /** Called after each step (warm-up ones included) with its time and loss. */
   onStep?: (step: { index: number; warmup: boolean; ms: number; loss: number }) => void
 }
@@ -47,6 +51,14 @@ export interface TrainBenchResult {
   medianStepMs: number
   /** Process CPU time per step (all threads), median: steadier than wall time on a shared machine. */
   medianCpuMs: number
+  /**
+   * Wall time per step this thread spent recording the step (tfjs, our kernels' JavaScript, Dawn's
+   * validation), not waiting for the device, median. On webgpu the device waits are the loss read and,
+   * in fp16, the norm read; on wasm and cpu kernels run as they are recorded, so this is the step.
+   */
+  medianHostMs: number
+  /** webgpu: dispatches and queue submissions in the last timed step, and the submit interval; null elsewhere. */
+  gpuWork: (GpuWork & { submitEvery: number }) | null
   tokensPerSec: number
   losses: number[]
   precision: Precision
@@ -101,25 +113,43 @@ export async function benchTrain(options: TrainBenchOptions): Promise<TrainBench
   const config: BertConfig = { ...BENCH_CONFIGS[name], hidden_dropout_prob: dropout, attention_probs_dropout_prob: dropout }
   const batchSize = benchBatchSize(name)
   const precision = options.precision ?? 'fp32'
+  const onWebgpu = selection.name === 'webgpu'
+  if (options.submitEvery !== undefined && !onWebgpu) throw new Error(`submitEvery is a webgpu setting; this bench runs on ${selection.name}`)
   const model = createBenchModel(config, 42, precision)
   const batch = benchBatch(config, batchSize)
+  const restoreSubmit = onWebgpu && options.submitEvery !== undefined ? setSubmitEvery(options.submitEvery) : null
+  const submitEvery = onWebgpu ? (tf.env().get('WEBGPU_DEFERRED_SUBMIT_BATCH_SIZE') as number) : 0
   const stepMs: number[] = []
   const cpuMs: number[] = []
+  const hostMs: number[] = []
+  let gpuWork: GpuWork | null = null
   const losses: number[] = []
   let lossScale: TrainBenchResult['lossScale'] = null
   try {
     for (let i = 0; i < warmupSteps + timedSteps; i++) {
       const start = performance.now()
       const cpuStart = process.cpuUsage()
-      const lossTensor = await model.step(batch, 1e-4)
-      // Reading the loss waits for the step (and is what a training loop does anyway).
-      const loss = await readScalar(lossTensor) // a device error fails the bench instead of hanging it
-      lossTensor.dispose()
+      const stopCounting = onWebgpu ? watchGpuWork() : null
+      let loss: number
+      let recorded: number
+      try {
+        const lossTensor = await model.step(batch, 1e-4)
+        recorded = performance.now()
+        // Reading the loss waits for the step (and is what a training loop does anyway).
+        try {
+          loss = await readScalar(lossTensor) // a device error fails the bench instead of hanging it
+        } finally {
+          lossTensor.dispose()
+        }
+      } finally {
+        gpuWork = stopCounting?.() ?? null
+      }
       const ms = performance.now() - start
       const cpu = process.cpuUsage(cpuStart)
       const warmup = i < warmupSteps
       if (!warmup) {
         stepMs.push(ms)
+        hostMs.push(recorded - start - model.deviceWaitMs())
         cpuMs.push((cpu.user + cpu.system) / 1000)
         losses.push(loss)
       }
@@ -127,6 +157,7 @@ export async function benchTrain(options: TrainBenchOptions): Promise<TrainBench
     }
     lossScale = model.lossScale()
   } finally {
+    if (restoreSubmit !== null) setSubmitEvery(restoreSubmit)
     model.dispose()
     tf.dispose([batch.inputIds, batch.tokenTypeIds, batch.attentionMask])
   }
@@ -144,6 +175,8 @@ export async function benchTrain(options: TrainBenchOptions): Promise<TrainBench
     stepMs,
     medianStepMs,
     medianCpuMs: median(cpuMs),
+    medianHostMs: median(hostMs),
+    gpuWork: gpuWork && { ...gpuWork, submitEvery },
     tokensPerSec: (batchSize * BENCH_SEQUENCE * 1000) / medianStepMs,
     losses,
     precision,

@@ -21,8 +21,11 @@
 # Both engines run one after the other per config, ours with stock tfjs-webgpu kernels
 # (MENGZI_WEBGPU_KERNELS=0), with ours (the tiled matrix product), and with ours using the subgroup
 # matrix product (MENGZI_WEBGPU_MATMUL_SUBGROUPS=1; its column says "tiled" where the adapter has no
-# subgroups, G = lanes sharing each A block otherwise), and with ours in fp16 (--precision fp16: f16
-# inputs and storage, f32 accumulation, dynamic loss scaling; "n/a" without shader-f16). PyTorch runs
+# subgroups, G = lanes sharing each A block otherwise), with ours submitting every 64 dispatches
+# instead of once per step (--submit-every 64: the GPU starts while the step is still being recorded),
+# and with ours in fp16 (--precision fp16: f16 inputs and storage, f32 accumulation, dynamic loss
+# scaling; "n/a" without shader-f16). Our kernels' column also gives the host's share: ms per step this
+# thread spent recording the step (not waiting for the GPU), and dispatches per step. PyTorch runs
 # fp32 and fp16 AMP (autocast + GradScaler). Timings are comparable only within one call.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
@@ -69,10 +72,10 @@ run() {
   export XDG_RUNTIME_DIR="${XDG_RUNTIME_DIR:-/tmp/xdg-runtime-$(id -u)}" && mkdir -p -m 700 "$XDG_RUNTIME_DIR"
   local torch_ok=1
   python3 -c 'import torch, sys; sys.exit(0 if torch.cuda.is_available() else 1)' 2>/dev/null || torch_ok=0
-  [ $json = 1 ] || printf '| config | PyTorch CUDA fp32 ms/step | PyTorch AMP fp16 | ours, stock tfjs-webgpu kernels | ours, our WGSL kernels | ours, subgroup product | ours, fp16 | ours / PyTorch fp32 | ours fp16 / PyTorch fp32 |\n|---|---|---|---|---|---|---|---|---|\n'
+  [ $json = 1 ] || printf '| config | PyTorch CUDA fp32 ms/step | PyTorch AMP fp16 | ours, stock tfjs-webgpu kernels | ours, our WGSL kernels (host ms, dispatches) | ours, submit every 64 | ours, subgroup product | ours, fp16 | ours / PyTorch fp32 | ours fp16 / PyTorch fp32 |\n|---|---|---|---|---|---|---|---|---|---|\n'
   local bench=("$work/node" "$work/mengzi-bench.mjs")
   for c in "${configs[@]}"; do
-    local torch='null' amp='null' stock fused sub half
+    local torch='null' amp='null' stock fused early sub half
     local args=(--config "$c" --steps "$steps" --warmup "$warmup")
     if [ $torch_ok = 1 ]; then
       torch=$(python3 test/bench/train_torch.py "${args[@]}" --device cuda --json | tail -1)
@@ -80,19 +83,21 @@ run() {
     fi
     stock=$(MENGZI_WEBGPU_KERNELS=0 "${bench[@]}" "${args[@]}" | tail -1)
     fused=$("${bench[@]}" "${args[@]}" | tail -1)
+    early=$("${bench[@]}" "${args[@]}" --submit-every 64 | tail -1)
     sub=$(MENGZI_WEBGPU_MATMUL_SUBGROUPS=1 "${bench[@]}" "${args[@]}" | tail -1)
     # fp16 needs shader-f16: an adapter without it is a row entry, not a failed script
     half=$("${bench[@]}" "${args[@]}" --precision fp16 2>/dev/null | tail -1) || half='null'
     if [ $json = 1 ]; then
-      printf '{"config":"%s","torch":%s,"torchAmp":%s,"stock":%s,"fused":%s,"subgroups":%s,"fp16":%s}\n' "$c" "$torch" "$amp" "$stock" "$fused" "$sub" "$half"
+      printf '{"config":"%s","torch":%s,"torchAmp":%s,"stock":%s,"fused":%s,"submitEvery64":%s,"subgroups":%s,"fp16":%s}\n' "$c" "$torch" "$amp" "$stock" "$fused" "$early" "$sub" "$half"
     else
       "$work/node" -e '
-        const [c, t, a, s, f, g, h] = process.argv.slice(1).map((x, i) => (i === 0 ? x : JSON.parse(x)))
+        const [c, t, a, s, f, e, g, h] = process.argv.slice(1).map((x, i) => (i === 0 ? x : JSON.parse(x)))
         const ms = (r, none = "n/a (no CUDA torch)") => (r ? r.medianStepMs.toFixed(1) : none)
         const sg = `${ms(g)} (${g.matmulSubgroups ? "G " + g.matmulSubgroups : "tiled: no subgroups"})`
         const ratio = (r) => (t && r ? (r.medianStepMs / t.medianStepMs).toFixed(1) + "×" : "n/a")
-        console.log(`| ${c} | ${ms(t)} | ${ms(a)} | ${ms(s)} | ${ms(f)} | ${sg} | ${ms(h, "n/a (no shader-f16)")} | ${ratio(f)} | ${ratio(h)} |`)
-        if (c === "A" || !process.env.QUIET) console.error(`adapter: ${f.backendDetail}`)' "$c" "$torch" "$amp" "$stock" "$fused" "$sub" "$half"
+        const host = (r) => `${ms(r)} (${r.medianHostMs.toFixed(1)}, ${r.gpuWork.dispatches})`
+        console.log(`| ${c} | ${ms(t)} | ${ms(a)} | ${ms(s)} | ${host(f)} | ${ms(e)} | ${sg} | ${ms(h, "n/a (no shader-f16)")} | ${ratio(f)} | ${ratio(h)} |`)
+        if (c === "A" || !process.env.QUIET) console.error(`adapter: ${f.backendDetail}`)' "$c" "$torch" "$amp" "$stock" "$fused" "$early" "$sub" "$half"
     fi
   done
 }

@@ -1,5 +1,7 @@
 // Whether the model's ops use our fused WGSL kernels on webgpu (default) or tfjs-webgpu's stock
 // compositions (MENGZI_WEBGPU_KERNELS=0, or off for a test that compares the two).
+import * as tf from '@tensorflow/tfjs'
+
 let fusedOn = process.env.MENGZI_WEBGPU_KERNELS !== '0'
 
 /** Turns the fused webgpu kernels on or off; returns the previous setting. */
@@ -103,4 +105,32 @@ export function setMatmulSubgroups(on: MatmulSubgroups): MatmulSubgroups {
 
 export function matmulSubgroupsSetting(): MatmulSubgroups {
   return matmulSubgroups
+}
+
+/**
+ * How many dispatches tfjs-webgpu records before it submits its command buffer (its
+ * WEBGPU_DEFERRED_SUBMIT_BATCH_SIZE). The default, 1000, submits a training step once, at the loss
+ * read (fewest submissions; on an H100 with stock kernels 1000 beat tfjs's own 15, TFJS-NOTES); a
+ * smaller interval lets the GPU start on a step's first kernels while the rest are still being
+ * recorded, at the cost of more submissions. Which wins on a GPU is for gpu-vs-torch.sh to measure.
+ * MENGZI_WEBGPU_SUBMIT_EVERY=N sets it for a process.
+ */
+export const DEFAULT_SUBMIT_EVERY = 1000
+
+/** MENGZI_WEBGPU_SUBMIT_EVERY's value, or the default when unset; a one-line reason for anything else. */
+export function submitEveryFromEnv(text: string | undefined): number {
+  if (text === undefined || text === '') return DEFAULT_SUBMIT_EVERY
+  const n = Number(text)
+  if (!/^\d+$/.test(text.trim()) || !Number.isSafeInteger(n) || n < 1) {
+    throw new Error(`MENGZI_WEBGPU_SUBMIT_EVERY: expected a whole number of dispatches, 1 or more; got "${text}"`)
+  }
+  return n
+}
+
+/** Sets the submit interval on the running tfjs-webgpu backend; returns the previous one. */
+export function setSubmitEvery(dispatches: number): number {
+  submitEveryFromEnv(String(dispatches)) // the same refusal as the variable's
+  const previous = tf.env().get('WEBGPU_DEFERRED_SUBMIT_BATCH_SIZE') as number
+  tf.env().set('WEBGPU_DEFERRED_SUBMIT_BATCH_SIZE', dispatches)
+  return previous
 }

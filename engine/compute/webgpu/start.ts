@@ -5,6 +5,7 @@ import * as tf from '@tensorflow/tfjs'
 import type { Gpu } from './gpu'
 import { openDevice, setCurrentDevice, type AdapterReport } from './device'
 import { registerWebgpuKernels } from './kernels'
+import { submitEveryFromEnv } from './flags'
 
 export type WebgpuStart = { ok: true; report: AdapterReport } | { ok: false; reason: string }
 
@@ -14,6 +15,12 @@ export async function startWebgpu(gpu: Gpu, globals: object, allowSoftware: bool
   if (started) {
     if (started.software && !allowSoftware) return { ok: false, reason: `only a software adapter (${started.description}: ${started.software}); used only when backend webgpu is asked for by name` }
     return (await tf.setBackend('webgpu')) ? { ok: true, report: started } : { ok: false, reason: 'the tfjs webgpu backend did not start' }
+  }
+  let submitEvery: number
+  try {
+    submitEvery = submitEveryFromEnv(process.env.MENGZI_WEBGPU_SUBMIT_EVERY)
+  } catch (e) {
+    return { ok: false, reason: (e as Error).message }
   }
   const opened = await openDevice(gpu, allowSoftware)
   if ('reason' in opened) return { ok: false, reason: opened.reason }
@@ -29,8 +36,8 @@ export async function startWebgpu(gpu: Gpu, globals: object, allowSoftware: bool
   registerWebgpuKernels()
   // Measured on an H100 (TFJS-NOTES): submitting every 1000 dispatches instead of 15, and never running
   // small kernels on the CPU (which reads their inputs back), took BASE from 3.7 to 2.6 s per step with
-  // identical losses.
-  tf.env().set('WEBGPU_DEFERRED_SUBMIT_BATCH_SIZE', 1000)
+  // identical losses. flags.ts says why the interval is a setting.
+  tf.env().set('WEBGPU_DEFERRED_SUBMIT_BATCH_SIZE', submitEvery)
   tf.env().set('WEBGPU_CPU_FORWARD', false)
   setCurrentDevice(opened)
   started = opened.report
