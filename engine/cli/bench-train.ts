@@ -4,6 +4,7 @@ import { BENCH_CONFIGS } from '../model/config'
 import { BACKEND_NAMES, type BackendPreference } from '../compute/backends'
 import { benchTrain, type BenchConfigName } from '../train/bench'
 import type { Precision } from '../compute/precision'
+import type { KernelTimes } from '../compute/webgpu/kernel-timer'
 import { printJson, type GlobalOptions } from './common'
 
 interface BenchTrainOptions extends Pick<GlobalOptions, 'json'> {
@@ -17,6 +18,7 @@ interface BenchTrainOptions extends Pick<GlobalOptions, 'json'> {
   dropout?: number
   precision: Precision
   submitEvery?: number
+  kernelTimes?: boolean
 }
 
 const choice = <T extends string>(allowed: readonly T[], what: string) => (value: string): T => {
@@ -50,6 +52,7 @@ export function registerBenchTrain(bench: Command): void {
     .option('--dropout <p>', 'dropout on hidden states and attention (training mode, as pretraining); default off', probability('--dropout'))
     .option('--precision <p>', 'fp32, or fp16 (webgpu: f16 inputs and storage, f32 accumulation, dynamic loss scaling)', choice(['fp32', 'fp16'] as Precision[], '--precision'), 'fp32')
     .option('--submit-every <n>', 'webgpu: dispatches recorded before each queue submission (default 1000: once per step)', positiveInt('--submit-every'))
+    .option('--kernel-times', 'webgpu: one more step with the GPU\'s time for each kernel (timestamp queries)')
     .option('--json', 'print one JSON object (the last line)')
     .action(async (opts: BenchTrainOptions) => {
       const result = await benchTrain({
@@ -63,6 +66,7 @@ export function registerBenchTrain(bench: Command): void {
         dropout: opts.dropout,
         precision: opts.precision,
         submitEvery: opts.submitEvery,
+        kernelTimes: opts.kernelTimes,
         onStep: opts.json
           ? undefined
           : (s) => console.log(`${s.warmup ? 'warm-up' : 'step'} ${s.index + 1}: ${s.ms.toFixed(0)} ms, loss ${s.loss.toFixed(4)}`),
@@ -80,5 +84,12 @@ export function registerBenchTrain(bench: Command): void {
         const { dispatches, submits, submitEvery } = result.gpuWork
         console.log(`webgpu: ${result.medianHostMs.toFixed(1)} ms/step recording on this thread (median), ${dispatches} dispatches and ${submits} submission(s) per step (submitting every ${submitEvery} dispatches)`)
       }
+      if (result.kernelTimes) printKernelTimes(result.kernelTimes)
     })
+}
+
+function printKernelTimes({ kernels, totalMs, untimed }: KernelTimes): void {
+  console.log(`\nGPU time per kernel in one more step (each dispatch in a pass of its own): ${totalMs.toFixed(2)} ms in all${untimed ? `, ${untimed} dispatches not timed` : ''}`)
+  console.log('| kernel | dispatches | GPU ms | share |\n|---|---|---|---|')
+  for (const k of kernels) console.log(`| ${k.kernel} | ${k.dispatches} | ${k.ms.toFixed(3)} | ${((100 * k.ms) / (totalMs || 1)).toFixed(1)}% |`)
 }

@@ -11,6 +11,7 @@ import { readScalar } from '../compute/read'
 import type { Precision } from '../compute/precision'
 import { setSubmitEvery } from '../compute/webgpu/flags'
 import { watchGpuWork, type GpuWork } from '../compute/webgpu/gpu-work'
+import { startKernelTimer, type KernelTimes } from '../compute/webgpu/kernel-timer'
 
 export type BenchConfigName = keyof typeof BENCH_CONFIGS
 
@@ -33,6 +34,8 @@ export interface TrainBenchOptions {
   precision?: Precision
   /** webgpu: dispatches recorded before each submission (MENGZI_WEBGPU_SUBMIT_EVERY; default flags.ts's). */
   submitEvery?: number
+  /** webgpu: after the timed steps, one more with the GPU's time for each kernel (timestamp queries). */
+  kernelTimes?: boolean
   /** Called after each step (warm-up ones included) with its time and loss. */
   onStep?: (step: { index: number; warmup: boolean; ms: number; loss: number }) => void
 }
@@ -59,6 +62,8 @@ export interface TrainBenchResult {
   medianHostMs: number
   /** webgpu: dispatches and queue submissions in the last timed step, and the submit interval; null elsewhere. */
   gpuWork: (GpuWork & { submitEvery: number }) | null
+  /** With `kernelTimes`: the GPU's time per kernel in one extra step (not among the timed ones); else null. */
+  kernelTimes: KernelTimes | null
   tokensPerSec: number
   losses: number[]
   precision: Precision
@@ -115,6 +120,7 @@ export async function benchTrain(options: TrainBenchOptions): Promise<TrainBench
   const precision = options.precision ?? 'fp32'
   const onWebgpu = selection.name === 'webgpu'
   if (options.submitEvery !== undefined && !onWebgpu) throw new Error(`submitEvery is a webgpu setting; this bench runs on ${selection.name}`)
+  if (options.kernelTimes && !onWebgpu) throw new Error(`kernel times are measured on webgpu; this bench runs on ${selection.name}`)
   const model = createBenchModel(config, 42, precision)
   const batch = benchBatch(config, batchSize)
   const restoreSubmit = onWebgpu && options.submitEvery !== undefined ? setSubmitEvery(options.submitEvery) : null
@@ -125,6 +131,7 @@ export async function benchTrain(options: TrainBenchOptions): Promise<TrainBench
   let gpuWork: GpuWork | null = null
   const losses: number[] = []
   let lossScale: TrainBenchResult['lossScale'] = null
+  let kernelTimes: KernelTimes | null = null
   try {
     for (let i = 0; i < warmupSteps + timedSteps; i++) {
       const start = performance.now()
@@ -156,6 +163,19 @@ export async function benchTrain(options: TrainBenchOptions): Promise<TrainBench
       options.onStep?.({ index: i, warmup, ms, loss })
     }
     lossScale = model.lossScale()
+    if (options.kernelTimes) {
+      const timer = startKernelTimer()
+      let stopped = false
+      try {
+        const lossTensor = await model.step(batch, 1e-4)
+        await readScalar(lossTensor)
+        lossTensor.dispose()
+        stopped = true
+        kernelTimes = await timer.stop()
+      } finally {
+        if (!stopped) await timer.stop()
+      }
+    }
   } finally {
     if (restoreSubmit !== null) setSubmitEvery(restoreSubmit)
     model.dispose()
@@ -177,6 +197,7 @@ export async function benchTrain(options: TrainBenchOptions): Promise<TrainBench
     medianCpuMs: median(cpuMs),
     medianHostMs: median(hostMs),
     gpuWork: gpuWork && { ...gpuWork, submitEvery },
+    kernelTimes,
     tokensPerSec: (batchSize * BENCH_SEQUENCE * 1000) / medianStepMs,
     losses,
     precision,

@@ -26,7 +26,8 @@
 # and with ours in fp16 (--precision fp16: f16 inputs and storage, f32 accumulation, dynamic loss
 # scaling; "n/a" without shader-f16). Our kernels' column also gives the host's share: ms per step this
 # thread spent recording the step (not waiting for the GPU), and dispatches per step. PyTorch runs
-# fp32 and fp16 AMP (autocast + GradScaler). Timings are comparable only within one call.
+# fp32 and fp16 AMP (autocast + GradScaler). Timings are comparable only within one call. After the
+# table, the GPU's time per kernel in one step of ours, fp32 and fp16 (`--kernel-times`).
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 OUT=.gpu-bench
@@ -99,6 +100,24 @@ run() {
         console.log(`| ${c} | ${ms(t)} | ${ms(a)} | ${ms(s)} | ${host(f)} | ${ms(e)} | ${sg} | ${ms(h, "n/a (no shader-f16)")} | ${ratio(f)} | ${ratio(h)} |`)
         if (c === "A" || !process.env.QUIET) console.error(`adapter: ${f.backendDetail}`)' "$c" "$torch" "$amp" "$stock" "$fused" "$early" "$sub" "$half"
     fi
+  done
+  # Where our GPU time goes: one step with each dispatch timed by the device (timestamp queries), fp32
+  # and fp16, per config. "n/a" where the adapter has no timestamp-query (or no shader-f16).
+  for c in "${configs[@]}"; do
+    for p in fp32 fp16; do
+      local times
+      times=$("${bench[@]}" --config "$c" --steps 1 --warmup 2 --precision "$p" --kernel-times 2>/dev/null | tail -1) || times='null'
+      if [ $json = 1 ]; then
+        printf '{"config":"%s","precision":"%s","kernelTimes":%s}\n' "$c" "$p" "$(echo "$times" | "$work/node" -e 'let s = ""; process.stdin.on("data", (d) => (s += d)).on("end", () => console.log(JSON.stringify(JSON.parse(s)?.kernelTimes ?? null)))')"
+      else
+        "$work/node" -e '
+          const [c, p, r] = [process.argv[1], process.argv[2], JSON.parse(process.argv[3])]
+          const t = r?.kernelTimes
+          if (!t) { console.log(`\nkernel times, ${c} ${p}: n/a`); process.exit(0) }
+          console.log(`\nkernel times, ${c} ${p}: ${t.totalMs.toFixed(2)} ms of GPU time in one step (each dispatch in its own pass; untimed step ${r.medianStepMs.toFixed(1)} ms), top 15\n| kernel | dispatches | GPU ms | share |\n|---|---|---|---|`)
+          for (const k of t.kernels.slice(0, 15)) console.log(`| ${k.kernel} | ${k.dispatches} | ${k.ms.toFixed(3)} | ${((100 * k.ms) / t.totalMs).toFixed(1)}% |`)' "$c" "$p" "$times"
+      fi
+    done
   done
 }
 

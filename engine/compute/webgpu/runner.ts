@@ -60,6 +60,17 @@ export interface Dispatch {
 
 let recorded = 0
 
+// kernel-timer.ts: while set, each dispatch gets a compute pass of its own, described by this function
+// (its timestamp writes), so the GPU's time for each kernel can be read.
+let passPerDispatch: ((key: string) => object) | null = null
+
+/** Gives every following dispatch its own compute pass (null: back to one shared pass); returns the previous setting. */
+export function setPassPerDispatch(describe: ((key: string) => object) | null): ((key: string) => object) | null {
+  const previous = passPerDispatch
+  passPerDispatch = describe
+  return previous
+}
+
 /** How many dispatches `dispatch` has recorded in this process (tfjs's own programs not included). */
 export function dispatchesRecorded(): number {
   return recorded
@@ -82,12 +93,16 @@ export function dispatch(backend: WebgpuBackendInternals, d: Dispatch): void {
   if (d.uniforms?.length) entries.push({ binding: entries.length, resource: backend.makeUniforms(d.uniforms) })
   const bindGroup = backend.device.createBindGroup({ layout: pipeline.getBindGroupLayout(0), entries })
   backend.ensureCommandEncoderReady()
-  if (!backend.computePassEncoder) backend.computePassEncoder = backend.commandEncoder!.beginComputePass({})
-  const pass = backend.computePassEncoder
+  if (passPerDispatch) {
+    backend.endComputePassEncoder()
+    backend.computePassEncoder = backend.commandEncoder!.beginComputePass(passPerDispatch(d.key))
+  } else if (!backend.computePassEncoder) backend.computePassEncoder = backend.commandEncoder!.beginComputePass({})
+  const pass = backend.computePassEncoder!
   pass.setPipeline(pipeline)
   pass.setBindGroup(0, bindGroup)
   pass.dispatchWorkgroups(x, y, z)
   backend.dispatchCountInPass++
+  if (passPerDispatch) backend.endComputePassEncoder()
   if (backend.dispatchCountInPass >= (tf.env().get('WEBGPU_DEFERRED_SUBMIT_BATCH_SIZE') as number)) {
     backend.endComputePassEncoder()
     backend.submitQueue()
