@@ -68,7 +68,8 @@ export function startKernelTimer(capacity = 2048): KernelTimer {
   b.recordAndSubmit = function (this: WebgpuBackendInternals, program: object, ...rest: unknown[]) {
     this.ensureCommandEncoderReady()
     this.endComputePassEncoder()
-    this.computePassEncoder = this.commandEncoder!.beginComputePass(describe(`tfjs:${program.constructor.name}`))
+    // (a bundler may have suffixed the class name with a digit to keep it unique)
+    this.computePassEncoder = this.commandEncoder!.beginComputePass(describe(`tfjs:${program.constructor.name.replace(/\d+$/, '')}`))
     const result = record.call(this, program, ...rest)
     this.endComputePassEncoder()
     return result
