@@ -155,7 +155,9 @@ async function loadDawn(): Promise<{ gpu: Gpu; globals: object } | { reason: str
   }
   if (!dawn) {
     const { create, globals } = (await import('webgpu')) as unknown as { create(flags: string[]): Gpu; globals: object }
-    dawn = { gpu: create([]), globals }
+    // Dawn rounds timestamps to 65.5 µs by default (a browser's guard against timing attacks, which a
+    // local training process does not need); kernel-timer.ts needs them whole.
+    dawn = { gpu: create(['disable-dawn-features=timestamp_quantization']), globals }
   }
   return dawn
 }

@@ -56,6 +56,8 @@ describeOnWebgpu('kernel timer', () => {
     expect(names.some((k) => k.startsWith('tfjs:'))).toBe(true) // tfjs-webgpu's own programs
     for (const k of times.kernels) expect(k.ms).toBeGreaterThanOrEqual(0)
     expect(times.totalMs).toBeGreaterThan(0)
+    // whole timestamps: Dawn's default rounds them to multiples of 2^16 ns, so every time would be one
+    expect(times.kernels.some((k) => Math.round(k.ms * 1e6) % 65536 !== 0)).toBe(true)
     expect(times.kernels.map((k) => k.ms)).toEqual([...times.kernels.map((k) => k.ms)].sort((x, y) => y - x))
     // the products do most of the work even at this size; a timer that stamped nothing would give 0
     expect(times.kernels.filter((k) => k.kernel.startsWith('matmul-')).reduce((s, k) => s + k.ms, 0)).toBeGreaterThan(0)
