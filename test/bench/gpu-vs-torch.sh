@@ -39,6 +39,9 @@ prepare() {
   npx esbuild test/bench/gpu-bench-entry.ts --bundle --platform=node --format=esm --target=node20 \
     --external:webgpu --external:@mengzi/native --outfile="$OUT/runtime/mengzi-bench.mjs" \
     --banner:js="import { createRequire as __cr } from 'node:module'; const require = __cr(import.meta.url);" --log-level=warning
+  npx esbuild test/bench/webgpu-matmul.ts --bundle --platform=node --format=esm --target=node20 \
+    --external:webgpu --external:@mengzi/native --outfile="$OUT/runtime/mengzi-matmul.mjs" \
+    --banner:js="import { createRequire as __cr } from 'node:module'; const require = __cr(import.meta.url);" --log-level=warning
   cp node_modules/webgpu/package.json node_modules/webgpu/index.js "$OUT/runtime/node_modules/webgpu/"
   cp node_modules/webgpu/dist/linux-x64/dawn.node "$OUT/runtime/node_modules/webgpu/dist/linux-x64/"
   tar -C "$OUT/runtime" -cf - . | xz -T0 -6 > "$OUT/runtime.tar.xz"
@@ -73,10 +76,10 @@ run() {
   export XDG_RUNTIME_DIR="${XDG_RUNTIME_DIR:-/tmp/xdg-runtime-$(id -u)}" && mkdir -p -m 700 "$XDG_RUNTIME_DIR"
   local torch_ok=1
   python3 -c 'import torch, sys; sys.exit(0 if torch.cuda.is_available() else 1)' 2>/dev/null || torch_ok=0
-  [ $json = 1 ] || printf '| config | PyTorch CUDA fp32 ms/step | PyTorch AMP fp16 | ours, stock tfjs-webgpu kernels | ours, our WGSL kernels (host ms, dispatches) | ours, submit every 64 | ours, subgroup product | ours, fp16 | ours / PyTorch fp32 | ours fp16 / PyTorch fp32 |\n|---|---|---|---|---|---|---|---|---|---|\n'
+  [ $json = 1 ] || printf '| config | PyTorch CUDA fp32 ms/step | PyTorch AMP fp16 | ours, stock tfjs-webgpu kernels | ours, our WGSL kernels (host ms, dispatches) | ours, submit every 64 | ours, subgroup product | ours, 128×128 tiles | ours, fp16 | ours / PyTorch fp32 | ours fp16 / PyTorch fp32 |\n|---|---|---|---|---|---|---|---|---|---|---|\n'
   local bench=("$work/node" "$work/mengzi-bench.mjs")
   for c in "${configs[@]}"; do
-    local torch='null' amp='null' stock fused early sub half
+    local torch='null' amp='null' stock fused early sub wide half
     local args=(--config "$c" --steps "$steps" --warmup "$warmup")
     if [ $torch_ok = 1 ]; then
       torch=$(python3 test/bench/train_torch.py "${args[@]}" --device cuda --json | tail -1)
@@ -86,19 +89,20 @@ run() {
     fused=$("${bench[@]}" "${args[@]}" | tail -1)
     early=$("${bench[@]}" "${args[@]}" --submit-every 64 | tail -1)
     sub=$(MENGZI_WEBGPU_MATMUL_SUBGROUPS=1 "${bench[@]}" "${args[@]}" | tail -1)
+    wide=$(MENGZI_WEBGPU_MATMUL_TILE=128 "${bench[@]}" "${args[@]}" | tail -1)
     # fp16 needs shader-f16: an adapter without it is a row entry, not a failed script
     half=$("${bench[@]}" "${args[@]}" --precision fp16 2>/dev/null | tail -1) || half='null'
     if [ $json = 1 ]; then
-      printf '{"config":"%s","torch":%s,"torchAmp":%s,"stock":%s,"fused":%s,"submitEvery64":%s,"subgroups":%s,"fp16":%s}\n' "$c" "$torch" "$amp" "$stock" "$fused" "$early" "$sub" "$half"
+      printf '{"config":"%s","torch":%s,"torchAmp":%s,"stock":%s,"fused":%s,"submitEvery64":%s,"subgroups":%s,"wide":%s,"fp16":%s}\n' "$c" "$torch" "$amp" "$stock" "$fused" "$early" "$sub" "$wide" "$half"
     else
       "$work/node" -e '
-        const [c, t, a, s, f, e, g, h] = process.argv.slice(1).map((x, i) => (i === 0 ? x : JSON.parse(x)))
+        const [c, t, a, s, f, e, g, w, h] = process.argv.slice(1).map((x, i) => (i === 0 ? x : JSON.parse(x)))
         const ms = (r, none = "n/a (no CUDA torch)") => (r ? r.medianStepMs.toFixed(1) : none)
         const sg = `${ms(g)} (${g.matmulSubgroups ? "G " + g.matmulSubgroups : "tiled: no subgroups"})`
         const ratio = (r) => (t && r ? (r.medianStepMs / t.medianStepMs).toFixed(1) + "×" : "n/a")
         const host = (r) => `${ms(r)} (${r.medianHostMs.toFixed(1)}, ${r.gpuWork.dispatches})`
-        console.log(`| ${c} | ${ms(t)} | ${ms(a)} | ${ms(s)} | ${host(f)} | ${ms(e)} | ${sg} | ${ms(h, "n/a (no shader-f16)")} | ${ratio(f)} | ${ratio(h)} |`)
-        if (c === "A" || !process.env.QUIET) console.error(`adapter: ${f.backendDetail}`)' "$c" "$torch" "$amp" "$stock" "$fused" "$early" "$sub" "$half"
+        console.log(`| ${c} | ${ms(t)} | ${ms(a)} | ${ms(s)} | ${host(f)} | ${ms(e)} | ${sg} | ${ms(w)} | ${ms(h, "n/a (no shader-f16)")} | ${ratio(f)} | ${ratio(h)} |`)
+        if (c === "A" || !process.env.QUIET) console.error(`adapter: ${f.backendDetail}`)' "$c" "$torch" "$amp" "$stock" "$fused" "$early" "$sub" "$wide" "$half"
     fi
   done
   # Where our GPU time goes: one step with each dispatch timed by the device (timestamp queries), fp32
@@ -119,6 +123,15 @@ run() {
       fi
     done
   done
+  # The product kernels alone at BERT-BASE's shapes (batch 32 × 128 = 4096 tokens; 616 masked rows for
+  # the MLM decoder): stock, 64×64 tiles (scalar and vec4 loads), 128×128 tiles, subgroups.
+  local sizes=4096x768x768:tB,4096x3072x768:tB,4096x768x3072:tB,4096x768x3072,3072x768x4096:tA,768x768x4096:tA,616x21128x768:tB
+  if [ $json = 1 ]; then
+    "$work/node" "$work/mengzi-matmul.mjs" --sizes "$sizes" --shares auto --json 2>/dev/null | tail -1 || echo null
+  else
+    echo
+    "$work/node" "$work/mengzi-matmul.mjs" --sizes "$sizes" --shares auto 2>/dev/null || echo "matrix products: the bench failed"
+  fi
 }
 
 case "${1:-}" in

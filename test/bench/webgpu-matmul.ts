@@ -9,6 +9,7 @@
 //              64×64 tiles before vec4 loads), skipped when git cannot read it
 //   scalar     today's kernel with vec4 loads off (the path ragged shapes take)
 //   vec4       today's tiled kernel as the engine runs it (the default)
+//   wide       the 128×128-tile kernel (matmul-wide.ts: four 4×4 blocks per invocation)
 //   sg G=n     the subgroup kernel (matmul-subgroups.ts, vec4 loads on), n lanes sharing each A block:
 //              one row per entry of --shares (comma-separated 4, 8, 16 or auto = the engine's choice
 //              for this adapter); only where the adapter has 'subgroups'. A G above the subgroup size
@@ -26,7 +27,7 @@ import * as tf from '@tensorflow/tfjs'
 import type { TensorInfo } from '@tensorflow/tfjs'
 import { selectBackend } from '../../engine/compute/backends'
 import { describeAdapter } from '../../engine/compute/webgpu/device'
-import { setMatmulSubgroups, setMatmulVec4, type MatmulSubgroups } from '../../engine/compute/webgpu/flags'
+import { setMatmulSubgroups, setMatmulTile, setMatmulVec4, type MatmulSubgroups } from '../../engine/compute/webgpu/flags'
 import { matmul, type MatmulArgs } from '../../engine/compute/webgpu/matmul'
 import { subgroupShare } from '../../engine/compute/webgpu/matmul-subgroups'
 import { webgpuInternals, type WebgpuBackendInternals } from '../../engine/compute/webgpu/runner'
@@ -114,7 +115,7 @@ for (const s of sizes) {
     return () => out.dispose()
   }]]
   if (typeof baseline === 'function') variants.push(['baseline', ours(baseline)])
-  variants.push(['scalar', ours(matmul)], ['vec4', ours(matmul)])
+  variants.push(['scalar', ours(matmul)], ['vec4', ours(matmul)], ['wide', ours(matmul)])
   for (const name of subgroupVariants.keys()) variants.push([name, ours(matmul)])
   // Rounds interleave the variants, so a change in the machine's load falls on all of them; the median
   // round is reported.
@@ -122,6 +123,7 @@ for (const s of sizes) {
   for (let round = 0; round < rounds; round++) {
     for (const [variant, run] of variants) {
       setMatmulVec4(variant !== 'scalar')
+      setMatmulTile(variant === 'wide' ? 128 : 64)
       setMatmulSubgroups(subgroupVariants.get(variant) ?? false)
       const ms = await timeCalls(backend, reps, run, round === 0)
       samples.get(variant)!.push(ms)
@@ -134,6 +136,7 @@ for (const s of sizes) {
     rows.push({ size: s.label, variant, ms: m, gflops: (2 * s.M * s.N * s.K) / m / 1e6, vsBaseline: base ? base / m : null, rounds: ms })
   }
   setMatmulVec4(true)
+  setMatmulTile(64)
   setMatmulSubgroups(false)
   tf.dispose([a, b])
 }

@@ -108,6 +108,26 @@ export function matmulSubgroupsSetting(): MatmulSubgroups {
 }
 
 /**
+ * The tiled product's tile side (the subgroup kernel, where on, keeps 64): 64, or 128 for the wide
+ * kernel (matmul-wide.ts: four 4×4 blocks per invocation, half the workgroup-memory reads per FMA),
+ * off until a GPU has timed it. MENGZI_WEBGPU_MATMUL_TILE=128 turns it on for a process.
+ */
+export type MatmulTile = 64 | 128
+
+let matmulTile: MatmulTile = process.env.MENGZI_WEBGPU_MATMUL_TILE === '128' ? 128 : 64
+
+/** Sets the tiled product's tile side; returns the previous one. */
+export function setMatmulTile(tile: MatmulTile): MatmulTile {
+  const previous = matmulTile
+  matmulTile = tile
+  return previous
+}
+
+export function matmulTileSetting(): MatmulTile {
+  return matmulTile
+}
+
+/**
  * How many dispatches tfjs-webgpu records before it submits its command buffer (its
  * WEBGPU_DEFERRED_SUBMIT_BATCH_SIZE). The default, 1000, submits a training step once, at the loss
  * read (fewest submissions; on an H100 with stock kernels 1000 beat tfjs's own 15, TFJS-NOTES); a

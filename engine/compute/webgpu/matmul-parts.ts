@@ -41,6 +41,8 @@ export interface Variant {
   vecC: boolean
   /** 0: the tiled kernel; 4, 8 or 16: the subgroup kernel, that many lanes sharing each A block (matmul-subgroups.ts). */
   share: number
+  /** The tiled kernel with 128×128 tiles (matmul-wide.ts); only where share is 0. */
+  wide: boolean
 }
 
 /**
@@ -90,23 +92,24 @@ export function stageB(v: Variant, bs: string, k0: string, tid: string): string 
       ${bs}[bk][bq] = b4;`
 }
 
-/** `let b0..b3`: the four vec4s of B's staged tile that invocation column `x` reads for k group `kq`. */
-export const readB = (v: Variant, bs: string, x: string, kq: string) =>
-  [0, 1, 2, 3].map((t) => `let b${t} = ${v.transB ? `${bs}[${x} * 4u + ${t}u][${kq}]` : `${bs}[${kq} * 4u + ${t}u][${x}]`};`).join(' ')
+/** `let b0..b3` (or another prefix): the four vec4s of B's staged tile that invocation column `x` reads for k group `kq`. */
+export const readB = (v: Variant, bs: string, x: string, kq: string, b = 'b') =>
+  [0, 1, 2, 3].map((t) => `let ${b}${t} = ${v.transB ? `${bs}[${x} * 4u + ${t}u][${kq}]` : `${bs}[${kq} * 4u + ${t}u][${x}]`};`).join(' ')
 
 /**
  * acc[i] += a(i, c) · (row c of the B block) for four k, from a0..a3 and b0..b3 as stored: A
- * transposed gives at = A[rows 4y..+3][k + t], else ai = A[row 4y + i][k..k + 3]; B likewise.
+ * transposed gives at = A[rows 4y..+3][k + t], else ai = A[row 4y + i][k..k + 3]; B likewise. The
+ * wide kernel (matmul-wide.ts) names its four blocks' accumulators and operands otherwise.
  */
-export function fmas(v: Variant): string {
-  const a = (i: number, c: number) => (v.transA ? `a${c}.${XYZW[i]}` : `a${i}.${XYZW[c]}`)
-  const bRow = (c: number) => (v.transB ? `vec4<f32>(${[0, 1, 2, 3].map((j) => `b${j}.${XYZW[c]}`).join(', ')})` : `b${c}`)
+export function fmas(v: Variant, acc = 'acc', a = 'a', b = 'b'): string {
+  const aAt = (i: number, c: number) => (v.transA ? `${a}${c}.${XYZW[i]}` : `${a}${i}.${XYZW[c]}`)
+  const bRow = (c: number) => (v.transB ? `vec4<f32>(${[0, 1, 2, 3].map((j) => `${b}${j}.${XYZW[c]}`).join(', ')})` : `${b}${c}`)
   const out: string[] = []
   if (v.transB && !v.transA) {
     // both blocks run along k: each entry is a dot product of a row of A and a column of B
-    for (let i = 0; i < 4; i++) out.push(`acc[${i}] += vec4<f32>(dot(a${i}, b0), dot(a${i}, b1), dot(a${i}, b2), dot(a${i}, b3));`)
+    for (let i = 0; i < 4; i++) out.push(`${acc}[${i}] += vec4<f32>(dot(${a}${i}, ${b}0), dot(${a}${i}, ${b}1), dot(${a}${i}, ${b}2), dot(${a}${i}, ${b}3));`)
   } else {
-    for (let c = 0; c < 4; c++) for (let i = 0; i < 4; i++) out.push(`acc[${i}] = fma(vec4<f32>(${a(i, c)}), ${bRow(c)}, acc[${i}]);`)
+    for (let c = 0; c < 4; c++) for (let i = 0; i < 4; i++) out.push(`${acc}[${i}] = fma(vec4<f32>(${aAt(i, c)}), ${bRow(c)}, ${acc}[${i}]);`)
   }
   return out.join('\n      ')
 }
@@ -128,8 +131,8 @@ ${v.gelu ? 'fn gelu4(z: vec4<f32>) -> vec4<f32> {\n  let e = vec4<f32>(erf(z.x *
 ${bindings(v.gelu ? [['C', cType], ['Z', zType]] : [['C', cType]], inputs, `M: u32, N: u32, K: u32, strideA: u32, strideB: u32, strideC: u32,${anyHalf ? ' offsetA: u32, offsetB: u32,' : ''}`)}`
 }
 
-/** Writes the 4×4 block acc of invocation (x, y): rows row0 + 4y + i, columns col0 + 4x .. + 3, plus bias, through GELU. */
-export function epilogue(v: Variant, x: string, y: string): string {
+/** Writes the 4×4 block `acc` of invocation (x, y): rows row0 + 4y + i, columns col0 + 4x .. + 3, plus bias, through GELU. */
+export function epilogue(v: Variant, x: string, y: string, acc = 'acc'): string {
   const activate = (z: string) => (v.gelu ? `gelu4(${z})` : z)
   // packed Z: a vec4 of C is one vec2<u32> of Z; in the scalar path each pair (c + j, c + j + 1), j even,
   // is one word (c is a multiple of 4 and N even, so a row ends on a pair's end)
@@ -137,11 +140,11 @@ export function epilogue(v: Variant, x: string, y: string): string {
   const zOne = v.halfZ ? 'if ((j & 1u) == 0u) { Z[k / 2u] = packHalf2(z[j], z[j + 1u]); }' : 'Z[k] = z[j];'
   const store = v.vecC
     ? `if (c < u.N) {
-      let z = acc[i]${v.bias ? ' + bias[c / 4u]' : ''};
+      let z = ${acc}[i]${v.bias ? ' + bias[c / 4u]' : ''};
       let k = (batch * u.strideC + r * u.N + c) / 4u;
       ${v.gelu ? `${zVec}\n      ` : ''}C[k] = ${activate('z')};
     }`
-    : `let z = acc[i]${v.bias ? ` + vec4<f32>(${[0, 1, 2, 3].map((j) => `bias[min(c + ${j}u, u.N - 1u)]`).join(', ')})` : ''};
+    : `let z = ${acc}[i]${v.bias ? ` + vec4<f32>(${[0, 1, 2, 3].map((j) => `bias[min(c + ${j}u, u.N - 1u)]`).join(', ')})` : ''};
     let g = ${activate('z')};
     for (var j = 0u; j < 4u; j++) {
       if (c + j >= u.N) { break; }

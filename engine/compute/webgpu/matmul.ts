@@ -18,15 +18,20 @@
 // (flags.ts setMatmulSubgroups, MENGZI_WEBGPU_MATMUL_SUBGROUPS=1) until a GPU has timed the two
 // (test/bench/webgpu-matmul.ts, gpu-vs-torch.sh); on lavapipe only its correctness is known.
 //
+// Wide tiles: matmul-wide.ts is the same kernel with 128×128 tiles (four 4×4 blocks per invocation,
+// half the workgroup-memory reads per FMA), equal bit for bit; off by default (flags.ts setMatmulTile,
+// MENGZI_WEBGPU_MATMUL_TILE=128) until a GPU has timed it: it makes four times fewer workgroups.
+//
 // fp16 storage (half.ts): A or B may be a packed f16 operand (2 values per u32, from an element offset),
 // bound as array<vec2<u32>> (4 values per load) where aligned, else array<u32>; its values are f16
 // already, so the load only widens them; the f32 operands are rounded as they load (matmul-parts.ts
 // half()). The GELU epilogue may write Z packed too (`packZ`, half.ts's layout and rounding): whole words only, so N even.
 import type { TensorInfo } from '@tensorflow/tfjs'
-import { matmulInputsPrecision, matmulVec4On } from './flags'
+import { matmulInputsPrecision, matmulTileSetting, matmulVec4On } from './flags'
 import { halfWords, type HalfOperand } from './half'
 import { epilogue, fmas, loadGroup, prelude, readB, sharedBType, stageB, TILE, TK, type Variant } from './matmul-parts'
 import { subgroupMatmulCode, subgroupShare, type SubgroupDevice } from './matmul-subgroups'
+import { WIDE_TILE, wideMatmulCode } from './matmul-wide'
 import { dispatch, output, u32, type WebgpuBackendInternals } from './runner'
 
 function matmulCode(v: Variant): string {
@@ -114,6 +119,7 @@ export function matmulVariant(args: MatmulArgs, device?: SubgroupDevice): Varian
   const strideA = args.strideA ?? M * K
   const strideB = args.strideB ?? K * N
   const vec = matmulVec4On()
+  const share = device ? subgroupShare(device) : 0
   const halfA = isHalf(args.a)
   const halfB = isHalf(args.b)
   // a packed operand's vec2<u32> loads also need its element offset aligned to 4
@@ -130,7 +136,8 @@ export function matmulVariant(args: MatmulArgs, device?: SubgroupDevice): Varian
     vecA: vec && (transA ? M : K) % 4 === 0 && strideA % 4 === 0 && aligned(args.a),
     vecB: vec && (transB ? K : N) % 4 === 0 && strideB % 4 === 0 && aligned(args.b),
     vecC: vec && N % 4 === 0,
-    share: device ? subgroupShare(device) : 0,
+    share,
+    wide: share === 0 && matmulTileSetting() === WIDE_TILE,
   }
 }
 
@@ -145,15 +152,15 @@ export function matmulOutputs(backend: WebgpuBackendInternals, args: MatmulArgs)
   const outs = v.gelu ? [output(backend, shape), z()] : [output(backend, shape)]
   const flag = (on: boolean, name: string) => (on ? name : '-')
   dispatch(backend, {
-    key: `matmul-${flag(v.transA, 'tA')}${flag(v.transB, 'tB')}${flag(v.bias, 'bias')}${v.f16 ? 'f16' : 'f32'}${flag(v.halfA, 'hA')}${flag(v.halfB, 'hB')}${flag(v.gelu, 'gelu')}${flag(v.halfZ, 'hZ')}${flag(v.vecA, 'vA')}${flag(v.vecB, 'vB')}${flag(v.vecC, 'vC')}${v.share ? `-sg${v.share}` : ''}`,
-    code: () => (v.share ? subgroupMatmulCode(v) : matmulCode(v)),
+    key: `matmul-${flag(v.transA, 'tA')}${flag(v.transB, 'tB')}${flag(v.bias, 'bias')}${v.f16 ? 'f16' : 'f32'}${flag(v.halfA, 'hA')}${flag(v.halfB, 'hB')}${flag(v.gelu, 'gelu')}${flag(v.halfZ, 'hZ')}${flag(v.vecA, 'vA')}${flag(v.vecB, 'vB')}${flag(v.vecC, 'vC')}${v.share ? `-sg${v.share}` : ''}${v.wide ? '-w128' : ''}`,
+    code: () => (v.share ? subgroupMatmulCode(v) : v.wide ? wideMatmulCode(v) : matmulCode(v)),
     outputs: outs,
     inputs: [...[a, b].map((o) => (isHalf(o) ? o.data : o)), ...(bias ? [bias] : [])],
     uniforms: [
       ...u32(M, N, K, args.strideA ?? M * K, args.strideB ?? K * N, M * N),
       ...(v.halfA || v.halfB ? u32(isHalf(a) ? a.offset : 0, isHalf(b) ? b.offset : 0) : []),
     ],
-    workgroups: [Math.ceil(N / TILE), Math.ceil(M / TILE), batch],
+    workgroups: [Math.ceil(N / (v.wide ? WIDE_TILE : TILE)), Math.ceil(M / (v.wide ? WIDE_TILE : TILE)), batch],
   })
   return outs
 }
