@@ -4,7 +4,7 @@
 // a read that waits on it never ends (TFJS-NOTES). So every error, from the `uncapturederror` event or
 // device loss, is recorded here, and `guardDevice` races each read against it.
 import { WorkbenchError } from '../../errors'
-import { matmulSubgroupsSetting } from './flags'
+import { matmulSubgroupsSetting, matmulTileSetting } from './flags'
 import type { Gpu, GpuAdapter, GpuAdapterInfo, GpuDevice } from './gpu'
 import { SUBGROUP_PROBE_WGSL, refuseSubgroups } from './wgsl'
 
@@ -68,8 +68,10 @@ export function describeAdapter(r: AdapterReport): string {
   const name = [r.vendor || 'unknown vendor', r.architecture, r.description || r.device].filter(Boolean).join(' ')
   const used = matmulSubgroupsSetting() === false ? 'in reductions' : 'in reductions and the product' // the product's kernel is opt-in (flags.ts)
   const features = [r.f16 ? 'shader-f16' : 'no shader-f16', r.subgroups ? `subgroups (${used})` : 'no subgroups'].join(', ')
+  // the wide product is opt-in too, and gives way to the subgroup one
+  const tiles = matmulTileSetting() === 128 && !(r.subgroups && matmulSubgroupsSetting() !== false) ? '; 128×128 product tiles' : ''
   const limits = `${r.limits.maxStorageBuffersPerShaderStage} storage buffers/stage, ${Math.round(r.limits.maxComputeWorkgroupStorageSize / 1024)} KiB workgroup memory, max buffer ${Math.round(r.limits.maxBufferSize / 2 ** 20)} MiB`
-  return `adapter ${name}${r.software ? ` [software: ${r.software}]` : ''}; ${features}; ${limits}`
+  return `adapter ${name}${r.software ? ` [software: ${r.software}]` : ''}; ${features}${tiles}; ${limits}`
 }
 
 export interface OpenedDevice {

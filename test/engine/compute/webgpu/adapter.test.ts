@@ -4,7 +4,7 @@ import * as tf from '@tensorflow/tfjs'
 import { describe, expect, it } from 'vitest'
 import { describeSelection, selectBackend } from '../../../../engine/compute/backends'
 import { describeAdapter, softwareAdapterReason, type AdapterReport } from '../../../../engine/compute/webgpu/device'
-import { setMatmulSubgroups } from '../../../../engine/compute/webgpu/flags'
+import { setMatmulSubgroups, setMatmulTile } from '../../../../engine/compute/webgpu/flags'
 import { adapter, describeOnWebgpu } from './on-webgpu'
 
 const info = (vendor: string, architecture: string, device: string, description: string) => ({ vendor, architecture, device, description })
@@ -25,7 +25,7 @@ describe('softwareAdapterReason', () => {
 })
 
 describe('describeAdapter', () => {
-  it('says where subgroups are used: reductions, and the product only while its subgroup kernel is on', () => {
+  it('says where subgroups are used (reductions, and the product only while its subgroup kernel is on), and 128×128 product tiles where they run', () => {
     const limits = { maxStorageBuffersPerShaderStage: 8, maxComputeWorkgroupStorageSize: 16384, maxComputeInvocationsPerWorkgroup: 256, maxStorageBufferBindingSize: 2 ** 27, maxBufferSize: 2 ** 28 }
     const h100: AdapterReport = { vendor: 'nvidia', architecture: 'hopper', device: 'NVIDIA H100 80GB HBM3', description: '', software: null, f16: true, subgroups: true, limits }
     const before = setMatmulSubgroups(false)
@@ -34,6 +34,12 @@ describe('describeAdapter', () => {
       setMatmulSubgroups(true)
       expect(describeAdapter(h100)).toContain('subgroups (in reductions and the product)')
       expect(describeAdapter({ ...h100, subgroups: false })).toContain('no subgroups;')
+      const tile = setMatmulTile(128) // the wide product: named, unless the subgroup product runs instead
+      expect(describeAdapter(h100)).not.toContain('128×128')
+      expect(describeAdapter({ ...h100, subgroups: false })).toContain('no subgroups; 128×128 product tiles; 8 storage buffers/stage')
+      setMatmulSubgroups(false)
+      expect(describeAdapter(h100)).toContain('subgroups (in reductions); 128×128 product tiles;')
+      setMatmulTile(tile)
     } finally {
       setMatmulSubgroups(before)
     }
