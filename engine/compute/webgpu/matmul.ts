@@ -151,8 +151,10 @@ export function matmulOutputs(backend: WebgpuBackendInternals, args: MatmulArgs)
   const z = () => (v.halfZ ? output(backend, [halfWords(M * N)], 'int32') : output(backend, shape))
   const outs = v.gelu ? [output(backend, shape), z()] : [output(backend, shape)]
   const flag = (on: boolean, name: string) => (on ? name : '-')
+  const key = `matmul-${flag(v.transA, 'tA')}${flag(v.transB, 'tB')}${flag(v.bias, 'bias')}${v.f16 ? 'f16' : 'f32'}${flag(v.halfA, 'hA')}${flag(v.halfB, 'hB')}${flag(v.gelu, 'gelu')}${flag(v.halfZ, 'hZ')}${flag(v.vecA, 'vA')}${flag(v.vecB, 'vB')}${flag(v.vecC, 'vC')}${v.share ? `-sg${v.share}` : ''}${v.wide ? '-w128' : ''}`
   dispatch(backend, {
-    key: `matmul-${flag(v.transA, 'tA')}${flag(v.transB, 'tB')}${flag(v.bias, 'bias')}${v.f16 ? 'f16' : 'f32'}${flag(v.halfA, 'hA')}${flag(v.halfB, 'hB')}${flag(v.gelu, 'gelu')}${flag(v.halfZ, 'hZ')}${flag(v.vecA, 'vA')}${flag(v.vecB, 'vB')}${flag(v.vecC, 'vC')}${v.share ? `-sg${v.share}` : ''}${v.wide ? '-w128' : ''}`,
+    key,
+    label: `${key} ${M}×${N}×${K}${batch > 1 ? ` ×${batch}` : ''}`,
     code: () => (v.share ? subgroupMatmulCode(v) : v.wide ? wideMatmulCode(v) : matmulCode(v)),
     outputs: outs,
     inputs: [...[a, b].map((o) => (isHalf(o) ? o.data : o)), ...(bias ? [bias] : [])],

@@ -51,6 +51,8 @@ function pipelineFor(device: GpuDevice, key: string, code: () => string): GpuCom
 export interface Dispatch {
   /** Pipeline cache key: the kernel's name and everything its source depends on. */
   key: string
+  /** What the kernel timer (kernel-timer.ts) calls this dispatch, when the key alone is too coarse (shapes). */
+  label?: string
   code: () => string
   outputs: TensorInfo[]
   inputs: TensorInfo[]
@@ -95,7 +97,7 @@ export function dispatch(backend: WebgpuBackendInternals, d: Dispatch): void {
   backend.ensureCommandEncoderReady()
   if (passPerDispatch) {
     backend.endComputePassEncoder()
-    backend.computePassEncoder = backend.commandEncoder!.beginComputePass(passPerDispatch(d.key))
+    backend.computePassEncoder = backend.commandEncoder!.beginComputePass(passPerDispatch(d.label ?? d.key))
   } else if (!backend.computePassEncoder) backend.computePassEncoder = backend.commandEncoder!.beginComputePass({})
   const pass = backend.computePassEncoder!
   pass.setPipeline(pipeline)
