@@ -3,10 +3,12 @@
 import * as tf from '@tensorflow/tfjs'
 import type { KernelConfig } from '@tensorflow/tfjs'
 import { addNWebgpuConfig } from './add-n'
+import { additiveMaskWebgpuConfig } from './additive-mask'
 import { adamWWebgpuConfig, lambWebgpuConfig } from './adam'
 import { attentionGradWebgpuConfig, attentionWebgpuConfig } from './attention'
 import { denseGeluGradWebgpuConfig, denseGeluWebgpuConfig, denseGradWebgpuConfig, denseWebgpuConfig, packHalfWebgpuConfig } from './dense'
 import { dropoutWebgpuConfig } from './dropout'
+import { embeddingsGradWebgpuConfig, embeddingsWebgpuConfig, gatherRowsWebgpuConfig } from './embeddings'
 import { geluGradWebgpuConfig, geluWebgpuConfig } from './gelu'
 import { layerNormGradWebgpuConfig, layerNormWebgpuConfig } from './layer-norm'
 import { scatterAddRowsWebgpuConfig } from './scatter-rows'
@@ -36,6 +38,10 @@ function webgpuKernels(): Config[] {
     attentionGradWebgpuConfig,
     dropoutWebgpuConfig,
     scatterAddRowsWebgpuConfig,
+    gatherRowsWebgpuConfig, // row lookups and the embedding sum as our dispatches, not stock programs
+    embeddingsWebgpuConfig,
+    embeddingsGradWebgpuConfig,
+    additiveMaskWebgpuConfig,
     squaredNormAddWebgpuConfig, // global-norm clipping without AddN
   ]
 }
