@@ -12,7 +12,7 @@ import { embeddingsGradWebgpuConfig, embeddingsWebgpuConfig, gatherRowsWebgpuCon
 import { geluGradWebgpuConfig, geluWebgpuConfig } from './gelu'
 import { layerNormGradWebgpuConfig, layerNormWebgpuConfig } from './layer-norm'
 import { scatterAddRowsWebgpuConfig } from './scatter-rows'
-import { softmaxXentGradWebgpuConfig, softmaxXentWebgpuConfig } from './softmax-xent'
+import { softmaxXentGradWebgpuConfig, softmaxXentMeanWebgpuConfig, softmaxXentWebgpuConfig } from './softmax-xent'
 import { squaredNormAddWebgpuConfig } from './squared-norm'
 
 type Config = KernelConfig & { keepStock?(stock: KernelConfig | undefined): void }
@@ -32,6 +32,7 @@ function webgpuKernels(): Config[] {
     geluGradWebgpuConfig,
     softmaxXentWebgpuConfig,
     softmaxXentGradWebgpuConfig,
+    softmaxXentMeanWebgpuConfig, // the mean loss without tfjs's Reduce and Div
     adamWWebgpuConfig,
     lambWebgpuConfig,
     attentionWebgpuConfig,
