@@ -20,6 +20,7 @@ export interface EmbeddingTables {
 export function embeddingSum(tables: EmbeddingTables, inputIds: tf.Tensor2D, tokenTypeIds: tf.Tensor2D, padId?: number): tf.Tensor3D {
   const T = inputIds.shape[1]
   const [, H] = tables.words.shape
+  if (T > tables.positions.shape[0]) throw new Error(`sequence length (${T}) exceeds the position table's ${tables.positions.shape[0]} rows`)
   const fused = inputIds.dtype === 'int32' && tokenTypeIds.dtype === 'int32' && tokenTypeIds.shape.join() === inputIds.shape.join()
     && hasFusedKernel('MengziEmbeddings') && hasFusedKernel('MengziEmbeddingsGrad')
   if (fused) {
