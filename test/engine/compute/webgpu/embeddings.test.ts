@@ -47,7 +47,7 @@ async function valueAndGrads(f: (...xs: tf.Tensor[]) => tf.Tensor, make: () => t
   return { value: out[0], grads: out.slice(1) }
 }
 
-/** f on webgpu (our kernels) and on cpu (the tfjs composition); `make` builds the inputs on each. */
+/** `run` on webgpu (our kernels), then on cpu (the tfjs composition). */
 async function onBoth<T>(run: () => Promise<T>): Promise<[T, T]> {
   const gpu = await run()
   await tf.setBackend('cpu')
