@@ -20,3 +20,13 @@ export function lossAndGrads(weights: Weights, loss: () => tf.Scalar): { loss: t
   }
   return { loss: value, grads: out }
 }
+
+/**
+ * The "gradient" a custom op returns for an input it is not differentiable in (int32 ids, a constant
+ * mask): float32 zeros of its shape as host values. tf.zerosLike would record a Fill program per call
+ * on webgpu; these are uploaded only if something reads them, which nothing does unless a caller
+ * differentiates with respect to that input (the tape prunes it otherwise and disposes the zeros).
+ */
+export function noGradient(x: tf.Tensor): tf.Tensor {
+  return tf.zeros(x.shape, 'float32')
+}

@@ -13,10 +13,13 @@ import type { BertConfig } from './config'
 import { attentionCore } from './ops/attention'
 import { linear, linearGelu } from './ops/dense'
 import { dropout as dropoutOp } from './ops/dropout'
+import { embeddingSum } from './ops/embeddings'
 import { gelu as geluOp } from './ops/gelu'
 import { layerNorm as layerNormOp } from './ops/layer-norm'
 import { reshapeKeepingNothing } from './ops/reshape'
 import { hasFusedKernel, runFused } from '../compute/kernels/fused'
+
+export { gatherRows } from './ops/gather-rows'
 
 export type Weights = Map<string, tf.Variable>
 
@@ -100,53 +103,29 @@ export function dropout(x: tf.Tensor, rate: number, ctx: ForwardContext): tf.Ten
   return dropoutOp(x, rate, dropoutSeed(ctx))
 }
 
-/**
- * tf.gather of table rows with a gradient that scatter-adds dy into the rows (linear in the number of
- * looked-up ids). tfjs's own gather gradient is UnsortedSegmentSum, which costs vocab × tokens ×
- * hidden on the cpu backend and is missing on wasm (TFJS-NOTES). `noGradRow` is nn.Embedding's
- * padding_idx: that row gets no gradient from the lookup.
- */
-export function gatherRows(table: tf.Tensor2D, ids: tf.Tensor, noGradRow?: number): tf.Tensor {
-  const [V, H] = table.shape
-  // ids is an input (not captured) so that the tape keeps it alive until the backward pass.
-  const lookup = tf.customGrad(((t: tf.Tensor2D, i: tf.Tensor, save: tf.GradSaveFunc) => {
-    save([i])
-    return {
-      value: tf.gather(t, i), // [...ids.shape, H]
-      gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) => {
-        if (hasFusedKernel('MengziScatterAddRows') && saved[0].dtype === 'int32') {
-          const [grad] = runFused('MengziScatterAddRows', { rows: dy.reshape([-1, H]), ids: saved[0].reshape([-1]) }, { tableRows: V, skipId: noGradRow ?? -1 })
-          return [grad, tf.zerosLike(saved[0])]
-        }
-        const flatIds = saved[0].reshape([-1, 1]) // [N, 1]
-        let rows = dy.reshape([-1, H]) // [N, H]
-        if (noGradRow !== undefined) rows = rows.mul(flatIds.notEqual(noGradRow).cast('float32'))
-        return [tf.scatterND(flatIds, rows, [V, H]), tf.zerosLike(saved[0])] // duplicate ids are summed
-      },
-    }
-  }) as unknown as Parameters<typeof tf.customGrad>[0])
-  return lookup(table, ids)
-}
-
 /** Converts a [B, T] 0/1 padding mask into HF's additive [B, 1, 1, T] score mask (0 or finfo.min). */
 export function additiveMask(attentionMask: tf.Tensor2D): tf.Tensor4D {
   const [B, T] = attentionMask.shape
+  if ((attentionMask.dtype === 'int32' || attentionMask.dtype === 'float32') && hasFusedKernel('MengziAdditiveMask')) {
+    return runFused('MengziAdditiveMask', { mask: attentionMask }, { min: FLOAT32_MIN })[0] as tf.Tensor4D // one dispatch, same bits
+  }
   return tf.scalar(1).sub(attentionMask.cast('float32')).mul(FLOAT32_MIN).reshape([B, 1, 1, T])
 }
 
 // --- the model, in forward order -----------------------------------------------------------------
 
 function embeddings(w: Weights, config: BertConfig, inputs: BertInputs, ctx: ForwardContext): tf.Tensor3D {
-  const [B, T] = inputs.inputIds.shape
-  const H = config.hidden_size
+  const T = inputs.inputIds.shape[1]
   if (T > config.max_position_embeddings) {
     throw new Error(`sequence length (${T}) exceeds max_position_embeddings (${config.max_position_embeddings})`)
   }
+  const tables = {
+    words: weight(w, 'bert.embeddings.word_embeddings.weight') as tf.Tensor2D,
+    types: weight(w, 'bert.embeddings.token_type_embeddings.weight') as tf.Tensor2D,
+    positions: weight(w, 'bert.embeddings.position_embeddings.weight') as tf.Tensor2D, // absolute 0..T-1
+  }
   // nn.Embedding(padding_idx=pad_token_id): the [PAD] row gets no gradient from the lookup.
-  const words = gatherRows(weight(w, 'bert.embeddings.word_embeddings.weight') as tf.Tensor2D, inputs.inputIds, config.pad_token_id) // [B, T, H]
-  const types = gatherRows(weight(w, 'bert.embeddings.token_type_embeddings.weight') as tf.Tensor2D, inputs.tokenTypeIds) // [B, T, H]
-  const positions = weight(w, 'bert.embeddings.position_embeddings.weight').slice([0, 0], [T, H]) // [T, H], absolute 0..T-1
-  const x = words.add(types).add(positions)
+  const x = embeddingSum(tables, inputs.inputIds, inputs.tokenTypeIds, config.pad_token_id) // [B, T, H]
   return dropout(layerNorm(w, 'bert.embeddings.LayerNorm', x, config.layer_norm_eps), config.hidden_dropout_prob, ctx) as tf.Tensor3D
 }
 

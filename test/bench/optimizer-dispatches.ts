@@ -33,7 +33,7 @@ const weights = initWeights({ config: BENCH_CONFIGS[configName], heads: [{ kind:
 const trained = [...weights].filter(([name]) => !name.startsWith('bert.pooler.'))
 const values = trained.reduce((n, [, w]) => n + w.size, 0)
 
-interface Row extends GpuWork {
+interface Row extends Omit<GpuWork, 'programs'> {
   optimizer: OptimizerKind
   update: 'per-parameter' | 'multi-tensor'
   msPerStep: number
@@ -42,7 +42,7 @@ const rows: Row[] = []
 for (const optimizer of ['adamw', 'lamb'] as const) {
   for (const multiTensor of [false, true]) {
     const opt = createOptimizer(optimizer, weights, { multiTensor })
-    let work: GpuWork = { dispatches: 0, submits: 0 }
+    let work: GpuWork = { dispatches: 0, submits: 0, programs: [] }
     let total = 0
     for (let s = 0; s <= steps; s++) {
       const grads = new Map(trained.map(([name, w]) => [name, tf.randomNormal(w.shape, 0, 1e-2, 'float32', s)]))
@@ -58,7 +58,7 @@ for (const optimizer of ['adamw', 'lamb'] as const) {
       tf.dispose([...grads.values()])
     }
     opt.dispose()
-    rows.push({ optimizer, update: multiTensor ? 'multi-tensor' : 'per-parameter', ...work, msPerStep: total / steps })
+    rows.push({ optimizer, update: multiTensor ? 'multi-tensor' : 'per-parameter', dispatches: work.dispatches, submits: work.submits, msPerStep: total / steps })
   }
 }
 disposeWeights(weights)

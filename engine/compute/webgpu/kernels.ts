@@ -3,14 +3,16 @@
 import * as tf from '@tensorflow/tfjs'
 import type { KernelConfig } from '@tensorflow/tfjs'
 import { addNWebgpuConfig } from './add-n'
+import { additiveMaskWebgpuConfig } from './additive-mask'
 import { adamWWebgpuConfig, lambWebgpuConfig } from './adam'
 import { attentionGradWebgpuConfig, attentionWebgpuConfig } from './attention'
 import { denseGeluGradWebgpuConfig, denseGeluWebgpuConfig, denseGradWebgpuConfig, denseWebgpuConfig, packHalfWebgpuConfig } from './dense'
 import { dropoutWebgpuConfig } from './dropout'
+import { embeddingsGradWebgpuConfig, embeddingsWebgpuConfig, gatherRowsWebgpuConfig } from './embeddings'
 import { geluGradWebgpuConfig, geluWebgpuConfig } from './gelu'
 import { layerNormGradWebgpuConfig, layerNormWebgpuConfig } from './layer-norm'
 import { scatterAddRowsWebgpuConfig } from './scatter-rows'
-import { softmaxXentGradWebgpuConfig, softmaxXentWebgpuConfig } from './softmax-xent'
+import { softmaxXentGradWebgpuConfig, softmaxXentMeanWebgpuConfig, softmaxXentWebgpuConfig } from './softmax-xent'
 import { squaredNormAddWebgpuConfig } from './squared-norm'
 
 type Config = KernelConfig & { keepStock?(stock: KernelConfig | undefined): void }
@@ -30,12 +32,17 @@ function webgpuKernels(): Config[] {
     geluGradWebgpuConfig,
     softmaxXentWebgpuConfig,
     softmaxXentGradWebgpuConfig,
+    softmaxXentMeanWebgpuConfig, // the mean loss without tfjs's Reduce and Div
     adamWWebgpuConfig,
     lambWebgpuConfig,
     attentionWebgpuConfig,
     attentionGradWebgpuConfig,
     dropoutWebgpuConfig,
     scatterAddRowsWebgpuConfig,
+    gatherRowsWebgpuConfig, // row lookups and the embedding sum as our dispatches, not stock programs
+    embeddingsWebgpuConfig,
+    embeddingsGradWebgpuConfig,
+    additiveMaskWebgpuConfig,
     squaredNormAddWebgpuConfig, // global-norm clipping without AddN
   ]
 }

@@ -3,15 +3,19 @@
 // walks all ids in order and adds only rows whose id ≡ k (mod BUCKETS), so each table element has one
 // writer and one summation order (tfjs-webgpu's UnsortedSegmentSum adds with float atomics, in
 // whatever order the GPU runs, which breaks exact resume).
-import { bindings, dispatch, grid, output, u32, webgpuKernel } from './runner'
+import type { TensorInfo } from '@tensorflow/tfjs'
+import { bindings, dispatch, grid, output, u32, webgpuKernel, type WebgpuBackendInternals } from './runner'
 import { ENTRY_ARGS, FLAT_INDEX_WGSL } from './wgsl'
 
 const BUCKETS = 16
 
-/** (rows [N, H], ids int32 [N]; attrs tableRows, skipId (−1: none)) → table gradient [tableRows, H] */
-export const scatterAddRowsWebgpuConfig = webgpuKernel('MengziScatterAddRows', (backend, { rows, ids }, { tableRows, skipId }) => {
+/**
+ * A new [tableRows, H] gradient with rows[i] added into row ids[i] (ids outside [0, tableRows) and
+ * `skipId` add nothing): two dispatches, a zero fill and the scatter. Also the embeddings' backward.
+ */
+export function scatterAddRows(backend: WebgpuBackendInternals, rows: TensorInfo, ids: TensorInfo, tableRows: number, skipId: number): TensorInfo {
   const [N, H] = rows.shape
-  const V = tableRows as number
+  const V = tableRows
   const out = output(backend, [V, H])
   dispatch(backend, {
     key: 'fill-zero',
@@ -46,8 +50,13 @@ fn main(@builtin(global_invocation_id) g: vec3<u32>) {
 }`,
     outputs: [out],
     inputs: [rows, ids],
-    uniforms: [{ type: 'uint32', data: [N] }, { type: 'uint32', data: [H] }, { type: 'int32', data: [V] }, { type: 'int32', data: [skipId as number] }],
+    uniforms: [{ type: 'uint32', data: [N] }, { type: 'uint32', data: [H] }, { type: 'int32', data: [V] }, { type: 'int32', data: [skipId] }],
     workgroups: [Math.ceil(H / 64), BUCKETS],
   })
-  return [out]
-})
+  return out
+}
+
+/** (rows [N, H], ids int32 [N]; attrs tableRows, skipId (−1: none)) → table gradient [tableRows, H] */
+export const scatterAddRowsWebgpuConfig = webgpuKernel('MengziScatterAddRows', (backend, { rows, ids }, { tableRows, skipId }) => [
+  scatterAddRows(backend, rows, ids, tableRows as number, skipId as number),
+])

@@ -11,8 +11,8 @@
 // when p comes as f32 (storage off), so that storing changes memory, not numbers. fp32 is unchanged.
 import { HALF_BITS_WGSL, halfLoad, halfRead, halfWords, packHalf } from './half'
 import { halfStorageOn } from './flags'
-import { bindings, dispatch, grid, output, u32, webgpuKernel } from './runner'
-import { ENTRY_ARGS, FLAT_INDEX_WGSL, workgroupReduction } from './wgsl'
+import { bindings, dispatch, f32, grid, output, u32, webgpuKernel } from './runner'
+import { ENTRY_ARGS, FLAT_INDEX_WGSL, REDUCE_WGSL, workgroupReduction } from './wgsl'
 
 const WG = 256
 /** The scale of the stored probabilities: 2¹⁵ (exact in f32 and f16, so scaling changes no bits). */
@@ -76,8 +76,38 @@ fn main(${ENTRY_ARGS}${r.entryArgs}) {
   return [packed, rowLoss]
 })
 
-/** (probs [N, C] or packed, targets [N], rowScale [N]; C) → dlogits [N, C] */
-export const softmaxXentGradWebgpuConfig = webgpuKernel('MengziSoftmaxXentGrad', (backend, { probs, targets, rowScale }, { C }) => {
+/**
+ * (rowLoss [N]; count) → the mean loss Σ rowLoss / count, a scalar: one workgroup, where tf.sum and
+ * tf.div record two tfjs-webgpu programs (the sum's order differs from tfjs's: the same within rounding).
+ */
+export const softmaxXentMeanWebgpuConfig = webgpuKernel('MengziSoftmaxXentMean', (backend, { rowLoss }, { count }) => {
+  const loss = output(backend, [])
+  dispatch(backend, {
+    key: 'softmax-xent-mean',
+    code: () => /* wgsl */ `
+${bindings(['loss'], [['rowLoss', 'f32']], 'N: u32, count: f32,')}
+${REDUCE_WGSL(WG)}
+@compute @workgroup_size(${WG})
+fn main(@builtin(local_invocation_index) lid: u32) {
+  var s = 0.0;
+  for (var i = lid; i < u.N; i += ${WG}u) { s += rowLoss[i]; }
+  let total = workgroupSum(s, lid);
+  if (lid == 0u) { loss[0] = total / u.count; }
+}`,
+    outputs: [loss],
+    inputs: [rowLoss],
+    uniforms: [...u32(rowLoss.shape[0]), ...f32(count as number)],
+    workgroups: [1],
+  })
+  return [loss]
+})
+
+/**
+ * (probs [N, C] or packed, targets [N], and rowScale [N] or dy (the mean loss's gradient, a scalar);
+ * C, count with dy) → dlogits [N, C]. With dy the row scale dy / count (0 on ignored rows) is computed
+ * here instead of by two tfjs programs.
+ */
+export const softmaxXentGradWebgpuConfig = webgpuKernel('MengziSoftmaxXentGrad', (backend, { probs, targets, rowScale, dy }, { C, count }) => {
   const N = targets.shape[0]
   const read = halfRead(probs)
   if (read !== 'packed' && probs.shape[1] !== C) throw new Error(`softmax cross-entropy grad: probs ${probs.shape} but C ${C}`)
@@ -86,14 +116,16 @@ export const softmaxXentGradWebgpuConfig = webgpuKernel('MengziSoftmaxXentGrad',
   // fp16: q = f16(p·2¹⁵) (stored, or rounded here from f32 p), and 2⁻¹⁵ folded into the row's scale
   const body =
     read === 'f32'
-      ? 'dz[i] = (probs[i] - select(0.0, 1.0, hit)) * rowScale[row];'
+      ? 'dz[i] = (probs[i] - select(0.0, 1.0, hit)) * rowScale(row);'
       : `let q = ${read === 'packed' ? halfLoad('packed', 'probs', 'i') : `fromHalf(halfBits(probs[i] * ${PROB_SCALE}.0))`};
-  dz[i] = (q - select(0.0, ${PROB_SCALE}.0, hit)) * (rowScale[row] * ${1 / PROB_SCALE});`
+  dz[i] = (q - select(0.0, ${PROB_SCALE}.0, hit)) * (rowScale(row) * ${1 / PROB_SCALE});`
+  const scale = dy ? 'select(0.0, scales[0] / u.count, targets[row] >= 0)' : 'scales[row]'
   dispatch(backend, {
-    key: `softmax-xent-grad${read === 'f32' ? '' : `-${read}`}`,
+    key: `softmax-xent-grad${read === 'f32' ? '' : `-${read}`}${dy ? '-dy' : ''}`,
     code: () => /* wgsl */ `
-${bindings(['dz'], [['probs', read === 'packed' ? 'u32' : 'f32'], ['targets', 'i32'], ['rowScale', 'f32']], 'n: u32, C: u32,')}
+${bindings(['dz'], [['probs', read === 'packed' ? 'u32' : 'f32'], ['targets', 'i32'], ['scales', 'f32']], 'n: u32, C: u32, count: f32,')}
 ${read === 'f32' ? '' : HALF_BITS_WGSL}
+fn rowScale(row: u32) -> f32 { return ${scale}; }
 ${FLAT_INDEX_WGSL}
 @compute @workgroup_size(256)
 fn main(${ENTRY_ARGS}) {
@@ -104,8 +136,8 @@ fn main(${ENTRY_ARGS}) {
   ${body}
 }`,
     outputs: [dlogits],
-    inputs: [probs, targets, rowScale],
-    uniforms: u32(n, C as number),
+    inputs: [probs, targets, dy ?? rowScale],
+    uniforms: [...u32(n, C as number), ...f32((count as number | undefined) ?? 1)],
     workgroups: grid(n, 256),
   })
   return [dlogits]

@@ -11,6 +11,7 @@
 // packed after (MengziPackHalf, or the Q, K, V products' epilogue): it has the values in registers, so
 // the copies cost only their writes, no reads and no dispatch, and the dense products stay as they are.
 import * as tf from '@tensorflow/tfjs'
+import { noGradient } from '../../compute/grads'
 import { hasFusedKernel, runFused } from '../../compute/kernels/fused'
 import { halfStorageOn } from '../../compute/webgpu/flags'
 import { shareHalf } from './dense'
@@ -48,7 +49,7 @@ export function attentionCore(q: tf.Tensor3D, k: tf.Tensor3D, v: tf.Tensor3D, ma
         gradFunc: (dy: tf.Tensor, kept: tf.Tensor[]) => {
           const [sm, sc, ss] = kept.slice(-3)
           const operands: tf.NamedTensorMap = packed ? { qkv: kept[0] } : { q: kept[0], k: kept[1], v: kept[2] }
-          return [...runFused('MengziAttentionGrad', { dcontext: dy, ...operands, mask: sm, context: sc, saved: ss }, attrs), tf.zerosLike(m)]
+          return [...runFused('MengziAttentionGrad', { dcontext: dy, ...operands, mask: sm, context: sc, saved: ss }, attrs), noGradient(m)]
         },
       }
     }) as unknown as Parameters<typeof tf.customGrad>[0]) as unknown as (...xs: tf.Tensor[]) => tf.Tensor3D

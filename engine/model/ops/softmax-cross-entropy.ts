@@ -39,6 +39,13 @@ export function softmaxCrossEntropy(logits: tf.Tensor2D, labels: Int32Array): tf
       // probs [N, C] (webgpu fp16 storage: packed f16, compute/webgpu/softmax-xent.ts), rowLoss [N]
       const [probs, rowLoss] = runFused('MengziSoftmaxXent', { logits: z, targets: rowTargets })
       save([probs, rowTargets])
+      if (hasFusedKernel('MengziSoftmaxXentMean')) {
+        // webgpu: the mean and its gradient's row scale inside our kernels, no tfjs programs
+        return {
+          value: runFused('MengziSoftmaxXentMean', { rowLoss }, { count })[0],
+          gradFunc: (dy: tf.Tensor, [p, t]: tf.Tensor[]) => [runFused('MengziSoftmaxXentGrad', { probs: p, targets: t, dy }, { C, count })[0]],
+        }
+      }
       return {
         value: tf.div(tf.sum(rowLoss), count), // rowLoss is 0 on ignored rows
         gradFunc: (dy: tf.Tensor, [p, t]: tf.Tensor[]) => {
