@@ -61,7 +61,7 @@ export interface TrainBenchResult {
    */
   medianHostMs: number
   /** webgpu: dispatches and queue submissions in the last timed step, and the submit interval; null elsewhere. */
-  gpuWork: (GpuWork & { submitEvery: number }) | null
+  gpuWork: (Omit<GpuWork, 'programs'> & { submitEvery: number }) | null
   /** With `kernelTimes`: the GPU's time per kernel in one extra step (not among the timed ones); else null. */
   kernelTimes: KernelTimes | null
   tokensPerSec: number
@@ -196,7 +196,7 @@ export async function benchTrain(options: TrainBenchOptions): Promise<TrainBench
     medianStepMs,
     medianCpuMs: median(cpuMs),
     medianHostMs: median(hostMs),
-    gpuWork: gpuWork && { ...gpuWork, submitEvery },
+    gpuWork: gpuWork && { dispatches: gpuWork.dispatches, submits: gpuWork.submits, submitEvery },
     kernelTimes,
     tokensPerSec: (batchSize * BENCH_SEQUENCE * 1000) / medianStepMs,
     losses,
