@@ -2,6 +2,7 @@
 // once the backend's module is loaded (start.ts).
 import * as tf from '@tensorflow/tfjs'
 import type { KernelConfig } from '@tensorflow/tfjs'
+import { addWebgpuConfig } from './add'
 import { addNWebgpuConfig } from './add-n'
 import { additiveMaskWebgpuConfig } from './additive-mask'
 import { adamWWebgpuConfig, lambWebgpuConfig } from './adam'
@@ -20,6 +21,7 @@ type Config = KernelConfig & { keepStock?(stock: KernelConfig | undefined): void
 function webgpuKernels(): Config[] {
   return [
     addNWebgpuConfig(), // in chunks within maxStorageBuffersPerShaderStage
+    addWebgpuConfig(), // same-shape sums (the tape's gradient sums) as our dispatch; the rest stock
     // Fused layers in WGSL (kernels/fused.ts; used while webgpu/flags.ts has them on):
     denseWebgpuConfig,
     denseGradWebgpuConfig,
