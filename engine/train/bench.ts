@@ -121,9 +121,9 @@ export async function benchTrain(options: TrainBenchOptions): Promise<TrainBench
   const onWebgpu = selection.name === 'webgpu'
   if (options.submitEvery !== undefined && !onWebgpu) throw new Error(`submitEvery is a webgpu setting; this bench runs on ${selection.name}`)
   if (options.kernelTimes && !onWebgpu) throw new Error(`kernel times are measured on webgpu; this bench runs on ${selection.name}`)
+  const restoreSubmit = onWebgpu && options.submitEvery !== undefined ? setSubmitEvery(options.submitEvery) : null // refuses a bad one
   const model = createBenchModel(config, 42, precision)
   const batch = benchBatch(config, batchSize)
-  const restoreSubmit = onWebgpu && options.submitEvery !== undefined ? setSubmitEvery(options.submitEvery) : null
   const submitEvery = onWebgpu ? (tf.env().get('WEBGPU_DEFERRED_SUBMIT_BATCH_SIZE') as number) : 0
   const stepMs: number[] = []
   const cpuMs: number[] = []
