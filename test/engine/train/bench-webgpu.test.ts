@@ -48,8 +48,9 @@ describe('bench train: webgpu settings', () => {
     }
   })
 
-  it('refuses a submit interval off webgpu, and a bad --submit-every', async () => {
+  it('refuses a submit interval or kernel times off webgpu, and a bad --submit-every', async () => {
     await expect(benchTrain({ config: 'A', backend: 'wasm', submitEvery: 64, warmupSteps: 0, timedSteps: 1 })).rejects.toThrow('submitEvery is a webgpu setting; this bench runs on wasm')
+    await expect(benchTrain({ config: 'A', backend: 'wasm', kernelTimes: true, warmupSteps: 0, timedSteps: 1 })).rejects.toThrow('kernel times are measured on webgpu; this bench runs on wasm')
     const bad = await runCli(['bench', 'train', '--submit-every', '0'])
     expect(bad.status).not.toBe(0)
     expect(bad.stderr).toContain('--submit-every must be a positive integer; got "0"')
