@@ -5,6 +5,7 @@
 import * as tf from '@tensorflow/tfjs'
 import type { TensorInfo } from '@tensorflow/tfjs'
 import type { GpuBuffer, GpuCommandEncoder, GpuComputePassEncoder, GpuComputePipeline, GpuDevice } from './gpu'
+import { uniformBuffer } from './uniforms'
 
 /** The parts of tfjs-webgpu's WebGPUBackend (4.22) this runner uses. */
 export interface WebgpuBackendInternals extends tf.KernelBackend {
@@ -92,7 +93,11 @@ export function dispatch(backend: WebgpuBackendInternals, d: Dispatch): void {
     backend.commandQueueOwnedIds.add(t.dataId)
     entries.push({ binding: entries.length, resource: { buffer: resource } })
   }
-  if (d.uniforms?.length) entries.push({ binding: entries.length, resource: backend.makeUniforms(d.uniforms) })
+  if (d.uniforms?.length) {
+    // written once per content (uniforms.ts); a uniform that is not a scalar takes tfjs's own path
+    const uniform = uniformBuffer(backend.device, d.uniforms)
+    entries.push({ binding: entries.length, resource: uniform ? { buffer: uniform } : backend.makeUniforms(d.uniforms) })
+  }
   const bindGroup = backend.device.createBindGroup({ layout: pipeline.getBindGroupLayout(0), entries })
   backend.ensureCommandEncoderReady()
   if (passPerDispatch) {
