@@ -1,8 +1,8 @@
-// The WGSL both matrix products (matmul.ts's tiled kernel, matmul-subgroups.ts's) are built from: the
-// variant that decides a pipeline's source, operand loads (vec4 or bounds-checked scalars, f16
-// rounding, packed f16), the B tile staged in workgroup memory, the 4×4 register block's FMAs and the
-// epilogue (bias, GELU, packed Z). Both kernels compute the same 64×64 tile of C per workgroup, a 4×4
-// block per invocation, in the same k order, so they give the same sums.
+// The WGSL the matrix products (matmul.ts's tiled kernel, matmul-subgroups.ts's, matmul-wide.ts's) are
+// built from: the variant that decides a pipeline's source, operand loads (vec4 or bounds-checked
+// scalars, f16 rounding, packed f16), the tile's origin, the A and B tiles staged in workgroup memory
+// (at a given tile side), the 4×4 register block's FMAs and the epilogue (bias, GELU, packed Z). Every
+// kernel computes each 4×4 block of C with the same FMAs in the same k order, so they give the same sums.
 import { HALF_BITS_WGSL } from './half'
 import { bindings, type WgslElement } from './runner'
 import { ERF_WGSL } from './wgsl'
@@ -78,19 +78,41 @@ const XYZW = ['x', 'y', 'z', 'w']
 // vec4s: B stored [K, N] as Bs[k][n / 4], stored [N, K] (transposed) as Bs[n][k / 4]. Bs[n][k / 4] is
 // read down a column (invocation x reads row 4·x + j): rows padded by one vec4 so neighbouring
 // invocations fall in different workgroup-memory banks on GPUs that bank it.
-export const sharedBType = (v: Variant) =>
-  v.transB ? `array<array<vec4<f32>, ${TK / 4 + 1}>, ${TILE}>` : `array<array<vec4<f32>, ${TILE / 4}>, ${TK}>`
+export const sharedBType = (v: Variant, tile = TILE) =>
+  v.transB ? `array<array<vec4<f32>, ${TK / 4 + 1}>, ${tile}>` : `array<array<vec4<f32>, ${tile / 4}>, ${TK}>`
 
-/** Stages B's tile at k0 into the workgroup array `bs` (Bs, or Bs[buf]): one 4-element group per invocation `tid` of 256. */
-export function stageB(v: Variant, bs: string, k0: string, tid: string): string {
+/** A's tile in workgroup memory, in its stored orientation: [K, M] (transposed) as As[k][m / 4], [M, K] as As[m][k / 4]. */
+export const sharedAType = (v: Variant, tile = TILE) =>
+  v.transA ? `array<array<vec4<f32>, ${tile / 4}>, ${TK}>` : `array<array<vec4<f32>, ${TK / 4}>, ${tile}>`
+
+/** Stages A's tile at k0 into `As`: the 4-element group number `tid` (one per invocation of 256 for 64×64 tiles). */
+export function stageA(v: Variant, k0: string, tid: string, tile = TILE): string {
+  return v.transA
+    ? `let ak = ${tid} / ${tile / 4}u; let aq = ${tid} % ${tile / 4}u;
+      ${loadGroup('a4', 'A', 'baseA', `${k0} + ak`, 'row0 + aq * 4u', 'u.K', 'u.M', v.vecA, v.f16, v.halfA)}
+      As[ak][aq] = a4;`
+    : `let am = ${tid} / ${TK / 4}u; let aq = ${tid} % ${TK / 4}u;
+      ${loadGroup('a4', 'A', 'baseA', 'row0 + am', `${k0} + aq * 4u`, 'u.M', 'u.K', v.vecA, v.f16, v.halfA)}
+      As[am][aq] = a4;`
+}
+
+/** Stages B's tile at k0 into the workgroup array `bs` (Bs, or Bs[buf]): the 4-element group number `tid`. */
+export function stageB(v: Variant, bs: string, k0: string, tid: string, tile = TILE): string {
   return v.transB
     ? `let bn = ${tid} / ${TK / 4}u; let bq = ${tid} % ${TK / 4}u;
       ${loadGroup('b4', 'B', 'baseB', 'col0 + bn', `${k0} + bq * 4u`, 'u.N', 'u.K', v.vecB, v.f16, v.halfB)}
       ${bs}[bn][bq] = b4;`
-    : `let bk = ${tid} / ${TILE / 4}u; let bq = ${tid} % ${TILE / 4}u;
+    : `let bk = ${tid} / ${tile / 4}u; let bq = ${tid} % ${tile / 4}u;
       ${loadGroup('b4', 'B', 'baseB', `${k0} + bk`, 'col0 + bq * 4u', 'u.K', 'u.N', v.vecB, v.f16, v.halfB)}
       ${bs}[bk][bq] = b4;`
 }
+
+/** The workgroup's tile of C (row0, col0), its batch and the batch's first elements of A and B. */
+export const tileOrigin = (v: Variant, tile = TILE) => `let row0 = wid.y * ${tile}u;
+  let col0 = wid.x * ${tile}u;
+  let batch = wid.z;
+  let baseA = batch * u.strideA${v.halfA ? ' + u.offsetA' : ''};
+  let baseB = batch * u.strideB${v.halfB ? ' + u.offsetB' : ''};`
 
 /** `let b0..b3` (or another prefix): the four vec4s of B's staged tile that invocation column `x` reads for k group `kq`. */
 export const readB = (v: Variant, bs: string, x: string, kq: string, b = 'b') =>

@@ -14,7 +14,7 @@
 // otherwise (a driver that runs partial subgroups, a G forced above the device's size) loads each
 // invocation's A vec4s straight from global memory instead, no shuffles: slower, the same values.
 import { matmulSubgroupsSetting } from './flags'
-import { epilogue, fmas, loadGroup, prelude, readB, sharedBType, stageB, TILE, TK, type Variant } from './matmul-parts'
+import { epilogue, fmas, loadGroup, prelude, readB, sharedBType, stageB, tileOrigin, TK, type Variant } from './matmul-parts'
 import { reductionsUseSubgroups } from './wgsl'
 
 /** What the choice of G reads from the device: its features and, where Dawn reports it, its smallest subgroup. */
@@ -81,11 +81,7 @@ fn main(@builtin(local_invocation_index) lidx: u32, @builtin(workgroup_id) wid: 
   let y = place / 16u; // rows row0 + 4y .. + 3: the same for the ${G} lanes of a group
   let part = lane % ${G}u;
   let groupBase = lane - part;
-  let row0 = wid.y * ${TILE}u;
-  let col0 = wid.x * ${TILE}u;
-  let batch = wid.z;
-  let baseA = batch * u.strideA${v.halfA ? ' + u.offsetA' : ''};
-  let baseB = batch * u.strideB${v.halfB ? ' + u.offsetB' : ''};
+  ${tileOrigin(v)}
   var acc: array<vec4<f32>, 4>;
   {
     ${stageB(v, 'Bs[0]', '0u', 'lidx')}

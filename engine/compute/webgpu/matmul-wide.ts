@@ -8,34 +8,19 @@
 // Each block's sums are made in the same k order with the same FMAs (matmul-parts.ts), so the result
 // equals the 64×64 kernel's bit for bit. Which is faster on a GPU has not been measured
 // (test/bench/webgpu-matmul.ts, gpu-vs-torch.sh).
-import { epilogue, fmas, loadGroup, prelude, readB, TK, type Variant } from './matmul-parts'
+import { epilogue, fmas, prelude, readB, sharedAType, sharedBType, stageA, stageB, tileOrigin, TK, type Variant } from './matmul-parts'
 
 export const WIDE_TILE = 128
 
 export function wideMatmulCode(v: Variant): string {
   const T = WIDE_TILE
-  // each tile keeps its stored orientation in workgroup memory (as the 64×64 kernel's), B's rows padded
-  const sharedA = v.transA ? `array<array<vec4<f32>, ${T / 4}>, ${TK}>; // [k][m / 4]` : `array<array<vec4<f32>, ${TK / 4}>, ${T}>; // [m][k / 4]`
-  const sharedB = v.transB ? `array<array<vec4<f32>, ${TK / 4 + 1}>, ${T}>; // [n][k / 4]` : `array<array<vec4<f32>, ${T / 4}>, ${TK}>; // [k][n / 4]`
-  // 512 vec4s per tile: two per invocation, at i = tid and tid + 256
-  const stage = (half: number) => {
-    const i = `(tid + ${256 * half}u)`
-    const a = v.transA
-      ? `{ let ak = ${i} / ${T / 4}u; let aq = ${i} % ${T / 4}u;
-      ${loadGroup('a4', 'A', 'baseA', 'k0 + ak', 'row0 + aq * 4u', 'u.K', 'u.M', v.vecA, v.f16, v.halfA)}
-      As[ak][aq] = a4; }`
-      : `{ let am = ${i} / ${TK / 4}u; let aq = ${i} % ${TK / 4}u;
-      ${loadGroup('a4', 'A', 'baseA', 'row0 + am', 'k0 + aq * 4u', 'u.M', 'u.K', v.vecA, v.f16, v.halfA)}
-      As[am][aq] = a4; }`
-    const b = v.transB
-      ? `{ let bn = ${i} / ${TK / 4}u; let bq = ${i} % ${TK / 4}u;
-      ${loadGroup('b4', 'B', 'baseB', 'col0 + bn', 'k0 + bq * 4u', 'u.N', 'u.K', v.vecB, v.f16, v.halfB)}
-      Bs[bn][bq] = b4; }`
-      : `{ let bk = ${i} / ${T / 4}u; let bq = ${i} % ${T / 4}u;
-      ${loadGroup('b4', 'B', 'baseB', 'k0 + bk', 'col0 + bq * 4u', 'u.K', 'u.N', v.vecB, v.f16, v.halfB)}
-      Bs[bk][bq] = b4; }`
-    return `${a}\n    ${b}`
-  }
+  // 512 vec4s per tile: two per invocation, groups tid and tid + 256
+  const stage = (group: string) => `{
+      ${stageA(v, 'k0', group, T)}
+    }
+    {
+      ${stageB(v, 'Bs', 'k0', group, T)}
+    }`
   // the 64×64 kernel's reads of its block, for the block a quarter tile (16 vec4s) further down (sy) or right (sx)
   const y = (sy: number) => (sy ? 'lid.y + 16u' : 'lid.y')
   const x = (sx: number) => (sx ? 'lid.x + 16u' : 'lid.x')
@@ -43,21 +28,17 @@ export function wideMatmulCode(v: Variant): string {
     [0, 1, 2, 3].map((t) => `let a${sy}${t} = ${v.transA ? `As[kq * 4u + ${t}u][${y(sy)}]` : `As[(${y(sy)}) * 4u + ${t}u][kq]`};`).join(' ')
   const blocks = [0, 1].flatMap((sy) => [0, 1].map((sx) => ({ sy, sx, acc: `acc${sy}${sx}` })))
   return /* wgsl */ `${prelude(v)}
-var<workgroup> As: ${sharedA}
-var<workgroup> Bs: ${sharedB}
+var<workgroup> As: ${sharedAType(v, T)};
+var<workgroup> Bs: ${sharedBType(v, T)};
 
 @compute @workgroup_size(16, 16, 1)
 fn main(@builtin(local_invocation_id) lid: vec3<u32>, @builtin(workgroup_id) wid: vec3<u32>) {
-  let row0 = wid.y * ${T}u;
-  let col0 = wid.x * ${T}u;
-  let batch = wid.z;
-  let baseA = batch * u.strideA${v.halfA ? ' + u.offsetA' : ''};
-  let baseB = batch * u.strideB${v.halfB ? ' + u.offsetB' : ''};
+  ${tileOrigin(v, T)}
   let tid = lid.y * 16u + lid.x;
   ${blocks.map((k) => `var ${k.acc}: array<vec4<f32>, 4>;`).join(' ')}
   for (var k0 = 0u; k0 < u.K; k0 += ${TK}u) {
-    ${stage(0)}
-    ${stage(1)}
+    ${stage('tid')}
+    ${stage('(tid + 256u)')}
     workgroupBarrier();
     for (var kq = 0u; kq < ${TK / 4}u; kq++) {
       ${readA(0)} ${readA(1)}

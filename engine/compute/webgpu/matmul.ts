@@ -29,40 +29,26 @@
 import type { TensorInfo } from '@tensorflow/tfjs'
 import { matmulInputsPrecision, matmulTileSetting, matmulVec4On } from './flags'
 import { halfWords, type HalfOperand } from './half'
-import { epilogue, fmas, loadGroup, prelude, readB, sharedBType, stageB, TILE, TK, type Variant } from './matmul-parts'
+import { epilogue, fmas, prelude, readB, sharedAType, sharedBType, stageA, stageB, tileOrigin, TILE, TK, type Variant } from './matmul-parts'
 import { subgroupMatmulCode, subgroupShare, type SubgroupDevice } from './matmul-subgroups'
 import { WIDE_TILE, wideMatmulCode } from './matmul-wide'
 import { dispatch, output, u32, type WebgpuBackendInternals } from './runner'
 
 function matmulCode(v: Variant): string {
-  // A's tile keeps its stored orientation too: stored [K, M] (transposed) as As[k][m / 4], stored
-  // [M, K] as As[m][k / 4].
-  const sharedA = v.transA ? `array<array<vec4<f32>, ${TILE / 4}>, ${TK}>; // [k][m / 4]` : `array<array<vec4<f32>, ${TK / 4}>, ${TILE}>; // [m][k / 4]`
-  const loadA = v.transA
-    ? `let ak = tid / ${TILE / 4}u; let aq = tid % ${TILE / 4}u;
-      ${loadGroup('a4', 'A', 'baseA', 'k0 + ak', 'row0 + aq * 4u', 'u.K', 'u.M', v.vecA, v.f16, v.halfA)}
-      As[ak][aq] = a4;`
-    : `let am = tid / ${TK / 4}u; let aq = tid % ${TK / 4}u;
-      ${loadGroup('a4', 'A', 'baseA', 'row0 + am', 'k0 + aq * 4u', 'u.M', 'u.K', v.vecA, v.f16, v.halfA)}
-      As[am][aq] = a4;`
   // Four k at a time (kq): four vec4 reads of each tile, then acc[i] += a(i, c) · (row c of the B block).
   const readA = [0, 1, 2, 3].map((t) => `let a${t} = ${v.transA ? `As[kq * 4u + ${t}u][lid.y]` : `As[lid.y * 4u + ${t}u][kq]`};`).join(' ')
   return /* wgsl */ `${prelude(v)}
-var<workgroup> As: ${sharedA}
+var<workgroup> As: ${sharedAType(v)}; // ${v.transA ? '[k][m / 4]' : '[m][k / 4]'}
 var<workgroup> Bs: ${sharedBType(v)};
 
 @compute @workgroup_size(16, 16, 1)
 fn main(@builtin(local_invocation_id) lid: vec3<u32>, @builtin(workgroup_id) wid: vec3<u32>) {
-  let row0 = wid.y * ${TILE}u;
-  let col0 = wid.x * ${TILE}u;
-  let batch = wid.z;
-  let baseA = batch * u.strideA${v.halfA ? ' + u.offsetA' : ''};
-  let baseB = batch * u.strideB${v.halfB ? ' + u.offsetB' : ''};
+  ${tileOrigin(v)}
   let tid = lid.y * 16u + lid.x; // 256 invocations, one 4-element group of each ${TK} × ${TILE} tile
   var acc: array<vec4<f32>, 4>; // rows row0 + 4·lid.y + i, columns col0 + 4·lid.x .. + 3
   for (var k0 = 0u; k0 < u.K; k0 += ${TK}u) {
     {
-      ${loadA}
+      ${stageA(v, 'k0', 'tid')}
     }
     {
       ${stageB(v, 'Bs', 'k0', 'tid')}
