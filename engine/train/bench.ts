@@ -165,15 +165,12 @@ export async function benchTrain(options: TrainBenchOptions): Promise<TrainBench
     lossScale = model.lossScale()
     if (options.kernelTimes) {
       const timer = startKernelTimer()
-      let stopped = false
       try {
         const lossTensor = await model.step(batch, 1e-4)
         await readScalar(lossTensor)
         lossTensor.dispose()
-        stopped = true
-        kernelTimes = await timer.stop()
       } finally {
-        if (!stopped) await timer.stop()
+        kernelTimes = await timer.stop() // the backend's own methods back, whatever happened
       }
     }
   } finally {
