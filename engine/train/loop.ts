@@ -14,12 +14,12 @@ import { activeObjectives, presetModelConfig, vocabOf, type Objective, type Trai
 import { openSource, type SpecialTokens } from './data'
 import { buildBatch, sliceSegment, type BatchInput, type BatchOptions, type BatchSegment, type PretrainBatch } from './batch'
 import { projectConflicting } from './dgc'
-import { headsFor, objectiveLosses, readDistill, readOutputs, teacherOutputs, usesPairs, type ObjectiveOutputs, type TeacherOutputs } from './objectives'
+import { headsFor, objectiveLosses, queueDistill, queueOutputs, readOutputs, teacherOutputs, usesPairs, type ObjectiveOutputs, type ObjectiveStats, type TeacherOutputs } from './objectives'
 import { buildTokenShards } from './shard-build'
 import { memorySource, SegmentStream, shardSource, type SegmentSource } from './stream'
 import { readTokenManifest, TokenSplitReader, type SegmentBlock } from '../text/token-shards'
 import { lossAndGrads } from '../compute/grads'
-import { readScalar } from '../compute/read'
+import { Readback } from '../compute/read'
 import { usePrecision } from '../compute/precision'
 import { DynamicLossScale, type LossScaleOptions } from './loss-scale'
 import { createOptimizer, type Grads } from './optimizers'
@@ -251,8 +251,6 @@ export function drawBatch(next: () => { block: SegmentBlock; local: number }, co
   return { batch: buildBatch(items, options, rng), nspLabels, sopLabels }
 }
 
-type ObjectiveStats = Map<Objective, { loss: number; correct: number; count: number }>
-
 function addStats(into: ObjectiveStats, more: ObjectiveStats, scale: number): void {
   for (const [o, s] of more) {
     const t = into.get(o) ?? { loss: 0, correct: 0, count: 0 }
@@ -420,22 +418,31 @@ export async function train(config: TrainConfig, options: TrainOptions, hooks: T
     hooks.metrics?.(Object.entries(lastEval).map(([name, value]) => ({ name, step: state.step, value })))
   }
 
+  // fp32: a step's values (losses, accuracies, the norm) are read while the next step records, so the
+  // device works through step n as the host records step n+1; fp16 reads them, the norm among them,
+  // before its update, which overflow may skip
+  let reported: Promise<void> | null = null
+  const settle = async () => {
+    const r = reported
+    reported = null
+    await r
+  }
+  let lastReport = performance.now() // steps' times run from report to report, pauses (eval, checkpoint) excluded
+  let pausedMs = 0
+
   try {
     while (state.step < config.totalSteps) {
       if (state.step >= stopAt || hooks.stopRequested?.()) {
         stopped = true
         break
       }
-      const t0 = performance.now()
+      const reads = new Readback()
       let grads: Grads | null = null
       let lossSum = 0
       let cosine = 0
       let tokens = 0
-      const stats: ObjectiveStats = new Map()
-      const kdSums = new Map<string, number>()
-      const addKd = async (outputs: ObjectiveOutputs) => {
-        for (const [k, v] of await readDistill(outputs)) kdSums.set(k, (kdSums.get(k) ?? 0) + v * scale)
-      }
+      const statParts: [ObjectiveStats, number][] = []
+      const kdParts: [Map<string, number>, number][] = []
       const scale = 1 / config.gradientAccumulation
       for (let micro = 0; micro < config.gradientAccumulation; micro++) {
         const draw = drawBatch(() => stream.at(state.dataPosition++), config.batchSize, objectives, batchOptions, rng)
@@ -467,26 +474,25 @@ export async function train(config: TrainConfig, options: TrainOptions, hooks: T
           })
           return { ...step, outputs: outputs! as ObjectiveOutputs }
         }
+        const queue = (loss: tf.Scalar, outputs: ObjectiveOutputs, withTeacher: boolean) => {
+          reads.scalar(loss, (v) => (lossSum += v / lossScale))
+          statParts.push([queueOutputs(outputs, reads), scale])
+          if (withTeacher) kdParts.push([queueDistill(outputs, reads), scale])
+        }
         let microGrads: Grads
         if (project) {
           const mlm = pass(['mlm'], true)
           replay = 0
           const rest = pass(aux, false)
-          const corrected = await projectConflicting(mlm.grads, rest.grads)
+          const corrected = await projectConflicting(mlm.grads, rest.grads) // reads the gradients' cosine: DGC's one wait inside a step
           cosine += corrected.cosine * scale
           microGrads = corrected.grads
-          lossSum += ((await readScalar(mlm.loss)) + (await readScalar(rest.loss))) / lossScale
-          tf.dispose([mlm.loss, rest.loss])
-          addStats(stats, await readOutputs(mlm.outputs), scale)
-          addStats(stats, await readOutputs(rest.outputs), scale)
-          await addKd(mlm.outputs)
+          queue(mlm.loss, mlm.outputs, true)
+          queue(rest.loss, rest.outputs, false)
         } else {
           const all = pass(objectives, true)
           microGrads = all.grads
-          lossSum += (await readScalar(all.loss)) / lossScale
-          all.loss.dispose()
-          addStats(stats, await readOutputs(all.outputs), scale)
-          await addKd(all.outputs)
+          queue(all.loss, all.outputs, true)
         }
         if (taught) tf.dispose([...taught.hidden, ...(taught.mlmLogits ? [taught.mlmLogits] : [])])
         grads = grads ? accumulate(grads, microGrads) : microGrads
@@ -494,53 +500,80 @@ export async function train(config: TrainConfig, options: TrainOptions, hooks: T
       const stepScale = scaler?.scale ?? 1
       const clipped = optimizer.clipGradients(grads!, config.maxGradNorm, stepScale)
       const lr = lrAt(state.step)
-      // fp16: gradients that overflowed skip the update (the step still counts, as with GradScaler), so
-      // the norm is read first; fp32 reads it after the update, which then waits on no readback
-      let gradNorm = scaler ? await readScalar(clipped.norm) : NaN
-      const apply = scaler ? scaler.update(Number.isFinite(gradNorm)) : true
+      let gradNorm = NaN
+      reads.scalar(clipped.norm, (v) => (gradNorm = v))
+      let apply = true
+      if (scaler) {
+        // fp16: gradients that overflowed skip the update (the step still counts, as with GradScaler)
+        await reads.read()
+        apply = scaler.update(Number.isFinite(gradNorm))
+      }
       if (apply) optimizer.step(clipped.grads, lr)
       else hooks.log?.(`step ${state.step + 1}: gradients overflowed at loss scale ${stepScale}; update skipped, scale now ${scaler!.scale}`)
       for (const g of clipped.grads.values()) g.dispose()
-      if (!scaler) gradNorm = await readScalar(clipped.norm)
-      clipped.norm.dispose()
       state.step++
-      state.lastLoss = lossSum
-      losses.push(lossSum)
+      const at = state.step
 
-      const seconds = (performance.now() - t0) / 1000
-      const elapsed = (Date.now() - started) / 1000
-      const perStep = elapsed / losses.length
-      const progress: TrainProgress = {
-        step: state.step,
-        totalSteps: config.totalSteps,
-        loss: lossSum,
-        lr,
-        gradNorm,
-        tokensPerSec: tokens / seconds,
-        etaSeconds: perStep * (config.totalSteps - state.step),
-        backend,
-        elapsedSeconds: elapsed,
+      const report = () => {
+        const stats: ObjectiveStats = new Map()
+        for (const [part, weight] of statParts) addStats(stats, part, weight)
+        const kdSums = new Map<string, number>()
+        for (const [part, weight] of kdParts) for (const [k, v] of part) kdSums.set(k, (kdSums.get(k) ?? 0) + v * weight)
+        state.lastLoss = lossSum
+        losses.push(lossSum)
+        const now = performance.now()
+        const seconds = (now - lastReport - pausedMs) / 1000
+        lastReport = now
+        pausedMs = 0
+        const elapsed = (Date.now() - started) / 1000
+        const perStep = elapsed / losses.length
+        const progress: TrainProgress = {
+          step: at,
+          totalSteps: config.totalSteps,
+          loss: lossSum,
+          lr,
+          gradNorm,
+          tokensPerSec: tokens / seconds,
+          etaSeconds: perStep * (config.totalSteps - at),
+          backend,
+          elapsedSeconds: elapsed,
+        }
+        hooks.progress?.(progress)
+        if (at % config.logEvery === 0 || at === config.totalSteps) {
+          hooks.metrics?.([
+            { name: 'loss', step: at, value: lossSum },
+            { name: 'lr', step: at, value: lr },
+            ...(Number.isFinite(gradNorm) ? [{ name: 'grad_norm', step: at, value: gradNorm }] : []),
+            { name: 'tokens_per_sec', step: at, value: progress.tokensPerSec },
+            ...(scaler ? [{ name: 'loss_scale', step: at, value: stepScale }] : []),
+            ...[...stats].flatMap(([o, s]) => [
+              { name: `loss/${o}`, step: at, value: s.loss },
+              { name: `acc/${o}`, step: at, value: s.count ? s.correct / s.count : 0 },
+            ]),
+            ...(project ? [{ name: 'dgc/cosine', step: at, value: cosine }] : []),
+            ...[...kdSums].map(([k, value]) => ({ name: `loss/${k}`, step: at, value })),
+          ])
+        }
       }
-      hooks.progress?.(progress)
-      if (state.step % config.logEvery === 0 || state.step === config.totalSteps) {
-        const at = state.step
-        hooks.metrics?.([
-          { name: 'loss', step: at, value: lossSum },
-          { name: 'lr', step: at, value: lr },
-          ...(Number.isFinite(gradNorm) ? [{ name: 'grad_norm', step: at, value: gradNorm }] : []),
-          { name: 'tokens_per_sec', step: at, value: progress.tokensPerSec },
-          ...(scaler ? [{ name: 'loss_scale', step: at, value: stepScale }] : []),
-          ...[...stats].flatMap(([o, s]) => [
-            { name: `loss/${o}`, step: at, value: s.loss },
-            { name: `acc/${o}`, step: at, value: s.count ? s.correct / s.count : 0 },
-          ]),
-          ...(project ? [{ name: 'dgc/cosine', step: at, value: cosine }] : []),
-          ...[...kdSums].map(([k, value]) => ({ name: `loss/${k}`, step: at, value })),
-        ])
+      if (scaler) report()
+      else {
+        const pending = reads.read().then(report) // issued now; awaited once the next step is recorded
+        pending.catch(() => {}) // not unhandled meanwhile: the error surfaces where it is awaited
+        await settle() // the previous step's values, read while this step recorded
+        reported = pending
       }
-      if (config.evalEvery > 0 && state.step % config.evalEvery === 0 && state.step < config.totalSteps) await runEval()
-      if (config.checkpointEvery > 0 && state.step % config.checkpointEvery === 0) await save()
+
+      const evalDue = config.evalEvery > 0 && at % config.evalEvery === 0 && at < config.totalSteps
+      const saveDue = config.checkpointEvery > 0 && at % config.checkpointEvery === 0
+      if (evalDue || saveDue) {
+        await settle() // metrics in step order, and state.lastLoss in the checkpoint
+        const pauseStart = performance.now()
+        if (evalDue) await runEval()
+        if (saveDue) await save()
+        pausedMs += performance.now() - pauseStart
+      }
     }
+    await settle()
     if (state.step === config.totalSteps && !stopped) await runEval()
     if (savedStep !== state.step) await save()
     return { step: state.step, stopped, losses, checkpointDir, parameters: parameterCount(weights), eval: lastEval }

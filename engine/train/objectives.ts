@@ -16,6 +16,7 @@ import type { PretrainBatch } from './batch'
 import type { Objective } from './config'
 import { scaleRowGradients, sequenceWeights, type DgcConfig } from './dgc'
 import { hiddenStateLoss, softLabelKl } from './strategies/kd'
+import { Readback } from '../compute/read'
 
 export const POS_CLASSES = 18
 export const NER_CLASSES = 35
@@ -181,31 +182,41 @@ export function objectiveLosses(
   return { total: total!, outputs }
 }
 
-/** Reads losses and accuracies (correct / scored) out of kept outputs, and disposes them. */
-export async function readOutputs(outputs: ObjectiveOutputs): Promise<Map<Objective, { loss: number; correct: number; count: number }>> {
-  const out = new Map<Objective, { loss: number; correct: number; count: number }>()
+export type ObjectiveStats = Map<Objective, { loss: number; correct: number; count: number }>
+
+/**
+ * Queues the losses and accuracies (correct / scored) of kept outputs on `reads`; the map returned is
+ * filled once `reads.read()` resolves, and the tensors are disposed then.
+ */
+export function queueOutputs(outputs: ObjectiveOutputs, reads: Readback): ObjectiveStats {
+  const out: ObjectiveStats = new Map()
   for (const [o, loss] of outputs.losses) {
     const pred = outputs.predictions.get(o)!
-    const argmax = (await pred.argmax.data()) as Int32Array
-    let correct = 0
-    let count = 0
-    for (let i = 0; i < pred.labels.length; i++) {
-      if (pred.labels[i] === -100) continue
-      count++
-      if (argmax[i] === pred.labels[i]) correct++
-    }
-    out.set(o, { loss: (await loss.data())[0], correct, count })
-    tf.dispose([loss, pred.argmax])
+    const entry = { loss: NaN, correct: 0, count: 0 }
+    out.set(o, entry)
+    reads.add(pred.argmax, (argmax) => {
+      for (let i = 0; i < pred.labels.length; i++) {
+        if (pred.labels[i] === -100) continue
+        entry.count++
+        if (argmax[i] === pred.labels[i]) entry.correct++
+      }
+    })
+    reads.scalar(loss, (v) => (entry.loss = v))
   }
   return out
 }
 
-/** Reads the distillation terms out of kept outputs (loss/kd, loss/kd_logits, loss/kd_hidden), and disposes them. */
-export async function readDistill(outputs: ObjectiveOutputs): Promise<Map<string, number>> {
+/** Losses and accuracies of kept outputs, read with one wait; disposes them. */
+export async function readOutputs(outputs: ObjectiveOutputs): Promise<ObjectiveStats> {
+  const reads = new Readback()
+  const out = queueOutputs(outputs, reads)
+  await reads.read()
+  return out
+}
+
+/** Queues the distillation terms of kept outputs (loss/kd, loss/kd_logits, loss/kd_hidden) on `reads`; filled as queueOutputs. */
+export function queueDistill(outputs: ObjectiveOutputs, reads: Readback): Map<string, number> {
   const out = new Map<string, number>()
-  for (const [name, v] of outputs.distill ?? []) {
-    out.set(name, (await v.data())[0])
-    v.dispose()
-  }
+  for (const [name, v] of outputs.distill ?? []) reads.scalar(v, (x) => out.set(name, x))
   return out
 }

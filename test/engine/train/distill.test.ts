@@ -15,7 +15,8 @@ import { disposeWeights, initWeights } from '../../../engine/model/weights'
 import { buildBatch, plainSegment } from '../../../engine/train/batch'
 import { BERT_CHINESE_SPECIALS } from '../../../engine/train/data'
 import { train } from '../../../engine/train/loop'
-import { headsFor, objectiveLosses, readDistill, readOutputs, teacherOutputs } from '../../../engine/train/objectives'
+import { headsFor, objectiveLosses, queueDistill, queueOutputs, teacherOutputs } from '../../../engine/train/objectives'
+import { Readback } from '../../../engine/compute/read'
 import { TINY_BERT, tinyConfig } from './tiny-config'
 
 const dir = mkdtempSync(join(tmpdir(), 'mengzi-distill-'))
@@ -42,8 +43,11 @@ describe('distillation in pretraining', () => {
     const taught = teacherOutputs(tw, teacher, batch, true)
     const r = objectiveLosses(sw, student, ['mlm'], {}, { batch }, EVAL, undefined, { teacher: taught, terms })
     const total = (await r.total.data())[0]
-    const mlm = (await readOutputs(r.outputs)).get('mlm')!.loss
-    const kd = await readDistill(r.outputs)
+    const reads = new Readback()
+    const stats = queueOutputs(r.outputs, reads)
+    const kd = queueDistill(r.outputs, reads)
+    await reads.read() // one wait for the losses, accuracies and distillation terms
+    const mlm = stats.get('mlm')!.loss
 
     // the hand computation, in float64 from the raw logits and hidden states
     const shape: [number, number] = [batch.batchSize, batch.seqLength]
