@@ -8,6 +8,7 @@ import fs from 'node:fs'
 import path from 'node:path'
 import * as tf from '@tensorflow/tfjs'
 import { lossAndGrads } from '../compute/grads'
+import { Readback } from '../compute/read'
 import { Rng } from '../compute/rng'
 import type { ForwardContext, Weights } from '../model/bert'
 import { spanLoss, crossEntropy } from '../model/heads'
@@ -205,6 +206,12 @@ export async function finetune(config: FinetuneConfig, options: FinetuneOptions,
     let best: FinetuneResult['best'] = null
     let step = 0
     let stopped = false
+    let reported: Promise<void> | null = null // the last step's values, being read
+    const settle = async () => {
+      const r = reported
+      reported = null
+      await r
+    }
     let order = trainFeatures.map((_, i) => i)
     let firstEpoch = 1
     if (options.resumeFrom) {
@@ -275,11 +282,12 @@ export async function finetune(config: FinetuneConfig, options: FinetuneOptions,
           return tf.addN(Object.values(terms)) as tf.Scalar
         })
         tf.dispose([...kept, ...Object.values(inputs)])
-        const loss = (await result.loss.data())[0]
-        result.loss.dispose()
+        // the step's loss and terms, read with one wait while the next step records (loop.ts does the same)
+        const reads = new Readback()
+        let loss = NaN
         const partValues: Record<string, number> = {}
-        for (const [k, v] of Object.entries(parts)) partValues[k] = (await v.data())[0]
-        tf.dispose(Object.values(parts))
+        reads.scalar(result.loss, (v) => (loss = v))
+        for (const [k, v] of Object.entries(parts)) reads.scalar(v, (x) => (partValues[k] = x))
         const clipped = optimizer.clipGradients(result.grads, config.maxGradNorm)
         clipped.norm.dispose()
         const lr = lrAt(step)
@@ -287,14 +295,22 @@ export async function finetune(config: FinetuneConfig, options: FinetuneOptions,
         for (const g of clipped.grads.values()) g.dispose()
         momentum?.update(weights)
         step++
-        if (partValues.smart !== undefined) smartTerms.push(partValues.smart)
-        hooks.metrics?.([
-          { name: 'loss', step, value: loss },
-          { name: 'lr', step, value: lr },
-          ...Object.entries(partValues).filter(([k]) => Object.keys(partValues).length > 1 || k !== 'task').map(([k, value]) => ({ name: `loss/${k}`, step, value })),
-        ])
-        hooks.progress?.({ step, totalSteps, epoch, loss, lr, elapsedSeconds: (Date.now() - started) / 1000, backend })
+        const at = step
+        const report = () => {
+          if (partValues.smart !== undefined) smartTerms.push(partValues.smart)
+          hooks.metrics?.([
+            { name: 'loss', step: at, value: loss },
+            { name: 'lr', step: at, value: lr },
+            ...Object.entries(partValues).filter(([k]) => Object.keys(partValues).length > 1 || k !== 'task').map(([k, value]) => ({ name: `loss/${k}`, step: at, value })),
+          ])
+          hooks.progress?.({ step: at, totalSteps, epoch, loss, lr, elapsedSeconds: (Date.now() - started) / 1000, backend })
+        }
+        const pending = reads.read().then(report)
+        pending.catch(() => {}) // not unhandled meanwhile: the error surfaces where it is awaited
+        await settle()
+        reported = pending
       }
+      await settle() // the epoch's last step, before its evaluation and checkpoint
       const ev = await evaluate(model, weights, spec, dev, devFeatures, { batchSize: config.evalBatchSize, maxAnswerTokens: config.maxAnswerTokens })
       const score = ev.metrics[spec.metric] ?? 0
       const isBest = best === null || score > (best.dev[spec.metric] ?? -1)
@@ -322,6 +338,7 @@ export async function finetune(config: FinetuneConfig, options: FinetuneOptions,
       await pruneCheckpoints(options.runDir, options.keepCheckpoints ?? 2)
       hooks.checkpoint?.({ step, epoch, dir })
     }
+    await settle() // a stop between steps leaves the last one being read
     return {
       stopped,
       step,

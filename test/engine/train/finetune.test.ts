@@ -8,6 +8,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { finetune, predictSplit } from '../../../engine/train/finetune'
 import { parseFinetuneConfig } from '../../../engine/train/finetune-config'
 import { readHfCheckpoint } from '../../../engine/model/hf-checkpoint'
+import { deviceWaits } from '../../../engine/compute/read'
 import { tempDir } from '../../helpers'
 import { importClue, tnewsRecords, wideInitModel } from './finetune-data'
 
@@ -55,6 +56,19 @@ describe('fine-tuning', () => {
     expect(t.reinitialised).toEqual(['classifier.weight', 'classifier.bias'])
     const same = await finetune(parseFinetuneConfig({ ...base, task: 'tnews', dataDir: tnews.dir, init: r.best!.dir, epochs: 1, maxTrainExamples: 16 }), { runDir: path.join(tmp.dir, 'run-same') })
     expect(same.reinitialised).toEqual([])
+  })
+
+  it('reads each step with one wait, while the next step records; the epoch ends after its last step is reported', async () => {
+    const config = parseFinetuneConfig({ ...base, task: 'tnews', dataDir: tnews.dir, epochs: 2, maxTrainExamples: 48 })
+    const base0 = deviceWaits()
+    const events: string[] = []
+    await finetune(config, { runDir: path.join(tmp.dir, 'run-pipelined') }, {
+      progress: (p) => events.push(`step ${p.step} after ${deviceWaits() - base0} waits`),
+      epoch: (e) => events.push(`epoch ${e.epoch}`),
+    })
+    // 48 examples in batches of 16: 3 steps an epoch; step n is reported once step n+1 issued its
+    // reads, an epoch's last step before the epoch's evaluation
+    expect(events).toEqual(['step 1 after 2 waits', 'step 2 after 3 waits', 'step 3 after 3 waits', 'epoch 1', 'step 4 after 5 waits', 'step 5 after 6 waits', 'step 6 after 6 waits', 'epoch 2'])
   })
 
   it('CMRC2018: windows in, EM/F1 out, a QA folder saved', async () => {
