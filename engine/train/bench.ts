@@ -7,7 +7,6 @@ import * as tf from '@tensorflow/tfjs'
 import { BENCH_CONFIGS, type BertConfig } from '../model/config'
 import { selectBackend, type BackendPreference, type BackendSelection } from '../compute/backends'
 import { createBenchModel, type BenchBatch } from './bench-model'
-import { readScalar } from '../compute/read'
 import type { Precision } from '../compute/precision'
 import { setSubmitEvery } from '../compute/webgpu/flags'
 import { watchGpuWork, type GpuWork } from '../compute/webgpu/gpu-work'
@@ -144,7 +143,7 @@ export async function benchTrain(options: TrainBenchOptions): Promise<TrainBench
         recorded = performance.now()
         // Reading the loss waits for the step (and is what a training loop does anyway).
         try {
-          loss = await readScalar(lossTensor) // a device error fails the bench instead of hanging it
+          loss = await model.readLoss(lossTensor) // a device error fails the bench instead of hanging it
         } finally {
           lossTensor.dispose()
         }
@@ -167,7 +166,7 @@ export async function benchTrain(options: TrainBenchOptions): Promise<TrainBench
       const timer = startKernelTimer()
       try {
         const lossTensor = await model.step(batch, 1e-4)
-        await readScalar(lossTensor)
+        await model.readLoss(lossTensor)
         lossTensor.dispose()
       } finally {
         kernelTimes = await timer.stop() // the backend's own methods back, whatever happened

@@ -394,6 +394,10 @@ export async function train(config: TrainConfig, options: TrainOptions, hooks: T
     closeAll()
     throw err
   }
+  // fp16 on webgpu's multi-tensor update: the scale lives on the device, which skips an overflowed
+  // update itself, so fp16 steps need no readback before their update and pipeline as fp32 ones
+  const deviceScale = scaler !== null && optimizer.scalesOnDevice && options.lossScale?.onDevice !== false
+  if (deviceScale) optimizer.scaleOnDevice(scaler.state(), scaler.growthInterval)
   const rng = new Rng(state.rng)
   const lrAt = linearWarmupDecay({ peak: config.learningRate, total: config.totalSteps, warmupRatio: config.warmupRatio })
   const losses: number[] = []
@@ -418,9 +422,9 @@ export async function train(config: TrainConfig, options: TrainOptions, hooks: T
     hooks.metrics?.(Object.entries(lastEval).map(([name, value]) => ({ name, step: state.step, value })))
   }
 
-  // fp32: a step's values (losses, accuracies, the norm) are read while the next step records, so the
-  // device works through step n as the host records step n+1; fp16 reads them, the norm among them,
-  // before its update, which overflow may skip
+  // A step's values (losses, accuracies, the norm) are read while the next step records, so the device
+  // works through step n as the host records step n+1; fp16 with the scale on the host reads them, the
+  // norm among them, before its update, which overflow may skip
   let reported: Promise<void> | null = null
   const settle = async () => {
     const r = reported
@@ -438,7 +442,10 @@ export async function train(config: TrainConfig, options: TrainOptions, hooks: T
       }
       const reads = new Readback()
       let grads: Grads | null = null
-      let lossSum = 0
+      let scaledLossSum = 0 // the loss times the loss scale (fp16), divided out when the step is reported
+      // fp16, scale on the host: the scale this step uses (on the device: known when the step is reported)
+      const hostScale = scaler && !deviceScale ? scaler.scale : 1
+      const scaleTensor = deviceScale ? optimizer.deviceLossScale() : null
       let cosine = 0
       let tokens = 0
       const statParts: [ObjectiveStats, number][] = []
@@ -460,8 +467,6 @@ export async function train(config: TrainConfig, options: TrainOptions, hooks: T
             return s
           },
         }
-        // fp16: the loss (and so every gradient) scaled up, divided back out of the values read
-        const lossScale = scaler?.scale ?? 1
         // the teacher's outputs on this batch, computed before (outside) the student's tape
         const taught: TeacherOutputs | null = teacher ? teacherOutputs(teacher.weights, teacher.bert, draw.batch, config.distill!.logitWeight > 0) : null
         const pass = (subset: readonly Objective[], withTeacher: boolean) => {
@@ -470,12 +475,13 @@ export async function train(config: TrainConfig, options: TrainOptions, hooks: T
           const step = lossAndGrads(weights, () => {
             const r = objectiveLosses(weights, bert, subset, config.objectiveWeights, inputs, ctx, config.dgc, kd)
             outputs = r.outputs
-            return r.total.mul(scale * lossScale) as tf.Scalar
+            // fp16: the loss (and so every gradient) scaled up, divided back out of the values read
+            return (scaleTensor ? r.total.mul(scale).mul(scaleTensor) : r.total.mul(scale * hostScale)) as tf.Scalar
           })
           return { ...step, outputs: outputs! as ObjectiveOutputs }
         }
         const queue = (loss: tf.Scalar, outputs: ObjectiveOutputs, withTeacher: boolean) => {
-          reads.scalar(loss, (v) => (lossSum += v / lossScale))
+          reads.scalar(loss, (v) => (scaledLossSum += v))
           statParts.push([queueOutputs(outputs, reads), scale])
           if (withTeacher) kdParts.push([queueDistill(outputs, reads), scale])
         }
@@ -497,24 +503,35 @@ export async function train(config: TrainConfig, options: TrainOptions, hooks: T
         if (taught) tf.dispose([...taught.hidden, ...(taught.mlmLogits ? [taught.mlmLogits] : [])])
         grads = grads ? accumulate(grads, microGrads) : microGrads
       }
-      const stepScale = scaler?.scale ?? 1
-      const clipped = optimizer.clipGradients(grads!, config.maxGradNorm, stepScale)
+      scaleTensor?.dispose()
+      const clipped = optimizer.clipGradients(grads!, config.maxGradNorm, deviceScale ? 'device' : hostScale)
       const lr = lrAt(state.step)
       let gradNorm = NaN
       reads.scalar(clipped.norm, (v) => (gradNorm = v))
+      // fp16: gradients that overflowed skip the update (the step still counts, as with GradScaler)
+      const overflowed = (used: number) => hooks.log?.(`step ${state.step + 1}: gradients overflowed at loss scale ${used}; update skipped, scale now ${scaler!.scale}`)
       let apply = true
-      if (scaler) {
-        // fp16: gradients that overflowed skip the update (the step still counts, as with GradScaler)
+      if (scaler && !deviceScale) {
         await reads.read()
         apply = scaler.update(Number.isFinite(gradNorm))
+        if (!apply) overflowed(hostScale)
       }
-      if (apply) optimizer.step(clipped.grads, lr)
-      else hooks.log?.(`step ${state.step + 1}: gradients overflowed at loss scale ${stepScale}; update skipped, scale now ${scaler!.scale}`)
+      if (apply) optimizer.step(clipped.grads, lr) // on the device scale: skipped there on overflow
       for (const g of clipped.grads.values()) g.dispose()
       state.step++
       const at = state.step
 
       const report = () => {
+        let stepScale = hostScale
+        if (deviceScale) {
+          // the device applied or skipped this step by the same rule; the host's scaler follows
+          stepScale = scaler!.scale
+          const finite = Number.isFinite(gradNorm)
+          scaler!.update(finite)
+          optimizer.settleStep(finite)
+          if (!finite) hooks.log?.(`step ${at}: gradients overflowed at loss scale ${stepScale}; update skipped, scale now ${scaler!.scale}`)
+        }
+        const lossSum = scaledLossSum / stepScale
         const stats: ObjectiveStats = new Map()
         for (const [part, weight] of statParts) addStats(stats, part, weight)
         const kdSums = new Map<string, number>()
@@ -555,7 +572,7 @@ export async function train(config: TrainConfig, options: TrainOptions, hooks: T
           ])
         }
       }
-      if (scaler) report()
+      if (scaler && !deviceScale) report()
       else {
         const pending = reads.read().then(report) // issued now; awaited once the next step is recorded
         pending.catch(() => {}) // not unhandled meanwhile: the error surfaces where it is awaited

@@ -8,6 +8,12 @@ export interface LossScaleOptions {
   initial?: number
   /** Clean steps before the scale doubles; default 2000 (PyTorch's). */
   growthInterval?: number
+  /**
+   * Where the training loop keeps the scale: on the device where the optimizer can (webgpu's multi-
+   * tensor update; the default), so no step reads back before its update; false: on the host, the
+   * norm read before each update. The same numbers either way.
+   */
+  onDevice?: boolean
 }
 
 export interface LossScaleState {

@@ -14,7 +14,8 @@ import { isNoDecay } from '../model/weights'
 import type { AdamAttrs } from '../compute/kernels/adam-wasm'
 import { hasFusedKernel, runFused } from '../compute/kernels/fused'
 import { webgpuFusedKernelsOn } from '../compute/webgpu/flags'
-import { MultiTensorAdam } from '../compute/webgpu/multi-adam'
+import { MultiTensorAdam, type Gate } from '../compute/webgpu/multi-adam'
+import type { LossScaleState } from './loss-scale'
 
 export type OptimizerKind = 'adamw' | 'lamb'
 
@@ -49,8 +50,23 @@ export interface Optimizer {
   readonly stepCount: number
   /** Applies one update with learning rate `lr`. Parameters without a gradient are left alone (as PyTorch). */
   step(grads: Grads, lr: number): void
-  /** `clipByGlobalNorm` for the next `step`, which must get the returned `grads`. */
-  clipGradients(grads: Grads, maxNorm: number, lossScale?: number): ClippedGrads
+  /** `clipByGlobalNorm` for the next `step`, which must get the returned `grads` ('device': after scaleOnDevice). */
+  clipGradients(grads: Grads, maxNorm: number, lossScale?: number | 'device'): ClippedGrads
+  /**
+   * fp16: whether the loss scale can live on the device (webgpu's multi-tensor update): then a step
+   * needs no readback before its update, which the device skips on overflow.
+   */
+  readonly scalesOnDevice: boolean
+  /**
+   * Moves dynamic loss scaling onto the device from `state` (scalesOnDevice only). From then on the
+   * loss is multiplied by `deviceLossScale()`, gradients are clipped with lossScale 'device', and each
+   * `step` is settled with `settleStep` once its norm is read (at most one step unsettled).
+   */
+  scaleOnDevice(state: LossScaleState, growthInterval: number): void
+  /** The loss scale on the device now, as a new scalar (dispose it). */
+  deviceLossScale(): tf.Scalar
+  /** Whether the oldest unsettled step applied (its gradients' norm was finite). */
+  settleStep(applied: boolean): void
   /** Moments keyed `exp_avg.<param>` / `exp_avg_sq.<param>`; read them before the next step. */
   stateTensors(): Map<string, tf.Tensor>
   loadState(tensors: Map<string, { shape: number[]; data: Float32Array }>, stepCount: number): void
@@ -71,6 +87,9 @@ abstract class AdamFamily implements Optimizer {
   protected readonly noDecay: (name: string) => boolean
   protected readonly moments = new Map<string, Moments>()
   private steps = 0
+  /** Loss scale on the device: steps recorded whose outcome (applied or skipped) is not read yet. */
+  private unsettled = 0
+  private onDevice = false
   private readonly multiTensor: boolean
   private flat: MultiTensorAdam | null = null
   /** The gradients `clipGradients` put in the arena, with their clip factor, for the next step. */
@@ -107,8 +126,30 @@ abstract class AdamFamily implements Optimizer {
     this.exported = []
   }
 
-  clipGradients(grads: Grads, maxNorm: number, lossScale = 1): ClippedGrads {
-    if (!this.multiTensor) return clipByGlobalNorm(grads, maxNorm, lossScale)
+  get scalesOnDevice(): boolean {
+    return this.multiTensor
+  }
+
+  scaleOnDevice(state: LossScaleState, growthInterval: number): void {
+    if (!this.multiTensor) throw new Error('the loss scale lives on the device only with the multi-tensor update on webgpu')
+    this.arena().scaleOnDevice(state, growthInterval, this.steps)
+    this.onDevice = true
+  }
+
+  deviceLossScale(): tf.Scalar {
+    if (!this.onDevice) throw new Error('deviceLossScale: call scaleOnDevice first')
+    return this.arena().lossScale()
+  }
+
+  settleStep(applied: boolean): void {
+    if (this.unsettled === 0) throw new Error('settleStep: no step is waiting to be settled')
+    this.unsettled--
+    if (applied) this.steps++
+  }
+
+  clipGradients(grads: Grads, maxNorm: number, lossScale: number | 'device' = 1): ClippedGrads {
+    if ((lossScale === 'device') !== this.onDevice) throw new Error(lossScale === 'device' ? 'clipGradients: the loss scale is on the device only after scaleOnDevice' : 'clipGradients: the loss scale is on the device; pass "device"')
+    if (!this.multiTensor) return clipByGlobalNorm(grads, maxNorm, lossScale as number)
     const flat = this.arena()
     flat.arena.gatherGradients(grads)
     this.clipped = grads
@@ -134,19 +175,21 @@ abstract class AdamFamily implements Optimizer {
   }
 
   step(grads: Grads, lr: number): void {
+    const biasCorrections = (t: number) => ({ bc1: 1 - this.beta1 ** t, bc2: 1 - this.beta2 ** t })
+    if (this.onDevice) {
+      // the device's step count is `steps`, or steps + 1 when the unsettled step before applied: the
+      // update gets the bias corrections of both and picks (tBase)
+      if (this.unsettled > 1) throw new Error('step: the loss scale is on the device and two steps are unsettled; settle the older one first')
+      if (this.clipped !== grads) throw new Error('step: with the loss scale on the device, step with the gradients clipGradients returned')
+      const { bc1, bc2 } = biasCorrections(this.steps + 1)
+      this.unsettled++
+      this.multiTensorStep(grads, lr, bc1, bc2, { tBase: this.steps, late: biasCorrections(this.steps + 2) })
+      return
+    }
     this.steps++
-    const t = this.steps
-    const bc1 = 1 - this.beta1 ** t
-    const bc2 = 1 - this.beta2 ** t
+    const { bc1, bc2 } = biasCorrections(this.steps)
     if (this.multiTensor) {
-      const flat = this.arena()
-      const clipped = this.clipped === grads
-      this.clipped = null
-      this.dropExported()
-      if (!clipped) flat.arena.gatherGradients(grads)
-      flat.arena.gatherParams(this.weights)
-      const halvesWritten = flat.update({ lr, beta1: this.beta1, beta2: this.beta2, eps: this.eps, weightDecay: this.weightDecay, bc1, bc2 }, clipped)
-      flat.arena.scatterParams(this.weights, halvesWritten)
+      this.multiTensorStep(grads, lr, bc1, bc2)
       return
     }
     // one native pass per parameter where the backend has it; the tfjs composition is the reference
@@ -171,6 +214,17 @@ abstract class AdamFamily implements Optimizer {
         p.assign(next)
       })
     }
+  }
+
+  private multiTensorStep(grads: Grads, lr: number, bc1: number, bc2: number, gate?: Gate): void {
+    const flat = this.arena()
+    const clipped = this.clipped === grads
+    this.clipped = null
+    this.dropExported()
+    if (!clipped) flat.arena.gatherGradients(grads)
+    flat.arena.gatherParams(this.weights)
+    const halvesWritten = flat.update({ lr, beta1: this.beta1, beta2: this.beta2, eps: this.eps, weightDecay: this.weightDecay, bc1, bc2 }, clipped, gate)
+    flat.arena.scatterParams(this.weights, halvesWritten)
   }
 
   /** The kernel (kernels/adam-wasm.ts) that computes p', m', v' in one call, same numbers as `update`. */

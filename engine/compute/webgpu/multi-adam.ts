@@ -13,6 +13,12 @@
 // Numbers: the element formulas and the host-formed f32 constants of adam.ts (engine/native/src/adam.c);
 // LAMB's per-parameter sums in adam.ts's order (256 × 8 elements per workgroup from the parameter's
 // start, then strided over its workgroups), so the trust ratios are the per-parameter kernels' own.
+// Loss scaling on the device (fp16, `scaleOnDevice`): the scale, the clean-step count and the applied-
+// step count live in scratch; the norm's kernel flags whether the gradients are finite, the updates skip
+// every write when they are not, and one thread after them updates the scale as DynamicLossScale does
+// (halve on overflow, double after `growthInterval` clean steps). So a step needs no readback before its
+// update; the host learns the outcome when it reads the norm, and passes the bias corrections of both
+// possible step counts (the last step applied or not) for the update to pick from.
 // fp16 storage (flags.halfStorageOn): the AdamW and LAMB updates also write the f16 copy of each new
 // value into the arena's H in the same dispatch (7 storage buffers), so the copies the dense products
 // read cost no pass of their own.
@@ -23,11 +29,30 @@ import { halfStorageOn } from './flags'
 import { HALF_BITS_WGSL } from './half'
 import { ACTIVE, CHUNK, DECAYS, OptimizerArena, type ArenaGroup, type ArenaParam } from './optimizer-arena'
 import { dispatch, f32, grid, output, u32, webgpuInternals, type WebgpuBackendInternals } from './runner'
+import type { Uniform } from './runner'
 import { workgroupReduction } from './wgsl'
 
 export type AdamKind = 'adamw' | 'lamb'
 
+type BiasCorrections = { bc1: number; bc2: number }
+
+/**
+ * A gated update (loss scale on the device): skipped on the device when the gradients overflowed; its
+ * bias corrections are `a`'s while the device's applied-step count is still `tBase`, else `late`'s
+ * (the previous step, whose outcome the host does not know yet, applied).
+ */
+export interface Gate {
+  tBase: number
+  late: BiasCorrections
+}
+
 const NORM_GROUPS = 1024 // workgroups of the g² partial sums per arena group, at most
+
+// loss scaling on the device: slots of scratch from stateAt
+const SCALE = 0
+const CLEAN = 1
+const APPLIED = 2
+const OK = 3 // 1 when this step's gradients are finite (written by the norm's kernel), else 0
 
 const storage = (i: number, name: string, type: string, write: boolean) =>
   `@group(0) @binding(${i}) var<storage, ${write ? 'read_write' : 'read'}> ${name}: array<${type}>;`
@@ -46,7 +71,7 @@ fn segmentOf(chunk: u32) -> u32 {
   return lo;
 }`
 
-const SEGMENT_FIELDS = 'segBegin: u32, segEnd: u32, chunkBase: u32, chunks: u32, clipped: u32, coefAt: u32,'
+const SEGMENT_FIELDS = 'segBegin: u32, segEnd: u32, chunkBase: u32, chunks: u32, clipped: u32, coefAt: u32, gated: u32, stateAt: u32, tBase: f32,'
 
 /** The moments of element i with g scaled by the clip factor: defines gi, mi, vi. */
 const MOMENTS_WGSL = /* wgsl */ `
@@ -61,6 +86,11 @@ const PROLOGUE_WGSL = /* wgsl */ `
   let s = segmentOf(chunk);
   let seg = table[s];
   let live = w < u.chunks && (seg.w & ${ACTIVE}u) != 0u;
+  // gated (loss scaling on the device): p, m, v are left as they are when this step's gradients
+  // overflowed (the f16 copies are still written, of the unchanged p); the bias corrections are the
+  // second set when the step count moved past tBase (the step before applied)
+  let apply = u.gated == 0u || scratch[u.stateAt + ${OK}u] != 0.0;
+  let late = u.gated != 0u && scratch[u.stateAt + ${APPLIED}u] != u.tBase;
   let decays = (seg.w & ${DECAYS}u) != 0u;
   let coef = select(1.0, scratch[u.coefAt], u.clipped != 0u);
   let first = (chunk - seg.x) * ${CHUNK}u;`
@@ -112,6 +142,9 @@ export class MultiTensorAdam {
   private readonly coefAt: number
   private readonly lambAt: number
   private readonly trustAt: number
+  private readonly stateAt: number
+  /** Loss scaling on the device: set by scaleOnDevice. */
+  private deviceScale: { growthInterval: number } | null = null
 
   constructor(
     readonly kind: AdamKind,
@@ -129,7 +162,8 @@ export class MultiTensorAdam {
     this.coefAt = at
     this.lambAt = at + 1
     this.trustAt = this.lambAt + 2 * this.arena.totalChunks
-    this.scratch = output(this.backend, [this.trustAt + this.arena.segments.length])
+    this.stateAt = this.trustAt + this.arena.segments.length
+    this.scratch = output(this.backend, [this.stateAt + 4])
   }
 
   /**
@@ -137,7 +171,9 @@ export class MultiTensorAdam {
    * scalar tensor, and the factor min(1, maxNorm / (norm + 1e-6)) / lossScale kept for the next update
    * (maxNorm ≤ 0 or infinite: no clipping, the factor only unscales).
    */
-  gradNorm(maxNorm: number, lossScale: number): tf.Scalar {
+  gradNorm(maxNorm: number, lossScale: number | 'device'): tf.Scalar {
+    const onDevice = lossScale === 'device'
+    if (onDevice && !this.deviceScale) throw new Error('gradNorm: the loss scale is on the device only after scaleOnDevice')
     const r = workgroupReduction(this.backend.device, 256)
     this.arena.groups.forEach((group, gi) => {
       dispatch(this.backend, {
@@ -168,7 +204,7 @@ fn main(@builtin(local_invocation_index) lid: u32, @builtin(workgroup_id) wid: v
       code: () => /* wgsl */ `${r.enable}
 ${storage(0, 'norm', 'f32', true)}
 ${storage(1, 'scratch', 'f32', true)}
-${uniformBlock(2, 'count: u32, coefAt: u32, clip: u32, maxNorm: f32, tiny: f32, lossScale: f32,')}
+${uniformBlock(2, 'count: u32, coefAt: u32, clip: u32, onDevice: u32, stateAt: u32, maxNorm: f32, tiny: f32, lossScale: f32,')}
 ${r.code}
 @compute @workgroup_size(256)
 fn main(@builtin(local_invocation_index) lid: u32${r.entryArgs}) {
@@ -177,16 +213,19 @@ fn main(@builtin(local_invocation_index) lid: u32${r.entryArgs}) {
   for (var k = lid; k < u.count; k += 256u) { s += scratch[k]; }
   let total = workgroupSum(s, lid);
   if (lid == 0u) {
-    let n = sqrt(total) / u.lossScale;
+    let scale = select(u.lossScale, scratch[u.stateAt + ${SCALE}u], u.onDevice != 0u);
+    let n = sqrt(total) / scale;
     norm[0] = n;
     let clipCoef = select(1.0, min(u.maxNorm / (n + u.tiny), 1.0), u.clip != 0u);
-    scratch[u.coefAt] = clipCoef / u.lossScale;
+    scratch[u.coefAt] = clipCoef / scale;
+    // finite: not all exponent bits set (Inf, NaN), tested on the bits so no fast-math can drop it
+    scratch[u.stateAt + ${OK}u] = select(0.0, 1.0, (bitcast<u32>(n) & 0x7f800000u) != 0x7f800000u);
   }
 }`,
       outputs: [norm, this.scratch],
       inputs: [],
       // the partial sums of every group fill scratch[0, coefAt)
-      uniforms: [...u32(this.coefAt, this.coefAt, clip ? 1 : 0), ...f32(clip ? maxNorm : 0, 1e-6, lossScale)],
+      uniforms: [...u32(this.coefAt, this.coefAt, clip ? 1 : 0, onDevice ? 1 : 0, this.stateAt), ...f32(clip ? maxNorm : 0, 1e-6, onDevice ? 1 : lossScale)],
       workgroups: [1],
     })
     return tf.engine().makeTensorFromTensorInfo(norm, this.backend) as tf.Scalar
@@ -196,22 +235,101 @@ fn main(@builtin(local_invocation_index) lid: u32${r.entryArgs}) {
    * One update of every active parameter in P, M, V (`clipped`: scale g by gradNorm's factor); under
    * fp16 storage also their f16 copies in H. Returns whether it wrote H (for scatterParams).
    */
-  update(a: AdamAttrs, clipped: boolean): boolean {
+  update(a: AdamAttrs, clipped: boolean, gate?: Gate): boolean {
+    if (gate && !(clipped && this.deviceScale)) throw new Error('update: a gated update follows gradNorm with the loss scale on the device')
     const table = this.arena.table()
     const halves = halfStorageOn() ? this.arena.halves() : null
-    if (this.kind === 'lamb') this.arena.groups.forEach((group) => this.lambSums(group, table, a, clipped))
+    const g = gate ?? { tBase: 0, late: { bc1: a.bc1, bc2: a.bc2 } }
+    const seg = (group: ArenaGroup) => this.segmentUniforms(group, clipped, gate != null, g.tBase)
+    if (this.kind === 'lamb') this.arena.groups.forEach((group) => this.lambSums(group, table, a, seg(group), g.late))
     if (this.kind === 'lamb') this.lambTrust(table)
     this.arena.groups.forEach((group, gi) =>
-      this.kind === 'adamw' ? this.adamw(group, table, a, clipped, halves?.[gi]) : this.lambApply(group, table, a, clipped, halves?.[gi]),
+      this.kind === 'adamw' ? this.adamw(group, table, a, seg(group), g.late, halves?.[gi]) : this.lambApply(group, table, a, seg(group), g.late, halves?.[gi]),
     )
+    if (gate) this.updateScale()
     return halves != null
   }
 
-  private segmentUniforms(group: ArenaGroup, clipped: boolean) {
-    return u32(group.segBegin, group.segEnd, group.chunkBase, group.chunks, clipped ? 1 : 0, this.coefAt)
+  /**
+   * Keeps the loss scale on the device from now on (DynamicLossScale's rules, from its state): gradNorm
+   * reads it there, gated updates skip on overflow, and each gated update ends by updating it.
+   * `applied`: the optimizer's step count, which the gated updates' tBase refers to.
+   */
+  scaleOnDevice(state: { scale: number; cleanSteps: number }, growthInterval: number, applied: number): void {
+    if (applied >= 2 ** 24) throw new Error(`scaleOnDevice: step count ${applied} is past f32's exact integers`)
+    this.deviceScale = { growthInterval }
+    dispatch(this.backend, {
+      key: 'multi-scale-init',
+      code: () => /* wgsl */ `
+${storage(0, 'scratch', 'f32', true)}
+${uniformBlock(1, 'stateAt: u32, scale: f32, clean: f32, applied: f32,')}
+@compute @workgroup_size(1)
+fn main() {
+  scratch[u.stateAt + ${SCALE}u] = u.scale;
+  scratch[u.stateAt + ${CLEAN}u] = u.clean;
+  scratch[u.stateAt + ${APPLIED}u] = u.applied;
+  scratch[u.stateAt + ${OK}u] = 1.0;
+}`,
+      outputs: [this.scratch],
+      inputs: [],
+      uniforms: [...u32(this.stateAt), ...f32(state.scale, state.cleanSteps, applied)],
+      workgroups: [1],
+    })
   }
 
-  private adamw(group: ArenaGroup, table: TensorInfo, a: AdamAttrs, clipped: boolean, h?: TensorInfo): void {
+  /** The loss scale on the device now, as a new scalar tensor (the next step's loss is multiplied by it). */
+  lossScale(): tf.Scalar {
+    if (!this.deviceScale) throw new Error('lossScale: the loss scale is on the device only after scaleOnDevice')
+    const out = output(this.backend, [])
+    dispatch(this.backend, {
+      key: 'multi-scale-read',
+      code: () => /* wgsl */ `
+${storage(0, 'out', 'f32', true)}
+${storage(1, 'scratch', 'f32', false)}
+${uniformBlock(2, 'at: u32,')}
+@compute @workgroup_size(1)
+fn main() { out[0] = scratch[u.at]; }`,
+      outputs: [out],
+      inputs: [this.scratch],
+      uniforms: u32(this.stateAt + SCALE),
+      workgroups: [1],
+    })
+    return tf.engine().makeTensorFromTensorInfo(out, this.backend) as tf.Scalar
+  }
+
+  /** After a gated update: DynamicLossScale.update on the device, and the applied-step count. */
+  private updateScale(): void {
+    dispatch(this.backend, {
+      key: 'multi-scale-update',
+      code: () => /* wgsl */ `
+${storage(0, 'scratch', 'f32', true)}
+${uniformBlock(1, 'stateAt: u32, growthInterval: f32,')}
+@compute @workgroup_size(1)
+fn main() {
+  let at = u.stateAt;
+  if (scratch[at + ${OK}u] != 0.0) {
+    scratch[at + ${APPLIED}u] = scratch[at + ${APPLIED}u] + 1.0;
+    let clean = scratch[at + ${CLEAN}u] + 1.0;
+    let grow = clean >= u.growthInterval;
+    scratch[at + ${CLEAN}u] = select(clean, 0.0, grow);
+    scratch[at + ${SCALE}u] = select(scratch[at + ${SCALE}u], scratch[at + ${SCALE}u] * 2.0, grow);
+  } else {
+    scratch[at + ${CLEAN}u] = 0.0;
+    scratch[at + ${SCALE}u] = max(scratch[at + ${SCALE}u] * 0.5, ${2 ** -24});
+  }
+}`,
+      outputs: [this.scratch],
+      inputs: [],
+      uniforms: [...u32(this.stateAt), ...f32(this.deviceScale!.growthInterval)],
+      workgroups: [1],
+    })
+  }
+
+  private segmentUniforms(group: ArenaGroup, clipped: boolean, gated: boolean, tBase: number) {
+    return [...u32(group.segBegin, group.segEnd, group.chunkBase, group.chunks, clipped ? 1 : 0, this.coefAt, gated ? 1 : 0, this.stateAt), ...f32(tBase)]
+  }
+
+  private adamw(group: ArenaGroup, table: TensorInfo, a: AdamAttrs, seg: Uniform[], late: BiasCorrections, h?: TensorInfo): void {
     const e = updateLoop(h != null, 6)
     dispatch(this.backend, {
       key: `multi-adamw${e.key}`,
@@ -223,36 +341,45 @@ ${storage(3, 'g', 'f32', false)}
 ${storage(4, 'table', 'vec4<u32>', false)}
 ${storage(5, 'scratch', 'f32', false)}
 ${e.decls}
-${uniformBlock(e.uniformAt, `${SEGMENT_FIELDS} b1: f32, c1: f32, b2: f32, c2: f32, keepDecayed: f32, rootBc2: f32, eps: f32, step: f32,`)}
+${uniformBlock(e.uniformAt, `${SEGMENT_FIELDS} b1: f32, c1: f32, b2: f32, c2: f32, keepDecayed: f32, rootBc2: f32, eps: f32, step: f32, rootBc2Late: f32, stepLate: f32,`)}
 ${SEGMENT_WGSL}
 @compute @workgroup_size(256)
 fn main(${ENTRY}) {${PROLOGUE_WGSL}
   let keep = select(1.0, u.keepDecayed, decays);
-${e.loop(`${MOMENTS_WGSL}
+  let rootBc2 = select(u.rootBc2, u.rootBc2Late, late);
+  let stepSize = select(u.step, u.stepLate, late);
+${e.loop(`
+      if (apply) {${MOMENTS_WGSL}
       m[i] = mi;
       v[i] = vi;
-      p[i] = p[i] * keep - (mi / (sqrt(vi) / u.rootBc2 + u.eps)) * u.step;`)}
+      p[i] = p[i] * keep - (mi / (sqrt(vi) / rootBc2 + u.eps)) * stepSize;
+      }`)}
 }`,
       outputs: [group.p, group.m, group.v],
       inputs: [group.g, table, this.scratch, ...(h ? [h] : [])], // H last: binding 6, written (declared read_write)
-      uniforms: [...this.segmentUniforms(group, clipped), ...f32(a.beta1, 1 - a.beta1, a.beta2, 1 - a.beta2, 1 - a.lr * a.weightDecay, Math.sqrt(a.bc2), a.eps, a.lr / a.bc1)],
+      uniforms: [...seg, ...f32(a.beta1, 1 - a.beta1, a.beta2, 1 - a.beta2, 1 - a.lr * a.weightDecay, Math.sqrt(a.bc2), a.eps, a.lr / a.bc1, Math.sqrt(late.bc2), a.lr / late.bc1)],
       workgroups: grid(group.chunks, 1),
     })
   }
 
   /** LAMB's direction u = m̂/(√v̂ + ε) + λ·p (λ = 0: no term at all, as the composition). */
   private static readonly DIRECTION_WGSL = /* wgsl */ `
-      let r = (mi / u.bc1) / (sqrt(vi / u.bc2) + u.eps);
+      let r = (mi / bc1) / (sqrt(vi / bc2) + u.eps);
       let d = select(r + p[i] * decay, r, decay == 0.0);`
 
-  private static readonly LAMB_FIELDS = `${SEGMENT_FIELDS} b1: f32, c1: f32, b2: f32, c2: f32, bc1: f32, bc2: f32, eps: f32, decay: f32, lr: f32, lambAt: u32, trustAt: u32,`
+  private static readonly LAMB_FIELDS = `${SEGMENT_FIELDS} b1: f32, c1: f32, b2: f32, c2: f32, bc1: f32, bc2: f32, eps: f32, decay: f32, lr: f32, lambAt: u32, trustAt: u32, bc1Late: f32, bc2Late: f32,`
 
-  private lambUniforms(group: ArenaGroup, a: AdamAttrs, clipped: boolean) {
-    return [...this.segmentUniforms(group, clipped), ...f32(a.beta1, 1 - a.beta1, a.beta2, 1 - a.beta2, a.bc1, a.bc2, a.eps, a.weightDecay, a.lr), ...u32(this.lambAt, this.trustAt)]
+  private lambUniforms(seg: Uniform[], a: AdamAttrs, late: BiasCorrections) {
+    return [...seg, ...f32(a.beta1, 1 - a.beta1, a.beta2, 1 - a.beta2, a.bc1, a.bc2, a.eps, a.weightDecay, a.lr), ...u32(this.lambAt, this.trustAt), ...f32(late.bc1, late.bc2)]
   }
 
+  /** The bias corrections LAMB's direction uses: the second set when the step count moved past tBase. */
+  private static readonly BIAS_WGSL = /* wgsl */ `
+  let bc1 = select(u.bc1, u.bc1Late, late);
+  let bc2 = select(u.bc2, u.bc2Late, late);`
+
   /** Per chunk: Σp², Σu² (into scratch at lambAt + 2·chunk). */
-  private lambSums(group: ArenaGroup, table: TensorInfo, a: AdamAttrs, clipped: boolean): void {
+  private lambSums(group: ArenaGroup, table: TensorInfo, a: AdamAttrs, seg: Uniform[], late: BiasCorrections): void {
     const r = workgroupReduction(this.backend.device, 256) // the per-tensor kernels' reduction, so the sums agree bit for bit
     dispatch(this.backend, {
       key: `multi-lamb-sums${r.key}`,
@@ -268,7 +395,7 @@ ${SEGMENT_WGSL}
 ${r.code}
 @compute @workgroup_size(256)
 fn main(${ENTRY}${r.entryArgs}) {
-  ${r.init}${PROLOGUE_WGSL}
+  ${r.init}${PROLOGUE_WGSL}${MultiTensorAdam.BIAS_WGSL}
   let decay = select(0.0, u.decay, decays);
   var pp = 0.0;
   var uu = 0.0;
@@ -281,7 +408,7 @@ ${forElements(`${MOMENTS_WGSL}${MultiTensorAdam.DIRECTION_WGSL}
 }`,
       outputs: [this.scratch],
       inputs: [group.p, group.g, group.m, group.v, table],
-      uniforms: this.lambUniforms(group, a, clipped),
+      uniforms: this.lambUniforms(seg, a, late),
       workgroups: grid(group.chunks, 1),
     })
   }
@@ -316,7 +443,7 @@ fn main(@builtin(local_invocation_index) lid: u32, @builtin(workgroup_id) wid: v
   }
 
   /** m', v' and p' = p − u·(trust·lr). */
-  private lambApply(group: ArenaGroup, table: TensorInfo, a: AdamAttrs, clipped: boolean, h?: TensorInfo): void {
+  private lambApply(group: ArenaGroup, table: TensorInfo, a: AdamAttrs, seg: Uniform[], late: BiasCorrections, h?: TensorInfo): void {
     const e = updateLoop(h != null, 6)
     dispatch(this.backend, {
       key: `multi-lamb-apply${e.key}`,
@@ -331,17 +458,19 @@ ${e.decls}
 ${uniformBlock(e.uniformAt, MultiTensorAdam.LAMB_FIELDS)}
 ${SEGMENT_WGSL}
 @compute @workgroup_size(256)
-fn main(${ENTRY}) {${PROLOGUE_WGSL}
+fn main(${ENTRY}) {${PROLOGUE_WGSL}${MultiTensorAdam.BIAS_WGSL}
   let decay = select(0.0, u.decay, decays);
   let stepSize = scratch[u.trustAt + s] * u.lr;
-${e.loop(`${MOMENTS_WGSL}${MultiTensorAdam.DIRECTION_WGSL}
+${e.loop(`
+      if (apply) {${MOMENTS_WGSL}${MultiTensorAdam.DIRECTION_WGSL}
       m[i] = mi;
       v[i] = vi;
-      p[i] = p[i] - d * stepSize;`)}
+      p[i] = p[i] - d * stepSize;
+      }`)}
 }`,
       outputs: [group.p, group.m, group.v],
       inputs: [group.g, table, this.scratch, ...(h ? [h] : [])], // H last: binding 6, written (declared read_write)
-      uniforms: this.lambUniforms(group, a, clipped),
+      uniforms: this.lambUniforms(seg, a, late),
       workgroups: grid(group.chunks, 1),
     })
   }

@@ -14,6 +14,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterAll, expect, it } from 'vitest'
 import { lossAndGrads } from '../../../engine/compute/grads'
+import { deviceWaits } from '../../../engine/compute/read'
 import { usePrecision } from '../../../engine/compute/precision'
 import { setHalfStorage } from '../../../engine/compute/webgpu/flags'
 import { CHUNK } from '../../../engine/compute/webgpu/optimizer-arena'
@@ -135,6 +136,36 @@ describeOnWebgpu('fp16 mixed precision on webgpu', () => {
     expect(run.losses.every(Number.isFinite)).toBe(true)
     expect(run.losses.at(-1)).not.toBe(run.losses[0]) // the applied steps train
   })
+
+  for (const optimizer of ['lamb', 'adamw'] as const) {
+    it(`${optimizer}: the loss scale on the device gives the host's losses, scales, skips and checkpoint bit for bit, with one wait per step, read while the next records`, async () => {
+      // 2^22 with growth every 2 clean steps: overflows, skips, recoveries and growth within 8 steps
+      const config = noDropout({ totalSteps: 8, precision: 'fp16', optimizer, gradientAccumulation: 2, warmupRatio: 0 })
+      const run = async (onDevice: boolean) => {
+        const rec = recorder()
+        const base = deviceWaits()
+        const waits: number[] = []
+        const runDir = join(dir, `${optimizer}-${onDevice ? 'device' : 'host'}`)
+        const result = await train(config, { runDir, lossScale: { initial: 2 ** 22, growthInterval: 2, onDevice } }, { ...rec.hooks, progress: () => waits.push(deviceWaits() - base) })
+        const saved = join(runDir, 'checkpoints', 'step-00000008')
+        return { ...rec, waits, losses: result.losses, weights: readFileSync(join(saved, 'model.safetensors')), moments: readFileSync(join(saved, 'optimizer.safetensors')), state: JSON.parse(readFileSync(join(saved, 'trainer_state.json'), 'utf8')) }
+      }
+      const host = await run(false)
+      const device = await run(true)
+      expect(host.logs.filter((l) => l.includes('update skipped')).length).toBeGreaterThanOrEqual(2)
+      expect(new Set(host.scales).size).toBeGreaterThanOrEqual(3) // halved and grown
+      expect(device.losses).toEqual(host.losses)
+      expect(device.scales).toEqual(host.scales)
+      expect(device.logs).toEqual(host.logs)
+      expect(device.weights.equals(host.weights)).toBe(true)
+      expect(device.moments.equals(host.moments)).toBe(true)
+      expect(device.state.optimizer.stepCount).toBe(host.state.optimizer.stepCount)
+      expect(device.state.lossScale).toEqual(host.state.lossScale)
+      // the host waits before each update and reports then; the device's steps report once the next read is issued
+      expect(host.waits).toEqual([1, 2, 3, 4, 5, 6, 7, 8])
+      expect(device.waits).toEqual([2, 3, 4, 5, 6, 7, 8, 8])
+    })
+  }
 
   it('resumes with the loss scale where it was: same losses and scales as a straight run', async () => {
     const config = noDropout({ totalSteps: 6, precision: 'fp16', checkpointEvery: 3, warmupRatio: 0 })
