@@ -44,21 +44,19 @@ export class Readback {
     this.add(t, (values) => use(values[0]))
   }
 
-  /** Issues every queued read now; resolves once all values are delivered. Disposes the tensors either way. */
+  /**
+   * Issues every queued read now; resolves once all values are delivered, and disposes the tensors.
+   * On a device error it rejects and leaves them: reads still pending on a lost device would otherwise
+   * land on disposed tensors.
+   */
   read(): Promise<void> {
     const queued = this.queued
     this.queued = []
     waits++
     const reads = queued.map(({ t }) => t.data() as Promise<tf.TypedArray>)
-    return guardDevice(Promise.all(reads)).then(
-      (values) => {
-        tf.dispose(queued.map(({ t }) => t))
-        queued.forEach(({ use }, i) => use(values[i]))
-      },
-      (error: unknown) => {
-        tf.dispose(queued.map(({ t }) => t))
-        throw error
-      },
-    )
+    return guardDevice(Promise.all(reads)).then((values) => {
+      tf.dispose(queued.map(({ t }) => t))
+      queued.forEach(({ use }, i) => use(values[i]))
+    })
   }
 }

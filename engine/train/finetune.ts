@@ -206,11 +206,14 @@ export async function finetune(config: FinetuneConfig, options: FinetuneOptions,
     let best: FinetuneResult['best'] = null
     let step = 0
     let stopped = false
-    let reported: Promise<void> | null = null // the last step's values, being read
+    // the last step's values being read, and its report once they are (loop.ts does the same)
+    let unreported: { read: Promise<void>; report: () => void } | null = null
     const settle = async () => {
-      const r = reported
-      reported = null
-      await r
+      const r = unreported
+      unreported = null
+      if (!r) return
+      await r.read
+      r.report()
     }
     let order = trainFeatures.map((_, i) => i)
     let firstEpoch = 1
@@ -305,10 +308,10 @@ export async function finetune(config: FinetuneConfig, options: FinetuneOptions,
           ])
           hooks.progress?.({ step: at, totalSteps, epoch, loss, lr, elapsedSeconds: (Date.now() - started) / 1000, backend })
         }
-        const pending = reads.read().then(report)
-        pending.catch(() => {}) // not unhandled meanwhile: the error surfaces where it is awaited
+        const read = reads.read()
+        read.catch(() => {}) // not unhandled meanwhile: the error surfaces where it is awaited
         await settle()
-        reported = pending
+        unreported = { read, report }
       }
       await settle() // the epoch's last step, before its evaluation and checkpoint
       const ev = await evaluate(model, weights, spec, dev, devFeatures, { batchSize: config.evalBatchSize, maxAnswerTokens: config.maxAnswerTokens })

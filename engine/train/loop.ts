@@ -425,11 +425,15 @@ export async function train(config: TrainConfig, options: TrainOptions, hooks: T
   // A step's values (losses, accuracies, the norm) are read while the next step records, so the device
   // works through step n as the host records step n+1; fp16 with the scale on the host reads them, the
   // norm among them, before its update, which overflow may skip
-  let reported: Promise<void> | null = null
+  // the last step's values being read, and its report once they are (run here, so that a step is
+  // reported after the next one has issued its reads, or at a pause)
+  let unreported: { read: Promise<void>; report: () => void } | null = null
   const settle = async () => {
-    const r = reported
-    reported = null
-    await r
+    const r = unreported
+    unreported = null
+    if (!r) return
+    await r.read
+    r.report()
   }
   let lastReport = performance.now() // steps' times run from report to report, pauses (eval, checkpoint) excluded
   let pausedMs = 0
@@ -574,10 +578,10 @@ export async function train(config: TrainConfig, options: TrainOptions, hooks: T
       }
       if (scaler && !deviceScale) report()
       else {
-        const pending = reads.read().then(report) // issued now; awaited once the next step is recorded
-        pending.catch(() => {}) // not unhandled meanwhile: the error surfaces where it is awaited
+        const read = reads.read() // issued now; awaited once the next step is recorded
+        read.catch(() => {}) // not unhandled meanwhile: the error surfaces where it is awaited
         await settle() // the previous step's values, read while this step recorded
-        reported = pending
+        unreported = { read, report }
       }
 
       const evalDue = config.evalEvery > 0 && at % config.evalEvery === 0 && at < config.totalSteps
