@@ -19,6 +19,7 @@ interface BenchTrainOptions extends Pick<GlobalOptions, 'json'> {
   precision: Precision
   submitEvery?: number
   kernelTimes?: boolean
+  pipelined?: boolean
 }
 
 const choice = <T extends string>(allowed: readonly T[], what: string) => (value: string): T => {
@@ -53,6 +54,7 @@ export function registerBenchTrain(bench: Command): void {
     .option('--precision <p>', 'fp32, or fp16 (webgpu: f16 inputs and storage, f32 accumulation, dynamic loss scaling)', choice(['fp32', 'fp16'] as Precision[], '--precision'), 'fp32')
     .option('--submit-every <n>', 'webgpu: dispatches recorded before each queue submission (default 1000: once per step)', positiveInt('--submit-every'))
     .option('--kernel-times', 'webgpu: one more step with the GPU\'s time for each kernel (timestamp queries)')
+    .option('--pipelined', 'read each step\'s loss while the next step records, as the training loop does (default: before it, as PyTorch\'s loss.item())')
     .option('--json', 'print one JSON object (the last line)')
     .action(async (opts: BenchTrainOptions) => {
       const result = await benchTrain({
@@ -67,6 +69,7 @@ export function registerBenchTrain(bench: Command): void {
         precision: opts.precision,
         submitEvery: opts.submitEvery,
         kernelTimes: opts.kernelTimes,
+        pipelined: opts.pipelined,
         onStep: opts.json
           ? undefined
           : (s) => console.log(`${s.warmup ? 'warm-up' : 'step'} ${s.index + 1}: ${s.ms.toFixed(0)} ms, loss ${s.loss.toFixed(4)}`),
@@ -79,7 +82,7 @@ export function registerBenchTrain(bench: Command): void {
           `${result.maskedPerSequence} masked per sequence`,
       )
       if (result.lossScale) console.log(`fp16: loss scale ${result.lossScale.scale} after the last step, ${result.lossScale.skipped} step(s) skipped on overflow`)
-      console.log(`median ${result.medianStepMs.toFixed(1)} ms/step, ${result.tokensPerSec.toFixed(0)} tokens/s over ${result.stepMs.length} steps (${result.precision})`)
+      console.log(`median ${result.medianStepMs.toFixed(1)} ms/step, ${result.tokensPerSec.toFixed(0)} tokens/s over ${result.stepMs.length} steps (${result.precision}${result.pipelined ? ', pipelined: each loss read while the next step recorded' : ''})`)
       if (result.gpuWork) {
         const { dispatches, submits, submitEvery } = result.gpuWork
         console.log(`webgpu: ${result.medianHostMs.toFixed(1)} ms/step recording on this thread (median), ${dispatches} dispatches and ${submits} submission(s) per step (submitting every ${submitEvery} dispatches)`)

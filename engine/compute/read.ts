@@ -52,6 +52,7 @@ export class Readback {
   read(): Promise<void> {
     const queued = this.queued
     this.queued = []
+    if (queued.length === 0) return Promise.resolve()
     waits++
     const reads = queued.map(({ t }) => t.data() as Promise<tf.TypedArray>)
     return guardDevice(Promise.all(reads)).then((values) => {

@@ -35,6 +35,11 @@ export interface TrainBenchOptions {
   submitEvery?: number
   /** webgpu: after the timed steps, one more with the GPU's time for each kernel (timestamp queries). */
   kernelTimes?: boolean
+  /**
+   * Read each step's loss while the next step records, as the training loop does (default: read it
+   * before the next step, as PyTorch's `loss.item()`); a step's time then runs from one loss landing to the next.
+   */
+  pipelined?: boolean
   /** Called after each step (warm-up ones included) with its time and loss. */
   onStep?: (step: { index: number; warmup: boolean; ms: number; loss: number }) => void
 }
@@ -49,6 +54,8 @@ export interface TrainBenchResult {
   sequenceLength: number
   maskedPerSequence: number
   parameters: number
+  /** Whether each step's loss was read while the next recorded (`pipelined`). */
+  pipelined: boolean
   stepMs: number[]
   medianStepMs: number
   /** Process CPU time per step (all threads), median: steadier than wall time on a shared machine. */
@@ -117,6 +124,7 @@ export async function benchTrain(options: TrainBenchOptions): Promise<TrainBench
   const config: BertConfig = { ...BENCH_CONFIGS[name], hidden_dropout_prob: dropout, attention_probs_dropout_prob: dropout }
   const batchSize = benchBatchSize(name)
   const precision = options.precision ?? 'fp32'
+  const pipelined = options.pipelined ?? false
   const onWebgpu = selection.name === 'webgpu'
   if (options.submitEvery !== undefined && !onWebgpu) throw new Error(`submitEvery is a webgpu setting; this bench runs on ${selection.name}`)
   if (options.kernelTimes && !onWebgpu) throw new Error(`kernel times are measured on webgpu; this bench runs on ${selection.name}`)
@@ -132,42 +140,57 @@ export async function benchTrain(options: TrainBenchOptions): Promise<TrainBench
   let lossScale: TrainBenchResult['lossScale'] = null
   let kernelTimes: KernelTimes | null = null
   try {
-    for (let i = 0; i < warmupSteps + timedSteps; i++) {
+    let lastLanded = performance.now()
+    let cpuMark = process.cpuUsage()
+    // records step i and issues its loss read (with its norm in fp16: model.readLoss)
+    const record = async (index: number) => {
       const start = performance.now()
-      const cpuStart = process.cpuUsage()
       const stopCounting = onWebgpu ? watchGpuWork() : null
-      let loss: number
-      let recorded: number
       try {
         const lossTensor = await model.step(batch, 1e-4)
-        recorded = performance.now()
-        // Reading the loss waits for the step (and is what a training loop does anyway).
-        try {
-          loss = await model.readLoss(lossTensor) // a device error fails the bench instead of hanging it
-        } finally {
-          lossTensor.dispose()
-        }
+        const host = performance.now() - start - model.deviceWaitMs()
+        const loss = model.readLoss(lossTensor) // a device error fails the bench instead of hanging it
+        loss.catch(() => {}) // awaited in land()
+        return { index, loss, host }
       } finally {
         gpuWork = stopCounting?.() ?? null
       }
-      const ms = performance.now() - start
-      const cpu = process.cpuUsage(cpuStart)
-      const warmup = i < warmupSteps
+    }
+    // waits for a step's loss: its time runs from the last loss landing (or its own start) to this one
+    const land = async (step: Awaited<ReturnType<typeof record>>) => {
+      const loss = await step.loss
+      const now = performance.now()
+      const ms = now - lastLanded
+      const cpu = process.cpuUsage(cpuMark)
+      lastLanded = now
+      cpuMark = process.cpuUsage()
+      const warmup = step.index < warmupSteps
       if (!warmup) {
         stepMs.push(ms)
-        hostMs.push(recorded - start - model.deviceWaitMs())
+        hostMs.push(step.host)
         cpuMs.push((cpu.user + cpu.system) / 1000)
         losses.push(loss)
       }
-      options.onStep?.({ index: i, warmup, ms, loss })
+      options.onStep?.({ index: step.index, warmup, ms, loss })
     }
+    let unread: Awaited<ReturnType<typeof record>> | null = null
+    for (let i = 0; i < warmupSteps + timedSteps; i++) {
+      if (!pipelined) {
+        lastLanded = performance.now()
+        cpuMark = process.cpuUsage()
+        await land(await record(i))
+        continue
+      }
+      const step = await record(i)
+      if (unread) await land(unread)
+      unread = step
+    }
+    if (unread) await land(unread)
     lossScale = model.lossScale()
     if (options.kernelTimes) {
       const timer = startKernelTimer()
       try {
-        const lossTensor = await model.step(batch, 1e-4)
-        await model.readLoss(lossTensor)
-        lossTensor.dispose()
+        await model.readLoss(await model.step(batch, 1e-4))
       } finally {
         kernelTimes = await timer.stop() // the backend's own methods back, whatever happened
       }
@@ -183,6 +206,7 @@ export async function benchTrain(options: TrainBenchOptions): Promise<TrainBench
     backend: selection.name,
     backendDetail: selection.detail,
     skipped: selection.skipped,
+    pipelined,
     threads: selection.threads ?? null,
     batchSize,
     sequenceLength: BENCH_SEQUENCE,

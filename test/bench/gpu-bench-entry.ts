@@ -1,6 +1,6 @@
 // The bench step alone, for bundling onto a GPU machine that has no npm packages (gpu-vs-torch.sh):
 // `node mengzi-bench.mjs --config A|B|BASE [--steps N] [--warmup N] [--backend webgpu] [--precision fp16]
-// [--submit-every N] [--kernel-times]` prints the TrainBenchResult of `mengzi bench train --json` as one line, plus
+// [--submit-every N] [--kernel-times] [--pipelined]` prints the TrainBenchResult of `mengzi bench train --json` as one line, plus
 // `matmulSubgroups`: the lanes sharing each A block in the subgroup product
 // (MENGZI_WEBGPU_MATMUL_SUBGROUPS=1 turns it on), 0 when the tiled product ran.
 import { parseArgs } from 'node:util'
@@ -11,7 +11,7 @@ import { currentDevice } from '../../engine/compute/webgpu/device'
 import { subgroupShare } from '../../engine/compute/webgpu/matmul-subgroups'
 
 const { values } = parseArgs({
-  options: { config: { type: 'string', default: 'A' }, steps: { type: 'string', default: '10' }, warmup: { type: 'string', default: '3' }, backend: { type: 'string', default: 'webgpu' }, precision: { type: 'string', default: 'fp32' }, 'submit-every': { type: 'string' }, 'kernel-times': { type: 'boolean', default: false } },
+  options: { config: { type: 'string', default: 'A' }, steps: { type: 'string', default: '10' }, warmup: { type: 'string', default: '3' }, backend: { type: 'string', default: 'webgpu' }, precision: { type: 'string', default: 'fp32' }, 'submit-every': { type: 'string' }, 'kernel-times': { type: 'boolean', default: false }, pipelined: { type: 'boolean', default: false } },
 })
 if (!['A', 'B', 'BASE'].includes(values.config!)) throw new Error(`--config must be A, B or BASE; got "${values.config}"`)
 if (!['fp32', 'fp16'].includes(values.precision!)) throw new Error(`--precision must be fp32 or fp16; got "${values.precision}"`)
@@ -23,6 +23,7 @@ const result = await benchTrain({
   precision: values.precision as Precision,
   submitEvery: values['submit-every'] === undefined ? undefined : Number(values['submit-every']),
   kernelTimes: values['kernel-times'],
+  pipelined: values.pipelined,
 })
 const device = currentDevice()?.device
 console.log(JSON.stringify({ ...result, matmulSubgroups: device && result.backend === 'webgpu' ? subgroupShare(device) : 0 }))

@@ -36,6 +36,15 @@ describeOnWebgpu('bench train on webgpu', () => {
     expect(fp16.medianHostMs).toBeLessThan(fp16.medianStepMs)
   })
 
+
+  it('pipelined (each loss read while the next step records): fp16 with the scale on the device gives the losses and scale of reading step by step, bit for bit', async () => {
+    const options = { config: 'A', backend: 'webgpu', precision: 'fp16', warmupSteps: 0, timedSteps: 2 } as const
+    const byStep = await benchTrain(options)
+    const pipelined = await benchTrain({ ...options, pipelined: true })
+    expect(pipelined).toMatchObject({ pipelined: true, losses: byStep.losses, lossScale: byStep.lossScale })
+    expect(byStep.pipelined).toBe(false)
+    expect(pipelined.gpuWork).toEqual(byStep.gpuWork) // the same work recorded and submitted per step
+  })
 })
 
 describe('bench train: webgpu settings', () => {
