@@ -423,10 +423,9 @@ export async function train(config: TrainConfig, options: TrainOptions, hooks: T
   }
 
   // A step's values (losses, accuracies, the norm) are read while the next step records, so the device
-  // works through step n as the host records step n+1; fp16 with the scale on the host reads them, the
-  // norm among them, before its update, which overflow may skip
-  // the last step's values being read, and its report once they are (run here, so that a step is
-  // reported after the next one has issued its reads, or at a pause)
+  // works through step n as the host records step n+1: `unreported` is the last step's read and its
+  // report, run by `settle` once the next step has issued its reads (or at a pause). fp16 with the
+  // scale on the host reads them, the norm among them, before its update, which overflow may skip.
   let unreported: { read: Promise<void>; report: () => void } | null = null
   const settle = async () => {
     const r = unreported
@@ -513,12 +512,12 @@ export async function train(config: TrainConfig, options: TrainOptions, hooks: T
       let gradNorm = NaN
       reads.scalar(clipped.norm, (v) => (gradNorm = v))
       // fp16: gradients that overflowed skip the update (the step still counts, as with GradScaler)
-      const overflowed = (used: number) => hooks.log?.(`step ${state.step + 1}: gradients overflowed at loss scale ${used}; update skipped, scale now ${scaler!.scale}`)
+      const overflowed = (step: number, used: number) => hooks.log?.(`step ${step}: gradients overflowed at loss scale ${used}; update skipped, scale now ${scaler!.scale}`)
       let apply = true
       if (scaler && !deviceScale) {
         await reads.read()
         apply = scaler.update(Number.isFinite(gradNorm))
-        if (!apply) overflowed(hostScale)
+        if (!apply) overflowed(state.step + 1, hostScale)
       }
       if (apply) optimizer.step(clipped.grads, lr) // on the device scale: skipped there on overflow
       for (const g of clipped.grads.values()) g.dispose()
@@ -533,7 +532,7 @@ export async function train(config: TrainConfig, options: TrainOptions, hooks: T
           const finite = Number.isFinite(gradNorm)
           scaler!.update(finite)
           optimizer.settleStep(finite)
-          if (!finite) hooks.log?.(`step ${at}: gradients overflowed at loss scale ${stepScale}; update skipped, scale now ${scaler!.scale}`)
+          if (!finite) overflowed(at, stepScale)
         }
         const lossSum = scaledLossSum / stepScale
         const stats: ObjectiveStats = new Map()
