@@ -135,7 +135,7 @@ export async function benchTrain(options: TrainBenchOptions): Promise<TrainBench
   const stepMs: number[] = []
   const cpuMs: number[] = []
   const hostMs: number[] = []
-  let gpuWork: GpuWork | null = null
+  let gpuWork = null as GpuWork | null // set inside record(): a plain annotation narrows it to null here
   const losses: number[] = []
   let lossScale: TrainBenchResult['lossScale'] = null
   let kernelTimes: KernelTimes | null = null
