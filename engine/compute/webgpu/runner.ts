@@ -6,6 +6,7 @@ import * as tf from '@tensorflow/tfjs'
 import type { TensorInfo } from '@tensorflow/tfjs'
 import type { GpuBuffer, GpuCommandEncoder, GpuComputePassEncoder, GpuComputePipeline, GpuDevice } from './gpu'
 import { uniformBuffer } from './uniforms'
+import { bindGroupFor } from './bind-groups'
 
 /** The parts of tfjs-webgpu's WebGPUBackend (4.22) this runner uses. */
 export interface WebgpuBackendInternals extends tf.KernelBackend {
@@ -98,7 +99,7 @@ export function dispatch(backend: WebgpuBackendInternals, d: Dispatch): void {
     const uniform = uniformBuffer(backend.device, d.uniforms)
     entries.push({ binding: entries.length, resource: uniform ? { buffer: uniform } : backend.makeUniforms(d.uniforms) })
   }
-  const bindGroup = backend.device.createBindGroup({ layout: pipeline.getBindGroupLayout(0), entries })
+  const bindGroup = bindGroupFor(backend.device, d.key, pipeline, entries)
   backend.ensureCommandEncoderReady()
   if (passPerDispatch) {
     backend.endComputePassEncoder()

@@ -5,6 +5,7 @@ import * as tf from '@tensorflow/tfjs'
 import type { Gpu } from './gpu'
 import { openDevice, setCurrentDevice, type AdapterReport } from './device'
 import { registerWebgpuKernels } from './kernels'
+import { steadyBufferPool } from './bind-groups'
 import { submitEveryFromEnv } from './flags'
 
 export type WebgpuStart = { ok: true; report: AdapterReport } | { ok: false; reason: string }
@@ -32,7 +33,11 @@ export async function startWebgpu(gpu: Gpu, globals: object, allowSoftware: bool
     WebGPUBackend: new (device: unknown, adapterInfo: unknown) => tf.KernelBackend
   }
   tf.removeBackend('webgpu') // the stock factory the import registered
-  tf.registerBackend('webgpu', () => new WebGPUBackend(opened.device, opened.adapter.info), 3)
+  tf.registerBackend('webgpu', () => {
+    const backend = new WebGPUBackend(opened.device, opened.adapter.info)
+    steadyBufferPool(backend) // a step binds the buffers the last one bound (buffer-pool.ts)
+    return backend
+  }, 3)
   registerWebgpuKernels()
   // Measured on an H100 (TFJS-NOTES): submitting every 1000 dispatches instead of 15, and never running
   // small kernels on the CPU (which reads their inputs back), took BASE from 3.7 to 2.6 s per step with
