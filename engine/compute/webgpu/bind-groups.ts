@@ -47,7 +47,7 @@ export function steadyBufferPool(backend: object): void {
 const bindGroups = new WeakMap<GpuDevice, Map<string, unknown>>()
 const BIND_GROUP_CAP = 8192
 const bindGroupCounts = { created: 0, reused: 0 }
-let bindGroupReuse = true
+let bindGroupReuse = process.env.MENGZI_WEBGPU_BIND_GROUP_REUSE !== '0' // 0: each made anew (the GPU script's comparison)
 
 /** Turns the reuse of bind groups on or off (test/bench/webgpu-host.ts compares the two); returns the previous setting. */
 export function setBindGroupReuse(on: boolean): boolean {
