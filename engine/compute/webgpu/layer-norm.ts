@@ -9,7 +9,7 @@
 // changes memory, not numbers. y is the f32 x̂'s either way.
 import { HALF_BITS_WGSL, halfLoad, halfRead, halfWords, packHalf } from './half'
 import { halfStorageOn } from './flags'
-import { columnSum } from './reduce'
+import { columnSums } from './reduce'
 import { bindings, dispatch, f32, grid, output, u32, webgpuKernel } from './runner'
 import { rowsOf } from './shape'
 import { FLAT_INDEX_WGSL, workgroupReduction } from './wgsl'
@@ -116,5 +116,5 @@ fn main(${ENTRY}${r.entryArgs}) {
     uniforms: u32(rows, H),
     workgroups: grid(rows, 1),
   })
-  return [dx, columnSum(backend, dy, rows, H, xhat, read), columnSum(backend, dy, rows, H)]
+  return [dx, ...columnSums(backend, dy, rows, H, xhat, read)] // [dγ = Σ dy·x̂, dβ = Σ dy]
 })
