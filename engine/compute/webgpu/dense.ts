@@ -1,5 +1,7 @@
 // MengziDense / MengziDenseGrad on webgpu: y = x·wᵀ + b with the bias in the product's epilogue;
-// backward dx = dy·w, dw = dyᵀ·x (both the tiled product, transposes read in place) and db = Σ rows of dy.
+// backward dx = dy·w, dw = dyᵀ·x (both the tiled product, transposes read in place) and db = Σ rows of dy,
+// summed by the dw product from the dy values it loads (matmul.ts rowSums: one dispatch, one read of dy;
+// in fp16 from f16(dy), as an autocast linear's bias gradient).
 // MengziDenseGelu / MengziDenseGeluGrad (webgpu only): GELU in the same epilogue, y = gelu(x·wᵀ + b),
 // keeping the pre-activation z; backward first dz = dy·(Φ(z) + z·φ(z)), then as MengziDenseGrad.
 // fp16 storage (flags.halfStorageOn): every product reads w's f16 copy (half-weights.ts), and the
@@ -14,7 +16,6 @@ import { halfStorageOn } from './flags'
 import { HALF_BITS_WGSL, halfLoad, halfRead, packHalf } from './half'
 import { halfWeight } from './half-weights'
 import { matmul, matmulOutputs, type Operand } from './matmul'
-import { columnSum } from './reduce'
 import { bindings, dispatch, grid, output, u32, webgpuKernel, type WebgpuBackendInternals } from './runner'
 import { sizeFromShape } from './shape'
 import { ENTRY_ARGS, ERF_WGSL, FLAT_INDEX_WGSL } from './wgsl'
@@ -40,8 +41,7 @@ export const denseGradWebgpuConfig = webgpuKernel('MengziDenseGrad', (backend, {
   const [N, out] = dy.shape
   const K = w.shape[1]
   const dx = matmul(backend, { a: dy, b: weightOperand(backend, w), M: N, N: K, K: out })
-  const dw = matmul(backend, { a: dy, b: savedOperand(x), M: out, N: K, K: N, transA: true })
-  return [dx, dw, columnSum(backend, dy, N, out)]
+  return [dx, ...matmulOutputs(backend, { a: dy, b: savedOperand(x), M: out, N: K, K: N, transA: true, rowSums: true })] // dw, db
 })
 
 /** (x [N, in], w [out, in], b [out]) → [y = gelu(z), z = x·wᵀ + b] (z packed under fp16 storage: int32 [⌈N·out / 2⌉]) */
@@ -86,8 +86,7 @@ fn main(${ENTRY_ARGS}) {
   })
   const grads = [
     matmul(backend, { a: dz, b: weightOperand(backend, w), M: N, N: K, K: out }),
-    matmul(backend, { a: dz, b: savedOperand(x), M: out, N: K, K: N, transA: true }),
-    columnSum(backend, dz, N, out),
+    ...matmulOutputs(backend, { a: dz, b: savedOperand(x), M: out, N: K, K: N, transA: true, rowSums: true }), // dw, db
   ]
   backend.disposeData(dz.dataId)
   return grads

@@ -43,6 +43,8 @@ export interface Variant {
   share: number
   /** The tiled kernel with 128×128 tiles (matmul-wide.ts); only where share is 0. */
   wide: boolean
+  /** A transposed: also S[batch·M + m] = Σ_k A[k, m] (as loaded), the bias gradient beside dW = dYᵀ·X. */
+  rowSums: boolean
 }
 
 /**
@@ -150,8 +152,29 @@ export function prelude(v: Variant): string {
   const halfFns = anyHalf || v.halfZ ? `${HALF_BITS_WGSL}\n${v.halfA && !v.vecA ? halfAt('A') : ''}\n${v.halfB && !v.vecB ? halfAt('B') : ''}` : ''
   return `${v.f16 ? HALF_WGSL : ''}${halfFns}${v.gelu ? ERF_WGSL : ''}
 ${v.gelu ? 'fn gelu4(z: vec4<f32>) -> vec4<f32> {\n  let e = vec4<f32>(erf(z.x * 0.70710678118654752), erf(z.y * 0.70710678118654752), erf(z.z * 0.70710678118654752), erf(z.w * 0.70710678118654752));\n  return z * (e * 0.5 + 0.5);\n}' : ''}
-${bindings(v.gelu ? [['C', cType], ['Z', zType]] : [['C', cType]], inputs, `M: u32, N: u32, K: u32, strideA: u32, strideB: u32, strideC: u32,${anyHalf ? ' offsetA: u32, offsetB: u32,' : ''}`)}`
+${bindings([['C', cType], ...(v.gelu ? [['Z', zType] as [string, WgslElement]] : []), ...(v.rowSums ? [['S', 'f32'] as [string, WgslElement]] : [])], inputs, `M: u32, N: u32, K: u32, strideA: u32, strideB: u32, strideC: u32,${anyHalf ? ' offsetA: u32, offsetB: u32,' : ''}`)}`
 }
+
+// Row sums (v.rowSums, A transposed): the invocations of a row block add the A vec4s they read anyway
+// (a0..a3: rows 4y .. + 3 at four k), in k order, so every kernel makes the same sums; only the first
+// column of workgroups does (a workgroup-uniform branch), and its first invocation column writes them.
+/** Declares the row-sum accumulator `rs` (nothing without row sums). */
+export const rowSumInit = (v: Variant, rs = 'rs') => (v.rowSums ? `var ${rs} = vec4<f32>(0.0);` : '')
+
+/** Adds the A vec4s a0..a3 (prefix `a`) of four k to `rs`. */
+export const rowSumAdd = (v: Variant, a = 'a', rs = 'rs') =>
+  v.rowSums ? `if (wid.x == 0u) { ${[0, 1, 2, 3].map((t) => `${rs} = ${rs} + ${a}${t};`).join(' ')} }` : ''
+
+/** Writes `rs` for rows row0 + 4y .. + 3 from invocation column x 0 of the first workgroup column. */
+export const rowSumStore = (v: Variant, x: string, y: string, rs = 'rs') =>
+  v.rowSums
+    ? `if (wid.x == 0u && ${x} == 0u) {
+    for (var i = 0u; i < 4u; i++) {
+      let r = row0 + ${y} * 4u + i;
+      if (r < u.M) { S[batch * u.M + r] = ${rs}[i]; }
+    }
+  }`
+    : ''
 
 /** Writes the 4×4 block `acc` of invocation (x, y): rows row0 + 4y + i, columns col0 + 4x .. + 3, plus bias, through GELU. */
 export function epilogue(v: Variant, x: string, y: string, acc = 'acc'): string {

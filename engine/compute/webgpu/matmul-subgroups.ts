@@ -14,7 +14,7 @@
 // otherwise (a driver that runs partial subgroups, a G forced above the device's size) loads each
 // invocation's A vec4s straight from global memory instead, no shuffles: slower, the same values.
 import { matmulSubgroupsSetting } from './flags'
-import { epilogue, fmas, loadGroup, prelude, readB, sharedBType, stageB, tileOrigin, TK, type Variant } from './matmul-parts'
+import { epilogue, fmas, loadGroup, prelude, readB, rowSumAdd, rowSumInit, rowSumStore, sharedBType, stageB, tileOrigin, TK, type Variant } from './matmul-parts'
 import { reductionsUseSubgroups } from './wgsl'
 
 /** What the choice of G reads from the device: its features and, where Dawn reports it, its smallest subgroup. */
@@ -57,6 +57,7 @@ export function subgroupMatmulCode(v: Variant): string {
         ${take.join(' ')}
         ${readB(v, 'Bs[buf]', 'x', `${kq}u`)}
         ${fmas(v)}
+        ${rowSumAdd(v)}
       }`
   }
   const directA = [0, 1, 2, 3].map((t) => loadBlockVec(`a${t}`, v.transA ? `kq * 4u + ${t}u` : `${t}u * 4u + kq`)).join('\n        ')
@@ -83,6 +84,7 @@ fn main(@builtin(local_invocation_index) lidx: u32, @builtin(workgroup_id) wid: 
   let groupBase = lane - part;
   ${tileOrigin(v)}
   var acc: array<vec4<f32>, 4>;
+  ${rowSumInit(v)}
   {
     ${stageB(v, 'Bs[0]', '0u', 'lidx')}
   }
@@ -100,6 +102,7 @@ fn main(@builtin(local_invocation_index) lidx: u32, @builtin(workgroup_id) wid: 
         ${directA}
         ${readB(v, 'Bs[buf]', 'x', 'kq')}
         ${fmas(v)}
+        ${rowSumAdd(v)}
       }
     }
     // the tile just read is the next one written: everyone is done reading it, the next is staged
@@ -107,5 +110,6 @@ fn main(@builtin(local_invocation_index) lidx: u32, @builtin(workgroup_id) wid: 
     buf ^= 1u;
   }
   ${epilogue(v, 'x', 'y')}
+  ${rowSumStore(v, 'x', 'y')}
 }`
 }

@@ -8,7 +8,7 @@
 // Each block's sums are made in the same k order with the same FMAs (matmul-parts.ts), so the result
 // equals the 64×64 kernel's bit for bit. Which is faster on a GPU has not been measured
 // (test/bench/webgpu-matmul.ts, gpu-vs-torch.sh).
-import { epilogue, fmas, prelude, readB, sharedAType, sharedBType, stageA, stageB, tileOrigin, TK, type Variant } from './matmul-parts'
+import { epilogue, fmas, prelude, readB, rowSumAdd, rowSumInit, rowSumStore, sharedAType, sharedBType, stageA, stageB, tileOrigin, TK, type Variant } from './matmul-parts'
 
 export const WIDE_TILE = 128
 
@@ -36,6 +36,7 @@ fn main(@builtin(local_invocation_id) lid: vec3<u32>, @builtin(workgroup_id) wid
   ${tileOrigin(v, T)}
   let tid = lid.y * 16u + lid.x;
   ${blocks.map((k) => `var ${k.acc}: array<vec4<f32>, 4>;`).join(' ')}
+  ${rowSumInit(v, 'rs0')} ${rowSumInit(v, 'rs1')}
   for (var k0 = 0u; k0 < u.K; k0 += ${TK}u) {
     ${stage('tid')}
     ${stage('(tid + 256u)')}
@@ -44,9 +45,12 @@ fn main(@builtin(local_invocation_id) lid: vec3<u32>, @builtin(workgroup_id) wid
       ${readA(0)} ${readA(1)}
       ${readB(v, 'Bs', x(0), 'kq', 'b0')} ${readB(v, 'Bs', `(${x(1)})`, 'kq', 'b1')}
       ${blocks.map((k) => fmas(v, k.acc, `a${k.sy}`, `b${k.sx}`)).join('\n      ')}
+      ${rowSumAdd(v, 'a0', 'rs0')} ${rowSumAdd(v, 'a1', 'rs1')}
     }
     workgroupBarrier();
   }
   ${blocks.map((k) => `{\n  ${epilogue(v, `(${x(k.sx)})`, `(${y(k.sy)})`, k.acc)}\n  }`).join('\n  ')}
+  ${rowSumStore(v, 'lid.x', `(${y(0)})`, 'rs0')}
+  ${rowSumStore(v, 'lid.x', `(${y(1)})`, 'rs1')}
 }`
 }

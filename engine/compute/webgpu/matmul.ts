@@ -29,7 +29,7 @@
 import type { TensorInfo } from '@tensorflow/tfjs'
 import { matmulInputsPrecision, matmulTileSetting, matmulVec4On } from './flags'
 import { halfWords, type HalfOperand } from './half'
-import { epilogue, fmas, prelude, readB, sharedAType, sharedBType, stageA, stageB, tileOrigin, TILE, TK, type Variant } from './matmul-parts'
+import { epilogue, fmas, prelude, readB, rowSumAdd, rowSumInit, rowSumStore, sharedAType, sharedBType, stageA, stageB, tileOrigin, TILE, TK, type Variant } from './matmul-parts'
 import { subgroupMatmulCode, subgroupShare, type SubgroupDevice } from './matmul-subgroups'
 import { WIDE_TILE, wideMatmulCode } from './matmul-wide'
 import { dispatch, output, u32, type WebgpuBackendInternals } from './runner'
@@ -46,6 +46,7 @@ fn main(@builtin(local_invocation_id) lid: vec3<u32>, @builtin(workgroup_id) wid
   ${tileOrigin(v)}
   let tid = lid.y * 16u + lid.x; // 256 invocations, one 4-element group of each ${TK} × ${TILE} tile
   var acc: array<vec4<f32>, 4>; // rows row0 + 4·lid.y + i, columns col0 + 4·lid.x .. + 3
+  ${rowSumInit(v)}
   for (var k0 = 0u; k0 < u.K; k0 += ${TK}u) {
     {
       ${stageA(v, 'k0', 'tid')}
@@ -58,10 +59,12 @@ fn main(@builtin(local_invocation_id) lid: vec3<u32>, @builtin(workgroup_id) wid
       ${readA}
       ${readB(v, 'Bs', 'lid.x', 'kq')}
       ${fmas(v)}
+      ${rowSumAdd(v)}
     }
     workgroupBarrier();
   }
   ${epilogue(v, 'lid.x', 'lid.y')}
+  ${rowSumStore(v, 'lid.x', 'lid.y')}
 }`
 }
 
@@ -89,6 +92,8 @@ export interface MatmulArgs {
   gelu?: boolean
   /** With gelu: the pre-activation comes back as packed f16 (int32 [M·N / 2]; N even, one batch). */
   packZ?: boolean
+  /** A transposed: the sums over k of op(A)'s rows come back too, [batch·M] (dW = dYᵀ·X and db = Σ dY in one pass). */
+  rowSums?: boolean
 }
 
 /** Records C = op(A)·op(B) (+ bias); returns C, shape outShape or [M, N] (batch × M × N values). */
@@ -124,10 +129,11 @@ export function matmulVariant(args: MatmulArgs, device?: SubgroupDevice): Varian
     vecC: vec && N % 4 === 0,
     share,
     wide: share === 0 && matmulTileSetting() === WIDE_TILE,
+    rowSums: args.rowSums === true,
   }
 }
 
-/** As `matmul`; with `gelu`, [gelu(z), z] (z packed with `packZ`). */
+/** As `matmul`; with `gelu`, [gelu(z), z] (z packed with `packZ`); with `rowSums`, the row sums last. */
 export function matmulOutputs(backend: WebgpuBackendInternals, args: MatmulArgs): TensorInfo[] {
   const { a, b, M, N, K, bias, batch = 1 } = args
   const v = matmulVariant(args, backend.device)
@@ -135,9 +141,11 @@ export function matmulOutputs(backend: WebgpuBackendInternals, args: MatmulArgs)
   if (v.halfZ && (N % 2 !== 0 || batch !== 1)) throw new Error(`matmul: packZ needs an even N and one batch; got N ${N}, batch ${batch}`)
   const shape = args.outShape ?? [M, N]
   const z = () => (v.halfZ ? output(backend, [halfWords(M * N)], 'int32') : output(backend, shape))
+  if (v.rowSums && !v.transA) throw new Error('matmul: rowSums needs A transposed (the sums run along k)')
   const outs = v.gelu ? [output(backend, shape), z()] : [output(backend, shape)]
+  if (v.rowSums) outs.push(output(backend, [batch * M]))
   const flag = (on: boolean, name: string) => (on ? name : '-')
-  const key = `matmul-${flag(v.transA, 'tA')}${flag(v.transB, 'tB')}${flag(v.bias, 'bias')}${v.f16 ? 'f16' : 'f32'}${flag(v.halfA, 'hA')}${flag(v.halfB, 'hB')}${flag(v.gelu, 'gelu')}${flag(v.halfZ, 'hZ')}${flag(v.vecA, 'vA')}${flag(v.vecB, 'vB')}${flag(v.vecC, 'vC')}${v.share ? `-sg${v.share}` : ''}${v.wide ? '-w128' : ''}`
+  const key = `matmul-${flag(v.transA, 'tA')}${flag(v.transB, 'tB')}${flag(v.bias, 'bias')}${v.f16 ? 'f16' : 'f32'}${flag(v.halfA, 'hA')}${flag(v.halfB, 'hB')}${flag(v.gelu, 'gelu')}${flag(v.halfZ, 'hZ')}${flag(v.vecA, 'vA')}${flag(v.vecB, 'vB')}${flag(v.vecC, 'vC')}${v.share ? `-sg${v.share}` : ''}${v.wide ? '-w128' : ''}${v.rowSums ? '-rs' : ''}`
   dispatch(backend, {
     key,
     label: `${key} ${M}×${N}×${K}${batch > 1 ? ` ×${batch}` : ''}`,

@@ -14,7 +14,7 @@ describeOnWebgpu('bench train on webgpu', () => {
     const once = await benchTrain({ config: 'A', backend: 'webgpu', warmupSteps: 0, timedSteps: 1 })
     expect(once.gpuWork).toMatchObject({ submits: 1, submitEvery: DEFAULT_SUBMIT_EVERY })
     const { dispatches } = once.gpuWork!
-    expect(dispatches).toBeGreaterThan(100) // our kernels and tfjs's, forward, backward and Adam
+    expect(dispatches).toBeGreaterThan(80) // forward, backward and Adam (95 at config A)
     expect(once.medianHostMs).toBeGreaterThan(0)
     expect(once.medianHostMs).toBeLessThan(once.medianStepMs) // the rest is the device's work and the read
     const every16 = await benchTrain({ config: 'A', backend: 'webgpu', warmupSteps: 0, timedSteps: 1, submitEvery: 16 })

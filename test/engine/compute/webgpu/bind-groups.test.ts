@@ -56,7 +56,7 @@ describeOnWebgpu('bind groups found again', () => {
       for (const s of anew) expect(s.made).toBe(s.dispatches)
       // the optimizer's step-dependent uniforms (bias corrections) are new each step, and so their bind groups
       for (const s of reused.slice(3)) expect(s.made, JSON.stringify(reused)).toBeLessThanOrEqual(4)
-      expect(reused[5].dispatches).toBeGreaterThan(100)
+      expect(reused[5].dispatches).toBeGreaterThan(80)
     } finally {
       tf.dispose([batch.inputIds, batch.tokenTypeIds, batch.attentionMask])
     }

@@ -5,7 +5,7 @@
 //             the vec4 epilogue (out a multiple of 4), the scalar one in word pairs (out even), packed
 //             after the product (out odd); y is unchanged.
 //   backward: against tfjs cpu computing from f16(z) (the GELU derivative by the erf composition of
-//             ops/gelu.ts, then dx = f16(dz)·f16(w), dw = f16(dz)ᵀ·f16(x), db = Σ dz, the products'
+//             ops/gelu.ts, then dx = f16(dz)·f16(w), dw = f16(dz)ᵀ·f16(x), db = Σ f16(dz) (summed by the dw product from what it loads), the products'
 //             inputs rounded as the f16 products round them), within the bounds derived at `bounds`;
 //             and, bit for bit, the backward from f32 z rounded as it loads (storage off).
 import * as tf from '@tensorflow/tfjs'
@@ -38,7 +38,7 @@ const flipRange = (v: number, e: number) => Math.max(Math.abs(f16(v + e) - f16(v
 /**
  * bounds: per output element, how far ours may be from cpu's.
  *   dz = dy·g(z16): |Δdz| ≤ e = |dy|·EPS_G + 2U·|dz| (the product dy·g rounded on each side).
- *   db = Σₙ dz: Σ e, plus two summation orders of N terms, each within (N − 1)·U·Σ|dz|.
+ *   db = Σₙ f16(dz): Σ flipRange (as dw), plus two summation orders of N terms, each within (N − 1)·U·Σ|f16(dz)|.
  *   dx = Σₒ f16(dz)·w16: f16 of a dz within e of cpu's is cpu's f16 or a neighbour (flipRange), so
  *   Σₒ flipRange·|w16|, plus two accumulation orders of `out` terms, (out − 1)·U·Σ|terms| each.
  *   dw = Σₙ f16(dz)·x16 likewise.
@@ -52,7 +52,7 @@ function bounds(N: number, K: number, out: number, dy: Float32Array, dzRef: Floa
   const dw = new Float64Array(out * K)
   for (let o = 0; o < out; o++) {
     let abs = 0
-    for (let n = 0; n < N; n++) (db[o] += e[n * out + o]), (abs += Math.abs(dzRef[n * out + o]))
+    for (let n = 0; n < N; n++) (db[o] += flip[n * out + o]), (abs += Math.abs(dz16[n * out + o]))
     db[o] += 2 * (N - 1) * U * abs
   }
   for (let n = 0; n < N; n++) {
@@ -80,7 +80,7 @@ async function cpuBackward(N: number, K: number, out: number, x: Float32Array, w
     const dz16 = tf.tensor(Array.from(dz.dataSync(), f16), [N, out])
     const w16 = tf.tensor(Array.from(w, f16), [out, K])
     const x16 = tf.tensor(Array.from(x, f16), [N, K])
-    return [tf.matMul(dz16, w16), tf.matMul(dz16, x16, true, false), dz.sum(0), dz]
+    return [tf.matMul(dz16, w16), tf.matMul(dz16, x16, true, false), dz16.sum(0), dz]
   })
   const v = ts.map((t) => Float32Array.from(t.dataSync() as Float32Array))
   tf.dispose(ts)

@@ -27,6 +27,8 @@ export interface Case {
   offsetB?: number
   /** With gelu: Z comes back packed (read back here as its f16 values). */
   packZ?: boolean
+  /** (transA) The sums over k of A's rows come back last. */
+  rowSums?: boolean
 }
 
 export type Inputs = { a: Float32Array; b: Float32Array; bias: Float32Array }
@@ -58,6 +60,7 @@ export function argsOf(c: Case, a: tf.Tensor | HalfOperand, b: tf.Tensor | HalfO
     bias: c.bias ? bias : undefined,
     gelu: c.gelu,
     packZ: c.packZ,
+    rowSums: c.rowSums,
     batch,
     strideA: c.M * c.K,
     strideB: c.broadcastB ? 0 : c.K * c.N,
@@ -84,7 +87,7 @@ export async function onGpu(c: Case, x: Inputs): Promise<Float32Array[]> {
   return values
 }
 
-/** The same on tfjs cpu: matMul with transposes (of f16-rounded inputs where the case rounds), + bias, GELU by erf; a packed Z rounded to f16. */
+/** The same on tfjs cpu: matMul with transposes (of f16-rounded inputs where the case rounds), + bias, GELU by erf; a packed Z rounded to f16; A's row sums. */
 export async function onCpu(c: Case, x: Inputs): Promise<Float32Array[]> {
   await tf.setBackend('cpu')
   const batch = c.batch ?? 1
@@ -95,8 +98,9 @@ export async function onCpu(c: Case, x: Inputs): Promise<Float32Array[]> {
     if (c.broadcastB) b = b.tile([batch, 1, 1])
     let z = tf.matMul(a, b, c.transA, c.transB)
     if (c.bias) z = z.add(tf.tensor(x.bias))
-    if (!c.gelu) return [z]
-    return [z.mul(tf.erf(z.mul(Math.SQRT1_2)).mul(0.5).add(0.5)), z]
+    const sums = c.rowSums ? [a.sum(1).reshape([batch * c.M])] : [] // A stored [batch, K, M]
+    if (!c.gelu) return [z, ...sums]
+    return [z.mul(tf.erf(z.mul(Math.SQRT1_2)).mul(0.5).add(0.5)), z, ...sums]
   })
   const values = out.map((t) => t.dataSync() as Float32Array)
   tf.dispose(out)

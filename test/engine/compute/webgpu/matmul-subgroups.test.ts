@@ -65,6 +65,9 @@ const CASES: [Case, number][] = [
   [{ M: 20, N: 24, K: 16, transB: true, halfB: true, offsetB: 2048 }, 1],
   [{ M: 40, N: 68, K: 36, transB: true, bias: true, gelu: true, packZ: true, halfB: true }, 1],
   [{ M: 17, N: 30, K: 33, transB: true, bias: true, gelu: true, packZ: true, f16: true }, 1], // packZ, scalar stores
+  [{ M: 65, N: 3, K: 130, transA: true, rowSums: true }, 1], // db beside dW
+  [{ M: 132, N: 68, K: 36, transA: true, rowSums: true }, 1],
+  [{ M: 36, N: 44, K: 64, transA: true, f16: true, rowSums: true }, 3],
 ]
 
 /** Each case on the subgroup kernel sharing by `share` lanes: equal the tiled kernel bit for bit, and cpu. */

@@ -39,6 +39,9 @@ const CASES: [Case, number][] = [
   [{ M: 20, N: 24, K: 16, transB: true, halfB: true, offsetB: 2048 }, 1],
   [{ M: 140, N: 68, K: 36, transB: true, bias: true, gelu: true, packZ: true, halfB: true }, 1],
   [{ M: 17, N: 130, K: 33, transB: true, bias: true, gelu: true, packZ: true, f16: true }, 1], // packZ, scalar stores
+  [{ M: 260, N: 3, K: 130, transA: true, rowSums: true }, 1], // db beside dW, three row tiles
+  [{ M: 136, N: 140, K: 36, transA: true, rowSums: true }, 1], // two column tiles: the first writes
+  [{ M: 136, N: 44, K: 64, transA: true, f16: true, rowSums: true }, 3],
 ]
 
 const dir = mkdtempSync(join(tmpdir(), 'mengzi-wide-'))

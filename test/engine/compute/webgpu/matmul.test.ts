@@ -3,9 +3,11 @@
 // 257), the bias and GELU epilogues, batches with a broadcast operand, and the vec4 path (aligned
 // shapes) against the scalar-load path of the same kernel, which must agree bit for bit (same
 // accumulation order).
+import * as tf from '@tensorflow/tfjs'
 import { afterEach, expect, it } from 'vitest'
 import { setMatmulInputs, setMatmulVec4 } from '../../../../engine/compute/webgpu/flags'
-import { matmulVariant, type MatmulArgs } from '../../../../engine/compute/webgpu/matmul'
+import { matmulOutputs, matmulVariant, type MatmulArgs } from '../../../../engine/compute/webgpu/matmul'
+import { webgpuInternals } from '../../../../engine/compute/webgpu/runner'
 import { expectClose } from '../../model/ops/compare'
 import { inputsOf, onCpu, onGpu, type Case } from './matmul-cases'
 import { describeOnWebgpu } from './on-webgpu'
@@ -100,6 +102,24 @@ describeOnWebgpu('tiled matrix product on webgpu against tfjs cpu', () => {
       const x = inputsOf(c)
       expectClose(await onGpu(c, x), await onCpu(c, x), 2e-5)
     }
+  })
+
+  it('row sums beside a product with A transposed (db beside dW): ragged and vec4, batched, f16-rounded, the product unchanged', async () => {
+    for (const [c, scale] of [
+      [{ M: 65, N: 3, K: 130, transA: true, rowSums: true }, 1],
+      [{ M: 132, N: 68, K: 36, transA: true, rowSums: true }, 1e3], // vec4 loads; three row tiles, two column tiles (the first writes)
+      [{ M: 36, N: 44, K: 64, transA: true, f16: true, rowSums: true }, 3],
+      [{ M: 7, N: 9, K: 130, batch: 2, transA: true, broadcastB: true, rowSums: true }, 1e-3],
+    ] as [Case, number][]) {
+      const x = inputsOf(c, scale)
+      const gpu = await onGpu(c, x)
+      expect(gpu).toHaveLength(2)
+      expectClose(gpu, await onCpu(c, x), 2e-5)
+      expect(gpu[0]).toEqual((await onGpu({ ...c, rowSums: false }, x))[0])
+    }
+    const a = tf.ones([4, 4])
+    expect(() => matmulOutputs(webgpuInternals(tf.backend()), { a, b: a, M: 4, N: 4, K: 4, rowSums: true })).toThrow(/rowSums needs A transposed/)
+    a.dispose()
   })
 
   it('fp16 inputs: the vec4 and scalar paths round the same values (bit-identical outputs)', async () => {
