@@ -1,4 +1,5 @@
-// Column sums on webgpu: out[c] = Σ_r a[r, c] (· b[r, c]), for bias, γ and β gradients. Deterministic
+// Column sums on webgpu: out[c] = Σ_r a[r, c] (· b[r, c]), for LayerNorm's γ and β gradients (a dense
+// layer's bias gradient comes from its dW product: matmul.ts rowSums). Deterministic
 // without atomics: a workgroup takes 16 columns, and its 16 row lanes each sum every 16th row in order,
 // then one invocation per column adds the 16 lane sums in order. (One invocation per column walking
 // every row, as before, left a GPU nearly idle: 768 columns are 768 threads, 12 workgroups, each
@@ -13,11 +14,6 @@ import { FLAT_INDEX_WGSL } from './wgsl'
 /** Columns per workgroup, and row lanes per column. */
 const COLS = 16
 const LANES = 16
-
-/** Σ_r a[r, c]. */
-export function columnSum(backend: WebgpuBackendInternals, a: TensorInfo, rows: number, cols: number): TensorInfo {
-  return columnSums(backend, a, rows, cols)[0]
-}
 
 /** With b: [Σ_r a·b, Σ_r a] in one pass; without: [Σ_r a]. */
 export function columnSums(backend: WebgpuBackendInternals, a: TensorInfo, rows: number, cols: number, b?: TensorInfo, bRead: HalfRead = 'f32'): TensorInfo[] {

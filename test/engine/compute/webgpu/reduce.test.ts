@@ -1,9 +1,9 @@
-// Column sums on webgpu (engine/compute/webgpu/reduce.ts), the bias, γ and β gradients: against sums in
+// Column sums on webgpu (engine/compute/webgpu/reduce.ts), LayerNorm's γ and β gradients: against sums in
 // float64 of the same values, over ragged shapes (rows and columns not multiples of the 16×16 workgroup,
 // fewer rows than lanes, more columns than one grid dimension holds), large and small values.
 import * as tf from '@tensorflow/tfjs'
 import { expect, it } from 'vitest'
-import { columnSum, columnSums } from '../../../../engine/compute/webgpu/reduce'
+import { columnSums } from '../../../../engine/compute/webgpu/reduce'
 import { webgpuInternals } from '../../../../engine/compute/webgpu/runner'
 import { randomValues } from '../kernels/on-backends'
 import { readInfo } from './f16'
@@ -41,7 +41,7 @@ describeOnWebgpu('column sums on webgpu', () => {
       const b = tf.tensor2d(bv, [rows, cols])
       try {
         const abs = (x: Float32Array) => x.map(Math.abs)
-        const single = await readInfo(columnSum(backend, a, rows, cols))
+        const single = await readInfo(columnSums(backend, a, rows, cols)[0])
         const [ab, sa] = await Promise.all(columnSums(backend, a, rows, cols, b).map(readInfo))
         expectSums(single, sums(av, null, rows, cols), sums(abs(av), null, rows, cols), rows)
         expectSums(ab, sums(av, bv, rows, cols), sums(abs(av), abs(bv), rows, cols), rows)
