@@ -27,6 +27,7 @@ export interface Gpu {
 
 export interface GpuBuffer {
   readonly size: number
+  readonly usage: number
   destroy(): void
 }
 
