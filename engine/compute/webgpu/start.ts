@@ -35,7 +35,7 @@ export async function startWebgpu(gpu: Gpu, globals: object, allowSoftware: bool
   tf.removeBackend('webgpu') // the stock factory the import registered
   tf.registerBackend('webgpu', () => {
     const backend = new WebGPUBackend(opened.device, opened.adapter.info)
-    steadyBufferPool(backend) // a step binds the buffers the last one bound (buffer-pool.ts)
+    steadyBufferPool(backend) // a step binds the buffers the last one bound (bind-groups.ts)
     return backend
   }, 3)
   registerWebgpuKernels()
