@@ -7,7 +7,7 @@
 // - The cache is cleared past CAP entries (values that change every step, such as the optimizer's
 //   learning rate, would grow it forever). Cleared buffers are dropped, never destroyed: a command
 //   buffer still being recorded may bind them, and the GC frees them once nothing does.
-// The same stable buffers let runner.ts find a step's bind groups again (with buffer-pool.ts).
+// The same stable buffers let runner.ts find a step's bind groups again (bind-groups.ts).
 import type { GpuBuffer, GpuDevice } from './gpu'
 import type { Uniform } from './runner'
 
