@@ -128,6 +128,42 @@ export function matmulTileSetting(): MatmulTile {
 }
 
 /**
+ * Split-K for products with few output tiles and a long k (the dW products: at BASE, 768×768 outputs
+ * are 144 tiles of 64×64 summed over 4,096 tokens, too few workgroups to fill a GPU of 100+ cores):
+ * each of S workgroups per tile sums a chunk of k into its own partial product, and one more pass adds
+ * the S partials in a fixed order (deterministic; no atomics). 'auto' (the default) splits where a
+ * product has under SPLIT_TARGET_WORKGROUPS workgroups and at least 2 chunks of SPLIT_MIN_CHUNK k;
+ * false never splits; a number forces that many chunks wherever a product may split (tests, benchmarks).
+ * MENGZI_WEBGPU_MATMUL_SPLITK=0 turns it off for a process, =N forces N.
+ */
+export type MatmulSplitK = 'auto' | false | number
+
+/** MENGZI_WEBGPU_MATMUL_SPLITK's value ('auto' when unset); a one-line reason for anything else. */
+export function splitKFromEnv(text: string | undefined): MatmulSplitK {
+  if (text === undefined || text === '' || text === 'auto') return 'auto'
+  if (text === '0') return false
+  const n = Number(text)
+  if (!/^\d+$/.test(text.trim()) || !Number.isSafeInteger(n) || n < 2) {
+    throw new Error(`MENGZI_WEBGPU_MATMUL_SPLITK: expected 0 (off), auto, or a number of k chunks, 2 or more; got "${text}"`)
+  }
+  return n
+}
+
+let matmulSplitK = splitKFromEnv(process.env.MENGZI_WEBGPU_MATMUL_SPLITK)
+
+/** Sets the product's split-K ('auto', off, or a forced number of chunks); returns the previous setting. */
+export function setMatmulSplitK(setting: MatmulSplitK): MatmulSplitK {
+  if (typeof setting === 'number') splitKFromEnv(String(setting))
+  const previous = matmulSplitK
+  matmulSplitK = setting
+  return previous
+}
+
+export function matmulSplitKSetting(): MatmulSplitK {
+  return matmulSplitK
+}
+
+/**
  * How many dispatches tfjs-webgpu records before it submits its command buffer (its
  * WEBGPU_DEFERRED_SUBMIT_BATCH_SIZE). The default, 1000, submits a training step once, at the loss
  * read (fewest submissions; on an H100 with stock kernels 1000 beat tfjs's own 15, TFJS-NOTES); a

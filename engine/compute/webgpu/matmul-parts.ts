@@ -45,6 +45,11 @@ export interface Variant {
   wide: boolean
   /** A transposed: also S[batch·M + m] = Σ_k A[k, m] (as loaded), the bias gradient beside dW = dYᵀ·X. */
   rowSums: boolean
+  /**
+   * Split-K (matmul.ts): workgroup z is a chunk of k, [z·kChunk, min(K, (z + 1)·kChunk)), kChunk a
+   * multiple of TK, and writes its partial C (and row sums) where a batch would; one batch, no epilogue.
+   */
+  splitK: boolean
 }
 
 /**
@@ -109,12 +114,17 @@ export function stageB(v: Variant, bs: string, k0: string, tid: string, tile = T
       ${bs}[bk][bq] = b4;`
 }
 
-/** The workgroup's tile of C (row0, col0), its batch and the batch's first elements of A and B. */
+/**
+ * The workgroup's tile of C (row0, col0), its batch and the batch's first elements of A and B, and its
+ * range of k [kBegin, kEnd) (all of k, or a split-K chunk: there the batch is the chunk, strides 0).
+ */
 export const tileOrigin = (v: Variant, tile = TILE) => `let row0 = wid.y * ${tile}u;
   let col0 = wid.x * ${tile}u;
   let batch = wid.z;
   let baseA = batch * u.strideA${v.halfA ? ' + u.offsetA' : ''};
-  let baseB = batch * u.strideB${v.halfB ? ' + u.offsetB' : ''};`
+  let baseB = batch * u.strideB${v.halfB ? ' + u.offsetB' : ''};
+  let kBegin = ${v.splitK ? 'wid.z * u.kChunk' : '0u'};
+  let kEnd = ${v.splitK ? 'min(u.K, kBegin + u.kChunk)' : 'u.K'};`
 
 /** `let b0..b3` (or another prefix): the four vec4s of B's staged tile that invocation column `x` reads for k group `kq`. */
 export const readB = (v: Variant, bs: string, x: string, kq: string, b = 'b') =>
@@ -152,7 +162,7 @@ export function prelude(v: Variant): string {
   const halfFns = anyHalf || v.halfZ ? `${HALF_BITS_WGSL}\n${v.halfA && !v.vecA ? halfAt('A') : ''}\n${v.halfB && !v.vecB ? halfAt('B') : ''}` : ''
   return `${v.f16 ? HALF_WGSL : ''}${halfFns}${v.gelu ? ERF_WGSL : ''}
 ${v.gelu ? 'fn gelu4(z: vec4<f32>) -> vec4<f32> {\n  let e = vec4<f32>(erf(z.x * 0.70710678118654752), erf(z.y * 0.70710678118654752), erf(z.z * 0.70710678118654752), erf(z.w * 0.70710678118654752));\n  return z * (e * 0.5 + 0.5);\n}' : ''}
-${bindings([['C', cType], ...(v.gelu ? [['Z', zType] as [string, WgslElement]] : []), ...(v.rowSums ? [['S', 'f32'] as [string, WgslElement]] : [])], inputs, `M: u32, N: u32, K: u32, strideA: u32, strideB: u32, strideC: u32,${anyHalf ? ' offsetA: u32, offsetB: u32,' : ''}`)}`
+${bindings([['C', cType], ...(v.gelu ? [['Z', zType] as [string, WgslElement]] : []), ...(v.rowSums ? [['S', 'f32'] as [string, WgslElement]] : [])], inputs, `M: u32, N: u32, K: u32, strideA: u32, strideB: u32, strideC: u32,${anyHalf ? ' offsetA: u32, offsetB: u32,' : ''}${v.splitK ? ' kChunk: u32,' : ''}`)}`
 }
 
 // Row sums (v.rowSums, A transposed): the invocations of a row block add the A vec4s they read anyway

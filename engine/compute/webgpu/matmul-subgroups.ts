@@ -86,12 +86,12 @@ fn main(@builtin(local_invocation_index) lidx: u32, @builtin(workgroup_id) wid: 
   var acc: array<vec4<f32>, 4>;
   ${rowSumInit(v)}
   {
-    ${stageB(v, 'Bs[0]', '0u', 'lidx')}
+    ${stageB(v, 'Bs[0]', 'kBegin', 'lidx')}
   }
   workgroupBarrier();
   var buf = 0u;
-  for (var k0 = 0u; k0 < u.K; k0 += ${TK}u) {
-    if (k0 + ${TK}u < u.K) {
+  for (var k0 = kBegin; k0 < kEnd; k0 += ${TK}u) {
+    if (k0 + ${TK}u < kEnd) {
       ${stageB(v, 'Bs[buf ^ 1u]', `k0 + ${TK}u`, 'lidx')}
     }
     if (sharing) {

@@ -37,7 +37,7 @@ fn main(@builtin(local_invocation_id) lid: vec3<u32>, @builtin(workgroup_id) wid
   let tid = lid.y * 16u + lid.x;
   ${blocks.map((k) => `var ${k.acc}: array<vec4<f32>, 4>;`).join(' ')}
   ${rowSumInit(v, 'rs0')} ${rowSumInit(v, 'rs1')}
-  for (var k0 = 0u; k0 < u.K; k0 += ${TK}u) {
+  for (var k0 = kBegin; k0 < kEnd; k0 += ${TK}u) {
     ${stage('tid')}
     ${stage('(tid + 256u)')}
     workgroupBarrier();

@@ -22,17 +22,24 @@
 // half the workgroup-memory reads per FMA), equal bit for bit; off by default (flags.ts setMatmulTile,
 // MENGZI_WEBGPU_MATMUL_TILE=128) until a GPU has timed it: it makes four times fewer workgroups.
 //
+// Split-K (flags.ts setMatmulSplitK, 'auto' by default): a product with few tiles of C and a long k
+// (dW = dYᵀ·X sums over every token) runs S workgroups per tile, each over a chunk of k into its own
+// partial product, and one more pass adds the S partials (and partial row sums) in chunk order. The sums
+// differ from the unsplit kernel's by rounding (another association), the same in every kernel and on
+// every run. Chosen by the count of workgroups alone (WebGPU does not report a GPU's cores): see splitK.
+//
 // fp16 storage (half.ts): A or B may be a packed f16 operand (2 values per u32, from an element offset),
 // bound as array<vec2<u32>> (4 values per load) where aligned, else array<u32>; its values are f16
 // already, so the load only widens them; the f32 operands are rounded as they load (matmul-parts.ts
 // half()). The GELU epilogue may write Z packed too (`packZ`, half.ts's layout and rounding): whole words only, so N even.
 import type { TensorInfo } from '@tensorflow/tfjs'
-import { matmulInputsPrecision, matmulTileSetting, matmulVec4On } from './flags'
+import { matmulInputsPrecision, matmulSplitKSetting, matmulTileSetting, matmulVec4On, type MatmulSplitK } from './flags'
 import { halfWords, type HalfOperand } from './half'
 import { epilogue, fmas, prelude, readB, rowSumAdd, rowSumInit, rowSumStore, sharedAType, sharedBType, stageA, stageB, tileOrigin, TILE, TK, type Variant } from './matmul-parts'
 import { subgroupMatmulCode, subgroupShare, type SubgroupDevice } from './matmul-subgroups'
 import { WIDE_TILE, wideMatmulCode } from './matmul-wide'
-import { dispatch, output, u32, type WebgpuBackendInternals } from './runner'
+import { bindings, dispatch, grid, output, u32, type WebgpuBackendInternals } from './runner'
+import { ENTRY_ARGS, FLAT_INDEX_WGSL } from './wgsl'
 
 function matmulCode(v: Variant): string {
   // Four k at a time (kq): four vec4 reads of each tile, then acc[i] += a(i, c) · (row c of the B block).
@@ -47,7 +54,7 @@ fn main(@builtin(local_invocation_id) lid: vec3<u32>, @builtin(workgroup_id) wid
   let tid = lid.y * 16u + lid.x; // 256 invocations, one 4-element group of each ${TK} × ${TILE} tile
   var acc: array<vec4<f32>, 4>; // rows row0 + 4·lid.y + i, columns col0 + 4·lid.x .. + 3
   ${rowSumInit(v)}
-  for (var k0 = 0u; k0 < u.K; k0 += ${TK}u) {
+  for (var k0 = kBegin; k0 < kEnd; k0 += ${TK}u) {
     {
       ${stageA(v, 'k0', 'tid')}
     }
@@ -130,33 +137,102 @@ export function matmulVariant(args: MatmulArgs, device?: SubgroupDevice): Varian
     share,
     wide: share === 0 && matmulTileSetting() === WIDE_TILE,
     rowSums: args.rowSums === true,
+    splitK: false, // decided with the tile side, in matmulOutputs
   }
+}
+
+/** Below this many workgroups a product may split its k ('auto'): a few per core of a 100+-core GPU. */
+export const SPLIT_TARGET_WORKGROUPS = 1024
+/** The least k per chunk under 'auto': each partial tile costs a write and a read of its 4·T² bytes. */
+export const SPLIT_MIN_CHUNK = 512
+
+/**
+ * How a product of `tiles` tiles of C (one batch) over `K` splits its k: { splits, chunk } (chunk a
+ * multiple of TK; splits 1: not split). 'auto' aims at SPLIT_TARGET_WORKGROUPS with chunks of at least
+ * SPLIT_MIN_CHUNK; a number asks for that many chunks (fewer where K is short).
+ */
+export function splitK(tiles: number, K: number, setting: MatmulSplitK = matmulSplitKSetting()): { splits: number; chunk: number } {
+  const whole = { splits: 1, chunk: K }
+  if (setting === false) return whole
+  const wanted = setting === 'auto' ? (tiles >= SPLIT_TARGET_WORKGROUPS ? 1 : Math.min(Math.ceil(SPLIT_TARGET_WORKGROUPS / tiles), Math.floor(K / SPLIT_MIN_CHUNK))) : setting
+  if (wanted < 2) return whole
+  const chunk = Math.ceil(K / wanted / TK) * TK
+  const splits = Math.ceil(K / chunk)
+  return splits < 2 ? whole : { splits, chunk }
+}
+
+/** The split of this product (splits 1 where it may not split: batches, a bias or GELU epilogue). */
+export function matmulSplit(args: MatmulArgs, v: Variant): { splits: number; chunk: number } {
+  const { M, N, K, batch = 1 } = args
+  if (batch !== 1 || v.bias || v.gelu) return { splits: 1, chunk: K }
+  // counted in 64×64 tiles whatever the kernel, so that every kernel splits alike and sums alike
+  return splitK(Math.ceil(M / TILE) * Math.ceil(N / TILE), K)
 }
 
 /** As `matmul`; with `gelu`, [gelu(z), z] (z packed with `packZ`); with `rowSums`, the row sums last. */
 export function matmulOutputs(backend: WebgpuBackendInternals, args: MatmulArgs): TensorInfo[] {
   const { a, b, M, N, K, bias, batch = 1 } = args
-  const v = matmulVariant(args, backend.device)
+  const whole = matmulVariant(args, backend.device)
+  const { splits, chunk } = matmulSplit(args, whole)
+  const v: Variant = { ...whole, splitK: splits > 1 }
   // rows of odd N would share words written by different invocations
   if (v.halfZ && (N % 2 !== 0 || batch !== 1)) throw new Error(`matmul: packZ needs an even N and one batch; got N ${N}, batch ${batch}`)
+  if (v.rowSums && !v.transA) throw new Error('matmul: rowSums needs A transposed (the sums run along k)')
   const shape = args.outShape ?? [M, N]
   const z = () => (v.halfZ ? output(backend, [halfWords(M * N)], 'int32') : output(backend, shape))
-  if (v.rowSums && !v.transA) throw new Error('matmul: rowSums needs A transposed (the sums run along k)')
-  const outs = v.gelu ? [output(backend, shape), z()] : [output(backend, shape)]
-  if (v.rowSums) outs.push(output(backend, [batch * M]))
+  // split: the kernel writes S partial products (and row sums) where S batches would go
+  const outs = v.splitK ? [output(backend, [splits * M * N])] : v.gelu ? [output(backend, shape), z()] : [output(backend, shape)]
+  if (v.rowSums) outs.push(output(backend, [splits * batch * M]))
   const flag = (on: boolean, name: string) => (on ? name : '-')
-  const key = `matmul-${flag(v.transA, 'tA')}${flag(v.transB, 'tB')}${flag(v.bias, 'bias')}${v.f16 ? 'f16' : 'f32'}${flag(v.halfA, 'hA')}${flag(v.halfB, 'hB')}${flag(v.gelu, 'gelu')}${flag(v.halfZ, 'hZ')}${flag(v.vecA, 'vA')}${flag(v.vecB, 'vB')}${flag(v.vecC, 'vC')}${v.share ? `-sg${v.share}` : ''}${v.wide ? '-w128' : ''}${v.rowSums ? '-rs' : ''}`
+  const key = `matmul-${flag(v.transA, 'tA')}${flag(v.transB, 'tB')}${flag(v.bias, 'bias')}${v.f16 ? 'f16' : 'f32'}${flag(v.halfA, 'hA')}${flag(v.halfB, 'hB')}${flag(v.gelu, 'gelu')}${flag(v.halfZ, 'hZ')}${flag(v.vecA, 'vA')}${flag(v.vecB, 'vB')}${flag(v.vecC, 'vC')}${v.share ? `-sg${v.share}` : ''}${v.wide ? '-w128' : ''}${v.rowSums ? '-rs' : ''}${v.splitK ? '-sk' : ''}`
   dispatch(backend, {
     key,
-    label: `${key} ${M}×${N}×${K}${batch > 1 ? ` ×${batch}` : ''}`,
+    label: `${key} ${M}×${N}×${K}${batch > 1 ? ` ×${batch}` : ''}${v.splitK ? ` k÷${splits}` : ''}`,
     code: () => (v.share ? subgroupMatmulCode(v) : v.wide ? wideMatmulCode(v) : matmulCode(v)),
     outputs: outs,
     inputs: [...[a, b].map((o) => (isHalf(o) ? o.data : o)), ...(bias ? [bias] : [])],
     uniforms: [
-      ...u32(M, N, K, args.strideA ?? M * K, args.strideB ?? K * N, M * N),
+      ...(v.splitK ? u32(M, N, K, 0, 0, M * N) : u32(M, N, K, args.strideA ?? M * K, args.strideB ?? K * N, M * N)),
       ...(v.halfA || v.halfB ? u32(isHalf(a) ? a.offset : 0, isHalf(b) ? b.offset : 0) : []),
+      ...(v.splitK ? u32(chunk) : []),
     ],
-    workgroups: [Math.ceil(N / (v.wide ? WIDE_TILE : TILE)), Math.ceil(M / (v.wide ? WIDE_TILE : TILE)), batch],
+    workgroups: [Math.ceil(N / (v.wide ? WIDE_TILE : TILE)), Math.ceil(M / (v.wide ? WIDE_TILE : TILE)), v.splitK ? splits : batch],
+  })
+  if (!v.splitK) return outs
+  const sums = addPartials(backend, outs, shape, splits, M, N, v.rowSums)
+  for (const partial of outs) backend.disposeData(partial.dataId)
+  return sums
+}
+
+/** C = Σ_s P[s] (and S = Σ_s Ps[s]) in chunk order s = 0, 1, …: one pass over the partials of a split product. */
+function addPartials(backend: WebgpuBackendInternals, partials: TensorInfo[], shape: number[], splits: number, M: number, N: number, rowSums: boolean): TensorInfo[] {
+  const c = output(backend, shape)
+  const outs = rowSums ? [c, output(backend, [M])] : [c]
+  const n = M * N + (rowSums ? M : 0) // the product's elements, then the row sums'
+  dispatch(backend, {
+    key: `matmul-split-sum${rowSums ? '-rs' : ''}`,
+    label: `matmul-split-sum ${M}×${N} ÷${splits}`,
+    code: () => /* wgsl */ `
+${bindings(rowSums ? ['C', 'S'] : ['C'], rowSums ? [['P', 'f32'], ['Ps', 'f32']] : [['P', 'f32']], 'mn: u32, m: u32, splits: u32,')}
+${FLAT_INDEX_WGSL}
+@compute @workgroup_size(256)
+fn main(${ENTRY_ARGS}) {
+  let i = flatIndex(wid, nw, lid);
+  if (i < u.mn) {
+    var sum = P[i];
+    for (var s = 1u; s < u.splits; s++) { sum += P[s * u.mn + i]; }
+    C[i] = sum;
+  }${rowSums ? ` else if (i < u.mn + u.m) {
+    let r = i - u.mn;
+    var sum = Ps[r];
+    for (var s = 1u; s < u.splits; s++) { sum += Ps[s * u.m + r]; }
+    S[r] = sum;
+  }` : ''}
+}`,
+    outputs: outs,
+    inputs: partials,
+    uniforms: u32(M * N, M, splits),
+    workgroups: grid(n, 256),
   })
   return outs
 }
