@@ -25,6 +25,8 @@
 # instead of once per step (--submit-every 64: the GPU starts while the step is still being recorded),
 # with ours making every bind group anew (MENGZI_WEBGPU_BIND_GROUP_REUSE=0, as before steps found
 # theirs again: its host ms says what the reuse saves on this machine's CPU and driver),
+# with ours never splitting a product's k (MENGZI_WEBGPU_MATMUL_SPLITK=0: the dW products at BASE run
+# 144 or 576 workgroups instead of 1,152; the column says what split-K gains),
 # with ours reading each loss while the next step records (--pipelined, as the training loop does; a
 # step's time runs from one loss landing to the next; PyTorch's column reads loss.item() every step),
 # and with ours in fp16 (--precision fp16: f16 inputs and storage, f32 accumulation, dynamic loss
@@ -80,10 +82,10 @@ run() {
   export XDG_RUNTIME_DIR="${XDG_RUNTIME_DIR:-/tmp/xdg-runtime-$(id -u)}" && mkdir -p -m 700 "$XDG_RUNTIME_DIR"
   local torch_ok=1
   python3 -c 'import torch, sys; sys.exit(0 if torch.cuda.is_available() else 1)' 2>/dev/null || torch_ok=0
-  [ $json = 1 ] || printf '| config | PyTorch CUDA fp32 ms/step | PyTorch AMP fp16 | ours, stock tfjs-webgpu kernels | ours, our WGSL kernels (host ms, dispatches) | ours, bind groups made anew (host ms) | ours, submit every 64 | ours, pipelined | ours, subgroup product | ours, 128×128 tiles | ours, fp16 | ours / PyTorch fp32 | ours fp16 / PyTorch fp32 |\n|---|---|---|---|---|---|---|---|---|---|---|---|---|\n'
+  [ $json = 1 ] || printf '| config | PyTorch CUDA fp32 ms/step | PyTorch AMP fp16 | ours, stock tfjs-webgpu kernels | ours, our WGSL kernels (host ms, dispatches) | ours, bind groups made anew (host ms) | ours, no split-K | ours, submit every 64 | ours, pipelined | ours, subgroup product | ours, 128×128 tiles | ours, fp16 | ours / PyTorch fp32 | ours fp16 / PyTorch fp32 |\n|---|---|---|---|---|---|---|---|---|---|---|---|---|---|\n'
   local bench=("$work/node" "$work/mengzi-bench.mjs")
   for c in "${configs[@]}"; do
-    local torch='null' amp='null' stock fused anew early piped sub wide half
+    local torch='null' amp='null' stock fused anew whole early piped sub wide half
     local args=(--config "$c" --steps "$steps" --warmup "$warmup")
     if [ $torch_ok = 1 ]; then
       torch=$(python3 test/bench/train_torch.py "${args[@]}" --device cuda --json | tail -1)
@@ -92,6 +94,7 @@ run() {
     stock=$(MENGZI_WEBGPU_KERNELS=0 "${bench[@]}" "${args[@]}" | tail -1)
     fused=$("${bench[@]}" "${args[@]}" | tail -1)
     anew=$(MENGZI_WEBGPU_BIND_GROUP_REUSE=0 "${bench[@]}" "${args[@]}" | tail -1)
+    whole=$(MENGZI_WEBGPU_MATMUL_SPLITK=0 "${bench[@]}" "${args[@]}" | tail -1)
     early=$("${bench[@]}" "${args[@]}" --submit-every 64 | tail -1)
     piped=$("${bench[@]}" "${args[@]}" --pipelined | tail -1)
     sub=$(MENGZI_WEBGPU_MATMUL_SUBGROUPS=1 "${bench[@]}" "${args[@]}" | tail -1)
@@ -99,17 +102,17 @@ run() {
     # fp16 needs shader-f16: an adapter without it is a row entry, not a failed script
     half=$("${bench[@]}" "${args[@]}" --precision fp16 2>/dev/null | tail -1) || half='null'
     if [ $json = 1 ]; then
-      printf '{"config":"%s","torch":%s,"torchAmp":%s,"stock":%s,"fused":%s,"bindGroupsAnew":%s,"submitEvery64":%s,"pipelined":%s,"subgroups":%s,"wide":%s,"fp16":%s}\n' "$c" "$torch" "$amp" "$stock" "$fused" "$anew" "$early" "$piped" "$sub" "$wide" "$half"
+      printf '{"config":"%s","torch":%s,"torchAmp":%s,"stock":%s,"fused":%s,"bindGroupsAnew":%s,"unsplit":%s,"submitEvery64":%s,"pipelined":%s,"subgroups":%s,"wide":%s,"fp16":%s}\n' "$c" "$torch" "$amp" "$stock" "$fused" "$anew" "$whole" "$early" "$piped" "$sub" "$wide" "$half"
     else
       "$work/node" -e '
-        const [c, t, a, s, f, n, e, p, g, w, h] = process.argv.slice(1).map((x, i) => (i === 0 ? x : JSON.parse(x)))
+        const [c, t, a, s, f, n, k, e, p, g, w, h] = process.argv.slice(1).map((x, i) => (i === 0 ? x : JSON.parse(x)))
         const ms = (r, none = "n/a (no CUDA torch)") => (r ? r.medianStepMs.toFixed(1) : none)
         const sg = `${ms(g)} (${g.matmulSubgroups ? "G " + g.matmulSubgroups : "tiled: no subgroups"})`
         const ratio = (r) => (t && r ? (r.medianStepMs / t.medianStepMs).toFixed(1) + "×" : "n/a")
         const host = (r) => `${ms(r)} (${r.medianHostMs.toFixed(1)}, ${r.gpuWork.dispatches})`
         const hostOnly = (r) => `${ms(r)} (${r.medianHostMs.toFixed(1)})`
-        console.log(`| ${c} | ${ms(t)} | ${ms(a)} | ${ms(s)} | ${host(f)} | ${hostOnly(n)} | ${ms(e)} | ${ms(p)} | ${sg} | ${ms(w)} | ${ms(h, "n/a (no shader-f16)")} | ${ratio(f)} | ${ratio(h)} |`)
-        if (c === "A" || !process.env.QUIET) console.error(`adapter: ${f.backendDetail}`)' "$c" "$torch" "$amp" "$stock" "$fused" "$anew" "$early" "$piped" "$sub" "$wide" "$half"
+        console.log(`| ${c} | ${ms(t)} | ${ms(a)} | ${ms(s)} | ${host(f)} | ${hostOnly(n)} | ${ms(k)} | ${ms(e)} | ${ms(p)} | ${sg} | ${ms(w)} | ${ms(h, "n/a (no shader-f16)")} | ${ratio(f)} | ${ratio(h)} |`)
+        if (c === "A" || !process.env.QUIET) console.error(`adapter: ${f.backendDetail}`)' "$c" "$torch" "$amp" "$stock" "$fused" "$anew" "$whole" "$early" "$piped" "$sub" "$wide" "$half"
     fi
   done
   # Where our GPU time goes: one step with each dispatch timed by the device (timestamp queries), fp32

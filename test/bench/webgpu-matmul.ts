@@ -8,7 +8,9 @@
 //   baseline   engine/compute/webgpu/matmul.ts as of --baseline-rev (read with `git show`; the scalar
 //              64×64 tiles before vec4 loads), skipped when git cannot read it
 //   scalar     today's kernel with vec4 loads off (the path ragged shapes take)
-//   vec4       today's tiled kernel as the engine runs it (the default)
+//   vec4       today's tiled kernel as the engine runs it (the default; split-K where it chooses to)
+//   unsplit    vec4 with split-K off (MENGZI_WEBGPU_MATMUL_SPLITK=0): what splitting k gains or costs
+//              (the same as vec4 where a product does not split: few tiles and a k of 1,024 or more)
 //   wide       the 128×128-tile kernel (matmul-wide.ts: four 4×4 blocks per invocation)
 //   sg G=n     the subgroup kernel (matmul-subgroups.ts, vec4 loads on), n lanes sharing each A block:
 //              one row per entry of --shares (comma-separated 4, 8, 16 or auto = the engine's choice
@@ -27,7 +29,7 @@ import * as tf from '@tensorflow/tfjs'
 import type { TensorInfo } from '@tensorflow/tfjs'
 import { selectBackend } from '../../engine/compute/backends'
 import { describeAdapter } from '../../engine/compute/webgpu/device'
-import { setMatmulSubgroups, setMatmulTile, setMatmulVec4, type MatmulSubgroups } from '../../engine/compute/webgpu/flags'
+import { setMatmulSplitK, setMatmulSubgroups, setMatmulTile, setMatmulVec4, type MatmulSubgroups } from '../../engine/compute/webgpu/flags'
 import { matmul, type MatmulArgs } from '../../engine/compute/webgpu/matmul'
 import { subgroupShare } from '../../engine/compute/webgpu/matmul-subgroups'
 import { webgpuInternals, type WebgpuBackendInternals } from '../../engine/compute/webgpu/runner'
@@ -115,7 +117,7 @@ for (const s of sizes) {
     return () => out.dispose()
   }]]
   if (typeof baseline === 'function') variants.push(['baseline', ours(baseline)])
-  variants.push(['scalar', ours(matmul)], ['vec4', ours(matmul)], ['wide', ours(matmul)])
+  variants.push(['scalar', ours(matmul)], ['vec4', ours(matmul)], ['unsplit', ours(matmul)], ['wide', ours(matmul)])
   for (const name of subgroupVariants.keys()) variants.push([name, ours(matmul)])
   // Rounds interleave the variants, so a change in the machine's load falls on all of them; the median
   // round is reported.
@@ -125,6 +127,7 @@ for (const s of sizes) {
       setMatmulVec4(variant !== 'scalar')
       setMatmulTile(variant === 'wide' ? 128 : 64)
       setMatmulSubgroups(subgroupVariants.get(variant) ?? false)
+      setMatmulSplitK(variant === 'unsplit' ? false : 'auto')
       const ms = await timeCalls(backend, reps, run, round === 0)
       samples.get(variant)!.push(ms)
       if (!args.json) process.stderr.write(`${s.label} ${variant} round ${round + 1}: ${ms.toFixed(1)} ms\n`)
@@ -138,6 +141,7 @@ for (const s of sizes) {
   setMatmulVec4(true)
   setMatmulTile(64)
   setMatmulSubgroups(false)
+  setMatmulSplitK('auto')
   tf.dispose([a, b])
 }
 

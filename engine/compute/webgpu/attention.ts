@@ -15,6 +15,8 @@
 //             dK, dV: a workgroup per (b, h, 64 key rows), a thread per key, query tiles in shared memory;
 //             dQ:     a workgroup per (b, h, 64 query rows), a thread per query, key tiles in shared memory.
 //             Every output element is summed by one thread in a fixed order: no atomics, deterministic.
+// The same three kernels with 4 threads per row are in attention-lanes.ts (flags.ts setAttentionLanes,
+// off until a GPU has timed them); what the kernels share is in attention-parts.ts.
 // fp16 (f16 product inputs, flags.ts), as PyTorch's autocast runs attention: Q, K and V are f16, rounded
 // as they load (half.ts's rounding), every sum accumulates in f32; the mask, the row statistics, P, dS
 // and dC stay f32. With attr `keepHalf` (ops/attention.ts sets it under f16 storage while the tape
@@ -28,123 +30,11 @@
 // packed after (half.ts's packHalf). The backward computes from the f16 values either way: unpacked, or
 // f32 rounded as it loads (storage off), so that storing changes memory, not numbers.
 import type { TensorInfo } from '@tensorflow/tfjs'
-import { HALF_BITS_WGSL, halfLoad, halfRead, halfWords, packHalf, type HalfRead } from './half'
-import { bindings, dispatch, f32, grid, output, u32, webgpuKernel, type Uniform, type WebgpuBackendInternals } from './runner'
-import { DROPOUT_WGSL, ENTRY_ARGS, FLAT_INDEX_WGSL, dropoutParams } from './wgsl'
-
-/** Threads per workgroup, one per query row (forward, dQ) or key row (dK, dV). */
-const ROWS = 64
-/** Floats per shared tile: two tiles (K and V, or Q and dC) of 1,536 take 12 KB of WebGPU's default 16 KB. */
-const TILE_FLOATS = 1536
-const FIELDS = 'B: u32, T: u32, H: u32, heads: u32, scale: f32, dropout: u32, seedWord: u32, threshold: u32, keepScale: f32,'
-
-interface Dims {
-  B: number
-  T: number
-  H: number
-  heads: number
-  hd: number
-  /** Rows (keys or queries) per shared-memory tile. */
-  tile: number
-}
-
-function dimsOf([B, T, H]: number[], heads: number): Dims {
-  const hd = H / heads
-  return { B, T, H, heads, hd, tile: Math.max(1, Math.min(32, Math.floor(TILE_FLOATS / hd))) }
-}
-
-function uniforms({ B, T, H, heads }: Dims, scale: number, rate: number, seed: number): Uniform[] {
-  const d = dropoutParams(rate, seed)
-  return [...u32(B, T, H, heads), ...f32(scale), ...u32(rate > 0 ? 1 : 0, d.seedWord, d.threshold), ...f32(d.scale)]
-}
-
-/**
- * WGSL for element `i` of Q, K or V as the kernel reads it (`read`): f32 (fp32), f32 rounded to f16 as it
- * loads, or from the packed Q | K | V buffer `qkv` (QKV_AT_WGSL).
- */
-function qkvLoad(read: HalfRead, name: 'q' | 'k' | 'v', i: string): string {
-  return read === 'packed' ? `qkvAt(${'qkv'.indexOf(name)}u, ${i})` : halfLoad(read, name, i)
-}
-
-// Element i of Q (0), K (1) or V (2) in the packed buffer, each 2·⌈n / 2⌉ elements after the previous.
-const QKV_AT_WGSL = /* wgsl */ `
-fn qkvAt(which: u32, i: u32) -> f32 {
-  let e = which * ((u.B * u.T * u.H + 1u) & ~1u) + i;
-  return ${halfLoad('packed', 'qkv', 'e')};
-}`
-
-/**
- * Keys t0 … t0 + n − 1 of this (sequence, head) into shared memory: K, V and their mask values (the
- * forward pass and dQ walk the keys the same way). Barriers on both sides: the tile is reused per t0.
- * `pack` (the forward keeping f16 copies, HD even): by element pairs of one key row, each pair packed
- * once and the tile filled from the packed values; the workgroup flagged `kvWriter` stores the words.
- */
-function loadKvTile(read: HalfRead, pack: boolean): string {
-  const load = pack
-    ? `for (var e = 2u * lid; e < n * HD; e += 2u * ROWS) {
-      let g = (blk.seq0 + t0 + e / HD) * u.H + blk.col0 + e % HD; // even
-      let kw = packHalf2(k[g], k[g + 1u]);
-      let vw = packHalf2(v[g], v[g + 1u]);
-      let kh = unpackHalf2(kw);
-      let vh = unpackHalf2(vw);
-      kTile[e] = kh.x;
-      kTile[e + 1u] = kh.y;
-      vTile[e] = vh.x;
-      vTile[e + 1u] = vh.y;
-      if (kvWriter) {
-        out2[words + g / 2u] = kw;
-        out2[2u * words + g / 2u] = vw;
-      }
-    }`
-    : `for (var e = lid; e < n * HD; e += ROWS) {
-      let g = (blk.seq0 + t0 + e / HD) * u.H + blk.col0 + e % HD;
-      kTile[e] = ${qkvLoad(read, 'k', 'g')};
-      vTile[e] = ${qkvLoad(read, 'v', 'g')};
-    }`
-  return `    workgroupBarrier();
-    ${load}
-    if (lid < n) { maskTile[lid] = mask[blk.b * u.T + t0 + lid]; }
-    workgroupBarrier();`
-}
-
-// Shared WGSL: the head size and tile as constants (registers and shared arrays are sized by them), the
-// dropout factor, and the block decode: workgroup → (item, first row), thread → its row (clamped to the
-// last row so threads past T compute harmlessly and still reach every barrier).
-const prelude = ({ hd, tile }: Dims, read: HalfRead, pack: boolean) => /* wgsl */ `
-${read === 'f32' && !pack ? '' : HALF_BITS_WGSL}
-${read === 'packed' ? QKV_AT_WGSL : ''}
-const HD = ${hd}u;
-const TILE = ${tile}u;
-const ROWS = ${ROWS}u;
-${FLAT_INDEX_WGSL}
-${DROPOUT_WGSL}
-fn factor(k: u32) -> f32 { return select(1.0, dropoutFactor(k, u.seedWord, u.threshold, u.keepScale), u.dropout == 1u); }
-struct Block { item: u32, b: u32, col0: u32, seq0: u32, row: u32, live: bool }
-fn decode(wid: vec3<u32>, nw: vec3<u32>, lid: u32) -> Block {
-  let blocks = (u.T + ROWS - 1u) / ROWS;
-  let group = groupIndex(wid, nw);
-  let item = group / blocks; // b·heads + h
-  let row = (group % blocks) * ROWS + lid;
-  return Block(item, item / u.heads, (item % u.heads) * HD, (item / u.heads) * u.T, min(row, u.T - 1u), row < u.T);
-}
-fn inRange(wid: vec3<u32>, nw: vec3<u32>) -> bool { return groupIndex(wid, nw) < u.B * u.heads * ((u.T + ROWS - 1u) / ROWS); }`
-
-const element = (t: TensorInfo) => (t.dtype === 'int32' ? 'u32' : 'f32')
-
-/** `read`: how the kernel reads Q, K and V; `pack`: the forward writes their packed copies and the context's. */
-function blocksDispatch(backend: WebgpuBackendInternals, key: string, dims: Dims, read: HalfRead, pack: boolean, code: string, outs: TensorInfo[], ins: [string, TensorInfo][], uni: Uniform[]) {
-  dispatch(backend, {
-    key: `${key}-hd${dims.hd}-tile${dims.tile}${read === 'f32' ? '' : `-${read}`}${pack ? '-pack' : ''}`,
-    code: () => /* wgsl */ `
-${bindings(outs.map((o, i) => [`out${i}`, element(o)]), ins.map(([name, t]) => [name, element(t)]), FIELDS)}
-${prelude(dims, read, pack)}
-${code}`,
-    outputs: outs,
-    inputs: ins.map(([, t]) => t),
-    uniforms: uni,
-    workgroups: grid(dims.B * dims.heads * Math.ceil(dims.T / ROWS), 1),
-  })
-}
+import { attentionLanesFor, dkdvLanesCode, dqLanesCode, forwardLanesCode } from './attention-lanes'
+import { blocksDispatch, dimsOf, element, FIELDS, loadKvTile, qkvLoad, ROWS, uniforms } from './attention-parts'
+import { HALF_BITS_WGSL, halfLoad, halfRead, halfWords, packHalf } from './half'
+import { bindings, dispatch, grid, output, webgpuKernel, type WebgpuBackendInternals } from './runner'
+import { ENTRY_ARGS, FLAT_INDEX_WGSL } from './wgsl'
 
 /**
  * (q, k, v [B, T, H], mask [B, 1, 1, T]; attrs heads, scale, rate, seed, keepHalf) → [context [B, T, H],
@@ -154,6 +44,7 @@ ${code}`,
 export const attentionWebgpuConfig = webgpuKernel('MengziAttention', (backend, { q, k, v, mask }, { heads, scale, rate, seed, keepHalf }) => {
   const dims = dimsOf(q.shape, heads as number)
   const { B, T, H } = dims
+  const lanes = attentionLanesFor(dims, backend.device) // '': a thread per row (this file's kernels)
   const read = halfRead(q) // f32 (fp32) or rounded as it loads (fp16)
   const keep = keepHalf === true && read === 'round'
   const pack = keep && dims.hd % 2 === 0
@@ -162,7 +53,7 @@ export const attentionWebgpuConfig = webgpuKernel('MengziAttention', (backend, {
   const stats = output(backend, [B, dims.heads, T, 2])
   const outs = pack ? [context, stats, output(backend, [3 * words], 'int32'), output(backend, [words], 'int32')] : [context, stats]
   // out0 context, out1 statistics, out2 packed Q | K | V, out3 packed context
-  blocksDispatch(backend, 'attention-flash-forward', dims, read, pack, /* wgsl */ `
+  blocksDispatch(backend, 'attention-flash-forward', dims, read, pack, lanes ? forwardLanesCode(dims, read, pack, ENTRY_ARGS) : /* wgsl */ `
 var<workgroup> kTile: array<f32, ${dims.tile * dims.hd}>;
 var<workgroup> vTile: array<f32, ${dims.tile * dims.hd}>;
 var<workgroup> maskTile: array<f32, ${dims.tile}>;
@@ -213,7 +104,7 @@ ${loadKvTile(read, pack)}
     out1[r] = m;
     out1[r + 1u] = inv;
   }
-}`, outs, [['q', q], ['k', k], ['v', v], ['mask', mask]], uniforms(dims, scale as number, rate as number, seed as number))
+}`, outs, [['q', q], ['k', k], ['v', v], ['mask', mask]], uniforms(dims, scale as number, rate as number, seed as number), lanes)
   if (!keep || pack) return outs
   // head size odd: the copies packed after, in the same layout
   const qkv = output(backend, [3 * words], 'int32')
@@ -229,6 +120,7 @@ ${loadKvTile(read, pack)}
 export const attentionGradWebgpuConfig = webgpuKernel('MengziAttentionGrad', (backend, { dcontext, q, k, v, qkv, mask, context, saved }, { heads, scale, rate, seed }) => {
   const dims = dimsOf(dcontext.shape, heads as number)
   const { B, T, H, hd } = dims
+  const lanes = attentionLanesFor(dims, backend.device)
   const read = qkv ? 'packed' : halfRead(q)
   const operands: [string, TensorInfo][] = qkv ? [['qkv', qkv]] : [['q', q], ['k', k], ['v', v]]
   const ctxRead = halfRead(context)
@@ -261,7 +153,7 @@ fn main(${ENTRY_ARGS}) {
     workgroups: grid(B * dims.heads * T, 256),
   })
   // dK, dV for key row j (the thread's row): Σ over query rows i of dS[i, j]·Q[i] and P'[i, j]·dC[i]
-  blocksDispatch(backend, 'attention-flash-dkdv', dims, read, false, /* wgsl */ `
+  blocksDispatch(backend, 'attention-flash-dkdv', dims, read, false, lanes ? dkdvLanesCode(dims, read, ENTRY_ARGS) : /* wgsl */ `
 var<workgroup> qTile: array<f32, ${dims.tile * hd}>;
 var<workgroup> dcTile: array<f32, ${dims.tile * hd}>;
 var<workgroup> rowTile: array<f32, ${dims.tile * 3}>;
@@ -307,9 +199,9 @@ fn main(${ENTRY_ARGS}) {
   if (blk.live) {
     for (var c = 0u; c < HD; c++) { out0[at + c] = dkAcc[c]; out1[at + c] = dvAcc[c]; }
   }
-}`, [dk, dv], [...operands, ['mask', mask], ['dc', dcontext], ['rows', rows]], uni)
+}`, [dk, dv], [...operands, ['mask', mask], ['dc', dcontext], ['rows', rows]], uni, lanes)
   // dQ for query row i (the thread's row): Σ over key rows j of dS[i, j]·K[j]
-  blocksDispatch(backend, 'attention-flash-dq', dims, read, false, /* wgsl */ `
+  blocksDispatch(backend, 'attention-flash-dq', dims, read, false, lanes ? dqLanesCode(dims, read, ENTRY_ARGS) : /* wgsl */ `
 var<workgroup> kTile: array<f32, ${dims.tile * hd}>;
 var<workgroup> vTile: array<f32, ${dims.tile * hd}>;
 var<workgroup> maskTile: array<f32, ${dims.tile}>;
@@ -345,7 +237,7 @@ ${loadKvTile(read, false)}
   if (blk.live) {
     for (var c = 0u; c < HD; c++) { out0[at + c] = dqAcc[c]; }
   }
-}`, [dq], [...operands, ['mask', mask], ['dc', dcontext], ['rows', rows]], uni)
+}`, [dq], [...operands, ['mask', mask], ['dc', dcontext], ['rows', rows]], uni, lanes)
   backend.disposeData(rows.dataId)
   return [dq, dk, dv]
 })

@@ -128,6 +128,26 @@ export function matmulTileSetting(): MatmulTile {
 }
 
 /**
+ * The flash-attention kernels with several threads per row (attention-lanes.ts: 4 lanes each holding a
+ * quarter of the head's columns, dot products summed across them by subgroup shuffles), off by default
+ * until a GPU has timed them against one thread per row (attention.ts), whose 64-float rows (four of
+ * them per dK/dV thread at head size 64) may not fit a GPU thread's registers. Used where the device
+ * has 'subgroups' and the head size is a multiple of 8. MENGZI_WEBGPU_ATTENTION_LANES=1 turns them on.
+ */
+let attentionLanes = process.env.MENGZI_WEBGPU_ATTENTION_LANES === '1'
+
+/** Turns the lane attention kernels on or off; returns the previous setting. */
+export function setAttentionLanes(on: boolean): boolean {
+  const previous = attentionLanes
+  attentionLanes = on
+  return previous
+}
+
+export function attentionLanesWanted(): boolean {
+  return attentionLanes
+}
+
+/**
  * Split-K for products with few output tiles and a long k (the dW products: at BASE, 768×768 outputs
  * are 144 tiles of 64×64 summed over 4,096 tokens, too few workgroups to fill a GPU of 100+ cores):
  * each of S workgroups per tile sums a chunk of k into its own partial product, and one more pass adds

@@ -121,7 +121,9 @@ describeOnWebgpu('split-K products on webgpu', () => {
   })
 
   it('a tiny-model training run with every dense dW split in 3 records the split and gives the unsplit losses within rounding', async () => {
-    const config = tinyConfig({ backend: 'webgpu', totalSteps: 3, model: { config: { ...TINY_BERT, hidden_dropout_prob: 0, attention_probs_dropout_prob: 0 } } })
+    // weights drawn wide (σ 0.5, not 0.02): at 0.02 the first updates are about lr·sign(g) and the
+    // losses barely depend on the gradients' sizes (a split losing a chunk's sum passed)
+    const config = tinyConfig({ backend: 'webgpu', totalSteps: 4, model: { config: { ...TINY_BERT, initializer_range: 0.5, hidden_dropout_prob: 0, attention_probs_dropout_prob: 0 } } })
     setMatmulSplitK(false)
     let before = dispatchesRecorded()
     const whole = await train(config, { runDir: join(dir, 'whole') })
@@ -130,9 +132,8 @@ describeOnWebgpu('split-K products on webgpu', () => {
     before = dispatchesRecorded()
     const split = await train(config, { runDir: join(dir, 'split') })
     // one more dispatch per split product (its sum): 10 dense dW per step here, forward-only evals aside
-    expect(dispatchesRecorded() - before - wholeDispatches).toBeGreaterThanOrEqual(3 * 10)
-    expect(split.losses).toHaveLength(3)
-    // (AdamW and LAMB divide by √v: rounding-level gradient changes barely move the weights, often not at all)
+    expect(dispatchesRecorded() - before - wholeDispatches).toBeGreaterThanOrEqual(4 * 10)
+    expect(split.losses).toHaveLength(4)
     split.losses.forEach((loss, k) => expect(Math.abs(loss - whole.losses[k]) / whole.losses[k]).toBeLessThan(1e-5))
   })
 })

@@ -1,0 +1,125 @@
+// The flash attention with 4 threads per row (engine/compute/webgpu/attention-lanes.ts): where it runs
+// (flag, subgroups, head size), then forward and backward against tfjs cpu running the plain composition
+// with the hash dropout mask and against the one-thread-per-row kernels (attention.ts), on ragged T,
+// padded keys, dropout on and off, scores large and small; the same through workgroup memory (the path
+// of partial subgroups), bit for bit the shuffles; repeatable bit for bit; and a tiny-model training run
+// with the lanes against without. The fp16 cases (packed copies, bounds) are attention-half.test.ts's.
+import * as tf from '@tensorflow/tfjs'
+import { mkdtempSync, rmSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { afterAll, afterEach, expect, it } from 'vitest'
+import { attentionLanesFor, setLaneSumsInMemory } from '../../../../engine/compute/webgpu/attention-lanes'
+import { setAttentionLanes } from '../../../../engine/compute/webgpu/flags'
+import { webgpuInternals } from '../../../../engine/compute/webgpu/runner'
+import { dropoutParams } from '../../../../engine/compute/webgpu/wgsl'
+import { attentionCore } from '../../../../engine/model/ops/attention'
+import { train } from '../../../../engine/train/loop'
+import { randomValues } from '../../model/ops/compare'
+import { TINY_BERT, tinyConfig } from '../../train/tiny-config'
+import { keptByHash } from './dropout-hash'
+import { describeOnWebgpu } from './on-webgpu'
+
+const t = (shape: number[], seed: number, scale = 1) => tf.tensor(randomValues(shape.reduce((a, b) => a * b, 1), seed).map((x) => x * scale), shape)
+
+/** Context and dq, dk, dv of sum(attention · fixed weights). */
+async function valueAndGrads(f: (...xs: tf.Tensor[]) => tf.Tensor, make: () => tf.Tensor[]): Promise<Float32Array[]> {
+  const inputs = make()
+  const tensors = tf.tidy(() => {
+    const value = f(...inputs)
+    const weights = tf.tensor(randomValues(value.size, 77), value.shape)
+    return [value, ...tf.grads((...xs: tf.Tensor[]) => f(...xs).mul(weights).sum())(inputs)]
+  })
+  const out = await Promise.all(tensors.slice(0, 4).map(async (x) => Float32Array.from(await x.data())))
+  tf.dispose([...tensors, ...inputs])
+  return out
+}
+
+/** |a − b| ≤ tol · (1 + the largest |b| of the output), per output. */
+function expectNear(a: Float32Array[], b: Float32Array[], tol: number, label: string) {
+  a.forEach((x, o) => {
+    const scale = 1 + Math.max(...Array.from(b[o], Math.abs))
+    for (let i = 0; i < x.length; i++) if (!(Math.abs(x[i] - b[o][i]) <= tol * scale)) expect.fail(`${label}, output ${o} element ${i}: ${x[i]} against ${b[o][i]}`)
+  })
+}
+
+const sameBits = (a: Float32Array[], b: Float32Array[], label: string) =>
+  a.forEach((x, o) => expect(Buffer.from(x.buffer).equals(Buffer.from(b[o].buffer)), `${label}, output ${o} bit for bit`).toBe(true))
+
+const dir = mkdtempSync(join(tmpdir(), 'mengzi-lanes-'))
+afterAll(() => rmSync(dir, { recursive: true, force: true }))
+
+describeOnWebgpu('flash attention with 4 threads per row', () => {
+  afterEach(() => {
+    setAttentionLanes(false)
+    setLaneSumsInMemory(false)
+  })
+
+  it('runs where asked for, the device has subgroups and the head size is a multiple of 8', () => {
+    const device = webgpuInternals(tf.backend()).device
+    expect(attentionLanesFor({ hd: 64 }, device)).toBe('') // off by default
+    setAttentionLanes(true)
+    expect(attentionLanesFor({ hd: 64 }, device)).toBe(device.features.has('subgroups') ? '-lanes4' : '')
+    expect(attentionLanesFor({ hd: 12 }, device)).toBe('')
+    expect(attentionLanesFor({ hd: 64 }, { features: new Set<string>() })).toBe('')
+  })
+
+  // [B, T, H, heads, padded keys per sequence, scale of q]: head sizes 8, 16 and 64 (key tiles of 24)
+  const CASES = [
+    [2, 1, 16, 2, [0, 0], 1],
+    [2, 7, 16, 2, [0, 3], 1],
+    [2, 33, 32, 2, [5, 0], 30], // scores in the tens: softmax rows near one-hot
+    [1, 33, 128, 2, [10], 1],
+    [2, 130, 24, 3, [0, 61], 1], // query and key blocks past 64 and 32 rows
+    [2, 130, 24, 3, [7, 0], 1e-3], // scores near 0
+  ] as const
+
+  it('forward and backward equal tfjs cpu and the one-thread-per-row kernels within rounding; through workgroup memory bit for bit the shuffles; repeatable', async () => {
+    const device = webgpuInternals(tf.backend()).device
+    if (!device.features.has('subgroups')) return // the lanes never run here: attentionLanesFor says ''
+    const seed = 2024
+    for (const [B, T, H, heads, padded, qScale] of CASES) {
+      const make = () => {
+        const mask = new Float32Array(B * T)
+        padded.forEach((p, b) => mask.fill(-3.4028234663852886e38, b * T + T - p, b * T + T))
+        return [t([B, T, H], 51, 2 * qScale), t([B, T, H], 52, 2), t([B, T, H], 53, 2), tf.tensor(mask, [B, 1, 1, T])]
+      }
+      for (const rate of [0, 0.3]) {
+        const label = `B ${B}, T ${T}, H ${H}, heads ${heads}, q × ${qScale}, dropout ${rate}`
+        const fused = (q: tf.Tensor, k: tf.Tensor, v: tf.Tensor, m: tf.Tensor) => attentionCore(q as tf.Tensor3D, k as tf.Tensor3D, v as tf.Tensor3D, m as tf.Tensor4D, { heads, dropoutRate: rate, seed })
+        const { seedWord, threshold, scale } = dropoutParams(rate, seed)
+        const factors = new Float32Array(B * heads * T * T).map((_, i) => (rate === 0 ? 1 : keptByHash(i, seedWord, threshold) ? scale : 0))
+        const plain = (q: tf.Tensor, k: tf.Tensor, v: tf.Tensor, m: tf.Tensor) => {
+          const split = (a: tf.Tensor) => a.reshape([B, T, heads, H / heads]).transpose([0, 2, 1, 3])
+          const probs = tf.softmax(tf.matMul(split(q), split(k), false, true).mul((H / heads) ** -0.5).add(m), -1).mul(tf.tensor(factors, [B, heads, T, T]))
+          return tf.matMul(probs, split(v)).transpose([0, 2, 1, 3]).reshape([B, T, H])
+        }
+        setAttentionLanes(false)
+        const rows = await valueAndGrads(fused, make)
+        setAttentionLanes(true)
+        const lanes = await valueAndGrads(fused, make)
+        await tf.setBackend('cpu')
+        const cpu = await valueAndGrads(plain, make)
+        await tf.setBackend('webgpu')
+        const tol = qScale === 30 ? 1e-4 : 2e-5
+        expectNear(lanes, cpu, tol, `${label}: lanes against cpu`)
+        expectNear(lanes, rows, tol, `${label}: lanes against a thread per row`)
+        setLaneSumsInMemory(true)
+        sameBits(await valueAndGrads(fused, make), lanes, `${label}: sums through workgroup memory`)
+        setLaneSumsInMemory(false)
+        if (T === 130) sameBits(await valueAndGrads(fused, make), lanes, `${label}: again`)
+      }
+    }
+  })
+
+  it('a tiny-model training run (head size 16) with the lanes gives the losses without them within rounding', async () => {
+    // weights drawn wide (σ 0.5, not 0.02): scores of order 1, so that the softmax is far from uniform
+    // and every step's loss depends on the attention's sums (at 0.02 a lane adding half its row passes)
+    const config = tinyConfig({ backend: 'webgpu', totalSteps: 4, model: { config: { ...TINY_BERT, initializer_range: 0.5 } } })
+    const rows = await train(config, { runDir: join(dir, 'rows') })
+    setAttentionLanes(true)
+    const lanes = await train(config, { runDir: join(dir, 'lanes') })
+    expect(lanes.losses).toHaveLength(4)
+    lanes.losses.forEach((loss, k) => expect(Math.abs(loss - rows.losses[k]) / rows.losses[k]).toBeLessThan(1e-4))
+  })
+})
