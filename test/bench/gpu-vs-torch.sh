@@ -26,7 +26,9 @@
 # with ours making every bind group anew (MENGZI_WEBGPU_BIND_GROUP_REUSE=0, as before steps found
 # theirs again: its host ms says what the reuse saves on this machine's CPU and driver),
 # with ours never splitting a product's k (MENGZI_WEBGPU_MATMUL_SPLITK=0: the dW products at BASE run
-# 144 or 576 workgroups instead of 1,152; the column says what split-K gains),
+# 144 or 576 workgroups instead of 1,152; the column says what split-K gains), with the attention
+# kernels running 4 threads per row (MENGZI_WEBGPU_ATTENTION_LANES=1: a quarter of each head row in
+# registers per thread; "rows" in its column where the adapter has no subgroups),
 # with ours reading each loss while the next step records (--pipelined, as the training loop does; a
 # step's time runs from one loss landing to the next; PyTorch's column reads loss.item() every step),
 # and with ours in fp16 (--precision fp16: f16 inputs and storage, f32 accumulation, dynamic loss
@@ -82,10 +84,10 @@ run() {
   export XDG_RUNTIME_DIR="${XDG_RUNTIME_DIR:-/tmp/xdg-runtime-$(id -u)}" && mkdir -p -m 700 "$XDG_RUNTIME_DIR"
   local torch_ok=1
   python3 -c 'import torch, sys; sys.exit(0 if torch.cuda.is_available() else 1)' 2>/dev/null || torch_ok=0
-  [ $json = 1 ] || printf '| config | PyTorch CUDA fp32 ms/step | PyTorch AMP fp16 | ours, stock tfjs-webgpu kernels | ours, our WGSL kernels (host ms, dispatches) | ours, bind groups made anew (host ms) | ours, no split-K | ours, submit every 64 | ours, pipelined | ours, subgroup product | ours, 128×128 tiles | ours, fp16 | ours / PyTorch fp32 | ours fp16 / PyTorch fp32 |\n|---|---|---|---|---|---|---|---|---|---|---|---|---|---|\n'
+  [ $json = 1 ] || printf '| config | PyTorch CUDA fp32 ms/step | PyTorch AMP fp16 | ours, stock tfjs-webgpu kernels | ours, our WGSL kernels (host ms, dispatches) | ours, bind groups made anew (host ms) | ours, no split-K | ours, attention 4 threads per row | ours, submit every 64 | ours, pipelined | ours, subgroup product | ours, 128×128 tiles | ours, fp16 | ours / PyTorch fp32 | ours fp16 / PyTorch fp32 |\n|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|\n'
   local bench=("$work/node" "$work/mengzi-bench.mjs")
   for c in "${configs[@]}"; do
-    local torch='null' amp='null' stock fused anew whole early piped sub wide half
+    local torch='null' amp='null' stock fused anew whole lanes early piped sub wide half
     local args=(--config "$c" --steps "$steps" --warmup "$warmup")
     if [ $torch_ok = 1 ]; then
       torch=$(python3 test/bench/train_torch.py "${args[@]}" --device cuda --json | tail -1)
@@ -95,6 +97,7 @@ run() {
     fused=$("${bench[@]}" "${args[@]}" | tail -1)
     anew=$(MENGZI_WEBGPU_BIND_GROUP_REUSE=0 "${bench[@]}" "${args[@]}" | tail -1)
     whole=$(MENGZI_WEBGPU_MATMUL_SPLITK=0 "${bench[@]}" "${args[@]}" | tail -1)
+    lanes=$(MENGZI_WEBGPU_ATTENTION_LANES=1 "${bench[@]}" "${args[@]}" | tail -1)
     early=$("${bench[@]}" "${args[@]}" --submit-every 64 | tail -1)
     piped=$("${bench[@]}" "${args[@]}" --pipelined | tail -1)
     sub=$(MENGZI_WEBGPU_MATMUL_SUBGROUPS=1 "${bench[@]}" "${args[@]}" | tail -1)
@@ -102,25 +105,26 @@ run() {
     # fp16 needs shader-f16: an adapter without it is a row entry, not a failed script
     half=$("${bench[@]}" "${args[@]}" --precision fp16 2>/dev/null | tail -1) || half='null'
     if [ $json = 1 ]; then
-      printf '{"config":"%s","torch":%s,"torchAmp":%s,"stock":%s,"fused":%s,"bindGroupsAnew":%s,"unsplit":%s,"submitEvery64":%s,"pipelined":%s,"subgroups":%s,"wide":%s,"fp16":%s}\n' "$c" "$torch" "$amp" "$stock" "$fused" "$anew" "$whole" "$early" "$piped" "$sub" "$wide" "$half"
+      printf '{"config":"%s","torch":%s,"torchAmp":%s,"stock":%s,"fused":%s,"bindGroupsAnew":%s,"unsplit":%s,"attentionLanes":%s,"submitEvery64":%s,"pipelined":%s,"subgroups":%s,"wide":%s,"fp16":%s}\n' "$c" "$torch" "$amp" "$stock" "$fused" "$anew" "$whole" "$lanes" "$early" "$piped" "$sub" "$wide" "$half"
     else
       "$work/node" -e '
-        const [c, t, a, s, f, n, k, e, p, g, w, h] = process.argv.slice(1).map((x, i) => (i === 0 ? x : JSON.parse(x)))
+        const [c, t, a, s, f, n, k, l, e, p, g, w, h] = process.argv.slice(1).map((x, i) => (i === 0 ? x : JSON.parse(x)))
         const ms = (r, none = "n/a (no CUDA torch)") => (r ? r.medianStepMs.toFixed(1) : none)
         const sg = `${ms(g)} (${g.matmulSubgroups ? "G " + g.matmulSubgroups : "tiled: no subgroups"})`
         const ratio = (r) => (t && r ? (r.medianStepMs / t.medianStepMs).toFixed(1) + "×" : "n/a")
         const host = (r) => `${ms(r)} (${r.medianHostMs.toFixed(1)}, ${r.gpuWork.dispatches})`
         const hostOnly = (r) => `${ms(r)} (${r.medianHostMs.toFixed(1)})`
-        console.log(`| ${c} | ${ms(t)} | ${ms(a)} | ${ms(s)} | ${host(f)} | ${hostOnly(n)} | ${ms(k)} | ${ms(e)} | ${ms(p)} | ${sg} | ${ms(w)} | ${ms(h, "n/a (no shader-f16)")} | ${ratio(f)} | ${ratio(h)} |`)
-        if (c === "A" || !process.env.QUIET) console.error(`adapter: ${f.backendDetail}`)' "$c" "$torch" "$amp" "$stock" "$fused" "$anew" "$whole" "$early" "$piped" "$sub" "$wide" "$half"
+        console.log(`| ${c} | ${ms(t)} | ${ms(a)} | ${ms(s)} | ${host(f)} | ${hostOnly(n)} | ${ms(k)} | ${ms(l)}${l.attentionLanes ? "" : " (rows: no subgroups)"} | ${ms(e)} | ${ms(p)} | ${sg} | ${ms(w)} | ${ms(h, "n/a (no shader-f16)")} | ${ratio(f)} | ${ratio(h)} |`)
+        if (c === "A" || !process.env.QUIET) console.error(`adapter: ${f.backendDetail}`)' "$c" "$torch" "$amp" "$stock" "$fused" "$anew" "$whole" "$lanes" "$early" "$piped" "$sub" "$wide" "$half"
     fi
   done
-  # Where our GPU time goes: one step with each dispatch timed by the device (timestamp queries), fp32
-  # and fp16, per config. "n/a" where the adapter has no timestamp-query (or no shader-f16).
+  # Where our GPU time goes: one step with each dispatch timed by the device (timestamp queries), fp32,
+  # fp16 and fp32 with the attention's 4 threads per row (fp32-lanes), per config. "n/a" where the adapter has no timestamp-query (or no shader-f16).
   for c in "${configs[@]}"; do
-    for p in fp32 fp16; do
-      local times
-      times=$("${bench[@]}" --config "$c" --steps 1 --warmup 2 --precision "$p" --kernel-times 2>/dev/null | tail -1) || times='null'
+    for p in fp32 fp16 fp32-lanes; do
+      local times lanes_env=0
+      [ "$p" = fp32-lanes ] && lanes_env=1
+      times=$(MENGZI_WEBGPU_ATTENTION_LANES=$lanes_env "${bench[@]}" --config "$c" --steps 1 --warmup 2 --precision "${p%-lanes}" --kernel-times 2>/dev/null | tail -1) || times='null'
       if [ $json = 1 ]; then
         printf '{"config":"%s","precision":"%s","kernelTimes":%s}\n' "$c" "$p" "$(echo "$times" | "$work/node" -e 'let s = ""; process.stdin.on("data", (d) => (s += d)).on("end", () => console.log(JSON.stringify(JSON.parse(s)?.kernelTimes ?? null)))')"
       else
@@ -134,7 +138,8 @@ run() {
     done
   done
   # The product kernels alone at BERT-BASE's shapes (batch 32 × 128 = 4096 tokens; 616 masked rows for
-  # the MLM decoder): stock, 64×64 tiles (scalar and vec4 loads), 128×128 tiles, subgroups.
+  # the MLM decoder): stock, 64×64 tiles (scalar and vec4 loads; split-K as the engine chooses, and
+  # unsplit), 128×128 tiles, subgroups.
   local sizes=4096x768x768:tB,4096x3072x768:tB,4096x768x3072:tB,4096x768x3072,3072x768x4096:tA,768x768x4096:tA,616x21128x768:tB
   if [ $json = 1 ]; then
     "$work/node" "$work/mengzi-matmul.mjs" --sizes "$sizes" --shares auto --json 2>/dev/null | tail -1 || echo null

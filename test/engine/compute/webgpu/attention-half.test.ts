@@ -8,12 +8,13 @@
 //             (storage off); against tfjs cpu running the composition (ops/attention.ts's reference,
 //             with the hash dropout mask) on f16(q), f16(k), f16(v) within the bounds derived at `bounds`.
 // Cases: ragged T (1, 7, 33, 130: query and key blocks past 64 and past a tile), head sizes 4, 5, 8, 64,
+// each also with 4 threads per row (attention-lanes.ts) where the head size is a multiple of 8,
 // padded keys, dropout on and off, scores large (q × 30) and near 0, V tiny (f16 subnormals) and large.
 import * as tf from '@tensorflow/tfjs'
 import type { TensorInfo } from '@tensorflow/tfjs'
 import { afterEach, expect, it } from 'vitest'
 import { runFused } from '../../../../engine/compute/kernels/fused'
-import { setHalfStorage, setMatmulInputs } from '../../../../engine/compute/webgpu/flags'
+import { setAttentionLanes, setHalfStorage, setMatmulInputs } from '../../../../engine/compute/webgpu/flags'
 import { halfWords, unpackHalf } from '../../../../engine/compute/webgpu/half'
 import { webgpuInternals } from '../../../../engine/compute/webgpu/runner'
 import { dropoutParams } from '../../../../engine/compute/webgpu/wgsl'
@@ -186,6 +187,7 @@ describeOnWebgpu('flash attention in fp16 (f16 Q, K, V; packed copies under f16 
   afterEach(() => {
     setMatmulInputs('f32')
     setHalfStorage(true)
+    setAttentionLanes(false)
   })
 
   const CASES: Case[] = [
@@ -197,9 +199,13 @@ describeOnWebgpu('flash attention in fp16 (f16 Q, K, V; packed copies under f16 
     { B: 2, T: 130, H: 15, heads: 3, padded: [7, 0], qScale: 1e-3, vScale: 1e3, rate: 0.1 }, // head size 5: packed after
   ]
 
-  for (const c of CASES) {
+  // each case with a thread per row (attention.ts), and with 4 (attention-lanes.ts) where the head size
+  // is a multiple of 8 and the device has subgroups
+  for (const [c, lanes] of CASES.flatMap((c) => ((c.H / c.heads) % 8 === 0 ? ([[c, false], [c, true]] as const) : ([[c, false]] as const)))) {
     const { B, T, H, heads, padded, qScale, vScale, rate } = c
-    it(`B ${B}, T ${T}, H ${H}, heads ${heads}, padded ${padded}, q × ${qScale}, v × ${vScale}, dropout ${rate}`, async () => {
+    it(`B ${B}, T ${T}, H ${H}, heads ${heads}, padded ${padded}, q × ${qScale}, v × ${vScale}, dropout ${rate}${lanes ? ', 4 threads per row' : ''}`, async () => {
+      if (lanes && !webgpuInternals(tf.backend()).device.features.has('subgroups')) return // (the lanes need subgroups)
+      setAttentionLanes(lanes)
       setMatmulInputs('f16')
       const n = B * T * H
       const seed = 2024
