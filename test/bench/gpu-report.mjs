@@ -1,0 +1,101 @@
+// gpu-vs-torch.sh's report, in plain JavaScript (it runs under the Node binary carried to a GPU machine,
+// with no packages): JSON lines on stdin, one per PyTorch run ({ torch: "fp32" | "fp16", result }) and
+// one per variant of ours (gpu-bench-entry.ts --variants: { variant, ...TrainBenchResult } or
+// { variant, notRun } or { variant, failed }), become the config's table row and, for the times-*
+// variants, the GPU's time per kernel (top 15).
+//   node gpu-report.mjs --header                   the table's header
+//   node gpu-report.mjs --config BASE [--json] < lines   the header and the config's row (then kernel times)
+import { readFileSync } from 'node:fs'
+import { pathToFileURL } from 'node:url'
+
+/** The table's columns after the config: [title, cell of the parsed lines]. */
+const COLUMNS = [
+  ['PyTorch CUDA fp32 ms/step', (r) => torchCell(r.torch.fp32)],
+  ['PyTorch AMP fp16', (r) => torchCell(r.torch.fp16)],
+  ['ours, our WGSL kernels (host ms, dispatches)', (r) => cell(r.variants.fused, (v) => `${ms(v)} (${v.medianHostMs.toFixed(1)}, ${v.gpuWork?.dispatches ?? '?'})`)],
+  ['ours, fp16', (r) => cell(r.variants.fp16)],
+  ['ours / PyTorch fp32', (r) => ratio(r.variants.fused, r.torch.fp32)],
+  ['ours fp16 / PyTorch fp32', (r) => ratio(r.variants.fp16, r.torch.fp32)],
+  ['ours, no split-K', (r) => cell(r.variants.unsplit)],
+  ['ours, attention 4 threads per row', (r) => cell(r.variants.lanes, (v) => `${ms(v)}${v.attentionLanes ? '' : ' (rows: no subgroups)'}`)],
+  ['ours, subgroup product', (r) => cell(r.variants.subgroups, (v) => `${ms(v)} (${v.matmulSubgroups ? `G ${v.matmulSubgroups}` : 'tiled: no subgroups'})`)],
+  ['ours, 128×128 tiles', (r) => cell(r.variants.wide)],
+  ['ours, bind groups made anew (host ms)', (r) => cell(r.variants.anew, (v) => `${ms(v)} (${v.medianHostMs.toFixed(1)})`)],
+  ['ours, submit every 64', (r) => cell(r.variants.submit64)],
+  ['ours, pipelined', (r) => cell(r.variants.pipelined)],
+  ['ours, stock tfjs-webgpu kernels', (r) => cell(r.variants.stock)],
+]
+
+const ms = (v) => v.medianStepMs.toFixed(1)
+
+function torchCell(result) {
+  if (result === undefined) return 'n/a (no CUDA torch, or past the budget)'
+  return result ? ms(result) : 'failed'
+}
+
+/** A variant's cell: its ms (or `show`), "skipped" past the deadline, "n/a" or "failed" with the reason. */
+function cell(v, show = ms) {
+  if (!v) return '—'
+  if (v.notRun) return `skipped (${v.notRun})`
+  if (v.failed) return /shader-f16/.test(v.failed) ? 'n/a (no shader-f16)' : `failed: ${v.failed.slice(0, 80)}`
+  return show(v)
+}
+
+function ratio(ours, torch) {
+  if (!ours?.medianStepMs || !torch?.medianStepMs) return 'n/a'
+  return `${(ours.medianStepMs / torch.medianStepMs).toFixed(1)}×`
+}
+
+/** The lines of one config → { torch: { fp32, fp16 }, variants: { name: line } }; a line that is not JSON (a crash's output) is named in the error. */
+export function parseLines(text) {
+  const parsed = { torch: {}, variants: {} }
+  text.split('\n').forEach((line, i) => {
+    if (!line.trim()) return
+    let value
+    try {
+      value = JSON.parse(line)
+    } catch {
+      throw new Error(`gpu-report: line ${i + 1} is not JSON: ${line.slice(0, 120)}`)
+    }
+    if (value.torch) parsed.torch[value.torch] = value.result
+    else if (value.variant) parsed.variants[value.variant] = value
+  })
+  return parsed
+}
+
+export const header = () => `| config | ${COLUMNS.map(([title]) => title).join(' | ')} |\n|${'---|'.repeat(COLUMNS.length + 1)}`
+
+export const row = (config, parsed) => `| ${config} | ${COLUMNS.map(([, f]) => f(parsed)).join(' | ')} |`
+
+/** The kernel-time tables of the times-* variants that ran. */
+export function kernelTimes(config, parsed) {
+  const out = []
+  for (const [name, v] of Object.entries(parsed.variants)) {
+    if (!name.startsWith('times-')) continue
+    const t = v.kernelTimes
+    if (!t) {
+      out.push(`\nkernel times, ${config} ${name.slice(6)}: ${v.notRun ? `skipped (${v.notRun})` : v.failed ? `failed: ${v.failed.slice(0, 80)}` : 'n/a (no timestamp-query)'}`)
+      continue
+    }
+    out.push(`\nkernel times, ${config} ${name.slice(6)}: ${t.totalMs.toFixed(2)} ms of GPU time in one step (each dispatch in its own pass; untimed step ${ms(v)} ms), top 15`)
+    out.push('| kernel | dispatches | GPU ms | share |\n|---|---|---|---|')
+    for (const k of t.kernels.slice(0, 15)) out.push(`| ${k.kernel} | ${k.dispatches} | ${k.ms.toFixed(3)} | ${((100 * k.ms) / t.totalMs).toFixed(1)}% |`)
+  }
+  return out.join('\n')
+}
+
+function main(argv) {
+  if (argv.includes('--header')) return console.log(header())
+  const at = argv.indexOf('--config')
+  const config = at >= 0 ? argv[at + 1] : undefined
+  if (!config) throw new Error('gpu-report: --header, or --config NAME with the lines on stdin')
+  const parsed = parseLines(readFileSync(0, 'utf8'))
+  if (argv.includes('--json')) return console.log(JSON.stringify({ config, torch: parsed.torch.fp32 ?? null, torchAmp: parsed.torch.fp16 ?? null, variants: parsed.variants }))
+  console.log(`${header()}\n${row(config, parsed)}`)
+  const fused = parsed.variants.fused
+  if (fused?.backendDetail) console.error(`adapter: ${fused.backendDetail}`)
+  const times = kernelTimes(config, parsed)
+  if (times) console.log(times)
+}
+
+if (import.meta.url === pathToFileURL(process.argv[1] ?? '').href) main(process.argv.slice(2))

@@ -1,0 +1,54 @@
+// gpu-vs-torch.sh's report (test/bench/gpu-report.mjs) on the lines of a real run: gpu-bench-entry.ts
+// --variants at config A on lavapipe (1 step, a 100 s budget: the last variants not begun) and
+// train_torch.py's config A step on cpu standing in for PyTorch CUDA (test/fixtures/gpu-bench/).
+import { execFileSync } from 'node:child_process'
+import { readFileSync } from 'node:fs'
+import { join } from 'node:path'
+import { describe, expect, it } from 'vitest'
+// @ts-expect-error plain JavaScript (it runs under the bare Node carried to a GPU machine)
+import { header, kernelTimes, parseLines, row } from './gpu-report.mjs'
+
+const dir = join(import.meta.dirname, '../fixtures/gpu-bench')
+const ours = readFileSync(join(dir, 'variants-A-lavapipe.jsonl'), 'utf8')
+const torch = readFileSync(join(dir, 'torch-A-cpu.json'), 'utf8').trim()
+const withTorch = `{"torch":"fp32","result":${torch}}\n{"torch":"fp16","result":null}\n${ours}`
+const cells = (line: string) => line.split('|').slice(1, -1).map((c) => c.trim())
+
+describe('the GPU script report', () => {
+  it('makes the row from the variants that ran: ms, host ms and dispatches, ratios to PyTorch, and says which did not run', () => {
+    const parsed = parseLines(withTorch)
+    const titles = cells(header().split('\n')[0])
+    const row0 = cells(row('A', parsed))
+    expect(row0).toHaveLength(titles.length)
+    const at = (title: string) => row0[titles.indexOf(title)]
+    const fused = parsed.variants.fused
+    const torchMs = JSON.parse(torch).medianStepMs
+    expect(at('PyTorch CUDA fp32 ms/step')).toBe(torchMs.toFixed(1))
+    expect(at('PyTorch AMP fp16')).toBe('failed') // a run that printed nothing
+    expect(at('ours, our WGSL kernels (host ms, dispatches)')).toBe(`${fused.medianStepMs.toFixed(1)} (${fused.medianHostMs.toFixed(1)}, ${fused.gpuWork.dispatches})`)
+    expect(at('ours / PyTorch fp32')).toBe(`${(fused.medianStepMs / torchMs).toFixed(1)}×`)
+    expect(at('ours, subgroup product')).toMatch(/ \(G 8\)$/) // lavapipe's subgroups are 8 wide
+    expect(at('ours, stock tfjs-webgpu kernels')).toBe('skipped (past the deadline)')
+    expect(row0.filter((c) => /^\d+\.\d$/.test(c)).length).toBeGreaterThanOrEqual(4)
+  })
+
+  it('without PyTorch the ratios are n/a, and each kernel-time variant that ran gives its top 15', () => {
+    const parsed = parseLines(ours)
+    const row0 = row('A', parsed)
+    expect(row0).toContain('n/a (no CUDA torch, or past the budget)')
+    const times = kernelTimes('A', parsed)
+    const fp32 = parsed.variants['times-fp32'].kernelTimes
+    expect(times).toContain(`kernel times, A fp32: ${fp32.totalMs.toFixed(2)} ms of GPU time`)
+    expect(times).toContain(`| ${fp32.kernels[0].kernel} | ${fp32.kernels[0].dispatches} |`)
+    expect(times).toMatch(/kernel times, A lanes: skipped \(past the deadline\)/)
+  })
+
+  it('names a line that is not JSON (a crash’s output), and runs as a script under plain node', () => {
+    expect(() => parseLines(`${ours}\nSegmentation fault`)).toThrow(/gpu-report: line \d+ is not JSON: Segmentation fault/)
+    const out = execFileSync(process.execPath, [join(import.meta.dirname, 'gpu-report.mjs'), '--config', 'A'], { input: withTorch, encoding: 'utf8', stdio: ['pipe', 'pipe', 'pipe'] })
+    expect(out.split('\n')[2]).toBe(row('A', parseLines(withTorch)))
+    const json = JSON.parse(execFileSync(process.execPath, [join(import.meta.dirname, 'gpu-report.mjs'), '--config', 'A', '--json'], { input: withTorch, encoding: 'utf8' }))
+    expect(Object.keys(json.variants)).toContain('fused')
+    expect(json.torch.medianStepMs).toBeCloseTo(JSON.parse(torch).medianStepMs)
+  })
+})
