@@ -169,7 +169,8 @@ export function splitKFromEnv(text: string | undefined): MatmulSplitK {
   return n
 }
 
-let matmulSplitK = splitKFromEnv(process.env.MENGZI_WEBGPU_MATMUL_SPLITK)
+// 'auto' until the backend starts (start.ts), which applies MENGZI_WEBGPU_MATMUL_SPLITK or refuses a bad one with its reason
+let matmulSplitK: MatmulSplitK = 'auto'
 
 /** Sets the product's split-K ('auto', off, or a forced number of chunks); returns the previous setting. */
 export function setMatmulSplitK(setting: MatmulSplitK): MatmulSplitK {

@@ -6,7 +6,7 @@ import type { Gpu } from './gpu'
 import { openDevice, setCurrentDevice, type AdapterReport } from './device'
 import { registerWebgpuKernels } from './kernels'
 import { steadyBufferPool } from './bind-groups'
-import { submitEveryFromEnv } from './flags'
+import { setMatmulSplitK, splitKFromEnv, submitEveryFromEnv } from './flags'
 
 export type WebgpuStart = { ok: true; report: AdapterReport } | { ok: false; reason: string }
 
@@ -20,6 +20,7 @@ export async function startWebgpu(gpu: Gpu, globals: object, allowSoftware: bool
   let submitEvery: number
   try {
     submitEvery = submitEveryFromEnv(process.env.MENGZI_WEBGPU_SUBMIT_EVERY)
+    if (process.env.MENGZI_WEBGPU_MATMUL_SPLITK !== undefined) setMatmulSplitK(splitKFromEnv(process.env.MENGZI_WEBGPU_MATMUL_SPLITK))
   } catch (e) {
     return { ok: false, reason: (e as Error).message }
   }
