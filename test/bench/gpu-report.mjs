@@ -46,16 +46,20 @@ function ratio(ours, torch) {
   return `${(ours.medianStepMs / torch.medianStepMs).toFixed(1)}×`
 }
 
-/** The lines of one config → { torch: { fp32, fp16 }, variants: { name: line } }; a line that is not JSON (a crash's output) is named in the error. */
+/**
+ * The lines of one config → { torch: { fp32, fp16 }, variants: { name: line }, stray: [reasons] }: a line
+ * that is not JSON (a crash's output on stdout) is named in `stray`, and the rest still make the row.
+ */
 export function parseLines(text) {
-  const parsed = { torch: {}, variants: {} }
+  const parsed = { torch: {}, variants: {}, stray: [] }
   text.split('\n').forEach((line, i) => {
     if (!line.trim()) return
     let value
     try {
       value = JSON.parse(line)
     } catch {
-      throw new Error(`gpu-report: line ${i + 1} is not JSON: ${line.slice(0, 120)}`)
+      parsed.stray.push(`gpu-report: line ${i + 1} is not JSON: ${line.slice(0, 120)}`)
+      return
     }
     if (value.torch) parsed.torch[value.torch] = value.result
     else if (value.variant) parsed.variants[value.variant] = value
@@ -90,6 +94,7 @@ function main(argv) {
   const config = at >= 0 ? argv[at + 1] : undefined
   if (!config) throw new Error('gpu-report: --header, or --config NAME with the lines on stdin')
   const parsed = parseLines(readFileSync(0, 'utf8'))
+  for (const reason of parsed.stray) console.error(reason)
   if (argv.includes('--json')) return console.log(JSON.stringify({ config, torch: parsed.torch.fp32 ?? null, torchAmp: parsed.torch.fp16 ?? null, variants: parsed.variants }))
   console.log(`${header()}\n${row(config, parsed)}`)
   const fused = parsed.variants.fused

@@ -100,7 +100,10 @@ run() {
     : > "$lines"
     for p in fp32 fp16; do
       if [ $torch_ok = 1 ] && [ "$(date +%s%3N)" -lt "$deadline" ]; then
-        echo "{\"torch\":\"$p\",\"result\":$(python3 test/bench/train_torch.py "${args[@]}" --device cuda --precision "$p" --json 2>/dev/null | tail -1 || echo null)}" >> "$lines"
+        local result
+        result=$(python3 test/bench/train_torch.py "${args[@]}" --device cuda --precision "$p" --json 2>/dev/null | tail -1) || true
+        [[ "$result" == "{"* ]] || result=null # a failed run prints no JSON line
+        echo "{\"torch\":\"$p\",\"result\":$result}" >> "$lines"
       fi
     done
     "$work/node" "$work/mengzi-bench.mjs" "${args[@]}" --deadline "$deadline" --variants "$VARIANTS" 2>/dev/null >> "$lines" || true
