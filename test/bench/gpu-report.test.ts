@@ -45,7 +45,7 @@ describe('the GPU script report', () => {
 
   it('names a line that is not JSON (a crash’s output) and still makes the row, and runs as a script under plain node', () => {
     const crashed = parseLines(`${ours}\nSegmentation fault`)
-    expect(crashed.stray).toEqual([`gpu-report: line ${ours.trim().split('\n').length + 1} is not JSON: Segmentation fault`])
+    expect(crashed.stray).toEqual([`gpu-report: line ${ours.split('\n').length + 1} is not JSON: Segmentation fault`])
     expect(row('A', crashed)).toBe(row('A', parseLines(ours)))
     const out = execFileSync(process.execPath, [join(import.meta.dirname, 'gpu-report.mjs'), '--config', 'A'], { input: withTorch, encoding: 'utf8', stdio: ['pipe', 'pipe', 'pipe'] })
     expect(out.split('\n')[2]).toBe(row('A', parseLines(withTorch)))
