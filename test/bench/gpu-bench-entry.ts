@@ -41,6 +41,7 @@ const VARIANTS: Record<string, Variant> = {
   pipelined: { options: { pipelined: true } },
   subgroups: { settings: [set(setMatmulSubgroups, true)] },
   wide: { settings: [set(setMatmulTile, 128)] },
+  'wide-auto': { settings: [set(setMatmulTile, 'auto')] },
   'times-fp32': { options: { kernelTimes: true, timedSteps: 1, warmupSteps: 2 } },
   'times-fp16': { options: { kernelTimes: true, timedSteps: 1, warmupSteps: 2, precision: 'fp16' } },
   'times-lanes': { options: { kernelTimes: true, timedSteps: 1, warmupSteps: 2 }, settings: [set(setAttentionLanes, true)] },

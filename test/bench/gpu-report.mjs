@@ -20,6 +20,7 @@ const COLUMNS = [
   ['ours, attention 4 threads per row', (r) => cell(r.variants.lanes, (v) => `${ms(v)}${v.attentionLanes ? '' : ' (rows: no subgroups)'}`)],
   ['ours, subgroup product', (r) => cell(r.variants.subgroups, (v) => `${ms(v)} (${v.matmulSubgroups ? `G ${v.matmulSubgroups}` : 'tiled: no subgroups'})`)],
   ['ours, 128×128 tiles', (r) => cell(r.variants.wide)],
+  ['ours, 128×128 tiles for large products', (r) => cell(r.variants['wide-auto'])],
   ['ours, bind groups made anew (host ms)', (r) => cell(r.variants.anew, (v) => `${ms(v)} (${v.medianHostMs.toFixed(1)})`)],
   ['ours, submit every 64', (r) => cell(r.variants.submit64)],
   ['ours, pipelined', (r) => cell(r.variants.pipelined)],

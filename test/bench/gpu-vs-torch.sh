@@ -30,6 +30,7 @@
 #              where the adapter has no subgroups)
 #   subgroups  the subgroup matrix product (G = lanes sharing each A block; "tiled" without subgroups)
 #   wide       128×128 product tiles
+#   wide-auto  128×128 tiles for products that make 512+ workgroups at that side, 64×64 for the rest
 #   anew       every bind group made anew (as before steps found theirs again: its host ms says what
 #              reuse saves with this CPU and driver)
 #   submit64   submitting every 64 dispatches instead of once per step
@@ -41,7 +42,7 @@
 # comparable only within one call. `--budget S` (default 480) bounds the whole run: nothing new starts
 # after S seconds (a lent GPU's command runs at most 10 minutes, its session 15), and what did not run
 # says "skipped"; then the product kernels alone at BASE's shapes, where time is left.
-VARIANTS=fused,fp16,unsplit,lanes,subgroups,wide,times-fp32,times-fp16,times-lanes,anew,submit64,pipelined,stock
+VARIANTS=fused,fp16,unsplit,lanes,subgroups,wide,wide-auto,times-fp32,times-fp16,times-lanes,anew,submit64,pipelined,stock
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 OUT=.gpu-bench

@@ -69,7 +69,8 @@ export function describeAdapter(r: AdapterReport): string {
   const used = matmulSubgroupsSetting() === false ? 'in reductions' : 'in reductions and the product' // the product's kernel is opt-in (flags.ts)
   const features = [r.f16 ? 'shader-f16' : 'no shader-f16', r.subgroups ? `subgroups (${used})` : 'no subgroups'].join(', ')
   // the wide product is opt-in too, and gives way to the subgroup one
-  const tiles = matmulTileSetting() === 128 && !(r.subgroups && matmulSubgroupsSetting() !== false) ? '; 128×128 product tiles' : ''
+  const tile = matmulTileSetting()
+  const tiles = tile !== 64 && !(r.subgroups && matmulSubgroupsSetting() !== false) ? (tile === 128 ? '; 128×128 product tiles' : '; 128×128 product tiles for large products') : ''
   const limits = `${r.limits.maxStorageBuffersPerShaderStage} storage buffers/stage, ${Math.round(r.limits.maxComputeWorkgroupStorageSize / 1024)} KiB workgroup memory, max buffer ${Math.round(r.limits.maxBufferSize / 2 ** 20)} MiB`
   return `adapter ${name}${r.software ? ` [software: ${r.software}]` : ''}; ${features}${tiles}; ${limits}`
 }

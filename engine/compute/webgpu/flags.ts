@@ -110,11 +110,14 @@ export function matmulSubgroupsSetting(): MatmulSubgroups {
 /**
  * The tiled product's tile side (the subgroup kernel, where on, keeps 64): 64, or 128 for the wide
  * kernel (matmul-wide.ts: four 4×4 blocks per invocation, half the workgroup-memory reads per FMA),
- * off until a GPU has timed it. MENGZI_WEBGPU_MATMUL_TILE=128 turns it on for a process.
+ * or 'auto': 128 for products with enough workgroups at that side (matmul.ts WIDE_AUTO_WORKGROUPS), 64
+ * for the rest (the two give the same bits, so the choice changes time only). 128 and auto are off
+ * until a GPU has timed them. MENGZI_WEBGPU_MATMUL_TILE=128 (or auto) turns one on for a process.
  */
-export type MatmulTile = 64 | 128
+export type MatmulTile = 64 | 128 | 'auto'
 
-let matmulTile: MatmulTile = process.env.MENGZI_WEBGPU_MATMUL_TILE === '128' ? 128 : 64
+const tileFromEnv = process.env.MENGZI_WEBGPU_MATMUL_TILE
+let matmulTile: MatmulTile = tileFromEnv === '128' ? 128 : tileFromEnv === 'auto' ? 'auto' : 64
 
 /** Sets the tiled product's tile side; returns the previous one. */
 export function setMatmulTile(tile: MatmulTile): MatmulTile {

@@ -20,7 +20,8 @@
 //
 // Wide tiles: matmul-wide.ts is the same kernel with 128×128 tiles (four 4×4 blocks per invocation,
 // half the workgroup-memory reads per FMA), equal bit for bit; off by default (flags.ts setMatmulTile,
-// MENGZI_WEBGPU_MATMUL_TILE=128) until a GPU has timed it: it makes four times fewer workgroups.
+// MENGZI_WEBGPU_MATMUL_TILE=128) until a GPU has timed it: it makes four times fewer workgroups, so
+// 'auto' takes it only for products that still make WIDE_AUTO_WORKGROUPS at 128.
 //
 // Split-K (flags.ts setMatmulSplitK, 'auto' by default): a product with few tiles of C and a long k
 // (dW = dYᵀ·X sums over every token) runs S workgroups per tile, each over a chunk of k into its own
@@ -135,10 +136,22 @@ export function matmulVariant(args: MatmulArgs, device?: SubgroupDevice): Varian
     vecB: vec && (transB ? K : N) % 4 === 0 && strideB % 4 === 0 && aligned(args.b),
     vecC: vec && N % 4 === 0,
     share,
-    wide: share === 0 && matmulTileSetting() === WIDE_TILE,
+    wide: share === 0 && wideTiles(args),
     rowSums: args.rowSums === true,
     splitK: false, // decided with the tile side, in matmulOutputs
   }
+}
+
+/** With the tile setting 'auto', a product takes 128×128 tiles where that still makes this many workgroups (chunks of a split k counted). */
+export const WIDE_AUTO_WORKGROUPS = 512
+
+function wideTiles(args: MatmulArgs): boolean {
+  const setting = matmulTileSetting()
+  if (setting !== 'auto') return setting === WIDE_TILE
+  const { M, N, K, batch = 1 } = args
+  const plain = batch === 1 && args.bias == null && args.gelu !== true // may split, as matmulSplit decides
+  const layers = plain ? splitK(Math.ceil(M / TILE) * Math.ceil(N / TILE), K).splits : batch
+  return Math.ceil(M / WIDE_TILE) * Math.ceil(N / WIDE_TILE) * layers >= WIDE_AUTO_WORKGROUPS
 }
 
 /** Below this many workgroups a product may split its k ('auto'): a few per core of a 100+-core GPU. */

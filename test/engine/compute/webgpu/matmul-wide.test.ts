@@ -64,6 +64,24 @@ describeOnWebgpu('128×128-tile matrix product on webgpu', () => {
     placeholder.dispose()
   })
 
+  it("'auto' takes 128×128 tiles where a product still makes 512 workgroups at that side, 64×64 elsewhere: the same bits", async () => {
+    setMatmulTile('auto')
+    const placeholder = tf.scalar(0)
+    const wide = (c: Case) => matmulVariant(argsOf(c, placeholder, placeholder, placeholder), backend().device).wide
+    expect(wide({ M: 4096, N: 3072, K: 768, transB: true, bias: true })).toBe(true) // BASE FFN forward: 768 workgroups
+    expect(wide({ M: 4096, N: 768, K: 768, transB: true, bias: true })).toBe(false) // 192
+    expect(wide({ M: 768, N: 768, K: 4096, transA: true, rowSums: true })).toBe(false) // dW, split in 8: 288
+    expect(wide({ M: 616, N: 21128, K: 768, transB: true, bias: true })).toBe(true) // the MLM decoder: 830
+    expect(wide({ M: 64, N: 64, K: 64, batch: 512 })).toBe(true) // batches count
+    placeholder.dispose()
+    const c: Case = { M: 2900, N: 2900, K: 20, transB: true } // 23 × 23 = 529 workgroups at 128
+    expect(wide(c)).toBe(true)
+    const x = inputsOf(c)
+    const auto = await onGpu(c, x)
+    setMatmulTile(64)
+    expect(Buffer.from(auto[0].buffer).equals(Buffer.from((await onGpu(c, x))[0].buffer))).toBe(true)
+  })
+
   it('every case equals the 64×64 kernel bit for bit and tfjs cpu', async () => {
     for (const [c, scale] of CASES) {
       const x = inputsOf(c, scale)
