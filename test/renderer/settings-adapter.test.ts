@@ -19,5 +19,8 @@ describe('SettingsViewAdapter', () => {
     expect(gpu).toContain('nvidia hopper · NVIDIA: 580.65.06')
     expect(gpu).toContain('Kindhardware')
     expect(gpu).toContain('shader-f16 no')
+    expect(gpu).not.toContain('subgroup matrices')
+    const tensorCores = mount(SettingsViewAdapter, { props: { adapter: { ...h100, subgroupMatrices: ['f16×f16→f32 16×16×16'] } } }).text()
+    expect(tensorCores).toContain('subgroup matrices (tensor cores; not used yet) f16×f16→f32 16×16×16')
   })
 })

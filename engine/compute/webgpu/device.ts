@@ -19,6 +19,12 @@ export interface AdapterReport {
   f16: boolean
   /** The device is opened with 'subgroups' when the adapter has it, and workgroup reductions (wgsl.ts) use them if their shader compiles there. */
   subgroups: boolean
+  /**
+   * The subgroup matrix products the adapter offers (Dawn's chromium-experimental-subgroup-matrix: tensor
+   * cores through Vulkan's cooperative matrices), as "f16×f16→f32 16×16×16" (inputs, result, M×N×K);
+   * none of our kernels uses them yet. Absent or empty: none.
+   */
+  subgroupMatrices?: string[]
   limits: {
     maxStorageBuffersPerShaderStage: number
     maxComputeWorkgroupStorageSize: number
@@ -53,6 +59,7 @@ export function reportAdapter(adapter: GpuAdapter): AdapterReport {
     software: softwareAdapterReason(info, adapter.isFallbackAdapter),
     f16: adapter.features.has('shader-f16'),
     subgroups: adapter.features.has('subgroups'),
+    subgroupMatrices: (info.subgroupMatrixConfigs ?? []).map((c) => `${c.componentType}×${c.componentType}→${c.resultComponentType} ${c.M}×${c.N}×${c.K}`),
     limits: {
       maxStorageBuffersPerShaderStage: l.maxStorageBuffersPerShaderStage,
       maxComputeWorkgroupStorageSize: l.maxComputeWorkgroupStorageSize,
@@ -72,7 +79,8 @@ export function describeAdapter(r: AdapterReport): string {
   const tile = matmulTileSetting()
   const tiles = tile !== 64 && !(r.subgroups && matmulSubgroupsSetting() !== false) ? (tile === 128 ? '; 128×128 product tiles' : '; 128×128 product tiles for large products') : ''
   const limits = `${r.limits.maxStorageBuffersPerShaderStage} storage buffers/stage, ${Math.round(r.limits.maxComputeWorkgroupStorageSize / 1024)} KiB workgroup memory, max buffer ${Math.round(r.limits.maxBufferSize / 2 ** 20)} MiB`
-  return `adapter ${name}${r.software ? ` [software: ${r.software}]` : ''}; ${features}${tiles}; ${limits}`
+  const matrices = r.subgroupMatrices?.length ? `; subgroup matrices ${r.subgroupMatrices.join(', ')} (not used yet)` : ''
+  return `adapter ${name}${r.software ? ` [software: ${r.software}]` : ''}; ${features}${tiles}${matrices}; ${limits}`
 }
 
 export interface OpenedDevice {

@@ -9,6 +9,16 @@ export interface GpuAdapterInfo {
   isFallbackAdapter?: boolean
   subgroupMinSize?: number
   subgroupMaxSize?: number
+  /** Dawn (chromium-experimental-subgroup-matrix): the matrix shapes its subgroups multiply (tensor cores through Vulkan's cooperative matrices). */
+  subgroupMatrixConfigs?: readonly SubgroupMatrixConfig[]
+}
+
+export interface SubgroupMatrixConfig {
+  componentType: string
+  resultComponentType: string
+  M: number
+  N: number
+  K: number
 }
 
 export type GpuLimits = Record<string, number>

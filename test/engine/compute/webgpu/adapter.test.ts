@@ -3,7 +3,7 @@
 import * as tf from '@tensorflow/tfjs'
 import { describe, expect, it } from 'vitest'
 import { describeSelection, selectBackend } from '../../../../engine/compute/backends'
-import { describeAdapter, softwareAdapterReason, type AdapterReport } from '../../../../engine/compute/webgpu/device'
+import { describeAdapter, reportAdapter, softwareAdapterReason, type AdapterReport } from '../../../../engine/compute/webgpu/device'
 import { setMatmulSubgroups, setMatmulTile } from '../../../../engine/compute/webgpu/flags'
 import { adapter, describeOnWebgpu } from './on-webgpu'
 
@@ -43,6 +43,29 @@ describe('describeAdapter', () => {
     } finally {
       setMatmulSubgroups(before)
     }
+  })
+})
+
+describe('subgroup matrices', () => {
+  it('reports the shapes an adapter multiplies (Dawn’s subgroupMatrixConfigs) and names them in the backend line; none on lavapipe', () => {
+    const fake = {
+      info: {
+        ...info('nvidia', 'hopper', 'NVIDIA H100 80GB HBM3', ''),
+        subgroupMatrixConfigs: [
+          { componentType: 'f16', resultComponentType: 'f32', M: 16, N: 16, K: 16 },
+          { componentType: 'f16', resultComponentType: 'f16', M: 16, N: 16, K: 16 },
+        ],
+      },
+      features: new Set(['shader-f16', 'subgroups']),
+      limits: { maxStorageBuffersPerShaderStage: 8, maxComputeWorkgroupStorageSize: 16384, maxComputeInvocationsPerWorkgroup: 256, maxStorageBufferBindingSize: 2 ** 27, maxBufferSize: 2 ** 28 },
+      requestDevice: async () => ({}) as never,
+    }
+    const report = reportAdapter(fake)
+    expect(report.subgroupMatrices).toEqual(['f16×f16→f32 16×16×16', 'f16×f16→f16 16×16×16'])
+    expect(describeAdapter(report)).toContain('; subgroup matrices f16×f16→f32 16×16×16, f16×f16→f16 16×16×16 (not used yet); 8 storage buffers/stage')
+    expect(reportAdapter({ ...fake, info: info('nvidia', 'hopper', 'x', '') }).subgroupMatrices).toEqual([])
+    if (adapter) expect(adapter.subgroupMatrices).toEqual([]) // lavapipe has no cooperative matrices
+    if (adapter) expect(describeAdapter(adapter)).not.toContain('subgroup matrices')
   })
 })
 
