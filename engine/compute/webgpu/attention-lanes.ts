@@ -14,7 +14,7 @@
 // subgroups are partial or of a size 4 does not divide adds through workgroup memory instead, in the
 // same association (same bits), with two barriers per sum: slower, never wrong.
 import type { Dims } from './attention-parts'
-import { loadKvTile, qkvLoad } from './attention-parts'
+import { loadKvTile, qkvLoadAt } from './attention-parts'
 import type { HalfRead } from './half'
 import { reductionsUseSubgroups } from './wgsl'
 import { attentionLanesWanted } from './flags'
@@ -97,7 +97,7 @@ fn main(${entryArgs}, ${LANE_ENTRY_ARGS}) {
   var qPart: array<f32, PART>;
   var acc: array<f32, PART>;
   var s: array<f32, TILE>;
-  for (var d = 0u; d < PART; d++) { qPart[d] = ${qkvLoad(read, 'q', 'at + d * LANES')}; }${pack ? `
+  for (var d = 0u; d < PART; d++) { qPart[d] = ${qkvLoadAt(read, 'q', 'blk.seq0 + blk.row', 'blk.col0 + lane + d * LANES')}; }${pack ? `
   let words = u.B * u.T * u.H / 2u;
   if (blk.live) {
     for (var d = 0u; d < PART / 2u; d++) {
@@ -151,7 +151,8 @@ ${loadKvTile(read, pack, 'THREADS')}
 }
 
 /** dK, dV for key row j, as attention.ts's: Σ over query rows i of dS[i, j]·Q[i] and P'[i, j]·dC[i]. */
-export function dkdvLanesCode(dims: Dims, read: HalfRead, entryArgs: string): string {
+export function dkdvLanesCode(dims: Dims, read: HalfRead, entryArgs: string, into = false): string {
+  const out = (which: number) => (into ? `out0[qkvIndex(${which}u, blk.seq0 + j, blk.col0 + lane + d * LANES)]` : `out${which - 1}[at + d * LANES]`)
   return /* wgsl */ `${LANE_WGSL}
 var<workgroup> qTile: array<f32, ${dims.tile * dims.hd}>;
 var<workgroup> dcTile: array<f32, ${dims.tile * dims.hd}>;
@@ -166,14 +167,17 @@ fn main(${entryArgs}, ${LANE_ENTRY_ARGS}) {
   var vPart: array<f32, PART>;
   var dkAcc: array<f32, PART>;
   var dvAcc: array<f32, PART>;
-  for (var d = 0u; d < PART; d++) { kPart[d] = ${qkvLoad(read, 'k', 'at + d * LANES')}; vPart[d] = ${qkvLoad(read, 'v', 'at + d * LANES')}; }
+  for (var d = 0u; d < PART; d++) {
+    kPart[d] = ${qkvLoadAt(read, 'k', 'blk.seq0 + j', 'blk.col0 + lane + d * LANES')};
+    vPart[d] = ${qkvLoadAt(read, 'v', 'blk.seq0 + j', 'blk.col0 + lane + d * LANES')};
+  }
   let maskJ = mask[blk.b * u.T + j];
   for (var t0 = 0u; t0 < u.T; t0 += TILE) {
     let n = min(TILE, u.T - t0);
     workgroupBarrier();
     for (var e = lid; e < n * HD; e += THREADS) {
       let g = (blk.seq0 + t0 + e / HD) * u.H + blk.col0 + e % HD;
-      qTile[e] = ${qkvLoad(read, 'q', 'g')};
+      qTile[e] = ${qkvLoadAt(read, 'q', 'blk.seq0 + t0 + e / HD', 'blk.col0 + e % HD')};
       dcTile[e] = dc[g];
     }
     for (var e = lid; e < n * 3u; e += THREADS) { rowTile[e] = rows[(blk.item * u.T + t0) * 3u + e]; }
@@ -197,13 +201,14 @@ fn main(${entryArgs}, ${LANE_ENTRY_ARGS}) {
     }
   }
   if (blk.live) {
-    for (var d = 0u; d < PART; d++) { out0[at + d * LANES] = dkAcc[d]; out1[at + d * LANES] = dvAcc[d]; }
+    for (var d = 0u; d < PART; d++) { ${out(1)} = dkAcc[d]; ${out(2)} = dvAcc[d]; }
   }
 }`
 }
 
 /** dQ for query row i, as attention.ts's: Σ over key rows j of dS[i, j]·K[j]. */
-export function dqLanesCode(dims: Dims, read: HalfRead, entryArgs: string): string {
+export function dqLanesCode(dims: Dims, read: HalfRead, entryArgs: string, into = false): string {
+  const out = into ? 'out0[qkvIndex(0u, blk.seq0 + blk.row, blk.col0 + lane + d * LANES)]' : 'out0[at + d * LANES]'
   return /* wgsl */ `${LANE_WGSL}
 var<workgroup> kTile: array<f32, ${dims.tile * dims.hd}>;
 var<workgroup> vTile: array<f32, ${dims.tile * dims.hd}>;
@@ -216,7 +221,7 @@ fn main(${entryArgs}, ${LANE_ENTRY_ARGS}) {
   var qPart: array<f32, PART>;
   var dcPart: array<f32, PART>;
   var dqAcc: array<f32, PART>;
-  for (var d = 0u; d < PART; d++) { qPart[d] = ${qkvLoad(read, 'q', 'at + d * LANES')}; dcPart[d] = dc[at + d * LANES]; }
+  for (var d = 0u; d < PART; d++) { qPart[d] = ${qkvLoadAt(read, 'q', 'blk.seq0 + blk.row', 'blk.col0 + lane + d * LANES')}; dcPart[d] = dc[at + d * LANES]; }
   let r = (blk.item * u.T + blk.row) * 3u;
   let m = rows[r];
   let inv = rows[r + 1u];
@@ -238,7 +243,7 @@ ${loadKvTile(read, false, 'THREADS')}
     }
   }
   if (blk.live) {
-    for (var d = 0u; d < PART; d++) { out0[at + d * LANES] = dqAcc[d]; }
+    for (var d = 0u; d < PART; d++) { ${out} = dqAcc[d]; }
   }
 }`
 }

@@ -11,7 +11,7 @@ import { DROPOUT_WGSL, FLAT_INDEX_WGSL, dropoutParams } from './wgsl'
 export const ROWS = 64
 /** Floats per shared tile: two tiles (K and V, or Q and dC) of 1,536 take 12 KB of WebGPU's default 16 KB. */
 export const TILE_FLOATS = 1536
-export const FIELDS = 'B: u32, T: u32, H: u32, heads: u32, scale: f32, dropout: u32, seedWord: u32, threshold: u32, keepScale: f32,'
+export const FIELDS = 'B: u32, T: u32, H: u32, heads: u32, scale: f32, dropout: u32, seedWord: u32, threshold: u32, keepScale: f32, S: u32, O: u32,'
 
 export interface Dims {
   B: number
@@ -28,9 +28,29 @@ export function dimsOf([B, T, H]: number[], heads: number): Dims {
   return { B, T, H, heads, hd, tile: Math.max(1, Math.min(32, Math.floor(TILE_FLOATS / hd))) }
 }
 
-export function uniforms({ B, T, H, heads }: Dims, scale: number, rate: number, seed: number): Uniform[] {
+/**
+ * Where Q, K and V are read from: element (row, col) of Q, K, V at row·S + {0, 1, 2}·O + col. Apart,
+ * [B·T, H] each: S = H, O = 0 (three bindings). One [B·T, 3H] product (qkv-attention.ts): S = 3H, O = H,
+ * the same buffer bound three times; its backward writes dQ, dK, dV there too (`into`).
+ */
+export interface QkvLayout {
+  S: number
+  O: number
+  /** The backward writes dQ | dK | dV into one [B·T, 3H] buffer at the same places (one output). */
+  into: boolean
+}
+
+export const apart = (H: number): QkvLayout => ({ S: H, O: 0, into: false })
+
+export function uniforms({ B, T, H, heads }: Dims, scale: number, rate: number, seed: number, layout: QkvLayout = apart(H)): Uniform[] {
   const d = dropoutParams(rate, seed)
-  return [...u32(B, T, H, heads), ...f32(scale), ...u32(rate > 0 ? 1 : 0, d.seedWord, d.threshold), ...f32(d.scale)]
+  return [...u32(B, T, H, heads), ...f32(scale), ...u32(rate > 0 ? 1 : 0, d.seedWord, d.threshold), ...f32(d.scale), ...u32(layout.S, layout.O)]
+}
+
+/** WGSL for element (row, col) of Q, K or V as the kernel reads it (qkvLoad), at the layout's place (QkvLayout). */
+export function qkvLoadAt(read: HalfRead, name: 'q' | 'k' | 'v', row: string, col: string): string {
+  // the packed copies (fp16 storage) are always apart, [B·T, H] each
+  return read === 'packed' ? qkvLoad(read, name, `(${row}) * u.H + ${col}`) : qkvLoad(read, name, `qkvIndex(${'qkv'.indexOf(name)}u, ${row}, ${col})`)
 }
 
 /**
@@ -72,9 +92,10 @@ export function loadKvTile(read: HalfRead, pack: boolean, threads = 'ROWS'): str
       }
     }`
     : `for (var e = lid; e < n * HD; e += ${threads}) {
-      let g = (blk.seq0 + t0 + e / HD) * u.H + blk.col0 + e % HD;
-      kTile[e] = ${qkvLoad(read, 'k', 'g')};
-      vTile[e] = ${qkvLoad(read, 'v', 'g')};
+      let r = blk.seq0 + t0 + e / HD;
+      let col = blk.col0 + e % HD;
+      kTile[e] = ${qkvLoadAt(read, 'k', 'r', 'col')};
+      vTile[e] = ${qkvLoadAt(read, 'v', 'r', 'col')};
     }`
   return `    workgroupBarrier();
     ${load}
@@ -102,6 +123,7 @@ fn decode(wid: vec3<u32>, nw: vec3<u32>, lid: u32) -> Block {
   let row = (group % blocks) * ROWS + lid;
   return Block(item, item / u.heads, (item % u.heads) * HD, (item / u.heads) * u.T, min(row, u.T - 1u), row < u.T);
 }
+fn qkvIndex(which: u32, row: u32, col: u32) -> u32 { return row * u.S + which * u.O + col; }
 fn inRange(wid: vec3<u32>, nw: vec3<u32>) -> bool { return groupIndex(wid, nw) < u.B * u.heads * ((u.T + ROWS - 1u) / ROWS); }`
 
 export const element = (t: TensorInfo) => (t.dtype === 'int32' ? 'u32' : 'f32')

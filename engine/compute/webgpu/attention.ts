@@ -31,7 +31,7 @@
 // f32 rounded as it loads (storage off), so that storing changes memory, not numbers.
 import type { TensorInfo } from '@tensorflow/tfjs'
 import { attentionLanesFor, dkdvLanesCode, dqLanesCode, forwardLanesCode } from './attention-lanes'
-import { blocksDispatch, dimsOf, element, FIELDS, loadKvTile, qkvLoad, ROWS, uniforms } from './attention-parts'
+import { apart, blocksDispatch, dimsOf, element, FIELDS, loadKvTile, qkvLoadAt, ROWS, uniforms, type QkvLayout } from './attention-parts'
 import { HALF_BITS_WGSL, halfLoad, halfRead, halfWords, packHalf } from './half'
 import { bindings, dispatch, grid, output, webgpuKernel, type WebgpuBackendInternals } from './runner'
 import { ENTRY_ARGS, FLAT_INDEX_WGSL } from './wgsl'
@@ -41,13 +41,20 @@ import { ENTRY_ARGS, FLAT_INDEX_WGSL } from './wgsl'
  * row statistics [B, heads, T, 2]: max, 1/Σexp], and with keepHalf (fp16) [packed Q | K | V: int32
  * [3·⌈n / 2⌉], packed context: int32 [⌈n / 2⌉]], n = B·T·H.
  */
-export const attentionWebgpuConfig = webgpuKernel('MengziAttention', (backend, { q, k, v, mask }, { heads, scale, rate, seed, keepHalf }) => {
-  const dims = dimsOf(q.shape, heads as number)
+export const attentionWebgpuConfig = webgpuKernel('MengziAttention', (backend, inputs, attrs) => attentionForward(backend, inputs, attrs, inputs.q.shape))
+
+/**
+ * MengziAttention's work: `shape` is [B, T, H] (Q's, or the context's where Q, K and V are one [B·T, 3H]
+ * product: `layout`, attention-parts.ts QkvLayout).
+ */
+export function attentionForward(backend: WebgpuBackendInternals, { q, k, v, mask }: Record<string, TensorInfo>, { heads, scale, rate, seed, keepHalf }: Record<string, unknown>, shape: number[], layout: QkvLayout = apart(shape[2])): TensorInfo[] {
+  const dims = dimsOf(shape, heads as number)
   const { B, T, H } = dims
   const lanes = attentionLanesFor(dims, backend.device) // '': a thread per row (this file's kernels)
   const read = halfRead(q) // f32 (fp32) or rounded as it loads (fp16)
   const keep = keepHalf === true && read === 'round'
   const pack = keep && dims.hd % 2 === 0
+  if (keep && layout.S !== H) throw new Error('attention: the packed f16 copies are written only for Q, K, V apart')
   const words = halfWords(B * T * H)
   const context = output(backend, [B, T, H])
   const stats = output(backend, [B, dims.heads, T, 2])
@@ -65,7 +72,7 @@ fn main(${ENTRY_ARGS}) {
   var qRow: array<f32, ${dims.hd}>;
   var acc: array<f32, ${dims.hd}>;
   var s: array<f32, ${dims.tile}>;
-  for (var c = 0u; c < HD; c++) { qRow[c] = ${qkvLoad(read, 'q', 'at + c')}; }${pack ? `
+  for (var c = 0u; c < HD; c++) { qRow[c] = ${qkvLoadAt(read, 'q', 'blk.seq0 + blk.row', 'blk.col0 + c')}; }${pack ? `
   let words = u.B * u.T * u.H / 2u;
   if (blk.live) {
     for (var c = 0u; c < HD; c += 2u) { out2[(at + c) / 2u] = packHalf2(q[at + c], q[at + c + 1u]); }
@@ -104,28 +111,34 @@ ${loadKvTile(read, pack)}
     out1[r] = m;
     out1[r + 1u] = inv;
   }
-}`, outs, [['q', q], ['k', k], ['v', v], ['mask', mask]], uniforms(dims, scale as number, rate as number, seed as number), lanes)
+}`, outs, [['q', q], ['k', k], ['v', v], ['mask', mask]], uniforms(dims, scale as number, rate as number, seed as number, layout), lanes)
   if (!keep || pack) return outs
   // head size odd: the copies packed after, in the same layout
   const qkv = output(backend, [3 * words], 'int32')
   ;[q, k, v].forEach((x, i) => packHalf(backend, x, { out: qkv, word: i * words }))
   return [context, stats, qkv, packHalf(backend, context)]
-})
+}
 
 /**
  * (dcontext, q, k, v (or qkv: the forward's packed Q | K | V), mask, context (or packed), saved = the
  * forward's row statistics; the forward's attrs) → [dq, dk, dv]. `mask` and `context` are read here (the
  * wasm kernel keeps the probabilities instead and needs neither).
  */
-export const attentionGradWebgpuConfig = webgpuKernel('MengziAttentionGrad', (backend, { dcontext, q, k, v, qkv, mask, context, saved }, { heads, scale, rate, seed }) => {
+export const attentionGradWebgpuConfig = webgpuKernel('MengziAttentionGrad', (backend, inputs, attrs) => attentionBackward(backend, inputs, attrs))
+
+/** MengziAttentionGrad's work; with `layout.into`, → [dQ | dK | dV: one [B·T, 3H]] at Q, K, V's places. */
+export function attentionBackward(backend: WebgpuBackendInternals, { dcontext, q, k, v, qkv, mask, context, saved }: Record<string, TensorInfo>, { heads, scale, rate, seed }: Record<string, unknown>, layout: QkvLayout = apart(dcontext.shape[2])): TensorInfo[] {
   const dims = dimsOf(dcontext.shape, heads as number)
   const { B, T, H, hd } = dims
   const lanes = attentionLanesFor(dims, backend.device)
   const read = qkv ? 'packed' : halfRead(q)
   const operands: [string, TensorInfo][] = qkv ? [['qkv', qkv]] : [['q', q], ['k', k], ['v', v]]
   const ctxRead = halfRead(context)
-  const uni = uniforms(dims, scale as number, rate as number, seed as number)
-  const [dq, dk, dv] = [output(backend, [B, T, H]), output(backend, [B, T, H]), output(backend, [B, T, H])]
+  const uni = uniforms(dims, scale as number, rate as number, seed as number, layout)
+  const into = layout.into
+  const dqkv = into ? output(backend, [B * T, layout.S]) : null
+  const [dq, dk, dv] = dqkv ? [dqkv, dqkv, dqkv] : [output(backend, [B, T, H]), output(backend, [B, T, H]), output(backend, [B, T, H])]
+  const at = (which: number, row: string, col: string) => (into ? `qkvIndex(${which}u, ${row}, ${col})` : `(${row}) * u.H + ${col}`) // where an output element goes
   // per query row (m, 1/Σ, D = dC·C), so the two passes below bind 8 storage buffers at most
   const rows = output(backend, [B, dims.heads, T, 3])
   dispatch(backend, {
@@ -153,7 +166,7 @@ fn main(${ENTRY_ARGS}) {
     workgroups: grid(B * dims.heads * T, 256),
   })
   // dK, dV for key row j (the thread's row): Σ over query rows i of dS[i, j]·Q[i] and P'[i, j]·dC[i]
-  blocksDispatch(backend, 'attention-flash-dkdv', dims, read, false, lanes ? dkdvLanesCode(dims, read, ENTRY_ARGS) : /* wgsl */ `
+  blocksDispatch(backend, `attention-flash-dkdv${into ? '-into' : ''}`, dims, read, false, lanes ? dkdvLanesCode(dims, read, ENTRY_ARGS, into) : /* wgsl */ `
 var<workgroup> qTile: array<f32, ${dims.tile * hd}>;
 var<workgroup> dcTile: array<f32, ${dims.tile * hd}>;
 var<workgroup> rowTile: array<f32, ${dims.tile * 3}>;
@@ -167,14 +180,14 @@ fn main(${ENTRY_ARGS}) {
   var vRow: array<f32, ${hd}>;
   var dkAcc: array<f32, ${hd}>;
   var dvAcc: array<f32, ${hd}>;
-  for (var c = 0u; c < HD; c++) { kRow[c] = ${qkvLoad(read, 'k', 'at + c')}; vRow[c] = ${qkvLoad(read, 'v', 'at + c')}; }
+  for (var c = 0u; c < HD; c++) { kRow[c] = ${qkvLoadAt(read, 'k', 'blk.seq0 + j', 'blk.col0 + c')}; vRow[c] = ${qkvLoadAt(read, 'v', 'blk.seq0 + j', 'blk.col0 + c')}; }
   let maskJ = mask[blk.b * u.T + j];
   for (var t0 = 0u; t0 < u.T; t0 += TILE) {
     let n = min(TILE, u.T - t0);
     workgroupBarrier();
     for (var e = lid; e < n * HD; e += ROWS) {
       let g = (blk.seq0 + t0 + e / HD) * u.H + blk.col0 + e % HD;
-      qTile[e] = ${qkvLoad(read, 'q', 'g')};
+      qTile[e] = ${qkvLoadAt(read, 'q', 'blk.seq0 + t0 + e / HD', 'blk.col0 + e % HD')};
       dcTile[e] = dc[g];
     }
     for (var e = lid; e < n * 3u; e += ROWS) { rowTile[e] = rows[(blk.item * u.T + t0) * 3u + e]; }
@@ -197,11 +210,11 @@ fn main(${ENTRY_ARGS}) {
     }
   }
   if (blk.live) {
-    for (var c = 0u; c < HD; c++) { out0[at + c] = dkAcc[c]; out1[at + c] = dvAcc[c]; }
+    for (var c = 0u; c < HD; c++) { out0[${at(1, 'blk.seq0 + j', 'blk.col0 + c')}] = dkAcc[c]; ${into ? 'out0' : 'out1'}[${at(2, 'blk.seq0 + j', 'blk.col0 + c')}] = dvAcc[c]; }
   }
-}`, [dk, dv], [...operands, ['mask', mask], ['dc', dcontext], ['rows', rows]], uni, lanes)
+}`, into ? [dqkv!] : [dk, dv], [...operands, ['mask', mask], ['dc', dcontext], ['rows', rows]], uni, lanes)
   // dQ for query row i (the thread's row): Σ over key rows j of dS[i, j]·K[j]
-  blocksDispatch(backend, 'attention-flash-dq', dims, read, false, lanes ? dqLanesCode(dims, read, ENTRY_ARGS) : /* wgsl */ `
+  blocksDispatch(backend, `attention-flash-dq${into ? '-into' : ''}`, dims, read, false, lanes ? dqLanesCode(dims, read, ENTRY_ARGS, into) : /* wgsl */ `
 var<workgroup> kTile: array<f32, ${dims.tile * hd}>;
 var<workgroup> vTile: array<f32, ${dims.tile * hd}>;
 var<workgroup> maskTile: array<f32, ${dims.tile}>;
@@ -213,7 +226,7 @@ fn main(${ENTRY_ARGS}) {
   var qRow: array<f32, ${hd}>;
   var dcRow: array<f32, ${hd}>;
   var dqAcc: array<f32, ${hd}>;
-  for (var c = 0u; c < HD; c++) { qRow[c] = ${qkvLoad(read, 'q', 'at + c')}; dcRow[c] = dc[at + c]; }
+  for (var c = 0u; c < HD; c++) { qRow[c] = ${qkvLoadAt(read, 'q', 'blk.seq0 + blk.row', 'blk.col0 + c')}; dcRow[c] = dc[at + c]; }
   let r = (blk.item * u.T + blk.row) * 3u;
   let m = rows[r];
   let inv = rows[r + 1u];
@@ -235,9 +248,9 @@ ${loadKvTile(read, false)}
     }
   }
   if (blk.live) {
-    for (var c = 0u; c < HD; c++) { out0[at + c] = dqAcc[c]; }
+    for (var c = 0u; c < HD; c++) { out0[${at(0, 'blk.seq0 + blk.row', 'blk.col0 + c')}] = dqAcc[c]; }
   }
 }`, [dq], [...operands, ['mask', mask], ['dc', dcontext], ['rows', rows]], uni, lanes)
   backend.disposeData(rows.dataId)
-  return [dq, dk, dv]
-})
+  return dqkv ? [dqkv] : [dq, dk, dv]
+}
