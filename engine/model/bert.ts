@@ -10,7 +10,7 @@
 // Import the full @tensorflow/tfjs (not tfjs-core) so that gradients are registered.
 import * as tf from '@tensorflow/tfjs'
 import type { BertConfig } from './config'
-import { attentionCore } from './ops/attention'
+import { attentionCore, fusedSelfAttention } from './ops/attention'
 import { linear, linearGelu } from './ops/dense'
 import { dropout as dropoutOp } from './ops/dropout'
 import { embeddingSum } from './ops/embeddings'
@@ -130,12 +130,25 @@ function embeddings(w: Weights, config: BertConfig, inputs: BertInputs, ctx: For
 }
 
 function selfAttention(w: Weights, prefix: string, config: BertConfig, x: tf.Tensor3D, mask: tf.Tensor4D, ctx: ForwardContext): tf.Tensor3D {
+  const dropoutRate = ctx.training ? config.attention_probs_dropout_prob : 0
+  const seed = dropoutRate > 0 ? dropoutSeed(ctx) : 0
+  const options = { heads: config.num_attention_heads, dropoutRate, seed }
+  const projection = (name: string, part: 'weight' | 'bias') => weight(w, `${prefix}.${name}.${part}`)
+  const projections = {
+    wq: projection('query', 'weight') as tf.Tensor2D,
+    bq: projection('query', 'bias') as tf.Tensor1D,
+    wk: projection('key', 'weight') as tf.Tensor2D,
+    bk: projection('key', 'bias') as tf.Tensor1D,
+    wv: projection('value', 'weight') as tf.Tensor2D,
+    bv: projection('value', 'bias') as tf.Tensor1D,
+  }
+  // on webgpu the three projections are one product read in place by the attention (ops/attention.ts)
+  const fused = fusedSelfAttention(x, projections, mask, options)
+  if (fused) return fused
   const q = dense(w, `${prefix}.query`, x) as tf.Tensor3D // [B, T, H]
   const k = dense(w, `${prefix}.key`, x) as tf.Tensor3D
   const v = dense(w, `${prefix}.value`, x) as tf.Tensor3D
-  const dropoutRate = ctx.training ? config.attention_probs_dropout_prob : 0
-  const seed = dropoutRate > 0 ? dropoutSeed(ctx) : 0
-  return attentionCore(q, k, v, mask, { heads: config.num_attention_heads, dropoutRate, seed })
+  return attentionCore(q, k, v, mask, options)
 }
 
 function layer(w: Weights, index: number, config: BertConfig, x: tf.Tensor3D, mask: tf.Tensor4D, ctx: ForwardContext): tf.Tensor3D {

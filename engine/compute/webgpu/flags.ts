@@ -151,6 +151,24 @@ export function attentionLanesWanted(): boolean {
 }
 
 /**
+ * Self-attention's query, key and value projections as one product with the attention core (webgpu
+ * qkv-attention.ts, ops/attention.ts fusedSelfAttention), on by default where it applies (not under f16
+ * storage); MENGZI_WEBGPU_QKV=0 keeps the three dense layers apart (the GPU script's comparison).
+ */
+let qkvFusion = process.env.MENGZI_WEBGPU_QKV !== '0'
+
+/** Turns the fused Q, K, V projections on or off; returns the previous setting. */
+export function setQkvFusion(on: boolean): boolean {
+  const previous = qkvFusion
+  qkvFusion = on
+  return previous
+}
+
+export function qkvFusionOn(): boolean {
+  return qkvFusion
+}
+
+/**
  * Split-K for products with few output tiles and a long k (the dW products: at BASE, 768×768 outputs
  * are 144 tiles of 64×64 summed over 4,096 tokens, too few workgroups to fill a GPU of 100+ cores):
  * each of S workgroups per tile sums a chunk of k into its own partial product, and one more pass adds

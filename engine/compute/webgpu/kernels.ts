@@ -12,6 +12,7 @@ import { dropoutWebgpuConfig } from './dropout'
 import { embeddingsGradWebgpuConfig, embeddingsWebgpuConfig, gatherRowsWebgpuConfig } from './embeddings'
 import { geluGradWebgpuConfig, geluWebgpuConfig } from './gelu'
 import { layerNormGradWebgpuConfig, layerNormWebgpuConfig } from './layer-norm'
+import { qkvAttentionGradWebgpuConfig, qkvAttentionWebgpuConfig } from './qkv-attention'
 import { scatterAddRowsWebgpuConfig } from './scatter-rows'
 import { softmaxXentGradWebgpuConfig, softmaxXentMeanWebgpuConfig, softmaxXentWebgpuConfig } from './softmax-xent'
 import { squaredNormAddWebgpuConfig } from './squared-norm'
@@ -39,6 +40,8 @@ function webgpuKernels(): Config[] {
     lambWebgpuConfig,
     attentionWebgpuConfig,
     attentionGradWebgpuConfig,
+    qkvAttentionWebgpuConfig, // the query, key and value projections as one product, then the attention
+    qkvAttentionGradWebgpuConfig,
     dropoutWebgpuConfig,
     scatterAddRowsWebgpuConfig,
     gatherRowsWebgpuConfig, // row lookups and the embedding sum as our dispatches, not stock programs

@@ -13,7 +13,7 @@
 import * as tf from '@tensorflow/tfjs'
 import { noGradient } from '../../compute/grads'
 import { hasFusedKernel, runFused } from '../../compute/kernels/fused'
-import { halfStorageOn } from '../../compute/webgpu/flags'
+import { halfStorageOn, qkvFusionOn } from '../../compute/webgpu/flags'
 import { shareHalf } from './dense'
 import { dropout } from './dropout'
 
@@ -66,4 +66,41 @@ export function attentionCore(q: tf.Tensor3D, k: tf.Tensor3D, v: tf.Tensor3D, ma
   if (dropoutRate > 0) probs = dropout(probs, dropoutRate, seed)
   const context = tf.matMul(probs, split(v)) // [B, nh, T, hd]
   return context.transpose([0, 2, 1, 3]).reshape([B, T, H]) as tf.Tensor3D
+}
+
+/** The query, key and value projections of a self-attention layer: weights [H, H] (HF's [out, in]) and biases [H]. */
+export interface Projections {
+  wq: tf.Tensor2D
+  bq: tf.Tensor1D
+  wk: tf.Tensor2D
+  bk: tf.Tensor1D
+  wv: tf.Tensor2D
+  bv: tf.Tensor1D
+}
+
+/**
+ * Self-attention from x [B, T, H] through its projections, as one op where the backend has it (webgpu:
+ * MengziQkvAttention, Q, K and V as one [B·T, 3H] product read in place by the attention; flags.ts
+ * setQkvFusion): the same forward bits as the projections apart and attentionCore, gradients within
+ * rounding. Null where it does not apply (another backend, f16 storage, a mask of another shape): the
+ * caller projects apart.
+ */
+export function fusedSelfAttention(x: tf.Tensor3D, p: Projections, mask: tf.Tensor4D, options: AttentionOptions): tf.Tensor3D | null {
+  const [B, T, H] = x.shape
+  const fits = x.dtype === 'float32' && mask.dtype === 'float32' && mask.shape.join() === [B, 1, 1, T].join() && p.wq.shape.join() === [H, H].join()
+  if (!fits || !qkvFusionOn() || halfStorageOn() || !hasFusedKernel('MengziQkvAttention')) return null
+  const { heads, dropoutRate, seed } = options
+  const attrs = { heads, scale: (H / heads) ** -0.5, rate: dropoutRate, seed: dropoutRate > 0 ? seed >>> 0 : 0, keepHalf: false }
+  const op = tf.customGrad(((xs: tf.Tensor, wq: tf.Tensor, bq: tf.Tensor, wk: tf.Tensor, bk: tf.Tensor, wv: tf.Tensor, bv: tf.Tensor, m: tf.Tensor, save: tf.GradSaveFunc) => {
+    const [context, stats, qkv] = runFused('MengziQkvAttention', { x: xs, wq, bq, wk, bk, wv, bv, mask: m }, attrs)
+    save([xs, wq, wk, wv, qkv, m, context, stats])
+    return {
+      value: context,
+      gradFunc: (dy: tf.Tensor, [sx, swq, swk, swv, sqkv, sm, sc, ss]: tf.Tensor[]) => [
+        ...runFused('MengziQkvAttentionGrad', { dcontext: dy, x: sx, wq: swq, wk: swk, wv: swv, qkv: sqkv, mask: sm, context: sc, saved: ss }, attrs),
+        noGradient(m),
+      ],
+    }
+  }) as unknown as Parameters<typeof tf.customGrad>[0]) as unknown as (...xs: tf.Tensor[]) => tf.Tensor3D
+  return op(x.reshape([B * T, H]), p.wq, p.bq, p.wk, p.bk, p.wv, p.bv, mask)
 }
