@@ -17,7 +17,7 @@ import type { BackendPreference } from '../../engine/compute/backends'
 import type { Precision } from '../../engine/compute/precision'
 import { setBindGroupReuse } from '../../engine/compute/webgpu/bind-groups'
 import { currentDevice } from '../../engine/compute/webgpu/device'
-import { attentionLanesWanted, matmulSplitKSetting, setAttentionLanes, setMatmulSplitK, setMatmulSubgroups, setMatmulTile, setWebgpuFusedKernels } from '../../engine/compute/webgpu/flags'
+import { attentionLanesWanted, matmulSplitKSetting, setAttentionLanes, setMatmulSplitK, setMatmulSubgroups, setMatmulTile, setQkvFusion, setWebgpuFusedKernels } from '../../engine/compute/webgpu/flags'
 import { subgroupShare } from '../../engine/compute/webgpu/matmul-subgroups'
 import { reductionsUseSubgroups } from '../../engine/compute/webgpu/wgsl'
 
@@ -36,6 +36,7 @@ const VARIANTS: Record<string, Variant> = {
   stock: { settings: [set(setWebgpuFusedKernels, false)] },
   anew: { settings: [set(setBindGroupReuse, false)] },
   unsplit: { settings: [set(setMatmulSplitK, false)] },
+  'qkv-apart': { settings: [set(setQkvFusion, false)] },
   lanes: { settings: [set(setAttentionLanes, true)] },
   submit64: { options: { submitEvery: 64 } },
   pipelined: { options: { pipelined: true } },

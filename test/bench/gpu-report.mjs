@@ -17,6 +17,7 @@ const COLUMNS = [
   ['ours / PyTorch fp32', (r) => ratio(r.variants.fused, r.torch.fp32)],
   ['ours fp16 / PyTorch fp32', (r) => ratio(r.variants.fp16, r.torch.fp32)],
   ['ours, no split-K', (r) => cell(r.variants.unsplit)],
+  ['ours, Q, K, V projections apart', (r) => cell(r.variants['qkv-apart'])],
   ['ours, attention 4 threads per row', (r) => cell(r.variants.lanes, (v) => `${ms(v)}${v.attentionLanes ? '' : ' (rows: no subgroups)'}`)],
   ['ours, subgroup product', (r) => cell(r.variants.subgroups, (v) => `${ms(v)} (${v.matmulSubgroups ? `G ${v.matmulSubgroups}` : 'tiled: no subgroups'})`)],
   ['ours, 128×128 tiles', (r) => cell(r.variants.wide)],

@@ -26,6 +26,7 @@
 #   fp16       --precision fp16: f16 inputs and storage, f32 accumulation, dynamic loss scaling ("n/a"
 #              without shader-f16)
 #   unsplit    split-K off (the dW products at BASE: 144 or 576 workgroups instead of 1,152)
+#   qkv-apart  the Q, K, V projections as three dense layers, not one product (96 dispatches more at BASE)
 #   lanes      the attention with 4 threads per row (a quarter of each head row in registers; "rows"
 #              where the adapter has no subgroups)
 #   subgroups  the subgroup matrix product (G = lanes sharing each A block; "tiled" without subgroups)
@@ -42,7 +43,7 @@
 # comparable only within one call. `--budget S` (default 480) bounds the whole run: nothing new starts
 # after S seconds (a lent GPU's command runs at most 10 minutes, its session 15), and what did not run
 # says "skipped"; then the product kernels alone at BASE's shapes, where time is left.
-VARIANTS=fused,fp16,unsplit,lanes,subgroups,wide,wide-auto,times-fp32,times-fp16,times-lanes,anew,submit64,pipelined,stock
+VARIANTS=fused,fp16,unsplit,qkv-apart,lanes,subgroups,wide,wide-auto,times-fp32,times-fp16,times-lanes,anew,submit64,pipelined,stock
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 OUT=.gpu-bench
