@@ -56,7 +56,7 @@ describeOnWebgpu('bind groups found again', () => {
       for (const s of anew) expect(s.made).toBe(s.dispatches)
       // the optimizer's step-dependent uniforms (bias corrections) are new each step, and so their bind groups
       for (const s of reused.slice(3)) expect(s.made, JSON.stringify(reused)).toBeLessThanOrEqual(4)
-      expect(reused[5].dispatches).toBeGreaterThan(80)
+      expect(reused[5].dispatches).toBeGreaterThan(70) // config A: 79 (95 before the Q, K, V projections were one product)
     } finally {
       tf.dispose([batch.inputIds, batch.tokenTypeIds, batch.attentionMask])
     }
