@@ -82,16 +82,22 @@ const lanePlace = () => /* wgsl */ `
   let lane = place % LANES;
   let blk = decode(wid, nw, place / LANES);`
 
+/** The key tiles the forward and dQ walk: K, V and the mask's values, in workgroup memory. */
+const kvTiles = (dims: Dims) => `var<workgroup> kTile: array<f32, ${dims.tile * dims.hd}>;
+var<workgroup> vTile: array<f32, ${dims.tile * dims.hd}>;
+var<workgroup> maskTile: array<f32, ${dims.tile}>;`
+
+/** The entry point down to the thread's place: 64 rows × LANES threads, workgroups past the blocks return. */
+const laneEntry = (entryArgs: string) => `@compute @workgroup_size(${64 * LANES})
+fn main(${entryArgs}, ${LANE_ENTRY_ARGS}) {
+  if (!inRange(wid, nw)) { return; }
+  ${lanePlace()}`
+
 /** The forward: context and row statistics (and with `pack` the packed Q | K | V and context), as attention.ts's. */
 export function forwardLanesCode(dims: Dims, read: HalfRead, pack: boolean, entryArgs: string): string {
   return /* wgsl */ `${LANE_WGSL}
-var<workgroup> kTile: array<f32, ${dims.tile * dims.hd}>;
-var<workgroup> vTile: array<f32, ${dims.tile * dims.hd}>;
-var<workgroup> maskTile: array<f32, ${dims.tile}>;
-@compute @workgroup_size(${64 * LANES})
-fn main(${entryArgs}, ${LANE_ENTRY_ARGS}) {
-  if (!inRange(wid, nw)) { return; }
-  ${lanePlace()}
+${kvTiles(dims)}
+${laneEntry(entryArgs)}
   let rowAt = (blk.seq0 + blk.row) * u.H + blk.col0;
   let at = rowAt + lane; // this lane's column d is at + d·LANES
   var qPart: array<f32, PART>;
@@ -157,10 +163,7 @@ export function dkdvLanesCode(dims: Dims, read: HalfRead, entryArgs: string, int
 var<workgroup> qTile: array<f32, ${dims.tile * dims.hd}>;
 var<workgroup> dcTile: array<f32, ${dims.tile * dims.hd}>;
 var<workgroup> rowTile: array<f32, ${dims.tile * 3}>;
-@compute @workgroup_size(${64 * LANES})
-fn main(${entryArgs}, ${LANE_ENTRY_ARGS}) {
-  if (!inRange(wid, nw)) { return; }
-  ${lanePlace()}
+${laneEntry(entryArgs)}
   let j = blk.row;
   let at = (blk.seq0 + j) * u.H + blk.col0 + lane;
   var kPart: array<f32, PART>;
@@ -210,13 +213,8 @@ fn main(${entryArgs}, ${LANE_ENTRY_ARGS}) {
 export function dqLanesCode(dims: Dims, read: HalfRead, entryArgs: string, into = false): string {
   const out = into ? 'out0[qkvIndex(0u, blk.seq0 + blk.row, blk.col0 + lane + d * LANES)]' : 'out0[at + d * LANES]'
   return /* wgsl */ `${LANE_WGSL}
-var<workgroup> kTile: array<f32, ${dims.tile * dims.hd}>;
-var<workgroup> vTile: array<f32, ${dims.tile * dims.hd}>;
-var<workgroup> maskTile: array<f32, ${dims.tile}>;
-@compute @workgroup_size(${64 * LANES})
-fn main(${entryArgs}, ${LANE_ENTRY_ARGS}) {
-  if (!inRange(wid, nw)) { return; }
-  ${lanePlace()}
+${kvTiles(dims)}
+${laneEntry(entryArgs)}
   let at = (blk.seq0 + blk.row) * u.H + blk.col0 + lane;
   var qPart: array<f32, PART>;
   var dcPart: array<f32, PART>;

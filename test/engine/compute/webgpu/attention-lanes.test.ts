@@ -12,15 +12,13 @@ import { afterAll, afterEach, expect, it } from 'vitest'
 import { attentionLanesFor, setLaneSumsInMemory } from '../../../../engine/compute/webgpu/attention-lanes'
 import { setAttentionLanes } from '../../../../engine/compute/webgpu/flags'
 import { webgpuInternals } from '../../../../engine/compute/webgpu/runner'
-import { dropoutParams } from '../../../../engine/compute/webgpu/wgsl'
 import { attentionCore } from '../../../../engine/model/ops/attention'
 import { train } from '../../../../engine/train/loop'
 import { randomValues } from '../../model/ops/compare'
 import { TINY_BERT, tinyConfig } from '../../train/tiny-config'
-import { keptByHash } from './dropout-hash'
+import { flashInputs, plainAttention } from './flash-reference'
 import { describeOnWebgpu } from './on-webgpu'
 
-const t = (shape: number[], seed: number, scale = 1) => tf.tensor(randomValues(shape.reduce((a, b) => a * b, 1), seed).map((x) => x * scale), shape)
 
 /** Context and dq, dk, dv of sum(attention · fixed weights). */
 async function valueAndGrads(f: (...xs: tf.Tensor[]) => tf.Tensor, make: () => tf.Tensor[]): Promise<Float32Array[]> {
@@ -79,21 +77,11 @@ describeOnWebgpu('flash attention with 4 threads per row', () => {
     if (!device.features.has('subgroups')) return // the lanes never run here: attentionLanesFor says ''
     const seed = 2024
     for (const [B, T, H, heads, padded, qScale] of CASES) {
-      const make = () => {
-        const mask = new Float32Array(B * T)
-        padded.forEach((p, b) => mask.fill(-3.4028234663852886e38, b * T + T - p, b * T + T))
-        return [t([B, T, H], 51, 2 * qScale), t([B, T, H], 52, 2), t([B, T, H], 53, 2), tf.tensor(mask, [B, 1, 1, T])]
-      }
+      const make = flashInputs(B, T, H, padded, qScale)
       for (const rate of [0, 0.3]) {
         const label = `B ${B}, T ${T}, H ${H}, heads ${heads}, q × ${qScale}, dropout ${rate}`
         const fused = (q: tf.Tensor, k: tf.Tensor, v: tf.Tensor, m: tf.Tensor) => attentionCore(q as tf.Tensor3D, k as tf.Tensor3D, v as tf.Tensor3D, m as tf.Tensor4D, { heads, dropoutRate: rate, seed })
-        const { seedWord, threshold, scale } = dropoutParams(rate, seed)
-        const factors = new Float32Array(B * heads * T * T).map((_, i) => (rate === 0 ? 1 : keptByHash(i, seedWord, threshold) ? scale : 0))
-        const plain = (q: tf.Tensor, k: tf.Tensor, v: tf.Tensor, m: tf.Tensor) => {
-          const split = (a: tf.Tensor) => a.reshape([B, T, heads, H / heads]).transpose([0, 2, 1, 3])
-          const probs = tf.softmax(tf.matMul(split(q), split(k), false, true).mul((H / heads) ** -0.5).add(m), -1).mul(tf.tensor(factors, [B, heads, T, T]))
-          return tf.matMul(probs, split(v)).transpose([0, 2, 1, 3]).reshape([B, T, H])
-        }
+        const plain = plainAttention(B, T, H, heads, rate, seed)
         setAttentionLanes(false)
         const rows = await valueAndGrads(fused, make)
         setAttentionLanes(true)

@@ -15,6 +15,7 @@ import { dropoutParams } from '../../../../engine/compute/webgpu/wgsl'
 import { AdamW, Lamb, clipByGlobalNorm } from '../../../../engine/train/optimizers'
 import { expectClose, randomValues } from '../../model/ops/compare'
 import { keptByHash } from './dropout-hash'
+import { flashInputs, plainAttention } from './flash-reference'
 import { describeOnWebgpu } from './on-webgpu'
 
 /** Value and gradients of sum(f(inputs) · fixed weights) w.r.t. every input, read asynchronously. */
@@ -158,22 +159,11 @@ describeOnWebgpu('fused WGSL kernels against the cpu backend', () => {
       [2, 130, 24, 3, [7, 0], 1e-3], // scores near 0: rows near uniform, dk tiny
     ] as const
     for (const [B, T, H, heads, padded, qScale] of cases) {
-      const make = () => {
-        const mask = new Float32Array(B * T)
-        padded.forEach((p, b) => mask.fill(-3.4028234663852886e38, b * T + T - p, b * T + T))
-        return [t([B, T, H], 51, 2 * qScale), t([B, T, H], 52, 2), t([B, T, H], 53, 2), tf.tensor(mask, [B, 1, 1, T])]
-      }
+      const make = flashInputs(B, T, H, padded, qScale)
       for (const rate of [0, 0.3]) {
         const label = `B ${B}, T ${T}, H ${H}, heads ${heads}, q × ${qScale}, dropout ${rate}`
         const fusedF = (q: tf.Tensor, k: tf.Tensor, v: tf.Tensor, m: tf.Tensor) => attentionCore(q as tf.Tensor3D, k as tf.Tensor3D, v as tf.Tensor3D, m as tf.Tensor4D, { heads, dropoutRate: rate, seed })
-        // the reference: split heads, softmax(Q·Kᵀ·scale + mask), × the hash mask's factors by index
-        // item·T² + i·T + j written out element by element, ·V, merge heads
-        const factors = new Float32Array(B * heads * T * T).map((_, i) => (rate === 0 ? 1 : kept(i, rate, seed) ? dropoutParams(rate, seed).scale : 0))
-        const plainF = (q: tf.Tensor, k: tf.Tensor, v: tf.Tensor, m: tf.Tensor) => {
-          const split = (a: tf.Tensor) => a.reshape([B, T, heads, H / heads]).transpose([0, 2, 1, 3])
-          const probs = tf.softmax(tf.matMul(split(q), split(k), false, true).mul((H / heads) ** -0.5).add(m), -1).mul(tf.tensor(factors, [B, heads, T, T]))
-          return tf.matMul(probs, split(v)).transpose([0, 2, 1, 3]).reshape([B, T, H])
-        }
+        const plainF = plainAttention(B, T, H, heads, rate, seed) // the hash mask written out by index
         expect(hasFusedKernel('MengziAttention')).toBe(true)
         const gpu = (await valueAndGrads(fusedF, make)).slice(0, 4) // context, dq, dk, dv (the mask gets no gradient)
         await tf.setBackend('cpu')
