@@ -138,7 +138,7 @@ export function matmulVariant(args: MatmulArgs, device?: SubgroupDevice): Varian
     share,
     wide: share === 0 && wideTiles(args),
     rowSums: args.rowSums === true,
-    splitK: false, // decided with the tile side, in matmulOutputs
+    splitK: false, // decided in matmulOutputs (matmulSplit)
   }
 }
 
