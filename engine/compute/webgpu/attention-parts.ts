@@ -7,7 +7,7 @@ import { HALF_BITS_WGSL, halfLoad, type HalfRead } from './half'
 import { bindings, dispatch, f32, grid, u32, type Uniform, type WebgpuBackendInternals } from './runner'
 import { DROPOUT_WGSL, FLAT_INDEX_WGSL, dropoutParams } from './wgsl'
 
-/** Threads per workgroup, one per query row (forward, dQ) or key row (dK, dV). */
+/** Rows per workgroup, query rows (forward, dQ) or key rows (dK, dV): a thread each (attention.ts) or LANES (attention-lanes.ts). */
 export const ROWS = 64
 /** Floats per shared tile: two tiles (K and V, or Q and dC) of 1,536 take 12 KB of WebGPU's default 16 KB. */
 export const TILE_FLOATS = 1536
@@ -57,7 +57,7 @@ export function qkvLoadAt(read: HalfRead, name: 'q' | 'k' | 'v', row: string, co
  * WGSL for element `i` of Q, K or V as the kernel reads it (`read`): f32 (fp32), f32 rounded to f16 as it
  * loads, or from the packed Q | K | V buffer `qkv` (QKV_AT_WGSL).
  */
-export function qkvLoad(read: HalfRead, name: 'q' | 'k' | 'v', i: string): string {
+function qkvLoad(read: HalfRead, name: 'q' | 'k' | 'v', i: string): string {
   return read === 'packed' ? `qkvAt(${'qkv'.indexOf(name)}u, ${i})` : halfLoad(read, name, i)
 }
 

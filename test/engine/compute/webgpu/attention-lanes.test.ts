@@ -14,24 +14,14 @@ import { setAttentionLanes } from '../../../../engine/compute/webgpu/flags'
 import { webgpuInternals } from '../../../../engine/compute/webgpu/runner'
 import { attentionCore } from '../../../../engine/model/ops/attention'
 import { train } from '../../../../engine/train/loop'
-import { randomValues } from '../../model/ops/compare'
 import { TINY_BERT, tinyConfig } from '../../train/tiny-config'
 import { flashInputs, plainAttention } from './flash-reference'
+import { valueAndGrads } from './value-and-grads'
 import { describeOnWebgpu } from './on-webgpu'
 
 
-/** Context and dq, dk, dv of sum(attention · fixed weights). */
-async function valueAndGrads(f: (...xs: tf.Tensor[]) => tf.Tensor, make: () => tf.Tensor[]): Promise<Float32Array[]> {
-  const inputs = make()
-  const tensors = tf.tidy(() => {
-    const value = f(...inputs)
-    const weights = tf.tensor(randomValues(value.size, 77), value.shape)
-    return [value, ...tf.grads((...xs: tf.Tensor[]) => f(...xs).mul(weights).sum())(inputs)]
-  })
-  const out = await Promise.all(tensors.slice(0, 4).map(async (x) => Float32Array.from(await x.data())))
-  tf.dispose([...tensors, ...inputs])
-  return out
-}
+/** Context and dq, dk, dv of sum(attention · fixed weights) (the mask gets no gradient). */
+const attentionGrads = async (f: (...xs: tf.Tensor[]) => tf.Tensor, make: () => tf.Tensor[]) => (await valueAndGrads(f, make)).slice(0, 4)
 
 /** |a − b| ≤ tol · (1 + the largest |b| of the output), per output. */
 function expectNear(a: Float32Array[], b: Float32Array[], tol: number, label: string) {
@@ -83,19 +73,19 @@ describeOnWebgpu('flash attention with 4 threads per row', () => {
         const fused = (q: tf.Tensor, k: tf.Tensor, v: tf.Tensor, m: tf.Tensor) => attentionCore(q as tf.Tensor3D, k as tf.Tensor3D, v as tf.Tensor3D, m as tf.Tensor4D, { heads, dropoutRate: rate, seed })
         const plain = plainAttention(B, T, H, heads, rate, seed)
         setAttentionLanes(false)
-        const rows = await valueAndGrads(fused, make)
+        const rows = await attentionGrads(fused, make)
         setAttentionLanes(true)
-        const lanes = await valueAndGrads(fused, make)
+        const lanes = await attentionGrads(fused, make)
         await tf.setBackend('cpu')
-        const cpu = await valueAndGrads(plain, make)
+        const cpu = await attentionGrads(plain, make)
         await tf.setBackend('webgpu')
         const tol = qScale === 30 ? 1e-4 : 2e-5
         expectNear(lanes, cpu, tol, `${label}: lanes against cpu`)
         expectNear(lanes, rows, tol, `${label}: lanes against a thread per row`)
         setLaneSumsInMemory(true)
-        sameBits(await valueAndGrads(fused, make), lanes, `${label}: sums through workgroup memory`)
+        sameBits(await attentionGrads(fused, make), lanes, `${label}: sums through workgroup memory`)
         setLaneSumsInMemory(false)
-        if (T === 130) sameBits(await valueAndGrads(fused, make), lanes, `${label}: again`)
+        if (T === 130) sameBits(await attentionGrads(fused, make), lanes, `${label}: again`)
       }
     }
   })

@@ -16,20 +16,9 @@ import { AdamW, Lamb, clipByGlobalNorm } from '../../../../engine/train/optimize
 import { expectClose, randomValues } from '../../model/ops/compare'
 import { keptByHash } from './dropout-hash'
 import { flashInputs, plainAttention } from './flash-reference'
+import { valueAndGrads } from './value-and-grads'
 import { describeOnWebgpu } from './on-webgpu'
 
-/** Value and gradients of sum(f(inputs) · fixed weights) w.r.t. every input, read asynchronously. */
-async function valueAndGrads(f: (...xs: tf.Tensor[]) => tf.Tensor, make: () => tf.Tensor[]): Promise<Float32Array[]> {
-  const inputs = make()
-  const tensors = tf.tidy(() => {
-    const value = f(...inputs)
-    const weights = tf.tensor(randomValues(value.size, 77), value.shape)
-    return [value, ...tf.grads((...xs: tf.Tensor[]) => f(...xs).mul(weights).sum())(inputs)]
-  })
-  const out = await Promise.all(tensors.map(async (t) => Float32Array.from(await t.data())))
-  tf.dispose([...tensors, ...inputs])
-  return out
-}
 
 /** The same computation on webgpu (our kernels) and on cpu (the tfjs composition). */
 async function onBoth(f: (...xs: tf.Tensor[]) => tf.Tensor, make: () => tf.Tensor[]): Promise<[Float32Array[], Float32Array[]]> {
