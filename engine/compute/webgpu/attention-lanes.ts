@@ -104,11 +104,11 @@ ${laneEntry(entryArgs)}
   var acc: array<f32, PART>;
   var s: array<f32, TILE>;
   for (var d = 0u; d < PART; d++) { qPart[d] = ${qkvLoadAt(read, 'q', 'blk.seq0 + blk.row', 'blk.col0 + lane + d * LANES')}; }${pack ? `
-  let words = u.B * u.T * u.H / 2u;
   if (blk.live) {
     for (var d = 0u; d < PART / 2u; d++) {
       let c = 2u * (d * LANES + lane);
-      out2[(rowAt + c) / 2u] = packHalf2(q[rowAt + c], q[rowAt + c + 1u]);
+      let g = qkvIndex(0u, blk.seq0 + blk.row, blk.col0 + c);
+      out2[packedIndex(0u, blk.seq0 + blk.row, blk.col0 + c) / 2u] = packHalf2(q[g], q[g + 1u]);
     }
   }
   let kvWriter = groupIndex(wid, nw) % ((u.T + ROWS - 1u) / ROWS) == 0u;` : ''}

@@ -47,26 +47,15 @@ export function uniforms({ B, T, H, heads }: Dims, scale: number, rate: number, 
   return [...u32(B, T, H, heads), ...f32(scale), ...u32(rate > 0 ? 1 : 0, d.seedWord, d.threshold), ...f32(d.scale), ...u32(layout.S, layout.O)]
 }
 
-/** WGSL for element (row, col) of Q, K or V as the kernel reads it (qkvLoad), at the layout's place (QkvLayout). */
-export function qkvLoadAt(read: HalfRead, name: 'q' | 'k' | 'v', row: string, col: string): string {
-  // the packed copies (fp16 storage) are always apart, [B·T, H] each
-  return read === 'packed' ? qkvLoad(read, name, `(${row}) * u.H + ${col}`) : qkvLoad(read, name, `qkvIndex(${'qkv'.indexOf(name)}u, ${row}, ${col})`)
-}
-
 /**
- * WGSL for element `i` of Q, K or V as the kernel reads it (`read`): f32 (fp32), f32 rounded to f16 as it
- * loads, or from the packed Q | K | V buffer `qkv` (QKV_AT_WGSL).
+ * WGSL for element (row, col) of Q, K or V as the kernel reads it (`read`): f32 (fp32), f32 rounded to
+ * f16 as it loads, or from the forward's packed copy `qkv`; at the layout's place (QkvLayout, WGSL
+ * qkvIndex; packed: packedIndex).
  */
-function qkvLoad(read: HalfRead, name: 'q' | 'k' | 'v', i: string): string {
-  return read === 'packed' ? `qkvAt(${'qkv'.indexOf(name)}u, ${i})` : halfLoad(read, name, i)
+export function qkvLoadAt(read: HalfRead, name: 'q' | 'k' | 'v', row: string, col: string): string {
+  const which = `${'qkv'.indexOf(name)}u`
+  return read === 'packed' ? halfLoad('packed', 'qkv', `packedIndex(${which}, ${row}, ${col})`) : halfLoad(read, name, `qkvIndex(${which}, ${row}, ${col})`)
 }
-
-// Element i of Q (0), K (1) or V (2) in the packed buffer, each 2·⌈n / 2⌉ elements after the previous.
-const QKV_AT_WGSL = /* wgsl */ `
-fn qkvAt(which: u32, i: u32) -> f32 {
-  let e = which * ((u.B * u.T * u.H + 1u) & ~1u) + i;
-  return ${halfLoad('packed', 'qkv', 'e')};
-}`
 
 /**
  * Keys t0 … t0 + n − 1 of this (sequence, head) into shared memory: K, V and their mask values (the
@@ -77,9 +66,12 @@ fn qkvAt(which: u32, i: u32) -> f32 {
 export function loadKvTile(read: HalfRead, pack: boolean, threads = 'ROWS'): string {
   const load = pack
     ? `for (var e = 2u * lid; e < n * HD; e += 2u * ${threads}) {
-      let g = (blk.seq0 + t0 + e / HD) * u.H + blk.col0 + e % HD; // even
-      let kw = packHalf2(k[g], k[g + 1u]);
-      let vw = packHalf2(v[g], v[g + 1u]);
+      let r = blk.seq0 + t0 + e / HD;
+      let col = blk.col0 + e % HD; // even
+      let gk = qkvIndex(1u, r, col);
+      let gv = qkvIndex(2u, r, col);
+      let kw = packHalf2(k[gk], k[gk + 1u]);
+      let vw = packHalf2(v[gv], v[gv + 1u]);
       let kh = unpackHalf2(kw);
       let vh = unpackHalf2(vw);
       kTile[e] = kh.x;
@@ -87,8 +79,8 @@ export function loadKvTile(read: HalfRead, pack: boolean, threads = 'ROWS'): str
       vTile[e] = vh.x;
       vTile[e + 1u] = vh.y;
       if (kvWriter) {
-        out2[words + g / 2u] = kw;
-        out2[2u * words + g / 2u] = vw;
+        out2[packedIndex(1u, r, col) / 2u] = kw;
+        out2[packedIndex(2u, r, col) / 2u] = vw;
       }
     }`
     : `for (var e = lid; e < n * HD; e += ${threads}) {
@@ -108,7 +100,6 @@ export function loadKvTile(read: HalfRead, pack: boolean, threads = 'ROWS'): str
 // last row so threads past T compute harmlessly and still reach every barrier).
 export const prelude = ({ hd, tile }: Dims, read: HalfRead, pack: boolean) => /* wgsl */ `
 ${read === 'f32' && !pack ? '' : HALF_BITS_WGSL}
-${read === 'packed' ? QKV_AT_WGSL : ''}
 const HD = ${hd}u;
 const TILE = ${tile}u;
 const ROWS = ${ROWS}u;
@@ -124,6 +115,9 @@ fn decode(wid: vec3<u32>, nw: vec3<u32>, lid: u32) -> Block {
   return Block(item, item / u.heads, (item % u.heads) * HD, (item / u.heads) * u.T, min(row, u.T - 1u), row < u.T);
 }
 fn qkvIndex(which: u32, row: u32, col: u32) -> u32 { return row * u.S + which * u.O + col; }
+// in the packed f16 copy (fp16 storage): as the f32 one is laid out, one [B·T, 3H] (O > 0), or three
+// [B·T, H], each 2·⌈n / 2⌉ elements after the previous (O = 0)
+fn packedIndex(which: u32, row: u32, col: u32) -> u32 { return qkvIndex(which, row, col) + select(which * ((u.B * u.T * u.H + 1u) & ~1u), 0u, u.O > 0u); }
 fn inRange(wid: vec3<u32>, nw: vec3<u32>) -> bool { return groupIndex(wid, nw) < u.B * u.heads * ((u.T + ROWS - 1u) / ROWS); }`
 
 export const element = (t: TensorInfo) => (t.dtype === 'int32' ? 'u32' : 'f32')

@@ -22,7 +22,8 @@
 // and dC stay f32. With attr `keepHalf` (ops/attention.ts sets it under f16 storage while the tape
 // records) the forward also writes, packed f16, what the backward reads of Q, K, V and the context, so
 // that the f32 ones are freed after the forward (half the bytes kept): Q, K, V in one buffer, Q | K | V
-// each from an even element (the forward binds 8 storage buffers, WebGPU's default maximum), and the
+// each from an even element (the forward binds 8 storage buffers, WebGPU's default maximum), or laid out
+// as the one [B·T, 3H] product they come from (qkv-attention.ts; attention-parts.ts packedIndex), and the
 // context, which the attention output dense layer keeps too (one copy, ops/dense.ts's shared halves).
 // Written by the forward from values in registers (each thread its query row's Q and context; the first
 // query block of each sequence and head the K and V tiles it loads anyway): no extra reads, and no
@@ -39,7 +40,8 @@ import { ENTRY_ARGS, FLAT_INDEX_WGSL } from './wgsl'
 /**
  * (q, k, v [B, T, H], mask [B, 1, 1, T]; attrs heads, scale, rate, seed, keepHalf) → [context [B, T, H],
  * row statistics [B, heads, T, 2]: max, 1/Σexp], and with keepHalf (fp16) [packed Q | K | V: int32
- * [3·⌈n / 2⌉], packed context: int32 [⌈n / 2⌉]], n = B·T·H.
+ * [3·⌈n / 2⌉] (laid out as `layout`'s, attention-parts.ts packedIndex), packed context: int32 [⌈n / 2⌉]],
+ * n = B·T·H.
  */
 export const attentionWebgpuConfig = webgpuKernel('MengziAttention', (backend, inputs, attrs) => attentionForward(backend, inputs, attrs, inputs.q.shape))
 
@@ -54,7 +56,6 @@ export function attentionForward(backend: WebgpuBackendInternals, { q, k, v, mas
   const read = halfRead(q) // f32 (fp32) or rounded as it loads (fp16)
   const keep = keepHalf === true && read === 'round'
   const pack = keep && dims.hd % 2 === 0
-  if (keep && layout.S !== H) throw new Error('attention: the packed f16 copies are written only for Q, K, V apart')
   const words = halfWords(B * T * H)
   const context = output(backend, [B, T, H])
   const stats = output(backend, [B, dims.heads, T, 2])
@@ -73,9 +74,11 @@ fn main(${ENTRY_ARGS}) {
   var acc: array<f32, ${dims.hd}>;
   var s: array<f32, ${dims.tile}>;
   for (var c = 0u; c < HD; c++) { qRow[c] = ${qkvLoadAt(read, 'q', 'blk.seq0 + blk.row', 'blk.col0 + c')}; }${pack ? `
-  let words = u.B * u.T * u.H / 2u;
   if (blk.live) {
-    for (var c = 0u; c < HD; c += 2u) { out2[(at + c) / 2u] = packHalf2(q[at + c], q[at + c + 1u]); }
+    for (var c = 0u; c < HD; c += 2u) {
+      let g = qkvIndex(0u, blk.seq0 + blk.row, blk.col0 + c);
+      out2[packedIndex(0u, blk.seq0 + blk.row, blk.col0 + c) / 2u] = packHalf2(q[g], q[g + 1u]);
+    }
   }
   // the first query block of each (sequence, head) loads every key: it stores K and V
   let kvWriter = groupIndex(wid, nw) % ((u.T + ROWS - 1u) / ROWS) == 0u;` : ''}
@@ -113,10 +116,12 @@ ${loadKvTile(read, pack)}
   }
 }`, outs, [['q', q], ['k', k], ['v', v], ['mask', mask]], uniforms(dims, scale as number, rate as number, seed as number, layout), lanes)
   if (!keep || pack) return outs
-  // head size odd: the copies packed after, in the same layout
+  // head size odd: the copies packed after, in the same layout (one product: packed as it is)
+  const contextHalf = packHalf(backend, context)
+  if (layout.S !== H) return [context, stats, packHalf(backend, q), contextHalf]
   const qkv = output(backend, [3 * words], 'int32')
   ;[q, k, v].forEach((x, i) => packHalf(backend, x, { out: qkv, word: i * words }))
-  return [context, stats, qkv, packHalf(backend, context)]
+  return [context, stats, qkv, contextHalf]
 }
 
 /**

@@ -14,8 +14,9 @@ import * as tf from '@tensorflow/tfjs'
 import { noGradient } from '../../compute/grads'
 import { hasFusedKernel, runFused } from '../../compute/kernels/fused'
 import { halfStorageOn, qkvFusionOn } from '../../compute/webgpu/flags'
-import { shareHalf } from './dense'
+import { savedInput, shareHalf } from './dense'
 import { dropout } from './dropout'
+import { reshapeKeepingNothing } from './reshape'
 
 export interface AttentionOptions {
   heads: number
@@ -82,18 +83,26 @@ export interface Projections {
  * Self-attention from x [B, T, H] through its projections, as one op where the backend has it (webgpu:
  * MengziQkvAttention, Q, K and V as one [B·T, 3H] product read in place by the attention; flags.ts
  * setQkvFusion): the same forward bits as the projections apart and attentionCore, gradients within
- * rounding. Null where it does not apply (another backend, f16 storage, a mask of another shape): the
+ * rounding. Under fp16 storage it keeps what the projections apart would: x's f16 copy (the dense
+ * layers' savedInput), QKV's and the context's (the latter shared with the output dense layer). Null
+ * where it does not apply (another backend, a mask of another shape, an odd H under f16 storage): the
  * caller projects apart.
  */
 export function fusedSelfAttention(x: tf.Tensor3D, p: Projections, mask: tf.Tensor4D, options: AttentionOptions): tf.Tensor3D | null {
   const [B, T, H] = x.shape
   const fits = x.dtype === 'float32' && mask.dtype === 'float32' && mask.shape.join() === [B, 1, 1, T].join() && p.wq.shape.join() === [H, H].join()
-  if (!fits || !qkvFusionOn() || halfStorageOn() || !hasFusedKernel('MengziQkvAttention')) return null
+  // (the weights' f16 copies are stacked as whole words)
+  if (!fits || !qkvFusionOn() || (halfStorageOn() && H % 2 !== 0) || !hasFusedKernel('MengziQkvAttention')) return null
   const { heads, dropoutRate, seed } = options
-  const attrs = { heads, scale: (H / heads) ** -0.5, rate: dropoutRate, seed: dropoutRate > 0 ? seed >>> 0 : 0, keepHalf: false }
+  const keepHalf = halfStorageOn() && tf.engine().isTapeOn()
+  const attrs = { heads, scale: (H / heads) ** -0.5, rate: dropoutRate, seed: dropoutRate > 0 ? seed >>> 0 : 0, keepHalf }
+  const rows = reshapeKeepingNothing<tf.Tensor2D>(x, [B * T, H]) // (under f16 storage x itself is not kept)
+  const keptX = savedInput(rows)
+  let contextHalf: tf.Tensor | undefined
   const op = tf.customGrad(((xs: tf.Tensor, wq: tf.Tensor, bq: tf.Tensor, wk: tf.Tensor, bk: tf.Tensor, wv: tf.Tensor, bv: tf.Tensor, m: tf.Tensor, save: tf.GradSaveFunc) => {
-    const [context, stats, qkv] = runFused('MengziQkvAttention', { x: xs, wq, bq, wk, bk, wv, bv, mask: m }, attrs)
-    save([xs, wq, wk, wv, qkv, m, context, stats])
+    const [context, stats, qkv, ctxHalf] = runFused('MengziQkvAttention', { x: xs, wq, bq, wk, bk, wv, bv, mask: m }, attrs)
+    if (ctxHalf) contextHalf = tf.keep(ctxHalf)
+    save([keptX === rows ? xs : keptX, wq, wk, wv, qkv, m, ctxHalf ?? context, stats])
     return {
       value: context,
       gradFunc: (dy: tf.Tensor, [sx, swq, swk, swv, sqkv, sm, sc, ss]: tf.Tensor[]) => [
@@ -102,5 +111,10 @@ export function fusedSelfAttention(x: tf.Tensor3D, p: Projections, mask: tf.Tens
       ],
     }
   }) as unknown as Parameters<typeof tf.customGrad>[0]) as unknown as (...xs: tf.Tensor[]) => tf.Tensor3D
-  return op(x.reshape([B * T, H]), p.wq, p.bq, p.wk, p.bk, p.wv, p.bv, mask)
+  const context = op(rows, p.wq, p.bq, p.wk, p.bk, p.wv, p.bv, mask)
+  if (contextHalf) {
+    shareHalf(context, contextHalf.clone()) // in this scope, disposed with the forward's other tensors
+    contextHalf.dispose()
+  }
+  return context
 }

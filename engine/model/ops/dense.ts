@@ -20,8 +20,8 @@ export function shareHalf(x: tf.Tensor, half: tf.Tensor): void {
   halves.set(x.dataId, half)
 }
 
-/** What the backward of a dense layer keeps of x: x itself, or its f16 copy under fp16 storage. */
-function savedInput(x: tf.Tensor): tf.Tensor {
+/** What the backward of a dense layer (or the fused self-attention, ops/attention.ts) keeps of x: x itself, or its f16 copy under fp16 storage. */
+export function savedInput(x: tf.Tensor): tf.Tensor {
   if (!halfStorageOn() || !tf.engine().isTapeOn() || !hasFusedKernel('MengziPackHalf')) return x
   const held = halves.get(x.dataId)
   if (held && !held.isDisposed) return held

@@ -88,17 +88,20 @@ describeOnWebgpu('fp16 mixed precision on webgpu', () => {
       restore()
       return values
     }
-    // the Q, K, V projections apart in both (with f16 storage off they could be one product, whose
-    // gradients differ by rounding: qkv-attention.test.ts), so that only the storage differs
-    const fusion = setQkvFusion(false)
-    const stored = await lossAndGradients()
-    setHalfStorage(false)
+    // the Q, K, V projections as one product (the default) and apart, each the same under both storages
     try {
-      const loading = await lossAndGradients()
-      loading.forEach((v, i) => expect(Buffer.from(v.buffer).equals(Buffer.from(stored[i].buffer)), i === 0 ? 'loss' : `gradient ${i}`).toBe(true))
+      for (const fusion of [true, false]) {
+        setQkvFusion(fusion)
+        const stored = await lossAndGradients()
+        setHalfStorage(false)
+        const loading = await lossAndGradients()
+        setHalfStorage(true)
+        const label = fusion ? 'one product' : 'apart'
+        loading.forEach((v, i) => expect(Buffer.from(v.buffer).equals(Buffer.from(stored[i].buffer)), `${label}: ${i === 0 ? 'loss' : `gradient ${i}`}`).toBe(true))
+      }
     } finally {
       setHalfStorage(true)
-      setQkvFusion(fusion)
+      setQkvFusion(true)
       tf.dispose([batch.inputIds, batch.tokenTypeIds, batch.attentionMask, attentionMask])
     }
   })
@@ -108,6 +111,10 @@ describeOnWebgpu('fp16 mixed precision on webgpu', () => {
     const fp32 = await stepMemory(model, 'fp32', 4, 32)
     const fp16 = await stepMemory(model, 'fp16', 4, 32)
     expect(fp16.keptForBackward).toBeLessThan(fp32.keptForBackward)
+    // the Q, K, V projections as one product keep what they keep apart: x, Q | K | V and the context in f16
+    setQkvFusion(false)
+    const apart = await stepMemory(model, 'fp16', 4, 32).finally(() => setQkvFusion(true))
+    expect(fp16.keptForBackward).toBe(apart.keptForBackward)
     // H: 2 bytes per value of the arena (parameters padded to CHUNK); no other copy left after the step
     const weights = initWeights({ config: model, heads: [{ kind: 'mlm' }], pooler: false }, 42)
     const padded = [...weights.values()].reduce((n, w) => n + Math.ceil(w.size / CHUNK) * CHUNK, 0)

@@ -2,8 +2,8 @@
 // ops/attention.ts fusedSelfAttention) against the projections apart (three dense layers and the
 // attention core) on webgpu and against tfjs cpu running the plain composition: the context bit for bit
 // the apart one's, the gradients of x and of the six projection tensors within rounding; ragged T,
-// padding, dropout, one and four threads per row, f16 inputs rounded as they load; where it does not
-// apply; and a tiny-model training run: 8 dispatches fewer per layer and step, the losses within rounding.
+// padding, dropout, one and four threads per row, f16 inputs rounded as they load or stored in f16 (the
+// same bits either way); where it does not apply; and a tiny-model training run: 8 dispatches fewer per layer and step, the losses within rounding.
 import * as tf from '@tensorflow/tfjs'
 import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
@@ -134,22 +134,46 @@ describeOnWebgpu('self-attention with the Q, K, V projections as one product', (
     expectNear(one, three, 2e-5, 'f16 inputs')
   })
 
-  it('does not apply under f16 storage, with the setting off, or off webgpu', async () => {
+  it('under f16 storage: the same bits as f16 inputs rounded as they load, the context bit for bit the projections apart', async () => {
+    setMatmulInputs('f16')
+    const oddHead: Case = { B: 2, T: 9, H: 6, heads: 2, padded: [2, 0], rate: 0.2 } // head size 3: the copies packed after the kernel
+    for (const c of [CASES[1], CASES[2], oddHead]) {
+      for (const lanes of [false, true]) {
+        setAttentionLanes(lanes)
+        const label = `${JSON.stringify(c)}${lanes ? ', 4 threads per row' : ''}`
+        setHalfStorage(true)
+        const stored = await valueAndGrads(c, fused)
+        const three = await valueAndGrads(c, apart)
+        setHalfStorage(false)
+        const loading = await valueAndGrads(c, fused)
+        stored.forEach((v, i) => expect(Buffer.from(v.buffer).equals(Buffer.from(loading[i].buffer)), `${label}: output ${i} as rounding as it loads`).toBe(true))
+        expect(Buffer.from(stored[0].buffer).equals(Buffer.from(three[0].buffer)), `${label}: context bit for bit`).toBe(true)
+        expectNear(stored, three, 2e-3, `${label}: against apart`) // f16 inputs of products in other associations
+      }
+    }
+  })
+
+  it('does not apply with the setting off, off webgpu, or under f16 storage with H odd', async () => {
     const c = CASES[0]
     const ins = inputs(c)
-    const call = () => fusedSelfAttention(ins[0] as tf.Tensor3D, projections(ins.slice(1, 7)), ins[7] as tf.Tensor4D, { heads: c.heads, dropoutRate: 0, seed: 0 })
+    const call = (x = ins) => fusedSelfAttention(x[0] as tf.Tensor3D, projections(x.slice(1, 7)), x[7] as tf.Tensor4D, { heads: c.heads, dropoutRate: 0, seed: 0 })
     const on = call()
     expect(on).not.toBeNull()
     on?.dispose()
-    setMatmulInputs('f16') // f16 storage is on by default: the attention's packed copies are written apart
-    expect(call()).toBeNull()
-    setMatmulInputs('f32')
     setQkvFusion(false)
     expect(call()).toBeNull()
     setQkvFusion(true)
+    setMatmulInputs('f16') // f16 storage is on by default: the weights' f16 copies are stacked as whole words
+    const odd = inputs({ ...c, H: 9 })
+    expect(call(odd)).toBeNull()
+    setHalfStorage(false)
+    const rounding = call(odd)
+    expect(rounding).not.toBeNull()
+    tf.dispose([rounding!, ...odd])
+    setMatmulInputs('f32')
     await tf.setBackend('cpu')
     const onCpu = inputs(c)
-    expect(fusedSelfAttention(onCpu[0] as tf.Tensor3D, projections(onCpu.slice(1, 7)), onCpu[7] as tf.Tensor4D, { heads: c.heads, dropoutRate: 0, seed: 0 })).toBeNull()
+    expect(call(onCpu)).toBeNull()
     tf.dispose(onCpu)
     await tf.setBackend('webgpu')
     tf.dispose(ins)
