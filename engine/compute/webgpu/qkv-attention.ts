@@ -85,7 +85,7 @@ export const qkvAttentionWebgpuConfig = webgpuKernel('MengziQkvAttention', (back
 export const qkvAttentionGradWebgpuConfig = webgpuKernel('MengziQkvAttentionGrad', (backend, { dcontext, x, wq, wk, wv, qkv, mask, context, saved }, attrs) => {
   const H = wq.shape[0]
   const N = sizeFromShape(dcontext.shape) / H
-  const operands = qkv.dtype === 'int32' ? { qkv } : { q: qkv, k: qkv, v: qkv }
+  const operands: Record<string, TensorInfo> = qkv.dtype === 'int32' ? { qkv } : { q: qkv, k: qkv, v: qkv }
   const [dqkv] = attentionBackward(backend, { dcontext, ...operands, mask, context, saved }, attrs, layoutOf(H, true))
   const w = stackedWeights(backend, [wq, wk, wv])
   const dx = matmul(backend, { a: dqkv, b: w, M: N, N: H, K: 3 * H })
