@@ -1,8 +1,11 @@
 // MengziScatterAddRows on webgpu: the gradient of a row lookup (embedding tables, masked-position
 // gathers), table[ids[i]] += rows[i]. Deterministic without atomics: invocation (column c, bucket k)
 // walks all ids in order and adds only rows whose id ≡ k (mod BUCKETS), so each table element has one
-// writer and one summation order (tfjs-webgpu's UnsortedSegmentSum adds with float atomics, in
-// whatever order the GPU runs, which breaks exact resume).
+// writer and one summation order, the ids' (a sequential f32 sum from 0; tfjs-webgpu's
+// UnsortedSegmentSum adds with float atomics, in whatever order the GPU runs, which breaks exact
+// resume). The element being summed stays in a register while its id repeats (runs: the token types'
+// segments, 2 ids for all B·T rows), stored when another id of the bucket comes and reloaded if it
+// comes back: the same sums, without a dependent load and store per row.
 import type { TensorInfo } from '@tensorflow/tfjs'
 import { bindings, dispatch, grid, output, u32, webgpuKernel, type WebgpuBackendInternals } from './runner'
 import { ENTRY_ARGS, FLAT_INDEX_WGSL } from './wgsl'
@@ -41,12 +44,19 @@ fn main(@builtin(global_invocation_id) g: vec3<u32>) {
   let c = g.x;
   let bucket = i32(g.y);
   if (c >= u.H) { return; }
+  var current = -1; // the id whose element is in acc
+  var acc = 0.0;
   for (var i = 0u; i < u.N; i++) {
     let id = ids[i];
     if (id < 0 || id >= u.V || id == u.skip || id % ${BUCKETS} != bucket) { continue; }
-    let k = u32(id) * u.H + c;
-    out[k] = out[k] + rows[i * u.H + c];
+    if (id != current) {
+      if (current >= 0) { out[u32(current) * u.H + c] = acc; }
+      current = id;
+      acc = out[u32(id) * u.H + c];
+    }
+    acc = acc + rows[i * u.H + c];
   }
+  if (current >= 0) { out[u32(current) * u.H + c] = acc; }
 }`,
     outputs: [out],
     inputs: [rows, ids],

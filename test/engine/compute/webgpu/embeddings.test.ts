@@ -5,7 +5,7 @@
 import * as tf from '@tensorflow/tfjs'
 import { expect, it } from 'vitest'
 import { lossAndGrads } from '../../../../engine/compute/grads'
-import { hasFusedKernel } from '../../../../engine/compute/kernels/fused'
+import { hasFusedKernel, runFused } from '../../../../engine/compute/kernels/fused'
 import { additiveMask, bertEncoder, EVAL, gatherRows, type BertInputs } from '../../../../engine/model/bert'
 import type { BertConfig } from '../../../../engine/model/config'
 import { mlmLoss } from '../../../../engine/model/heads'
@@ -86,6 +86,23 @@ describeOnWebgpu('row lookups and the embedding sum on webgpu', () => {
     const [gpu, cpu] = await onBoth(() => valueAndGrads(f, () => [t([10, 37], 4)]))
     expect(gpu.value).toEqual(cpu.value)
     expectGradsClose(gpu.grads, cpu.grads, 1e-6, 'gather')
+  })
+
+  it('scatter-add of rows: each table element the sequential f32 sum in id order, bit for bit (runs of an id, ids coming back, ids out of range, the skipped id)', async () => {
+    const [N, H, V, skip] = [40, 5, 20, 3]
+    // runs (segments of token types), ids of one bucket alternating (1 and 17), out of range, the skip id
+    const idValues = Array.from({ length: N }, (_, i) => (i < 12 ? 1 : i < 20 ? [17, 1, 17, 3, -1, 20, 4, 4][i - 12] : (i * 7) % V))
+    const rowValues = randomValues(N * H, 31).map((x, i) => x * 10 ** ((i % 7) - 3)) // magnitudes 1e-3 … 1e3: the order shows
+    const expected = new Float32Array(V * H)
+    idValues.forEach((id, i) => {
+      if (id < 0 || id >= V || id === skip) return
+      for (let c = 0; c < H; c++) expected[id * H + c] = Math.fround(expected[id * H + c] + rowValues[i * H + c])
+    })
+    const rows = tf.tensor(rowValues, [N, H])
+    const ids = ints(idValues, [N])
+    const [table] = runFused('MengziScatterAddRows', { rows, ids }, { tableRows: V, skipId: skip })
+    expect(Array.from(await table.data())).toEqual(Array.from(expected))
+    tf.dispose([rows, ids, table])
   })
 
   it('additive mask: the composition bit for bit, from int32 and float32 masks', async () => {
