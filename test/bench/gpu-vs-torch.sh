@@ -26,7 +26,8 @@
 #   fp16       --precision fp16: f16 inputs and storage, f32 accumulation, dynamic loss scaling ("n/a"
 #              without shader-f16)
 #   unsplit    split-K off (the dW products at BASE: 144 or 576 workgroups instead of 1,152)
-#   qkv-apart  the Q, K, V projections as three dense layers, not one product (96 dispatches more at BASE)
+#   qkv-apart  the Q, K, V projections as three dense layers, not one product (9 dispatches more per
+#              layer at BASE's bench batch, 108 a step)
 #   lanes      the attention with 4 threads per row (a quarter of each head row in registers; "rows"
 #              where the adapter has no subgroups)
 #   subgroups  the subgroup matrix product (G = lanes sharing each A block; "tiled" without subgroups)
