@@ -37,6 +37,7 @@ const VARIANTS: Record<string, Variant> = {
   anew: { settings: [set(setBindGroupReuse, false)] },
   unsplit: { settings: [set(setMatmulSplitK, false)] },
   'qkv-apart': { settings: [set(setQkvFusion, false)] },
+  'fp16-qkv-apart': { options: { precision: 'fp16' }, settings: [set(setQkvFusion, false)] },
   lanes: { settings: [set(setAttentionLanes, true)] },
   submit64: { options: { submitEvery: 64 } },
   pipelined: { options: { pipelined: true } },
