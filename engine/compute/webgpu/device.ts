@@ -20,6 +20,12 @@ export interface AdapterReport {
   /** The device is opened with 'subgroups' when the adapter has it, and workgroup reductions (wgsl.ts) use them if their shader compiles there. */
   subgroups: boolean
   /**
+   * The adapter's subgroup sizes, as "32" or "4–64" (smallest–largest; NVIDIA 32, AMD 32–64, Intel
+   * 8–32, lavapipe its SIMD width / 32): what the subgroup kernels' lanes divide. Absent where Dawn
+   * does not say.
+   */
+  subgroupSizes?: string
+  /**
    * The subgroup matrix products the adapter offers (Dawn's chromium-experimental-subgroup-matrix: tensor
    * cores through Vulkan's cooperative matrices), as "f16×f16→f32 16×16×16" (inputs, result, M×N×K);
    * none of our kernels uses them yet. Absent or empty: none.
@@ -59,6 +65,7 @@ export function reportAdapter(adapter: GpuAdapter): AdapterReport {
     software: softwareAdapterReason(info, adapter.isFallbackAdapter),
     f16: adapter.features.has('shader-f16'),
     subgroups: adapter.features.has('subgroups'),
+    ...(info.subgroupMinSize ? { subgroupSizes: sizesOf(info.subgroupMinSize, info.subgroupMaxSize ?? info.subgroupMinSize) } : {}),
     subgroupMatrices: (info.subgroupMatrixConfigs ?? []).map((c) => `${c.componentType}×${c.componentType}→${c.resultComponentType} ${c.M}×${c.N}×${c.K}`),
     limits: {
       maxStorageBuffersPerShaderStage: l.maxStorageBuffersPerShaderStage,
@@ -70,11 +77,14 @@ export function reportAdapter(adapter: GpuAdapter): AdapterReport {
   }
 }
 
-/** One line: "adapter mesa software llvmpipe: Mesa 25.0.7… [software: a fallback adapter]; shader-f16, subgroups (in reductions); 16 storage buffers/stage, 32 KiB workgroup memory, max buffer 4096 MiB". */
+const sizesOf = (min: number, max: number) => (min === max ? String(min) : `${min}–${max}`)
+
+/** One line: "adapter mesa software llvmpipe: Mesa 25.0.7… [software: a fallback adapter]; shader-f16, subgroups of 8 (in reductions); 16 storage buffers/stage, 32 KiB workgroup memory, max buffer 4096 MiB". */
 export function describeAdapter(r: AdapterReport): string {
   const name = [r.vendor || 'unknown vendor', r.architecture, r.description || r.device].filter(Boolean).join(' ')
   const used = matmulSubgroupsSetting() === false ? 'in reductions' : 'in reductions and the product' // the product's kernel is opt-in (flags.ts)
-  const features = [r.f16 ? 'shader-f16' : 'no shader-f16', r.subgroups ? `subgroups (${used})` : 'no subgroups'].join(', ')
+  const sizes = r.subgroupSizes ? ` of ${r.subgroupSizes}` : ''
+  const features = [r.f16 ? 'shader-f16' : 'no shader-f16', r.subgroups ? `subgroups${sizes} (${used})` : 'no subgroups'].join(', ')
   // the wide product is opt-in too, and gives way to the subgroup one
   const tile = matmulTileSetting()
   const tiles = tile !== 64 && !(r.subgroups && matmulSubgroupsSetting() !== false) ? (tile === 128 ? '; 128×128 product tiles' : '; 128×128 product tiles for large products') : ''

@@ -67,6 +67,24 @@ describe('subgroup matrices', () => {
     if (adapter) expect(adapter.subgroupMatrices).toEqual([]) // lavapipe has no cooperative matrices
     if (adapter) expect(describeAdapter(adapter)).not.toContain('subgroup matrices')
   })
+
+  it('reports the subgroup sizes (one, or smallest–largest) and names them in the backend line', () => {
+    const fake = {
+      info: { ...info('amd', 'rdna-3', 'Radeon RX 7900 XTX', ''), subgroupMinSize: 32, subgroupMaxSize: 64 },
+      features: new Set(['subgroups']),
+      limits: { maxStorageBuffersPerShaderStage: 8, maxComputeWorkgroupStorageSize: 16384, maxComputeInvocationsPerWorkgroup: 256, maxStorageBufferBindingSize: 2 ** 27, maxBufferSize: 2 ** 28 },
+      requestDevice: async () => ({}) as never,
+    }
+    const amd = reportAdapter(fake)
+    expect(amd.subgroupSizes).toBe('32–64')
+    expect(describeAdapter(amd)).toContain('no shader-f16, subgroups of 32–64 (in reductions)')
+    expect(reportAdapter({ ...fake, info: { ...fake.info, subgroupMinSize: 32, subgroupMaxSize: 32 } }).subgroupSizes).toBe('32')
+    const unsaid = reportAdapter({ ...fake, info: info('amd', 'rdna-3', 'x', '') })
+    expect(unsaid.subgroupSizes).toBeUndefined()
+    expect(describeAdapter(unsaid)).toContain('subgroups (in reductions)')
+    // lavapipe has one size, its SIMD width / 32 (subgroups-32.test.ts checks the report against the kernels')
+    if (adapter?.subgroups && /llvmpipe/.test(adapter.description)) expect(adapter.subgroupSizes).toMatch(/^\d+$/)
+  })
 })
 
 describeOnWebgpu('the backend ladder with the adapter Dawn finds here', () => {

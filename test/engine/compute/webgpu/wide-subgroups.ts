@@ -37,6 +37,7 @@ export function wideSubgroupSuite(size: 32 | 64): void {
 
     it(`the kernels run with subgroups of ${size}`, async () => {
       expect(adapter!.subgroups).toBe(true)
+      expect(adapter!.subgroupSizes).toBe(String(size)) // as Settings and the backend line report it
       expect(await subgroupSize()).toBe(size)
     })
 
