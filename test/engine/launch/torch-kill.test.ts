@@ -41,12 +41,25 @@ const config = (maxRestarts: number) => ({
   checkpointEvery: 4,
 })
 
-/** SIGKILLs rank 1 once the database holds `atStep` loss points; resolves with the step count seen then. */
+/** Steps the trainer has logged in the run's metrics.jsonl (its own file: the database follows it, later). */
+function stepsLogged(runDir: string): number {
+  const file = join(runDir, 'metrics.jsonl')
+  const text = fs.existsSync(file) ? fs.readFileSync(file, 'utf8') : ''
+  // (a line being written may be partial: only whole lines count)
+  return text.split('\n').slice(0, -1).filter((l) => typeof (JSON.parse(l) as { loss?: unknown }).loss === 'number').length
+}
+
+/**
+ * SIGKILLs rank 1 once the trainer has logged `atStep` steps; resolves with the steps logged then. Read
+ * from the trainer's file, not the database: under load the database's points lag the trainer by steps,
+ * and a kill timed by them came after the next checkpoint.
+ */
 function killRankOneAt(start: TrainingStart, atStep: number): Promise<number> {
-  const pidFile = join(wb.layout.runs, String(start.runId), 'ranks', 'rank-1.pid')
+  const runDir = join(wb.layout.runs, String(start.runId))
+  const pidFile = join(runDir, 'ranks', 'rank-1.pid')
   return new Promise((resolve) => {
     const timer = setInterval(() => {
-      const seen = metricSeries(wb.db, start.runId, 'loss').steps.length
+      const seen = stepsLogged(runDir)
       if (seen >= atStep) {
         clearInterval(timer)
         process.kill(Number(fs.readFileSync(pidFile, 'utf8')), 'SIGKILL')
