@@ -1,7 +1,9 @@
 // LayerNorm values and gradients, softmax cross-entropy's loss and dlogits, and a global gradient norm
 // with the clipped gradients, on the current backend: the kernels whose workgroup reductions (wgsl.ts)
-// use subgroups where the device has them (subgroups.test.ts, wide-subgroups.ts).
+// use subgroups where the device has them (subgroups.test.ts, wide-subgroups.ts); and the three ways
+// those tests compare them.
 import * as tf from '@tensorflow/tfjs'
+import { setWebgpuSubgroups } from '../../../../engine/compute/webgpu/flags'
 import { layerNorm } from '../../../../engine/model/ops/layer-norm'
 import { softmaxCrossEntropy } from '../../../../engine/model/ops/softmax-cross-entropy'
 import { clipByGlobalNorm } from '../../../../engine/train/optimizers'
@@ -28,4 +30,19 @@ export async function reductions(): Promise<Float32Array[]> {
   const values = await Promise.all(all.map(async (v) => Float32Array.from(await v.data())))
   tf.dispose([...all, x, gamma, beta, logits, ...grads.values()])
   return values
+}
+
+/** reductions() on webgpu as set (subgroups where the device has them), then with the barrier tree, then on tfjs cpu; subgroups allowed again after. */
+export async function reductionsThreeWays(): Promise<{ asSet: Float32Array[]; tree: Float32Array[]; cpu: Float32Array[] }> {
+  const asSet = await reductions()
+  setWebgpuSubgroups(false)
+  try {
+    const tree = await reductions()
+    await tf.setBackend('cpu')
+    const cpu = await reductions()
+    return { asSet, tree, cpu }
+  } finally {
+    await tf.setBackend('webgpu')
+    setWebgpuSubgroups(true)
+  }
 }

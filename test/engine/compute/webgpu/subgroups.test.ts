@@ -9,7 +9,7 @@ import { webgpuInternals } from '../../../../engine/compute/webgpu/runner'
 import { reductionsUseSubgroups } from '../../../../engine/compute/webgpu/wgsl'
 import { expectClose } from '../../model/ops/compare'
 import { adapter, describeOnWebgpu } from './on-webgpu'
-import { reductions } from './reductions'
+import { reductionsThreeWays } from './reductions'
 
 describeOnWebgpu('workgroup reductions with and without subgroups', () => {
   afterEach(() => setWebgpuSubgroups(true))
@@ -18,13 +18,10 @@ describeOnWebgpu('workgroup reductions with and without subgroups', () => {
     const device = webgpuInternals(tf.backend()).device
     expect(reductionsUseSubgroups(device)).toBe(adapter!.subgroups)
     expect(device.features.has('subgroups')).toBe(adapter!.subgroups) // the device was opened with it
-    const withSubgroups = await reductions()
     setWebgpuSubgroups(false)
-    expect(reductionsUseSubgroups(device)).toBe(false)
-    const tree = await reductions()
-    await tf.setBackend('cpu')
-    const cpu = await reductions()
-    await tf.setBackend('webgpu')
+    expect(reductionsUseSubgroups(device)).toBe(false) // the tree, as reductionsThreeWays runs it second
+    setWebgpuSubgroups(true)
+    const { asSet: withSubgroups, tree, cpu } = await reductionsThreeWays()
     expectClose(withSubgroups, cpu, 5e-5)
     expectClose(tree, cpu, 5e-5)
   })

@@ -19,7 +19,7 @@ import { expectClose } from '../../model/ops/compare'
 import { flashInputs, plainAttention } from './flash-reference'
 import { checkCases, SUBGROUP_CASES, subgroupSize } from './matmul-subgroup-cases'
 import { adapter, describeOnWebgpu } from './on-webgpu'
-import { reductions } from './reductions'
+import { reductionsThreeWays } from './reductions'
 import { valueAndGrads } from './value-and-grads'
 
 export function wideSubgroupSuite(size: 32 | 64): void {
@@ -43,12 +43,7 @@ export function wideSubgroupSuite(size: 32 | 64): void {
 
     it('workgroup reductions (LayerNorm, softmax cross-entropy, global norm) equal tfjs cpu and the barrier tree', async () => {
       expect(reductionsUseSubgroups(webgpuInternals(tf.backend()).device)).toBe(true)
-      const withSubgroups = await reductions()
-      setWebgpuSubgroups(false)
-      const tree = await reductions()
-      await tf.setBackend('cpu')
-      const cpu = await reductions()
-      await tf.setBackend('webgpu')
+      const { asSet: withSubgroups, tree, cpu } = await reductionsThreeWays()
       expectClose(withSubgroups, cpu, 5e-5)
       expectClose(withSubgroups, tree, 5e-5)
     })
