@@ -16,20 +16,12 @@ import { attentionCore } from '../../../../engine/model/ops/attention'
 import { train } from '../../../../engine/train/loop'
 import { TINY_BERT, tinyConfig } from '../../train/tiny-config'
 import { flashInputs, plainAttention } from './flash-reference'
-import { valueAndGrads } from './value-and-grads'
+import { expectNear, valueAndGrads } from './value-and-grads'
 import { describeOnWebgpu } from './on-webgpu'
 
 
 /** Context and dq, dk, dv of sum(attention · fixed weights) (the mask gets no gradient). */
 const attentionGrads = async (f: (...xs: tf.Tensor[]) => tf.Tensor, make: () => tf.Tensor[]) => (await valueAndGrads(f, make)).slice(0, 4)
-
-/** |a − b| ≤ tol · (1 + the largest |b| of the output), per output. */
-function expectNear(a: Float32Array[], b: Float32Array[], tol: number, label: string) {
-  a.forEach((x, o) => {
-    const scale = 1 + Math.max(...Array.from(b[o], Math.abs))
-    for (let i = 0; i < x.length; i++) if (!(Math.abs(x[i] - b[o][i]) <= tol * scale)) expect.fail(`${label}, output ${o} element ${i}: ${x[i]} against ${b[o][i]}`)
-  })
-}
 
 const sameBits = (a: Float32Array[], b: Float32Array[], label: string) =>
   a.forEach((x, o) => expect(Buffer.from(x.buffer).equals(Buffer.from(b[o].buffer)), `${label}, output ${o} bit for bit`).toBe(true))

@@ -15,6 +15,7 @@ import { TINY_BERT } from '../../train/tiny-config'
 import { randomValues } from '../../model/ops/compare'
 import { countGpuWork } from './count-gpu-work'
 import { describeOnWebgpu } from './on-webgpu'
+import { valueAndGrads } from './value-and-grads'
 
 const t = (shape: number[], seed: number) => tf.tensor(randomValues(shape.reduce((a, b) => a * b, 1), seed), shape)
 const ints = (values: number[], shape: number[]) => tf.tensor(values, shape, 'int32')
@@ -34,17 +35,10 @@ function expectGradsClose(actual: Float32Array[], expected: Float32Array[], tol:
   })
 }
 
-/** The value of f(tables) and the gradients of sum(f · fixed weights) w.r.t. every table, read asynchronously. */
-async function valueAndGrads(f: (...xs: tf.Tensor[]) => tf.Tensor, make: () => tf.Tensor[]): Promise<{ value: Float32Array; grads: Float32Array[] }> {
-  const inputs = make()
-  const tensors = tf.tidy(() => {
-    const value = f(...inputs)
-    const weights = tf.tensor(randomValues(value.size, 77), value.shape)
-    return [value, ...tf.grads((...xs: tf.Tensor[]) => f(...xs).mul(weights).sum())(inputs)]
-  })
-  const out = await Promise.all(tensors.map(async (x) => Float32Array.from(await x.data())))
-  tf.dispose([...tensors, ...inputs])
-  return { value: out[0], grads: out.slice(1) }
+/** The value of f(tables) and the gradients of sum(f · fixed weights) w.r.t. every table. */
+async function valueAndTableGrads(f: (...xs: tf.Tensor[]) => tf.Tensor, make: () => tf.Tensor[]): Promise<{ value: Float32Array; grads: Float32Array[] }> {
+  const [value, ...grads] = await valueAndGrads(f, make)
+  return { value, grads }
 }
 
 /** `run` on webgpu (our kernels), then on cpu (the tfjs composition). */
@@ -71,7 +65,7 @@ describeOnWebgpu('row lookups and the embedding sum on webgpu', () => {
       const make = () => [t([V, H], 1), t([2, H], 2), t([P, H], 3)]
       const f = (words: tf.Tensor, types: tf.Tensor, positions: tf.Tensor) =>
         embeddingSum({ words: words as tf.Tensor2D, types: types as tf.Tensor2D, positions: positions as tf.Tensor2D }, ints(idValues, [B, T]) as tf.Tensor2D, ints(typeValues, [B, T]) as tf.Tensor2D, 0)
-      const [gpu, cpu] = await onBoth(() => valueAndGrads(f, make))
+      const [gpu, cpu] = await onBoth(() => valueAndTableGrads(f, make))
       expect(gpu.value, `[${B}, ${T}, ${H}] forward`).toEqual(cpu.value)
       expectGradsClose(gpu.grads, cpu.grads, 1e-6, `[${B}, ${T}, ${H}]`)
       // the pad row gets no gradient; positions past T get zeros
@@ -83,7 +77,7 @@ describeOnWebgpu('row lookups and the embedding sum on webgpu', () => {
   it('row gather (the MLM head\'s masked rows): the rows bit for bit, the table gradient within rounding', async () => {
     const ids = [4, 0, 4, 9, 2, 4, 7]
     const f = (table: tf.Tensor) => gatherRows(table as tf.Tensor2D, ints(ids, [ids.length]))
-    const [gpu, cpu] = await onBoth(() => valueAndGrads(f, () => [t([10, 37], 4)]))
+    const [gpu, cpu] = await onBoth(() => valueAndTableGrads(f, () => [t([10, 37], 4)]))
     expect(gpu.value).toEqual(cpu.value)
     expectGradsClose(gpu.grads, cpu.grads, 1e-6, 'gather')
   })

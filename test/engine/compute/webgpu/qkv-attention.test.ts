@@ -17,6 +17,7 @@ import { train } from '../../../../engine/train/loop'
 import { randomValues } from '../../model/ops/compare'
 import { TINY_BERT, tinyConfig } from '../../train/tiny-config'
 import { describeOnWebgpu } from './on-webgpu'
+import { expectNear, valueAndGrads } from './value-and-grads'
 
 const MASKED = -3.4028234663852886e38
 const t = (shape: number[], seed: number, scale = 1) => tf.tensor(randomValues(shape.reduce((a, b) => a * b, 1), seed).map((x) => x * scale), shape)
@@ -56,35 +57,20 @@ function fused(c: Case, x: tf.Tensor, p: Projections, mask: tf.Tensor) {
   return out
 }
 
-/** The context and the gradients of sum(context · fixed weights) w.r.t. x and the six projection tensors. */
-async function valueAndGrads(c: Case, f: typeof apart): Promise<Float32Array[]> {
-  const ins = inputs(c)
-  const mask = ins[7]
-  const out = tf.tidy(() => {
-    const g = (...xs: tf.Tensor[]) => f(c, xs[0], projections(xs.slice(1, 7)), mask)
-    const value = g(...ins.slice(0, 7))
-    const weights = tf.tensor(randomValues(value.size, 77), value.shape)
-    return [value, ...tf.grads((...xs: tf.Tensor[]) => g(...xs).mul(weights).sum())(ins.slice(0, 7))]
-  })
-  const values = await Promise.all(out.map(async (o) => Float32Array.from((await o.data()) as Float32Array)))
-  tf.dispose([...out, ...ins])
-  return values
-}
+/** The context and the gradients of sum(context · fixed weights) w.r.t. x and the six projection tensors (the mask's left out). */
+const probe = async (c: Case, f: typeof apart): Promise<Float32Array[]> =>
+  (await valueAndGrads((x, ...rest) => f(c, x, projections(rest.slice(0, 6)), rest[6]), () => inputs(c))).slice(0, 8)
 
 /**
  * |a − b| ≤ tol · (1 + the largest |b| of the output), per output. The key bias's gradient (output 5) is
  * 0 in exact arithmetic (a shift of every key's score by q·bk leaves the softmax as it is): both sides
  * only near 0 there, within tol · (1 + the largest |dWk|).
  */
-function expectNear(a: Float32Array[], b: Float32Array[], tol: number, label: string) {
+function expectProjectionsNear(a: Float32Array[], b: Float32Array[], tol: number, label: string) {
   expect(a).toHaveLength(b.length)
   const keyBias = 1 + Math.max(...Array.from(b[4], Math.abs))
   for (const side of [a[5], b[5]]) for (let i = 0; i < side.length; i++) if (!(Math.abs(side[i]) <= 10 * tol * keyBias)) expect.fail(`${label}, the key bias's gradient element ${i}: ${side[i]}, not near 0`)
-  a.forEach((x, o) => {
-    if (o === 5) return
-    const scale = 1 + Math.max(...Array.from(b[o], Math.abs))
-    for (let i = 0; i < x.length; i++) if (!(Math.abs(x[i] - b[o][i]) <= tol * scale)) expect.fail(`${label}, output ${o} element ${i}: ${x[i]} against ${b[o][i]}`)
-  })
+  expectNear(a, b, tol, label, [5])
 }
 
 const CASES: Case[] = [
@@ -110,16 +96,16 @@ describeOnWebgpu('self-attention with the Q, K, V projections as one product', (
       for (const lanes of [false, true]) {
         setAttentionLanes(lanes)
         const label = `${JSON.stringify(c)}${lanes ? ', 4 threads per row' : ''}`
-        const one = await valueAndGrads(c, fused)
-        const three = await valueAndGrads(c, apart)
+        const one = await probe(c, fused)
+        const three = await probe(c, apart)
         expect(Buffer.from(one[0].buffer).equals(Buffer.from(three[0].buffer)), `${label}: context bit for bit`).toBe(true)
-        expectNear(one, three, 2e-5, `${label}: against apart`)
+        expectProjectionsNear(one, three, 2e-5, `${label}: against apart`)
         // (dropout on cpu is another op's mask: kernels.test.ts checks the webgpu mask against the hash)
         if (lanes || c.rate > 0) continue
         await tf.setBackend('cpu')
-        const cpu = await valueAndGrads(c, apart) // the plain composition: tfjs matMul and ops on cpu
+        const cpu = await probe(c, apart) // the plain composition: tfjs matMul and ops on cpu
         await tf.setBackend('webgpu')
-        expectNear(one, cpu, 2e-5, `${label}: against cpu`)
+        expectProjectionsNear(one, cpu, 2e-5, `${label}: against cpu`)
       }
     }
   })
@@ -128,10 +114,10 @@ describeOnWebgpu('self-attention with the Q, K, V projections as one product', (
     setMatmulInputs('f16')
     setHalfStorage(false)
     const c = CASES[1]
-    const one = await valueAndGrads(c, fused)
-    const three = await valueAndGrads(c, apart)
+    const one = await probe(c, fused)
+    const three = await probe(c, apart)
     expect(Buffer.from(one[0].buffer).equals(Buffer.from(three[0].buffer))).toBe(true)
-    expectNear(one, three, 2e-5, 'f16 inputs')
+    expectProjectionsNear(one, three, 2e-5, 'f16 inputs')
   })
 
   it('under f16 storage: the same bits as f16 inputs rounded as they load, the context bit for bit the projections apart', async () => {
@@ -142,13 +128,13 @@ describeOnWebgpu('self-attention with the Q, K, V projections as one product', (
         setAttentionLanes(lanes)
         const label = `${JSON.stringify(c)}${lanes ? ', 4 threads per row' : ''}`
         setHalfStorage(true)
-        const stored = await valueAndGrads(c, fused)
-        const three = await valueAndGrads(c, apart)
+        const stored = await probe(c, fused)
+        const three = await probe(c, apart)
         setHalfStorage(false)
-        const loading = await valueAndGrads(c, fused)
+        const loading = await probe(c, fused)
         stored.forEach((v, i) => expect(Buffer.from(v.buffer).equals(Buffer.from(loading[i].buffer)), `${label}: output ${i} as rounding as it loads`).toBe(true))
         expect(Buffer.from(stored[0].buffer).equals(Buffer.from(three[0].buffer)), `${label}: context bit for bit`).toBe(true)
-        expectNear(stored, three, 2e-3, `${label}: against apart`) // f16 inputs of products in other associations
+        expectProjectionsNear(stored, three, 2e-3, `${label}: against apart`) // f16 inputs of products in other associations
       }
     }
   })
