@@ -11,6 +11,7 @@ import type { Precision } from '../compute/precision'
 import { setSubmitEvery } from '../compute/webgpu/flags'
 import { watchGpuWork, type GpuWork } from '../compute/webgpu/gpu-work'
 import { startKernelTimer, type KernelTimes } from '../compute/webgpu/kernel-timer'
+import { joinTunings, tunePendingMatmuls, type MatmulTuneReport } from '../compute/webgpu/matmul-tune'
 
 export type BenchConfigName = keyof typeof BENCH_CONFIGS
 
@@ -75,6 +76,11 @@ export interface TrainBenchResult {
   precision: Precision
   /** fp16: the loss scale after the last step, and how many steps overflowed (skipped); null in fp32. */
   lossScale: { scale: number; skipped: number } | null
+  /**
+   * webgpu with product tuning on (flags.ts setMatmulTuning; 'auto': hardware adapters): the tuning run
+   * after each warm-up step for the product classes it recorded (none with no warm-up); else null.
+   */
+  matmulTuning: MatmulTuneReport | null
 }
 
 /** Seeded integers in [0, n) (mulberry32), so every run and engine sees the same batch. */
@@ -139,6 +145,7 @@ export async function benchTrain(options: TrainBenchOptions): Promise<TrainBench
   const losses: number[] = []
   let lossScale: TrainBenchResult['lossScale'] = null
   let kernelTimes: KernelTimes | null = null
+  let matmulTuning: MatmulTuneReport | null = null
   try {
     let lastLanded = performance.now()
     let cpuMark = process.cpuUsage()
@@ -179,11 +186,18 @@ export async function benchTrain(options: TrainBenchOptions): Promise<TrainBench
         lastLanded = performance.now()
         cpuMark = process.cpuUsage()
         await land(await record(i))
-        continue
+      } else {
+        const step = await record(i)
+        if (unread) await land(unread)
+        unread = step
       }
-      const step = await record(i)
-      if (unread) await land(unread)
-      unread = step
+      if (onWebgpu && i < warmupSteps) {
+        // the products' kernels tuned on the device (matmul-tune.ts) before the timed steps
+        if (unread) await land(unread)
+        unread = null
+        matmulTuning = joinTunings(matmulTuning, await tunePendingMatmuls())
+        lastLanded = performance.now()
+      }
     }
     if (unread) await land(unread)
     lossScale = model.lossScale()
@@ -222,5 +236,6 @@ export async function benchTrain(options: TrainBenchOptions): Promise<TrainBench
     losses,
     precision,
     lossScale,
+    matmulTuning,
   }
 }

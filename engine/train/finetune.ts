@@ -31,6 +31,8 @@ import type { MetricValue } from './loop'
 import { assignWeights, pruneCheckpoints } from './checkpoint'
 import { readFinetuneCheckpoint, restoreBest, saveFinetuneCheckpoint } from './finetune-checkpoint'
 import { badInput } from '../errors'
+import { pendingProducts } from '../compute/webgpu/matmul-choice'
+import { describeTuning, tunePendingMatmuls } from '../compute/webgpu/matmul-tune'
 
 export interface FinetuneProgress {
   step: number
@@ -312,6 +314,12 @@ export async function finetune(config: FinetuneConfig, options: FinetuneOptions,
         read.catch(() => {}) // not unhandled meanwhile: the error surfaces where it is awaited
         await settle()
         unreported = { read, report }
+        if (pendingProducts().length > 0) {
+          // webgpu: product classes recorded for the first time (a longer batch, say), tuned on the device (matmul-tune.ts)
+          await settle()
+          const tuning = await tunePendingMatmuls()
+          if (tuning) hooks.log?.(describeTuning(tuning))
+        }
       }
       await settle() // the epoch's last step, before its evaluation and checkpoint
       const ev = await evaluate(model, weights, spec, dev, devFeatures, { batchSize: config.evalBatchSize, maxAnswerTokens: config.maxAnswerTokens })

@@ -21,6 +21,8 @@ import { readTokenManifest, TokenSplitReader, type SegmentBlock } from '../text/
 import { lossAndGrads } from '../compute/grads'
 import { Readback } from '../compute/read'
 import { usePrecision } from '../compute/precision'
+import { pendingProducts } from '../compute/webgpu/matmul-choice'
+import { describeTuning, tunePendingMatmuls } from '../compute/webgpu/matmul-tune'
 import { DynamicLossScale, type LossScaleOptions } from './loss-scale'
 import { createOptimizer, type Grads } from './optimizers'
 import { Rng } from '../compute/rng'
@@ -581,6 +583,15 @@ export async function train(config: TrainConfig, options: TrainOptions, hooks: T
         read.catch(() => {}) // not unhandled meanwhile: the error surfaces where it is awaited
         await settle() // the previous step's values, read while this step recorded
         unreported = { read, report }
+      }
+
+      if (pendingProducts().length > 0) {
+        // webgpu: the product classes this step recorded first, tuned on the device (matmul-tune.ts)
+        await settle()
+        const pauseStart = performance.now()
+        const tuning = await tunePendingMatmuls()
+        pausedMs += performance.now() - pauseStart
+        if (tuning) hooks.log?.(describeTuning(tuning))
       }
 
       const evalDue = config.evalEvery > 0 && at % config.evalEvery === 0 && at < config.totalSteps

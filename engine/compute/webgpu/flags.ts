@@ -131,6 +131,37 @@ export function matmulTileSetting(): MatmulTile {
 }
 
 /**
+ * Tuning the products' kernels on the device (matmul-tune.ts): each class of product the step records
+ * is replayed with every kernel that gives the same bits (64×64 tiles, 128×128 tiles, the subgroup
+ * kernel at each G the adapter's subgroups allow), checked bit for bit against the 64×64 kernel and
+ * timed, and the fastest runs from then on; the training loops tune between steps. 'auto' (the
+ * default): on for a hardware adapter, off for a software one; it stands aside while the tile or
+ * subgroup setting above asks for a kernel. MENGZI_WEBGPU_MATMUL_TUNE=0, 1 or auto sets it for a process.
+ */
+export type MatmulTuning = 'auto' | boolean
+
+/** MENGZI_WEBGPU_MATMUL_TUNE's value ('auto' when unset); a one-line reason for anything else. */
+export function tuningFromEnv(text: string | undefined): MatmulTuning {
+  if (text === undefined || text === '' || text === 'auto') return 'auto'
+  if (text === '0' || text === '1') return text === '1'
+  throw new Error(`MENGZI_WEBGPU_MATMUL_TUNE: expected 0 (off), 1 (on) or auto; got "${text}"`)
+}
+
+// 'auto' until the backend starts (start.ts), which applies MENGZI_WEBGPU_MATMUL_TUNE or refuses a bad one with its reason
+let matmulTuning: MatmulTuning = 'auto'
+
+/** Sets whether products are tuned on the device; returns the previous setting. */
+export function setMatmulTuning(setting: MatmulTuning): MatmulTuning {
+  const previous = matmulTuning
+  matmulTuning = setting
+  return previous
+}
+
+export function matmulTuningSetting(): MatmulTuning {
+  return matmulTuning
+}
+
+/**
  * The flash-attention kernels with several threads per row (attention-lanes.ts: 4 lanes each holding a
  * quarter of the head's columns, dot products summed across them by subgroup shuffles), off by default
  * until a GPU has timed them against one thread per row (attention.ts), whose 64-float rows (four of

@@ -36,6 +36,7 @@
 import type { TensorInfo } from '@tensorflow/tfjs'
 import { matmulInputsPrecision, matmulSplitKSetting, matmulTileSetting, matmulVec4On, type MatmulSplitK } from './flags'
 import { halfWords, type HalfOperand } from './half'
+import { currentSettings, productClass, tunedKernel, type ProductShape } from './matmul-choice'
 import { epilogue, fmas, prelude, readB, rowSumAdd, rowSumInit, rowSumStore, sharedAType, sharedBType, stageA, stageB, tileOrigin, TILE, TK, type Variant } from './matmul-parts'
 import { subgroupMatmulCode, subgroupShare, type SubgroupDevice } from './matmul-subgroups'
 import { WIDE_TILE, wideMatmulCode } from './matmul-wide'
@@ -123,7 +124,7 @@ export function matmulVariant(args: MatmulArgs, device?: SubgroupDevice): Varian
   const halfB = isHalf(args.b)
   // a packed operand's vec2<u32> loads also need its element offset aligned to 4
   const aligned = (o: Operand) => !isHalf(o) || o.offset % 4 === 0
-  return {
+  const v: Variant = {
     transA,
     transB,
     bias: args.bias != null,
@@ -139,6 +140,40 @@ export function matmulVariant(args: MatmulArgs, device?: SubgroupDevice): Varian
     wide: share === 0 && wideTiles(args),
     rowSums: args.rowSums === true,
     splitK: false, // decided in matmulOutputs (matmulSplit)
+  }
+  if (!device) return v
+  // tuned on the device (matmul-choice.ts): the kernel measured fastest for this class of product
+  const { M: m, N: n, K: k, batch = 1 } = args
+  const base = variantKey({ ...v, share: 0, wide: false })
+  const key = productClass(base, { M: m, N: n, K: k, batch }, matmulSplit(args, v).splits)
+  const tuned = tunedKernel(key, () => shapeOf(args), `${base} ${m}×${n}×${k}${batch > 1 ? ` ×${batch}` : ''}`)
+  return tuned ? { ...v, share: tuned.share, wide: tuned.share === 0 && tuned.wide } : v
+}
+
+/** The pipeline cache key of a variant: the kernel's name and everything its source depends on. */
+export function variantKey(v: Variant): string {
+  const flag = (on: boolean, name: string) => (on ? name : '-')
+  return `matmul-${flag(v.transA, 'tA')}${flag(v.transB, 'tB')}${flag(v.bias, 'bias')}${v.f16 ? 'f16' : 'f32'}${flag(v.halfA, 'hA')}${flag(v.halfB, 'hB')}${flag(v.gelu, 'gelu')}${flag(v.halfZ, 'hZ')}${flag(v.vecA, 'vA')}${flag(v.vecB, 'vB')}${flag(v.vecC, 'vC')}${v.share ? `-sg${v.share}` : ''}${v.wide ? '-w128' : ''}${v.rowSums ? '-rs' : ''}${v.splitK ? '-sk' : ''}`
+}
+
+function shapeOf(args: MatmulArgs): ProductShape {
+  const { M, N, K, batch = 1 } = args
+  return {
+    M,
+    N,
+    K,
+    batch,
+    transA: args.transA === true,
+    transB: args.transB === true,
+    strideA: args.strideA ?? M * K,
+    strideB: args.strideB ?? K * N,
+    bias: args.bias != null,
+    gelu: args.gelu === true,
+    packZ: args.packZ === true,
+    rowSums: args.rowSums === true,
+    halfA: isHalf(args.a) ? args.a.offset : null,
+    halfB: isHalf(args.b) ? args.b.offset : null,
+    settings: currentSettings(),
   }
 }
 
@@ -196,8 +231,7 @@ export function matmulOutputs(backend: WebgpuBackendInternals, args: MatmulArgs)
   // split: the kernel writes S partial products (and row sums) where S batches would go
   const outs = v.splitK ? [output(backend, [splits * M * N])] : v.gelu ? [output(backend, shape), z()] : [output(backend, shape)]
   if (v.rowSums) outs.push(output(backend, [splits * batch * M]))
-  const flag = (on: boolean, name: string) => (on ? name : '-')
-  const key = `matmul-${flag(v.transA, 'tA')}${flag(v.transB, 'tB')}${flag(v.bias, 'bias')}${v.f16 ? 'f16' : 'f32'}${flag(v.halfA, 'hA')}${flag(v.halfB, 'hB')}${flag(v.gelu, 'gelu')}${flag(v.halfZ, 'hZ')}${flag(v.vecA, 'vA')}${flag(v.vecB, 'vB')}${flag(v.vecC, 'vC')}${v.share ? `-sg${v.share}` : ''}${v.wide ? '-w128' : ''}${v.rowSums ? '-rs' : ''}${v.splitK ? '-sk' : ''}`
+  const key = variantKey(v)
   dispatch(backend, {
     key,
     label: `${key} ${M}×${N}×${K}${batch > 1 ? ` ×${batch}` : ''}${v.splitK ? ` k÷${splits}` : ''}`,

@@ -1,0 +1,191 @@
+// Tuning the products' kernels on the device (matmul-choice.ts, matmul-tune.ts), on real training
+// steps of the tiny model: which classes a step records, the check of every kernel against the 64×64
+// one, the choice by the measured times, the chosen kernels running from the next step with the same
+// losses bit for bit, the wall-clock timing, and a product the device cannot run set aside with the
+// device's message while the device stays usable.
+import * as tf from '@tensorflow/tfjs'
+import { afterEach, beforeEach, expect, it } from 'vitest'
+import type { Precision } from '../../../../engine/compute/precision'
+import { deviceFailure } from '../../../../engine/compute/webgpu/device'
+import { setMatmulTile, setMatmulTuning, type MatmulTuning } from '../../../../engine/compute/webgpu/flags'
+import { startKernelTimer } from '../../../../engine/compute/webgpu/kernel-timer'
+import { chooseKernel, currentSettings, kernelName, matmulChoices, pendingProducts, resetMatmulChoices, TILED, tunedKernel, type MatmulKernel } from '../../../../engine/compute/webgpu/matmul-choice'
+import { candidateKernels, describeTuning, MARGIN, tuneMatmuls, type TunedProduct } from '../../../../engine/compute/webgpu/matmul-tune'
+import { webgpuInternals } from '../../../../engine/compute/webgpu/runner'
+import { parseBertConfig } from '../../../../engine/model/checkpoint'
+import { benchBatch } from '../../../../engine/train/bench'
+import { createBenchModel, type BenchModel } from '../../../../engine/train/bench-model'
+import { TINY_BERT } from '../../train/tiny-config'
+import { adapter, describeOnWebgpu } from './on-webgpu'
+
+describeOnWebgpu('matmul tuning on the device', () => {
+  const config = parseBertConfig({ ...TINY_BERT, hidden_dropout_prob: 0, attention_probs_dropout_prob: 0 }, 'tiny')
+  let previous: MatmulTuning
+  beforeEach(() => {
+    resetMatmulChoices()
+    previous = setMatmulTuning(true)
+  })
+  afterEach(() => {
+    setMatmulTuning(previous)
+    resetMatmulChoices()
+  })
+
+  /** Runs `body` with a fresh tiny model (seed 7) and the fixed batch 4 × 24; disposes both. */
+  async function withModel<T>(precision: Precision, body: (step: () => Promise<number>) => Promise<T>): Promise<T> {
+    const model: BenchModel = createBenchModel(config, 7, precision)
+    const batch = benchBatch(config, 4, 24)
+    try {
+      return await body(async () => model.readLoss(await model.step(batch, 1e-3)))
+    } finally {
+      model.dispose()
+      tf.dispose([batch.inputIds, batch.tokenTypeIds, batch.attentionMask])
+    }
+  }
+
+  /** The kernel labels ("matmul-… M×N×K") of one step's products, by the kernel timer. */
+  async function productLabels(step: () => Promise<number>): Promise<{ loss: number; labels: string[] }> {
+    const timer = startKernelTimer()
+    const loss = await step()
+    const labels = (await timer.stop()).kernels.map((k) => k.kernel).filter((k) => k.startsWith('matmul-') && !k.startsWith('matmul-split-sum'))
+    return { loss, labels: labels.sort() }
+  }
+
+  /** The label a product of class `p` gets when kernel `k` runs it: the kernel's part in the pipeline key. */
+  const labelWith = (product: string, k: MatmulKernel) => {
+    const part = k.share ? `-sg${k.share}` : k.wide ? '-w128' : ''
+    return product.replace(/^(\S*?)(-rs)?( .*)$/, `$1${part}$2$3`)
+  }
+
+  it('"auto" tunes nothing on a software adapter, and tuning stands aside while the tile setting asks for a kernel', async () => {
+    expect(adapter!.software).not.toBeNull() // lavapipe: 'auto' means off here
+    setMatmulTuning('auto')
+    await withModel('fp32', async (step) => {
+      await step()
+      expect(pendingProducts()).toEqual([])
+      setMatmulTuning(true)
+      const tile = setMatmulTile(128)
+      try {
+        await step()
+        expect(pendingProducts()).toEqual([])
+      } finally {
+        setMatmulTile(tile)
+      }
+      await step()
+      expect(pendingProducts().length).toBeGreaterThan(5)
+    })
+  })
+
+  it('tunes each class a step records: every kernel checked and timed, the fastest by MARGIN chosen, run from the next step with the same losses', async () => {
+    const device = webgpuInternals(tf.backend()).device
+    const kernels = candidateKernels(device)
+    expect(kernels.map(kernelName).slice(0, 2)).toEqual(['tiled 64', 'wide 128'])
+    if (adapter!.subgroups) expect(kernels.length).toBeGreaterThan(2) // lavapipe: G = 4 and 8
+
+    const untuned: number[] = []
+    setMatmulTuning(false)
+    await withModel('fp32', async (step) => {
+      for (let i = 0; i < 2; i++) untuned.push(await step())
+    })
+    expect(pendingProducts()).toEqual([])
+
+    setMatmulTuning(true)
+    await withModel('fp32', async (step) => {
+      const first = await step()
+      const pending = pendingProducts()
+      // the forward, dX and dW products of each dense layer, the fused Q, K, V, the tied MLM head
+      expect(pending.length).toBeGreaterThan(10)
+      expect(new Set(pending.map((p) => p.key)).size).toBe(pending.length)
+
+      const report = await tuneMatmuls({ rounds: 2, reps: 1 })
+      expect(report.timing).toBe('timestamps')
+      expect(report.products.map((p) => p.class)).toEqual(pending.map((p) => p.key))
+      expect(pendingProducts()).toEqual([])
+      for (const p of report.products) {
+        expect(p.candidates.map((c) => c.kernel)).toEqual(kernels.map(kernelName))
+        for (const c of p.candidates) {
+          expect(c.rejected, `${c.kernel} on ${p.product}`).toBeUndefined() // the same values as the 64×64 kernel
+          expect(c.ms).toBeGreaterThan(0)
+        }
+        expect(p.chosen).toBe(expectedChoice(p))
+      }
+      const chosen = new Map(matmulChoices())
+      expect(chosen.size).toBe(report.products.length)
+      expect(describeTuning(report)).toMatch(new RegExp(`^matmul kernels tuned on the device for ${report.products.length} product classes in [\\d.]+ s \\(timestamps\\): `))
+
+      const second = await productLabels(step)
+      expect(pendingProducts()).toEqual([]) // every class of the step measured
+      const expected = report.products.map((p) => labelWith(p.product, chosen.get(p.class)!)).sort()
+      expect(second.labels).toEqual(expected)
+      expect([first, second.loss]).toEqual(untuned)
+    })
+  })
+
+  for (const precision of ['fp32', 'fp16'] as const) {
+    it(`${precision}: every kernel chosen in turn runs its classes, and the losses stay those of the 64×64 kernel bit for bit`, async () => {
+      const kernels = candidateKernels(webgpuInternals(tf.backend()).device)
+      const untuned: number[] = []
+      setMatmulTuning(false)
+      await withModel(precision, async (step) => {
+        for (let i = 0; i < 3; i++) untuned.push(await step())
+      })
+      setMatmulTuning(true)
+      await withModel(precision, async (step) => {
+        const losses = [await step()]
+        const pending = pendingProducts()
+        if (precision === 'fp16') expect(pending.some((p) => p.shape.halfA !== null || p.shape.halfB !== null)).toBe(true) // packed f16 operands
+        for (let round = 0; round < 2; round++) {
+          // class i gets kernel i + round (cycling), so that each kernel runs several classes
+          const expected = pending.map((p, i) => {
+            const k = kernels[(i + round) % kernels.length]
+            chooseKernel(p.key, k)
+            return labelWith(p.label, k)
+          })
+          const { loss, labels } = await productLabels(step)
+          expect(labels).toEqual(expected.sort())
+          losses.push(loss)
+        }
+        expect(losses).toEqual(untuned)
+      })
+    })
+  }
+
+  it('times with the wall clock around a queue wait where asked (a device without timestamp queries)', async () => {
+    await withModel('fp32', async (step) => {
+      await step()
+      const report = await tuneMatmuls({ timing: 'wall', rounds: 1, reps: 1 })
+      expect(report.timing).toBe('wall clock')
+      expect(report.products.length).toBeGreaterThan(10)
+      for (const p of report.products) for (const c of p.candidates) expect(c.ms).toBeGreaterThan(0)
+    })
+  })
+
+  it('sets aside a product the device cannot run, with the device\'s message, and the device stays usable', async () => {
+    // C of 60,000 × 60,000 floats is 14.4 GB, past any buffer the device allows; A and B are small
+    const shape = { ...currentSettingsShape(), M: 60_000, N: 60_000, K: 4 }
+    expect(tunedKernel('huge', () => shape, 'matmul-huge 60000×60000×4')).toBeUndefined()
+    const report = await tuneMatmuls({ rounds: 1, reps: 1 })
+    expect(report.products).toHaveLength(1)
+    const [p] = report.products
+    expect(p.chosen).toBe('tiled 64')
+    expect(p.candidates[0].rejected).toMatch(/^device error: .+/)
+    expect(p.candidates.slice(1).every((c) => c.ms === null && c.rejected === undefined)).toBe(true) // nothing to compare them with
+    expect(describeTuning(report)).toMatch(/; set aside: tiled 64 for matmul-huge 60000×60000×4: device error: /)
+    expect(deviceFailure()).toBeNull()
+    const sum = tf.tidy(() => tf.matMul(tf.ones([3, 5]), tf.ones([5, 2])).sum())
+    expect((await sum.data())[0]).toBe(30)
+    sum.dispose()
+  })
+})
+
+/** The choice tuneProduct must make from a report's times: the fastest, if at least MARGIN faster than the 64×64 kernel. */
+function expectedChoice(p: TunedProduct): string {
+  const timed = p.candidates.filter((c) => c.ms !== null)
+  const tiled = timed.find((c) => c.kernel === kernelName(TILED))!
+  const best = timed.reduce((a, b) => (b.ms! < a.ms! ? b : a))
+  return best.ms! <= tiled.ms! * (1 - MARGIN) ? best.kernel : tiled.kernel
+}
+
+/** A plain float32 product's shape under the current settings. */
+function currentSettingsShape() {
+  return { M: 1, N: 1, K: 1, batch: 1, transA: false, transB: false, strideA: 1, strideB: 1, bias: false, gelu: false, packZ: false, rowSums: false, halfA: null, halfB: null, settings: currentSettings() }
+}
