@@ -79,6 +79,11 @@ export function tuningActive(): boolean {
   return on && matmulSubgroupsSetting() === false && matmulTileSetting() === 64
 }
 
+/** Whether `tunedKernel` may have a kernel to give: a replay forces one, or tuning is active (the products' hot path asks this first). */
+export function kernelChoiceApplies(): boolean {
+  return forced !== null || tuningActive()
+}
+
 /**
  * The kernel for a product of class `key`: the one a replay forces, else the one measured for the
  * class; undefined (the settings' kernel) while tuning is off or the class is not measured yet, which

@@ -14,14 +14,17 @@
 // Subgroups: matmul-subgroups.ts is the same product with A's tile kept out of workgroup memory (lanes
 // load it into registers and share it with subgroupShuffle) and B's double-buffered, one barrier per k
 // tile. It supports every variant here (transposes, batches, bias, GELU, packed Z, ragged shapes, f16
-// rounding and packed operands) and gives the same sums bit for bit, but it is off by default
-// (flags.ts setMatmulSubgroups, MENGZI_WEBGPU_MATMUL_SUBGROUPS=1) until a GPU has timed the two
-// (test/bench/webgpu-matmul.ts, gpu-vs-torch.sh); on lavapipe only its correctness is known.
+// rounding and packed operands) and gives the same sums bit for bit. Forced for every product by
+// flags.ts setMatmulSubgroups (MENGZI_WEBGPU_MATMUL_SUBGROUPS=1) for tests and benchmarks.
 //
 // Wide tiles: matmul-wide.ts is the same kernel with 128×128 tiles (four 4×4 blocks per invocation,
-// half the workgroup-memory reads per FMA), equal bit for bit; off by default (flags.ts setMatmulTile,
-// MENGZI_WEBGPU_MATMUL_TILE=128) until a GPU has timed it: it makes four times fewer workgroups, so
-// 'auto' takes it only for products that still make WIDE_AUTO_WORKGROUPS at 128.
+// half the workgroup-memory reads per FMA), equal bit for bit; forced by flags.ts setMatmulTile
+// (MENGZI_WEBGPU_MATMUL_TILE=128, or 'auto': for products that still make WIDE_AUTO_WORKGROUPS at 128).
+//
+// Which of the three runs a product: tuned on the device (matmul-choice.ts, matmul-tune.ts; on by
+// default for hardware adapters, MENGZI_WEBGPU_MATMUL_TUNE): each class of product is timed with each
+// kernel between steps and the fastest runs from then on; otherwise, and until its class is timed, the
+// 64×64 kernel. No GPU has run the tuning yet (gpu-vs-torch.sh reports its choices); lavapipe has.
 //
 // Split-K (flags.ts setMatmulSplitK, 'auto' by default): a product with few tiles of C and a long k
 // (dW = dYᵀ·X sums over every token) runs S workgroups per tile, each over a chunk of k into its own
@@ -36,7 +39,7 @@
 import type { TensorInfo } from '@tensorflow/tfjs'
 import { matmulInputsPrecision, matmulSplitKSetting, matmulTileSetting, matmulVec4On, type MatmulSplitK } from './flags'
 import { halfWords, type HalfOperand } from './half'
-import { currentSettings, productClass, tunedKernel, type ProductShape } from './matmul-choice'
+import { currentSettings, kernelChoiceApplies, productClass, tunedKernel, type ProductShape } from './matmul-choice'
 import { epilogue, fmas, prelude, readB, rowSumAdd, rowSumInit, rowSumStore, sharedAType, sharedBType, stageA, stageB, tileOrigin, TILE, TK, type Variant } from './matmul-parts'
 import { subgroupMatmulCode, subgroupShare, type SubgroupDevice } from './matmul-subgroups'
 import { WIDE_TILE, wideMatmulCode } from './matmul-wide'
@@ -112,7 +115,8 @@ export function matmul(backend: WebgpuBackendInternals, args: MatmulArgs): Tenso
 
 /**
  * Which buffers of this product can be bound as vec4 arrays (contiguous dimension and batch stride
- * multiples of 4), and whether it runs the subgroup kernel (on `device`, when flags.ts asks for it).
+ * multiples of 4), and which kernel runs it on `device`: the one flags.ts asks for, else the one tuned
+ * for its class (matmul-choice.ts), else the 64×64 one.
  */
 export function matmulVariant(args: MatmulArgs, device?: SubgroupDevice): Variant {
   const { M, N, K, transA = false, transB = false } = args
@@ -141,7 +145,7 @@ export function matmulVariant(args: MatmulArgs, device?: SubgroupDevice): Varian
     rowSums: args.rowSums === true,
     splitK: false, // decided in matmulOutputs (matmulSplit)
   }
-  if (!device) return v
+  if (!device || !kernelChoiceApplies()) return v
   // tuned on the device (matmul-choice.ts): the kernel measured fastest for this class of product
   const { M: m, N: n, K: k, batch = 1 } = args
   const base = variantKey({ ...v, share: 0, wide: false })

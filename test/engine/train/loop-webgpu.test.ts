@@ -7,6 +7,8 @@ import { join } from 'node:path'
 import { afterAll, expect, it } from 'vitest'
 import { selectBackend } from '../../../engine/compute/backends'
 import { hasFusedKernel } from '../../../engine/compute/kernels/fused'
+import { setMatmulTuning } from '../../../engine/compute/webgpu/flags'
+import { matmulChoices, resetMatmulChoices } from '../../../engine/compute/webgpu/matmul-choice'
 import { train } from '../../../engine/train/loop'
 import { trainInWorker } from '../../../engine/train/run-worker'
 import { describeOnWebgpu } from '../compute/webgpu/on-webgpu'
@@ -45,6 +47,26 @@ describeOnWebgpu('training loop on webgpu', () => {
     expect([...first.losses, ...second.losses]).toEqual(straight.losses)
     const bytes = (run: string) => readFileSync(join(dir, run, 'checkpoints', 'step-00000004', 'model.safetensors'))
     expect(bytes('resumed').equals(bytes('straight'))).toBe(true)
+  })
+
+  it('tunes the products\' kernels on the device after the first step where tuning is on, logs it, and keeps an untuned run\'s losses', async () => {
+    const config = tinyConfig({ backend: 'webgpu', totalSteps: 3 })
+    const previous = setMatmulTuning(false)
+    try {
+      resetMatmulChoices()
+      const untuned = await train(config, { runDir: join(dir, 'untuned') })
+      setMatmulTuning(true)
+      const logs: string[] = []
+      const tuned = await train(config, { runDir: join(dir, 'tuned') }, { log: (line) => logs.push(line) })
+      const tuning = logs.filter((l) => l.startsWith('matmul kernels tuned on the device'))
+      expect(tuning.length).toBeGreaterThanOrEqual(1) // after step 1; again only for classes new later (the last step's evaluation)
+      expect(tuning[0]).toMatch(/^matmul kernels tuned on the device for \d+ product classes in [\d.]+ s \(timestamps\): /)
+      expect(matmulChoices().length).toBeGreaterThan(10)
+      expect(tuned.losses).toEqual(untuned.losses)
+    } finally {
+      setMatmulTuning(previous)
+      resetMatmulChoices()
+    }
   })
 
   it('runs in the training worker thread (as the app and `mengzi serve` run it), naming the adapter in the backend line', async () => {

@@ -4,7 +4,7 @@ import * as tf from '@tensorflow/tfjs'
 import { describe, expect, it } from 'vitest'
 import { describeSelection, selectBackend } from '../../../../engine/compute/backends'
 import { describeAdapter, reportAdapter, softwareAdapterReason, type AdapterReport } from '../../../../engine/compute/webgpu/device'
-import { setMatmulSubgroups, setMatmulTile } from '../../../../engine/compute/webgpu/flags'
+import { setMatmulSubgroups, setMatmulTile, setMatmulTuning } from '../../../../engine/compute/webgpu/flags'
 import { adapter, describeOnWebgpu } from './on-webgpu'
 
 const info = (vendor: string, architecture: string, device: string, description: string) => ({ vendor, architecture, device, description })
@@ -30,7 +30,7 @@ describe('describeAdapter', () => {
     const h100: AdapterReport = { vendor: 'nvidia', architecture: 'hopper', device: 'NVIDIA H100 80GB HBM3', description: '', software: null, f16: true, subgroups: true, limits }
     const before = setMatmulSubgroups(false)
     try {
-      expect(describeAdapter(h100)).toBe('adapter nvidia hopper NVIDIA H100 80GB HBM3; shader-f16, subgroups (in reductions); 8 storage buffers/stage, 16 KiB workgroup memory, max buffer 256 MiB')
+      expect(describeAdapter(h100)).toBe('adapter nvidia hopper NVIDIA H100 80GB HBM3; shader-f16, subgroups (in reductions); product kernels tuned on the device; 8 storage buffers/stage, 16 KiB workgroup memory, max buffer 256 MiB')
       setMatmulSubgroups(true)
       expect(describeAdapter(h100)).toContain('subgroups (in reductions and the product)')
       expect(describeAdapter({ ...h100, subgroups: false })).toContain('no subgroups;')
@@ -42,6 +42,29 @@ describe('describeAdapter', () => {
       setMatmulTile(tile)
     } finally {
       setMatmulSubgroups(before)
+    }
+  })
+})
+
+describe('describeAdapter and product tuning', () => {
+  it('says the product kernels are tuned where tuning applies: on, or auto on a hardware adapter, with no kernel asked for', () => {
+    const limits = { maxStorageBuffersPerShaderStage: 8, maxComputeWorkgroupStorageSize: 16384, maxComputeInvocationsPerWorkgroup: 256, maxStorageBufferBindingSize: 2 ** 27, maxBufferSize: 2 ** 28 }
+    const gpu: AdapterReport = { vendor: 'amd', architecture: 'rdna-3', device: 'AMD Radeon RX 7900 XTX', description: '', software: null, f16: true, subgroups: true, limits }
+    const software: AdapterReport = { ...gpu, vendor: 'mesa', architecture: '', device: 'llvmpipe', software: 'a fallback adapter' }
+    const said = (r: AdapterReport) => describeAdapter(r).includes('; product kernels tuned on the device;')
+    const before = setMatmulTuning('auto')
+    try {
+      expect([said(gpu), said(software)]).toEqual([true, false])
+      setMatmulTuning(true)
+      expect([said(gpu), said(software)]).toEqual([true, true])
+      setMatmulTuning(false)
+      expect([said(gpu), said(software)]).toEqual([false, false])
+      setMatmulTuning(true)
+      const tile = setMatmulTile(128) // a kernel asked for: tuning stands aside
+      expect(said(gpu)).toBe(false)
+      setMatmulTile(tile)
+    } finally {
+      setMatmulTuning(before)
     }
   })
 })

@@ -4,12 +4,12 @@
 // losses bit for bit, the wall-clock timing, and a product the device cannot run set aside with the
 // device's message while the device stays usable.
 import * as tf from '@tensorflow/tfjs'
-import { afterEach, beforeEach, expect, it } from 'vitest'
+import { afterEach, beforeEach, describe, expect, it } from 'vitest'
 import type { Precision } from '../../../../engine/compute/precision'
 import { deviceFailure } from '../../../../engine/compute/webgpu/device'
 import { setMatmulTile, setMatmulTuning, type MatmulTuning } from '../../../../engine/compute/webgpu/flags'
 import { startKernelTimer } from '../../../../engine/compute/webgpu/kernel-timer'
-import { chooseKernel, currentSettings, kernelName, matmulChoices, pendingProducts, resetMatmulChoices, TILED, tunedKernel, type MatmulKernel } from '../../../../engine/compute/webgpu/matmul-choice'
+import { chooseKernel, currentSettings, kernelName, matmulChoices, pendingProducts, productClass, resetMatmulChoices, TILED, tunedKernel, type MatmulKernel } from '../../../../engine/compute/webgpu/matmul-choice'
 import { candidateKernels, describeTuning, MARGIN, tuneMatmuls, type TunedProduct } from '../../../../engine/compute/webgpu/matmul-tune'
 import { webgpuInternals } from '../../../../engine/compute/webgpu/runner'
 import { parseBertConfig } from '../../../../engine/model/checkpoint'
@@ -17,6 +17,20 @@ import { benchBatch } from '../../../../engine/train/bench'
 import { createBenchModel, type BenchModel } from '../../../../engine/train/bench-model'
 import { TINY_BERT } from '../../train/tiny-config'
 import { adapter, describeOnWebgpu } from './on-webgpu'
+
+describe('product classes', () => {
+  it('group sizes up to the same power of two (batches of varying length share a measurement), and tell splits and batches apart', () => {
+    const key = 'matmul----f32----vAvBvC'
+    const at = (M: number, N = 768, K = 768, batch = 1, splits = 1) => productClass(key, { M, N, K, batch }, splits)
+    expect(at(2100)).toBe(at(4096))
+    expect(at(2100)).toBe(`${key} 4096×1024×1024`)
+    expect(at(2048)).not.toBe(at(2049))
+    expect(at(4096, 768, 3072)).not.toBe(at(4096))
+    expect(at(128, 128, 64, 12)).toBe(`${key} 128×128×64 ×16`)
+    expect(at(768, 768, 4096, 1, 4)).toBe(`${key} 1024×1024×4096 k÷4`)
+    expect(at(768, 768, 4096, 1, 4)).not.toBe(at(768, 768, 4096))
+  })
+})
 
 describeOnWebgpu('matmul tuning on the device', () => {
   const config = parseBertConfig({ ...TINY_BERT, hidden_dropout_prob: 0, attention_probs_dropout_prob: 0 }, 'tiny')

@@ -1,0 +1,48 @@
+// Fine-tuning on webgpu (on CI: lavapipe) with the products' kernels tuned on the device: each class of
+// product the TNEWS steps record is tuned once, between steps, and logged, and the losses and dev
+// metrics are those of an untuned run.
+import path from 'node:path'
+import { afterAll, beforeAll, expect, it } from 'vitest'
+import { setMatmulTuning } from '../../../engine/compute/webgpu/flags'
+import { matmulChoices, resetMatmulChoices } from '../../../engine/compute/webgpu/matmul-choice'
+import { finetune } from '../../../engine/train/finetune'
+import { parseFinetuneConfig } from '../../../engine/train/finetune-config'
+import { tempDir } from '../../helpers'
+import { describeOnWebgpu } from '../compute/webgpu/on-webgpu'
+import { importClue, tnewsRecords, wideInitModel } from './finetune-data'
+
+const tmp = tempDir('mengzi-finetune-webgpu-')
+afterAll(() => tmp.cleanup())
+let config: ReturnType<typeof parseFinetuneConfig>
+beforeAll(async () => {
+  const init = path.join(tmp.dir, 'start')
+  await wideInitModel(init, 0.3)
+  const tnews = await importClue(tmp.dir, 'tnews', { 'train.json': tnewsRecords(48, 1), 'dev.json': tnewsRecords(16, 2) })
+  config = parseFinetuneConfig({ backend: 'webgpu', task: 'tnews', dataDir: tnews.dir, init, learningRate: 3e-3, batchSize: 8, epochs: 1, maxSeqLength: 24, dropout: 0 })
+})
+
+describeOnWebgpu('fine-tuning on webgpu', () => {
+  it('tunes each new class of product between steps, logs it, and keeps an untuned run\'s losses and dev metrics', async () => {
+    const previous = setMatmulTuning(false)
+    try {
+      resetMatmulChoices()
+      const losses = (into: number[]) => ({ metrics: (ps: { name: string; value: number }[]) => into.push(...ps.filter((p) => p.name === 'loss').map((p) => p.value)) })
+      const plainLosses: number[] = []
+      const plain = await finetune(config, { runDir: path.join(tmp.dir, 'untuned') }, losses(plainLosses))
+      setMatmulTuning(true)
+      const tunedLosses: number[] = []
+      const logs: string[] = []
+      const tuned = await finetune(config, { runDir: path.join(tmp.dir, 'tuned') }, { ...losses(tunedLosses), log: (line) => logs.push(line) })
+      const tunings = logs.filter((l) => l.startsWith('matmul kernels tuned on the device for '))
+      expect(tunings.length).toBeGreaterThanOrEqual(1)
+      const classes = tunings.map((l) => Number(/for (\d+) product classes/.exec(l)![1])).reduce((a, b) => a + b, 0)
+      expect(matmulChoices()).toHaveLength(classes) // each class tuned once
+      expect(tunedLosses).toHaveLength(6) // 48 examples in batches of 8
+      expect(tunedLosses).toEqual(plainLosses)
+      expect(tuned.epochs.map((e) => e.dev)).toEqual(plain.epochs.map((e) => e.dev))
+    } finally {
+      setMatmulTuning(previous)
+      resetMatmulChoices()
+    }
+  })
+})
