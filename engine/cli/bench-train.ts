@@ -5,6 +5,7 @@ import { BACKEND_NAMES, type BackendPreference } from '../compute/backends'
 import { benchTrain, type BenchConfigName } from '../train/bench'
 import type { Precision } from '../compute/precision'
 import type { KernelTimes } from '../compute/webgpu/kernel-timer'
+import { describeTuning } from '../compute/webgpu/matmul-tune'
 import { printJson, type GlobalOptions } from './common'
 
 interface BenchTrainOptions extends Pick<GlobalOptions, 'json'> {
@@ -87,6 +88,7 @@ export function registerBenchTrain(bench: Command): void {
         const { dispatches, submits, submitEvery } = result.gpuWork
         console.log(`webgpu: ${result.medianHostMs.toFixed(1)} ms/step recording on this thread (median), ${dispatches} dispatches and ${submits} submission(s) per step (submitting every ${submitEvery} dispatches)`)
       }
+      if (result.matmulTuning) console.log(`webgpu: ${describeTuning(result.matmulTuning)}`)
       if (result.kernelTimes) printKernelTimes(result.kernelTimes)
     })
 }

@@ -17,7 +17,7 @@ import type { BackendPreference } from '../../engine/compute/backends'
 import type { Precision } from '../../engine/compute/precision'
 import { setBindGroupReuse } from '../../engine/compute/webgpu/bind-groups'
 import { currentDevice } from '../../engine/compute/webgpu/device'
-import { attentionLanesWanted, matmulSplitKSetting, setAttentionLanes, setMatmulSplitK, setMatmulSubgroups, setMatmulTile, setQkvFusion, setWebgpuFusedKernels } from '../../engine/compute/webgpu/flags'
+import { attentionLanesWanted, matmulSplitKSetting, setAttentionLanes, setMatmulSplitK, setMatmulSubgroups, setMatmulTile, setMatmulTuning, setQkvFusion, setWebgpuFusedKernels } from '../../engine/compute/webgpu/flags'
 import { subgroupShare } from '../../engine/compute/webgpu/matmul-subgroups'
 import { reductionsUseSubgroups } from '../../engine/compute/webgpu/wgsl'
 
@@ -33,6 +33,7 @@ const set = <T,>(setter: (v: T) => T, value: T) => () => {
 const VARIANTS: Record<string, Variant> = {
   fused: {},
   fp16: { options: { precision: 'fp16' } },
+  untuned: { settings: [set(setMatmulTuning, false)] },
   stock: { settings: [set(setWebgpuFusedKernels, false)] },
   anew: { settings: [set(setBindGroupReuse, false)] },
   unsplit: { settings: [set(setMatmulSplitK, false)] },

@@ -1,8 +1,9 @@
 // gpu-vs-torch.sh's report, in plain JavaScript (it runs under the Node binary carried to a GPU machine,
 // with no packages): JSON lines on stdin, one per PyTorch run ({ torch: "fp32" | "fp16", result }) and
 // one per variant of ours (gpu-bench-entry.ts --variants: { variant, ...TrainBenchResult } or
-// { variant, notRun } or { variant, failed }), become the config's table row and, for the times-*
-// variants, the GPU's time per kernel (top 15).
+// { variant, notRun } or { variant, failed }), become the config's table row, for the times-*
+// variants the GPU's time per kernel (top 15), and for the variants that tuned their products on the
+// device (matmul-tune.ts) each class's time with each kernel and the one chosen.
 //   node gpu-report.mjs --header                   the table's header
 //   node gpu-report.mjs --config BASE [--json] < lines   the header and the config's row (then kernel times)
 import { readFileSync } from 'node:fs'
@@ -14,6 +15,7 @@ const COLUMNS = [
   ['PyTorch AMP fp16', (r) => torchCell(r.torch.fp16)],
   ['ours, our WGSL kernels (host ms, dispatches)', (r) => cell(r.variants.fused, (v) => `${ms(v)} (${v.medianHostMs.toFixed(1)}, ${v.gpuWork?.dispatches ?? '?'})`)],
   ['ours, fp16', (r) => cell(r.variants.fp16)],
+  ['ours, untuned (64×64 products)', (r) => cell(r.variants.untuned)],
   ['ours / PyTorch fp32', (r) => ratio(r.variants.fused, r.torch.fp32)],
   ['ours fp16 / PyTorch fp32', (r) => ratio(r.variants.fp16, r.torch.fp32)],
   ['ours, no split-K', (r) => cell(r.variants.unsplit)],
@@ -90,6 +92,26 @@ export function kernelTimes(config, parsed) {
   return out.join('\n')
 }
 
+/** The product tuning of each variant that tuned (matmulTuning): per class, ms with each kernel and the choice. */
+export function tunings(config, parsed) {
+  const out = []
+  for (const [name, v] of Object.entries(parsed.variants)) {
+    const t = v.matmulTuning
+    if (!t || t.products.length === 0) continue
+    const kernels = [...new Set(t.products.flatMap((p) => p.candidates.map((c) => c.kernel)))]
+    out.push(`\nproduct kernels tuned, ${config} ${name}: ${t.products.length} classes in ${t.seconds.toFixed(1)} s (${t.timing}), ms per product`)
+    out.push(`| product | ${kernels.join(' | ')} | chosen |\n|${'---|'.repeat(kernels.length + 2)}`)
+    for (const p of t.products) {
+      const at = (k) => {
+        const c = p.candidates.find((x) => x.kernel === k)
+        return !c ? '—' : c.rejected ? `set aside: ${c.rejected.slice(0, 80)}` : c.ms === null ? '—' : c.ms.toFixed(3)
+      }
+      out.push(`| ${p.product} | ${kernels.map(at).join(' | ')} | ${p.chosen} |`)
+    }
+  }
+  return out.join('\n')
+}
+
 function main(argv) {
   if (argv.includes('--header')) return console.log(header())
   const at = argv.indexOf('--config')
@@ -103,6 +125,8 @@ function main(argv) {
   if (fused?.backendDetail) console.error(`adapter: ${fused.backendDetail}`)
   const times = kernelTimes(config, parsed)
   if (times) console.log(times)
+  const tuned = tunings(config, parsed)
+  if (tuned) console.log(tuned)
 }
 
 if (import.meta.url === pathToFileURL(process.argv[1] ?? '').href) main(process.argv.slice(2))

@@ -6,12 +6,14 @@ import { readFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { describe, expect, it } from 'vitest'
 // @ts-expect-error plain JavaScript (it runs under the bare Node carried to a GPU machine)
-import { header, kernelTimes, parseLines, row } from './gpu-report.mjs'
+import { header, kernelTimes, parseLines, row, tunings } from './gpu-report.mjs'
 
 const dir = join(import.meta.dirname, '../fixtures/gpu-bench')
 const ours = readFileSync(join(dir, 'variants-A-lavapipe.jsonl'), 'utf8')
 const torch = readFileSync(join(dir, 'torch-A-cpu.json'), 'utf8').trim()
 const withTorch = `{"torch":"fp32","result":${torch}}\n{"torch":"fp16","result":null}\n${ours}`
+// fused and untuned at config A on lavapipe, tuning forced on (MENGZI_WEBGPU_MATMUL_TUNE=1; a software adapter's 'auto' is off)
+const tuned = readFileSync(join(dir, 'tuned-A-lavapipe.jsonl'), 'utf8')
 const cells = (line: string) => line.split('|').slice(1, -1).map((c) => c.trim())
 
 describe('the GPU script report', () => {
@@ -41,6 +43,23 @@ describe('the GPU script report', () => {
     expect(times).toContain(`kernel times, A fp32: ${fp32.totalMs.toFixed(2)} ms of GPU time`)
     expect(times).toContain(`| ${fp32.kernels[0].kernel} | ${fp32.kernels[0].dispatches} |`)
     expect(times).toMatch(/kernel times, A lanes: skipped \(past the deadline\)/)
+  })
+
+  it('gives the untuned column and, for a variant that tuned its products, each class\'s ms with each kernel and the choice', () => {
+    const parsed = parseLines(tuned)
+    const titles = cells(header().split('\n')[0])
+    const row0 = cells(row('A', parsed))
+    expect(row0[titles.indexOf('ours, untuned (64×64 products)')]).toBe(parsed.variants.untuned.medianStepMs.toFixed(1))
+    expect(parsed.variants.untuned.matmulTuning).toBeNull()
+    const t = parsed.variants.fused.matmulTuning
+    const text = tunings('A', parsed)
+    expect(text).toContain(`product kernels tuned, A fused: ${t.products.length} classes in ${t.seconds.toFixed(1)} s (timestamps), ms per product`)
+    expect(text).toContain('| product | tiled 64 | wide 128 | subgroups G=4 | subgroups G=8 | chosen |')
+    const lines = text.split('\n').filter((l: string) => l.startsWith('| matmul-'))
+    expect(lines).toHaveLength(t.products.length)
+    const first = t.products[0]
+    expect(lines[0]).toBe(`| ${first.product} | ${first.candidates.map((c: { ms: number }) => c.ms.toFixed(3)).join(' | ')} | ${first.chosen} |`)
+    expect(tunings('A', parseLines(ours))).toBe('') // lines from before tuning, or with none
   })
 
   it('names a line that is not JSON (a crash’s output) and still makes the row, and runs as a script under plain node', () => {

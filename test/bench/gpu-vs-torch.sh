@@ -25,6 +25,9 @@
 #              the step and dispatches per step)
 #   fp16       --precision fp16: f16 inputs and storage, f32 accumulation, dynamic loss scaling ("n/a"
 #              without shader-f16)
+#   untuned    the product kernels not tuned on the device: every product on the 64×64 kernel (fused
+#              and fp16 tune theirs after their first warm-up step, matmul-tune.ts; the report prints
+#              each class's time with each kernel)
 #   unsplit    split-K off (the dW products at BASE: 144 or 576 workgroups instead of 1,152)
 #   qkv-apart  the Q, K, V projections as three dense layers, not one product (9 dispatches more per
 #              layer at BASE's bench batch, 108 a step)
@@ -44,7 +47,7 @@
 # comparable only within one call. `--budget S` (default 480) bounds the whole run: nothing new starts
 # after S seconds (a lent GPU's command runs at most 10 minutes, its session 15), and what did not run
 # says "skipped"; then the product kernels alone at BASE's shapes, where time is left.
-VARIANTS=fused,fp16,unsplit,qkv-apart,lanes,subgroups,wide,wide-auto,times-fp32,times-fp16,times-lanes,anew,submit64,pipelined,stock
+VARIANTS=fused,fp16,untuned,unsplit,qkv-apart,lanes,subgroups,wide,wide-auto,times-fp32,times-fp16,times-lanes,anew,submit64,pipelined,stock
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 OUT=.gpu-bench

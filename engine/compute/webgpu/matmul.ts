@@ -149,8 +149,9 @@ export function matmulVariant(args: MatmulArgs, device?: SubgroupDevice): Varian
   // tuned on the device (matmul-choice.ts): the kernel measured fastest for this class of product
   const { M: m, N: n, K: k, batch = 1 } = args
   const base = variantKey({ ...v, share: 0, wide: false })
-  const key = productClass(base, { M: m, N: n, K: k, batch }, matmulSplit(args, v).splits)
-  const tuned = tunedKernel(key, () => shapeOf(args), `${base} ${m}×${n}×${k}${batch > 1 ? ` ×${batch}` : ''}`)
+  const { splits } = matmulSplit(args, v)
+  const key = productClass(base, { M: m, N: n, K: k, batch }, splits)
+  const tuned = tunedKernel(key, () => shapeOf(args), `${base} ${m}×${n}×${k}${batch > 1 ? ` ×${batch}` : ''}${splits > 1 ? ` k÷${splits}` : ''}`)
   return tuned ? { ...v, share: tuned.share, wide: tuned.share === 0 && tuned.wide } : v
 }
 

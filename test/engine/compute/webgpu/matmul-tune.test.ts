@@ -67,7 +67,7 @@ describeOnWebgpu('matmul tuning on the device', () => {
   /** The label a product of class `p` gets when kernel `k` runs it: the kernel's part in the pipeline key. */
   const labelWith = (product: string, k: MatmulKernel) => {
     const part = k.share ? `-sg${k.share}` : k.wide ? '-w128' : ''
-    return product.replace(/^(\S*?)(-rs)?( .*)$/, `$1${part}$2$3`)
+    return product.replace(/^(\S*?)(-rs)?( .*)$/, (_, name: string, rs = '', sizes: string) => `${name}${part}${rs}${sizes.includes(' k÷') ? '-sk' : ''}${sizes}`)
   }
 
   it('"auto" tunes nothing on a software adapter, and tuning stands aside while the tile setting asks for a kernel', async () => {
