@@ -317,6 +317,7 @@ export async function finetune(config: FinetuneConfig, options: FinetuneOptions,
         if (pendingProducts().length > 0) {
           // webgpu: product classes recorded for the first time (a longer batch, say), tuned on the device (matmul-tune.ts)
           await settle()
+          hooks.log?.(`tuning the matrix products' kernels on the device for ${pendingProducts().length} new product classes`)
           const tuning = await tunePendingMatmuls()
           if (tuning) hooks.log?.(describeTuning(tuning))
         }

@@ -589,6 +589,7 @@ export async function train(config: TrainConfig, options: TrainOptions, hooks: T
         // webgpu: the product classes this step recorded first, tuned on the device (matmul-tune.ts)
         await settle()
         const pauseStart = performance.now()
+        hooks.log?.(`tuning the matrix products' kernels on the device for ${pendingProducts().length} new product classes`)
         const tuning = await tunePendingMatmuls()
         pausedMs += performance.now() - pauseStart
         if (tuning) hooks.log?.(describeTuning(tuning))

@@ -61,6 +61,8 @@ describeOnWebgpu('training loop on webgpu', () => {
       const tuning = logs.filter((l) => l.startsWith('matmul kernels tuned on the device'))
       expect(tuning.length).toBeGreaterThanOrEqual(1) // after step 1; again only for classes new later (the last step's evaluation)
       expect(tuning[0]).toMatch(/^matmul kernels tuned on the device for \d+ product classes in [\d.]+ s \(timestamps\): /)
+      const classes = /for (\d+) product classes/.exec(tuning[0])![1]
+      expect(logs[logs.indexOf(tuning[0]) - 1]).toBe(`tuning the matrix products' kernels on the device for ${classes} new product classes`) // said before the pause
       expect(matmulChoices().length).toBeGreaterThan(10)
       expect(tuned.losses).toEqual(untuned.losses)
     } finally {
