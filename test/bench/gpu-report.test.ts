@@ -54,7 +54,7 @@ describe('the GPU script report', () => {
     const t = parsed.variants.fused.matmulTuning
     const text = tunings('A', parsed)
     expect(text).toContain(`product kernels tuned, A fused: ${t.products.length} classes in ${t.seconds.toFixed(1)} s (timestamps), ms per product`)
-    expect(text).toContain('| product | tiled 64 | wide 128 | subgroups G=4 | subgroups G=8 | chosen |')
+    expect(text).toContain('| product | tiled 64 | wide 128 | tiles 128×64 | tiles 64×128 | subgroups G=4 | subgroups G=8 | chosen |')
     const lines = text.split('\n').filter((l: string) => l.startsWith('| matmul-'))
     expect(lines).toHaveLength(t.products.length)
     const first = t.products[0]

@@ -1,7 +1,7 @@
 // Which kernel each matrix product runs where it is tuned on the device (matmul-tune.ts): the tiled
-// 64×64 kernel, the 128×128 one (matmul-wide.ts) or the subgroup one with G lanes sharing each A block
-// (matmul-subgroups.ts). All three give the same bits (matmul-parts.ts), so the choice changes time
-// only. Products are grouped in classes: the pipeline variant (transposes, epilogue, operand kinds,
+// 64×64 kernel, larger tiles (matmul-wide.ts: 128×128, 128×64, 64×128) or the subgroup kernel with G
+// lanes sharing each A block (matmul-subgroups.ts). All give the same bits (matmul-parts.ts), so the
+// choice changes time only. Products are grouped in classes: the pipeline variant (transposes, epilogue, operand kinds,
 // vec4 loads) and M, N, K and the batch each rounded up to a power of two, so that batches of varying
 // length (fine-tuning pads each batch to its longest example) share a measurement, plus the split of k,
 // which must not change with the kernel. This module holds the choices measured, the classes seen and
@@ -10,16 +10,19 @@ import { currentDevice } from './device'
 import { matmulInputsPrecision, matmulSplitKSetting, matmulSubgroupsSetting, matmulTileSetting, matmulTuningSetting, matmulVec4On, type MatmulInputs, type MatmulSplitK } from './flags'
 
 export interface MatmulKernel {
-  /** 0: a tiled kernel; 4, 8 or 16: the subgroup kernel with that many lanes per A block. */
+  /** 0: a tiled kernel; 4, 8 or 16: the subgroup kernel with that many lanes per A block (64×64 tiles). */
   share: number
-  /** With share 0: 128×128 tiles. */
-  wide: boolean
+  /** C's tile (share 0): 64 or 128 rows by 64 or 128 columns. */
+  tileM: number
+  tileN: number
 }
 
-export const TILED: MatmulKernel = { share: 0, wide: false }
+export const TILED: MatmulKernel = { share: 0, tileM: 64, tileN: 64 }
 
 export function kernelName(k: MatmulKernel): string {
-  return k.share ? `subgroups G=${k.share}` : k.wide ? 'wide 128' : 'tiled 64'
+  if (k.share) return `subgroups G=${k.share}`
+  if (k.tileM === k.tileN) return k.tileM === 64 ? 'tiled 64' : `wide ${k.tileM}`
+  return `tiles ${k.tileM}×${k.tileN}`
 }
 
 /** The settings a product's pipeline and split depend on, as they were when it was recorded. */

@@ -41,8 +41,9 @@ export interface Variant {
   vecC: boolean
   /** 0: the tiled kernel; 4, 8 or 16: the subgroup kernel, that many lanes sharing each A block (matmul-subgroups.ts). */
   share: number
-  /** The tiled kernel with 128×128 tiles (matmul-wide.ts); only where share is 0. */
-  wide: boolean
+  /** C's tile: 64×64 (matmul.ts, and the subgroup kernel's), or 128 on either side (matmul-wide.ts; only where share is 0). */
+  tileM: number
+  tileN: number
   /** A transposed: also S[batch·M + m] = Σ_k A[k, m] (as loaded), the bias gradient beside dW = dYᵀ·X. */
   rowSums: boolean
   /**
@@ -118,8 +119,8 @@ export function stageB(v: Variant, bs: string, k0: string, tid: string, tile = T
  * The workgroup's tile of C (row0, col0), its batch and the batch's first elements of A and B, and its
  * range of k [kBegin, kEnd) (all of k, or a split-K chunk: there the batch is the chunk, strides 0).
  */
-export const tileOrigin = (v: Variant, tile = TILE) => `let row0 = wid.y * ${tile}u;
-  let col0 = wid.x * ${tile}u;
+export const tileOrigin = (v: Variant, tileM = TILE, tileN = tileM) => `let row0 = wid.y * ${tileM}u;
+  let col0 = wid.x * ${tileN}u;
   let batch = wid.z;
   let baseA = batch * u.strideA${v.halfA ? ' + u.offsetA' : ''};
   let baseB = batch * u.strideB${v.halfB ? ' + u.offsetB' : ''};

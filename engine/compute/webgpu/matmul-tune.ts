@@ -62,12 +62,12 @@ interface QueueDevice extends GpuDevice {
   queue: { onSubmittedWorkDone(): Promise<void> }
 }
 
-/** The kernels that may run a product on `device`: both tile sides, and the subgroup kernel at each G its smallest subgroup holds. */
+/** The kernels that may run a product on `device`: 64 or 128 rows by 64 or 128 columns of tile, and the subgroup kernel at each G its smallest subgroup holds. */
 export function candidateKernels(device: GpuDevice): MatmulKernel[] {
-  const list: MatmulKernel[] = [TILED, { share: 0, wide: true }]
+  const list: MatmulKernel[] = [TILED, { share: 0, tileM: 128, tileN: 128 }, { share: 0, tileM: 128, tileN: 64 }, { share: 0, tileM: 64, tileN: 128 }]
   if (reductionsUseSubgroups(device)) {
     const min = device.adapterInfo?.subgroupMinSize ?? 4
-    for (const g of [4, 8, 16]) if (g <= min) list.push({ share: g, wide: false })
+    for (const g of [4, 8, 16]) if (g <= min) list.push({ share: g, tileM: 64, tileN: 64 })
   }
   return list
 }

@@ -141,25 +141,28 @@ export function matmulVariant(args: MatmulArgs, device?: SubgroupDevice): Varian
     vecB: vec && (transB ? K : N) % 4 === 0 && strideB % 4 === 0 && aligned(args.b),
     vecC: vec && N % 4 === 0,
     share,
-    wide: share === 0 && wideTiles(args),
+    ...(share === 0 && wideTiles(args) ? { tileM: WIDE_TILE, tileN: WIDE_TILE } : { tileM: TILE, tileN: TILE }),
     rowSums: args.rowSums === true,
     splitK: false, // decided in matmulOutputs (matmulSplit)
   }
   if (!device || !kernelChoiceApplies()) return v
   // tuned on the device (matmul-choice.ts): the kernel measured fastest for this class of product
   const { M: m, N: n, K: k, batch = 1 } = args
-  const base = variantKey({ ...v, share: 0, wide: false })
+  const base = variantKey({ ...v, share: 0, tileM: TILE, tileN: TILE })
   const { splits } = matmulSplit(args, v)
   const key = productClass(base, { M: m, N: n, K: k, batch }, splits)
   const tuned = tunedKernel(key, () => shapeOf(args), `${base} ${m}×${n}×${k}${batch > 1 ? ` ×${batch}` : ''}${splits > 1 ? ` k÷${splits}` : ''}`)
-  return tuned ? { ...v, share: tuned.share, wide: tuned.share === 0 && tuned.wide } : v
+  return tuned ? { ...v, ...tuned } : v
 }
 
 /** The pipeline cache key of a variant: the kernel's name and everything its source depends on. */
 export function variantKey(v: Variant): string {
   const flag = (on: boolean, name: string) => (on ? name : '-')
-  return `matmul-${flag(v.transA, 'tA')}${flag(v.transB, 'tB')}${flag(v.bias, 'bias')}${v.f16 ? 'f16' : 'f32'}${flag(v.halfA, 'hA')}${flag(v.halfB, 'hB')}${flag(v.gelu, 'gelu')}${flag(v.halfZ, 'hZ')}${flag(v.vecA, 'vA')}${flag(v.vecB, 'vB')}${flag(v.vecC, 'vC')}${v.share ? `-sg${v.share}` : ''}${v.wide ? '-w128' : ''}${v.rowSums ? '-rs' : ''}${v.splitK ? '-sk' : ''}`
+  return `matmul-${flag(v.transA, 'tA')}${flag(v.transB, 'tB')}${flag(v.bias, 'bias')}${v.f16 ? 'f16' : 'f32'}${flag(v.halfA, 'hA')}${flag(v.halfB, 'hB')}${flag(v.gelu, 'gelu')}${flag(v.halfZ, 'hZ')}${flag(v.vecA, 'vA')}${flag(v.vecB, 'vB')}${flag(v.vecC, 'vC')}${v.share ? `-sg${v.share}` : ''}${tilePart(v)}${v.rowSums ? '-rs' : ''}${v.splitK ? '-sk' : ''}`
 }
+
+// (128×128 keeps the name it had before the rectangular tiles: "-w128")
+const tilePart = (v: Variant) => (v.tileM === TILE && v.tileN === TILE ? '' : v.tileM === v.tileN ? `-w${v.tileM}` : `-t${v.tileM}x${v.tileN}`)
 
 function shapeOf(args: MatmulArgs): ProductShape {
   const { M, N, K, batch = 1 } = args
@@ -240,7 +243,7 @@ export function matmulOutputs(backend: WebgpuBackendInternals, args: MatmulArgs)
   dispatch(backend, {
     key,
     label: `${key} ${M}×${N}×${K}${batch > 1 ? ` ×${batch}` : ''}${v.splitK ? ` k÷${splits}` : ''}`,
-    code: () => (v.share ? subgroupMatmulCode(v) : v.wide ? wideMatmulCode(v) : matmulCode(v)),
+    code: () => (v.share ? subgroupMatmulCode(v) : v.tileM === TILE && v.tileN === TILE ? matmulCode(v) : wideMatmulCode(v)),
     outputs: outs,
     inputs: [...[a, b].map((o) => (isHalf(o) ? o.data : o)), ...(bias ? [bias] : [])],
     uniforms: [
@@ -248,7 +251,7 @@ export function matmulOutputs(backend: WebgpuBackendInternals, args: MatmulArgs)
       ...(v.halfA || v.halfB ? u32(isHalf(a) ? a.offset : 0, isHalf(b) ? b.offset : 0) : []),
       ...(v.splitK ? u32(chunk) : []),
     ],
-    workgroups: [Math.ceil(N / (v.wide ? WIDE_TILE : TILE)), Math.ceil(M / (v.wide ? WIDE_TILE : TILE)), v.splitK ? splits : batch],
+    workgroups: [Math.ceil(N / v.tileN), Math.ceil(M / v.tileM), v.splitK ? splits : batch],
   })
   if (!v.splitK) return outs
   const sums = addPartials(backend, outs, shape, splits, M, N, v.rowSums)

@@ -66,7 +66,7 @@ describeOnWebgpu('matmul tuning on the device', () => {
 
   /** The label a product of class `p` gets when kernel `k` runs it: the kernel's part in the pipeline key. */
   const labelWith = (product: string, k: MatmulKernel) => {
-    const part = k.share ? `-sg${k.share}` : k.wide ? '-w128' : ''
+    const part = k.share ? `-sg${k.share}` : k.tileM === 64 && k.tileN === 64 ? '' : k.tileM === k.tileN ? `-w${k.tileM}` : `-t${k.tileM}x${k.tileN}`
     return product.replace(/^(\S*?)(-rs)?( .*)$/, (_, name: string, rs = '', sizes: string) => `${name}${part}${rs}${sizes.includes(' k÷') ? '-sk' : ''}${sizes}`)
   }
 
@@ -92,8 +92,8 @@ describeOnWebgpu('matmul tuning on the device', () => {
   it('tunes each class a step records: every kernel checked and timed, the fastest by MARGIN chosen, run from the next step with the same losses', async () => {
     const device = webgpuInternals(tf.backend()).device
     const kernels = candidateKernels(device)
-    expect(kernels.map(kernelName).slice(0, 2)).toEqual(['tiled 64', 'wide 128'])
-    if (adapter!.subgroups) expect(kernels.length).toBeGreaterThan(2) // lavapipe: G = 4 and 8
+    expect(kernels.map(kernelName).slice(0, 4)).toEqual(['tiled 64', 'wide 128', 'tiles 128×64', 'tiles 64×128'])
+    if (adapter!.subgroups) expect(kernels.map(kernelName).slice(4)).toEqual(['subgroups G=4', 'subgroups G=8']) // lavapipe's subgroups are 8 wide
 
     const untuned: number[] = []
     setMatmulTuning(false)

@@ -1,4 +1,4 @@
-// The 128×128-tile product (engine/compute/webgpu/matmul-wide.ts) against tfjs cpu and, bit for bit,
+// The 128×128-tile product (engine/compute/webgpu/matmul-wide.ts; and its 128×64 and 64×128 tiles) against tfjs cpu and, bit for bit,
 // against the 64×64 tiled kernel (same FMAs in the same k order): shapes within one wide tile, across
 // several, ragged at every edge, under every transpose, with vec4 and scalar loads, bias, the GELU
 // epilogue (Z in f32 and packed f16), batches with a broadcast operand, f16 rounding as operands load and
@@ -10,6 +10,7 @@ import { join } from 'node:path'
 import { afterAll, afterEach, expect, it } from 'vitest'
 import { setMatmulSubgroups, setMatmulTile } from '../../../../engine/compute/webgpu/flags'
 import { matmulVariant } from '../../../../engine/compute/webgpu/matmul'
+import { forceKernel } from '../../../../engine/compute/webgpu/matmul-choice'
 import { webgpuInternals } from '../../../../engine/compute/webgpu/runner'
 import { train } from '../../../../engine/train/loop'
 import { expectClose } from '../../model/ops/compare'
@@ -56,18 +57,18 @@ describeOnWebgpu('128×128-tile matrix product on webgpu', () => {
   it('is off by default, and gives way to the subgroup kernel where that is on', () => {
     const placeholder = tf.scalar(0)
     const args = argsOf({ M: 8, N: 8, K: 8 }, placeholder, placeholder)
-    expect(matmulVariant(args, backend().device).wide).toBe(false)
+    expect(matmulVariant(args, backend().device)).toMatchObject({ tileM: 64, tileN: 64 })
     setMatmulTile(128)
-    expect(matmulVariant(args, backend().device).wide).toBe(true)
+    expect(matmulVariant(args, backend().device)).toMatchObject({ tileM: 128, tileN: 128 })
     setMatmulSubgroups(4)
-    expect(matmulVariant(args, backend().device)).toMatchObject({ wide: false })
+    expect(matmulVariant(args, backend().device)).toMatchObject({ share: 4, tileM: 64, tileN: 64 })
     placeholder.dispose()
   })
 
   it("'auto' takes 128×128 tiles where a product still makes 512 workgroups at that side, 64×64 elsewhere: the same bits", async () => {
     setMatmulTile('auto')
     const placeholder = tf.scalar(0)
-    const wide = (c: Case) => matmulVariant(argsOf(c, placeholder, placeholder, placeholder), backend().device).wide
+    const wide = (c: Case) => matmulVariant(argsOf(c, placeholder, placeholder, placeholder), backend().device).tileM === 128
     expect(wide({ M: 4096, N: 3072, K: 768, transB: true, bias: true })).toBe(true) // BASE FFN forward: 768 workgroups
     expect(wide({ M: 4096, N: 768, K: 768, transB: true, bias: true })).toBe(false) // 192
     expect(wide({ M: 768, N: 768, K: 4096, transA: true, rowSums: true })).toBe(false) // dW, split in 8: 288
@@ -94,6 +95,28 @@ describeOnWebgpu('128×128-tile matrix product on webgpu', () => {
       // a packed Z can differ from cpu's rounding by one f16 step where z lies at a rounding boundary
       expectClose(wide, await onCpu(c, x), c.packZ ? 1e-3 : 2e-5)
     }
+  })
+
+  it('the rectangular tiles (128×64, 64×128: tuning\'s candidates) equal the 64×64 kernel bit for bit across the cases', async () => {
+    const placeholder = tf.scalar(0)
+    for (const [tileM, tileN] of [[128, 64], [64, 128]]) {
+      const previous = forceKernel({ share: 0, tileM, tileN })
+      try {
+        expect(matmulVariant(argsOf(CASES[0][0], placeholder, placeholder), backend().device)).toMatchObject({ tileM, tileN })
+        // every transpose, ragged and vec4 edges, bias, GELU, batches, packed f16, packed Z, row sums
+        for (const [c, scale] of [0, 1, 2, 3, 4, 9, 11, 15, 17, 19, 20].map((i) => CASES[i])) {
+          const x = inputsOf(c, scale)
+          const rect = await onGpu(c, x)
+          forceKernel(null)
+          const tiled = await onGpu(c, x)
+          forceKernel({ share: 0, tileM, tileN })
+          rect.forEach((v, k) => expect(Array.from(v), `${tileM}×${tileN} ${JSON.stringify(c)}, output ${k}`).toEqual(Array.from(tiled[k])))
+        }
+      } finally {
+        forceKernel(previous)
+      }
+    }
+    placeholder.dispose()
   })
 
   it('a tiny-model training run: the wide tiles give the 64×64 losses, fp32 and fp16', async () => {
