@@ -296,7 +296,7 @@ async function timeReplays(backend: WebgpuBackendInternals, device: QueueDevice,
     for (let i = 0; i < reps; i++) tf.dispose(replay(backend, s, pools, k))
   }
   if (timing === 'timestamps') {
-    const timer = startKernelTimer()
+    const timer = startKernelTimer(2 * reps) // each product, and the sum of a split one
     run()
     return (await timer.stop()).totalMs / reps
   }
