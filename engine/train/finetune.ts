@@ -32,7 +32,7 @@ import { assignWeights, pruneCheckpoints } from './checkpoint'
 import { readFinetuneCheckpoint, restoreBest, saveFinetuneCheckpoint } from './finetune-checkpoint'
 import { badInput } from '../errors'
 import { pendingProducts } from '../compute/webgpu/matmul-choice'
-import { describeTuning, tunePendingMatmuls } from '../compute/webgpu/matmul-tune'
+import { tuneBetweenSteps } from '../compute/webgpu/matmul-tune'
 
 export interface FinetuneProgress {
   step: number
@@ -317,9 +317,7 @@ export async function finetune(config: FinetuneConfig, options: FinetuneOptions,
         if (pendingProducts().length > 0) {
           // webgpu: product classes recorded for the first time (a longer batch, say), tuned on the device (matmul-tune.ts)
           await settle()
-          hooks.log?.(`tuning the matrix products' kernels on the device for ${pendingProducts().length} new product classes`)
-          const tuning = await tunePendingMatmuls()
-          if (tuning) hooks.log?.(describeTuning(tuning))
+          await tuneBetweenSteps(hooks.log)
         }
       }
       await settle() // the epoch's last step, before its evaluation and checkpoint

@@ -22,7 +22,7 @@ import { lossAndGrads } from '../compute/grads'
 import { Readback } from '../compute/read'
 import { usePrecision } from '../compute/precision'
 import { pendingProducts } from '../compute/webgpu/matmul-choice'
-import { describeTuning, tunePendingMatmuls } from '../compute/webgpu/matmul-tune'
+import { tuneBetweenSteps } from '../compute/webgpu/matmul-tune'
 import { DynamicLossScale, type LossScaleOptions } from './loss-scale'
 import { createOptimizer, type Grads } from './optimizers'
 import { Rng } from '../compute/rng'
@@ -589,10 +589,8 @@ export async function train(config: TrainConfig, options: TrainOptions, hooks: T
         // webgpu: the product classes this step recorded first, tuned on the device (matmul-tune.ts)
         await settle()
         const pauseStart = performance.now()
-        hooks.log?.(`tuning the matrix products' kernels on the device for ${pendingProducts().length} new product classes`)
-        const tuning = await tunePendingMatmuls()
+        await tuneBetweenSteps(hooks.log)
         pausedMs += performance.now() - pauseStart
-        if (tuning) hooks.log?.(describeTuning(tuning))
       }
 
       const evalDue = config.evalEvery > 0 && at % config.evalEvery === 0 && at < config.totalSteps

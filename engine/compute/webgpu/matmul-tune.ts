@@ -99,6 +99,21 @@ export async function tunePendingMatmuls(options: TuneOptions = {}): Promise<Mat
   return tuneMatmuls(options)
 }
 
+/**
+ * A training loop's pause to tune (after a step that recorded new classes): says so in the log, tunes,
+ * and logs the result. A failure is logged and the products stay on the kernels they ran (a lost
+ * device still fails the next step, which reads it back).
+ */
+export async function tuneBetweenSteps(log: ((line: string) => void) | undefined): Promise<void> {
+  log?.(`tuning the matrix products' kernels on the device for ${pendingProducts().length} new product classes`)
+  try {
+    const tuning = await tunePendingMatmuls()
+    if (tuning) log?.(describeTuning(tuning))
+  } catch (e) {
+    log?.(`matmul kernel tuning failed: ${String((e as Error).message ?? e).split('\n')[0]}; those products stay on the 64×64 kernel`)
+  }
+}
+
 /** Reports of several tunings as one (a benchmark's warm-up steps). */
 export function joinTunings(a: MatmulTuneReport | null, b: MatmulTuneReport | null): MatmulTuneReport | null {
   if (!a || !b) return a ?? b
