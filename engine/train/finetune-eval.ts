@@ -4,6 +4,8 @@ import * as tf from '@tensorflow/tfjs'
 import { EVAL, type Weights } from '../model/bert'
 import { accuracy, cmrcScores, confusionMatrix, decodeSpan, type Example, type Prediction, type SpanFeature, type TaskSpec } from '../tasks'
 import { batchInputs, buildBatch, taskForward, type Feature, type TaskModel } from './finetune-model'
+import { pendingProducts } from '../compute/webgpu/matmul-choice'
+import { tuneBetweenSteps } from '../compute/webgpu/matmul-tune'
 
 export interface Evaluation {
   /** accuracy, or em and f1 (fractions); empty when the split has no gold labels. */
@@ -12,9 +14,11 @@ export interface Evaluation {
 }
 
 /** Logits of every feature, in order: [C] per feature (classes/choices) or start/end per window. */
-async function forwardAll(model: Pick<TaskModel, 'config' | 'arch'>, weights: Weights, features: Feature[], batchSize: number) {
+async function forwardAll(model: Pick<TaskModel, 'config' | 'arch'>, weights: Weights, features: Feature[], batchSize: number, log?: (line: string) => void) {
   const rows: { logits?: Float32Array; start?: Float32Array; end?: Float32Array }[] = []
   for (let i = 0; i < features.length; i += batchSize) {
+    // webgpu: the classes of product a batch recorded first (the eval batch size), tuned before the next (matmul-tune.ts)
+    if (pendingProducts().length > 0) await tuneBetweenSteps(log)
     const b = buildBatch(features.slice(i, i + batchSize))
     const inputs = batchInputs(b)
     const out = tf.tidy(() => {
@@ -36,8 +40,8 @@ async function forwardAll(model: Pick<TaskModel, 'config' | 'arch'>, weights: We
 
 const argmax = (a: Float32Array) => a.reduce((best, v, i) => (v > a[best] ? i : best), 0)
 
-export async function evaluate(model: Pick<TaskModel, 'config' | 'arch'>, weights: Weights, spec: TaskSpec, examples: Example[], features: Feature[], options: { batchSize: number; maxAnswerTokens: number }): Promise<Evaluation> {
-  const rows = await forwardAll(model, weights, features, options.batchSize)
+export async function evaluate(model: Pick<TaskModel, 'config' | 'arch'>, weights: Weights, spec: TaskSpec, examples: Example[], features: Feature[], options: { batchSize: number; maxAnswerTokens: number; log?: (line: string) => void }): Promise<Evaluation> {
+  const rows = await forwardAll(model, weights, features, options.batchSize, options.log)
   if (spec.shape === 'span') {
     const windows = new Map<number, { offsets: SpanFeature['offsets']; start: Float32Array; end: Float32Array }[]>()
     features.forEach((f, i) => {

@@ -321,7 +321,7 @@ export async function finetune(config: FinetuneConfig, options: FinetuneOptions,
         }
       }
       await settle() // the epoch's last step, before its evaluation and checkpoint
-      const ev = await evaluate(model, weights, spec, dev, devFeatures, { batchSize: config.evalBatchSize, maxAnswerTokens: config.maxAnswerTokens })
+      const ev = await evaluate(model, weights, spec, dev, devFeatures, { batchSize: config.evalBatchSize, maxAnswerTokens: config.maxAnswerTokens, log: hooks.log })
       const score = ev.metrics[spec.metric] ?? 0
       const isBest = best === null || score > (best.dev[spec.metric] ?? -1)
       hooks.metrics?.([...Object.entries(ev.metrics).map(([k, value]) => ({ name: `dev/${k}`, step, value })), { name: 'epoch', step, value: epoch }])

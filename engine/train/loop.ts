@@ -273,6 +273,7 @@ export async function evaluate(
   objectives: readonly Objective[],
   dev: SegmentSource,
   options: BatchOptions,
+  log?: (line: string) => void,
 ): Promise<Record<string, number>> {
   const limit = Math.min(dev.size, config.evalBatches * config.batchSize)
   const out: Record<string, number> = {}
@@ -289,6 +290,8 @@ export async function evaluate(
     const totals: ObjectiveStats = new Map()
     let batches = 0
     while (position < limit) {
+      // webgpu: the classes of product a batch recorded first, tuned before the next (matmul-tune.ts)
+      if (pendingProducts().length > 0) await tuneBetweenSteps(log)
       const draw = drawBatch(next, Math.min(config.batchSize, limit - position), subset, { ...options, wholeWordMask: false }, rng)
       let outputs: ObjectiveOutputs | null = null
       const total = tf.tidy(() => {
@@ -420,7 +423,7 @@ export async function train(config: TrainConfig, options: TrainOptions, hooks: T
   }
   const runEval = async () => {
     if (!opened.dev) return
-    lastEval = await evaluate(weights, bert, config, objectives, opened.dev, batchOptions)
+    lastEval = await evaluate(weights, bert, config, objectives, opened.dev, batchOptions, hooks.log)
     hooks.metrics?.(Object.entries(lastEval).map(([name, value]) => ({ name, step: state.step, value })))
   }
 

@@ -1,10 +1,10 @@
 // Fine-tuning on webgpu (on CI: lavapipe) with the products' kernels tuned on the device: each class of
-// product the TNEWS steps record is tuned once, between steps, and logged, and the losses and dev
-// metrics are those of an untuned run.
+// product the TNEWS steps and dev batches record is tuned once, between steps or batches, and logged,
+// and the losses and dev metrics are those of an untuned run.
 import path from 'node:path'
 import { afterAll, beforeAll, expect, it } from 'vitest'
 import { setMatmulTuning } from '../../../engine/compute/webgpu/flags'
-import { matmulChoices, resetMatmulChoices } from '../../../engine/compute/webgpu/matmul-choice'
+import { matmulChoices, pendingProducts, resetMatmulChoices } from '../../../engine/compute/webgpu/matmul-choice'
 import { finetune } from '../../../engine/train/finetune'
 import { parseFinetuneConfig } from '../../../engine/train/finetune-config'
 import { tempDir } from '../../helpers'
@@ -18,11 +18,11 @@ beforeAll(async () => {
   const init = path.join(tmp.dir, 'start')
   await wideInitModel(init, 0.3)
   const tnews = await importClue(tmp.dir, 'tnews', { 'train.json': tnewsRecords(48, 1), 'dev.json': tnewsRecords(16, 2) })
-  config = parseFinetuneConfig({ backend: 'webgpu', task: 'tnews', dataDir: tnews.dir, init, learningRate: 3e-3, batchSize: 8, epochs: 1, maxSeqLength: 24, dropout: 0 })
+  config = parseFinetuneConfig({ backend: 'webgpu', task: 'tnews', dataDir: tnews.dir, init, learningRate: 3e-3, batchSize: 8, evalBatchSize: 4, epochs: 1, maxSeqLength: 24, dropout: 0 })
 })
 
 describeOnWebgpu('fine-tuning on webgpu', () => {
-  it('tunes each new class of product between steps, logs it, and keeps an untuned run\'s losses and dev metrics', async () => {
+  it('tunes each new class of product between steps and dev batches, logs it, and keeps an untuned run\'s losses and dev metrics', async () => {
     const previous = setMatmulTuning(false)
     try {
       resetMatmulChoices()
@@ -34,7 +34,10 @@ describeOnWebgpu('fine-tuning on webgpu', () => {
       const logs: string[] = []
       const tuned = await finetune(config, { runDir: path.join(tmp.dir, 'tuned') }, { ...losses(tunedLosses), log: (line) => logs.push(line) })
       const tunings = logs.filter((l) => l.startsWith('matmul kernels tuned on the device for '))
-      expect(tunings.length).toBeGreaterThanOrEqual(1)
+      // after the first step, and after the first dev batch (4 examples: products of other sizes than training's 8)
+      expect(tunings.length).toBe(2)
+      expect(logs.indexOf(tunings[1])).toBeGreaterThan(logs.indexOf(tunings[0]))
+      expect(pendingProducts()).toEqual([]) // the later dev batches recorded nothing new
       const classes = tunings.map((l) => Number(/for (\d+) product classes/.exec(l)![1])).reduce((a, b) => a + b, 0)
       expect(matmulChoices()).toHaveLength(classes) // each class tuned once
       expect(tunedLosses).toHaveLength(6) // 48 examples in batches of 8
