@@ -149,7 +149,8 @@ function makePools(backend: WebgpuBackendInternals, shapes: ProductShape[]): Poo
     else half = Math.max(half, s.halfB + b)
     if (s.bias) f32 = Math.max(f32, s.N)
   }
-  const n = Math.max(f32, half)
+  // a multiple of 4: whole vec4s, and an even count of packed words (vec2<u32>), whatever the operands' alignments
+  const n = Math.ceil(Math.max(f32, half) / 4) * 4
   const values = output(backend, [n])
   dispatch(backend, {
     key: 'matmul-tune-values',
@@ -287,6 +288,7 @@ async function tuneProduct(backend: WebgpuBackendInternals, device: QueueDevice,
   } finally {
     tf.dispose(reference)
   }
+  if (timed.length === 1) return report(TILED) // nothing else to compare
   const times = new Map<MatmulKernel, number[]>(timed.map((k) => [k, []]))
   for (let r = 0; r < rounds; r++) {
     for (let i = 0; i < timed.length; i++) {
