@@ -81,11 +81,23 @@ export async function tuneMatmuls(options: TuneOptions = {}): Promise<MatmulTune
   const timing = options.timing !== 'wall' && device.features.has('timestamp-query') ? 'timestamps' : 'wall clock'
   const products: TunedProduct[] = []
   if (pending.length === 0) return { products, seconds: 0, timing }
-  const pools = makePools(backend, pending.map((p) => p.shape))
   try {
-    for (const p of pending) products.push(await tuneProduct(backend, device, p, pools, options, timing))
-  } finally {
-    tf.dispose([pools.f32, ...(pools.half ? [pools.half] : [])])
+    // scoped too: a device error here would otherwise fail the device for the run
+    const made = await scoped(backend, device, () => {
+      const p = makePools(backend, pending.map((q) => q.shape))
+      return p.half ? [p.f32, p.half] : [p.f32]
+    })
+    if (typeof made === 'string') throw new Error(`the operand pools: ${made}`)
+    const pools: Pools = { f32: made[0], half: made[1] ?? null }
+    try {
+      for (const p of pending) products.push(await tuneProduct(backend, device, p, pools, options, timing))
+    } finally {
+      tf.dispose([pools.f32, ...(pools.half ? [pools.half] : [])])
+    }
+  } catch (e) {
+    // the classes not tuned keep the 64×64 kernel, rather than being noted (and failing) again every step
+    for (const p of pending.slice(products.length)) chooseKernel(p.key, TILED)
+    throw e
   }
   return { products, seconds: (performance.now() - started) / 1000, timing }
 }
@@ -221,7 +233,7 @@ function flush(backend: WebgpuBackendInternals): void {
   if (backend.commandEncoder) backend.submitQueue()
 }
 
-/** `run`'s outputs, or the device's errors (validation, memory, internal) while recording and submitting them. */
+/** `run`'s tensors, or the device's errors (validation, memory, internal) while recording and submitting them. */
 async function scoped(backend: WebgpuBackendInternals, device: GpuDevice, run: () => tf.Tensor[]): Promise<tf.Tensor[] | string> {
   flush(backend)
   const filters = ['validation', 'out-of-memory', 'internal'] as const

@@ -10,7 +10,7 @@ import { deviceFailure } from '../../../../engine/compute/webgpu/device'
 import { setMatmulTile, setMatmulTuning, type MatmulTuning } from '../../../../engine/compute/webgpu/flags'
 import { startKernelTimer } from '../../../../engine/compute/webgpu/kernel-timer'
 import { chooseKernel, currentSettings, kernelName, matmulChoices, pendingProducts, productClass, resetMatmulChoices, TILED, tunedKernel, type MatmulKernel } from '../../../../engine/compute/webgpu/matmul-choice'
-import { candidateKernels, describeTuning, MARGIN, tuneMatmuls, type TunedProduct } from '../../../../engine/compute/webgpu/matmul-tune'
+import { candidateKernels, describeTuning, MARGIN, tuneBetweenSteps, tuneMatmuls, type TunedProduct } from '../../../../engine/compute/webgpu/matmul-tune'
 import { webgpuInternals } from '../../../../engine/compute/webgpu/runner'
 import { parseBertConfig } from '../../../../engine/model/checkpoint'
 import { benchBatch } from '../../../../engine/train/bench'
@@ -187,6 +187,25 @@ describeOnWebgpu('matmul tuning on the device', () => {
     expect(p.candidates[0].rejected).toMatch(/^device error: .+/)
     expect(p.candidates.slice(1).every((c) => c.ms === null && c.rejected === undefined)).toBe(true) // nothing to compare them with
     expect(describeTuning(report)).toMatch(/; set aside: tiled 64 for matmul-huge 60000×60000×4: device error: /)
+    expect(deviceFailure()).toBeNull()
+    const sum = tf.tidy(() => tf.matMul(tf.ones([3, 5]), tf.ones([5, 2])).sum())
+    expect((await sum.data())[0]).toBe(30)
+    sum.dispose()
+  })
+
+  it('a tuning that fails (operands the device cannot hold) is logged, its classes keep the 64×64 kernel and are not noted again, the device stays usable', async () => {
+    // A of 60,000 × 60,000 floats: the operand pool cannot be made
+    const shape = { ...currentSettingsShape(), M: 60_000, N: 4, K: 60_000 }
+    tunedKernel('huge A', () => shape, 'matmul-huge 60000×4×60000')
+    tunedKernel('small', () => ({ ...currentSettingsShape(), M: 8, N: 8, K: 8 }), 'matmul-small 8×8×8')
+    const logs: string[] = []
+    await tuneBetweenSteps((line) => logs.push(line))
+    expect(logs[0]).toBe("tuning the matrix products' kernels on the device for 2 new product classes")
+    expect(logs[1]).toMatch(/^matmul kernel tuning failed: the operand pools: device error: .+; those products stay on the 64×64 kernel$/)
+    expect(logs).toHaveLength(2)
+    expect(new Map(matmulChoices())).toEqual(new Map([['huge A', TILED], ['small', TILED]]))
+    expect(tunedKernel('huge A', () => shape, 'again')).toEqual(TILED)
+    expect(pendingProducts()).toEqual([])
     expect(deviceFailure()).toBeNull()
     const sum = tf.tidy(() => tf.matMul(tf.ones([3, 5]), tf.ones([5, 2])).sum())
     expect((await sum.data())[0]).toBe(30)
