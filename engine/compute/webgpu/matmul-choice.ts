@@ -1,10 +1,10 @@
 // Which kernel each matrix product runs where it is tuned on the device (matmul-tune.ts): the tiled
 // 64×64 kernel, larger tiles (matmul-wide.ts: 128×128, 128×64, 64×128) or the subgroup kernel with G
 // lanes sharing each A block (matmul-subgroups.ts). All give the same bits (matmul-parts.ts), so the
-// choice changes time only. Products are grouped in classes: the pipeline variant (transposes, epilogue, operand kinds,
-// vec4 loads) and M, N, K and the batch each rounded up to a power of two, so that batches of varying
-// length (fine-tuning pads each batch to its longest example) share a measurement, plus the split of k,
-// which must not change with the kernel. This module holds the choices measured, the classes seen and
+// choice changes time only. Products are grouped in classes: the pipeline variant (transposes,
+// epilogue, operand kinds, vec4 loads) and M, N, K and the batch each rounded up to a power of two, so
+// that batches of varying length (fine-tuning pads each batch to its longest example) share a
+// measurement, plus the split of k, which must not change with the kernel. This module holds the choices measured, the classes seen and
 // not yet measured, and the kernel a tuning replay forces.
 import { currentDevice } from './device'
 import { matmulInputsPrecision, matmulSplitKSetting, matmulSubgroupsSetting, matmulTileSetting, matmulTuningSetting, matmulVec4On, type MatmulInputs, type MatmulSplitK } from './flags'
