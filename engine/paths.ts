@@ -21,6 +21,7 @@ export interface DataLayout {
   models: string // models/<id>/ holds an imported or trained model's files
   runs: string // runs/<id>/ holds checkpoints and logs
   staging: string // unfinished work; never visible in the database until moved out
+  tuningCache: string // the GPU kernels tuned on this machine's adapters (engine/compute/webgpu/matmul-tune-cache.ts)
 }
 
 export function dataLayout(home: string, database?: string): DataLayout {
@@ -31,5 +32,6 @@ export function dataLayout(home: string, database?: string): DataLayout {
     models: path.join(home, 'models'),
     runs: path.join(home, 'runs'),
     staging: path.join(home, 'staging'),
+    tuningCache: path.join(home, 'cache', 'webgpu-matmul-tuning.json'),
   }
 }

@@ -181,7 +181,7 @@ export function startFinetuneRun(deps: FinetuneDeps, runId: number): FinetuneSta
             },
           },
           ctx.signal,
-          resumeFrom ?? undefined,
+          { resumeFrom: resumeFrom ?? undefined, tuningCache: layout.tuningCache },
         )
         metrics.flush()
         if (!owned()) return finetuneSummary(db, layout, runId)
@@ -288,7 +288,7 @@ export function startPredict(deps: FinetuneDeps, req: PredictRequest): { jobId: 
   const out = path.resolve(req.out)
   const job = jobs.start('predict', `Predict ${config.task} ${req.split} with run ${run.id}`, async (ctx) => {
     const r = await predictInWorker(
-      { backend: config.backend, modelDir, task: config.task, dataDir: ds.dir, split: req.split, options: config },
+      { backend: config.backend, modelDir, task: config.task, dataDir: ds.dir, split: req.split, options: config, tuningCache: layout.tuningCache },
       ctx.signal,
     )
     fs.mkdirSync(path.dirname(out), { recursive: true })

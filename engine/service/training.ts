@@ -139,7 +139,7 @@ export function startTraining(deps: TrainingDeps, rawConfig: unknown, options: T
       // the same hooks either way: the torch engine reports its trainer's JSON lines through them (#15)
       const result = await (config.engine === 'torch' ? trainWithTorchrun : trainInWorker)(
         config,
-        { runDir, resume: true, keepCheckpoints: keep },
+        { runDir, resume: true, keepCheckpoints: keep, tuningCache: layout.tuningCache },
         {
           backend: (b) => {
             if (!owned()) return

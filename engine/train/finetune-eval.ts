@@ -4,7 +4,7 @@ import * as tf from '@tensorflow/tfjs'
 import { EVAL, type Weights } from '../model/bert'
 import { accuracy, cmrcScores, confusionMatrix, decodeSpan, type Example, type Prediction, type SpanFeature, type TaskSpec } from '../tasks'
 import { batchInputs, buildBatch, taskForward, type Feature, type TaskModel } from './finetune-model'
-import { pendingProducts } from '../compute/webgpu/matmul-choice'
+import { tuningDue } from '../compute/webgpu/matmul-choice'
 import { tuneBetweenSteps } from '../compute/webgpu/matmul-tune'
 
 export interface Evaluation {
@@ -18,7 +18,7 @@ async function forwardAll(model: Pick<TaskModel, 'config' | 'arch'>, weights: We
   const rows: { logits?: Float32Array; start?: Float32Array; end?: Float32Array }[] = []
   for (let i = 0; i < features.length; i += batchSize) {
     // webgpu: the classes of product a batch recorded first (the eval batch size), tuned before the next (matmul-tune.ts)
-    if (pendingProducts().length > 0) await tuneBetweenSteps(log)
+    if (tuningDue()) await tuneBetweenSteps(log)
     const b = buildBatch(features.slice(i, i + batchSize))
     const inputs = batchInputs(b)
     const out = tf.tidy(() => {

@@ -12,9 +12,17 @@ export interface PredictJob {
   dataDir: string
   split: string
   options: Pick<FinetuneConfig, 'maxSeqLength' | 'docStride' | 'maxQueryLength' | 'maxAnswerTokens' | 'evalBatchSize'>
+  /** On webgpu, the file tuned product kernels are kept in between runs (matmul-tune-cache.ts). */
+  tuningCache?: string
 }
 
-type WorkerJob = { mode: 'train'; config: FinetuneConfig; runDir: string; resumeFrom?: string } | ({ mode: 'predict' } & PredictJob)
+/** `resumeFrom`: an epoch checkpoint of this run to continue from. */
+export interface FinetuneJob {
+  resumeFrom?: string
+  tuningCache?: string
+}
+
+type WorkerJob = ({ mode: 'train'; config: FinetuneConfig; runDir: string } & FinetuneJob) | ({ mode: 'predict' } & PredictJob)
 export type FinetuneWorkerInput = WorkerJob & { stopFlag: SharedArrayBuffer }
 
 export type FinetuneWorkerMessage =
@@ -70,9 +78,8 @@ function run<T>(input: WorkerJob, hooks: FinetuneWorkerHooks, signal?: AbortSign
   })
 }
 
-/** `resumeFrom`: an epoch checkpoint of this run to continue from. */
-export function finetuneInWorker(config: FinetuneConfig, runDir: string, hooks: FinetuneWorkerHooks = {}, signal?: AbortSignal, resumeFrom?: string): Promise<FinetuneResult> {
-  return run<FinetuneResult>({ mode: 'train', config, runDir, resumeFrom }, hooks, signal)
+export function finetuneInWorker(config: FinetuneConfig, runDir: string, hooks: FinetuneWorkerHooks = {}, signal?: AbortSignal, job: FinetuneJob = {}): Promise<FinetuneResult> {
+  return run<FinetuneResult>({ mode: 'train', config, runDir, ...job }, hooks, signal)
 }
 
 export function predictInWorker(input: PredictJob, signal?: AbortSignal): Promise<PredictOutput> {

@@ -11,7 +11,7 @@ const stop = new Int32Array(input.stopFlag)
 const post = (m: FinetuneWorkerMessage) => parentPort!.postMessage(m)
 
 async function main(): Promise<void> {
-  const backend = await useBackend(input.mode === 'train' ? input.config.backend : input.backend)
+  const backend = await useBackend(input.mode === 'train' ? input.config.backend : input.backend, input.tuningCache)
   post({ type: 'backend', ...backend })
   if (input.mode === 'predict') {
     post({ type: 'done', result: await predictSplit(input.modelDir, input.task, input.dataDir, input.split, input.options) })

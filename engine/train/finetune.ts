@@ -31,7 +31,7 @@ import type { MetricValue } from './loop'
 import { assignWeights, pruneCheckpoints } from './checkpoint'
 import { readFinetuneCheckpoint, restoreBest, saveFinetuneCheckpoint } from './finetune-checkpoint'
 import { badInput } from '../errors'
-import { pendingProducts } from '../compute/webgpu/matmul-choice'
+import { tuningDue } from '../compute/webgpu/matmul-choice'
 import { tuneBetweenSteps } from '../compute/webgpu/matmul-tune'
 
 export interface FinetuneProgress {
@@ -314,7 +314,7 @@ export async function finetune(config: FinetuneConfig, options: FinetuneOptions,
         read.catch(() => {}) // not unhandled meanwhile: the error surfaces where it is awaited
         await settle()
         unreported = { read, report }
-        if (pendingProducts().length > 0) {
+        if (tuningDue()) {
           // webgpu: product classes recorded for the first time (a longer batch, say), tuned on the device (matmul-tune.ts)
           await settle()
           await tuneBetweenSteps(hooks.log)

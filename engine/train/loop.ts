@@ -21,7 +21,7 @@ import { readTokenManifest, TokenSplitReader, type SegmentBlock } from '../text/
 import { lossAndGrads } from '../compute/grads'
 import { Readback } from '../compute/read'
 import { usePrecision } from '../compute/precision'
-import { pendingProducts } from '../compute/webgpu/matmul-choice'
+import { tuningDue } from '../compute/webgpu/matmul-choice'
 import { tuneBetweenSteps } from '../compute/webgpu/matmul-tune'
 import { DynamicLossScale, type LossScaleOptions } from './loss-scale'
 import { createOptimizer, type Grads } from './optimizers'
@@ -291,7 +291,7 @@ export async function evaluate(
     let batches = 0
     while (position < limit) {
       // webgpu: the classes of product a batch recorded first, tuned before the next (matmul-tune.ts)
-      if (pendingProducts().length > 0) await tuneBetweenSteps(log)
+      if (tuningDue()) await tuneBetweenSteps(log)
       const draw = drawBatch(next, Math.min(config.batchSize, limit - position), subset, { ...options, wholeWordMask: false }, rng)
       let outputs: ObjectiveOutputs | null = null
       const total = tf.tidy(() => {
@@ -588,7 +588,7 @@ export async function train(config: TrainConfig, options: TrainOptions, hooks: T
         unreported = { read, report }
       }
 
-      if (pendingProducts().length > 0) {
+      if (tuningDue()) {
         // webgpu: the product classes this step recorded first, tuned on the device (matmul-tune.ts)
         await settle()
         const pauseStart = performance.now()

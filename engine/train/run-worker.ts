@@ -8,7 +8,8 @@ import type { MetricValue, PrepareProgress, TrainHooks, TrainOptions, TrainProgr
 
 export interface WorkerInput {
   config: TrainConfig
-  options: Omit<TrainOptions, 'backend'>
+  /** tuningCache: on webgpu, the file tuned product kernels are kept in between runs (matmul-tune-cache.ts). */
+  options: Omit<TrainOptions, 'backend'> & { tuningCache?: string }
   stopFlag: SharedArrayBuffer
 }
 

@@ -11,11 +11,12 @@ const stop = new Int32Array(input.stopFlag)
 const post = (m: WorkerMessage) => parentPort!.postMessage(m)
 
 async function main(): Promise<void> {
-  const backend = await useBackend(input.config.backend)
+  const { tuningCache, ...options } = input.options
+  const backend = await useBackend(input.config.backend, tuningCache)
   post({ type: 'backend', ...backend })
   const result = await train(
     input.config,
-    { ...input.options, backend: backend.name },
+    { ...options, backend: backend.name },
     {
       progress: (progress) => post({ type: 'progress', progress }),
       preparing: (progress) => post({ type: 'preparing', progress }),

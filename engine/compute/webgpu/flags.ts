@@ -162,6 +162,29 @@ export function matmulTuningSetting(): MatmulTuning {
 }
 
 /**
+ * Where tuned choices are kept between processes (matmul-tune-cache.ts), or null: each process tunes
+ * afresh. The workbench's training workers keep them in <home>/cache/webgpu-matmul-tuning.json;
+ * MENGZI_WEBGPU_TUNING_CACHE=<file> sets the file for a process, and 0 turns the cache off.
+ */
+let tuningCache: string | null = null
+
+/** MENGZI_WEBGPU_TUNING_CACHE's value: a file, or null for 0 (off). */
+export function tuningCacheFromEnv(text: string): string | null {
+  return text === '0' || text === '' ? null : text
+}
+
+/** Sets the tuning cache's file (null: none); returns the previous one. */
+export function setMatmulTuningCache(file: string | null): string | null {
+  const previous = tuningCache
+  tuningCache = file
+  return previous
+}
+
+export function matmulTuningCacheFile(): string | null {
+  return tuningCache
+}
+
+/**
  * The flash-attention kernels with several threads per row (attention-lanes.ts: 4 lanes each holding a
  * quarter of the head's columns, dot products summed across them by subgroup shuffles), off by default
  * until a GPU has timed them against one thread per row (attention.ts), whose 64-float rows (four of

@@ -4,10 +4,14 @@
 // choice changes time only. Products are grouped in classes: the pipeline variant (transposes,
 // epilogue, operand kinds, vec4 loads) and M, N, K and the batch each rounded up to a power of two, so
 // that batches of varying length (fine-tuning pads each batch to its longest example) share a
-// measurement, plus the split of k, which must not change with the kernel. This module holds the choices measured, the classes seen and
-// not yet measured, and the kernel a tuning replay forces.
+// measurement, plus the split of k, which must not change with the kernel. This module holds the
+// choices measured (or kept from an earlier process: matmul-tune-cache.ts), the classes seen and not
+// yet measured, and the kernel a tuning replay forces.
 import { currentDevice } from './device'
-import { matmulInputsPrecision, matmulSplitKSetting, matmulSubgroupsSetting, matmulTileSetting, matmulTuningSetting, matmulVec4On, type MatmulInputs, type MatmulSplitK } from './flags'
+import { matmulInputsPrecision, matmulSplitKSetting, matmulSubgroupsSetting, matmulTileSetting, matmulTuningCacheFile, matmulTuningSetting, matmulVec4On, type MatmulInputs, type MatmulSplitK } from './flags'
+import type { GpuDevice } from './gpu'
+import { adapterKey, cachedKernel, resetTuningCacheMemo, sourceHash, takeCacheNotice } from './matmul-tune-cache'
+import { reductionsUseSubgroups } from './wgsl'
 
 export interface MatmulKernel {
   /** 0: a tiled kernel; 4, 8 or 16: the subgroup kernel with that many lanes per A block (64×64 tiles). */
@@ -18,6 +22,16 @@ export interface MatmulKernel {
 }
 
 export const TILED: MatmulKernel = { share: 0, tileM: 64, tileN: 64 }
+
+/** The kernels that may run a product on `device`: 64 or 128 rows by 64 or 128 columns of tile, and the subgroup kernel at each G its smallest subgroup holds. */
+export function candidateKernels(device: Pick<GpuDevice, 'features' | 'adapterInfo'>): MatmulKernel[] {
+  const list: MatmulKernel[] = [TILED, { share: 0, tileM: 128, tileN: 128 }, { share: 0, tileM: 128, tileN: 64 }, { share: 0, tileM: 64, tileN: 128 }]
+  if (reductionsUseSubgroups(device)) {
+    const min = device.adapterInfo?.subgroupMinSize ?? 4
+    for (const g of [4, 8, 16]) if (g <= min) list.push({ share: g, tileM: 64, tileN: 64 })
+  }
+  return list
+}
 
 export function kernelName(k: MatmulKernel): string {
   if (k.share) return `subgroups G=${k.share}`
@@ -58,11 +72,15 @@ export interface PendingProduct {
   shape: ProductShape
   /** The kernel's name and its sizes, as the kernel timer labels it. */
   label: string
+  /** Where a tuning cache is in use: the hash of the class's candidates' WGSL, and the adapter it is kept for. */
+  cache: { file: string; adapter: string; source: string } | null
 }
 
 const chosen = new Map<string, MatmulKernel>()
 const pending = new Map<string, PendingProduct>()
 let forced: MatmulKernel | null = null
+// classes whose kernel came from the tuning cache, not yet in a run's log
+let fromCache: string[] = []
 
 const bucket = (n: number) => 2 ** Math.ceil(Math.log2(Math.max(1, n)))
 
@@ -89,15 +107,38 @@ export function kernelChoiceApplies(): boolean {
 
 /**
  * The kernel for a product of class `key`: the one a replay forces, else the one measured for the
- * class; undefined (the settings' kernel) while tuning is off or the class is not measured yet, which
- * it then notes for the next `tuneMatmuls`.
+ * class (in this process, or kept in the tuning cache for this adapter and these kernels' `sources`);
+ * undefined (the settings' kernel) while tuning is off or the class is not measured yet, which it
+ * then notes for the next `tuneMatmuls`.
  */
-export function tunedKernel(key: string, shape: () => ProductShape, label: string): MatmulKernel | undefined {
+export function tunedKernel(key: string, shape: () => ProductShape, label: string, sources: () => string): MatmulKernel | undefined {
   if (forced) return forced
   if (!tuningActive()) return undefined
   const k = chosen.get(key)
-  if (!k && !pending.has(key)) pending.set(key, { key, shape: shape(), label })
-  return k
+  if (k || pending.has(key)) return k
+  const file = matmulTuningCacheFile()
+  const report = currentDevice()?.report
+  const cache = file && report ? { file, adapter: adapterKey(report), source: sourceHash(sources()) } : null
+  const kept = cache && cachedKernel(cache.file, cache.adapter, key, cache.source)
+  if (kept) {
+    chosen.set(key, kept)
+    fromCache.push(key)
+    return kept
+  }
+  pending.set(key, { key, shape: shape(), label, cache })
+  return undefined
+}
+
+/** Whether a pause between steps has work: classes to tune, or cache news for the log. */
+export function tuningDue(): boolean {
+  return pending.size > 0 || fromCache.length > 0
+}
+
+/** What the tuning cache gave since the last call, for a run's log: the classes taken from it, and why it could not be read. */
+export function takeCacheNews(): { taken: [string, MatmulKernel][]; notice: string | null } {
+  const taken = fromCache.map((key): [string, MatmulKernel] => [key, chosen.get(key)!])
+  fromCache = []
+  return { taken, notice: takeCacheNotice() }
 }
 
 export function currentSettings(): ProductSettings {
@@ -119,6 +160,10 @@ export function chooseKernel(key: string, k: MatmulKernel): void {
   chosen.set(key, k)
 }
 
+export function chosenKernel(key: string): MatmulKernel | undefined {
+  return chosen.get(key)
+}
+
 /** Forces `k` on every product recorded until the next call (null: back to the choices); returns the previous. */
 export function forceKernel(k: MatmulKernel | null): MatmulKernel | null {
   const previous = forced
@@ -131,6 +176,8 @@ export function resetMatmulChoices(): void {
   chosen.clear()
   pending.clear()
   forced = null
+  fromCache = []
+  resetTuningCacheMemo()
 }
 
 /** The measured choices, class by class. */

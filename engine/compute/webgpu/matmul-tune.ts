@@ -18,10 +18,13 @@ import type { GpuDevice } from './gpu'
 import { packHalf } from './half'
 import { startKernelTimer } from './kernel-timer'
 import { matmulOutputs, type Operand } from './matmul'
-import { chooseKernel, forceKernel, kernelName, pendingProducts, takePendingProducts, TILED, type MatmulKernel, type PendingProduct, type ProductShape, type ProductSettings } from './matmul-choice'
+import { candidateKernels, chooseKernel, chosenKernel, forceKernel, kernelName, pendingProducts, takeCacheNews, takePendingProducts, TILED, type MatmulKernel, type PendingProduct, type ProductShape, type ProductSettings } from './matmul-choice'
+import { saveTunedKernels, type CachedChoice } from './matmul-tune-cache'
 import { setMatmulInputs, setMatmulSplitK, setMatmulVec4 } from './flags'
 import { bindings, dispatch, grid, output, u32, webgpuInternals, type WebgpuBackendInternals } from './runner'
-import { ENTRY_ARGS, FLAT_INDEX_WGSL, reductionsUseSubgroups } from './wgsl'
+import { ENTRY_ARGS, FLAT_INDEX_WGSL } from './wgsl'
+
+export { candidateKernels }
 
 /** Another kernel replaces the 64×64 one only when its median time is at least this fraction lower. */
 export const MARGIN = 0.03
@@ -47,6 +50,8 @@ export interface MatmulTuneReport {
   products: TunedProduct[]
   seconds: number
   timing: 'timestamps' | 'wall clock'
+  /** Where the choices were kept for later processes (matmul-tune-cache.ts), or why they could not be; absent without a cache. */
+  cache?: { file: string; saved: number } | { file: string; error: string }
 }
 
 export interface TuneOptions {
@@ -60,16 +65,6 @@ export interface TuneOptions {
 
 interface QueueDevice extends GpuDevice {
   queue: { onSubmittedWorkDone(): Promise<void> }
-}
-
-/** The kernels that may run a product on `device`: 64 or 128 rows by 64 or 128 columns of tile, and the subgroup kernel at each G its smallest subgroup holds. */
-export function candidateKernels(device: GpuDevice): MatmulKernel[] {
-  const list: MatmulKernel[] = [TILED, { share: 0, tileM: 128, tileN: 128 }, { share: 0, tileM: 128, tileN: 64 }, { share: 0, tileM: 64, tileN: 128 }]
-  if (reductionsUseSubgroups(device)) {
-    const min = device.adapterInfo?.subgroupMinSize ?? 4
-    for (const g of [4, 8, 16]) if (g <= min) list.push({ share: g, tileM: 64, tileN: 64 })
-  }
-  return list
 }
 
 /** Tunes every class of product recorded since the last call (none pending: an empty report at once). */
@@ -95,11 +90,32 @@ export async function tuneMatmuls(options: TuneOptions = {}): Promise<MatmulTune
       tf.dispose([pools.f32, ...(pools.half ? [pools.half] : [])])
     }
   } catch (e) {
-    // the classes not tuned keep the 64×64 kernel, rather than being noted (and failing) again every step
+    // the classes not tuned keep the 64×64 kernel, rather than being noted (and failing) again every step;
+    // they are not kept in the cache, so a later process measures them again
     for (const p of pending.slice(products.length)) chooseKernel(p.key, TILED)
     throw e
   }
-  return { products, seconds: (performance.now() - started) / 1000, timing }
+  const cache = keep(pending, products, timing)
+  return { products, seconds: (performance.now() - started) / 1000, timing, ...(cache ? { cache } : {}) }
+}
+
+/** Saves the choices just measured in the tuning cache, where the products were noted with one. */
+function keep(pending: PendingProduct[], products: TunedProduct[], timing: MatmulTuneReport['timing']): MatmulTuneReport['cache'] {
+  const first = pending.find((p) => p.cache)?.cache
+  if (!first) return undefined
+  const choices: Record<string, CachedChoice> = {}
+  const tunedAt = new Date().toISOString()
+  pending.forEach((p, i) => {
+    if (!p.cache) return
+    const ms = Object.fromEntries(products[i].candidates.map((c) => [c.kernel, c.ms]))
+    choices[p.key] = { kernel: chosenKernel(p.key)!, source: p.cache.source, ms, timing, tunedAt }
+  })
+  try {
+    saveTunedKernels(first.file, first.adapter, choices)
+    return { file: first.file, saved: Object.keys(choices).length }
+  } catch (e) {
+    return { file: first.file, error: String((e as Error).message ?? e).split('\n')[0] }
+  }
 }
 
 /**
@@ -117,6 +133,10 @@ export async function tunePendingMatmuls(options: TuneOptions = {}): Promise<Mat
  * device still fails the next step, which reads it back).
  */
 export async function tuneBetweenSteps(log: ((line: string) => void) | undefined): Promise<void> {
+  const news = takeCacheNews()
+  if (news.notice) log?.(news.notice)
+  if (news.taken.length > 0) log?.(`matmul kernels for ${news.taken.length} product classes kept from an earlier tuning on this adapter: ${countKernels(news.taken.map(([, k]) => kernelName(k)))}`)
+  if (pendingProducts().length === 0) return
   log?.(`tuning the matrix products' kernels on the device for ${pendingProducts().length} new product classes`)
   try {
     const tuning = await tunePendingMatmuls()
@@ -129,16 +149,23 @@ export async function tuneBetweenSteps(log: ((line: string) => void) | undefined
 /** Reports of several tunings as one (a benchmark's warm-up steps). */
 export function joinTunings(a: MatmulTuneReport | null, b: MatmulTuneReport | null): MatmulTuneReport | null {
   if (!a || !b) return a ?? b
-  return { products: [...a.products, ...b.products], seconds: a.seconds + b.seconds, timing: b.timing }
+  const cache = b.cache ?? a.cache
+  return { products: [...a.products, ...b.products], seconds: a.seconds + b.seconds, timing: b.timing, ...(cache ? { cache } : {}) }
 }
 
 /** One line for a run's log: how many classes, which kernels won, what was set aside. */
 export function describeTuning(r: MatmulTuneReport): string {
-  const wins = new Map<string, number>()
-  for (const p of r.products) wins.set(p.chosen, (wins.get(p.chosen) ?? 0) + 1)
   const rejected = r.products.flatMap((p) => p.candidates.filter((c) => c.rejected).map((c) => `${c.kernel} for ${p.product}: ${c.rejected}`))
-  const chosen = [...wins].map(([k, n]) => `${k} for ${n}`).join(', ')
-  return `matmul kernels tuned on the device for ${r.products.length} product classes in ${r.seconds.toFixed(1)} s (${r.timing}): ${chosen}${rejected.length ? `; set aside: ${rejected.join('; ')}` : ''}`
+  const chosen = countKernels(r.products.map((p) => p.chosen))
+  const cache = !r.cache ? '' : 'error' in r.cache ? `; not kept for later runs (${r.cache.error})` : `; kept for later runs in ${r.cache.file}`
+  return `matmul kernels tuned on the device for ${r.products.length} product classes in ${r.seconds.toFixed(1)} s (${r.timing}): ${chosen}${rejected.length ? `; set aside: ${rejected.join('; ')}` : ''}${cache}`
+}
+
+/** "wide 128 for 14, tiled 64 for 2". */
+function countKernels(names: string[]): string {
+  const wins = new Map<string, number>()
+  for (const n of names) wins.set(n, (wins.get(n) ?? 0) + 1)
+  return [...wins].map(([k, n]) => `${k} for ${n}`).join(', ')
 }
 
 interface Pools {

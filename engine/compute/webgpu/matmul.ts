@@ -39,7 +39,7 @@
 import type { TensorInfo } from '@tensorflow/tfjs'
 import { matmulInputsPrecision, matmulSplitKSetting, matmulTileSetting, matmulVec4On, type MatmulSplitK } from './flags'
 import { halfWords, type HalfOperand } from './half'
-import { currentSettings, kernelChoiceApplies, productClass, tunedKernel, type ProductShape } from './matmul-choice'
+import { candidateKernels, currentSettings, kernelChoiceApplies, productClass, tunedKernel, type ProductShape } from './matmul-choice'
 import { epilogue, fmas, prelude, readB, rowSumAdd, rowSumInit, rowSumStore, sharedAType, sharedBType, stageA, stageB, tileOrigin, TILE, TK, type Variant } from './matmul-parts'
 import { subgroupMatmulCode, subgroupShare, type SubgroupDevice } from './matmul-subgroups'
 import { WIDE_TILE, wideMatmulCode } from './matmul-wide'
@@ -151,8 +151,16 @@ export function matmulVariant(args: MatmulArgs, device?: SubgroupDevice): Varian
   const base = variantKey({ ...v, share: 0, tileM: TILE, tileN: TILE })
   const { splits } = matmulSplit(args, v)
   const key = productClass(base, { M: m, N: n, K: k, batch }, splits)
-  const tuned = tunedKernel(key, () => shapeOf(args), `${base} ${m}×${n}×${k}${batch > 1 ? ` ×${batch}` : ''}${splits > 1 ? ` k÷${splits}` : ''}`)
+  const label = `${base} ${m}×${n}×${k}${batch > 1 ? ` ×${batch}` : ''}${splits > 1 ? ` k÷${splits}` : ''}`
+  // what a kept choice was measured with (matmul-tune-cache.ts): the WGSL of every candidate for this class
+  const sources = () => candidateKernels(device).map((c) => kernelCode({ ...v, ...c, splitK: splits > 1 })).join('\n')
+  const tuned = tunedKernel(key, () => shapeOf(args), label, sources)
   return tuned ? { ...v, ...tuned } : v
+}
+
+/** The WGSL of a variant: the 64×64 kernel, larger tiles, or the subgroup kernel. */
+function kernelCode(v: Variant): string {
+  return v.share ? subgroupMatmulCode(v) : v.tileM === TILE && v.tileN === TILE ? matmulCode(v) : wideMatmulCode(v)
 }
 
 /** The pipeline cache key of a variant: the kernel's name and everything its source depends on. */
@@ -243,7 +251,7 @@ export function matmulOutputs(backend: WebgpuBackendInternals, args: MatmulArgs)
   dispatch(backend, {
     key,
     label: `${key} ${M}×${N}×${K}${batch > 1 ? ` ×${batch}` : ''}${v.splitK ? ` k÷${splits}` : ''}`,
-    code: () => (v.share ? subgroupMatmulCode(v) : v.tileM === TILE && v.tileN === TILE ? matmulCode(v) : wideMatmulCode(v)),
+    code: () => kernelCode(v),
     outputs: outs,
     inputs: [...[a, b].map((o) => (isHalf(o) ? o.data : o)), ...(bias ? [bias] : [])],
     uniforms: [

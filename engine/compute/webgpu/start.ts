@@ -6,7 +6,7 @@ import type { Gpu } from './gpu'
 import { openDevice, setCurrentDevice, type AdapterReport } from './device'
 import { registerWebgpuKernels } from './kernels'
 import { steadyBufferPool } from './bind-groups'
-import { setMatmulSplitK, setMatmulTuning, splitKFromEnv, submitEveryFromEnv, tuningFromEnv } from './flags'
+import { setMatmulSplitK, setMatmulTuning, setMatmulTuningCache, splitKFromEnv, submitEveryFromEnv, tuningCacheFromEnv, tuningFromEnv } from './flags'
 
 export type WebgpuStart = { ok: true; report: AdapterReport } | { ok: false; reason: string }
 
@@ -22,6 +22,7 @@ export async function startWebgpu(gpu: Gpu, globals: object, allowSoftware: bool
     submitEvery = submitEveryFromEnv(process.env.MENGZI_WEBGPU_SUBMIT_EVERY)
     if (process.env.MENGZI_WEBGPU_MATMUL_SPLITK !== undefined) setMatmulSplitK(splitKFromEnv(process.env.MENGZI_WEBGPU_MATMUL_SPLITK))
     if (process.env.MENGZI_WEBGPU_MATMUL_TUNE !== undefined) setMatmulTuning(tuningFromEnv(process.env.MENGZI_WEBGPU_MATMUL_TUNE))
+    if (process.env.MENGZI_WEBGPU_TUNING_CACHE !== undefined) setMatmulTuningCache(tuningCacheFromEnv(process.env.MENGZI_WEBGPU_TUNING_CACHE))
   } catch (e) {
     return { ok: false, reason: (e as Error).message }
   }
