@@ -1,11 +1,13 @@
 // Fine-tuning on webgpu (on CI: lavapipe) with the products' kernels tuned on the device: each class of
 // product the TNEWS steps and dev batches record is tuned once, between steps or batches, and logged,
-// and the losses and dev metrics are those of an untuned run.
+// and the losses and dev metrics are those of an untuned run; a second run in a worker takes the kept
+// choices from the tuning cache.
 import path from 'node:path'
 import { afterAll, beforeAll, expect, it } from 'vitest'
 import { setMatmulTuning } from '../../../engine/compute/webgpu/flags'
 import { matmulChoices, pendingProducts, resetMatmulChoices } from '../../../engine/compute/webgpu/matmul-choice'
 import { finetune } from '../../../engine/train/finetune'
+import { finetuneInWorker } from '../../../engine/train/finetune-run-worker'
 import { parseFinetuneConfig } from '../../../engine/train/finetune-config'
 import { tempDir } from '../../helpers'
 import { describeOnWebgpu } from '../compute/webgpu/on-webgpu'
@@ -46,6 +48,32 @@ describeOnWebgpu('fine-tuning on webgpu', () => {
     } finally {
       setMatmulTuning(previous)
       resetMatmulChoices()
+    }
+  })
+  it('in the fine-tuning worker, keeps the tuned kernels for the next run: it takes them from the cache instead of tuning, with the same losses', async () => {
+    const cache = path.join(tmp.dir, 'home', 'cache', 'webgpu-matmul-tuning.json')
+    const previous = process.env.MENGZI_WEBGPU_MATMUL_TUNE
+    process.env.MENGZI_WEBGPU_MATMUL_TUNE = '1' // 'auto' is off on lavapipe; a worker copies the environment as it starts
+    try {
+      const run = async (name: string) => {
+        const logs: string[] = []
+        const losses: number[] = []
+        const hooks = { log: (line: string) => logs.push(line), metrics: (ps: { name: string; value: number }[]) => losses.push(...ps.filter((p) => p.name === 'loss').map((p) => p.value)) }
+        await finetuneInWorker(config, path.join(tmp.dir, name), hooks, undefined, { tuningCache: cache })
+        return { logs, losses }
+      }
+      const count = (logs: string[], pattern: RegExp) => logs.map((l) => pattern.exec(l)).reduce((n, m) => n + (m ? Number(m[1]) : 0), 0)
+      const first = await run('kept-1')
+      const tuned = count(first.logs, /^matmul kernels tuned on the device for (\d+) product classes.*; kept for later runs in /)
+      expect(tuned).toBeGreaterThan(5)
+      const second = await run('kept-2')
+      expect(second.logs.filter((l) => l.startsWith('tuning the matrix products'))).toEqual([])
+      expect(count(second.logs, /^matmul kernels for (\d+) product classes kept from an earlier tuning on this adapter/)).toBe(tuned)
+      expect(second.losses).toHaveLength(6)
+      expect(second.losses).toEqual(first.losses)
+    } finally {
+      if (previous === undefined) delete process.env.MENGZI_WEBGPU_MATMUL_TUNE
+      else process.env.MENGZI_WEBGPU_MATMUL_TUNE = previous
     }
   })
 })

@@ -71,6 +71,37 @@ describeOnWebgpu('training loop on webgpu', () => {
     }
   })
 
+  it('keeps the tuned kernels for later runs: a second worker (as a sweep starts one per run) takes them from the cache instead of tuning, with the same losses', async () => {
+    const cache = join(dir, 'home', 'cache', 'webgpu-matmul-tuning.json')
+    const config = tinyConfig({ backend: 'webgpu', totalSteps: 2 })
+    const previous = process.env.MENGZI_WEBGPU_MATMUL_TUNE
+    process.env.MENGZI_WEBGPU_MATMUL_TUNE = '1' // 'auto' is off on lavapipe; a worker copies the environment as it starts
+    try {
+      const run = async (name: string) => {
+        const logs: string[] = []
+        const result = await trainInWorker(config, { runDir: join(dir, name), tuningCache: cache }, { log: (line) => logs.push(line) })
+        return { result, logs }
+      }
+      const count = (logs: string[], pattern: RegExp) => logs.map((l) => pattern.exec(l)).reduce((n, m) => n + (m ? Number(m[1]) : 0), 0)
+      const first = await run('kept-1')
+      const tuned = first.logs.filter((l) => l.startsWith('matmul kernels tuned on the device'))
+      expect(tuned.length).toBeGreaterThanOrEqual(1)
+      for (const line of tuned) expect(line.endsWith(`; kept for later runs in ${cache}`)).toBe(true)
+      const file = JSON.parse(readFileSync(cache, 'utf8')) as { adapters: Record<string, { classes: object }> }
+      expect(Object.keys(file.adapters)).toHaveLength(1)
+      const classes = Object.keys(Object.values(file.adapters)[0].classes).length
+      expect(count(first.logs, /^matmul kernels tuned on the device for (\d+) product classes/)).toBe(classes)
+
+      const second = await run('kept-2')
+      expect(second.logs.filter((l) => l.startsWith('tuning the matrix products'))).toEqual([])
+      expect(count(second.logs, /^matmul kernels for (\d+) product classes kept from an earlier tuning on this adapter/)).toBe(classes)
+      expect(second.result.losses).toEqual(first.result.losses)
+    } finally {
+      if (previous === undefined) delete process.env.MENGZI_WEBGPU_MATMUL_TUNE
+      else process.env.MENGZI_WEBGPU_MATMUL_TUNE = previous
+    }
+  })
+
   it('runs in the training worker thread (as the app and `mengzi serve` run it), naming the adapter in the backend line', async () => {
     let backend = ''
     const result = await trainInWorker(tinyConfig({ backend: 'webgpu', totalSteps: 2 }), { runDir: join(dir, 'worker') }, { backend: (b) => (backend = b.detail) })

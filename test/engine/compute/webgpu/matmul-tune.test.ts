@@ -4,12 +4,16 @@
 // losses bit for bit, the wall-clock timing, and a product the device cannot run set aside with the
 // device's message while the device stays usable.
 import * as tf from '@tensorflow/tfjs'
+import fs from 'node:fs'
+import os from 'node:os'
+import path from 'node:path'
 import { afterEach, beforeEach, describe, expect, it } from 'vitest'
 import type { Precision } from '../../../../engine/compute/precision'
 import { deviceFailure } from '../../../../engine/compute/webgpu/device'
-import { setMatmulTile, setMatmulTuning, type MatmulTuning } from '../../../../engine/compute/webgpu/flags'
+import { setMatmulTile, setMatmulTuning, setMatmulTuningCache, setWebgpuSubgroups, type MatmulTuning } from '../../../../engine/compute/webgpu/flags'
 import { startKernelTimer } from '../../../../engine/compute/webgpu/kernel-timer'
-import { chooseKernel, currentSettings, kernelName, matmulChoices, pendingProducts, productClass, resetMatmulChoices, TILED, tunedKernel, type MatmulKernel } from '../../../../engine/compute/webgpu/matmul-choice'
+import { chooseKernel, currentSettings, kernelName, matmulChoices, pendingProducts, productClass, resetMatmulChoices, TILED, tunedKernel, tuningDue, type MatmulKernel } from '../../../../engine/compute/webgpu/matmul-choice'
+import { adapterKey, readTuningCache } from '../../../../engine/compute/webgpu/matmul-tune-cache'
 import { candidateKernels, describeTuning, MARGIN, tuneBetweenSteps, tuneMatmuls, type TunedProduct } from '../../../../engine/compute/webgpu/matmul-tune'
 import { webgpuInternals } from '../../../../engine/compute/webgpu/runner'
 import { parseBertConfig } from '../../../../engine/model/checkpoint'
@@ -213,6 +217,117 @@ describeOnWebgpu('matmul tuning on the device', () => {
   })
 })
 
+describeOnWebgpu('matmul tuning kept between processes', () => {
+  const config = parseBertConfig({ ...TINY_BERT, hidden_dropout_prob: 0, attention_probs_dropout_prob: 0 }, 'tiny')
+  let dir: string
+  let file: string
+  let previous: { tuning: MatmulTuning; cache: string | null }
+  beforeEach(() => {
+    resetMatmulChoices()
+    dir = fs.mkdtempSync(path.join(os.tmpdir(), 'mengzi-tune-kept-'))
+    file = path.join(dir, 'webgpu-matmul-tuning.json')
+    previous = { tuning: setMatmulTuning(true), cache: setMatmulTuningCache(file) }
+  })
+  afterEach(() => {
+    setMatmulTuning(previous.tuning)
+    setMatmulTuningCache(previous.cache)
+    resetMatmulChoices()
+    fs.rmSync(dir, { recursive: true, force: true })
+  })
+
+  /** One tiny fp32 step (seed 7, batch 4 × 24) on a fresh model, then the pause's log lines; what a new process does, after resetMatmulChoices. */
+  async function stepAndPause(): Promise<{ loss: number; logs: string[]; labels: string[] }> {
+    const model = createBenchModel(config, 7, 'fp32')
+    const batch = benchBatch(config, 4, 24)
+    try {
+      const timer = startKernelTimer()
+      const loss = model.readLoss(await model.step(batch, 1e-3))
+      const labels = (await timer.stop()).kernels.map((k) => k.kernel).filter((k) => k.startsWith('matmul-') && !k.startsWith('matmul-split-sum'))
+      const logs: string[] = []
+      if (tuningDue()) await tuneBetweenSteps((line) => logs.push(line))
+      return { loss: await loss, logs, labels: labels.sort() }
+    } finally {
+      model.dispose()
+      tf.dispose([batch.inputIds, batch.tokenTypeIds, batch.attentionMask])
+    }
+  }
+
+  const kept = () => {
+    const read = readTuningCache(file)
+    if ('reason' in read) throw new Error(read.reason)
+    return read.adapters[adapterKey(adapter!)]?.classes ?? {}
+  }
+
+  it('saves the choices, a new process takes them instead of tuning, runs them from its first step with the same loss; a changed kernel source is tuned again alone', async () => {
+    const first = await stepAndPause()
+    expect(first.logs[0]).toMatch(/^tuning the matrix products' kernels on the device for \d+ new product classes$/)
+    expect(first.logs[1]).toMatch(new RegExp(`; kept for later runs in ${escapeRegExp(file)}$`))
+    expect(first.logs).toHaveLength(2)
+    const choices = new Map(matmulChoices())
+    const classes = kept()
+    expect(Object.keys(classes).sort()).toEqual([...choices.keys()].sort())
+    for (const [key, c] of Object.entries(classes)) {
+      expect(c.kernel).toEqual(choices.get(key))
+      expect(c.source).toMatch(/^[0-9a-f]{16}$/)
+      expect(c.ms['tiled 64']).toBeGreaterThan(0)
+    }
+
+    const tunedHere = await stepAndPause() // the chosen kernels, in the process that chose them
+    expect(tunedHere.logs).toEqual([])
+
+    resetMatmulChoices() // a new process: nothing measured in memory
+    const second = await stepAndPause()
+    expect(pendingProducts()).toEqual([])
+    expect(second.logs).toEqual([expect.stringMatching(new RegExp(`^matmul kernels for ${choices.size} product classes kept from an earlier tuning on this adapter: `))])
+    expect(new Map(matmulChoices())).toEqual(choices)
+    // from its first step, the kept kernels run (the first process's first step ran the 64×64 one throughout), with the same loss
+    expect(second.labels).toEqual(tunedHere.labels)
+    expect([second.loss, tunedHere.loss]).toEqual([first.loss, first.loss])
+
+    // one class's candidates changed since (a new kernel source): only it is measured again
+    const edited = JSON.parse(fs.readFileSync(file, 'utf8'))
+    const [stale] = Object.keys(classes)
+    edited.adapters[adapterKey(adapter!)].classes[stale].source = '0000000000000000'
+    fs.writeFileSync(file, JSON.stringify(edited))
+    resetMatmulChoices()
+    const third = await stepAndPause()
+    expect(third.logs[0]).toMatch(new RegExp(`^matmul kernels for ${choices.size - 1} product classes kept from an earlier tuning on this adapter: `))
+    expect(third.logs[1]).toBe("tuning the matrix products' kernels on the device for 1 new product classes")
+    expect(third.logs[2]).toMatch(/^matmul kernels tuned on the device for 1 product classes in /)
+    expect(kept()[stale].source).toBe(classes[stale].source) // saved again, with the current source
+    expect(third.loss).toBe(first.loss)
+
+    // other candidates (no subgroup kernels where subgroups are off): every class is measured again
+    if (!adapter!.subgroups) return
+    const subgroups = setWebgpuSubgroups(false)
+    try {
+      resetMatmulChoices()
+      const fourth = await stepAndPause()
+      expect(fourth.logs[0]).toBe(`tuning the matrix products' kernels on the device for ${choices.size} new product classes`)
+    } finally {
+      setWebgpuSubgroups(subgroups)
+    }
+  })
+
+  it('an unreadable cache is said once, its classes tuned afresh and saved, the bad file set aside; an unwritable one is said and the run goes on', async () => {
+    fs.writeFileSync(file, '{"format": 1, "adapt')
+    const first = await stepAndPause()
+    expect(first.logs[0]).toBe(`the matmul tuning cache cannot be used (${file}: not JSON (${jsonError('{"format": 1, "adapt')})); its classes are tuned afresh, and the file is set aside as webgpu-matmul-tuning.json.unreadable when they are saved`)
+    expect(first.logs[1]).toMatch(/^tuning the matrix products' kernels on the device for \d+ new product classes$/)
+    expect(first.logs[2]).toMatch(/; kept for later runs in /)
+    expect(fs.readFileSync(`${file}.unreadable`, 'utf8')).toBe('{"format": 1, "adapt')
+    expect(Object.keys(kept()).length).toBe(matmulChoices().length)
+
+    resetMatmulChoices()
+    setMatmulTuningCache(path.join(file, 'inside a file.json')) // its folder is a file: cannot be written
+    const second = await stepAndPause()
+    expect(second.logs[0]).toMatch(/^the matmul tuning cache cannot be used \(.*ENOTDIR/) // its path runs through a file
+    expect(second.logs[2]).toMatch(/^matmul kernels tuned on the device for \d+ product classes in .*; not kept for later runs \(.*(ENOTDIR|EEXIST).*\)$/)
+    expect(second.logs).toHaveLength(3)
+    expect(second.loss).toBe(first.loss)
+  })
+})
+
 /** The choice tuneProduct must make from a report's times: the fastest, if at least MARGIN faster than the 64×64 kernel. */
 function expectedChoice(p: TunedProduct): string {
   const timed = p.candidates.filter((c) => c.ms !== null)
@@ -228,5 +343,19 @@ function currentSettingsShape() {
 
 /** The WGSL of a class's candidates, where a test notes a class by hand (no cache in use: not called). */
 function noSources(): string {
+  return ''
+}
+
+function escapeRegExp(text: string): string {
+  return text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')
+}
+
+/** JSON.parse's message for `text`, as the cache quotes it. */
+function jsonError(text: string): string {
+  try {
+    JSON.parse(text)
+  } catch (e) {
+    return (e as Error).message
+  }
   return ''
 }
