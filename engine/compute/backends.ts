@@ -12,6 +12,8 @@ import { registerCustomKernels } from './kernels'
 import { loadNative, setNativeKernels } from './native'
 import { startThreadedWasm } from './wasm-threads'
 import { describeAdapter, reportAdapter, type AdapterReport } from './webgpu/device'
+import { matmulTuningApplies, matmulTuningCacheFile, setMatmulTuningCache } from './webgpu/flags'
+import { adapterKey, readTuningCache } from './webgpu/matmul-tune-cache'
 import type { Gpu } from './webgpu/gpu'
 import { startWebgpu } from './webgpu/start'
 
@@ -78,24 +80,45 @@ export interface BackendProbe {
   detail: string
   /** webgpu: the adapter Dawn offers (also when it is a software one that auto passes over). */
   adapter?: AdapterReport
+  /** webgpu: whether runs tune the product kernels on that adapter, and the classes kept for it between runs (matmul-tune-cache.ts). */
+  tuning?: KeptTuning
+}
+
+export interface KeptTuning {
+  on: boolean
+  /** The tuning cache (null: none), the product classes it keeps for this adapter, driver and Dawn, or why it cannot be read. */
+  file: string | null
+  kept: number
+  unreadable?: string
 }
 
 /**
  * Tries every rung of the ladder, for the Settings view. Switches tfjs's active backend as it goes, so it
  * runs in a throwaway worker (engine/service/tasks.ts), never in a process that is training.
  */
-export async function probeBackends(options: BackendOptions = {}): Promise<BackendProbe[]> {
+export async function probeBackends(options: BackendOptions & { tuningCache?: string } = {}): Promise<BackendProbe[]> {
   registerCustomKernels()
+  // as a training worker sets it (train/backend.ts): MENGZI_WEBGPU_TUNING_CACHE, applied as webgpu starts, wins
+  if (options.tuningCache) setMatmulTuningCache(options.tuningCache)
   const probes: BackendProbe[] = []
   for (const name of BACKEND_NAMES) {
     const attempt = await tryBackend(name, options, false)
     probes.push(attempt.ok ? { name, available: true, detail: attempt.detail } : { name, available: false, detail: attempt.reason })
     if (name === 'webgpu') {
       const found = await findWebgpuAdapter()
-      if ('report' in found) probes[probes.length - 1].adapter = found.report
+      if ('report' in found) Object.assign(probes[probes.length - 1], { adapter: found.report, tuning: keptTuning(found.report) })
     }
   }
   return probes
+}
+
+function keptTuning(report: AdapterReport): KeptTuning {
+  const file = matmulTuningCacheFile()
+  const on = matmulTuningApplies(report.software)
+  if (!file) return { on, file, kept: 0 }
+  const read = readTuningCache(file)
+  if ('reason' in read) return { on, file, kept: 0, unreadable: read.reason }
+  return { on, file, kept: Object.keys(read.adapters[adapterKey(report)]?.classes ?? {}).length }
 }
 
 /** `named`: the caller asked for this backend by name (a software GPU adapter is then acceptable). */

@@ -22,5 +22,9 @@ it.runIf('report' in found || process.env.MENGZI_REQUIRE_WEBGPU === '1')('shows 
   expect(text).toContain(report.software ? 'software' : 'hardware')
   expect(text).toContain(`${report.limits.maxStorageBuffersPerShaderStage} storage buffers per stage`)
   expect(text).toMatch(/shader-f16 (yes|no)/)
+  // the probe reads the app's tuning cache (<home>/cache/webgpu-matmul-tuning.json), empty in a fresh home
+  const tuning = (await page.locator('[data-tuning]').textContent())!
+  if (report.software) expect(tuning).toBe('not tuned: off on a software adapter unless MENGZI_WEBGPU_MATMUL_TUNE=1')
+  else expect(tuning).toMatch(/^tuned on the device at a run's first steps, and kept in .*cache\/webgpu-matmul-tuning\.json for later runs \(none yet\)$/)
   await page.screenshot({ path: path.join(artifacts, 'settings-adapter.png'), fullPage: true })
 })

@@ -25,4 +25,17 @@ describe('SettingsViewAdapter', () => {
     const tensorCores = mount(SettingsViewAdapter, { props: { adapter: { ...h100, subgroupMatrices: ['f16×f16→f32 16×16×16'] } } }).text()
     expect(tensorCores).toContain('subgroup matrices (tensor cores; not used yet) f16×f16→f32 16×16×16')
   })
+  it('says whether runs tune the product kernels on the adapter, and how many classes are kept for it', () => {
+    const line = (adapter: typeof lavapipe | typeof h100, tuning?: { on: boolean; file: string | null; kept: number; unreadable?: string }) =>
+      mount(SettingsViewAdapter, { props: { adapter, tuning } }).find('[data-tuning]')
+    expect(line(h100).exists()).toBe(false) // an older probe without the field
+    const file = '/home/r/.config/Mengzi Workbench/cache/webgpu-matmul-tuning.json'
+    expect(line(lavapipe, { on: false, file, kept: 0 }).text()).toBe('not tuned: off on a software adapter unless MENGZI_WEBGPU_MATMUL_TUNE=1')
+    expect(line(h100, { on: false, file, kept: 0 }).text()).toMatch(/^not tuned \(MENGZI_WEBGPU_MATMUL_TUNE=0/)
+    expect(line(h100, { on: true, file, kept: 0 }).text()).toBe(`tuned on the device at a run's first steps, and kept in ${file} for later runs (none yet)`)
+    expect(line(h100, { on: true, file, kept: 18 }).text()).toBe(`tuned on the device: 18 product classes kept for this adapter and driver in ${file} (delete it to tune again)`)
+    expect(line(h100, { on: true, file, kept: 1 }).text()).toContain(': 1 product class kept')
+    expect(line(h100, { on: true, file: null, kept: 0 }).text()).toBe('tuned on the device in each run, kept for none (MENGZI_WEBGPU_TUNING_CACHE=0)')
+    expect(line(h100, { on: true, file, kept: 0, unreadable: `${file}: not JSON (Unexpected end of JSON input)` }).text()).toContain('the kept choices cannot be read (')
+  })
 })

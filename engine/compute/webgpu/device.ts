@@ -4,7 +4,7 @@
 // a read that waits on it never ends (TFJS-NOTES). So every error, from the `uncapturederror` event or
 // device loss, is recorded here, and `guardDevice` races each read against it.
 import { WorkbenchError } from '../../errors'
-import { matmulSubgroupsSetting, matmulTileSetting, matmulTuningSetting } from './flags'
+import { matmulSubgroupsSetting, matmulTileSetting, matmulTuningApplies } from './flags'
 import type { Gpu, GpuAdapter, GpuAdapterInfo, GpuDevice } from './gpu'
 import { SUBGROUP_PROBE_WGSL, refuseSubgroups } from './wgsl'
 
@@ -90,8 +90,7 @@ export function describeAdapter(r: AdapterReport): string {
   const tiles = tile !== 64 && !(r.subgroups && matmulSubgroupsSetting() !== false) ? (tile === 128 ? '; 128×128 product tiles' : '; 128×128 product tiles for large products') : ''
   const limits = `${r.limits.maxStorageBuffersPerShaderStage} storage buffers/stage, ${Math.round(r.limits.maxComputeWorkgroupStorageSize / 1024)} KiB workgroup memory, max buffer ${Math.round(r.limits.maxBufferSize / 2 ** 20)} MiB`
   // where tuning applies (flags.ts setMatmulTuning), which kernel runs each product is measured here
-  const tuning = matmulTuningSetting()
-  const tuned = (tuning === true || (tuning === 'auto' && r.software === null)) && matmulSubgroupsSetting() === false && tile === 64 ? '; product kernels tuned on the device' : ''
+  const tuned = matmulTuningApplies(r.software) ? '; product kernels tuned on the device' : ''
   const matrices = r.subgroupMatrices?.length ? `; subgroup matrices ${r.subgroupMatrices.join(', ')} (not used yet)` : ''
   return `adapter ${name}${r.software ? ` [software: ${r.software}]` : ''}; ${features}${tiles}${tuned}${matrices}; ${limits}`
 }

@@ -162,6 +162,17 @@ export function matmulTuningSetting(): MatmulTuning {
 }
 
 /**
+ * Whether products are tuned on an adapter (`software`: why it is a software one, or null): the
+ * setting is on, or 'auto' and the adapter is hardware (on lavapipe a replay of a large product takes
+ * seconds, and its times say nothing about a GPU), and no kernel is asked for by the subgroup or tile
+ * setting (tests and benchmarks that force one).
+ */
+export function matmulTuningApplies(software: string | null): boolean {
+  const on = matmulTuning === 'auto' ? software === null : matmulTuning
+  return on && matmulSubgroups === false && matmulTile === 64
+}
+
+/**
  * Where tuned choices are kept between processes (matmul-tune-cache.ts), or null: each process tunes
  * afresh. The workbench's training workers keep them in <home>/cache/webgpu-matmul-tuning.json;
  * MENGZI_WEBGPU_TUNING_CACHE=<file> sets the file for a process, and 0 turns the cache off.

@@ -8,7 +8,7 @@
 // choices measured (or kept from an earlier process: matmul-tune-cache.ts), the classes seen and not
 // yet measured, and the kernel a tuning replay forces.
 import { currentDevice } from './device'
-import { matmulInputsPrecision, matmulSplitKSetting, matmulSubgroupsSetting, matmulTileSetting, matmulTuningCacheFile, matmulTuningSetting, matmulVec4On, type MatmulInputs, type MatmulSplitK } from './flags'
+import { matmulInputsPrecision, matmulSplitKSetting, matmulTuningApplies, matmulTuningCacheFile, matmulVec4On, type MatmulInputs, type MatmulSplitK } from './flags'
 import type { GpuDevice } from './gpu'
 import { adapterKey, cachedKernel, resetTuningCacheMemo, sourceHash, takeCacheNotice } from './matmul-tune-cache'
 import { reductionsUseSubgroups } from './wgsl'
@@ -89,15 +89,10 @@ export function productClass(variantKey: string, s: Pick<ProductShape, 'M' | 'N'
   return `${variantKey} ${bucket(s.M)}×${bucket(s.N)}×${bucket(s.K)}${s.batch > 1 ? ` ×${bucket(s.batch)}` : ''}${splits > 1 ? ` k÷${splits}` : ''}`
 }
 
-/**
- * Whether products are tuned now: the setting is on, or 'auto' on a hardware adapter (on a software
- * one, lavapipe, a replay of a large product takes seconds and its times say nothing about a GPU),
- * and no kernel is asked for by the subgroup or tile setting (tests and benchmarks that force one).
- */
+/** Whether products are tuned now, on the device the engine trains on (flags.ts matmulTuningApplies). */
 export function tuningActive(): boolean {
-  const setting = matmulTuningSetting()
-  const on = setting === 'auto' ? currentDevice()?.report.software === null : setting
-  return on && matmulSubgroupsSetting() === false && matmulTileSetting() === 64
+  const report = currentDevice()?.report
+  return matmulTuningApplies(report ? report.software : 'no device yet')
 }
 
 /** Whether `tunedKernel` may have a kernel to give: a replay forces one, or tuning is active (the products' hot path asks this first). */
