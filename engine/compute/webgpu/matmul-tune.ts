@@ -99,14 +99,18 @@ export async function tuneMatmuls(options: TuneOptions = {}): Promise<MatmulTune
   return { products, seconds: (performance.now() - started) / 1000, timing, ...(cache ? { cache } : {}) }
 }
 
-/** Saves the choices just measured in the tuning cache, where the products were noted with one. */
+/**
+ * Saves the choices just measured in the tuning cache, where the products were noted with one. A class
+ * with fewer than two kernels timed is not kept: what set the others aside (memory another process
+ * held, say) may not last, so a later process measures it again.
+ */
 function keep(pending: PendingProduct[], products: TunedProduct[], timing: MatmulTuneReport['timing']): MatmulTuneReport['cache'] {
   const first = pending.find((p) => p.cache)?.cache
   if (!first) return undefined
   const choices: Record<string, CachedChoice> = {}
   const tunedAt = new Date().toISOString()
   pending.forEach((p, i) => {
-    if (!p.cache) return
+    if (!p.cache || products[i].candidates.filter((c) => c.ms !== null).length < 2) return
     const ms = Object.fromEntries(products[i].candidates.map((c) => [c.kernel, c.ms]))
     choices[p.key] = { kernel: chosenKernel(p.key)!, source: p.cache.source, ms, timing, tunedAt }
   })

@@ -309,6 +309,21 @@ describeOnWebgpu('matmul tuning kept between processes', () => {
     }
   })
 
+  it('keeps no class it could not time two kernels for (a product the device cannot run): a later process measures it again', async () => {
+    const shape = { ...currentSettingsShape(), M: 60_000, N: 60_000, K: 4 } // C of 14.4 GB
+    tunedKernel('huge', () => shape, 'matmul-huge 60000×60000×4', () => 'huge sources')
+    tunedKernel('small', () => ({ ...currentSettingsShape(), M: 64, N: 64, K: 64 }), 'matmul-small 64×64×64', () => 'small sources')
+    const report = await tuneMatmuls({ rounds: 1, reps: 1 })
+    expect(report.products.map((p) => p.chosen)[0]).toBe('tiled 64')
+    expect(report.cache).toEqual({ file, saved: 1 })
+    expect(Object.keys(kept())).toEqual(['small'])
+    const small = kept().small.kernel
+    resetMatmulChoices()
+    expect(tunedKernel('small', () => shape, 'again', () => 'small sources')).toEqual(small)
+    expect(tunedKernel('huge', () => shape, 'again', () => 'huge sources')).toBeUndefined()
+    expect(pendingProducts().map((p) => p.key)).toEqual(['huge'])
+  })
+
   it('an unreadable cache is said once, its classes tuned afresh and saved, the bad file set aside; an unwritable one is said and the run goes on', async () => {
     fs.writeFileSync(file, '{"format": 1, "adapt')
     const first = await stepAndPause()
