@@ -12,8 +12,8 @@ import { registerCustomKernels } from './kernels'
 import { loadNative, setNativeKernels } from './native'
 import { startThreadedWasm } from './wasm-threads'
 import { describeAdapter, reportAdapter, type AdapterReport } from './webgpu/device'
-import { matmulTuningApplies, matmulTuningCacheFile, setMatmulTuningCache } from './webgpu/flags'
-import { adapterKey, readTuningCache } from './webgpu/matmul-tune-cache'
+import { matmulTuningApplies, matmulTuningCacheFile, setMatmulTuningCache, tuningCacheFromEnv } from './webgpu/flags'
+import { adapterKey, forgetTunedKernels, readTuningCache } from './webgpu/matmul-tune-cache'
 import type { Gpu } from './webgpu/gpu'
 import { startWebgpu } from './webgpu/start'
 
@@ -119,6 +119,28 @@ function keptTuning(report: AdapterReport): KeptTuning {
   const read = readTuningCache(file)
   if ('reason' in read) return { on, file, kept: 0, unreadable: read.reason }
   return { on, file, kept: Object.keys(read.adapters[adapterKey(report)]?.classes ?? {}).length }
+}
+
+export interface ForgottenTuning {
+  file: string
+  /** Product classes no longer kept for the adapter: the next run on it measures them again. */
+  forgotten: number
+  /** Where an unreadable file was moved (<file>.unreadable), or null. */
+  setAside: string | null
+}
+
+/**
+ * Forgets the product kernels the tuning cache keeps for the webgpu adapter (Settings' "Forget"; a
+ * tuning measured while another job held the GPU, say), keeping other adapters' and drivers'. Finds the
+ * adapter without starting a backend; MENGZI_WEBGPU_TUNING_CACHE wins over `tuningCache`, as in a run.
+ */
+export async function forgetKeptTuning(options: { tuningCache: string }): Promise<ForgottenTuning> {
+  const env = process.env.MENGZI_WEBGPU_TUNING_CACHE
+  const file = env === undefined ? options.tuningCache : tuningCacheFromEnv(env)
+  if (!file) throw new WorkbenchError('UNAVAILABLE', 'the tuning cache is off (MENGZI_WEBGPU_TUNING_CACHE=0): no product kernels are kept to forget')
+  const found = await findWebgpuAdapter()
+  if ('reason' in found) throw new WorkbenchError('UNAVAILABLE', `no WebGPU adapter to forget the tuning of: ${found.reason}`)
+  return { file, ...forgetTunedKernels(file, adapterKey(found.report)) }
 }
 
 /** `named`: the caller asked for this backend by name (a software GPU adapter is then acceptable). */

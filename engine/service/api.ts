@@ -9,7 +9,7 @@ import { z } from 'zod'
 import { WorkbenchError } from '../errors'
 import { DEDUP_MODES, ENCODINGS, FORMATS, TASKS, type DatasetStats, type ImportFileReport } from '../data/types'
 import type { TagPreview, TagSummary } from '../tagging/types'
-import type { BackendProbe } from '../compute/backends'
+import type { BackendProbe, ForgottenTuning } from '../compute/backends'
 import type { TorchProbe } from '../launch/python'
 import type { IngestResult } from '../launch/ingest'
 
@@ -285,6 +285,9 @@ export interface RunFormEstimate extends RunEstimate {
 /** One rung of the backend ladder on this machine: available or not, and what runs or why not. */
 export type BackendInfo = BackendProbe
 
+/** What `backends.forgetTuning` did, and the ladder as Settings now shows it. */
+export type TuningForgotten = ForgottenTuning & { backends: BackendInfo[] }
+
 // Comparing runs: the run table, the Compare view's summary and series, exports (#13)
 import type { SeriesFrame, SeriesFrameRun, XAxis } from './compare-series'
 import type { ScoreTable, ScoreRow } from './compare-scores'
@@ -387,6 +390,7 @@ export const methods = {
   'train.start': method<typeof trainStartInput, TrainStarted>(trainStartInput),
   'train.resume': method<typeof trainResumeInput, TrainStarted>(trainResumeInput),
   'backends.list': method<typeof none, BackendInfo[]>(none),
+  'backends.forgetTuning': method<typeof none, TuningForgotten>(none),
   'jobs.list': method<typeof none, JobInfo[]>(none),
   'jobs.cancel': method<z.ZodObject<{ id: z.ZodString }>, { cancelled: boolean }>(
     z.object({ id: z.string().min(1).max(64) }).strict(),

@@ -33,6 +33,7 @@ export const tasks = {
     }
   },
   probeBackends: async (env: TaskEnvironment) => (await import('../compute/backends')).probeBackends({ tuningCache: dataLayout(env.home, env.database).tuningCache }),
+  forgetTuning: async (env: TaskEnvironment) => (await import('../compute/backends')).forgetKeptTuning({ tuningCache: dataLayout(env.home, env.database).tuningCache }),
   // a few measured training steps on a backend, for the time estimates of the run form
   calibrateTraining: async (_env: TaskEnvironment, input: { backend: 'auto' | 'tensorflow' | 'webgpu' | 'wasm' | 'cpu' }) =>
     (await import('../train/estimate')).calibrateTraining(input.backend),

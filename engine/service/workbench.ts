@@ -142,14 +142,21 @@ export class Workbench {
     this.db.close()
   }
 
-  /** What a worker-thread task needs to open its own connection to our database. */
   /** Tags a dataset in a worker thread within another job (training that needs POS/NE labels). */
   tagDatasetFor(dir: string, ctx: TaskContext): Promise<unknown> {
     return runTask('tagDataset', this.taskEnvironment(), { dir, choice: { python: this.settings().spacyPython } }, ctx)
   }
 
+  /** What a worker-thread task needs to open its own connection to our database. */
   private taskEnvironment(): TaskEnvironment {
     return { home: this.layout.home, database: this.layout.database, sqlite: this.options.sqlite }
+  }
+
+  /** The backend ladder, probed once per session in a throwaway worker: loading backends must not touch this process's tfjs. */
+  private probeBackends(): Promise<BackendProbe[]> {
+    this.backendProbe ??= runTask('probeBackends', this.taskEnvironment(), undefined, { signal: new AbortController().signal, progress: () => {} })
+    this.backendProbe.catch(() => (this.backendProbe = null))
+    return this.backendProbe
   }
 
   settings(): Settings {
@@ -300,11 +307,13 @@ export class Workbench {
       },
       'sweeps.get': async ({ id }) => sweepDetail(this, id),
       'sweeps.list': async () => listSweeps(db).map((s) => ({ id: s.id, name: s.name, status: sweepDetail(this, s.id).status, bestRunId: s.bestRunId, createdAt: s.createdAt })),
-      'backends.list': async () => {
-        // probed once per session in a throwaway worker: loading backends must not touch this process's tfjs
-        this.backendProbe ??= runTask('probeBackends', this.taskEnvironment(), undefined, { signal: new AbortController().signal, progress: () => {} })
-        this.backendProbe.catch(() => (this.backendProbe = null))
-        return this.backendProbe
+      'backends.list': async () => this.probeBackends(),
+      'backends.forgetTuning': async () => {
+        const forgotten = await runTask('forgetTuning', this.taskEnvironment(), undefined, { signal: new AbortController().signal, progress: () => {} })
+        // the probe's row for the adapter: nothing kept for it now (until a run tunes again)
+        const probed = await this.probeBackends()
+        this.backendProbe = Promise.resolve(probed.map((b) => (b.tuning ? { ...b, tuning: { on: b.tuning.on, file: b.tuning.file, kept: 0 } } : b)))
+        return { ...forgotten, backends: await this.backendProbe }
       },
       'runs.table': async () => runTable(db),
       'runs.annotate': async ({ id, tags, notes }) => {

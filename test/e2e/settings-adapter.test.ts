@@ -2,6 +2,7 @@
 import path from 'node:path'
 import { afterAll, beforeAll, expect, it } from 'vitest'
 import { findWebgpuAdapter } from '../../engine/compute/backends'
+import { adapterKey, readTuningCache, saveTunedKernels, type CachedChoice } from '../../engine/compute/webgpu/matmul-tune-cache'
 import { artifacts, openApp, type AppSession } from './browser'
 
 const found = await findWebgpuAdapter()
@@ -27,4 +28,35 @@ it.runIf('report' in found || process.env.MENGZI_REQUIRE_WEBGPU === '1')('shows 
   if (report.software) expect(tuning).toBe('not tuned: off on a software adapter unless MENGZI_WEBGPU_MATMUL_TUNE=1')
   else expect(tuning).toMatch(/^tuned on the device at a run's first steps, and kept in .*cache\/webgpu-matmul-tuning\.json for later runs \(none yet\)$/)
   await page.screenshot({ path: path.join(artifacts, 'settings-adapter.png'), fullPage: true })
+})
+
+it.runIf('report' in found || process.env.MENGZI_REQUIRE_WEBGPU === '1')('forgets the product kernels kept for the adapter at a click', async () => {
+  expect('report' in found, 'no WebGPU adapter').toBe(true)
+  const report = (found as Extract<typeof found, { report: unknown }>).report
+  const choice: CachedChoice = { kernel: { share: 0, tileM: 128, tileN: 128 }, source: 'src', ms: { 'tiled 64': 2, 'wide 128': 1 }, timing: 'timestamps', tunedAt: '2026-12-07T00:00:00.000Z' }
+  const otherDriver = adapterKey({ ...report, description: `${report.description} (an older driver)` })
+  const before = process.env.MENGZI_WEBGPU_MATMUL_TUNE
+  process.env.MENGZI_WEBGPU_MATMUL_TUNE = '1' // the probe's worker inherits it: tuning on, even on lavapipe
+  const tuned = await openApp((wb) => {
+    saveTunedKernels(wb.layout.tuningCache, adapterKey(report), { 'class 1': choice, 'class 2': choice, 'class 3': choice })
+    saveTunedKernels(wb.layout.tuningCache, otherDriver, { 'class 1': choice })
+  })
+  try {
+    const { page, server, wb } = tuned
+    await page.goto(`${server.url.replace(/#.*$/, '')}#/settings`)
+    const line = page.locator('[data-tuning]')
+    await expect(line.textContent({ timeout: 60_000 })).resolves.toBe(`tuned on the device: 3 product classes kept for this adapter and driver in ${wb.layout.tuningCache}`)
+    await page.locator('[data-forget-tuning]').click()
+    await expect(page.locator('[data-forget-notice]').textContent({ timeout: 60_000 })).resolves.toBe('Forgot 3 product classes kept for this adapter; the next run on it tunes them again.')
+    expect(await line.textContent()).toBe(`tuned on the device at a run's first steps, and kept in ${wb.layout.tuningCache} for later runs (none yet)`)
+    expect(await page.locator('[data-forget-tuning]').count()).toBe(0)
+    const read = readTuningCache(wb.layout.tuningCache)
+    expect('reason' in read ? read.reason : Object.keys(read.adapters)).toEqual([otherDriver])
+    await page.screenshot({ path: path.join(artifacts, 'settings-tuning-forgotten.png'), fullPage: true })
+    expect(tuned.errors).toEqual([])
+  } finally {
+    if (before === undefined) delete process.env.MENGZI_WEBGPU_MATMUL_TUNE
+    else process.env.MENGZI_WEBGPU_MATMUL_TUNE = before
+    await tuned.close()
+  }
 })

@@ -33,9 +33,28 @@ describe('SettingsViewAdapter', () => {
     expect(line(lavapipe, { on: false, file, kept: 0 }).text()).toBe('not tuned: off on a software adapter unless MENGZI_WEBGPU_MATMUL_TUNE=1')
     expect(line(h100, { on: false, file, kept: 0 }).text()).toMatch(/^not tuned \(MENGZI_WEBGPU_MATMUL_TUNE=0/)
     expect(line(h100, { on: true, file, kept: 0 }).text()).toBe(`tuned on the device at a run's first steps, and kept in ${file} for later runs (none yet)`)
-    expect(line(h100, { on: true, file, kept: 18 }).text()).toBe(`tuned on the device: 18 product classes kept for this adapter and driver in ${file} (delete it to tune again)`)
+    expect(line(h100, { on: true, file, kept: 18 }).text()).toBe(`tuned on the device: 18 product classes kept for this adapter and driver in ${file}`)
     expect(line(h100, { on: true, file, kept: 1 }).text()).toContain(': 1 product class kept')
     expect(line(h100, { on: true, file: null, kept: 0 }).text()).toBe('tuned on the device in each run, kept for none (MENGZI_WEBGPU_TUNING_CACHE=0)')
     expect(line(h100, { on: true, file, kept: 0, unreadable: `${file}: not JSON (Unexpected end of JSON input)` }).text()).toContain('the kept choices cannot be read (')
+  })
+
+  it('offers to forget the kept choices where runs use them, and shows what the last forget did', async () => {
+    const file = '/home/r/.config/Mengzi Workbench/cache/webgpu-matmul-tuning.json'
+    const mounted = (tuning: { on: boolean; file: string | null; kept: number; unreadable?: string }, extra: { forgetNotice?: string; forgetting?: boolean } = {}) =>
+      mount(SettingsViewAdapter, { props: { adapter: h100, tuning, ...extra } })
+    const kept = mounted({ on: true, file, kept: 18 })
+    const button = kept.find('[data-forget-tuning]')
+    expect(button.text()).toBe('Forget them: the next run tunes again')
+    expect(button.attributes('disabled')).toBeUndefined()
+    await button.trigger('click')
+    expect(kept.emitted('forget')).toHaveLength(1)
+    expect(kept.find('[data-forget-notice]').exists()).toBe(false)
+    // nothing kept, tuning off (kept choices unused), or no cache: no button
+    for (const t of [{ on: true, file, kept: 0 }, { on: false, file, kept: 18 }, { on: true, file: null, kept: 0 }]) expect(mounted(t).find('[data-forget-tuning]').exists(), JSON.stringify(t)).toBe(false)
+    expect(mounted({ on: true, file, kept: 0, unreadable: `${file}: not JSON` }).find('[data-forget-tuning]').text()).toBe('Set the unreadable file aside')
+    const busy = mounted({ on: true, file, kept: 18 }, { forgetting: true, forgetNotice: 'Forgot 18 product classes kept for this adapter; the next run on it tunes them again.' })
+    expect(busy.find('[data-forget-tuning]').attributes('disabled')).toBeDefined()
+    expect(busy.find('[data-forget-notice]').text()).toBe('Forgot 18 product classes kept for this adapter; the next run on it tunes them again.')
   })
 })

@@ -161,6 +161,23 @@ describe('renderer stores against a real engine', () => {
     expect(store.error).toMatch(/^settings\.update: backend: /)
   })
 
+  it('settings: forgetting the kept tuning says why it could not, and is ready to try again', async () => {
+    const store = useSettingsStore()
+    const before = process.env.MENGZI_WEBGPU_TUNING_CACHE
+    process.env.MENGZI_WEBGPU_TUNING_CACHE = '0' // the task's worker inherits it: the cache is off
+    try {
+      const forgetting = store.forgetTuning()
+      expect(store.forgetting).toBe(true) // the button is disabled while the worker runs
+      await forgetting
+    } finally {
+      if (before === undefined) delete process.env.MENGZI_WEBGPU_TUNING_CACHE
+      else process.env.MENGZI_WEBGPU_TUNING_CACHE = before
+    }
+    expect(store.forgetNotice).toMatch(/the tuning cache is off \(MENGZI_WEBGPU_TUNING_CACHE=0\): no product kernels are kept to forget$/)
+    expect(store.forgetting).toBe(false)
+    expect(store.backends).toBeNull() // nothing changed, nothing probed
+  })
+
   it('jobs: follows job events from the engine', async () => {
     const store = useJobsStore()
     const off = inProcessClient(wb).onEvent((e) => store.apply(e))

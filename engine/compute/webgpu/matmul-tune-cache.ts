@@ -131,13 +131,38 @@ export function takeCacheNotice(): string | null {
 export function saveTunedKernels(file: string, adapter: string, choices: Record<string, CachedChoice>): void {
   if (Object.keys(choices).length === 0) return
   fs.mkdirSync(path.dirname(file), { recursive: true })
-  let contents = readTuningCache(file)
-  if ('reason' in contents) {
-    fs.renameSync(file, `${file}.unreadable`)
-    contents = empty()
-  }
+  const contents = readableOrSetAside(file).contents
   const entry = (contents.adapters[adapter] ??= { classes: {} })
   Object.assign(entry.classes, choices)
+  writeAtomically(file, contents)
+}
+
+/**
+ * Removes the choices kept for `adapter` (its classes are measured again by the next run on it),
+ * keeping other adapters'; an unreadable file is set aside as <file>.unreadable (its path returned).
+ */
+export function forgetTunedKernels(file: string, adapter: string): { forgotten: number; setAside: string | null } {
+  const { contents, setAside } = readableOrSetAside(file)
+  const forgotten = Object.keys(contents.adapters[adapter]?.classes ?? {}).length
+  if (forgotten > 0) {
+    delete contents.adapters[adapter]
+    writeAtomically(file, contents)
+  }
+  return { forgotten, setAside }
+}
+
+/** The file's contents, or an empty cache after renaming an unreadable file to <file>.unreadable. */
+function readableOrSetAside(file: string): { contents: CacheContents; setAside: string | null } {
+  const contents = readTuningCache(file)
+  if (!('reason' in contents)) return { contents, setAside: null }
+  const setAside = `${file}.unreadable`
+  fs.renameSync(file, setAside)
+  memo = null
+  return { contents: empty(), setAside }
+}
+
+/** Writes a temporary file and renames it over `file`, so that a reader never sees half a file. */
+function writeAtomically(file: string, contents: CacheContents): void {
   const temporary = `${file}.${process.pid}-${crypto.randomBytes(4).toString('hex')}.tmp`
   try {
     fs.writeFileSync(temporary, `${JSON.stringify(contents, null, 1)}\n`)

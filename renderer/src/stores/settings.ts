@@ -41,5 +41,24 @@ export const useSettingsStore = defineStore('settings', () => {
     }
   }
 
-  return { settings, version, error, backends, load, update, loadBackends }
+  /** What the last forget of the adapter's kept tuning did, or why it failed (shown beside the button). */
+  const forgetNotice = ref<string | null>(null)
+  const forgetting = ref(false)
+
+  async function forgetTuning() {
+    forgetting.value = true
+    try {
+      const r = await useApi().call('backends.forgetTuning', {})
+      backends.value = r.backends
+      forgetNotice.value = r.setAside
+        ? `The unreadable file was moved to ${r.setAside}; runs start a new one.`
+        : `Forgot ${r.forgotten} product ${r.forgotten === 1 ? 'class' : 'classes'} kept for this adapter; the next run on it tunes ${r.forgotten === 1 ? 'it' : 'them'} again.`
+    } catch (err) {
+      forgetNotice.value = (err as Error).message
+    } finally {
+      forgetting.value = false
+    }
+  }
+
+  return { settings, version, error, backends, forgetNotice, forgetting, load, update, loadBackends, forgetTuning }
 })

@@ -5,7 +5,7 @@ import fs from 'node:fs'
 import os from 'node:os'
 import path from 'node:path'
 import { afterEach, beforeEach, describe, expect, it } from 'vitest'
-import { adapterKey, cachedKernel, readTuningCache, resetTuningCacheMemo, saveTunedKernels, sourceHash, takeCacheNotice, type CachedChoice } from '../../../../engine/compute/webgpu/matmul-tune-cache'
+import { adapterKey, cachedKernel, forgetTunedKernels, readTuningCache, resetTuningCacheMemo, saveTunedKernels, sourceHash, takeCacheNotice, type CachedChoice } from '../../../../engine/compute/webgpu/matmul-tune-cache'
 import type { AdapterReport } from '../../../../engine/compute/webgpu/device'
 
 const WIDE = { share: 0, tileM: 128, tileN: 128 }
@@ -105,6 +105,31 @@ describe('the tuning cache file', () => {
     saveTunedKernels(file, a, { 'class 1': choice(WIDE) })
     expect(fs.readFileSync(`${file}.unreadable`, 'utf8')).toBe(bad) // kept for whoever wants to look
     expect(cachedKernel(file, a, 'class 1', 'src1')).toEqual(WIDE)
+  })
+
+  it('forgets the choices kept for one adapter (Settings\' button), keeping other adapters\' and setting an unreadable file aside', () => {
+    const a = adapterKey(report('driver 1'))
+    const b = adapterKey(report('driver 2'))
+    expect(forgetTunedKernels(file, a)).toEqual({ forgotten: 0, setAside: null }) // no file yet: nothing written
+    expect(fs.existsSync(file)).toBe(false)
+    saveTunedKernels(file, a, { 'class 1': choice(WIDE), 'class 2': choice(WIDE) })
+    saveTunedKernels(file, b, { 'class 1': choice(WIDE) })
+    expect(cachedKernel(file, a, 'class 1', 'src1')).toEqual(WIDE) // read (and memoised) before the forget
+    expect(forgetTunedKernels(file, a)).toEqual({ forgotten: 2, setAside: null })
+    expect(cachedKernel(file, a, 'class 1', 'src1')).toBeNull()
+    expect(cachedKernel(file, b, 'class 1', 'src1')).toEqual(WIDE)
+    const read = readTuningCache(file)
+    expect('reason' in read ? read.reason : Object.keys(read.adapters)).toEqual([b])
+    expect(forgetTunedKernels(file, a)).toEqual({ forgotten: 0, setAside: null })
+    // a process that tuned before the forget saves later: only what it measured comes back
+    saveTunedKernels(file, a, { 'class 3': choice(WIDE) })
+    expect([cachedKernel(file, a, 'class 1', 'src1'), cachedKernel(file, a, 'class 3', 'src1')]).toEqual([null, WIDE])
+    expect(fs.readdirSync(path.dirname(file))).toEqual(['webgpu-matmul-tuning.json'])
+
+    fs.writeFileSync(file, '{"format": 1')
+    expect(forgetTunedKernels(file, a)).toEqual({ forgotten: 0, setAside: `${file}.unreadable` })
+    expect(fs.readFileSync(`${file}.unreadable`, 'utf8')).toBe('{"format": 1')
+    expect(fs.existsSync(file)).toBe(false) // the next run starts a readable file
   })
 
   it('throws where the file cannot be written (the tuner logs it and the run goes on), leaving no temporary file', () => {
