@@ -6,6 +6,7 @@ import { benchTrain, type BenchConfigName } from '../train/bench'
 import type { Precision } from '../compute/precision'
 import type { KernelTimes } from '../compute/webgpu/kernel-timer'
 import { describeTuning } from '../compute/webgpu/matmul-tune'
+import { SPIN_MS } from '../compute/webgpu/event-ticks'
 import { printJson, type GlobalOptions } from './common'
 
 interface BenchTrainOptions extends Pick<GlobalOptions, 'json'> {
@@ -85,8 +86,8 @@ export function registerBenchTrain(bench: Command): void {
       if (result.lossScale) console.log(`fp16: loss scale ${result.lossScale.scale} after the last step, ${result.lossScale.skipped} step(s) skipped on overflow`)
       console.log(`median ${result.medianStepMs.toFixed(1)} ms/step, ${result.tokensPerSec.toFixed(0)} tokens/s over ${result.stepMs.length} steps (${result.precision}${result.pipelined ? ', pipelined: each loss read while the next step recorded' : ''})`)
       if (result.gpuWork) {
-        const { dispatches, submits, submitEvery } = result.gpuWork
-        console.log(`webgpu: ${result.medianHostMs.toFixed(1)} ms/step recording on this thread (median), ${dispatches} dispatches and ${submits} submission(s) per step (submitting every ${submitEvery} dispatches)`)
+        const { dispatches, submits, submitEvery, wait } = result.gpuWork
+        console.log(`webgpu: ${result.medianHostMs.toFixed(1)} ms/step recording on this thread (median), ${dispatches} dispatches and ${submits} submission(s) per step (submitting every ${submitEvery} dispatches); ${wait === 'spin' ? "waits spin (Dawn's loop)" : `waits tick once per ms after ${SPIN_MS} ms`}`)
       }
       if (result.matmulTuning) console.log(`webgpu: ${describeTuning(result.matmulTuning)}`)
       if (result.kernelTimes) printKernelTimes(result.kernelTimes)

@@ -12,6 +12,7 @@ import { registerCustomKernels } from './kernels'
 import { loadNative, setNativeKernels } from './native'
 import { startThreadedWasm } from './wasm-threads'
 import { describeAdapter, reportAdapter, type AdapterReport } from './webgpu/device'
+import { installDawnTicks } from './webgpu/event-ticks'
 import { matmulTuningApplies, matmulTuningCacheFile, setMatmulTuningCache, tuningCacheFromEnv } from './webgpu/flags'
 import { adapterKey, forgetTunedKernels, readTuningCache } from './webgpu/matmul-tune-cache'
 import type { Gpu } from './webgpu/gpu'
@@ -203,6 +204,7 @@ async function loadDawn(): Promise<{ gpu: Gpu; globals: object } | { reason: str
     // Dawn rounds timestamps to 65.5 µs by default (a browser's guard against timing attacks, which a
     // local training process does not need); kernel-timer.ts needs them whole.
     dawn = { gpu: create(['disable-dawn-features=timestamp_quantization']), globals }
+    installDawnTicks() // Dawn's waits tick once per millisecond instead of spinning a core (event-ticks.ts)
   }
   return dawn
 }

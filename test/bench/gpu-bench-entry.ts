@@ -17,6 +17,7 @@ import type { BackendPreference } from '../../engine/compute/backends'
 import type { Precision } from '../../engine/compute/precision'
 import { setBindGroupReuse } from '../../engine/compute/webgpu/bind-groups'
 import { currentDevice } from '../../engine/compute/webgpu/device'
+import { setDawnWait } from '../../engine/compute/webgpu/event-ticks'
 import { attentionLanesWanted, matmulSplitKSetting, setAttentionLanes, setMatmulSplitK, setMatmulSubgroups, setMatmulTile, setMatmulTuning, setQkvFusion, setWebgpuFusedKernels } from '../../engine/compute/webgpu/flags'
 import { subgroupShare } from '../../engine/compute/webgpu/matmul-subgroups'
 import { reductionsUseSubgroups } from '../../engine/compute/webgpu/wgsl'
@@ -42,6 +43,7 @@ const VARIANTS: Record<string, Variant> = {
   lanes: { settings: [set(setAttentionLanes, true)] },
   submit64: { options: { submitEvery: 64 } },
   pipelined: { options: { pipelined: true } },
+  spin: { settings: [set(setDawnWait, 'spin')] },
   subgroups: { settings: [set(setMatmulSubgroups, true)] },
   wide: { settings: [set(setMatmulTile, 128)] },
   'wide-auto': { settings: [set(setMatmulTile, 'auto')] },

@@ -4,6 +4,7 @@
 import * as tf from '@tensorflow/tfjs'
 import type { Gpu } from './gpu'
 import { openDevice, setCurrentDevice, type AdapterReport } from './device'
+import { dawnWaitFromEnv, setDawnWait } from './event-ticks'
 import { registerWebgpuKernels } from './kernels'
 import { steadyBufferPool } from './bind-groups'
 import { setMatmulSplitK, setMatmulTuning, setMatmulTuningCache, splitKFromEnv, submitEveryFromEnv, tuningCacheFromEnv, tuningFromEnv } from './flags'
@@ -23,6 +24,7 @@ export async function startWebgpu(gpu: Gpu, globals: object, allowSoftware: bool
     if (process.env.MENGZI_WEBGPU_MATMUL_SPLITK !== undefined) setMatmulSplitK(splitKFromEnv(process.env.MENGZI_WEBGPU_MATMUL_SPLITK))
     if (process.env.MENGZI_WEBGPU_MATMUL_TUNE !== undefined) setMatmulTuning(tuningFromEnv(process.env.MENGZI_WEBGPU_MATMUL_TUNE))
     if (process.env.MENGZI_WEBGPU_TUNING_CACHE !== undefined) setMatmulTuningCache(tuningCacheFromEnv(process.env.MENGZI_WEBGPU_TUNING_CACHE))
+    if (process.env.MENGZI_WEBGPU_WAIT !== undefined) setDawnWait(dawnWaitFromEnv(process.env.MENGZI_WEBGPU_WAIT))
   } catch (e) {
     return { ok: false, reason: (e as Error).message }
   }

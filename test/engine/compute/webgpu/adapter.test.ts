@@ -4,6 +4,7 @@ import * as tf from '@tensorflow/tfjs'
 import { describe, expect, it } from 'vitest'
 import { describeSelection, selectBackend } from '../../../../engine/compute/backends'
 import { describeAdapter, reportAdapter, softwareAdapterReason, type AdapterReport } from '../../../../engine/compute/webgpu/device'
+import { setDawnWait } from '../../../../engine/compute/webgpu/event-ticks'
 import { setMatmulSubgroups, setMatmulTile, setMatmulTuning } from '../../../../engine/compute/webgpu/flags'
 import { adapter, describeOnWebgpu } from './on-webgpu'
 
@@ -40,6 +41,10 @@ describe('describeAdapter', () => {
       setMatmulSubgroups(false)
       expect(describeAdapter(h100)).toContain('subgroups (in reductions); 128×128 product tiles;')
       setMatmulTile(tile)
+      const wait = setDawnWait('spin') // times change, so the run's backend line says it
+      expect(describeAdapter(h100)).toContain("; product kernels tuned on the device; waits spin (Dawn's loop); 8 storage buffers/stage")
+      setDawnWait(wait)
+      expect(describeAdapter(h100)).not.toContain('waits')
     } finally {
       setMatmulSubgroups(before)
     }
