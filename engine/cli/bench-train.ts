@@ -87,7 +87,7 @@ export function registerBenchTrain(bench: Command): void {
       console.log(`median ${result.medianStepMs.toFixed(1)} ms/step, ${result.tokensPerSec.toFixed(0)} tokens/s over ${result.stepMs.length} steps (${result.precision}${result.pipelined ? ', pipelined: each loss read while the next step recorded' : ''})`)
       if (result.gpuWork) {
         const { dispatches, submits, submitEvery, wait } = result.gpuWork
-        console.log(`webgpu: ${result.medianHostMs.toFixed(1)} ms/step recording on this thread (median), ${dispatches} dispatches and ${submits} submission(s) per step (submitting every ${submitEvery} dispatches); ${wait === 'spin' ? "waits spin (Dawn's loop)" : `waits tick once per ms after ${SPIN_MS} ms`}`)
+        console.log(`webgpu: ${result.medianHostMs.toFixed(1)} ms/step recording on this thread (median), ${dispatches} dispatches and ${submits} submission(s) per step (submitting every ${submitEvery} dispatches); ${wait === 'spin' ? "waits spin (Dawn's loop; MENGZI_WEBGPU_WAIT=yield frees the core)" : `waits tick once per ms after ${SPIN_MS} ms (MENGZI_WEBGPU_WAIT=spin: Dawn's loop)`}`)
       }
       if (result.matmulTuning) console.log(`webgpu: ${describeTuning(result.matmulTuning)}`)
       if (result.kernelTimes) printKernelTimes(result.kernelTimes)

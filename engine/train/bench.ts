@@ -9,7 +9,7 @@ import { selectBackend, type BackendPreference, type BackendSelection } from '..
 import { createBenchModel, type BenchBatch } from './bench-model'
 import type { Precision } from '../compute/precision'
 import { setSubmitEvery } from '../compute/webgpu/flags'
-import { dawnWaitSetting, type DawnWait } from '../compute/webgpu/event-ticks'
+import { dawnWaitNow } from '../compute/webgpu/event-ticks'
 import { watchGpuWork, type GpuWork } from '../compute/webgpu/gpu-work'
 import { startKernelTimer, type KernelTimes } from '../compute/webgpu/kernel-timer'
 import { joinTunings, tunePendingMatmuls, type MatmulTuneReport } from '../compute/webgpu/matmul-tune'
@@ -69,7 +69,7 @@ export interface TrainBenchResult {
    */
   medianHostMs: number
   /** webgpu: dispatches and queue submissions in the last timed step, the submit interval, and how waits for the device tick (event-ticks.ts); null elsewhere. */
-  gpuWork: (Omit<GpuWork, 'programs'> & { submitEvery: number; wait: DawnWait }) | null
+  gpuWork: (Omit<GpuWork, 'programs'> & { submitEvery: number; wait: 'yield' | 'spin' }) | null
   /** With `kernelTimes`: the GPU's time per kernel in one extra step (not among the timed ones); else null. */
   kernelTimes: KernelTimes | null
   tokensPerSec: number
@@ -231,7 +231,7 @@ export async function benchTrain(options: TrainBenchOptions): Promise<TrainBench
     medianStepMs,
     medianCpuMs: median(cpuMs),
     medianHostMs: median(hostMs),
-    gpuWork: gpuWork && { dispatches: gpuWork.dispatches, submits: gpuWork.submits, submitEvery, wait: dawnWaitSetting() },
+    gpuWork: gpuWork && { dispatches: gpuWork.dispatches, submits: gpuWork.submits, submitEvery, wait: dawnWaitNow() },
     kernelTimes,
     tokensPerSec: (batchSize * BENCH_SEQUENCE * 1000) / medianStepMs,
     losses,

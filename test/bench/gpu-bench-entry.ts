@@ -43,7 +43,7 @@ const VARIANTS: Record<string, Variant> = {
   lanes: { settings: [set(setAttentionLanes, true)] },
   submit64: { options: { submitEvery: 64 } },
   pipelined: { options: { pipelined: true } },
-  spin: { settings: [set(setDawnWait, 'spin')] },
+  yield: { settings: [set(setDawnWait, 'yield')] },
   subgroups: { settings: [set(setMatmulSubgroups, true)] },
   wide: { settings: [set(setMatmulTile, 128)] },
   'wide-auto': { settings: [set(setMatmulTile, 'auto')] },

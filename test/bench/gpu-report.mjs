@@ -27,7 +27,7 @@ const COLUMNS = [
   ['ours, bind groups made anew (host ms)', (r) => cell(r.variants.anew, (v) => `${ms(v)} (${v.medianHostMs.toFixed(1)})`)],
   ['ours, submit every 64', (r) => cell(r.variants.submit64)],
   ['ours, pipelined', (r) => cell(r.variants.pipelined)],
-  ["ours, Dawn's busy wait", (r) => cell(r.variants.spin)],
+  ['ours, waits yielding the CPU', (r) => cell(r.variants.yield)],
   ['ours, stock tfjs-webgpu kernels', (r) => cell(r.variants.stock)],
 ]
 

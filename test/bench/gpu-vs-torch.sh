@@ -41,15 +41,15 @@
 #   submit64   submitting every 64 dispatches instead of once per step
 #   pipelined  each loss read while the next step records, as the training loop does (PyTorch reads
 #              loss.item() every step)
-#   spin       Dawn's own busy loop while waiting for the GPU (event-ticks.ts; by default a wait polls
-#              as Dawn does for 1 ms, then once per millisecond, leaving a core free)
+#   yield      waits for the GPU that poll as Dawn does for 1 ms, then once per millisecond, leaving a
+#              core free (event-ticks.ts; on a GPU the default keeps Dawn's busy loop)
 #   times-*    one step with each dispatch timed by the device (fp32, fp16, fp32 with the lanes)
 #   stock      tfjs-webgpu's own kernels (last: slowest)
 # test/bench/gpu-report.mjs turns the lines into the table row and the kernel-time tables. Timings are
 # comparable only within one call. `--budget S` (default 480) bounds the whole run: nothing new starts
 # after S seconds (a lent GPU's command runs at most 10 minutes, its session 15), and what did not run
 # says "skipped"; then the product kernels alone at BASE's shapes, where time is left.
-VARIANTS=fused,fp16,untuned,unsplit,qkv-apart,lanes,subgroups,wide,wide-auto,times-fp32,times-fp16,times-lanes,anew,submit64,pipelined,spin,stock
+VARIANTS=fused,fp16,untuned,unsplit,qkv-apart,lanes,subgroups,wide,wide-auto,times-fp32,times-fp16,times-lanes,anew,submit64,pipelined,yield,stock
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 OUT=.gpu-bench

@@ -4,7 +4,7 @@
 import * as tf from '@tensorflow/tfjs'
 import type { Gpu } from './gpu'
 import { openDevice, setCurrentDevice, type AdapterReport } from './device'
-import { dawnWaitFromEnv, setDawnWait } from './event-ticks'
+import { dawnWaitFromEnv, setDawnWait, setWaitingOnSoftware } from './event-ticks'
 import { registerWebgpuKernels } from './kernels'
 import { steadyBufferPool } from './bind-groups'
 import { setMatmulSplitK, setMatmulTuning, setMatmulTuningCache, splitKFromEnv, submitEveryFromEnv, tuningCacheFromEnv, tuningFromEnv } from './flags'
@@ -50,6 +50,7 @@ export async function startWebgpu(gpu: Gpu, globals: object, allowSoftware: bool
   tf.env().set('WEBGPU_DEFERRED_SUBMIT_BATCH_SIZE', submitEvery)
   tf.env().set('WEBGPU_CPU_FORWARD', false)
   setCurrentDevice(opened)
+  setWaitingOnSoftware(opened.report.software !== null)
   started = opened.report
   if (!(await tf.setBackend('webgpu'))) return { ok: false, reason: 'an adapter exists but the tfjs webgpu backend did not start' }
   return { ok: true, report: opened.report }

@@ -41,8 +41,11 @@ describe('describeAdapter', () => {
       setMatmulSubgroups(false)
       expect(describeAdapter(h100)).toContain('subgroups (in reductions); 128×128 product tiles;')
       setMatmulTile(tile)
-      const wait = setDawnWait('spin') // times change, so the run's backend line says it
-      expect(describeAdapter(h100)).toContain("; product kernels tuned on the device; waits spin (Dawn's loop); 8 storage buffers/stage")
+      // how waits tick, where set for the process: times change, so the run's backend line says it
+      const wait = setDawnWait('yield')
+      expect(describeAdapter(h100)).toContain('; product kernels tuned on the device; waits yield (a tick per millisecond); 8 storage buffers/stage')
+      setDawnWait('spin')
+      expect(describeAdapter(h100)).toContain("; waits spin (Dawn's loop); 8 storage buffers/stage")
       setDawnWait(wait)
       expect(describeAdapter(h100)).not.toContain('waits')
     } finally {

@@ -1,17 +1,23 @@
-// How a thread waits for the device (event-ticks.ts): Dawn's polling ticks, queued through the global
-// setImmediate, run as Dawn queues them for the first SPIN_MS of a wait and then once per millisecond;
-// every JavaScript caller of setImmediate passes straight through; 'spin' and spinWhile keep Dawn's
-// loop. Counted on real waits for lavapipe (a product of seconds' worth of work) and real callbacks.
+// How a thread waits for the device (event-ticks.ts): with 'yield' (the default on a software adapter),
+// Dawn's polling ticks, queued through the global setImmediate, run as Dawn queues them for the first
+// SPIN_MS of a wait and then once per millisecond; every JavaScript caller of setImmediate passes
+// straight through; 'spin' (the default on a GPU) and spinWhile keep Dawn's loop. Counted on real waits
+// for lavapipe (a product of about a second's work) and real callbacks.
 import * as tf from '@tensorflow/tfjs'
 import { promisify } from 'node:util'
 import { afterEach, describe, expect, it } from 'vitest'
-import { dawnTicks, dawnWaitFromEnv, installDawnTicks, resetDawnTicks, setDawnWait, spinWhile } from '../../../../engine/compute/webgpu/event-ticks'
-import { describeOnWebgpu } from './on-webgpu'
+import { dawnTicks, dawnWaitFromEnv, dawnWaitNow, effectiveWait, installDawnTicks, resetDawnTicks, setDawnWait, spinWhile } from '../../../../engine/compute/webgpu/event-ticks'
+import { adapter, describeOnWebgpu } from './on-webgpu'
 
 describe('the wait setting', () => {
   it('reads MENGZI_WEBGPU_WAIT, refusing anything else with a one-line reason', () => {
-    expect([undefined, '', 'yield', 'spin'].map(dawnWaitFromEnv)).toEqual(['yield', 'yield', 'yield', 'spin'])
-    expect(() => dawnWaitFromEnv('busy')).toThrow(/^MENGZI_WEBGPU_WAIT: expected yield \(.+\) or spin \(.+\); got "busy"$/)
+    expect([undefined, '', 'auto', 'yield', 'spin'].map(dawnWaitFromEnv)).toEqual(['auto', 'auto', 'auto', 'yield', 'spin'])
+    expect(() => dawnWaitFromEnv('busy')).toThrow(/^MENGZI_WEBGPU_WAIT: expected auto \(.+\), yield \(.+\) or spin \(.+\); got "busy"$/)
+  })
+
+  it('auto yields on a software adapter and keeps Dawn\'s loop on a GPU until one has timed both', () => {
+    expect([effectiveWait('auto', true), effectiveWait('auto', false)]).toEqual(['yield', 'spin'])
+    expect([effectiveWait('yield', false), effectiveWait('spin', true)]).toEqual(['yield', 'spin'])
   })
 
   it('passes JavaScript callers of setImmediate straight through: functions, bound functions, promisified', async () => {
@@ -30,7 +36,7 @@ describe('the wait setting', () => {
 })
 
 describeOnWebgpu('waiting for the device', () => {
-  afterEach(() => void setDawnWait('yield'))
+  afterEach(() => void setDawnWait('auto'))
 
   /** Ticks during the read of a product worth about a second of lavapipe's time, and its values' sum. */
   async function waitOnProduct(): Promise<{ ticks: { immediate: number; timed: number }; sum: number }> {
@@ -58,6 +64,13 @@ describeOnWebgpu('waiting for the device', () => {
     // Dawn's loop ticks as fast as the event loop turns; after SPIN_MS the timer ticks a thousand times a second at most
     expect(yielded.ticks.immediate + yielded.ticks.timed).toBeLessThan(spun.ticks.immediate / 5)
     expect(yielded.sum).toBe(spun.sum)
+  })
+
+  it('yields by default on this adapter where it is a software one (lavapipe), as the backend started it', async () => {
+    expect(dawnWaitNow()).toBe(adapter!.software ? 'yield' : 'spin')
+    await waitOnProduct()
+    const byDefault = await waitOnProduct()
+    expect(byDefault.ticks.timed > 0).toBe(adapter!.software !== null)
   })
 
   it('keeps Dawn\'s loop inside spinWhile (a wait the tuner times by the wall clock)', async () => {
