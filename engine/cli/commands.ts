@@ -15,6 +15,7 @@ import { registerCompare } from './compare'
 import { registerFinetune } from './finetune'
 import { registerSweep } from './sweep'
 import { registerPredict } from './predict'
+import { registerBackends } from './backends'
 
 export const commands: ((program: Command) => void)[] = [
   registerServe,
@@ -30,6 +31,7 @@ export const commands: ((program: Command) => void)[] = [
   registerSweep,
   registerPredict,
   registerBench,
+  registerBackends,
   registerLaunch, // after registerList: adds `runs ingest`
   registerCompare,
 ]

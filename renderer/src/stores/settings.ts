@@ -1,6 +1,7 @@
 import { defineStore } from 'pinia'
 import { ref } from 'vue'
 import type { BackendInfo, Settings, VersionInfo } from '../../../engine/service/api'
+import { forgottenLine } from '../../../engine/service/backend-lines'
 import { useApi } from '../api/client'
 
 export const useSettingsStore = defineStore('settings', () => {
@@ -50,9 +51,7 @@ export const useSettingsStore = defineStore('settings', () => {
     try {
       const r = await useApi().call('backends.forgetTuning', {})
       backends.value = r.backends
-      forgetNotice.value = r.setAside
-        ? `The unreadable file was moved to ${r.setAside}; runs start a new one.`
-        : `Forgot ${r.forgotten} product ${r.forgotten === 1 ? 'class' : 'classes'} kept for this adapter; the next run on it tunes ${r.forgotten === 1 ? 'it' : 'them'} again.`
+      forgetNotice.value = forgottenLine(r)
     } catch (err) {
       forgetNotice.value = (err as Error).message
     } finally {
