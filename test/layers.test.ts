@@ -101,9 +101,10 @@ describe('layers', () => {
 
   it('the renderer imports only types from engine/ and preload/, and no Node built-ins', () => {
     // Exceptions: the build-time CSP plugin, the tag preview renderer, a pure function over plain data
-    // shared by the UI and exports (STYLE.md rule 10), and the binary series frame's format, plain JS
-    // that the server encodes and the page decodes (one implementation of the wire format).
-    const sharedPure = /engine\/(tagging\/render|server\/csp|service\/series-wire)$/
+    // shared by the UI and exports (STYLE.md rule 10), the binary series frame's format, plain JS
+    // that the server encodes and the page decodes (one implementation of the wire format), and the
+    // sentences Settings and `mengzi backends` both say about the GPU adapter.
+    const sharedPure = /engine\/(tagging\/render|server\/csp|service\/series-wire|service\/backend-lines)$/
     const offenders: string[] = []
     for (const f of sources('renderer')) {
       for (const i of imports(f)) {
@@ -117,7 +118,7 @@ describe('layers', () => {
   })
 
   it('the shared pure modules the renderer uses import nothing from Node', () => {
-    for (const shared of ['engine/tagging/render.ts', 'engine/server/csp.ts']) {
+    for (const shared of ['engine/tagging/render.ts', 'engine/server/csp.ts', 'engine/service/backend-lines.ts']) {
       const specs = imports(path.join(repoRoot, shared)).filter((i) => !i.typeOnly).map((i) => i.spec)
       expect(specs, shared).toEqual([])
     }

@@ -110,7 +110,7 @@ describe("the README's Headless commands", () => {
       outputs[argv[0] === 'model' ? `model ${argv[1]}` : argv[0]] = stdout
       ran.push(argv[0])
     }
-    expect(ran).toEqual(['--help', 'datasets', 'runs', 'models', 'import', 'tag', 'model', 'tokenize', 'train', 'export', 'compare'])
+    expect(ran).toEqual(['--help', 'datasets', 'runs', 'models', 'import', 'tag', 'model', 'tokenize', 'train', 'export', 'compare', 'backends'])
     expect([...used].sort()).toEqual(Object.keys(placeholders).sort()) // every example path is still in the README
 
     expect(outputs['--help']).toMatch(/serve/)
