@@ -4,7 +4,7 @@
 // a read that waits on it never ends (TFJS-NOTES). So every error, from the `uncapturederror` event or
 // device loss, is recorded here, and `guardDevice` races each read against it.
 import { WorkbenchError } from '../../errors'
-import { dawnWaitSetting, effectiveWait } from './event-ticks'
+import { dawnWaitSetting } from './event-ticks'
 import { matmulSubgroupsSetting, matmulTileSetting, matmulTuningApplies } from './flags'
 import type { Gpu, GpuAdapter, GpuAdapterInfo, GpuDevice } from './gpu'
 import { SUBGROUP_PROBE_WGSL, refuseSubgroups } from './wgsl'
@@ -94,7 +94,8 @@ export function describeAdapter(r: AdapterReport): string {
   const tuned = matmulTuningApplies(r.software) ? '; product kernels tuned on the device' : ''
   const matrices = r.subgroupMatrices?.length ? `; subgroup matrices ${r.subgroupMatrices.join(', ')} (not used yet)` : ''
   // event-ticks.ts; said where set for the process, as it changes times (never values)
-  const waits = dawnWaitSetting() === 'auto' ? '' : effectiveWait(dawnWaitSetting(), r.software !== null) === 'spin' ? "; waits spin (Dawn's loop)" : '; waits yield (a tick per millisecond)'
+  const wait = dawnWaitSetting()
+  const waits = wait === 'spin' ? "; waits spin (Dawn's loop)" : wait === 'yield' ? '; waits yield (a tick per millisecond)' : ''
   return `adapter ${name}${r.software ? ` [software: ${r.software}]` : ''}; ${features}${tiles}${tuned}${matrices}${waits}; ${limits}`
 }
 

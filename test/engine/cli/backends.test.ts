@@ -48,6 +48,8 @@ it.runIf(adapter !== null || process.env.MENGZI_REQUIRE_WEBGPU === '1')('--forge
   expect(r.stdout).toContain(`Product kernels: tuned on the device at a run's first steps, and kept in ${file} for later runs (none yet)`)
   const read = readTuningCache(file)
   expect('reason' in read ? read.reason : Object.keys(read.adapters)).toEqual([otherDriver])
+  const again = await runCli(['backends', '--forget-tuning'], env)
+  expect(again.stdout.split('\n')[0]).toBe('Nothing was kept for this adapter and driver.')
 
   const off = await runCli(['backends', '--forget-tuning'], { ...env, MENGZI_WEBGPU_TUNING_CACHE: '0' })
   expect(off.status).not.toBe(0)
