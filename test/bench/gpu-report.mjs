@@ -1,7 +1,8 @@
 // gpu-vs-torch.sh's report, in plain JavaScript (it runs under the Node binary carried to a GPU machine,
 // with no packages): JSON lines on stdin, one per PyTorch run ({ torch: "fp32" | "fp16", result }) and
 // one per variant of ours (gpu-bench-entry.ts --variants: { variant, ...TrainBenchResult } or
-// { variant, notRun } or { variant, failed }), become the config's table row, for the times-*
+// { variant, notRun } or { variant, failed }), and where a run died, its reason ({ torch, result: null,
+// error }: Python's last stderr line; { oursExit, stderr }: the end of our process's stderr), become the config's table row, for the times-*
 // variants the GPU's time per kernel (top 15), and for the variants that tuned their products on the
 // device (matmul-tune.ts) each class's time with each kernel and the one chosen.
 //   node gpu-report.mjs --header                   the table's header
@@ -35,6 +36,7 @@ const ms = (v) => v.medianStepMs.toFixed(1)
 
 function torchCell(result) {
   if (result === undefined) return 'n/a (no CUDA torch, or past the budget)'
+  if (result?.failed) return `failed: ${result.failed.slice(0, 80)}`
   return result ? ms(result) : 'failed'
 }
 
@@ -52,11 +54,13 @@ function ratio(ours, torch) {
 }
 
 /**
- * The lines of one config → { torch: { fp32, fp16 }, variants: { name: line }, stray: [reasons] }: a line
- * that is not JSON (a crash's output on stdout) is named in `stray`, and the rest still make the row.
+ * The lines of one config → { torch: { fp32, fp16 }, variants: { name: line }, died, stray: [reasons] }:
+ * a PyTorch run that failed is { failed: its reason }; `died` is our process's exit ({ oursExit, stderr })
+ * when it ended before its variants did; a line that is not JSON (a crash's output on stdout) is named in
+ * `stray`, and the rest still make the row.
  */
 export function parseLines(text) {
-  const parsed = { torch: {}, variants: {}, stray: [] }
+  const parsed = { torch: {}, variants: {}, died: null, stray: [] }
   text.split('\n').forEach((line, i) => {
     if (!line.trim()) return
     let value
@@ -66,7 +70,8 @@ export function parseLines(text) {
       parsed.stray.push(`gpu-report: line ${i + 1} is not JSON: ${line.slice(0, 120)}`)
       return
     }
-    if (value.torch) parsed.torch[value.torch] = value.result
+    if (value.torch) parsed.torch[value.torch] = value.result === null && value.error ? { failed: value.error } : value.result
+    else if (value.oursExit !== undefined) parsed.died = value
     else if (value.variant) parsed.variants[value.variant] = value
   })
   return parsed
@@ -75,6 +80,9 @@ export function parseLines(text) {
 export const header = () => `| config | ${COLUMNS.map(([title]) => title).join(' | ')} |\n|${'---|'.repeat(COLUMNS.length + 1)}`
 
 export const row = (config, parsed) => `| ${config} | ${COLUMNS.map(([, f]) => f(parsed)).join(' | ')} |`
+
+/** Why our process ended early: its exit code and the end of its stderr. */
+export const died = (d) => `ours: the bench process exited with code ${d.oursExit}; its stderr ended:\n${(d.stderr || '(nothing)').split('\n').map((l) => `    ${l}`).join('\n')}`
 
 /** The kernel-time tables of the times-* variants that ran. */
 export function kernelTimes(config, parsed) {
@@ -120,10 +128,11 @@ function main(argv) {
   if (!config) throw new Error('gpu-report: --header, or --config NAME with the lines on stdin')
   const parsed = parseLines(readFileSync(0, 'utf8'))
   for (const reason of parsed.stray) console.error(reason)
-  if (argv.includes('--json')) return console.log(JSON.stringify({ config, torch: parsed.torch.fp32 ?? null, torchAmp: parsed.torch.fp16 ?? null, variants: parsed.variants }))
+  if (argv.includes('--json')) return console.log(JSON.stringify({ config, torch: parsed.torch.fp32 ?? null, torchAmp: parsed.torch.fp16 ?? null, variants: parsed.variants, died: parsed.died }))
   console.log(`${header()}\n${row(config, parsed)}`)
   const fused = parsed.variants.fused
   if (fused?.backendDetail) console.error(`adapter: ${fused.backendDetail}`)
+  if (parsed.died) console.log(`\n${died(parsed.died)}`)
   const times = kernelTimes(config, parsed)
   if (times) console.log(times)
   const tuned = tunings(config, parsed)

@@ -6,7 +6,7 @@ import { readFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { describe, expect, it } from 'vitest'
 // @ts-expect-error plain JavaScript (it runs under the bare Node carried to a GPU machine)
-import { header, kernelTimes, parseLines, row, tunings } from './gpu-report.mjs'
+import { died, header, kernelTimes, parseLines, row, tunings } from './gpu-report.mjs'
 
 const dir = join(import.meta.dirname, '../fixtures/gpu-bench')
 const ours = readFileSync(join(dir, 'variants-A-lavapipe.jsonl'), 'utf8')
@@ -71,5 +71,25 @@ describe('the GPU script report', () => {
     const json = JSON.parse(execFileSync(process.execPath, [join(import.meta.dirname, 'gpu-report.mjs'), '--config', 'A', '--json'], { input: withTorch, encoding: 'utf8' }))
     expect(Object.keys(json.variants)).toContain('fused')
     expect(json.torch.medianStepMs).toBeCloseTo(JSON.parse(torch).medianStepMs)
+  })
+
+  it('says why a run died: PyTorch\'s exception in its cell, our process\'s exit code and the end of its stderr after the table', () => {
+    const error = 'torch.OutOfMemoryError: CUDA out of memory. Tried to allocate 2.00 GiB (GPU 0; 79.10 GiB total capacity)'
+    const stderr = 'node:internal/modules/cjs/loader:1228\nError: libvulkan.so.1: cannot open shared object file: No such file or directory'
+    const lines = `{"torch":"fp32","result":null,"error":${JSON.stringify(error)}}\n{"torch":"fp16","result":${torch}}\n{"oursExit":1,"stderr":${JSON.stringify(stderr)}}`
+    const parsed = parseLines(lines)
+    const titles = cells(header().split('\n')[0])
+    const row0 = cells(row('BASE', parsed))
+    expect(row0[titles.indexOf('PyTorch CUDA fp32 ms/step')]).toBe(`failed: ${error.slice(0, 80)}`)
+    expect(row0[titles.indexOf('PyTorch AMP fp16')]).toBe(JSON.parse(torch).medianStepMs.toFixed(1))
+    expect(row0[titles.indexOf('ours / PyTorch fp32')]).toBe('n/a')
+    expect(row0[titles.indexOf('ours, our WGSL kernels (host ms, dispatches)')]).toBe('—')
+    expect(died(parsed.died)).toBe(`ours: the bench process exited with code 1; its stderr ended:\n    node:internal/modules/cjs/loader:1228\n    Error: libvulkan.so.1: cannot open shared object file: No such file or directory`)
+    const out = execFileSync(process.execPath, [join(import.meta.dirname, 'gpu-report.mjs'), '--config', 'BASE'], { input: lines, encoding: 'utf8' })
+    expect(out).toContain(`\n${died(parsed.died)}\n`)
+    expect(parseLines(withTorch).died).toBeNull()
+    const json = JSON.parse(execFileSync(process.execPath, [join(import.meta.dirname, 'gpu-report.mjs'), '--config', 'BASE', '--json'], { input: lines, encoding: 'utf8' }))
+    expect(json.torch).toEqual({ failed: error })
+    expect(json.died.oursExit).toBe(1)
   })
 })

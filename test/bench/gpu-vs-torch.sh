@@ -99,6 +99,8 @@ run() {
   local icd=/usr/local/nvidia/share/vulkan/icd.d/nvidia_icd.json
   [ -f "$icd" ] && export VK_ICD_FILENAMES="$icd"
   export XDG_RUNTIME_DIR="${XDG_RUNTIME_DIR:-/tmp/xdg-runtime-$(id -u)}" && mkdir -p -m 700 "$XDG_RUNTIME_DIR"
+  # the last $2 lines of file $1 as one JSON string
+  tail_json() { "$work/node" -e 'const fs = require("fs"); const [file, n] = process.argv.slice(1); const text = fs.existsSync(file) ? fs.readFileSync(file, "utf8") : ""; console.log(JSON.stringify(text.trim().split("\n").slice(-Number(n)).join("\n")))' "$1" "$2"; }
   local torch_ok=1
   python3 -c 'import torch, sys; sys.exit(0 if torch.cuda.is_available() else 1)' 2>/dev/null || torch_ok=0
   local report=("$work/node" test/bench/gpu-report.mjs)
@@ -108,13 +110,20 @@ run() {
     : > "$lines"
     for p in fp32 fp16; do
       if [ $torch_ok = 1 ] && [ "$(date +%s%3N)" -lt "$deadline" ]; then
-        local result
-        result=$(python3 test/bench/train_torch.py "${args[@]}" --device cuda --precision "$p" --json 2>/dev/null | tail -1) || true
-        [[ "$result" == "{"* ]] || result=null # a failed run prints no JSON line
-        echo "{\"torch\":\"$p\",\"result\":$result}" >> "$lines"
+        local result err="$work/$c.torch-$p.err"
+        result=$(python3 test/bench/train_torch.py "${args[@]}" --device cuda --precision "$p" --json 2>"$err" | tail -1) || true
+        if [[ "$result" == "{"* ]]; then
+          echo "{\"torch\":\"$p\",\"result\":$result}" >> "$lines"
+        else # a failed run prints no JSON line: its reason is the last line of its stderr (Python's exception)
+          echo "{\"torch\":\"$p\",\"result\":null,\"error\":$(tail_json "$err" 1)}" >> "$lines"
+        fi
       fi
     done
-    "$work/node" "$work/mengzi-bench.mjs" "${args[@]}" --deadline "$deadline" --variants "$VARIANTS" 2>/dev/null >> "$lines" || true
+    # a variant that throws prints its own line; a process that dies (Dawn not loading, no adapter, out of
+    # memory) leaves the end of its stderr for the report instead
+    local code=0 err="$work/$c.ours.err"
+    "$work/node" "$work/mengzi-bench.mjs" "${args[@]}" --deadline "$deadline" --variants "$VARIANTS" 2>"$err" >> "$lines" || code=$?
+    [ $code = 0 ] || echo "{\"oursExit\":$code,\"stderr\":$(tail_json "$err" 12)}" >> "$lines"
     local format=()
     [ $json = 1 ] && format=(--json)
     "${report[@]}" --config "$c" "${format[@]}" < "$lines"
@@ -129,7 +138,8 @@ run() {
     "$work/node" "$work/mengzi-matmul.mjs" --sizes "$sizes" --shares auto --json 2>/dev/null | tail -1 || echo null
   else
     echo
-    "$work/node" "$work/mengzi-matmul.mjs" --sizes "$sizes" --shares auto 2>/dev/null || echo "matrix products: the bench failed"
+    "$work/node" "$work/mengzi-matmul.mjs" --sizes "$sizes" --shares auto 2>"$work/matmul.err" ||
+      { echo "matrix products: the bench failed; its stderr ended:"; tail -n 8 "$work/matmul.err"; }
   fi
 }
 
