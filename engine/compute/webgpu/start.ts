@@ -7,6 +7,7 @@ import { openDevice, setCurrentDevice, type AdapterReport } from './device'
 import { dawnWaitFromEnv, setDawnWait, setWaitingOnSoftware } from './event-ticks'
 import { registerWebgpuKernels } from './kernels'
 import { steadyBufferPool } from './bind-groups'
+import { boundBufferPool } from './buffer-pool'
 import { setMatmulSplitK, setMatmulTuning, setMatmulTuningCache, splitKFromEnv, submitEveryFromEnv, tuningCacheFromEnv, tuningFromEnv } from './flags'
 
 export type WebgpuStart = { ok: true; report: AdapterReport } | { ok: false; reason: string }
@@ -41,6 +42,7 @@ export async function startWebgpu(gpu: Gpu, globals: object, allowSoftware: bool
   tf.registerBackend('webgpu', () => {
     const backend = new WebGPUBackend(opened.device, opened.adapter.info)
     steadyBufferPool(backend) // a step binds the buffers the last one bound (bind-groups.ts)
+    boundBufferPool(backend) // a pool that does not grow with every new batch shape (buffer-pool.ts)
     return backend
   }, 3)
   registerWebgpuKernels()
