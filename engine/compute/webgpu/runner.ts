@@ -7,6 +7,7 @@ import type { TensorInfo } from '@tensorflow/tfjs'
 import type { GpuBuffer, GpuCommandEncoder, GpuComputePassEncoder, GpuComputePipeline, GpuDevice } from './gpu'
 import { uniformBuffer } from './uniforms'
 import { bindGroupFor } from './bind-groups'
+import { WorkbenchError } from '../../errors'
 
 /** The parts of tfjs-webgpu's WebGPUBackend (4.22) this runner uses. */
 export interface WebgpuBackendInternals extends tf.KernelBackend {
@@ -89,8 +90,10 @@ export function dispatch(backend: WebgpuBackendInternals, d: Dispatch): void {
   const entries: { binding: number; resource: unknown }[] = []
   for (const t of [...d.outputs, ...d.inputs]) {
     backend.uploadToGPU(t.dataId)
-    const resource = backend.tensorMap.get(t.dataId).resource
+    const data = backend.tensorMap.get(t.dataId)
+    const resource = data.resource
     if (!resource) throw new Error(`${d.key}: a tensor has no GPU buffer`)
+    if (resource.size > backend.device.limits.maxStorageBufferBindingSize) throw tooLargeToBind(d.key, data, resource.size, backend.device.limits.maxStorageBufferBindingSize)
     backend.commandQueueOwnedIds.add(t.dataId)
     entries.push({ binding: entries.length, resource: { buffer: resource } })
   }
@@ -115,6 +118,19 @@ export function dispatch(backend: WebgpuBackendInternals, d: Dispatch): void {
     backend.endComputePassEncoder()
     backend.submitQueue()
   }
+}
+
+const MB = (bytes: number) => `${(bytes / 1e6).toFixed(1)} MB`
+
+/**
+ * A tensor larger than one binding may be on this adapter, refused before Dawn's validation error (which
+ * names neither the tensor nor what to change) fails the device.
+ */
+function tooLargeToBind(key: string, t: { shape: number[]; dtype: string }, bytes: number, limit: number): WorkbenchError {
+  return new WorkbenchError(
+    'UNSUPPORTED',
+    `${key}: a [${t.shape.join(', ')}] ${t.dtype} tensor takes ${MB(bytes)}, more than one kernel may bind on this adapter (maxStorageBufferBindingSize ${MB(limit)}); fewer tokens per micro-batch (batchSize or maxSeqLength, with gradientAccumulation to keep the batch) or a smaller model dimension would fit`,
+  )
 }
 
 /** The GPU buffer of a tensor (uploaded first if its values are on the CPU), held until tfjs's next submit. */

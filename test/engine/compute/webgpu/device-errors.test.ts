@@ -1,6 +1,7 @@
 // Device errors end a run with the error's text instead of a step that never finishes (issue 14:
 // tfjs-webgpu's AddN over 43 gradients exceeded the 8-storage-buffer limit, Dawn rejected the
-// pipeline, and the run stayed "running"). AddN now sums in chunks within the limit.
+// pipeline, and the run stayed "running"). AddN now sums in chunks within the limit. A tensor too large
+// for one binding is refused by our dispatch with its shape and what to change, before Dawn's error.
 import * as tf from '@tensorflow/tfjs'
 import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
@@ -11,7 +12,7 @@ import { dispatch, webgpuInternals } from '../../../../engine/compute/webgpu/run
 import { clipByGlobalNorm } from '../../../../engine/train/optimizers'
 import { train } from '../../../../engine/train/loop'
 import { randomValues } from '../kernels/on-backends'
-import { tinyConfig } from '../../train/tiny-config'
+import { TINY_BERT, tinyConfig } from '../../train/tiny-config'
 import { describeOnWebgpu, valuesOf } from './on-webgpu'
 
 const dir = mkdtempSync(join(tmpdir(), 'mengzi-webgpu-errors-'))
@@ -43,6 +44,19 @@ describeOnWebgpu('webgpu device errors', () => {
     const gpuNorm = await valuesOf(() => clipByGlobalNorm(grads(), 1).norm)
     expect(gpuNorm[0]).toBeCloseTo(cpuNorm[0], 4)
     expect(deviceFailure()).toBeNull()
+  })
+
+  it('a tensor too large for one binding fails the run with its shape, the limit and what to change, before Dawn sees it; the device stays usable', async () => {
+    const limit = webgpuInternals(tf.backend()).device.limits.maxStorageBufferBindingSize
+    // the feed-forward layer's [tokens, intermediate] activations: about 20 tokens × 4 sequences × 4 bytes per column
+    const intermediate = Math.ceil(limit / (4 * 60))
+    const big = tinyConfig({ backend: 'webgpu', totalSteps: 2, model: { config: { ...TINY_BERT, intermediate_size: intermediate } }, data: { kind: 'synthetic', sequences: 40, minLength: 20, maxLength: 20, seed: 3 } })
+    const run = train(big, { runDir: join(dir, 'too-large') })
+    await expect(run).rejects.toThrow(new RegExp(`^matmul-\\S*gelu\\S*: a \\[\\d+, ${intermediate}\\] float32 tensor takes [\\d.]+ MB, more than one kernel may bind on this adapter \\(maxStorageBufferBindingSize ${(limit / 1e6).toFixed(1)} MB\\); fewer tokens per micro-batch \\(batchSize or maxSeqLength`))
+    await expect(run).rejects.toMatchObject({ code: 'UNSUPPORTED' })
+    expect(deviceFailure()).toBeNull()
+    const after = await train(tinyConfig({ backend: 'webgpu', totalSteps: 2 }), { runDir: join(dir, 'after') })
+    expect(after.losses.every(Number.isFinite)).toBe(true)
   })
 
   it('a training run trains on webgpu, and a device error part-way fails it with the error text', async () => {
