@@ -62,6 +62,48 @@ export function memoryEstimate(parameters: number, bert: BertConfig, microBatch:
   return { weights, gradients, optimizer, activations, total: weights + gradients + optimizer + activations }
 }
 
+/** A tensor one micro-batch makes, to hold against a device's limits. */
+export interface StepTensor {
+  what: string
+  shape: number[]
+  bytes: number
+  /** Whether fewer tokens per micro-batch make it smaller. */
+  perBatch: boolean
+}
+
+/**
+ * The largest float32 tensors of a step whose micro-batch is `shape.sequences` sequences at full length:
+ * the feed-forward activations [tokens, I], the fused Q, K, V projection [tokens, 3H], the word embeddings
+ * and their gradient [V, H], and with MLM the decoder's logits [masked, V] at the expected masked count.
+ */
+export function largestStepTensors(bert: BertConfig, shape: StepShape): StepTensor[] {
+  const { hidden_size: H, intermediate_size: I, vocab_size: V } = bert
+  const tokens = shape.sequences * shape.seqLength
+  const masked = shape.sequences * shape.maskedPerSequence
+  const tensor = (what: string, dims: number[], perBatch: boolean): StepTensor => ({ what, shape: dims, bytes: FLOAT_BYTES * dims[0] * dims[1], perBatch })
+  const list = [tensor('the feed-forward activations', [tokens, I], true), tensor('the Q, K, V projection', [tokens, 3 * H], true), tensor('the word embeddings', [V, H], false)]
+  if (masked > 0) list.push(tensor("the MLM decoder's logits", [masked, V], true))
+  return list
+}
+
+const MB = (bytes: number) => `${(bytes / 1e6).toFixed(1)} MB`
+
+/**
+ * Warnings, at a run's start on webgpu, for each of those tensors over `limit` bytes (the adapter's
+ * maxStorageBufferBindingSize): the kernel that binds it would refuse it (runner.ts) when a batch gets
+ * that long, perhaps hours in.
+ */
+export function bindingLimitWarnings(bert: BertConfig, shape: StepShape, limit: number): string[] {
+  return largestStepTensors(bert, shape)
+    .filter((t) => t.bytes > limit)
+    .map((t) => {
+      const what = `${t.what} [${t.shape.join(', ')}] float32 take ${MB(t.bytes)}, more than one kernel may bind on this adapter (maxStorageBufferBindingSize ${MB(limit)})`
+      return t.perBatch
+        ? `warning: at full length (${shape.sequences} × ${shape.seqLength} tokens per micro-batch) ${what}; a batch that long will fail the run. Fewer tokens per micro-batch (batchSize or maxSeqLength, with gradientAccumulation to keep the batch) would fit`
+        : `warning: ${what}; the run will fail at its first step. A smaller vocab_size or hidden_size would fit`
+    })
+}
+
 /**
  * Floating-point operations of one training step (forward + backward ≈ 3 × forward): per token and layer
  * 8·H² (Q, K, V, output projections) + 4·H·I (feed-forward) + 4·T·H (scores and context); per masked

@@ -50,6 +50,17 @@ describeOnWebgpu('fine-tuning on webgpu', () => {
       resetMatmulChoices()
     }
   })
+  it('warns at the start when a batch at full length would make a tensor too large for one binding, and trains the shorter batches it gets', async () => {
+    // 40,000 × 24 tokens at full length: the [960000, 64] feed-forward activations are 245.8 MB, over lavapipe's 134.2 MB
+    const wide = parseFinetuneConfig({ ...config, batchSize: 40_000 })
+    const logs: string[] = []
+    const result = await finetune(wide, { runDir: path.join(tmp.dir, 'warned') }, { log: (line) => logs.push(line) })
+    const warnings = logs.filter((l) => l.startsWith('warning: '))
+    expect(warnings[0]).toMatch(/^warning: at full length \(40000 × 24 tokens per micro-batch\) the feed-forward activations \[960000, 64\] float32 take 245\.8 MB, more than one kernel may bind on this adapter \(maxStorageBufferBindingSize [\d.]+ MB\); a batch that long will fail the run/)
+    expect(warnings[1]).toMatch(/^warning: at full length \(40000 × 24 tokens per micro-batch\) the Q, K, V projection \[960000, 96\]/)
+    expect(result.epochs).toHaveLength(1) // 48 examples of about 20 tokens: one step, well within the limit
+  })
+
   it('in the fine-tuning worker, keeps the tuned kernels for the next run: it takes them from the cache instead of tuning, with the same losses', async () => {
     const cache = path.join(tmp.dir, 'home', 'cache', 'webgpu-matmul-tuning.json')
     const previous = process.env.MENGZI_WEBGPU_MATMUL_TUNE

@@ -51,9 +51,12 @@ describeOnWebgpu('webgpu device errors', () => {
     // the feed-forward layer's [tokens, intermediate] activations: about 20 tokens × 4 sequences × 4 bytes per column
     const intermediate = Math.ceil(limit / (4 * 60))
     const big = tinyConfig({ backend: 'webgpu', totalSteps: 2, model: { config: { ...TINY_BERT, intermediate_size: intermediate } }, data: { kind: 'synthetic', sequences: 40, minLength: 20, maxLength: 20, seed: 3 } })
-    const run = train(big, { runDir: join(dir, 'too-large') })
+    const logs: string[] = []
+    const run = train(big, { runDir: join(dir, 'too-large') }, { log: (line) => logs.push(line) })
     await expect(run).rejects.toThrow(new RegExp(`^matmul-\\S*gelu\\S*: a \\[\\d+, ${intermediate}\\] float32 tensor takes [\\d.]+ MB, more than one kernel may bind on this adapter \\(maxStorageBufferBindingSize ${(limit / 1e6).toFixed(1)} MB\\); fewer tokens per micro-batch \\(batchSize or maxSeqLength`))
     await expect(run).rejects.toMatchObject({ code: 'UNSUPPORTED' })
+    // warned at the start: the longest batch (4 × 24 tokens) makes the activations refused
+    expect(logs[0]).toMatch(new RegExp(`^warning: at full length \\(4 × 24 tokens per micro-batch\\) the feed-forward activations \\[96, ${intermediate}\\] float32 take`))
     expect(deviceFailure()).toBeNull()
     const after = await train(tinyConfig({ backend: 'webgpu', totalSteps: 2 }), { runDir: join(dir, 'after') })
     expect(after.losses.every(Number.isFinite)).toBe(true)
