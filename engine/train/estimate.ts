@@ -1,6 +1,9 @@
 // What a run will cost before it starts: parameters (counted from the model config, nothing allocated),
 // memory (a formula over fp32 tensors) and time per step (the step's FLOPs divided by the FLOP rate this
 // machine reached on a measured calibration step). Estimates, labelled as such wherever they are shown.
+import * as tf from '@tensorflow/tfjs'
+import { currentDevice } from '../compute/webgpu/device'
+import { FEWER_TOKENS, overBindingLimit } from '../compute/webgpu/runner'
 import type { BertConfig } from '../model/config'
 import type { HeadSpec } from '../model/heads'
 import { parameterShapes } from '../model/weights'
@@ -81,28 +84,34 @@ export function largestStepTensors(bert: BertConfig, shape: StepShape): StepTens
   const tokens = shape.sequences * shape.seqLength
   const masked = shape.sequences * shape.maskedPerSequence
   const tensor = (what: string, dims: number[], perBatch: boolean): StepTensor => ({ what, shape: dims, bytes: FLOAT_BYTES * dims[0] * dims[1], perBatch })
-  const list = [tensor('the feed-forward activations', [tokens, I], true), tensor('the Q, K, V projection', [tokens, 3 * H], true), tensor('the word embeddings', [V, H], false)]
+  const list = [tensor('the feed-forward activations', [tokens, I], true), tensor('the Q, K, V projections', [tokens, 3 * H], true), tensor('the word embeddings', [V, H], false)]
   if (masked > 0) list.push(tensor("the MLM decoder's logits", [masked, V], true))
   return list
 }
 
-const MB = (bytes: number) => `${(bytes / 1e6).toFixed(1)} MB`
-
 /**
- * Warnings, at a run's start on webgpu, for each of those tensors over `limit` bytes (the adapter's
- * maxStorageBufferBindingSize): the kernel that binds it would refuse it (runner.ts) when a batch gets
- * that long, perhaps hours in.
+ * Warnings for each of those tensors over `limit` bytes (an adapter's maxStorageBufferBindingSize): the
+ * kernel that binds it refuses it (runner.ts), when a batch gets that long, perhaps hours in.
  */
 export function bindingLimitWarnings(bert: BertConfig, shape: StepShape, limit: number): string[] {
   return largestStepTensors(bert, shape)
     .filter((t) => t.bytes > limit)
     .map((t) => {
-      const what = `${t.what} [${t.shape.join(', ')}] float32 take ${MB(t.bytes)}, more than one kernel may bind on this adapter (maxStorageBufferBindingSize ${MB(limit)})`
+      const tensor = `a [${t.shape.join(', ')}] float32 tensor that ${overBindingLimit(t.bytes, limit)}`
       return t.perBatch
-        ? `warning: at full length (${shape.sequences} × ${shape.seqLength} tokens per micro-batch) ${what}; a batch that long will fail the run. Fewer tokens per micro-batch (batchSize or maxSeqLength, with gradientAccumulation to keep the batch) would fit`
-        : `warning: ${what}; the run will fail at its first step. A smaller vocab_size or hidden_size would fit`
+        ? `warning: at full length (${shape.sequences} × ${shape.seqLength} tokens per micro-batch) ${t.what} would be ${tensor}; a batch that long will fail the run. ${FEWER_TOKENS[0].toUpperCase()}${FEWER_TOKENS.slice(1)} would fit`
+        : `warning: ${t.what} are ${tensor}; the run will fail at its first step. A smaller vocab_size or hidden_size would fit`
     })
 }
+
+/** The warnings for a run about to train on webgpu (none on another backend), for its log. */
+export function webgpuBindingWarnings(bert: BertConfig, shape: StepShape): string[] {
+  const limit = tf.getBackend() === 'webgpu' ? currentDevice()?.report.limits.maxStorageBufferBindingSize : undefined
+  return limit === undefined ? [] : bindingLimitWarnings(bert, shape, limit)
+}
+
+/** Masked tokens per sequence at full length: the MLM probability of the tokens between [CLS] and [SEP]. */
+export const maskedPerSequence = (config: Pick<TrainConfig, 'mlmProbability' | 'maxSeqLength'>) => Math.round(config.mlmProbability * (config.maxSeqLength - 2))
 
 /**
  * Floating-point operations of one training step (forward + backward ≈ 3 × forward): per token and layer
@@ -154,10 +163,10 @@ export function estimateRun(config: TrainConfig, bert: BertConfig, calibration: 
   const parameters = countParameters(bert, pretrainingHeads(config))
   const seqLength = config.maxSeqLength
   // POS/NE heads and the pair head add little next to the MLM decoder; MLM's masked positions dominate
-  const maskedPerSequence = activeObjectives(config).includes('mlm') ? Math.round(config.mlmProbability * (seqLength - 2)) : 0
-  const memory = memoryEstimate(parameters, bert, config.batchSize, seqLength, maskedPerSequence)
+  const masked = activeObjectives(config).includes('mlm') ? maskedPerSequence(config) : 0
+  const memory = memoryEstimate(parameters, bert, config.batchSize, seqLength, masked)
   const sequences = config.batchSize * config.gradientAccumulation
-  const flopsPerStep = trainingFlops(bert, { sequences, seqLength, maskedPerSequence })
+  const flopsPerStep = trainingFlops(bert, { sequences, seqLength, maskedPerSequence: masked })
   const secondsPerStep = calibration ? flopsPerStep / calibration.flopsPerSecond : null
   return {
     parameters,

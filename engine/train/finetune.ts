@@ -8,8 +8,7 @@ import fs from 'node:fs'
 import path from 'node:path'
 import * as tf from '@tensorflow/tfjs'
 import { lossAndGrads } from '../compute/grads'
-import { currentDevice } from '../compute/webgpu/device'
-import { bindingLimitWarnings } from './estimate'
+import { webgpuBindingWarnings } from './estimate'
 import { Readback } from '../compute/read'
 import { Rng } from '../compute/rng'
 import type { ForwardContext, Weights } from '../model/bert'
@@ -170,11 +169,7 @@ export async function finetune(config: FinetuneConfig, options: FinetuneOptions,
   const model = await loadTaskModel(config.init, spec.shape, labels.length, { dropout: config.dropout, seed: config.seed })
   const weights = model.weights
   if (model.reinitialised.length) hooks.log?.(`initialised fresh: ${model.reinitialised.join(', ')}`)
-  const bindingLimit = tf.getBackend() === 'webgpu' ? currentDevice()?.report.limits.maxStorageBufferBindingSize : undefined
-  if (bindingLimit !== undefined) {
-    const shape = { sequences: config.batchSize * numChoices, seqLength: config.maxSeqLength, maskedPerSequence: 0 }
-    for (const line of bindingLimitWarnings(model.config, shape, bindingLimit)) hooks.log?.(line)
-  }
+  for (const line of webgpuBindingWarnings(model.config, { sequences: config.batchSize * numChoices, seqLength: config.maxSeqLength, maskedPerSequence: 0 })) hooks.log?.(line)
   const disposables: { dispose(): void }[] = []
   try {
     let augmented = 0

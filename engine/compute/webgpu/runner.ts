@@ -122,15 +122,16 @@ export function dispatch(backend: WebgpuBackendInternals, d: Dispatch): void {
 
 const MB = (bytes: number) => `${(bytes / 1e6).toFixed(1)} MB`
 
+/** The words for a tensor too large for one binding, here and in the warnings a run logs ahead (train/estimate.ts). */
+export const overBindingLimit = (bytes: number, limit: number) => `takes ${MB(bytes)}, more than one kernel may bind on this adapter (maxStorageBufferBindingSize ${MB(limit)})`
+export const FEWER_TOKENS = 'fewer tokens per micro-batch (batchSize or maxSeqLength, with gradientAccumulation to keep the batch)'
+
 /**
  * A tensor larger than one binding may be on this adapter, refused before Dawn's validation error (which
  * names neither the tensor nor what to change) fails the device.
  */
 function tooLargeToBind(key: string, t: { shape: number[]; dtype: string }, bytes: number, limit: number): WorkbenchError {
-  return new WorkbenchError(
-    'UNSUPPORTED',
-    `${key}: a [${t.shape.join(', ')}] ${t.dtype} tensor takes ${MB(bytes)}, more than one kernel may bind on this adapter (maxStorageBufferBindingSize ${MB(limit)}); fewer tokens per micro-batch (batchSize or maxSeqLength, with gradientAccumulation to keep the batch) or a smaller model dimension would fit`,
-  )
+  return new WorkbenchError('UNSUPPORTED', `${key}: a [${t.shape.join(', ')}] ${t.dtype} tensor ${overBindingLimit(bytes, limit)}; ${FEWER_TOKENS} or a smaller model dimension would fit`)
 }
 
 /** The GPU buffer of a tensor (uploaded first if its values are on the CPU), held until tfjs's next submit. */

@@ -11,14 +11,14 @@ describe('binding-limit warnings', () => {
     const shape = { sequences: 32, seqLength: 512, maskedPerSequence: Math.round(0.15 * 510) }
     expect(largestStepTensors(BERT_BASE_CHINESE, shape).map((t) => [t.what, t.shape, t.bytes])).toEqual([
       ['the feed-forward activations', [16384, 3072], 16384 * 3072 * 4],
-      ['the Q, K, V projection', [16384, 2304], 16384 * 2304 * 4],
+      ['the Q, K, V projections', [16384, 2304], 16384 * 2304 * 4],
       ['the word embeddings', [21128, 768], 21128 * 768 * 4],
       ["the MLM decoder's logits", [2464, 21128], 2464 * 21128 * 4],
     ])
     expect(bindingLimitWarnings(BERT_BASE_CHINESE, shape, MiB128)).toEqual([
-      'warning: at full length (32 × 512 tokens per micro-batch) the feed-forward activations [16384, 3072] float32 take 201.3 MB, more than one kernel may bind on this adapter (maxStorageBufferBindingSize 134.2 MB); a batch that long will fail the run. Fewer tokens per micro-batch (batchSize or maxSeqLength, with gradientAccumulation to keep the batch) would fit',
-      'warning: at full length (32 × 512 tokens per micro-batch) the Q, K, V projection [16384, 2304] float32 take 151.0 MB, more than one kernel may bind on this adapter (maxStorageBufferBindingSize 134.2 MB); a batch that long will fail the run. Fewer tokens per micro-batch (batchSize or maxSeqLength, with gradientAccumulation to keep the batch) would fit',
-      "warning: at full length (32 × 512 tokens per micro-batch) the MLM decoder's logits [2464, 21128] float32 take 208.2 MB, more than one kernel may bind on this adapter (maxStorageBufferBindingSize 134.2 MB); a batch that long will fail the run. Fewer tokens per micro-batch (batchSize or maxSeqLength, with gradientAccumulation to keep the batch) would fit",
+      'warning: at full length (32 × 512 tokens per micro-batch) the feed-forward activations would be a [16384, 3072] float32 tensor that takes 201.3 MB, more than one kernel may bind on this adapter (maxStorageBufferBindingSize 134.2 MB); a batch that long will fail the run. Fewer tokens per micro-batch (batchSize or maxSeqLength, with gradientAccumulation to keep the batch) would fit',
+      'warning: at full length (32 × 512 tokens per micro-batch) the Q, K, V projections would be a [16384, 2304] float32 tensor that takes 151.0 MB, more than one kernel may bind on this adapter (maxStorageBufferBindingSize 134.2 MB); a batch that long will fail the run. Fewer tokens per micro-batch (batchSize or maxSeqLength, with gradientAccumulation to keep the batch) would fit',
+      "warning: at full length (32 × 512 tokens per micro-batch) the MLM decoder's logits would be a [2464, 21128] float32 tensor that takes 208.2 MB, more than one kernel may bind on this adapter (maxStorageBufferBindingSize 134.2 MB); a batch that long will fail the run. Fewer tokens per micro-batch (batchSize or maxSeqLength, with gradientAccumulation to keep the batch) would fit",
     ])
   })
 
@@ -28,7 +28,7 @@ describe('binding-limit warnings', () => {
     expect(largestStepTensors(BERT_BASE_CHINESE, { sequences: 8, seqLength: 128, maskedPerSequence: 0 }).map((t) => t.what)).not.toContain("the MLM decoder's logits")
     const wide = { ...BERT_BASE_CHINESE, vocab_size: 50_000, hidden_size: 1024, intermediate_size: 4096 }
     expect(bindingLimitWarnings(wide, { sequences: 1, seqLength: 16, maskedPerSequence: 0 }, MiB128)).toEqual([
-      'warning: the word embeddings [50000, 1024] float32 take 204.8 MB, more than one kernel may bind on this adapter (maxStorageBufferBindingSize 134.2 MB); the run will fail at its first step. A smaller vocab_size or hidden_size would fit',
+      'warning: the word embeddings are a [50000, 1024] float32 tensor that takes 204.8 MB, more than one kernel may bind on this adapter (maxStorageBufferBindingSize 134.2 MB); the run will fail at its first step. A smaller vocab_size or hidden_size would fit',
     ])
   })
 })
