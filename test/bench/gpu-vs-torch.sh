@@ -48,7 +48,8 @@
 # test/bench/gpu-report.mjs turns the lines into the table row and the kernel-time tables. Timings are
 # comparable only within one call. `--budget S` (default 480) bounds the whole run: nothing new starts
 # after S seconds (a lent GPU's command runs at most 10 minutes, its session 15), and what did not run
-# says "skipped"; then the product kernels alone at BASE's shapes, where time is left.
+# says "skipped"; then the product kernels alone at BASE's shapes, and the buffer pool over BASE steps
+# of changing shapes (pool below), where time is left.
 VARIANTS=fused,fp16,untuned,unsplit,qkv-apart,lanes,subgroups,wide,wide-auto,times-fp32,times-fp16,times-lanes,anew,submit64,pipelined,yield,stock
 set -euo pipefail
 cd "$(dirname "$0")/../.."
@@ -63,6 +64,9 @@ prepare() {
     --banner:js="import { createRequire as __cr } from 'node:module'; const require = __cr(import.meta.url);" --log-level=warning
   npx esbuild test/bench/webgpu-matmul.ts --bundle --platform=node --format=esm --target=node20 \
     --external:webgpu --external:@mengzi/native --outfile="$OUT/runtime/mengzi-matmul.mjs" \
+    --banner:js="import { createRequire as __cr } from 'node:module'; const require = __cr(import.meta.url);" --log-level=warning
+  npx esbuild test/bench/webgpu-pool.ts --bundle --platform=node --format=esm --target=node20 \
+    --external:webgpu --external:@mengzi/native --outfile="$OUT/runtime/mengzi-pool.mjs" \
     --banner:js="import { createRequire as __cr } from 'node:module'; const require = __cr(import.meta.url);" --log-level=warning
   cp node_modules/webgpu/package.json node_modules/webgpu/index.js "$OUT/runtime/node_modules/webgpu/"
   cp node_modules/webgpu/dist/linux-x64/dawn.node "$OUT/runtime/node_modules/webgpu/dist/linux-x64/"
@@ -141,6 +145,22 @@ run() {
     "$work/node" "$work/mengzi-matmul.mjs" --sizes "$sizes" --shares auto 2>"$work/matmul.err" ||
       { echo "matrix products: the bench failed; its stderr ended:"; tail -n 8 "$work/matmul.err"; }
   fi
+  pool $json "$work" "$deadline"
+}
+
+# What tfjs-webgpu's buffer pool holds over a BASE training run whose batch lengths and masked counts
+# change every step, bounded (buffer-pool.ts) and not, each in a fresh process (test/bench/webgpu-pool.ts):
+# the time it costs a GPU to make buffers again. Tuning off: it is not what this measures.
+pool() {
+  local json=$1 work=$2 deadline=$3
+  if [ "$(date +%s%3N)" -gt "$deadline" ]; then
+    [ "$json" = 1 ] && echo null || printf '\nbuffer pool: skipped (past the --budget)\n'
+    return
+  fi
+  local args=(--model BASE --batch 32 --max-length 128 --steps 12)
+  [ "$json" = 1 ] && args+=(--json) || echo
+  MENGZI_WEBGPU_MATMUL_TUNE=0 "$work/node" "$work/mengzi-pool.mjs" "${args[@]}" 2>"$work/pool.err" ||
+    { echo "buffer pool: the bench failed; its stderr ended:"; tail -n 8 "$work/pool.err"; }
 }
 
 case "${1:-}" in
