@@ -7,7 +7,7 @@ import { bindingLimitWarnings, largestStepTensors } from '../../../engine/train/
 const MiB128 = 134_217_728
 
 describe('binding-limit warnings', () => {
-  it('BERT-BASE at 32 × 512 with MLM: the feed-forward activations, the Q, K, V projection and the logits are over 128 MiB; the embeddings are not', () => {
+  it('BERT-BASE at 32 × 512 with MLM: the feed-forward activations, the Q, K, V projections and the logits are over 128 MiB; the embeddings are not', () => {
     const shape = { sequences: 32, seqLength: 512, maskedPerSequence: Math.round(0.15 * 510) }
     expect(largestStepTensors(BERT_BASE_CHINESE, shape).map((t) => [t.what, t.shape, t.bytes])).toEqual([
       ['the feed-forward activations', [16384, 3072], 16384 * 3072 * 4],

@@ -48,7 +48,8 @@ describeOnWebgpu('webgpu device errors', () => {
 
   it('a tensor too large for one binding fails the run with its shape, the limit and what to change, before Dawn sees it; the device stays usable', async () => {
     const limit = webgpuInternals(tf.backend()).device.limits.maxStorageBufferBindingSize
-    // the feed-forward layer's [tokens, intermediate] activations: about 20 tokens × 4 sequences × 4 bytes per column
+    // the feed-forward layer's [tokens, intermediate] activations: 4 sequences of 22 tokens ([CLS] 20 [SEP]) × 4 bytes
+    // per column, 352 bytes, against limit / 240 columns: 1.47 × the limit
     const intermediate = Math.ceil(limit / (4 * 60))
     const big = tinyConfig({ backend: 'webgpu', totalSteps: 2, model: { config: { ...TINY_BERT, intermediate_size: intermediate } }, data: { kind: 'synthetic', sequences: 40, minLength: 20, maxLength: 20, seed: 3 } })
     const logs: string[] = []
