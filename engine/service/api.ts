@@ -280,6 +280,13 @@ export interface RunFormEstimate extends RunEstimate {
   /** The name the run gets when the form gives none. */
   defaultName: string
   objectives: string[]
+  /**
+   * The WebGPU adapter the run would train on (webgpu named, or auto reaching it first in Settings' probe)
+   * and its per-binding limit; null on another backend or where no adapter was found.
+   */
+  device: { adapter: string; maxStorageBufferBindingSize: number } | null
+  /** A tensor a full-length micro-batch would make over that limit, one line each (the run's log gives the same lines as it starts). */
+  deviceWarnings: string[]
 }
 
 /** One rung of the backend ladder on this machine: available or not, and what runs or why not. */

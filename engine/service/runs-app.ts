@@ -10,9 +10,11 @@ import { getDataset } from '../store/datasets'
 import { getRun, renameRun } from '../store/runs'
 import { parseTrainConfig, presetModelConfig, trainConfigSchema, type TrainConfig } from '../train/config'
 import { defaultRunName, objectiveNames } from '../train/describe'
-import { estimateRun, type Calibration } from '../train/estimate'
+import type { BackendProbe } from '../compute/backends'
+import { bindingLimitWarnings, estimateRun, pretrainingMicroBatch, webgpuAdapterFor, type Calibration } from '../train/estimate'
 import { TRAIN_PRESETS } from '../train/presets'
-import type { MethodInput, MethodOutput, RunFormOptions, RunSummary } from './api'
+import type { MethodInput, MethodOutput, RunFormEstimate, RunFormOptions, RunSummary } from './api'
+import { adapterName } from './backend-lines'
 import { backendLineOf, resolveInitFrom, startTraining, trainingJobOf, type TrainingDeps } from './training'
 import type { TaskEnvironment } from './tasks'
 import { runTask } from './worker-task'
@@ -23,6 +25,8 @@ type RunHandlers = { [M in RunMethod]: (input: MethodInput<M>) => Promise<Method
 export interface RunAppDeps extends TrainingDeps {
   taskEnvironment(): TaskEnvironment
   runSummary(id: number): RunSummary
+  /** The backend ladder as Settings shows it (probed once per session). */
+  probeBackends(): Promise<BackendProbe[]>
 }
 
 // Where a form that has no dataset yet draws its data from, so the rest of it can be checked and estimated.
@@ -83,6 +87,16 @@ export function createRunAppHandlers(deps: RunAppDeps): RunHandlers {
     return parseBertConfig(JSON.parse(text), join(from, 'config.json'))
   }
 
+  /** The adapter's per-binding limit against the run's largest tensors, before it starts rather than when a long batch comes. */
+  async function deviceCheck(config: TrainConfig, bert: BertConfig): Promise<Pick<RunFormEstimate, 'device' | 'deviceWarnings'>> {
+    if (config.backend !== 'webgpu' && config.backend !== 'auto') return { device: null, deviceWarnings: [] }
+    // a probe that fails leaves the run's own start-up warnings; the estimate stands without them
+    const adapter = webgpuAdapterFor(config.backend, await deps.probeBackends().catch(() => []))
+    if (!adapter) return { device: null, deviceWarnings: [] }
+    const limit = adapter.limits.maxStorageBufferBindingSize
+    return { device: { adapter: adapterName(adapter), maxStorageBufferBindingSize: limit }, deviceWarnings: bindingLimitWarnings(bert, pretrainingMicroBatch(config), limit) }
+  }
+
   return {
     'runs.options': async () => {
       const presets = Object.entries(TRAIN_PRESETS).map(([name, preset]) => ({
@@ -96,8 +110,9 @@ export function createRunAppHandlers(deps: RunAppDeps): RunHandlers {
     'runs.estimate': async ({ datasetId, config, calibrate }) => {
       const parsed = parseTrainConfig(resolveInitFrom(db, withData(config, datasetId)), 'run config')
       const measured = calibration(parsed.backend, calibrate ?? false)
-      const estimate = estimateRun(parsed, bertOf(parsed), measured ? await measured : null)
-      return { ...estimate, defaultName: defaultRunName(parsed), objectives: objectiveNames(parsed) }
+      const bert = bertOf(parsed)
+      const estimate = estimateRun(parsed, bert, measured ? await measured : null)
+      return { ...estimate, defaultName: defaultRunName(parsed), objectives: objectiveNames(parsed), ...(await deviceCheck(parsed, bert)) }
     },
     'runs.start': async ({ datasetId, name, config, keepCheckpoints }) => {
       if (datasetId === undefined) throw badInput('runs.start: datasetId: choose the text dataset to train on')

@@ -345,6 +345,7 @@ export class Workbench {
         tagDatasetFor: (dir, ctx) => this.tagDatasetFor(dir, ctx),
         taskEnvironment: () => this.taskEnvironment(),
         runSummary: (id) => runSummary(getRun(db, id)!),
+        probeBackends: () => this.probeBackends(),
       }),
     }
   }

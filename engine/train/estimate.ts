@@ -2,7 +2,8 @@
 // memory (a formula over fp32 tensors) and time per step (the step's FLOPs divided by the FLOP rate this
 // machine reached on a measured calibration step). Estimates, labelled as such wherever they are shown.
 import * as tf from '@tensorflow/tfjs'
-import { currentDevice } from '../compute/webgpu/device'
+import { BACKEND_NAMES, type BackendProbe } from '../compute/backends'
+import { currentDevice, type AdapterReport } from '../compute/webgpu/device'
 import { FEWER_TOKENS, overBindingLimit } from '../compute/webgpu/runner'
 import type { BertConfig } from '../model/config'
 import type { HeadSpec } from '../model/heads'
@@ -110,6 +111,26 @@ export function webgpuBindingWarnings(bert: BertConfig, shape: StepShape): strin
   return limit === undefined ? [] : bindingLimitWarnings(bert, shape, limit)
 }
 
+/**
+ * The adapter a run on `backend` would train on, from a probe of the backend ladder (Settings'): webgpu's
+ * when the config names it, or when auto's ladder reaches webgpu first; null when the run would not use
+ * webgpu or the probe found no adapter.
+ */
+export function webgpuAdapterFor(backend: TrainConfig['backend'], probes: BackendProbe[]): AdapterReport | null {
+  const webgpu = probes.find((p) => p.name === 'webgpu')
+  if (backend === 'webgpu') return webgpu?.adapter ?? null
+  if (backend !== 'auto') return null
+  const picked = BACKEND_NAMES.map((name) => probes.find((p) => p.name === name)).find((p) => p?.available)
+  return picked?.name === 'webgpu' ? (picked.adapter ?? null) : null
+}
+
+/** The micro-batch a pretraining run feeds at full length (what its loop warns about as it starts). */
+export const pretrainingMicroBatch = (config: TrainConfig): StepShape => ({
+  sequences: config.batchSize,
+  seqLength: config.maxSeqLength,
+  maskedPerSequence: activeObjectives(config).includes('mlm') ? maskedPerSequence(config) : 0,
+})
+
 /** Masked tokens per sequence at full length: the MLM probability of the tokens between [CLS] and [SEP]. */
 export const maskedPerSequence = (config: Pick<TrainConfig, 'mlmProbability' | 'maxSeqLength'>) => Math.round(config.mlmProbability * (config.maxSeqLength - 2))
 
@@ -161,9 +182,8 @@ export interface RunEstimate {
 /** The estimate for a parsed config and its model; `calibration` turns FLOPs into seconds. */
 export function estimateRun(config: TrainConfig, bert: BertConfig, calibration: Calibration | null): RunEstimate {
   const parameters = countParameters(bert, pretrainingHeads(config))
-  const seqLength = config.maxSeqLength
   // POS/NE heads and the pair head add little next to the MLM decoder; MLM's masked positions dominate
-  const masked = activeObjectives(config).includes('mlm') ? maskedPerSequence(config) : 0
+  const { seqLength, maskedPerSequence: masked } = pretrainingMicroBatch(config)
   const memory = memoryEstimate(parameters, bert, config.batchSize, seqLength, masked)
   const sequences = config.batchSize * config.gradientAccumulation
   const flopsPerStep = trainingFlops(bert, { sequences, seqLength, maskedPerSequence: masked })

@@ -22,7 +22,7 @@ import { lossAndGrads } from '../compute/grads'
 import { Readback } from '../compute/read'
 import { usePrecision } from '../compute/precision'
 import { tuningDue } from '../compute/webgpu/matmul-choice'
-import { maskedPerSequence, webgpuBindingWarnings } from './estimate'
+import { pretrainingMicroBatch, webgpuBindingWarnings } from './estimate'
 import { tuneBetweenSteps } from '../compute/webgpu/matmul-tune'
 import { DynamicLossScale, type LossScaleOptions } from './loss-scale'
 import { createOptimizer, type Grads } from './optimizers'
@@ -325,8 +325,7 @@ export async function train(config: TrainConfig, options: TrainOptions, hooks: T
   if (config.maxSeqLength > bert.max_position_embeddings) {
     throw new WorkbenchError('BAD_INPUT', `maxSeqLength (${config.maxSeqLength}) exceeds the model's max_position_embeddings (${bert.max_position_embeddings})`)
   }
-  const masked = objectives.includes('mlm') ? maskedPerSequence(config) : 0
-  for (const line of webgpuBindingWarnings(bert, { sequences: config.batchSize, seqLength: config.maxSeqLength, maskedPerSequence: masked })) hooks.log?.(line)
+  for (const line of webgpuBindingWarnings(bert, pretrainingMicroBatch(config))) hooks.log?.(line)
   // segments as long as a single sequence allows, whatever the objectives (so that runs with and without
   // pair objectives read the same shards and evaluate on the same dev segments); a pair
   // [CLS] A [SEP] B [SEP] is truncated longest-first to fit

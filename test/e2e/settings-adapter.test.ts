@@ -60,3 +60,32 @@ it.runIf('report' in found || process.env.MENGZI_REQUIRE_WEBGPU === '1')('forget
     await tuned.close()
   }
 })
+
+it.runIf('report' in found || process.env.MENGZI_REQUIRE_WEBGPU === '1')("warns in the run form, before the start, about tensors over the adapter's binding limit", async () => {
+  expect('report' in found, 'no WebGPU adapter').toBe(true)
+  const report = (found as Extract<typeof found, { report: unknown }>).report
+  const { page, server } = app
+  await page.goto(`${server.url.replace(/#.*$/, '')}#/runs/new`)
+  await expect.poll(() => page.locator('select[name=preset]').inputValue(), { timeout: 30_000 }).toBe('tiny')
+  await page.locator('select[name=preset]').selectOption('BASE')
+  await page.locator('select[name=runBackend]').selectOption('webgpu')
+  await page.locator('input[name=batchSize]').fill('32')
+  await page.locator('details.options summary').click()
+  await page.locator('input[name=maxSeqLength]').fill('512')
+  // BERT-base at 32 × 512 on lavapipe's 128 MiB: feed-forward, Q, K, V and the MLM logits are over; the word embeddings fit
+  const warnings = page.getByRole('status', { name: 'Device limits' }).locator('li')
+  await expect.poll(() => warnings.count(), { timeout: 60_000 }).toBe(3)
+  const lines = await warnings.allTextContents()
+  expect(lines.map((l) => /\[([\d, ]+)\]/.exec(l)![1])).toEqual(['16384, 3072', '16384, 2304', '2464, 21128'])
+  expect(lines[0]).toMatch(/^at full length \(32 × 512 tokens per micro-batch\) the feed-forward activations would be a \[16384, 3072\] float32 tensor that .*; a batch that long will fail the run\. /)
+  // in the warnings' unit (decimal MB)
+  const limitMB = (report.limits.maxStorageBufferBindingSize / 1e6).toFixed(1)
+  await expect(page.locator('[data-estimate=device]').textContent()).resolves.toContain(`; one kernel may bind at most ${limitMB} MB (maxStorageBufferBindingSize).`)
+  expect(lines[0]).toContain(`(maxStorageBufferBindingSize ${limitMB} MB)`)
+  await page.screenshot({ path: path.join(artifacts, 'runs-new-device-limits.png'), fullPage: true })
+  // a batch that fits: the adapter stays named, the warnings go
+  await page.locator('input[name=batchSize]').fill('4')
+  await expect.poll(() => warnings.count(), { timeout: 30_000 }).toBe(0)
+  await expect(page.locator('[data-estimate=device]').textContent()).resolves.toContain(report.description || report.device)
+  expect(app.errors).toEqual([])
+})

@@ -1,0 +1,87 @@
+// The run form's estimate holds the run's largest tensors against the WebGPU adapter's per-binding limit
+// (Settings' probe of this machine: lavapipe, 128 MiB), so a run that would fail when a long batch comes
+// says so before it starts; and which adapter auto would train on, from the probe.
+import { afterAll, beforeAll, expect, it } from 'vitest'
+import type { BackendInfo } from '../../../engine/service/api'
+import { Workbench } from '../../../engine/service/workbench'
+import { BENCH_CONFIGS } from '../../../engine/model/config'
+import { bindingLimitWarnings, webgpuAdapterFor } from '../../../engine/train/estimate'
+import { tempDir } from '../../helpers'
+import { describeOnWebgpu } from '../compute/webgpu/on-webgpu'
+
+const tmp = tempDir()
+let wb: Workbench
+let probed: BackendInfo[]
+
+beforeAll(async () => {
+  wb = new Workbench({ home: tmp.dir })
+  probed = await wb.call('backends.list', {})
+})
+afterAll(async () => {
+  await wb.close()
+  tmp.cleanup()
+})
+
+// BERT-base at 32 × 512 tokens: feed-forward [16384, 3072] (192 MiB), Q, K, V [16384, 2304] (144 MiB) and
+// the MLM logits [32·77, 21128] (199 MiB) are over 128 MiB; the word embeddings [21128, 768] (62 MiB) are not.
+const BASE_LONG = { model: { preset: 'BASE' }, backend: 'webgpu', batchSize: 32, maxSeqLength: 512, totalSteps: 10 }
+
+describeOnWebgpu('the run form against the adapter', () => {
+  it('warns before the start about each tensor a full-length batch would make over the binding limit', async () => {
+    const webgpu = probed.find((p) => p.name === 'webgpu')!
+    const limit = webgpu.adapter!.limits.maxStorageBufferBindingSize
+    const estimate = await wb.call('runs.estimate', { config: BASE_LONG })
+    expect(estimate.device).toEqual({ adapter: expect.stringContaining(webgpu.adapter!.description || webgpu.adapter!.device), maxStorageBufferBindingSize: limit })
+    // the lines the run's loop logs as it starts (loop.ts), for the same micro-batch
+    expect(estimate.deviceWarnings).toEqual(bindingLimitWarnings(BENCH_CONFIGS.BASE, { sequences: 32, seqLength: 512, maskedPerSequence: 77 }, limit))
+    expect(estimate.deviceWarnings.map((l) => /\[([\d, ]+)\]/.exec(l)![1])).toEqual(['16384, 3072', '16384, 2304', '2464, 21128'])
+    expect(estimate.deviceWarnings[0]).toMatch(/^warning: at full length \(32 × 512 tokens per micro-batch\) the feed-forward activations would be .*; a batch that long will fail the run\. /)
+  })
+
+  it('has nothing to say about a batch that fits, or once the MLM objective is off', async () => {
+    const fits = await wb.call('runs.estimate', { config: { ...BASE_LONG, batchSize: 8 } })
+    expect(fits.device).not.toBeNull()
+    expect(fits.deviceWarnings).toEqual([])
+    // without MLM, 22 × 512 = 11,264 tokens: the feed-forward activations (132 MiB) are over, Q, K, V (99 MiB) fit
+    const edge = await wb.call('runs.estimate', { config: { ...BASE_LONG, batchSize: 22, objectives: ['sop'] } })
+    expect(edge.deviceWarnings).toHaveLength(1)
+    expect(edge.deviceWarnings[0]).toContain('[11264, 3072]')
+    // one sequence fewer (21 × 512 = 10,752 tokens, 126 MiB) fits
+    expect((await wb.call('runs.estimate', { config: { ...BASE_LONG, batchSize: 21, objectives: ['sop'] } })).deviceWarnings).toEqual([])
+  })
+
+  it('checks only runs that train on webgpu: none on wasm, none on auto where auto passes over a software adapter', async () => {
+    expect(await wb.call('runs.estimate', { config: { ...BASE_LONG, backend: 'wasm' } })).toMatchObject({ device: null, deviceWarnings: [] })
+    const auto = await wb.call('runs.estimate', { config: { ...BASE_LONG, backend: 'auto' } })
+    const autoPicksWebgpu = probed.find((p) => p.available)?.name === 'webgpu'
+    expect(auto.device !== null).toBe(autoPicksWebgpu)
+  })
+})
+
+it('finds the adapter auto would train on from the probe: webgpu only where it is the first rung available', () => {
+  const adapter = { ...HARDWARE_ADAPTER }
+  const rung = (name: BackendInfo['name'], available: boolean): BackendInfo => ({ name, available, detail: '', ...(name === 'webgpu' ? { adapter } : {}) })
+  const hardware = [rung('tensorflow', false), rung('webgpu', true), rung('wasm', true), rung('cpu', true)]
+  expect(webgpuAdapterFor('auto', hardware)).toBe(adapter)
+  expect(webgpuAdapterFor('webgpu', hardware)).toBe(adapter)
+  expect(webgpuAdapterFor('wasm', hardware)).toBeNull()
+  // a software adapter: auto passes over it (unavailable to auto), a run that names webgpu still uses it
+  const software = [rung('tensorflow', false), rung('webgpu', false), rung('wasm', true), rung('cpu', true)]
+  expect(webgpuAdapterFor('auto', software)).toBeNull()
+  expect(webgpuAdapterFor('webgpu', software)).toBe(adapter)
+  // tfjs-node-gpu installed: auto trains there
+  expect(webgpuAdapterFor('auto', [rung('tensorflow', true), rung('webgpu', true), rung('wasm', true), rung('cpu', true)])).toBeNull()
+  expect(webgpuAdapterFor('webgpu', [rung('tensorflow', true), rung('wasm', true), rung('cpu', true)])).toBeNull()
+})
+
+// A hardware adapter's report, written for the ladder logic (only availability and the rung order matter).
+const HARDWARE_ADAPTER = {
+  vendor: 'nvidia',
+  architecture: 'hopper',
+  device: '',
+  description: 'NVIDIA H100 80GB HBM3',
+  software: null,
+  f16: true,
+  subgroups: true,
+  limits: { maxStorageBuffersPerShaderStage: 10, maxComputeWorkgroupStorageSize: 32768, maxComputeInvocationsPerWorkgroup: 1024, maxStorageBufferBindingSize: 2 ** 31 - 4, maxBufferSize: 2 ** 31 - 4 },
+}
