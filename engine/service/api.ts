@@ -285,8 +285,12 @@ export interface RunFormEstimate extends RunEstimate {
    * and its per-binding limit; null on another backend or where no adapter was found.
    */
   device: { adapter: string; maxStorageBufferBindingSize: number } | null
-  /** A tensor a full-length micro-batch would make over that limit, one line each (the run's log gives the same lines as it starts). */
-  deviceWarnings: string[]
+  /**
+   * Why the run would fail where it would train, one line each: a named backend that cannot start here,
+   * fp16 where auto lands off webgpu, and each tensor a full-length micro-batch would make over the
+   * adapter's binding limit (the lines the run's log gives as it starts).
+   */
+  backendWarnings: string[]
 }
 
 /** One rung of the backend ladder on this machine: available or not, and what runs or why not. */

@@ -11,7 +11,8 @@ import { getRun, renameRun } from '../store/runs'
 import { parseTrainConfig, presetModelConfig, trainConfigSchema, type TrainConfig } from '../train/config'
 import { defaultRunName, objectiveNames } from '../train/describe'
 import type { BackendProbe } from '../compute/backends'
-import { bindingLimitWarnings, estimateRun, pretrainingMicroBatch, webgpuAdapterFor, type Calibration } from '../train/estimate'
+import { estimateRun, type Calibration } from '../train/estimate'
+import { startCheck } from '../train/start-check'
 import { TRAIN_PRESETS } from '../train/presets'
 import type { MethodInput, MethodOutput, RunFormEstimate, RunFormOptions, RunSummary } from './api'
 import { adapterName } from './backend-lines'
@@ -87,14 +88,12 @@ export function createRunAppHandlers(deps: RunAppDeps): RunHandlers {
     return parseBertConfig(JSON.parse(text), join(from, 'config.json'))
   }
 
-  /** The adapter's per-binding limit against the run's largest tensors, before it starts rather than when a long batch comes. */
-  async function deviceCheck(config: TrainConfig, bert: BertConfig): Promise<Pick<RunFormEstimate, 'device' | 'deviceWarnings'>> {
-    if (config.backend !== 'webgpu' && config.backend !== 'auto') return { device: null, deviceWarnings: [] }
-    // a probe that fails leaves the run's own start-up warnings; the estimate stands without them
-    const adapter = webgpuAdapterFor(config.backend, await deps.probeBackends().catch(() => []))
-    if (!adapter) return { device: null, deviceWarnings: [] }
-    const limit = adapter.limits.maxStorageBufferBindingSize
-    return { device: { adapter: adapterName(adapter), maxStorageBufferBindingSize: limit }, deviceWarnings: bindingLimitWarnings(bert, pretrainingMicroBatch(config), limit) }
+  /** The probe's word on the run before it starts: its adapter, and why it would fail (at its start, or when a long batch comes). */
+  async function backendCheck(config: TrainConfig, bert: BertConfig): Promise<Pick<RunFormEstimate, 'device' | 'backendWarnings'>> {
+    // cpu always starts and has no device limit; a probe that fails leaves the run's own errors and log
+    if (config.backend === 'cpu' || config.engine !== 'local') return { device: null, backendWarnings: [] }
+    const { adapter, warnings } = startCheck(config, bert, await deps.probeBackends().catch(() => []))
+    return { device: adapter ? { adapter: adapterName(adapter), maxStorageBufferBindingSize: adapter.limits.maxStorageBufferBindingSize } : null, backendWarnings: warnings }
   }
 
   return {
@@ -112,7 +111,7 @@ export function createRunAppHandlers(deps: RunAppDeps): RunHandlers {
       const measured = calibration(parsed.backend, calibrate ?? false)
       const bert = bertOf(parsed)
       const estimate = estimateRun(parsed, bert, measured ? await measured : null)
-      return { ...estimate, defaultName: defaultRunName(parsed), objectives: objectiveNames(parsed), ...(await deviceCheck(parsed, bert)) }
+      return { ...estimate, defaultName: defaultRunName(parsed), objectives: objectiveNames(parsed), ...(await backendCheck(parsed, bert)) }
     },
     'runs.start': async ({ datasetId, name, config, keepCheckpoints }) => {
       if (datasetId === undefined) throw badInput('runs.start: datasetId: choose the text dataset to train on')

@@ -13,7 +13,12 @@ const BUILT_ENTRY = new URL('./task-worker.js', import.meta.url)
 const SOURCE_ENTRY = new URL('./task-worker.ts', import.meta.url)
 
 export function runTask<T extends TaskName>(task: T, env: TaskEnvironment, input: TaskInput<T>, ctx: Pick<JobContext, 'signal' | 'progress'>): Promise<TaskResult<T>> {
-  const worker = startWorker(BUILT_ENTRY, SOURCE_ENTRY, { task, env, input })
+  let worker: ReturnType<typeof startWorker>
+  try {
+    worker = startWorker(BUILT_ENTRY, SOURCE_ENTRY, { task, env, input })
+  } catch (err) {
+    return Promise.reject(err) // a worker that cannot start fails the task as any other failure does, never synchronously
+  }
   const abort = () => worker.postMessage({ type: 'abort' })
   if (ctx.signal.aborted) abort()
   ctx.signal.addEventListener('abort', abort)

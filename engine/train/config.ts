@@ -162,6 +162,11 @@ export function parseTrainConfig(raw: unknown, source = 'config'): TrainConfig {
     const issue = r.error.issues[0]
     throw badInput(`${source}: ${issue.path.join('.') || '(root)'}: ${issue.message}`)
   }
+  // a named backend is known now; auto's is known when the run starts (compute/precision.ts refuses it then)
+  const { precision, backend, engine } = r.data
+  if (precision === 'fp16' && engine === 'local' && backend !== 'webgpu' && backend !== 'auto') {
+    throw badInput(`${source}: precision: "fp16" trains on the webgpu backend only, and backend is "${backend}"; choose backend "webgpu", or precision "fp32"`)
+  }
   return r.data
 }
 

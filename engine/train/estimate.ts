@@ -2,8 +2,7 @@
 // memory (a formula over fp32 tensors) and time per step (the step's FLOPs divided by the FLOP rate this
 // machine reached on a measured calibration step). Estimates, labelled as such wherever they are shown.
 import * as tf from '@tensorflow/tfjs'
-import { BACKEND_NAMES, type BackendProbe } from '../compute/backends'
-import { currentDevice, type AdapterReport } from '../compute/webgpu/device'
+import { currentDevice } from '../compute/webgpu/device'
 import { FEWER_TOKENS, overBindingLimit } from '../compute/webgpu/runner'
 import type { BertConfig } from '../model/config'
 import type { HeadSpec } from '../model/heads'
@@ -23,7 +22,7 @@ export interface StepShape {
 }
 
 export interface MemoryEstimate {
-  /** Weights, their gradients, and the optimizer's two moments (AdamW and LAMB both keep m and v). */
+  /** Weights (fp16: the f32 masters and the f16 copies the products read), their gradients, and the optimizer's two moments (AdamW and LAMB both keep m and v). */
   weights: number
   gradients: number
   optimizer: number
@@ -111,19 +110,6 @@ export function webgpuBindingWarnings(bert: BertConfig, shape: StepShape): strin
   return limit === undefined ? [] : bindingLimitWarnings(bert, shape, limit)
 }
 
-/**
- * The adapter a run on `backend` would train on, from a probe of the backend ladder (Settings'): webgpu's
- * when the config names it, or when auto's ladder reaches webgpu first; null when the run would not use
- * webgpu or the probe found no adapter.
- */
-export function webgpuAdapterFor(backend: TrainConfig['backend'], probes: BackendProbe[]): AdapterReport | null {
-  const webgpu = probes.find((p) => p.name === 'webgpu')
-  if (backend === 'webgpu') return webgpu?.adapter ?? null
-  if (backend !== 'auto') return null
-  const picked = BACKEND_NAMES.map((name) => probes.find((p) => p.name === name)).find((p) => p?.available)
-  return picked?.name === 'webgpu' ? (picked.adapter ?? null) : null
-}
-
 /** The micro-batch a pretraining run feeds at full length (what its loop warns about as it starts). */
 export const pretrainingMicroBatch = (config: TrainConfig): StepShape => ({
   sequences: config.batchSize,
@@ -164,7 +150,7 @@ export async function calibrateTraining(backend: TrainConfig['backend']): Promis
   return {
     backend: result.backend,
     flopsPerSecond: flops / seconds,
-    measured: `median of 3 training steps of model A (2×128, batch 16×128) on ${result.backend}: ${result.medianStepMs.toFixed(0)} ms`,
+    measured: `median of 3 training steps of model A (2×128, batch 16×128) on ${result.backend} in fp32: ${result.medianStepMs.toFixed(0)} ms`,
   }
 }
 
@@ -184,7 +170,10 @@ export function estimateRun(config: TrainConfig, bert: BertConfig, calibration: 
   const parameters = countParameters(bert, pretrainingHeads(config))
   // POS/NE heads and the pair head add little next to the MLM decoder; MLM's masked positions dominate
   const { seqLength, maskedPerSequence: masked } = pretrainingMicroBatch(config)
-  const memory = memoryEstimate(parameters, bert, config.batchSize, seqLength, masked)
+  const fp32 = memoryEstimate(parameters, bert, config.batchSize, seqLength, masked)
+  // fp16 (webgpu): the update writes an f16 copy of every weight beside its f32 master
+  const halfCopies = config.precision === 'fp16' ? 2 * parameters : 0
+  const memory = { ...fp32, weights: fp32.weights + halfCopies, total: fp32.total + halfCopies }
   const sequences = config.batchSize * config.gradientAccumulation
   const flopsPerStep = trainingFlops(bert, { sequences, seqLength, maskedPerSequence: masked })
   const secondsPerStep = calibration ? flopsPerStep / calibration.flopsPerSecond : null
@@ -197,7 +186,10 @@ export function estimateRun(config: TrainConfig, bert: BertConfig, calibration: 
     tokensPerStep: sequences * seqLength,
     method: {
       parameters: 'counted from the model config (encoder, pooler and one head per objective)',
-      memory: 'formula: fp32 weights + gradients + 2 optimizer moments (16 bytes/parameter) + activations kept for backward at the full sequence length',
+      memory:
+        config.precision === 'fp16'
+          ? 'formula: fp32 master weights + their f16 copies + fp32 gradients + 2 optimizer moments (18 bytes/parameter) + activations kept for backward at the full sequence length, counted at fp32 sizes (fp16 stores most of them in f16: about half the bytes, measured by test/bench/fp16-memory.ts)'
+          : 'formula: fp32 weights + gradients + 2 optimizer moments (16 bytes/parameter) + activations kept for backward at the full sequence length',
       time: calibration
         ? `FLOPs per step at the full sequence length ÷ ${(calibration.flopsPerSecond / 1e9).toFixed(1)} GFLOP/s measured here (${calibration.measured}); shorter lines train faster`
         : 'needs a calibration step on the backend',

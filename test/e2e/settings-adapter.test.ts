@@ -73,7 +73,7 @@ it.runIf('report' in found || process.env.MENGZI_REQUIRE_WEBGPU === '1')("warns 
   await page.locator('details.options summary').click()
   await page.locator('input[name=maxSeqLength]').fill('512')
   // BERT-base at 32 × 512 on lavapipe's 128 MiB: feed-forward, Q, K, V and the MLM logits are over; the word embeddings fit
-  const warnings = page.getByRole('status', { name: 'Device limits' }).locator('li')
+  const warnings = page.getByRole('status', { name: 'Backend warnings' }).locator('li')
   await expect.poll(() => warnings.count(), { timeout: 60_000 }).toBe(3)
   const lines = await warnings.allTextContents()
   expect(lines.map((l) => /\[([\d, ]+)\]/.exec(l)![1])).toEqual(['16384, 3072', '16384, 2304', '2464, 21128'])
@@ -87,5 +87,12 @@ it.runIf('report' in found || process.env.MENGZI_REQUIRE_WEBGPU === '1')("warns 
   await page.locator('input[name=batchSize]').fill('4')
   await expect.poll(() => warnings.count(), { timeout: 30_000 }).toBe(0)
   await expect(page.locator('[data-estimate=device]').textContent()).resolves.toContain(report.description || report.device)
+  // fp16 where auto passes over the adapter (a software one, as here): the run would fail at its start
+  await page.locator('select[name=precision]').selectOption('fp16')
+  await page.locator('select[name=runBackend]').selectOption('auto')
+  if (report.software) {
+    await expect.poll(() => warnings.allTextContents(), { timeout: 30_000 }).toEqual([expect.stringMatching(/^precision "fp16" trains on the webgpu backend only, and auto would train on wasm here \(webgpu: only a software adapter .*\); the run would fail at its start\. Choose backend "webgpu", or precision "fp32"$/)])
+    expect(await page.locator('[data-estimate=device]').count()).toBe(0)
+  }
   expect(app.errors).toEqual([])
 })

@@ -74,6 +74,7 @@ describe('RunNewView', () => {
     expect((w.get('input[name=objective-mlm]').element as HTMLInputElement).checked).toBe(true)
     for (const f of ['enabled', 'reweight', 'gamma', 'floor', 'project']) expect(w.find(`[name=dgc-${f}]`).exists(), f).toBe(true)
     expect(w.find('input[name=wholeWordMask]').exists()).toBe(true)
+    expect(w.findAll('select[name=precision] option').map((o) => o.text())).toEqual(['fp32', 'fp16'])
     expect(w.get('[data-estimate=parameters]').text()).toMatch(/^\d+\.\d\d M$/)
 
     await w.get('input[name=objective-pos]').setValue(true)

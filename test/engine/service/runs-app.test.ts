@@ -96,7 +96,7 @@ describe('run form: presets, schema, estimates', () => {
     const estimate = await wb.call('runs.estimate', { datasetId, config: { model: SMALL, backend: 'wasm', maxSeqLength: 32, batchSize: 4, totalSteps: 10 }, calibrate: true })
     expect(estimate.secondsPerStep).toBeGreaterThan(0)
     expect(estimate.totalSeconds).toBeCloseTo(10 * estimate.secondsPerStep!, 9)
-    expect(estimate.method.time).toMatch(/GFLOP\/s measured here \(median of 3 training steps of model A .* on wasm/)
+    expect(estimate.method.time).toMatch(/GFLOP\/s measured here \(median of 3 training steps of model A .* on wasm in fp32: \d+ ms\)/)
     // cached: a second estimate needs no new measurement and agrees
     const again = await wb.call('runs.estimate', { datasetId, config: { model: SMALL, backend: 'wasm', maxSeqLength: 32, batchSize: 4, totalSteps: 10 } })
     expect(again.secondsPerStep).toBe(estimate.secondsPerStep)

@@ -191,9 +191,10 @@ describeOnWebgpu('fp16 mixed precision on webgpu', () => {
     expect(JSON.parse(readFileSync(join(dir, 'resumed', 'checkpoints', 'step-00000003', 'trainer_state.json'), 'utf8')).lossScale.scale).toBe(a.scales[3])
   })
 
-  it('refuses fp16 on a backend without our webgpu kernels, in one line', async () => {
+  it('refuses fp16 on a backend without our webgpu kernels, in one line: a named one as the config is read, auto where it lands elsewhere', async () => {
+    expect(() => tinyConfig({ precision: 'fp16', backend: 'wasm' })).toThrow(/^config: precision: "fp16" trains on the webgpu backend only, and backend is "wasm"; choose backend "webgpu", or precision "fp32"$/)
     await tf.setBackend('cpu')
-    await expect(train(tinyConfig({ precision: 'fp16' }), { runDir: join(dir, 'cpu') })).rejects.toThrow(/^precision "fp16" needs the webgpu backend; this run uses cpu$/)
+    await expect(train(tinyConfig({ precision: 'fp16', backend: 'auto' }), { runDir: join(dir, 'cpu') })).rejects.toThrow(/^precision "fp16" needs the webgpu backend; this run uses cpu$/)
     await tf.setBackend('webgpu')
   })
 })
