@@ -162,12 +162,18 @@ export function parseTrainConfig(raw: unknown, source = 'config'): TrainConfig {
     const issue = r.error.issues[0]
     throw badInput(`${source}: ${issue.path.join('.') || '(root)'}: ${issue.message}`)
   }
-  // a named backend is known now; auto's is known when the run starts (compute/precision.ts refuses it then)
-  const { precision, backend, engine } = r.data
-  if (precision === 'fp16' && engine === 'local' && backend !== 'webgpu' && backend !== 'auto') {
+  if (r.data.engine === 'local') refuseFp16OffWebgpu(r.data, source)
+  return r.data
+}
+
+/**
+ * fp16 with a named backend other than webgpu, refused as the config is read (pretraining and
+ * fine-tuning); auto's backend is known when the run starts, where compute/precision.ts refuses it.
+ */
+export function refuseFp16OffWebgpu({ precision, backend }: { precision: string; backend: string }, source: string): void {
+  if (precision === 'fp16' && backend !== 'webgpu' && backend !== 'auto') {
     throw badInput(`${source}: precision: "fp16" trains on the webgpu backend only, and backend is "${backend}"; choose backend "webgpu", or precision "fp32"`)
   }
-  return r.data
 }
 
 /** The BertConfig of a preset or inline config (a checkpoint's config is read from its directory). */

@@ -15,6 +15,7 @@ import { weightsToTensors } from '../model/weights'
 import type { RngState } from '../compute/rng'
 import { corrupt } from '../errors'
 import { readOptimizerMoments, writeCheckpointDir, writeOptimizerMoments } from './checkpoint'
+import type { LossScaleState } from './loss-scale'
 import type { Optimizer } from './optimizers'
 
 export interface FinetuneState {
@@ -27,6 +28,8 @@ export interface FinetuneState {
   epochs: { epoch: number; step: number; dev: Record<string, number>; best: boolean }[]
   best: { epoch: number; dev: Record<string, number> } | null
   smartTerms: number[]
+  /** fp16: the loss scaler after `epoch`, so a resumed run scales as an uninterrupted one. */
+  lossScale?: LossScaleState
 }
 
 /** Hard-links (copies where links fail) the files of `from` and the named single files into `to`. */

@@ -5,6 +5,7 @@
 import { z } from 'zod'
 import { CLUE_TASKS } from '../tasks/spec'
 import { badInput } from '../errors'
+import { refuseFp16OffWebgpu } from './config'
 
 const positiveInt = z.number().int().positive()
 const weight = z.number().min(0)
@@ -65,6 +66,9 @@ export const finetuneConfigSchema = z
     init: z.string().min(1), // the HF folder the run starts from (a model's, a run's best, or any)
     seed: z.number().int().default(42),
     backend: z.enum(['auto', 'tensorflow', 'webgpu', 'wasm', 'cpu']).default('auto'),
+    // fp16: mixed precision on webgpu, as in pretraining (f16 product inputs, f32 accumulation and master
+    // weights, dynamic loss scaling); not with SMART
+    precision: z.enum(['fp32', 'fp16']).default('fp32'),
 
     learningRate: z.number().positive().default(2e-5), // the report: 8e-6, 1e-5, 2e-5 or 3e-5
     batchSize: positiveInt.default(16), // the report: 16, 24 or 32
@@ -93,6 +97,11 @@ export function parseFinetuneConfig(raw: unknown, source = 'fine-tuning config')
   if (!r.success) {
     const issue = r.error.issues[0]
     throw badInput(`${source}: ${issue.path.join('.') || '(root)'}: ${issue.message}`)
+  }
+  refuseFp16OffWebgpu(r.data, source)
+  if (r.data.precision === 'fp16' && r.data.strategies.smart) {
+    // measured on lavapipe: the term came out 9 to 55 times fp32's (about 1e-7 against 1e-8 to 1e-9), rounding noise
+    throw badInput(`${source}: strategies.smart: SMART's term compares the logits of inputs perturbed by at most epsilon (${r.data.strategies.smart.epsilon}), a difference f16 products round away; use precision "fp32" with SMART`)
   }
   return r.data as FinetuneConfig
 }

@@ -34,6 +34,8 @@ import { readFinetuneCheckpoint, restoreBest, saveFinetuneCheckpoint } from './f
 import { badInput } from '../errors'
 import { tuningDue } from '../compute/webgpu/matmul-choice'
 import { tuneBetweenSteps } from '../compute/webgpu/matmul-tune'
+import { usePrecision } from '../compute/precision'
+import { DynamicLossScale, type LossScaleOptions, type LossScaleState } from './loss-scale'
 
 export interface FinetuneProgress {
   step: number
@@ -152,6 +154,8 @@ export interface FinetuneOptions {
   resumeFrom?: string
   /** Newest epoch checkpoints kept on disk (0 keeps all, default 2). */
   keepCheckpoints?: number
+  /** fp16 runs: the loss scaler's start, growth interval and where it lives (loss-scale.ts; defaults: PyTorch's GradScaler, on the device). */
+  lossScale?: LossScaleOptions
 }
 
 export async function finetune(config: FinetuneConfig, options: FinetuneOptions, hooks: FinetuneHooks = {}): Promise<FinetuneResult> {
@@ -171,6 +175,7 @@ export async function finetune(config: FinetuneConfig, options: FinetuneOptions,
   if (model.reinitialised.length) hooks.log?.(`initialised fresh: ${model.reinitialised.join(', ')}`)
   for (const line of webgpuBindingWarnings(model.config, { sequences: config.batchSize * numChoices, seqLength: config.maxSeqLength, maskedPerSequence: 0 })) hooks.log?.(line)
   const disposables: { dispose(): void }[] = []
+  let restorePrecision = () => {}
   try {
     let augmented = 0
     if (config.strategies.augment) {
@@ -221,6 +226,7 @@ export async function finetune(config: FinetuneConfig, options: FinetuneOptions,
     }
     let order = trainFeatures.map((_, i) => i)
     let firstEpoch = 1
+    let resumedScale: LossScaleState | undefined
     if (options.resumeFrom) {
       const ck = await readFinetuneCheckpoint(options.resumeFrom)
       if (ck.state.order.length !== order.length) throw badInput(`${options.resumeFrom}: the checkpoint has ${ck.state.order.length} training features, the data now packs ${order.length}; the dataset or config changed`)
@@ -234,10 +240,18 @@ export async function finetune(config: FinetuneConfig, options: FinetuneOptions,
       best = ck.state.best ? { ...ck.state.best, dir: bestDirOf(options.runDir) } : null
       await restoreBest(options.resumeFrom, bestDirOf(options.runDir), inspectionFileOf(options.runDir))
       firstEpoch = ck.state.epoch + 1
+      resumedScale = ck.state.lossScale
       if (momentum && ck.momentum) assignWeights(momentum.weights, ck.momentum)
       else if (momentum) hooks.log?.('resumed: the checkpoint has no SMART momentum teacher; it restarts from the checkpoint weights')
       hooks.log?.(`resumed after epoch ${ck.state.epoch} (step ${step})`)
     }
+    // fp16 (pretraining's loop does the same): the loss scaled up so small gradients survive f16; on
+    // webgpu's multi-tensor update the scale lives on the device, which skips an overflowed update itself
+    restorePrecision = usePrecision(config.precision)
+    const scaler = config.precision === 'fp16' ? new DynamicLossScale(options.lossScale, resumedScale) : null
+    const deviceScale = scaler !== null && optimizer.scalesOnDevice && options.lossScale?.onDevice !== false
+    if (deviceScale) optimizer.scaleOnDevice(scaler.state(), scaler.growthInterval)
+    const overflowed = (at: number, used: number) => hooks.log?.(`step ${at}: gradients overflowed at loss scale ${used}; update skipped, scale now ${scaler!.scale}`)
 
     outer: for (let epoch = firstEpoch; epoch <= config.epochs; epoch++) {
       for (let i = order.length - 1; i > 0; i--) {
@@ -272,6 +286,9 @@ export async function finetune(config: FinetuneConfig, options: FinetuneOptions,
         if (emaLogits) kept.push(emaLogits)
 
         const parts: Record<string, tf.Scalar> = {}
+        // fp16: the scale this step uses (on the device: known when the step is reported)
+        const hostScale = scaler && !deviceScale ? scaler.scale : 1
+        const scaleTensor = deviceScale ? optimizer.deviceLossScale() : null
         const result = lossAndGrads(weights, () => {
           const out = taskForward(model, weights, inputs, batch, ctx)
           const terms: Record<string, tf.Scalar> = { task: taskLoss(out, batch) }
@@ -286,36 +303,61 @@ export async function finetune(config: FinetuneConfig, options: FinetuneOptions,
             if (emaLogits) terms.bregman = symmetricKl(logitsOf(out), emaLogits).mul(smart.bregman!.weight)
           }
           for (const [k, v] of Object.entries(terms)) parts[k] = tf.keep(v)
-          return tf.addN(Object.values(terms)) as tf.Scalar
+          const total = tf.addN(Object.values(terms)) as tf.Scalar
+          // fp16: the loss (and so every gradient) scaled up; the scale is divided back out of the loss read
+          return scaleTensor ? total.mul(scaleTensor) : scaler ? total.mul(hostScale) : total
         })
-        tf.dispose([...kept, ...Object.values(inputs)])
+        tf.dispose([...kept, ...Object.values(inputs), ...(scaleTensor ? [scaleTensor] : [])])
         // the step's loss and terms, read with one wait while the next step records (loop.ts does the same)
         const reads = new Readback()
         let loss = NaN
         const partValues: Record<string, number> = {}
         reads.scalar(result.loss, (v) => (loss = v))
         for (const [k, v] of Object.entries(parts)) reads.scalar(v, (x) => (partValues[k] = x))
-        const clipped = optimizer.clipGradients(result.grads, config.maxGradNorm)
-        clipped.norm.dispose()
+        const clipped = optimizer.clipGradients(result.grads, config.maxGradNorm, deviceScale ? 'device' : hostScale)
+        let gradNorm = NaN
+        if (scaler) reads.scalar(clipped.norm, (v) => (gradNorm = v))
+        else clipped.norm.dispose()
         const lr = lrAt(step)
-        optimizer.step(clipped.grads, lr)
+        let apply = true
+        if (scaler && !deviceScale) {
+          // the scale on the host: the norm read before the update, which overflow skips
+          await reads.read()
+          apply = scaler.update(Number.isFinite(gradNorm))
+          if (!apply) overflowed(step + 1, hostScale)
+        }
+        if (apply) optimizer.step(clipped.grads, lr) // on the device scale: skipped there on overflow
         for (const g of clipped.grads.values()) g.dispose()
         momentum?.update(weights)
         step++
         const at = step
         const report = () => {
+          let stepScale = hostScale
+          if (deviceScale) {
+            // the device applied or skipped this step by the same rule; the host's scaler follows
+            stepScale = scaler!.scale
+            const finite = Number.isFinite(gradNorm)
+            scaler!.update(finite)
+            optimizer.settleStep(finite)
+            if (!finite) overflowed(at, stepScale)
+          }
+          loss /= stepScale
           if (partValues.smart !== undefined) smartTerms.push(partValues.smart)
           hooks.metrics?.([
             { name: 'loss', step: at, value: loss },
             { name: 'lr', step: at, value: lr },
+            ...(scaler ? [{ name: 'loss_scale', step: at, value: stepScale }] : []),
             ...Object.entries(partValues).filter(([k]) => Object.keys(partValues).length > 1 || k !== 'task').map(([k, value]) => ({ name: `loss/${k}`, step: at, value })),
           ])
           hooks.progress?.({ step: at, totalSteps, epoch, loss, lr, elapsedSeconds: (Date.now() - started) / 1000, backend })
         }
-        const read = reads.read()
-        read.catch(() => {}) // not unhandled meanwhile: the error surfaces where it is awaited
-        await settle()
-        unreported = { read, report }
+        if (scaler && !deviceScale) report()
+        else {
+          const read = reads.read()
+          read.catch(() => {}) // not unhandled meanwhile: the error surfaces where it is awaited
+          await settle()
+          unreported = { read, report }
+        }
         if (tuningDue()) {
           // webgpu: product classes recorded for the first time (a longer batch, say), tuned on the device (matmul-tune.ts)
           await settle()
@@ -346,6 +388,7 @@ export async function finetune(config: FinetuneConfig, options: FinetuneOptions,
         epochs,
         best: best ? { epoch: best.epoch, dev: best.dev } : null,
         smartTerms,
+        ...(scaler ? { lossScale: scaler.state() } : {}),
       }, { dir: bestDirOf(options.runDir), inspection: inspectionFileOf(options.runDir) }, momentum?.weights)
       await pruneCheckpoints(options.runDir, options.keepCheckpoints ?? 2)
       hooks.checkpoint?.({ step, epoch, dir })
@@ -366,6 +409,7 @@ export async function finetune(config: FinetuneConfig, options: FinetuneOptions,
       ...(smart ? { smartTerms } : {}),
     }
   } finally {
+    restorePrecision()
     for (const d of disposables) d.dispose()
     disposeWeights(weights)
   }

@@ -54,8 +54,23 @@ describe('finetune store', () => {
       learningRate: 3e-5,
       batchSize: 16,
       epochs: 3,
+      backend: 'auto',
+      precision: 'fp32',
       strategies: { distill: { teacherModelId: s.models[0].id }, choiceSmoothing: {}, smart: { bregman: {} } },
     })
+  })
+
+  it('sends the backend and precision; fp16 with SMART is refused with the reason, and no run is made', async () => {
+    const s = useFinetuneStore()
+    await s.refresh()
+    s.form.backend = 'webgpu'
+    s.form.precision = 'fp16'
+    s.form.strategies = { ...s.form.strategies, smart: true }
+    expect(s.config()).toMatchObject({ backend: 'webgpu', precision: 'fp16', strategies: { smart: {} } })
+    const before = (await wb.call('runs.list', {})).length
+    await s.launch()
+    expect(s.error).toMatch(/strategies\.smart: SMART's term compares the logits of inputs perturbed by at most epsilon \(0\.00001\), a difference f16 products round away; use precision "fp32" with SMART$/)
+    expect((await wb.call('runs.list', {})).length).toBe(before)
   })
 
   it('loads a run\'s dev series and appends live points from run.metrics', async () => {

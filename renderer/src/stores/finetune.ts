@@ -21,6 +21,9 @@ export interface LaunchForm {
   learningRate: number
   batchSize: number
   epochs: number
+  /** Where the run trains (auto: the first backend of the ladder that starts) and in which precision (fp16: webgpu only, not with SMART). */
+  backend: 'auto' | 'webgpu' | 'wasm' | 'cpu' | 'tensorflow'
+  precision: 'fp32' | 'fp16'
   strategies: StrategyChoice
 }
 
@@ -42,6 +45,8 @@ export const useFinetuneStore = defineStore('finetune', () => {
     learningRate: 2e-5,
     batchSize: 16,
     epochs: 3,
+    backend: 'auto',
+    precision: 'fp32',
     strategies: { distill: false, teacherModelId: null, choiceSmoothing: false, smart: false, bregman: false, augment: false },
   })
   const clueDatasets = computed(() => datasets.value.filter((d) => CLUE.has(d.kind)))
@@ -81,7 +86,7 @@ export const useFinetuneStore = defineStore('finetune', () => {
     if (s.choiceSmoothing) strategies.choiceSmoothing = {}
     if (s.smart) strategies.smart = s.bregman ? { bregman: {} } : {}
     if (s.augment) strategies.augment = {}
-    return { learningRate: f.learningRate, batchSize: f.batchSize, epochs: f.epochs, strategies }
+    return { learningRate: f.learningRate, batchSize: f.batchSize, epochs: f.epochs, backend: f.backend, precision: f.precision, strategies }
   }
 
   async function launch() {
