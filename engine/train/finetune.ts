@@ -35,7 +35,7 @@ import { badInput } from '../errors'
 import { tuningDue } from '../compute/webgpu/matmul-choice'
 import { tuneBetweenSteps } from '../compute/webgpu/matmul-tune'
 import { usePrecision } from '../compute/precision'
-import { DynamicLossScale, type LossScaleOptions, type LossScaleState } from './loss-scale'
+import { LossScaling, type LossScaleOptions, type LossScaleState } from './loss-scale'
 
 export interface FinetuneProgress {
   step: number
@@ -245,13 +245,9 @@ export async function finetune(config: FinetuneConfig, options: FinetuneOptions,
       else if (momentum) hooks.log?.('resumed: the checkpoint has no SMART momentum teacher; it restarts from the checkpoint weights')
       hooks.log?.(`resumed after epoch ${ck.state.epoch} (step ${step})`)
     }
-    // fp16 (pretraining's loop does the same): the loss scaled up so small gradients survive f16; on
-    // webgpu's multi-tensor update the scale lives on the device, which skips an overflowed update itself
+    // fp16 as pretraining's loop: the loss scaled up so that small gradients survive f16
     restorePrecision = usePrecision(config.precision)
-    const scaler = config.precision === 'fp16' ? new DynamicLossScale(options.lossScale, resumedScale) : null
-    const deviceScale = scaler !== null && optimizer.scalesOnDevice && options.lossScale?.onDevice !== false
-    if (deviceScale) optimizer.scaleOnDevice(scaler.state(), scaler.growthInterval)
-    const overflowed = (at: number, used: number) => hooks.log?.(`step ${at}: gradients overflowed at loss scale ${used}; update skipped, scale now ${scaler!.scale}`)
+    const scaling = config.precision === 'fp16' ? new LossScaling(optimizer, options.lossScale, resumedScale, hooks.log) : null
 
     outer: for (let epoch = firstEpoch; epoch <= config.epochs; epoch++) {
       for (let i = order.length - 1; i > 0; i--) {
@@ -287,8 +283,8 @@ export async function finetune(config: FinetuneConfig, options: FinetuneOptions,
 
         const parts: Record<string, tf.Scalar> = {}
         // fp16: the scale this step uses (on the device: known when the step is reported)
-        const hostScale = scaler && !deviceScale ? scaler.scale : 1
-        const scaleTensor = deviceScale ? optimizer.deviceLossScale() : null
+        const hostScale = scaling?.hostScale() ?? 1
+        const scaleTensor = scaling?.deviceScale() ?? null
         const result = lossAndGrads(weights, () => {
           const out = taskForward(model, weights, inputs, batch, ctx)
           const terms: Record<string, tf.Scalar> = { task: taskLoss(out, batch) }
@@ -305,7 +301,7 @@ export async function finetune(config: FinetuneConfig, options: FinetuneOptions,
           for (const [k, v] of Object.entries(terms)) parts[k] = tf.keep(v)
           const total = tf.addN(Object.values(terms)) as tf.Scalar
           // fp16: the loss (and so every gradient) scaled up; the scale is divided back out of the loss read
-          return scaleTensor ? total.mul(scaleTensor) : scaler ? total.mul(hostScale) : total
+          return scaleTensor ? total.mul(scaleTensor) : scaling ? total.mul(hostScale) : total
         })
         tf.dispose([...kept, ...Object.values(inputs), ...(scaleTensor ? [scaleTensor] : [])])
         // the step's loss and terms, read with one wait while the next step records (loop.ts does the same)
@@ -314,17 +310,16 @@ export async function finetune(config: FinetuneConfig, options: FinetuneOptions,
         const partValues: Record<string, number> = {}
         reads.scalar(result.loss, (v) => (loss = v))
         for (const [k, v] of Object.entries(parts)) reads.scalar(v, (x) => (partValues[k] = x))
-        const clipped = optimizer.clipGradients(result.grads, config.maxGradNorm, deviceScale ? 'device' : hostScale)
+        const clipped = optimizer.clipGradients(result.grads, config.maxGradNorm, scaling?.clipScale(hostScale) ?? 1)
         let gradNorm = NaN
-        if (scaler) reads.scalar(clipped.norm, (v) => (gradNorm = v))
+        if (scaling) reads.scalar(clipped.norm, (v) => (gradNorm = v))
         else clipped.norm.dispose()
         const lr = lrAt(step)
         let apply = true
-        if (scaler && !deviceScale) {
+        if (scaling && !scaling.onDevice) {
           // the scale on the host: the norm read before the update, which overflow skips
           await reads.read()
-          apply = scaler.update(Number.isFinite(gradNorm))
-          if (!apply) overflowed(step + 1, hostScale)
+          apply = scaling.applies(gradNorm, step + 1, hostScale)
         }
         if (apply) optimizer.step(clipped.grads, lr) // on the device scale: skipped there on overflow
         for (const g of clipped.grads.values()) g.dispose()
@@ -332,26 +327,18 @@ export async function finetune(config: FinetuneConfig, options: FinetuneOptions,
         step++
         const at = step
         const report = () => {
-          let stepScale = hostScale
-          if (deviceScale) {
-            // the device applied or skipped this step by the same rule; the host's scaler follows
-            stepScale = scaler!.scale
-            const finite = Number.isFinite(gradNorm)
-            scaler!.update(finite)
-            optimizer.settleStep(finite)
-            if (!finite) overflowed(at, stepScale)
-          }
+          const stepScale = scaling?.onDevice ? scaling.settle(gradNorm, at) : hostScale
           loss /= stepScale
           if (partValues.smart !== undefined) smartTerms.push(partValues.smart)
           hooks.metrics?.([
             { name: 'loss', step: at, value: loss },
             { name: 'lr', step: at, value: lr },
-            ...(scaler ? [{ name: 'loss_scale', step: at, value: stepScale }] : []),
+            ...(scaling ? [{ name: 'loss_scale', step: at, value: stepScale }] : []),
             ...Object.entries(partValues).filter(([k]) => Object.keys(partValues).length > 1 || k !== 'task').map(([k, value]) => ({ name: `loss/${k}`, step: at, value })),
           ])
           hooks.progress?.({ step: at, totalSteps, epoch, loss, lr, elapsedSeconds: (Date.now() - started) / 1000, backend })
         }
-        if (scaler && !deviceScale) report()
+        if (scaling && !scaling.onDevice) report()
         else {
           const read = reads.read()
           read.catch(() => {}) // not unhandled meanwhile: the error surfaces where it is awaited
@@ -388,7 +375,7 @@ export async function finetune(config: FinetuneConfig, options: FinetuneOptions,
         epochs,
         best: best ? { epoch: best.epoch, dev: best.dev } : null,
         smartTerms,
-        ...(scaler ? { lossScale: scaler.state() } : {}),
+        ...(scaling ? { lossScale: scaling.state() } : {}),
       }, { dir: bestDirOf(options.runDir), inspection: inspectionFileOf(options.runDir) }, momentum?.weights)
       await pruneCheckpoints(options.runDir, options.keepCheckpoints ?? 2)
       hooks.checkpoint?.({ step, epoch, dir })

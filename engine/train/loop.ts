@@ -24,7 +24,7 @@ import { usePrecision } from '../compute/precision'
 import { tuningDue } from '../compute/webgpu/matmul-choice'
 import { pretrainingMicroBatch, webgpuBindingWarnings } from './estimate'
 import { tuneBetweenSteps } from '../compute/webgpu/matmul-tune'
-import { DynamicLossScale, type LossScaleOptions } from './loss-scale'
+import { LossScaling, type LossScaleOptions } from './loss-scale'
 import { createOptimizer, type Grads } from './optimizers'
 import { Rng } from '../compute/rng'
 import { linearWarmupDecay } from './schedule'
@@ -392,19 +392,16 @@ export async function train(config: TrainConfig, options: TrainOptions, hooks: T
     hooks.log?.(`resumed from ${latest.dir} at step ${state.step}`)
   }
 
-  const fp16 = config.precision === 'fp16'
-  const scaler = fp16 ? new DynamicLossScale(options.lossScale, state.lossScale) : null
-  let restorePrecision: () => void
+  let restorePrecision: () => void = () => {}
+  let scaling: LossScaling | null = null
   try {
     restorePrecision = usePrecision(config.precision)
+    if (config.precision === 'fp16') scaling = new LossScaling(optimizer, options.lossScale, state.lossScale, hooks.log)
   } catch (err) {
+    restorePrecision()
     closeAll()
     throw err
   }
-  // fp16 on webgpu's multi-tensor update: the scale lives on the device, which skips an overflowed
-  // update itself, so fp16 steps need no readback before their update and pipeline as fp32 ones
-  const deviceScale = scaler !== null && optimizer.scalesOnDevice && options.lossScale?.onDevice !== false
-  if (deviceScale) optimizer.scaleOnDevice(scaler.state(), scaler.growthInterval)
   const rng = new Rng(state.rng)
   const lrAt = linearWarmupDecay({ peak: config.learningRate, total: config.totalSteps, warmupRatio: config.warmupRatio })
   const losses: number[] = []
@@ -416,7 +413,7 @@ export async function train(config: TrainConfig, options: TrainOptions, hooks: T
   let lastEval: Record<string, number> | null = null
   const save = async () => {
     state.rng = rng.state()
-    if (scaler) state.lossScale = scaler.state()
+    if (scaling) state.lossScale = scaling.state()
     state.optimizer.stepCount = optimizer.stepCount
     checkpointDir = await saveCheckpoint(options.runDir, { config: bert, weights }, optimizer, state)
     savedStep = state.step
@@ -454,8 +451,8 @@ export async function train(config: TrainConfig, options: TrainOptions, hooks: T
       let grads: Grads | null = null
       let scaledLossSum = 0 // the loss times the loss scale (fp16), divided out when the step is reported
       // fp16, scale on the host: the scale this step uses (on the device: known when the step is reported)
-      const hostScale = scaler && !deviceScale ? scaler.scale : 1
-      const scaleTensor = deviceScale ? optimizer.deviceLossScale() : null
+      const hostScale = scaling?.hostScale() ?? 1
+      const scaleTensor = scaling?.deviceScale() ?? null
       let cosine = 0
       let tokens = 0
       const statParts: [ObjectiveStats, number][] = []
@@ -514,17 +511,15 @@ export async function train(config: TrainConfig, options: TrainOptions, hooks: T
         grads = grads ? accumulate(grads, microGrads) : microGrads
       }
       scaleTensor?.dispose()
-      const clipped = optimizer.clipGradients(grads!, config.maxGradNorm, deviceScale ? 'device' : hostScale)
+      const clipped = optimizer.clipGradients(grads!, config.maxGradNorm, scaling?.clipScale(hostScale) ?? 1)
       const lr = lrAt(state.step)
       let gradNorm = NaN
       reads.scalar(clipped.norm, (v) => (gradNorm = v))
       // fp16: gradients that overflowed skip the update (the step still counts, as with GradScaler)
-      const overflowed = (step: number, used: number) => hooks.log?.(`step ${step}: gradients overflowed at loss scale ${used}; update skipped, scale now ${scaler!.scale}`)
       let apply = true
-      if (scaler && !deviceScale) {
+      if (scaling && !scaling.onDevice) {
         await reads.read()
-        apply = scaler.update(Number.isFinite(gradNorm))
-        if (!apply) overflowed(state.step + 1, hostScale)
+        apply = scaling.applies(gradNorm, state.step + 1, hostScale)
       }
       if (apply) optimizer.step(clipped.grads, lr) // on the device scale: skipped there on overflow
       for (const g of clipped.grads.values()) g.dispose()
@@ -532,15 +527,7 @@ export async function train(config: TrainConfig, options: TrainOptions, hooks: T
       const at = state.step
 
       const report = () => {
-        let stepScale = hostScale
-        if (deviceScale) {
-          // the device applied or skipped this step by the same rule; the host's scaler follows
-          stepScale = scaler!.scale
-          const finite = Number.isFinite(gradNorm)
-          scaler!.update(finite)
-          optimizer.settleStep(finite)
-          if (!finite) overflowed(at, stepScale)
-        }
+        const stepScale = scaling?.onDevice ? scaling.settle(gradNorm, at) : hostScale
         const lossSum = scaledLossSum / stepScale
         const stats: ObjectiveStats = new Map()
         for (const [part, weight] of statParts) addStats(stats, part, weight)
@@ -572,7 +559,7 @@ export async function train(config: TrainConfig, options: TrainOptions, hooks: T
             { name: 'lr', step: at, value: lr },
             ...(Number.isFinite(gradNorm) ? [{ name: 'grad_norm', step: at, value: gradNorm }] : []),
             { name: 'tokens_per_sec', step: at, value: progress.tokensPerSec },
-            ...(scaler ? [{ name: 'loss_scale', step: at, value: stepScale }] : []),
+            ...(scaling ? [{ name: 'loss_scale', step: at, value: stepScale }] : []),
             ...[...stats].flatMap(([o, s]) => [
               { name: `loss/${o}`, step: at, value: s.loss },
               { name: `acc/${o}`, step: at, value: s.count ? s.correct / s.count : 0 },
@@ -582,7 +569,7 @@ export async function train(config: TrainConfig, options: TrainOptions, hooks: T
           ])
         }
       }
-      if (scaler && !deviceScale) report()
+      if (scaling && !scaling.onDevice) report()
       else {
         const read = reads.read() // issued now; awaited once the next step is recorded
         read.catch(() => {}) // not unhandled meanwhile: the error surfaces where it is awaited
