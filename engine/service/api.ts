@@ -276,10 +276,14 @@ export interface RunLive {
   job: JobInfo | null
   backendLine: string | null
 }
-export interface RunFormEstimate extends RunEstimate {
+export interface RunFormEstimate extends RunEstimate, BackendCheck {
   /** The name the run gets when the form gives none. */
   defaultName: string
   objectives: string[]
+}
+
+/** What a form learns from Settings' probe before a run starts (train/start-check.ts). */
+export interface BackendCheck {
   /**
    * The WebGPU adapter the run would train on (webgpu named, or auto reaching it first in Settings' probe)
    * and its per-binding limit; null on another backend or where no adapter was found.
@@ -421,6 +425,7 @@ export const methods = {
   // Fine-tuning, sweeps, predictions (#12). Start from exactly one of modelId, runId, from (an HF folder);
   // config holds FinetuneConfig fields (engine/train/finetune-config.ts), validated by the engine.
   'finetune.start': method<typeof finetuneStartInput, { runId: number; jobId: string }>(finetuneStartInput),
+  'finetune.check': method<typeof finetuneStartInput, BackendCheck>(finetuneStartInput), // what finetune.start would refuse, or why the run would fail where it would train
   // an interrupted, failed or cancelled run continues from its last epoch checkpoint (a queued one starts)
   'finetune.rerun': method<typeof byId, { runId: number; jobId: string }>(byId),
   'finetune.get': method<typeof byId, FinetuneSummary>(byId),

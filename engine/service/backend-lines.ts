@@ -1,6 +1,7 @@
-// What Settings and `mengzi backends` say about the GPU adapter's product kernels, in one place: the
+// What Settings, the run forms and `mengzi backends` say about the GPU adapter, in one place: the
 // renderer imports these (no Node here) so the app and the command line use the same words.
-import type { BackendInfo, TuningForgotten } from './api'
+import type { StartCheck } from '../train/start-check'
+import type { BackendCheck, BackendInfo, TuningForgotten } from './api'
 
 type Adapter = NonNullable<BackendInfo['adapter']>
 
@@ -32,4 +33,10 @@ export function forgottenLine(r: Pick<TuningForgotten, 'forgotten' | 'setAside'>
 /** "mesa software · llvmpipe: Mesa 25.0.7…": who made the adapter and what it is. */
 export function adapterName(a: Adapter): string {
   return `${[a.vendor, a.architecture].filter(Boolean).join(' ') || 'unknown vendor'} · ${a.description || a.device}`
+}
+
+/** A run's start check (train/start-check.ts) as the forms show it. */
+export function backendCheckLines(check: StartCheck): BackendCheck {
+  const { adapter, warnings } = check
+  return { device: adapter ? { adapter: adapterName(adapter), maxStorageBufferBindingSize: adapter.limits.maxStorageBufferBindingSize } : null, backendWarnings: warnings }
 }

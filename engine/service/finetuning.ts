@@ -94,6 +94,12 @@ export function resolveInit(db: Db, layout: DataLayout, src: FinetuneSource): { 
 
 /** Validates a request and inserts its run, queued. */
 export function prepareFinetuneRun(deps: FinetuneDeps, req: FinetuneRequest): number {
+  const { config, datasetId, baseModelId } = finetuneConfigFor(deps, req)
+  return insertRun(deps.db, { name: config.name, kind: 'finetune', config: config as unknown as Record<string, unknown>, seed: config.seed, datasetId, baseModelId, sweepId: req.sweepId })
+}
+
+/** The run config a request makes (its dataset, starting folder and teacher resolved), refused with the field at fault. */
+export function finetuneConfigFor(deps: Pick<FinetuneDeps, 'db' | 'layout'>, req: FinetuneRequest): { config: FinetuneConfig; datasetId: number; baseModelId: number | null } {
   const { db, layout } = deps
   const ds = getDataset(db, req.datasetId)
   if (!ds) throw notFound(`dataset ${req.datasetId} does not exist`)
@@ -113,8 +119,7 @@ export function prepareFinetuneRun(deps: FinetuneDeps, req: FinetuneRequest): nu
     delete distill.teacherModelId
     delete distill.teacherRunId
   }
-  const config = parseFinetuneConfig(raw)
-  return insertRun(db, { name: config.name, kind: 'finetune', config: config as unknown as Record<string, unknown>, seed: config.seed, datasetId: ds.id, baseModelId, sweepId: req.sweepId })
+  return { config: parseFinetuneConfig(raw), datasetId: ds.id, baseModelId }
 }
 
 export interface FinetuneStart {

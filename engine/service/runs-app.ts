@@ -11,11 +11,11 @@ import { getRun, renameRun } from '../store/runs'
 import { parseTrainConfig, presetModelConfig, trainConfigSchema, type TrainConfig } from '../train/config'
 import { defaultRunName, objectiveNames } from '../train/describe'
 import type { BackendProbe } from '../compute/backends'
-import { estimateRun, type Calibration } from '../train/estimate'
+import { estimateRun, pretrainingMicroBatch, type Calibration } from '../train/estimate'
 import { startCheck } from '../train/start-check'
 import { TRAIN_PRESETS } from '../train/presets'
-import type { MethodInput, MethodOutput, RunFormEstimate, RunFormOptions, RunSummary } from './api'
-import { adapterName } from './backend-lines'
+import type { BackendCheck, MethodInput, MethodOutput, RunFormOptions, RunSummary } from './api'
+import { backendCheckLines } from './backend-lines'
 import { backendLineOf, resolveInitFrom, startTraining, trainingJobOf, type TrainingDeps } from './training'
 import type { TaskEnvironment } from './tasks'
 import { runTask } from './worker-task'
@@ -89,11 +89,10 @@ export function createRunAppHandlers(deps: RunAppDeps): RunHandlers {
   }
 
   /** The probe's word on the run before it starts: its adapter, and why it would fail (at its start, or when a long batch comes). */
-  async function backendCheck(config: TrainConfig, bert: BertConfig): Promise<Pick<RunFormEstimate, 'device' | 'backendWarnings'>> {
+  async function backendCheck(config: TrainConfig, bert: BertConfig): Promise<BackendCheck> {
     // cpu always starts and has no device limit; a probe that fails leaves the run's own errors and log
     if (config.backend === 'cpu' || config.engine !== 'local') return { device: null, backendWarnings: [] }
-    const { adapter, warnings } = startCheck(config, bert, await deps.probeBackends().catch(() => []))
-    return { device: adapter ? { adapter: adapterName(adapter), maxStorageBufferBindingSize: adapter.limits.maxStorageBufferBindingSize } : null, backendWarnings: warnings }
+    return backendCheckLines(startCheck(config, bert, pretrainingMicroBatch(config), await deps.probeBackends().catch(() => [])))
   }
 
   return {

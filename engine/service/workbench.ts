@@ -22,6 +22,7 @@ import type { BackendProbe } from '../compute/backends'
 import { startTraining } from './training'
 import { torchHandlers } from './torch-handlers'
 import { createRunAppHandlers } from './runs-app'
+import { createFinetuneCheck } from './finetune-check'
 import { finetuneSummary, readInspection, startFinetune, startFinetuneRun, startPredict } from './finetuning'
 import { resumeSweep, startSweep, sweepDetail } from './sweeps'
 import { listSweeps } from '../store/sweeps'
@@ -65,6 +66,7 @@ export class Workbench {
   private readonly events = new EventEmitter()
   private readonly handlers: Handlers
   private backendProbe: Promise<BackendProbe[]> | null = null
+  private finetuneChecker: ReturnType<typeof createFinetuneCheck> | null = null
   private readonly tagger = new TaggerClient()
   private readonly series = new SeriesCache()
   private seriesWarming: Promise<void> | null = null
@@ -286,6 +288,7 @@ export class Workbench {
         return { runId, jobId }
       },
       // Fine-tuning, sweeps, predictions (#12)
+      'finetune.check': async (req) => (this.finetuneChecker ??= createFinetuneCheck({ db, layout: this.layout, probeBackends: () => this.probeBackends() }))(req),
       'finetune.start': async (req) => {
         const { runId, jobId } = startFinetune(this, req)
         return { runId, jobId }

@@ -5,7 +5,7 @@ import { BACKEND_NAMES, type BackendName, type BackendProbe } from '../compute/b
 import type { AdapterReport } from '../compute/webgpu/device'
 import type { BertConfig } from '../model/config'
 import type { TrainConfig } from './config'
-import { bindingLimitWarnings, pretrainingMicroBatch } from './estimate'
+import { bindingLimitWarnings, type StepShape } from './estimate'
 
 /** The rung auto starts on: the first available one (cpu always is). */
 const autoPick = (probes: BackendProbe[]): BackendName => BACKEND_NAMES.find((name) => probes.find((p) => p.name === name)?.available) ?? 'cpu'
@@ -27,9 +27,14 @@ export interface StartCheck {
   warnings: string[]
 }
 
-/** The check of a local pretraining run against the probe (a torch run is checked by its own plan). */
-export function startCheck(config: TrainConfig, bert: BertConfig, probes: BackendProbe[]): StartCheck {
-  if (config.engine !== 'local') return { adapter: null, warnings: [] }
+/** Where a run trains and in which precision: a pretraining or a fine-tuning config. */
+export interface RunPlacement {
+  backend: TrainConfig['backend']
+  precision: 'fp32' | 'fp16'
+}
+
+/** The check of a local run (pretraining or fine-tuning) whose full-length micro-batch is `microBatch`, against the probe. */
+export function startCheck(config: RunPlacement, bert: BertConfig, microBatch: StepShape, probes: BackendProbe[]): StartCheck {
   const warnings: string[] = []
   const rung = (name: BackendName) => probes.find((p) => p.name === name)
   if (config.backend !== 'auto') {
@@ -44,6 +49,6 @@ export function startCheck(config: TrainConfig, bert: BertConfig, probes: Backen
     )
   }
   const adapter = webgpuAdapterFor(config.backend, probes)
-  if (adapter) warnings.push(...bindingLimitWarnings(bert, pretrainingMicroBatch(config), adapter.limits.maxStorageBufferBindingSize))
+  if (adapter) warnings.push(...bindingLimitWarnings(bert, microBatch, adapter.limits.maxStorageBufferBindingSize))
   return { adapter, warnings }
 }

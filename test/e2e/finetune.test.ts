@@ -54,4 +54,17 @@ describe('Fine-tune view in Chromium', () => {
     expect(await detail.locator('ul[aria-label="Dev examples"] li').count()).toBe(total)
     expect(pageErrors).toEqual([])
   })
+
+  it('checks the form before a start: fp16 with SMART is refused with the reason, and the form clears once fixed', { timeout: 60_000 }, async () => {
+    const form = page.getByRole('form', { name: 'New fine-tuning run' })
+    const refusal = form.getByRole('alert', { name: 'Form check' })
+    await form.locator('select[name=backend]').selectOption('webgpu')
+    await form.locator('select[name=precision]').selectOption('fp16')
+    await form.locator('input[name=smart]').check()
+    await expect.poll(() => refusal.textContent(), { timeout: 30_000 }).toMatch(/strategies\.smart: SMART's term compares the logits of inputs perturbed by at most epsilon .* use precision "fp32" with SMART$/)
+    await page.screenshot({ path: path.join(artifacts, 'finetune-check.png'), fullPage: true })
+    await form.locator('input[name=smart]').uncheck()
+    await expect.poll(() => refusal.count(), { timeout: 30_000 }).toBe(0)
+    expect(pageErrors).toEqual([])
+  })
 })

@@ -80,19 +80,19 @@ it.runIf('report' in found || process.env.MENGZI_REQUIRE_WEBGPU === '1')("warns 
   expect(lines[0]).toMatch(/^at full length \(32 × 512 tokens per micro-batch\) the feed-forward activations would be a \[16384, 3072\] float32 tensor that .*; a batch that long will fail the run\. /)
   // in the warnings' unit (decimal MB)
   const limitMB = (report.limits.maxStorageBufferBindingSize / 1e6).toFixed(1)
-  await expect(page.locator('[data-estimate=device]').textContent()).resolves.toContain(`; one kernel may bind at most ${limitMB} MB (maxStorageBufferBindingSize).`)
+  await expect(page.locator('[data-check=device]').textContent()).resolves.toContain(`; one kernel may bind at most ${limitMB} MB (maxStorageBufferBindingSize).`)
   expect(lines[0]).toContain(`(maxStorageBufferBindingSize ${limitMB} MB)`)
   await page.screenshot({ path: path.join(artifacts, 'runs-new-device-limits.png'), fullPage: true })
   // a batch that fits: the adapter stays named, the warnings go
   await page.locator('input[name=batchSize]').fill('4')
   await expect.poll(() => warnings.count(), { timeout: 30_000 }).toBe(0)
-  await expect(page.locator('[data-estimate=device]').textContent()).resolves.toContain(report.description || report.device)
+  await expect(page.locator('[data-check=device]').textContent()).resolves.toContain(report.description || report.device)
   // fp16 where auto passes over the adapter (a software one, as here): the run would fail at its start
   await page.locator('select[name=precision]').selectOption('fp16')
   await page.locator('select[name=runBackend]').selectOption('auto')
   if (report.software) {
     await expect.poll(() => warnings.allTextContents(), { timeout: 30_000 }).toEqual([expect.stringMatching(/^precision "fp16" trains on the webgpu backend only, and auto would train on wasm here \(webgpu: only a software adapter .*\); the run would fail at its start\. Choose backend "webgpu", or precision "fp32"$/)])
-    expect(await page.locator('[data-estimate=device]').count()).toBe(0)
+    expect(await page.locator('[data-check=device]').count()).toBe(0)
   }
   expect(app.errors).toEqual([])
 })

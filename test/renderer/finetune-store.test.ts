@@ -73,6 +73,23 @@ describe('finetune store', () => {
     expect((await wb.call('runs.list', {})).length).toBe(before)
   })
 
+  it('checks the form before a start: the refusal Start would meet, then a form that passes', async () => {
+    const s = useFinetuneStore()
+    await s.refreshCheck()
+    expect([s.check, s.checkError]).toEqual([null, null]) // nothing chosen yet
+    await s.refresh()
+    s.form.precision = 'fp16'
+    s.form.backend = 'wasm'
+    await s.refreshCheck()
+    expect(s.checkError).toMatch(/precision: "fp16" trains on the webgpu backend only, and backend is "wasm"/)
+    expect(s.check).toBeNull()
+    s.form.backend = 'cpu'
+    s.form.precision = 'fp32'
+    await s.refreshCheck()
+    expect(s.checkError).toBeNull()
+    expect(s.check).toEqual({ device: null, backendWarnings: [] })
+  })
+
   it('loads a run\'s dev series and appends live points from run.metrics', async () => {
     const s = useFinetuneStore()
     await s.select(runId)

@@ -1,6 +1,6 @@
 import { defineStore } from 'pinia'
 import { computed, ref } from 'vue'
-import type { DatasetSummary, FinetuneSummary, Inspection, ModelSummary, RunSummary, SweepDetail, WorkbenchEvent } from '../../../engine/service/api'
+import type { BackendCheck, DatasetSummary, FinetuneSummary, Inspection, ModelSummary, RunSummary, SweepDetail, WorkbenchEvent } from '../../../engine/service/api'
 import { useApi } from '../api/client'
 
 /** The CLUE tasks a dataset can hold (the importer's task names, 'text' excluded). */
@@ -39,6 +39,10 @@ export const useFinetuneStore = defineStore('finetune', () => {
   const inspection = ref<Inspection | null>(null)
   const sweep = ref<SweepDetail | null>(null)
   const error = ref<string | null>(null)
+  /** The form checked before a start: why the run would fail where it would train, or the field finetune.start would refuse. */
+  const check = ref<BackendCheck | null>(null)
+  const checkError = ref<string | null>(null)
+  let checking = 0
   const form = ref<LaunchForm>({
     datasetId: null,
     modelId: null,
@@ -98,6 +102,27 @@ export const useFinetuneStore = defineStore('finetune', () => {
     await select(started.runId)
   }
 
+  /** Checks the form as it stands (the latest answer wins); nothing to check until a dataset and a model are chosen. */
+  async function refreshCheck() {
+    const f = form.value
+    const ticket = ++checking
+    if (f.datasetId == null || f.modelId == null) {
+      check.value = null
+      checkError.value = null
+      return
+    }
+    try {
+      const answer = await useApi().call('finetune.check', { datasetId: f.datasetId, modelId: f.modelId, config: config() })
+      if (ticket !== checking) return
+      check.value = answer
+      checkError.value = null
+    } catch (err) {
+      if (ticket !== checking) return
+      check.value = null
+      checkError.value = (err as Error).message
+    }
+  }
+
   async function launchSweep(grid: Record<string, unknown[]>) {
     const f = form.value
     if (f.datasetId == null || f.modelId == null) return
@@ -145,5 +170,5 @@ export const useFinetuneStore = defineStore('finetune', () => {
     }
   }
 
-  return { datasets, models, runs, clueDatasets, selectedRunId, summary, dev, inspection, sweep, error, form, refresh, launch, launchSweep, select, apply, config }
+  return { datasets, models, runs, clueDatasets, selectedRunId, summary, dev, inspection, sweep, error, check, checkError, form, refresh, refreshCheck, launch, launchSweep, select, apply, config }
 })
