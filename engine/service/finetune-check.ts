@@ -9,6 +9,7 @@ import { parseBertConfig } from '../model/checkpoint'
 import { TASK_SPECS } from '../tasks'
 import type { FinetuneConfig } from '../train/finetune-config'
 import { choiceCount, readSplits, splitExamples } from '../train/finetune-data'
+import { finetuneMicroBatch } from '../train/estimate'
 import { startCheck } from '../train/start-check'
 import type { BackendCheck } from './api'
 import { backendCheckLines } from './backend-lines'
@@ -43,7 +44,6 @@ export function createFinetuneCheck(deps: FinetuneCheckDeps): (req: FinetuneRequ
     }
     const bert = parseBertConfig(JSON.parse(text), file)
     const perExample = TASK_SPECS[config.task].shape === 'choice' ? await choicesOf(config) : 1
-    const microBatch = { sequences: config.batchSize * perExample, seqLength: config.maxSeqLength, maskedPerSequence: 0 }
-    return backendCheckLines(startCheck(config, bert, microBatch, await deps.probeBackends().catch(() => [])))
+    return backendCheckLines(startCheck(config, bert, finetuneMicroBatch(config, perExample), await deps.probeBackends().catch(() => [])))
   }
 }

@@ -117,6 +117,13 @@ export const pretrainingMicroBatch = (config: TrainConfig): StepShape => ({
   maskedPerSequence: activeObjectives(config).includes('mlm') ? maskedPerSequence(config) : 0,
 })
 
+/** The micro-batch a fine-tuning run feeds at full length: a sequence per choice of each example (choice tasks), no MLM. */
+export const finetuneMicroBatch = (config: Pick<TrainConfig, 'batchSize' | 'maxSeqLength'>, sequencesPerExample: number): StepShape => ({
+  sequences: config.batchSize * sequencesPerExample,
+  seqLength: config.maxSeqLength,
+  maskedPerSequence: 0,
+})
+
 /** Masked tokens per sequence at full length: the MLM probability of the tokens between [CLS] and [SEP]. */
 export const maskedPerSequence = (config: Pick<TrainConfig, 'mlmProbability' | 'maxSeqLength'>) => Math.round(config.mlmProbability * (config.maxSeqLength - 2))
 

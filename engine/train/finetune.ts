@@ -8,7 +8,7 @@ import fs from 'node:fs'
 import path from 'node:path'
 import * as tf from '@tensorflow/tfjs'
 import { lossAndGrads } from '../compute/grads'
-import { webgpuBindingWarnings } from './estimate'
+import { finetuneMicroBatch, webgpuBindingWarnings } from './estimate'
 import { Readback } from '../compute/read'
 import { Rng } from '../compute/rng'
 import type { ForwardContext, Weights } from '../model/bert'
@@ -173,7 +173,7 @@ export async function finetune(config: FinetuneConfig, options: FinetuneOptions,
   const model = await loadTaskModel(config.init, spec.shape, labels.length, { dropout: config.dropout, seed: config.seed })
   const weights = model.weights
   if (model.reinitialised.length) hooks.log?.(`initialised fresh: ${model.reinitialised.join(', ')}`)
-  for (const line of webgpuBindingWarnings(model.config, { sequences: config.batchSize * numChoices, seqLength: config.maxSeqLength, maskedPerSequence: 0 })) hooks.log?.(line)
+  for (const line of webgpuBindingWarnings(model.config, finetuneMicroBatch(config, numChoices))) hooks.log?.(line)
   const disposables: { dispose(): void }[] = []
   let restorePrecision = () => {}
   try {

@@ -35,6 +35,8 @@ export interface RunPlacement {
 
 /** The check of a local run (pretraining or fine-tuning) whose full-length micro-batch is `microBatch`, against the probe. */
 export function startCheck(config: RunPlacement, bert: BertConfig, microBatch: StepShape, probes: BackendProbe[]): StartCheck {
+  // no probe (it failed): nothing is known here; the run's start says what it finds
+  if (probes.length === 0) return { adapter: null, warnings: [] }
   const warnings: string[] = []
   const rung = (name: BackendName) => probes.find((p) => p.name === name)
   if (config.backend !== 'auto') {

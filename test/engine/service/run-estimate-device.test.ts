@@ -96,6 +96,8 @@ it('checks against a probe where auto reaches a hardware adapter: fp16 trains th
   // 2 GiB per binding, 512 × 512 tokens: the feed-forward 3.2 GB, Q, K, V 2.4 GB, the MLM logits (512 · 77 masked) 3.3 GB
   const long = check(config({ batchSize: 512, maxSeqLength: 512 }))
   expect(long.warnings.map((l) => /\[([\d, ]+)\]/.exec(l)![1])).toEqual(['262144, 3072', '262144, 2304', '39424, 21128'])
+  // no probe (it failed): nothing is claimed, not even where auto would land
+  expect(startCheck(config({ precision: 'fp16' }), BENCH_CONFIGS.BASE, pretrainingMicroBatch(config({})), [])).toEqual({ adapter: null, warnings: [] })
   // a backend that starts and has no binding limit says nothing
   expect(check(config({ backend: 'wasm', batchSize: 512, maxSeqLength: 512 }))).toEqual({ adapter: null, warnings: [] })
 })
