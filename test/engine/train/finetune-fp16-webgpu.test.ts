@@ -24,7 +24,7 @@ beforeAll(async () => {
 })
 
 /** A run's losses, loss scales, skip lines, epochs and checkpoints. */
-async function run(name: string, over: Partial<FinetuneConfig>, lossScale?: LossScaleOptions, extra: FinetuneHooks = {}, resumeFrom?: string) {
+async function run(name: string, over: Record<string, unknown>, lossScale?: LossScaleOptions, extra: FinetuneHooks = {}, resumeFrom?: string) {
   const losses: number[] = []
   const scales: number[] = []
   const logs: string[] = []
