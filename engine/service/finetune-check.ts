@@ -1,11 +1,8 @@
 // What the Fine-tune form learns before a run starts: the config finetune.start would make (a bad field
 // refused with its reason), checked against Settings' probe of this machine (train/start-check.ts): a
 // backend that cannot start, fp16 where auto lands off webgpu, tensors over the adapter's binding limit.
-import { readFileSync } from 'node:fs'
-import { join } from 'node:path'
 import type { BackendProbe } from '../compute/backends'
-import { notFound } from '../errors'
-import { parseBertConfig } from '../model/checkpoint'
+import { readBertConfig } from '../model/checkpoint'
 import { TASK_SPECS } from '../tasks'
 import type { FinetuneConfig } from '../train/finetune-config'
 import { choiceCount, readSplits, splitExamples } from '../train/finetune-data'
@@ -35,14 +32,7 @@ export function createFinetuneCheck(deps: FinetuneCheckDeps): (req: FinetuneRequ
   return async (req) => {
     const { config } = finetuneConfigFor(deps, req)
     if (config.backend === 'cpu') return { device: null, backendWarnings: [] } // always starts, no device limit
-    const file = join(config.init, 'config.json')
-    let text: string
-    try {
-      text = readFileSync(file, 'utf8')
-    } catch {
-      throw notFound(`${file} does not exist`)
-    }
-    const bert = parseBertConfig(JSON.parse(text), file)
+    const bert = await readBertConfig(config.init)
     const perExample = TASK_SPECS[config.task].shape === 'choice' ? await choicesOf(config) : 1
     return backendCheckLines(startCheck(config, bert, finetuneMicroBatch(config, perExample), await deps.probeBackends().catch(() => [])))
   }
