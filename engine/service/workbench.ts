@@ -66,7 +66,6 @@ export class Workbench {
   private readonly events = new EventEmitter()
   private readonly handlers: Handlers
   private backendProbe: Promise<BackendProbe[]> | null = null
-  private finetuneChecker: ReturnType<typeof createFinetuneCheck> | null = null
   private readonly tagger = new TaggerClient()
   private readonly series = new SeriesCache()
   private seriesWarming: Promise<void> | null = null
@@ -173,6 +172,7 @@ export class Workbench {
 
   private createHandlers(): Handlers {
     const db = this.db
+    const finetuneCheck = createFinetuneCheck({ db, layout: this.layout, probeBackends: () => this.probeBackends() })
     return {
       'app.version': async () => ({
         app: VERSION,
@@ -288,7 +288,7 @@ export class Workbench {
         return { runId, jobId }
       },
       // Fine-tuning, sweeps, predictions (#12)
-      'finetune.check': async (req) => (this.finetuneChecker ??= createFinetuneCheck({ db, layout: this.layout, probeBackends: () => this.probeBackends() }))(req),
+      'finetune.check': finetuneCheck,
       'finetune.start': async (req) => {
         const { runId, jobId } = startFinetune(this, req)
         return { runId, jobId }

@@ -1,6 +1,7 @@
 import { defineStore } from 'pinia'
 import { computed, ref } from 'vue'
 import type { BackendCheck, DatasetSummary, FinetuneSummary, Inspection, ModelSummary, RunSummary, SweepDetail, WorkbenchEvent } from '../../../engine/service/api'
+import type { FinetuneConfig } from '../../../engine/train/finetune-config'
 import { useApi } from '../api/client'
 
 /** The CLUE tasks a dataset can hold (the importer's task names, 'text' excluded). */
@@ -22,8 +23,8 @@ export interface LaunchForm {
   batchSize: number
   epochs: number
   /** Where the run trains (auto: the first backend of the ladder that starts) and in which precision (fp16: webgpu only, not with SMART). */
-  backend: 'auto' | 'webgpu' | 'wasm' | 'cpu' | 'tensorflow'
-  precision: 'fp32' | 'fp16'
+  backend: FinetuneConfig['backend']
+  precision: FinetuneConfig['precision']
   strategies: StrategyChoice
 }
 
