@@ -293,7 +293,7 @@ export function checkpointFromTensors(
  * The vocabulary and do_lower_case: vocab.txt (+ tokenizer_config.json), or, for a folder saved with
  * only a fast tokenizer, the WordPiece vocabulary and BertNormalizer of tokenizer.json.
  */
-function readTokenizerFiles(dir: string): { vocab: Vocab; vocabFile: string; lowercase: boolean } {
+export function readTokenizerFiles(dir: string): { vocab: Vocab; vocabFile: string; lowercase: boolean } {
   let lowercase = true
   const tokConfigFile = path.join(dir, 'tokenizer_config.json')
   if (fs.existsSync(tokConfigFile)) {

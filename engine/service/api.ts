@@ -14,6 +14,7 @@ import type { TorchProbe } from '../launch/python'
 import type { IngestResult } from '../launch/ingest'
 
 import type { RunEstimate } from '../train/estimate'
+import type { FinetuneEstimate } from '../train/finetune-estimate'
 
 import type { Inspection } from '../train/finetune-eval'
 import type { FinetuneSummary } from './finetuning'
@@ -282,6 +283,12 @@ export interface RunFormEstimate extends RunEstimate, BackendCheck {
   objectives: string[]
 }
 
+export type { FinetuneEstimate, FinetuneMemory } from '../train/finetune-estimate'
+/** The Fine-tune form's check: the run's estimate and the probe's word on it. */
+export interface FinetuneFormCheck extends BackendCheck {
+  estimate: FinetuneEstimate
+}
+
 /** What a form learns from Settings' probe before a run starts (train/start-check.ts). */
 export interface BackendCheck {
   /**
@@ -365,6 +372,10 @@ const finetuneRequest = {
 const oneSource = (r: { modelId?: number; runId?: number; from?: string }) => [r.modelId, r.runId, r.from].filter((v) => v !== undefined).length === 1
 const sourceMessage = { message: 'give exactly one of modelId, runId, from' }
 export const finetuneStartInput = z.object(finetuneRequest).strict().refine(oneSource, sourceMessage)
+const finetuneCheckInput = z
+  .object({ ...finetuneRequest, calibrate: z.boolean().optional() }) // calibrate: measure this machine's speed on the backend if not yet done
+  .strict()
+  .refine(oneSource, sourceMessage)
 export const sweepStartInput = z
   .object({ ...finetuneRequest, grid: z.record(z.string(), z.array(z.unknown()).min(1).max(50)).optional() })
   .strict()
@@ -425,7 +436,8 @@ export const methods = {
   // Fine-tuning, sweeps, predictions (#12). Start from exactly one of modelId, runId, from (an HF folder);
   // config holds FinetuneConfig fields (engine/train/finetune-config.ts), validated by the engine.
   'finetune.start': method<typeof finetuneStartInput, { runId: number; jobId: string }>(finetuneStartInput),
-  'finetune.check': method<typeof finetuneStartInput, BackendCheck>(finetuneStartInput), // what finetune.start would refuse, or why the run would fail where it would train
+  // what finetune.start would refuse, the run's estimate, and why it would fail where it would train
+  'finetune.check': method<typeof finetuneCheckInput, FinetuneFormCheck>(finetuneCheckInput),
   // an interrupted, failed or cancelled run continues from its last epoch checkpoint (a queued one starts)
   'finetune.rerun': method<typeof byId, { runId: number; jobId: string }>(byId),
   'finetune.get': method<typeof byId, FinetuneSummary>(byId),

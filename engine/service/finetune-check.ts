@@ -1,39 +1,67 @@
 // What the Fine-tune form learns before a run starts: the config finetune.start would make (a bad field
-// refused with its reason), checked against Settings' probe of this machine (train/start-check.ts): a
-// backend that cannot start, fp16 where auto lands off webgpu, tensors over the adapter's binding limit.
+// refused with its reason), its estimate (train/finetune-estimate.ts: parameters, memory, steps and, once
+// this machine's speed on the backend is measured, time) from its data packed as the run packs it, and
+// the check against Settings' probe of this machine (train/start-check.ts): a backend that cannot start,
+// fp16 where auto lands off webgpu, tensors over the adapter's binding limit.
 import type { BackendProbe } from '../compute/backends'
 import { readBertConfig } from '../model/checkpoint'
-import { TASK_SPECS } from '../tasks'
-import type { FinetuneConfig } from '../train/finetune-config'
-import { choiceCount, readSplits, splitExamples } from '../train/finetune-data'
+import type { FinetuneCounts, CountsInput } from '../train/finetune-counts'
+import { estimateFinetune } from '../train/finetune-estimate'
 import { finetuneMicroBatch } from '../train/estimate'
 import { startCheck } from '../train/start-check'
-import type { BackendCheck } from './api'
+import type { FinetuneFormCheck } from './api'
 import { backendCheckLines } from './backend-lines'
+import type { Calibrations } from './calibrations'
 import { finetuneConfigFor, type FinetuneDeps, type FinetuneRequest } from './finetuning'
 
 export interface FinetuneCheckDeps extends Pick<FinetuneDeps, 'db' | 'layout'> {
   probeBackends(): Promise<BackendProbe[]>
+  /** Packs the data as the run would (finetune-counts.ts, in a worker: tokenizing takes seconds). */
+  countData(input: CountsInput): Promise<FinetuneCounts>
+  calibration: Calibrations
 }
 
-export function createFinetuneCheck(deps: FinetuneCheckDeps): (req: FinetuneRequest) => Promise<BackendCheck> {
-  // a choice task's sequences per example (its most choices, as finetune.ts counts them): read once per dataset folder
-  const choices = new Map<string, Promise<number>>()
-  const choicesOf = (config: FinetuneConfig) => {
-    let known = choices.get(config.dataDir)
-    if (!known) {
-      known = readSplits(config.dataDir).then((splits) => choiceCount(...['train', 'dev'].map((split) => splitExamples(config.task, splits.get(split) ?? []))))
-      known.catch(() => choices.delete(config.dataDir))
-      choices.set(config.dataDir, known)
+/** Data counts kept per input: the form changes epochs, batch and strategies far more often than its data. */
+const KEPT_COUNTS = 8
+
+export function createFinetuneCheck(deps: FinetuneCheckDeps): (req: FinetuneRequest & { calibrate?: boolean }) => Promise<FinetuneFormCheck> {
+  const counts = new Map<string, Promise<FinetuneCounts>>()
+  const countsOf = (input: CountsInput) => {
+    const key = JSON.stringify([input.dataDir, input.task, input.init, input.maxTrainExamples, input.maxDevExamples, input.maxSeqLength, input.docStride, input.maxQueryLength])
+    let known = counts.get(key)
+    if (known) counts.delete(key) // re-inserted below: the map's order is the order of use
+    else {
+      known = deps.countData(input)
+      known.catch(() => counts.delete(key)) // a failure (a dataset being replaced, say) is tried again next time
     }
+    counts.set(key, known)
+    if (counts.size > KEPT_COUNTS) counts.delete(counts.keys().next().value!)
     return known
   }
 
-  return async (req) => {
+  return async ({ calibrate, ...req }) => {
     const { config } = finetuneConfigFor(deps, req)
-    if (config.backend === 'cpu') return { device: null, backendWarnings: [] } // always starts, no device limit
-    const bert = await readBertConfig(config.init)
-    const perExample = TASK_SPECS[config.task].shape === 'choice' ? await choicesOf(config) : 1
-    return backendCheckLines(startCheck(config, bert, finetuneMicroBatch(config, perExample), await deps.probeBackends().catch(() => [])))
+    const [bert, teacher, data] = await Promise.all([
+      readBertConfig(config.init),
+      config.strategies.distill ? readBertConfig(config.strategies.distill.teacher) : null,
+      countsOf({
+        dataDir: config.dataDir,
+        task: config.task,
+        init: config.init,
+        maxTrainExamples: config.maxTrainExamples,
+        maxDevExamples: config.maxDevExamples,
+        maxSeqLength: config.maxSeqLength,
+        docStride: config.docStride,
+        maxQueryLength: config.maxQueryLength,
+      }),
+    ])
+    const measured = deps.calibration(config.backend, calibrate ?? false)
+    const estimate = estimateFinetune(config, bert, data, teacher, measured ? await measured : null)
+    // cpu always starts and has no device limit; a probe that fails leaves the run's own errors and log
+    const check =
+      config.backend === 'cpu'
+        ? { device: null, backendWarnings: [] }
+        : backendCheckLines(startCheck(config, bert, finetuneMicroBatch(config, data.choices), await deps.probeBackends().catch(() => [])))
+    return { ...check, estimate }
   }
 }

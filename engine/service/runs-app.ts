@@ -11,20 +11,20 @@ import { getRun, renameRun } from '../store/runs'
 import { parseTrainConfig, presetModelConfig, trainConfigSchema, type TrainConfig } from '../train/config'
 import { defaultRunName, objectiveNames } from '../train/describe'
 import type { BackendProbe } from '../compute/backends'
-import { estimateRun, pretrainingMicroBatch, type Calibration } from '../train/estimate'
+import { estimateRun, pretrainingMicroBatch } from '../train/estimate'
 import { startCheck } from '../train/start-check'
 import { TRAIN_PRESETS } from '../train/presets'
 import type { BackendCheck, MethodInput, MethodOutput, RunFormOptions, RunSummary } from './api'
 import { backendCheckLines } from './backend-lines'
 import { backendLineOf, resolveInitFrom, startTraining, trainingJobOf, type TrainingDeps } from './training'
-import type { TaskEnvironment } from './tasks'
-import { runTask } from './worker-task'
+import type { Calibrations } from './calibrations'
 
 type RunMethod = 'runs.options' | 'runs.estimate' | 'runs.start' | 'runs.cancel' | 'runs.rename' | 'runs.draft' | 'runs.job'
 type RunHandlers = { [M in RunMethod]: (input: MethodInput<M>) => Promise<MethodOutput<M>> }
 
 export interface RunAppDeps extends TrainingDeps {
-  taskEnvironment(): TaskEnvironment
+  /** This machine's measured speed per backend, shared with the Fine-tune form. */
+  calibration: Calibrations
   runSummary(id: number): RunSummary
   /** The backend ladder as Settings shows it (probed once per session). */
   probeBackends(): Promise<BackendProbe[]>
@@ -50,17 +50,6 @@ const PRESET_NOTES: Record<string, string> = {
 
 export function createRunAppHandlers(deps: RunAppDeps): RunHandlers {
   const { db, jobs } = deps
-  const calibrations = new Map<string, Promise<Calibration>>()
-
-  function calibration(backend: TrainConfig['backend'], measure: boolean): Promise<Calibration> | null {
-    const known = calibrations.get(backend)
-    if (known || !measure) return known ?? null
-    const ctx = { signal: new AbortController().signal, progress: () => {} }
-    const measuring = runTask('calibrateTraining', deps.taskEnvironment(), { backend }, ctx)
-    calibrations.set(backend, measuring)
-    measuring.catch(() => calibrations.delete(backend)) // a failed measurement is tried again next time
-    return measuring
-  }
 
   /** The form's config with its data: the chosen dataset (train split, bundled vocab unless one is set). */
   function withData(form: Record<string, unknown>, datasetId: number | undefined, name?: string): Record<string, unknown> {
@@ -107,7 +96,7 @@ export function createRunAppHandlers(deps: RunAppDeps): RunHandlers {
     },
     'runs.estimate': async ({ datasetId, config, calibrate }) => {
       const parsed = parseTrainConfig(resolveInitFrom(db, withData(config, datasetId)), 'run config')
-      const measured = calibration(parsed.backend, calibrate ?? false)
+      const measured = deps.calibration(parsed.backend, calibrate ?? false)
       const bert = bertOf(parsed)
       const estimate = estimateRun(parsed, bert, measured ? await measured : null)
       return { ...estimate, defaultName: defaultRunName(parsed), objectives: objectiveNames(parsed), ...(await backendCheck(parsed, bert)) }

@@ -37,6 +37,8 @@ export const tasks = {
   // a few measured training steps on a backend, for the time estimates of the run form
   calibrateTraining: async (_env: TaskEnvironment, input: { backend: 'auto' | 'tensorflow' | 'webgpu' | 'wasm' | 'cpu' }) =>
     (await import('../train/estimate')).calibrateTraining(input.backend),
+  // a fine-tuning run's data packed as the run packs it, for the Fine-tune form's estimate
+  finetuneCounts: async (_env: TaskEnvironment, input: import('../train/finetune-counts').CountsInput) => (await import('../train/finetune-counts')).finetuneCounts(input),
   tagDataset: async (_env: TaskEnvironment, input: { dir: string; choice: TaggerChoice; entities?: boolean }, ctx: TaskContext) =>
     withTagger(input.choice, (tagger) =>
       tagDataset(input.dir, { tagger, entities: input.entities, signal: ctx.signal, onProgress: (done, total) => ctx.progress(done, total, 'records') }),

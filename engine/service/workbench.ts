@@ -22,6 +22,7 @@ import type { BackendProbe } from '../compute/backends'
 import { startTraining } from './training'
 import { torchHandlers } from './torch-handlers'
 import { createRunAppHandlers } from './runs-app'
+import { createCalibrations } from './calibrations'
 import { createFinetuneCheck } from './finetune-check'
 import { finetuneSummary, readInspection, startFinetune, startFinetuneRun, startPredict } from './finetuning'
 import { resumeSweep, startSweep, sweepDetail } from './sweeps'
@@ -172,7 +173,14 @@ export class Workbench {
 
   private createHandlers(): Handlers {
     const db = this.db
-    const finetuneCheck = createFinetuneCheck({ db, layout: this.layout, probeBackends: () => this.probeBackends() })
+    const calibration = createCalibrations(() => this.taskEnvironment())
+    const finetuneCheck = createFinetuneCheck({
+      db,
+      layout: this.layout,
+      probeBackends: () => this.probeBackends(),
+      countData: (input) => runTask('finetuneCounts', this.taskEnvironment(), input, { signal: new AbortController().signal, progress: () => {} }),
+      calibration,
+    })
     return {
       'app.version': async () => ({
         app: VERSION,
@@ -346,7 +354,7 @@ export class Workbench {
         jobs: this.jobs,
         emit: (event) => this.emit(event),
         tagDatasetFor: (dir, ctx) => this.tagDatasetFor(dir, ctx),
-        taskEnvironment: () => this.taskEnvironment(),
+        calibration,
         runSummary: (id) => runSummary(getRun(db, id)!),
         probeBackends: () => this.probeBackends(),
       }),

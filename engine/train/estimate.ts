@@ -34,9 +34,9 @@ export interface MemoryEstimate {
 /** The heads a pretraining config trains (one per objective, as the loop builds them). */
 export const pretrainingHeads = (config: TrainConfig): HeadSpec[] => headsFor(activeObjectives(config))
 
-export function countParameters(bert: BertConfig, heads: HeadSpec[]): number {
+export function countParameters(bert: BertConfig, heads: HeadSpec[], pooler = true): number {
   let n = 0
-  for (const shape of parameterShapes({ config: bert, heads, pooler: true }).values()) n += shape.reduce((a, b) => a * b, 1)
+  for (const shape of parameterShapes({ config: bert, heads, pooler }).values()) n += shape.reduce((a, b) => a * b, 1)
   return n
 }
 

@@ -3,6 +3,7 @@ import { readSamples } from '../data/shards'
 import { badInput } from '../errors'
 import type { BertTokenizer } from '../text/tokenizer'
 import { collectLabels, packChoice, packSpan, packText, recordExamples, TASK_SPECS, type ClueTask, type Example, type TaskSpec } from '../tasks'
+import type { FinetuneConfig } from './finetune-config'
 import type { Feature } from './finetune-model'
 
 export interface SplitData {
@@ -25,6 +26,24 @@ export function splitExamples(task: ClueTask, records: Record<string, unknown>[]
   const out: Example[] = []
   records.forEach((r, i) => out.push(...recordExamples(task, r, i)))
   return limit > 0 ? out.slice(0, limit) : out
+}
+
+export interface TaskExamples {
+  train: Example[]
+  dev: Example[]
+  labels: string[]
+  /** Choices a multiple-choice example is padded to (1 for other tasks). */
+  numChoices: number
+}
+
+/** The train and dev examples a run would use (its caps applied), refused with the reason when a run could not train on them. */
+export async function readTaskExamples(config: Pick<FinetuneConfig, 'dataDir' | 'task' | 'maxTrainExamples' | 'maxDevExamples'>): Promise<TaskExamples> {
+  const splits = await readSplits(config.dataDir)
+  const train = splitExamples(config.task, splits.get('train') ?? [], config.maxTrainExamples)
+  const dev = splitExamples(config.task, splits.get('dev') ?? [], config.maxDevExamples)
+  if (train.length === 0) throw badInput(`${config.dataDir}: no ${config.task} training examples (the dataset has splits ${[...splits.keys()].join(', ') || 'none'})`)
+  if (dev.length === 0) throw badInput(`${config.dataDir}: no dev split to pick the best epoch by`)
+  return { train, dev, labels: taskLabels(config.task, train, dev), numChoices: choiceCount(train, dev) }
 }
 
 export interface PackOptions {
@@ -54,3 +73,6 @@ export function taskLabels(task: ClueTask, ...splits: Example[][]): string[] {
   if (labels.length < 2) throw badInput(`${task}: the training data has ${labels.length} label(s); a classifier needs at least 2`)
   return labels
 }
+
+/** The tokens a feature's batch row is padded to at least: its sequence, or a choice feature's longest choice. */
+export const featureLength = (f: Feature): number => ('choices' in f ? Math.max(...f.choices.map((c) => c.inputIds.length)) : f.inputIds.length)

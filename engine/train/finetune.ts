@@ -19,7 +19,7 @@ import { Vocab } from '../text/vocab'
 import { BertTokenizer } from '../text/tokenizer'
 import { submissionText, TASK_SPECS, type Example, type TaskSpec } from '../tasks'
 import type { FinetuneConfig } from './finetune-config'
-import { choiceCount, packExamples, readSplits, splitExamples, taskLabels } from './finetune-data'
+import { choiceCount, packExamples, readSplits, readTaskExamples, splitExamples } from './finetune-data'
 import { evaluate, inspect, majorityShare, type Inspection } from './finetune-eval'
 import { batchInputs, buildBatch, loadTaskModel, taskForward, type Feature, type TaskModel, type TaskOutput } from './finetune-model'
 import { createOptimizer } from './optimizers'
@@ -162,13 +162,9 @@ export async function finetune(config: FinetuneConfig, options: FinetuneOptions,
   const spec: TaskSpec = TASK_SPECS[config.task]
   const backend = options.backend ?? tf.getBackend()
   let rng = new Rng((config.seed ^ 0x66696e65) >>> 0)
-  const splits = await readSplits(config.dataDir)
-  let train = splitExamples(config.task, splits.get('train') ?? [], config.maxTrainExamples)
-  const dev = splitExamples(config.task, splits.get('dev') ?? [], config.maxDevExamples)
-  if (train.length === 0) throw badInput(`${config.dataDir}: no ${config.task} training examples (the dataset has splits ${[...splits.keys()].join(', ') || 'none'})`)
-  if (dev.length === 0) throw badInput(`${config.dataDir}: no dev split to pick the best epoch by`)
-  const labels = taskLabels(config.task, train, dev)
-  const numChoices = choiceCount(train, dev)
+  const data = await readTaskExamples(config)
+  let train = data.train
+  const { dev, labels, numChoices } = data
 
   const model = await loadTaskModel(config.init, spec.shape, labels.length, { dropout: config.dropout, seed: config.seed })
   const weights = model.weights

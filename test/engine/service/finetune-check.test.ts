@@ -39,7 +39,29 @@ it('refuses what finetune.start would, with the field: fp16 with SMART, fp16 on 
   await expect(check(tnews, { backend: 'webgpu', precision: 'fp16', strategies: { smart: {} } })).rejects.toThrow(/^fine-tuning config: strategies\.smart: SMART's term compares /)
   await expect(check(tnews, { backend: 'wasm', precision: 'fp16' })).rejects.toThrow(/^fine-tuning config: precision: "fp16" trains on the webgpu backend only, and backend is "wasm"/)
   await expect(check(tnews, { learningRate: -1 })).rejects.toThrow(/^fine-tuning config: learningRate: /)
-  expect(await check(tnews, { backend: 'cpu' })).toEqual({ device: null, backendWarnings: [] })
+  expect(await check(tnews, { backend: 'cpu' })).toMatchObject({ device: null, backendWarnings: [] })
+})
+
+it("estimates the run from its data (in a worker), and times it once this machine's speed is measured, as the run form does", async () => {
+  // 8 TNEWS examples in batches of 16 (the default): a step an epoch, 3 epochs
+  const first = await check(tnews, { backend: 'wasm' })
+  expect(first.estimate).toMatchObject({ trainFeatures: 8, stepsPerEpoch: 1, totalSteps: 3, secondsPerStep: null, totalSeconds: null })
+  expect(first.estimate.parameters).toBeGreaterThan(0)
+  expect((await check(c3, { backend: 'wasm', batchSize: 2, epochs: 1 })).estimate).toMatchObject({ trainFeatures: 4, totalSteps: 2 })
+  // the run form's estimate: no calibration yet on wasm
+  const runEstimate = () => wb.call('runs.estimate', { config: { model: { preset: 'tiny' }, backend: 'wasm', maxSeqLength: 32, batchSize: 4 } })
+  expect((await runEstimate()).secondsPerStep).toBeNull()
+  const timed = await wb.call('finetune.check', { datasetId: tnews, modelId, config: { backend: 'wasm' }, calibrate: true })
+  expect(timed.estimate.secondsPerStep).toBeGreaterThan(0)
+  expect(timed.estimate.totalSeconds).toBeGreaterThan(3 * timed.estimate.secondsPerStep!) // 3 steps and 3 evaluations
+  expect(timed.estimate.method.time).toMatch(/^FLOPs ÷ [\d.]+ GFLOP\/s measured here \(median of 3 training steps of model A .* on wasm/)
+  // one measurement for both forms
+  expect((await runEstimate()).secondsPerStep).toBeGreaterThan(0)
+}, 120_000)
+
+it('refuses data a run could not train on, with the reason', async () => {
+  const noDev = (await importClue(tmp.dir, 'tnews-nodev', { 'train.json': tnewsRecords(4, 3) })).id
+  await expect(check(noDev, {})).rejects.toThrow(/: no dev split to pick the best epoch by$/)
 })
 
 it('says fp16 would fail where auto lands off webgpu, and that a named backend cannot start here', async () => {
