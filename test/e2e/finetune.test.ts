@@ -55,6 +55,22 @@ describe('Fine-tune view in Chromium', () => {
     expect(pageErrors).toEqual([])
   })
 
+  it('estimates the run before the start from its data, then times it once this machine is measured', { timeout: 90_000 }, async () => {
+    const form = page.getByRole('form', { name: 'New fine-tuning run' })
+    const estimates = form.getByRole('region', { name: 'Estimates' })
+    await form.locator('select[name=backend]').selectOption('wasm')
+    await form.locator('select[name=batchSize]').selectOption('32')
+    await form.locator('input[name=epochs]').fill('3')
+    // 48 training examples in batches of 32: 2 steps an epoch
+    await expect.poll(() => estimates.locator('dd[data-estimate=steps]').textContent(), { timeout: 30_000 }).toBe('2 × 3 epochs')
+    expect(await estimates.locator('dd[data-estimate=parameters]').textContent()).toMatch(/^\d+(\.\d+)? k$/)
+    await expect.poll(() => estimates.locator('dd[data-estimate=time]').textContent(), { timeout: 60_000 }).toMatch(/^\d+(\.\d+)? (ms|s)$/)
+    expect(await estimates.locator('dd[data-estimate=total]').textContent()).toMatch(/^\d+(\.\d+)? (ms|s|min)$/)
+    expect(await estimates.textContent()).toMatch(/GFLOP\/s measured here \(median of 3 training steps of model A .* on wasm/)
+    await page.screenshot({ path: path.join(artifacts, 'finetune-estimate.png'), fullPage: true })
+    expect(pageErrors).toEqual([])
+  })
+
   it('checks the form before a start: fp16 with SMART is refused with the reason, and the form clears once fixed', { timeout: 60_000 }, async () => {
     const form = page.getByRole('form', { name: 'New fine-tuning run' })
     const refusal = form.getByRole('alert', { name: 'Form check' })

@@ -1,6 +1,6 @@
 import { defineStore } from 'pinia'
 import { computed, ref } from 'vue'
-import type { BackendCheck, DatasetSummary, FinetuneSummary, Inspection, ModelSummary, RunSummary, SweepDetail, WorkbenchEvent } from '../../../engine/service/api'
+import type { DatasetSummary, FinetuneFormCheck, FinetuneSummary, Inspection, ModelSummary, RunSummary, SweepDetail, WorkbenchEvent } from '../../../engine/service/api'
 import type { FinetuneConfig } from '../../../engine/train/finetune-config'
 import { useApi } from '../api/client'
 
@@ -40,9 +40,12 @@ export const useFinetuneStore = defineStore('finetune', () => {
   const inspection = ref<Inspection | null>(null)
   const sweep = ref<SweepDetail | null>(null)
   const error = ref<string | null>(null)
-  /** The form checked before a start: why the run would fail where it would train, or the field finetune.start would refuse. */
-  const check = ref<BackendCheck | null>(null)
+  /** The form checked before a start: the run's estimate and why it would fail where it would train, or the field finetune.start would refuse. */
+  const check = ref<FinetuneFormCheck | null>(null)
   const checkError = ref<string | null>(null)
+  /** Time per step waits for a calibration step on the backend (once per session), as the run form's does. */
+  const measuring = ref(false)
+  const timeError = ref<string | null>(null)
   let checking = 0
   const form = ref<LaunchForm>({
     datasetId: null,
@@ -112,15 +115,28 @@ export const useFinetuneStore = defineStore('finetune', () => {
       checkError.value = null
       return
     }
+    const request = { datasetId: f.datasetId, modelId: f.modelId, config: config() }
+    timeError.value = null
     try {
-      const answer = await useApi().call('finetune.check', { datasetId: f.datasetId, modelId: f.modelId, config: config() })
+      const answer = await useApi().call('finetune.check', request)
       if (ticket !== checking) return
       check.value = answer
       checkError.value = null
+      if (answer.estimate.secondsPerStep !== null) return
+      measuring.value = true
+      try {
+        const timed = await useApi().call('finetune.check', { ...request, calibrate: true })
+        if (ticket === checking) check.value = timed
+      } catch (err) {
+        // the backend could not be measured (not available here, say): the rest of the check stands
+        if (ticket === checking) timeError.value = (err as Error).message
+      }
     } catch (err) {
       if (ticket !== checking) return
       check.value = null
       checkError.value = (err as Error).message
+    } finally {
+      if (ticket === checking) measuring.value = false
     }
   }
 
@@ -171,5 +187,5 @@ export const useFinetuneStore = defineStore('finetune', () => {
     }
   }
 
-  return { datasets, models, runs, clueDatasets, selectedRunId, summary, dev, inspection, sweep, error, check, checkError, form, refresh, refreshCheck, launch, launchSweep, select, apply, config }
+  return { datasets, models, runs, clueDatasets, selectedRunId, summary, dev, inspection, sweep, error, check, checkError, measuring, timeError, form, refresh, refreshCheck, launch, launchSweep, select, apply, config }
 })
