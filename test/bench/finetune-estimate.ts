@@ -63,7 +63,7 @@ const data = imported.dataset!.dir
 
 async function model(name: 'A' | 'B'): Promise<string> {
   const vocab = fs.readFileSync(defaultVocabPath(), 'utf8').split('\n').filter(Boolean)
-  const config: BertConfig = { ...BENCH_CONFIGS[name], vocab_size: vocab.length, hidden_dropout_prob: 0.1, attention_probs_dropout_prob: 0.1 }
+  const config = { ...BENCH_CONFIGS[name], vocab_size: vocab.length, hidden_dropout_prob: 0.1, attention_probs_dropout_prob: 0.1, tie_word_embeddings: true }
   const r = new Rng(11)
   const tensors = new Map([...parameterShapes({ config, heads: [], pooler: true })].map(([n, shape]) => [n, { shape, data: initialValue(n, shape, config, r) }]))
   const dir = path.join(home, `model-${name}`)
