@@ -287,6 +287,8 @@ export type { FinetuneEstimate, FinetuneMemory } from '../train/finetune-estimat
 /** The Fine-tune form's check: the run's estimate and the probe's word on it. */
 export interface FinetuneFormCheck extends BackendCheck {
   estimate: FinetuneEstimate
+  /** With a grid: the sweep's runs together (time null until calibrated; memory: its largest run's). */
+  sweep: { runs: number; totalSteps: number; totalSeconds: number | null; peakMemory: number } | null
 }
 
 /** What a form learns from Settings' probe before a run starts (train/start-check.ts). */
@@ -373,7 +375,11 @@ const oneSource = (r: { modelId?: number; runId?: number; from?: string }) => [r
 const sourceMessage = { message: 'give exactly one of modelId, runId, from' }
 export const finetuneStartInput = z.object(finetuneRequest).strict().refine(oneSource, sourceMessage)
 const finetuneCheckInput = z
-  .object({ ...finetuneRequest, calibrate: z.boolean().optional() }) // calibrate: measure this machine's speed on the backend if not yet done
+  .object({
+    ...finetuneRequest,
+    calibrate: z.boolean().optional(), // measure this machine's speed on the backend if not yet done
+    grid: z.record(z.string(), z.array(z.unknown()).min(1).max(50)).optional(), // also estimate the sweep over this grid
+  })
   .strict()
   .refine(oneSource, sourceMessage)
 export const sweepStartInput = z

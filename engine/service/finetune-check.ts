@@ -5,6 +5,8 @@
 // fp16 where auto lands off webgpu, tensors over the adapter's binding limit.
 import type { BackendProbe } from '../compute/backends'
 import { readBertConfig } from '../model/checkpoint'
+import { badInput } from '../errors'
+import type { FinetuneConfig } from '../train/finetune-config'
 import type { FinetuneCounts, CountsInput } from '../train/finetune-counts'
 import { estimateFinetune } from '../train/finetune-estimate'
 import { finetuneMicroBatch } from '../train/estimate'
@@ -13,6 +15,7 @@ import type { FinetuneFormCheck } from './api'
 import { backendCheckLines } from './backend-lines'
 import type { Calibrations } from './calibrations'
 import { finetuneConfigFor, type FinetuneDeps, type FinetuneRequest } from './finetuning'
+import { expandGrid, MAX_SWEEP_RUNS, type Grid } from './sweeps'
 
 export interface FinetuneCheckDeps extends Pick<FinetuneDeps, 'db' | 'layout'> {
   probeBackends(): Promise<BackendProbe[]>
@@ -24,7 +27,7 @@ export interface FinetuneCheckDeps extends Pick<FinetuneDeps, 'db' | 'layout'> {
 /** Data counts kept per input: the form changes epochs, batch and strategies far more often than its data. */
 const KEPT_COUNTS = 8
 
-export function createFinetuneCheck(deps: FinetuneCheckDeps): (req: FinetuneRequest & { calibrate?: boolean }) => Promise<FinetuneFormCheck> {
+export function createFinetuneCheck(deps: FinetuneCheckDeps): (req: FinetuneRequest & { calibrate?: boolean; grid?: Grid }) => Promise<FinetuneFormCheck> {
   const counts = new Map<string, Promise<FinetuneCounts>>()
   const countsOf = (input: CountsInput) => {
     const key = JSON.stringify([input.dataDir, input.task, input.init, input.maxTrainExamples, input.maxDevExamples, input.maxSeqLength, input.docStride, input.maxQueryLength])
@@ -39,8 +42,8 @@ export function createFinetuneCheck(deps: FinetuneCheckDeps): (req: FinetuneRequ
     return known
   }
 
-  return async ({ calibrate, ...req }) => {
-    const { config } = finetuneConfigFor(deps, req)
+  /** The estimate of one run's config, with its data counted (or found counted) and its speed if measured. */
+  async function estimateOf(config: FinetuneConfig, calibrate: boolean) {
     const [bert, teacher, data] = await Promise.all([
       readBertConfig(config.init),
       config.strategies.distill ? readBertConfig(config.strategies.distill.teacher) : null,
@@ -55,13 +58,33 @@ export function createFinetuneCheck(deps: FinetuneCheckDeps): (req: FinetuneRequ
         maxQueryLength: config.maxQueryLength,
       }),
     ])
-    const measured = deps.calibration(config.backend, calibrate ?? false)
-    const estimate = estimateFinetune(config, bert, data, teacher, measured ? await measured : null)
+    const measured = deps.calibration(config.backend, calibrate)
+    return { bert, data, estimate: estimateFinetune(config, bert, data, teacher, measured ? await measured : null) }
+  }
+
+  return async ({ calibrate, grid, ...req }) => {
+    const { config } = finetuneConfigFor(deps, req)
+    const { bert, data, estimate } = await estimateOf(config, calibrate ?? false)
     // cpu always starts and has no device limit; a probe that fails leaves the run's own errors and log
     const check =
       config.backend === 'cpu'
         ? { device: null, backendWarnings: [] }
         : backendCheckLines(startCheck(config, bert, finetuneMicroBatch(config, data.choices), await deps.probeBackends().catch(() => [])))
-    return { ...check, estimate }
+    return { ...check, estimate, sweep: grid ? await sweepEstimate(req, grid, calibrate ?? false) : null }
+  }
+
+  /** A sweep's runs as sweeps.ts makes them (the grid's values as overrides of the form's config), estimated together. */
+  async function sweepEstimate(req: FinetuneRequest, grid: Grid, calibrate: boolean): Promise<FinetuneFormCheck['sweep']> {
+    const combos = expandGrid(grid)
+    if (combos.length > MAX_SWEEP_RUNS) throw badInput(`grid: ${combos.length} runs; at most ${MAX_SWEEP_RUNS} per sweep`)
+    const sweep = { runs: combos.length, totalSteps: 0, totalSeconds: 0 as number | null, peakMemory: 0 }
+    for (const params of combos) {
+      const set = [...(req.set ?? []), ...Object.entries(params).map(([k, v]) => `${k}=${JSON.stringify(v)}`)]
+      const { estimate } = await estimateOf(finetuneConfigFor(deps, { ...req, set }).config, calibrate)
+      sweep.totalSteps += estimate.totalSteps
+      sweep.totalSeconds = sweep.totalSeconds === null || estimate.totalSeconds === null ? null : sweep.totalSeconds + estimate.totalSeconds
+      sweep.peakMemory = Math.max(sweep.peakMemory, estimate.memory.total)
+    }
+    return sweep
   }
 }

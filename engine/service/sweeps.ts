@@ -32,6 +32,8 @@ export interface SweepDetail {
   best: SweepRunInfo | null
 }
 
+export const MAX_SWEEP_RUNS = 500
+
 /** Every combination of the grid's values, keys in the grid's order (the last varies fastest). */
 export function expandGrid(grid: Grid): Record<string, unknown>[] {
   let out: Record<string, unknown>[] = [{}]
@@ -48,7 +50,7 @@ const sweepTitle = (id: number) => `Sweep ${id}`
 export function startSweep(deps: FinetuneDeps, req: SweepRequest): { sweepId: number; jobId: string; done: Promise<SweepDetail> } {
   const grid = req.grid ?? REPORT_GRID
   const combos = expandGrid(grid)
-  if (combos.length > 500) throw badInput(`grid: ${combos.length} runs; at most 500 per sweep`)
+  if (combos.length > MAX_SWEEP_RUNS) throw badInput(`grid: ${combos.length} runs; at most ${MAX_SWEEP_RUNS} per sweep`)
   const { grid: _grid, ...base } = req
   void _grid
   const sweepId = deps.db.transaction(() => {

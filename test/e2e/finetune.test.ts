@@ -67,6 +67,8 @@ describe('Fine-tune view in Chromium', () => {
     await expect.poll(() => estimates.locator('dd[data-estimate=time]').textContent(), { timeout: 60_000 }).toMatch(/^\d+(\.\d+)? (ms|s)$/)
     expect(await estimates.locator('dd[data-estimate=total]').textContent()).toMatch(/^\d+(\.\d+)? (ms|s|min)$/)
     expect(await estimates.textContent()).toMatch(/GFLOP\/s measured here \(median of 3 training steps of model A .* on wasm/)
+    // the sweep's grid (lr 1e-5 and 2e-5 × batch 16 and 32, 3 epochs): 4 runs of 3 or 2 steps an epoch
+    await expect.poll(() => form.locator('button[name=startSweep]').textContent(), { timeout: 30_000 }).toMatch(/^Start sweep \(4 runs · 30 steps, about \d+(\.\d+)? (ms|s|min)\)$/)
     await page.screenshot({ path: path.join(artifacts, 'finetune-estimate.png'), fullPage: true })
     expect(pageErrors).toEqual([])
   })

@@ -57,6 +57,13 @@ export const useFinetuneStore = defineStore('finetune', () => {
     precision: 'fp32',
     strategies: { distill: false, teacherModelId: null, choiceSmoothing: false, smart: false, bregman: false, augment: false },
   })
+  /** The sweep's grid as the form offers it: learning rates × batch sizes × epochs (typed as "2, 3, 4"). */
+  const sweepGrid = ref({ learningRate: [1e-5, 2e-5], batchSize: [16, 32], epochs: '3' })
+  function grid(): Record<string, unknown[]> {
+    const g = sweepGrid.value
+    const epochs = g.epochs.split(/[ ,]+/).map(Number).filter((n) => Number.isInteger(n) && n > 0)
+    return { learningRate: [...g.learningRate], batchSize: [...g.batchSize], epochs: epochs.length ? epochs : [3] }
+  }
   const clueDatasets = computed(() => datasets.value.filter((d) => CLUE.has(d.kind)))
 
   async function guard<T>(fn: () => Promise<T>): Promise<T | undefined> {
@@ -115,7 +122,9 @@ export const useFinetuneStore = defineStore('finetune', () => {
       checkError.value = null
       return
     }
-    const request = { datasetId: f.datasetId, modelId: f.modelId, config: config() }
+    const g = grid()
+    // the sweep's estimate too, while its grid has runs
+    const request = { datasetId: f.datasetId, modelId: f.modelId, config: config(), ...(Object.values(g).every((v) => v.length) ? { grid: g } : {}) }
     timeError.value = null
     try {
       const answer = await useApi().call('finetune.check', request)
@@ -187,5 +196,5 @@ export const useFinetuneStore = defineStore('finetune', () => {
     }
   }
 
-  return { datasets, models, runs, clueDatasets, selectedRunId, summary, dev, inspection, sweep, error, check, checkError, measuring, timeError, form, refresh, refreshCheck, launch, launchSweep, select, apply, config }
+  return { datasets, models, runs, clueDatasets, selectedRunId, summary, dev, inspection, sweep, error, check, checkError, measuring, timeError, form, sweepGrid, grid, refresh, refreshCheck, launch, launchSweep, select, apply, config }
 })

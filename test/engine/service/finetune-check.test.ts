@@ -59,6 +59,19 @@ it("estimates the run from its data (in a worker), and times it once this machin
   expect((await runEstimate()).secondsPerStep).toBeGreaterThan(0)
 }, 120_000)
 
+it("estimates a sweep as the runs its grid makes: each run's steps, time and memory", async () => {
+  // 8 TNEWS examples: batch 4 → 2 steps an epoch, batch 8 → 1; epochs 1 and 2: 2 + 4 + 1 + 2
+  const grid = { learningRate: [1e-5], batchSize: [8, 4], epochs: [1, 2] } // the largest run first
+  const answer = await wb.call('finetune.check', { datasetId: tnews, modelId, config: { backend: 'wasm' }, grid, calibrate: true })
+  expect(answer.sweep).toMatchObject({ runs: 4, totalSteps: 9 })
+  const runs = await Promise.all([4, 8].flatMap((batchSize) => [1, 2].map((epochs) => check(tnews, { backend: 'wasm', batchSize, epochs }))))
+  expect(answer.sweep!.totalSeconds).toBeCloseTo(runs.reduce((t, r) => t + r.estimate.totalSeconds!, 0), 9)
+  expect(answer.sweep!.peakMemory).toBe(Math.max(...runs.map((r) => r.estimate.memory.total)))
+  expect(answer.sweep!.peakMemory).toBeGreaterThan(runs[0].estimate.memory.total) // batch 8 over batch 4
+  expect((await check(tnews, { backend: 'wasm' })).sweep).toBeNull() // no grid, no sweep
+  await expect(wb.call('finetune.check', { datasetId: tnews, modelId, config: {}, grid: { batchSize: [4], dropout: [2] } })).rejects.toThrow(/^fine-tuning config: dropout: /)
+}, 120_000)
+
 it('refuses data a run could not train on, with the reason', async () => {
   const noDev = (await importClue(tmp.dir, 'tnews-nodev', { 'train.json': tnewsRecords(4, 3) })).id
   await expect(check(noDev, {})).rejects.toThrow(/: no dev split to pick the best epoch by$/)
