@@ -54,6 +54,7 @@ describe('finetune store', () => {
       learningRate: 3e-5,
       batchSize: 16,
       epochs: 3,
+      maxSeqLength: 128,
       backend: 'auto',
       precision: 'fp32',
       strategies: { distill: { teacherModelId: s.models[0].id }, choiceSmoothing: {}, smart: { bregman: {} } },

@@ -22,6 +22,8 @@ export interface LaunchForm {
   learningRate: number
   batchSize: number
   epochs: number
+  /** Tokens per sequence (a batch pads to its longest; CMRC2018 slides windows of this length over a passage). */
+  maxSeqLength: number
   /** Where the run trains (auto: the first backend of the ladder that starts) and in which precision (fp16: webgpu only, not with SMART). */
   backend: FinetuneConfig['backend']
   precision: FinetuneConfig['precision']
@@ -53,6 +55,7 @@ export const useFinetuneStore = defineStore('finetune', () => {
     learningRate: 2e-5,
     batchSize: 16,
     epochs: 3,
+    maxSeqLength: 128,
     backend: 'auto',
     precision: 'fp32',
     strategies: { distill: false, teacherModelId: null, choiceSmoothing: false, smart: false, bregman: false, augment: false },
@@ -101,7 +104,7 @@ export const useFinetuneStore = defineStore('finetune', () => {
     if (s.choiceSmoothing) strategies.choiceSmoothing = {}
     if (s.smart) strategies.smart = s.bregman ? { bregman: {} } : {}
     if (s.augment) strategies.augment = {}
-    return { learningRate: f.learningRate, batchSize: f.batchSize, epochs: f.epochs, backend: f.backend, precision: f.precision, strategies }
+    return { learningRate: f.learningRate, batchSize: f.batchSize, epochs: f.epochs, maxSeqLength: f.maxSeqLength, backend: f.backend, precision: f.precision, strategies }
   }
 
   async function launch() {
