@@ -81,7 +81,9 @@ export function estimateFinetune(config: FinetuneConfig, bert: BertConfig, count
   const shape = TASK_SPECS[config.task].shape
   const parameters = countParameters(bert, [taskHead(shape, counts.labels)], shape !== 'span')
   const rowsPerFeature = counts.choices
-  const longest = counts.trainLengths.length - 1
+  const augment = config.strategies.augment && (shape === 'single' || shape === 'pair') ? config.strategies.augment.copies : 0
+  // augmented copies are made as the run starts and may come out longer (insertions): bound them by maxSeqLength
+  const longest = augment ? config.maxSeqLength : counts.trainLengths.length - 1
   const rows = config.batchSize * rowsPerFeature
 
   const base = memoryEstimate(parameters, bert, rows, longest, 0)
@@ -104,7 +106,6 @@ export function estimateFinetune(config: FinetuneConfig, bert: BertConfig, count
   }
 
   const examples = counts.trainLengths.reduce((a, b) => a + b, 0)
-  const augment = config.strategies.augment && (shape === 'single' || shape === 'pair') ? config.strategies.augment.copies : 0
   const trainFeatures = examples * (1 + augment)
   const stepsPerEpoch = Math.ceil(trainFeatures / config.batchSize)
   const passes = stepForwards(config)
@@ -143,7 +144,7 @@ export function estimateFinetune(config: FinetuneConfig, bert: BertConfig, count
       parameters: `counted from the model config (encoder, ${shape === 'span' ? '' : 'pooler, '}the ${config.task} head)`,
       memory: [
         `formula: fp32 weights${halfCopies ? ' + their f16 copies' : ''} + gradients + 2 AdamW moments (${halfCopies ? 18 : 16} bytes/parameter)`,
-        ` + activations kept for backward at the longest training feature (${longest} tokens × ${rows} rows${smart ? ', twice: SMART keeps its perturbed pass' : ''})`,
+        ` + activations kept for backward at the ${augment ? 'full sequence length (augmented copies may be longer than their examples)' : 'longest training feature'} (${longest} tokens × ${rows} rows${smart ? ', twice: SMART keeps its perturbed pass' : ''})`,
         teacher ? " + the teacher's weights and hidden states" : '',
         momentum ? ' + the momentum copy of the weights' : '',
       ].join(''),

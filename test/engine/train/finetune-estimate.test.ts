@@ -67,6 +67,8 @@ describe('the estimate against real runs', () => {
     const config = configOf('tnews', { strategies: { augment: { copies: 2 } } })
     const estimate = estimateFinetune(config, await readBertConfig(init), await finetuneCounts(config), null, null)
     expect(estimate.trainFeatures).toBe(21 * 3)
+    // the copies are made at the start and may be longer: memory is bounded by the full length
+    expect(estimate.memory.activations).toBe(activationBytes(await readBertConfig(init), config.batchSize, config.maxSeqLength, 0))
     const run = await runOf(config, 'run-augment')
     expect(run.totalSteps).toBeLessThanOrEqual(estimate.totalSteps)
     expect(run.totalSteps).toBeGreaterThan(configOf('tnews').epochs * Math.ceil(21 / 4))
