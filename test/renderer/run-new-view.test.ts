@@ -76,6 +76,7 @@ describe('RunNewView', () => {
     expect(w.find('input[name=wholeWordMask]').exists()).toBe(true)
     expect(w.findAll('select[name=precision] option').map((o) => o.text())).toEqual(['fp32', 'fp16'])
     expect(w.get('[data-estimate=parameters]').text()).toMatch(/^\d+\.\d\d M$/)
+    expect(w.get('.estimate-method').text()).toMatch(/^Parameters: counted from the model config \(encoder, pooler and one head per objective\)\.\s*Memory: formula: fp32 weights/)
 
     await w.get('input[name=objective-pos]').setValue(true)
     await w.get('input[name=learningRate]').setValue('0.0005')
