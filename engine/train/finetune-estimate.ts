@@ -105,8 +105,8 @@ export function estimateFinetune(config: FinetuneConfig, bert: BertConfig, count
     total: weights + base.gradients + base.optimizer + activations + teacherBytes + momentum,
   }
 
-  const examples = counts.trainLengths.reduce((a, b) => a + b, 0)
-  const trainFeatures = examples * (1 + augment)
+  const packed = counts.trainLengths.reduce((a, b) => a + b, 0) // features: CMRC2018's windows, not its examples
+  const trainFeatures = packed * (1 + augment)
   const stepsPerEpoch = Math.ceil(trainFeatures / config.batchSize)
   const passes = stepForwards(config)
   let flopsPerStep = 0
