@@ -1,12 +1,14 @@
 // `mengzi finetune --dataset ID (--model ID | --run ID | --from DIR) [--task auto|<task>] [--set k=v]...`:
 // fine-tunes on a CLUE dataset as a job; with --json the last line is {runId, status, dev, ...}.
-// `mengzi finetune --resume RUN` continues an interrupted, failed or cancelled run from its last epoch checkpoint.
+// `mengzi finetune --resume RUN` continues an interrupted, failed or cancelled run from its last epoch checkpoint;
+// `--estimate` starts nothing and prints what the run would cost here (finetune-estimate.ts).
 import type { Command } from 'commander'
 import { badInput } from '../errors'
 import { TASKS } from '../data/types'
 import { startFinetune, startFinetuneRun, finetuneSummary, type FinetuneRequest } from '../service/finetuning'
 import type { ClueTask } from '../tasks/spec'
 import { printJson, withCommonOptions, withWorkbench, type GlobalOptions } from './common'
+import { printFinetuneEstimate } from './finetune-estimate'
 import { collect, followJob, idFlag } from './follow-job'
 
 export interface SourceFlags extends GlobalOptions {
@@ -18,6 +20,7 @@ export interface SourceFlags extends GlobalOptions {
   set: string[]
   name?: string
   resume?: string
+  estimate?: boolean
 }
 
 export function finetuneRequest(flags: SourceFlags): FinetuneRequest {
@@ -49,8 +52,13 @@ export function withSourceOptions(cmd: Command): Command {
 export function registerFinetune(program: Command): void {
   withCommonOptions(withSourceOptions(program.command('finetune').description('fine-tune on a CLUE task (AdamW, the report\'s defaults; strategies via --set strategies.…)')))
     .option('--resume <run>', 'continue run RUN (interrupted, failed, cancelled) from its last epoch checkpoint')
+    .option('--estimate', 'start nothing: estimate the run (parameters, memory, steps, time after a calibration step here) and check it against this machine')
     .action(async (flags: SourceFlags) =>
       withWorkbench(flags, async (wb) => {
+        if (flags.estimate) {
+          if (flags.resume !== undefined) throw badInput('--estimate estimates a new run; drop --resume')
+          return printFinetuneEstimate(wb, finetuneRequest(flags), undefined, flags.json ?? false)
+        }
         if (flags.resume !== undefined && (flags.dataset || flags.model || flags.run || flags.from || flags.set.length)) {
           throw badInput('--resume continues a run with its own config; drop --dataset/--model/--run/--from/--set')
         }

@@ -6,6 +6,7 @@ import { resumeSweep, startSweep, sweepDetail, type Grid } from '../service/swee
 import { REPORT_GRID } from '../train/finetune-config'
 import { formatTable, printJson, withCommonOptions, withWorkbench } from './common'
 import { finetuneRequest, withSourceOptions, type SourceFlags } from './finetune'
+import { printFinetuneEstimate } from './finetune-estimate'
 import { followJob, idFlag } from './follow-job'
 
 interface SweepFlags extends SourceFlags {
@@ -17,11 +18,15 @@ export function registerSweep(program: Command): void {
   withCommonOptions(
     withSourceOptions(program.command('sweep').description('a grid of fine-tuning runs, one after another; the best by dev metric is marked'))
       .option('--grid <json>', `values per config field, e.g. '{"learningRate":[1e-5,2e-5],"batchSize":[16,32]}' (default: the report's ${JSON.stringify(REPORT_GRID)})`)
-      .option('--resume <sweep>', 'continue a cancelled or interrupted sweep'),
+      .option('--resume <sweep>', 'continue a cancelled or interrupted sweep')
+      .option('--estimate', 'start nothing: estimate the sweep (every run of its grid) and check its config against this machine'),
   ).action(async (flags: SweepFlags) =>
     withWorkbench(flags, async (wb) => {
       let started: { sweepId: number; jobId: string }
-      if (flags.resume !== undefined) started = resumeSweep(wb, idFlag('--resume', flags.resume)!)
+      if (flags.resume !== undefined) {
+        if (flags.estimate) throw badInput('--estimate estimates a new sweep; drop --resume')
+        started = resumeSweep(wb, idFlag('--resume', flags.resume)!)
+      }
       else {
         let grid: Grid | undefined
         if (flags.grid !== undefined) {
@@ -32,6 +37,7 @@ export function registerSweep(program: Command): void {
           }
           if (grid === null || typeof grid !== 'object' || Array.isArray(grid)) throw badInput('--grid: expected an object of field → [values]')
         }
+        if (flags.estimate) return printFinetuneEstimate(wb, finetuneRequest(flags), grid ?? REPORT_GRID, flags.json ?? false)
         started = startSweep(wb, { ...finetuneRequest(flags), grid })
       }
       if (!flags.json) process.stderr.write(`sweep ${started.sweepId}\n`)

@@ -53,6 +53,28 @@ describe('mengzi finetune / predict / sweep', { timeout: 240_000 }, () => {
     expect(bad.stderr).toMatch(/model 99 does not exist/)
   })
 
+  it('finetune --estimate and sweep --estimate start nothing and say what the run and the sweep would cost here', async () => {
+    const h = await home('estimate')
+    const wasm = [...tiny, '--set', 'backend="wasm"'] // the calibration step is quicker there
+    // 32 training examples in batches of 16, 2 epochs: 4 steps
+    const r = await runCli(['finetune', '--db', h.db, '--dataset', h.dataset, '--from', model, ...wasm, '--set', 'epochs=2', '--estimate', '--json'])
+    expect(r.status, r.stderr).toBe(0)
+    const check = lastJson(r.stdout)
+    expect(check.estimate).toMatchObject({ trainFeatures: 32, stepsPerEpoch: 2, totalSteps: 4 })
+    expect(check.estimate.secondsPerStep).toBeGreaterThan(0)
+    expect(check.sweep).toBeNull()
+    // batch 8 and 16, one epoch: 4 + 2 steps
+    const s = await runCli(['sweep', '--db', h.db, '--dataset', h.dataset, '--from', model, ...wasm, '--grid', '{"batchSize":[8,16]}', '--set', 'epochs=1', '--estimate'])
+    expect(s.status, s.stderr).toBe(0)
+    expect(s.stdout).toMatch(/^parameters [\d,]+ · memory [\d.]+ MiB · 2 steps × 1 epoch \(32 training features\)\ntime per step [\d.]+ s · whole run [\d.]+ s\nsweep: 2 runs · 6 steps · [\d.]+ s · largest run [\d.]+ MiB\n/)
+    expect(s.stdout).toMatch(/\ntime: FLOPs ÷ [\d.]+ GFLOP\/s measured here/)
+    const db = openDatabase(h.db)
+    expect(db.prepare('SELECT count(*) AS n FROM runs').get()).toEqual({ n: 0 })
+    db.close()
+    const both = await runCli(['finetune', '--db', h.db, '--resume', '1', '--estimate'])
+    expect(both.stderr).toMatch(/--estimate estimates a new run; drop --resume/)
+  })
+
   it('a 2×2 sweep runs 4 runs one after another and marks the best by dev accuracy', async () => {
     const h = await home('grid')
     const r = await runCli(['sweep', '--db', h.db, '--dataset', h.dataset, '--from', model, ...tiny, '--grid', '{"learningRate":[1e-3,3e-3],"batchSize":[8,16]}', '--set', 'epochs=1', '--json'])
