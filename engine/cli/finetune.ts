@@ -1,14 +1,14 @@
 // `mengzi finetune --dataset ID (--model ID | --run ID | --from DIR) [--task auto|<task>] [--set k=v]...`:
 // fine-tunes on a CLUE dataset as a job; with --json the last line is {runId, status, dev, ...}.
 // `mengzi finetune --resume RUN` continues an interrupted, failed or cancelled run from its last epoch checkpoint;
-// `--estimate` starts nothing and prints what the run would cost here (finetune-estimate.ts).
+// `--estimate` starts nothing and prints what the run would cost here (estimate.ts).
 import type { Command } from 'commander'
 import { badInput } from '../errors'
 import { TASKS } from '../data/types'
 import { startFinetune, startFinetuneRun, finetuneSummary, type FinetuneRequest } from '../service/finetuning'
 import type { ClueTask } from '../tasks/spec'
 import { printJson, withCommonOptions, withWorkbench, type GlobalOptions } from './common'
-import { printFinetuneEstimate } from './finetune-estimate'
+import { printFinetuneEstimate } from './estimate'
 import { collect, followJob, idFlag } from './follow-job'
 
 export interface SourceFlags extends GlobalOptions {

@@ -6,7 +6,7 @@ import { resumeSweep, startSweep, sweepDetail, type Grid } from '../service/swee
 import { REPORT_GRID } from '../train/finetune-config'
 import { formatTable, printJson, withCommonOptions, withWorkbench } from './common'
 import { finetuneRequest, withSourceOptions, type SourceFlags } from './finetune'
-import { printFinetuneEstimate } from './finetune-estimate'
+import { printFinetuneEstimate } from './estimate'
 import { followJob, idFlag } from './follow-job'
 
 interface SweepFlags extends SourceFlags {

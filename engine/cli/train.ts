@@ -1,5 +1,6 @@
 // `mengzi train --config FILE | --preset NAME [--set key=value]... [--text FILE | --dataset ID] [--vocab FILE]`
-// and `mengzi train --resume RUN`: MLM pretraining as a job (worker thread), progress on stderr.
+// and `mengzi train --resume RUN`: MLM pretraining as a job (worker thread), progress on stderr; with
+// --estimate, nothing starts and the run's cost here is printed (estimate.ts).
 import fs from 'node:fs'
 import path from 'node:path'
 import cliProgress from 'cli-progress'
@@ -14,6 +15,7 @@ import { applyOverrides } from '../train/config'
 import { TRAIN_PRESETS } from '../train/presets'
 import { defaultVocabPath } from '../text/default-vocab'
 import { printJson, withCommonOptions, withWorkbench, type GlobalOptions } from './common'
+import { printRunEstimate } from './estimate'
 
 interface TrainFlags extends GlobalOptions {
   config?: string
@@ -26,6 +28,7 @@ interface TrainFlags extends GlobalOptions {
   keep: string
   engine?: string
   nprocPerNode?: string
+  estimate?: boolean
 }
 
 const collect = (value: string, previous: string[]) => [...previous, value]
@@ -44,11 +47,17 @@ export function registerTrain(program: Command): void {
       .option('--resume <run>', 'continue run RUN from its newest checkpoint')
       .option('--keep <n>', 'newest checkpoints to keep (0 = all)', '2')
       .option('--engine <name>', 'local (this process, TensorFlow.js) or torch (torchrun, PyTorch distributed)')
-      .option('--nproc-per-node <n>', 'torch engine: torchrun workers on this machine'),
+      .option('--nproc-per-node <n>', 'torch engine: torchrun workers on this machine')
+      .option('--estimate', 'start nothing: estimate the run (parameters, memory, time after a calibration step here) and check it against this machine'),
   ).action(async (flags: TrainFlags) =>
     withWorkbench(flags, async (wb) => {
       const keepCheckpoints = Number(flags.keep)
       if (!Number.isInteger(keepCheckpoints) || keepCheckpoints < 0) throw badInput(`--keep: expected a non-negative integer, got ${JSON.stringify(flags.keep)}`)
+      if (flags.estimate) {
+        if (flags.resume !== undefined) throw badInput('--estimate estimates a new run; drop --resume')
+        const { raw, datasetId } = buildConfig(wb, flags, false)
+        return printRunEstimate(wb, datasetId, raw, flags.json ?? false)
+      }
       let start: TrainingStart
       if (flags.resume !== undefined) {
         if (flags.config || flags.preset) throw badInput('--resume continues a run with its own config; drop --config/--preset')
@@ -80,7 +89,7 @@ export function registerTrain(program: Command): void {
   )
 }
 
-function buildConfig(wb: Workbench, flags: TrainFlags): { raw: Record<string, unknown>; datasetId?: number } {
+function buildConfig(wb: Workbench, flags: TrainFlags, needsData = true): { raw: Record<string, unknown>; datasetId?: number } {
   if (!!flags.config === !!flags.preset) throw badInput('give exactly one of --config FILE and --preset NAME')
   let raw: Record<string, unknown>
   if (flags.config) {
@@ -106,7 +115,7 @@ function buildConfig(wb: Workbench, flags: TrainFlags): { raw: Record<string, un
     raw.data = { kind: 'dataset', dir: ds.dir, ...(vocab ? { vocab } : {}) }
   }
   const out = applyOverrides(raw, [...flags.set, ...engineSets(flags)])
-  if (out.data === undefined) throw badInput('no training data: give --text FILE or --dataset ID, or data in the config')
+  if (out.data === undefined && needsData) throw badInput('no training data: give --text FILE or --dataset ID, or data in the config')
   return { raw: out, datasetId }
 }
 

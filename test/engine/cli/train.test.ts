@@ -47,6 +47,28 @@ describe('mengzi train', () => {
     }
   })
 
+  it('--estimate starts nothing and prints what the run would cost here, with its time after a calibration step', () => {
+    const home = path.join(tmp, 'estimate-home')
+    const run = (args: string[]) => spawnSync(process.execPath, ['bin/mengzi.js', ...args], { cwd: root, encoding: 'utf8', env: { ...process.env, MENGZI_HOME: home } })
+    // no data needed: the estimate reads none
+    const r = run(['train', '--preset', 'tiny', '--set', 'totalSteps=50', '--set', 'batchSize=4', '--estimate', '--json'])
+    expect(r.status, r.stderr).toBe(0)
+    const e = JSON.parse(r.stdout.trim().split('\n').pop()!)
+    expect(e.parameters).toBeGreaterThan(1e6) // the bundled vocab's embeddings
+    expect(e.tokensPerStep).toBe(4 * 64)
+    expect(e.totalSeconds).toBeCloseTo(50 * e.secondsPerStep, 9)
+    expect(e.method.time).toMatch(/measured here \(median of 3 training steps of model A .* on wasm/)
+    const text = run(['train', '--preset', 'tiny', '--estimate'])
+    expect(text.stdout).toMatch(/^parameters [\d,]+ · memory [\d.]+ MiB · 1,024 tokens a step\ntime per step [\d.]+ s · whole run [\d.]+ (s|min|h)\n/)
+    const wb = new Workbench({ home })
+    try {
+      expect(wb.db.prepare('SELECT count(*) AS n FROM runs').get()).toEqual({ n: 0 })
+    } finally {
+      void wb.close()
+    }
+    expect(run(['train', '--resume', '1', '--estimate']).stderr).toMatch(/--estimate estimates a new run; drop --resume/)
+  }, 120_000)
+
   it('refuses ambiguous or unknown input with one line', () => {
     const neither = mengzi(['train'])
     expect(neither.status).toBe(2)
