@@ -374,16 +374,18 @@ const finetuneRequest = {
 const oneSource = (r: { modelId?: number; runId?: number; from?: string }) => [r.modelId, r.runId, r.from].filter((v) => v !== undefined).length === 1
 const sourceMessage = { message: 'give exactly one of modelId, runId, from' }
 export const finetuneStartInput = z.object(finetuneRequest).strict().refine(oneSource, sourceMessage)
+// a sweep's grid: values per config field (dotted keys reach into strategies)
+const sweepGrid = z.record(z.string(), z.array(z.unknown()).min(1).max(50))
 const finetuneCheckInput = z
   .object({
     ...finetuneRequest,
     calibrate: z.boolean().optional(), // measure this machine's speed on the backend if not yet done
-    grid: z.record(z.string(), z.array(z.unknown()).min(1).max(50)).optional(), // also estimate the sweep over this grid
+    grid: sweepGrid.optional(), // also estimate the sweep over this grid
   })
   .strict()
   .refine(oneSource, sourceMessage)
 export const sweepStartInput = z
-  .object({ ...finetuneRequest, grid: z.record(z.string(), z.array(z.unknown()).min(1).max(50)).optional() })
+  .object({ ...finetuneRequest, grid: sweepGrid.optional() })
   .strict()
   .refine(oneSource, sourceMessage)
 export const finetunePredictInput = z.object({ id, datasetId: id, split: z.enum(['train', 'dev', 'test']).default('test'), out: z.string().min(1).max(4096) }).strict()

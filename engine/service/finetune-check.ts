@@ -5,6 +5,7 @@
 // fp16 where auto lands off webgpu, tensors over the adapter's binding limit.
 import type { BackendProbe } from '../compute/backends'
 import { readBertConfig } from '../model/checkpoint'
+import type { BertConfig } from '../model/config'
 import { badInput } from '../errors'
 import type { FinetuneConfig } from '../train/finetune-config'
 import type { FinetuneCounts, CountsInput } from '../train/finetune-counts'
@@ -15,7 +16,7 @@ import type { FinetuneFormCheck } from './api'
 import { backendCheckLines } from './backend-lines'
 import type { Calibrations } from './calibrations'
 import { finetuneConfigFor, type FinetuneDeps, type FinetuneRequest } from './finetuning'
-import { expandGrid, MAX_SWEEP_RUNS, type Grid } from './sweeps'
+import { expandGrid, MAX_SWEEP_RUNS, sweepRunSets, type Grid } from './sweeps'
 
 export interface FinetuneCheckDeps extends Pick<FinetuneDeps, 'db' | 'layout'> {
   probeBackends(): Promise<BackendProbe[]>
@@ -43,10 +44,10 @@ export function createFinetuneCheck(deps: FinetuneCheckDeps): (req: FinetuneRequ
   }
 
   /** The estimate of one run's config, with its data counted (or found counted) and its speed if measured. */
-  async function estimateOf(config: FinetuneConfig, calibrate: boolean) {
+  async function estimateOf(config: FinetuneConfig, calibrate: boolean, readConfig: (dir: string) => Promise<BertConfig>) {
     const [bert, teacher, data] = await Promise.all([
-      readBertConfig(config.init),
-      config.strategies.distill ? readBertConfig(config.strategies.distill.teacher) : null,
+      readConfig(config.init),
+      config.strategies.distill ? readConfig(config.strategies.distill.teacher) : null,
       countsOf({
         dataDir: config.dataDir,
         task: config.task,
@@ -63,24 +64,29 @@ export function createFinetuneCheck(deps: FinetuneCheckDeps): (req: FinetuneRequ
   }
 
   return async ({ calibrate, grid, ...req }) => {
+    // each model's config.json read once per check, however many runs a sweep's grid makes
+    const configs = new Map<string, Promise<BertConfig>>()
+    const readConfig = (dir: string) => {
+      if (!configs.has(dir)) configs.set(dir, readBertConfig(dir))
+      return configs.get(dir)!
+    }
     const { config } = finetuneConfigFor(deps, req)
-    const { bert, data, estimate } = await estimateOf(config, calibrate ?? false)
+    const { bert, data, estimate } = await estimateOf(config, calibrate ?? false, readConfig)
     // cpu always starts and has no device limit; a probe that fails leaves the run's own errors and log
     const check =
       config.backend === 'cpu'
         ? { device: null, backendWarnings: [] }
         : backendCheckLines(startCheck(config, bert, finetuneMicroBatch(config, data.choices), await deps.probeBackends().catch(() => [])))
-    return { ...check, estimate, sweep: grid ? await sweepEstimate(req, grid, calibrate ?? false) : null }
+    return { ...check, estimate, sweep: grid ? await sweepEstimate(req, grid, calibrate ?? false, readConfig) : null }
   }
 
   /** A sweep's runs as sweeps.ts makes them (the grid's values as overrides of the form's config), estimated together. */
-  async function sweepEstimate(req: FinetuneRequest, grid: Grid, calibrate: boolean): Promise<FinetuneFormCheck['sweep']> {
+  async function sweepEstimate(req: FinetuneRequest, grid: Grid, calibrate: boolean, readConfig: (dir: string) => Promise<BertConfig>): Promise<FinetuneFormCheck['sweep']> {
     const combos = expandGrid(grid)
     if (combos.length > MAX_SWEEP_RUNS) throw badInput(`grid: ${combos.length} runs; at most ${MAX_SWEEP_RUNS} per sweep`)
     const sweep = { runs: combos.length, totalSteps: 0, totalSeconds: 0 as number | null, peakMemory: 0 }
     for (const params of combos) {
-      const set = [...(req.set ?? []), ...Object.entries(params).map(([k, v]) => `${k}=${JSON.stringify(v)}`)]
-      const { estimate } = await estimateOf(finetuneConfigFor(deps, { ...req, set }).config, calibrate)
+      const { estimate } = await estimateOf(finetuneConfigFor(deps, { ...req, set: sweepRunSets(req.set, params) }).config, calibrate, readConfig)
       sweep.totalSteps += estimate.totalSteps
       sweep.totalSeconds = sweep.totalSeconds === null || estimate.totalSeconds === null ? null : sweep.totalSeconds + estimate.totalSeconds
       sweep.peakMemory = Math.max(sweep.peakMemory, estimate.memory.total)

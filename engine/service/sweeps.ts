@@ -44,6 +44,9 @@ export function expandGrid(grid: Grid): Record<string, unknown>[] {
   return out
 }
 
+/** A sweep run's overrides: the request's, then its grid values (dotted keys reach into strategies: "strategies.smart.weight"). */
+export const sweepRunSets = (set: string[] | undefined, params: Record<string, unknown>): string[] => [...(set ?? []), ...Object.entries(params).map(([k, v]) => `${k}=${JSON.stringify(v)}`)]
+
 const sweepTitle = (id: number) => `Sweep ${id}`
 
 /** Inserts the sweep and all its runs (each validated), then starts it. */
@@ -56,9 +59,7 @@ export function startSweep(deps: FinetuneDeps, req: SweepRequest): { sweepId: nu
   const sweepId = deps.db.transaction(() => {
     const id = insertSweep(deps.db, req.name ?? 'sweep', { request: base, grid })
     combos.forEach((params, i) => {
-      // grid values go last, as --set overrides (dotted keys reach into strategies: "strategies.smart.weight")
-      const set = [...(req.set ?? []), ...Object.entries(params).map(([k, v]) => `${k}=${JSON.stringify(v)}`)]
-      prepareFinetuneRun(deps, { ...base, set, name: `${req.name ?? 'sweep'} ${id}.${i + 1}`, sweepId: id })
+      prepareFinetuneRun(deps, { ...base, set: sweepRunSets(req.set, params), name: `${req.name ?? 'sweep'} ${id}.${i + 1}`, sweepId: id })
     })
     return id
   })()
