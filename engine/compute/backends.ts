@@ -13,7 +13,7 @@ import { loadNative, setNativeKernels } from './native'
 import { startThreadedWasm } from './wasm-threads'
 import { describeAdapter, reportAdapter, type AdapterReport } from './webgpu/device'
 import { installDawnTicks } from './webgpu/event-ticks'
-import { matmulTuningApplies, matmulTuningCacheFile, setMatmulTuningCache, tuningCacheFromEnv } from './webgpu/flags'
+import { matmulTuningApplies, matmulTuningCacheFile, matrixAtStart, setMatmulTuningCache, tuningCacheFromEnv } from './webgpu/flags'
 import { adapterKey, forgetTunedKernels, readTuningCache } from './webgpu/matmul-tune-cache'
 import type { Gpu } from './webgpu/gpu'
 import { startWebgpu } from './webgpu/start'
@@ -203,7 +203,9 @@ async function loadDawn(): Promise<{ gpu: Gpu; globals: object } | { reason: str
     const { create, globals } = (await import('webgpu')) as unknown as { create(flags: string[]): Gpu; globals: object }
     // Dawn rounds timestamps to 65.5 µs by default (a browser's guard against timing attacks, which a
     // local training process does not need); kernel-timer.ts needs them whole.
-    dawn = { gpu: create(['disable-dawn-features=timestamp_quantization']), globals }
+    // The matrix units' feature is experimental in Dawn: offered only with its unsafe APIs allowed, which
+    // the process asks for only with MENGZI_WEBGPU_MATRIX=1 (flags.ts).
+    dawn = { gpu: create(['disable-dawn-features=timestamp_quantization', ...(matrixAtStart ? ['enable-dawn-features=allow_unsafe_apis'] : [])]), globals }
     installDawnTicks() // Dawn's waits tick once per millisecond instead of spinning a core (event-ticks.ts)
   }
   return dawn

@@ -1,6 +1,6 @@
 // The webgpu matrix product kernels on the adapter Dawn finds here, timed at given sizes:
 //   npx tsx test/bench/webgpu-matmul.ts [--sizes 4096x3072x768:tB,4096x768x3072,3072x768x4096:tA]
-//       [--reps 2] [--rounds 3] [--baseline-rev 431d90a] [--shares auto] [--json]
+//       [--reps 2] [--rounds 3] [--baseline-rev 431d90a] [--shares auto] [--matrix auto|emulate|off] [--json]
 // A size is M x N x K of C = op(A)·op(B), with :tA / :tB for a transposed operand; the defaults are
 // BERT-BASE's dense products at batch 32 × 128 tokens (FFN forward x·Wᵀ, its dX = dy·W, its dW = dyᵀ·x).
 // Variants, all on the same device in one process:
@@ -12,6 +12,11 @@
 //   unsplit    vec4 with split-K off (MENGZI_WEBGPU_MATMUL_SPLITK=0): what splitting k gains or costs
 //              (the same as vec4 where a product does not split: few tiles and a k of 1,024 or more)
 //   wide       the 128×128-tile kernel (matmul-wide.ts: four 4×4 blocks per invocation)
+//   f16 vec4   the tiled kernel with fp16's inputs (each operand rounded to f16 as it loads, f32 sums)
+//   f16 matrix m×n×k  the matrix units' kernel (matmul-matrix.ts: tensor cores) at each f16 × f16 → f32
+//              shape the device offers (needs MENGZI_WEBGPU_MATRIX=1 when the process starts, which has
+//              Dawn offer them); --matrix emulate runs the emulated kernel at 16×16×16 instead (any
+//              adapter with subgroups; to check the bench, not to time tensor cores), off leaves them out
 //   sg G=n     the subgroup kernel (matmul-subgroups.ts, vec4 loads on), n lanes sharing each A block:
 //              one row per entry of --shares (comma-separated 4, 8, 16 or auto = the engine's choice
 //              for this adapter); only where the adapter has 'subgroups'. A G above the subgroup size
@@ -29,8 +34,10 @@ import * as tf from '@tensorflow/tfjs'
 import type { TensorInfo } from '@tensorflow/tfjs'
 import { selectBackend } from '../../engine/compute/backends'
 import { describeAdapter } from '../../engine/compute/webgpu/device'
-import { setMatmulSplitK, setMatmulSubgroups, setMatmulTile, setMatmulVec4, type MatmulSubgroups } from '../../engine/compute/webgpu/flags'
+import { matrixAtStart, setMatmulInputs, setMatmulMatrix, setMatmulSplitK, setMatmulSubgroups, setMatmulTile, setMatmulVec4, type MatmulSubgroups } from '../../engine/compute/webgpu/flags'
 import { matmul, type MatmulArgs } from '../../engine/compute/webgpu/matmul'
+import { forceKernel, matrixPlans } from '../../engine/compute/webgpu/matmul-choice'
+import { matrixName } from '../../engine/compute/webgpu/matmul-matrix'
 import { subgroupShare } from '../../engine/compute/webgpu/matmul-subgroups'
 import { webgpuInternals, type WebgpuBackendInternals } from '../../engine/compute/webgpu/runner'
 import { median, timeCalls } from './webgpu-timing'
@@ -42,6 +49,7 @@ const { values: args } = parseArgs({
     rounds: { type: 'string', default: '3' },
     'baseline-rev': { type: 'string', default: '431d90a' },
     shares: { type: 'string', default: 'auto' },
+    matrix: { type: 'string', default: 'auto' },
     json: { type: 'boolean', default: false },
   },
 })
@@ -102,6 +110,10 @@ const shareOf = (on: MatmulSubgroups) => {
   return g
 }
 const subgroupVariants = new Map(shares.filter((on) => shareOf(on) > 0).map((on) => [`sg G=${shareOf(on)}`, on]))
+if (!['auto', 'emulate', 'off'].includes(args.matrix!)) throw new Error(`--matrix: "${args.matrix}" is not auto, emulate or off`)
+if (args.matrix === 'emulate') setMatmulMatrix({ emulate: [{ M: 16, N: 16, K: 16 }] })
+if (args.matrix === 'off') setMatmulMatrix(false)
+const matrixVariants = new Map(matrixPlans(backend.device).map((plan) => [`f16 ${matrixName(plan)}`, plan]))
 
 const rows: { size: string; variant: string; ms: number; gflops: number; vsBaseline: number | null; rounds: number[] }[] = []
 for (const s of sizes) {
@@ -119,6 +131,8 @@ for (const s of sizes) {
   if (typeof baseline === 'function') variants.push(['baseline', ours(baseline)])
   variants.push(['scalar', ours(matmul)], ['vec4', ours(matmul)], ['unsplit', ours(matmul)], ['wide', ours(matmul)])
   for (const name of subgroupVariants.keys()) variants.push([name, ours(matmul)])
+  variants.push(['f16 vec4', ours(matmul)])
+  for (const name of matrixVariants.keys()) variants.push([name, ours(matmul)])
   // Rounds interleave the variants, so a change in the machine's load falls on all of them; the median
   // round is reported.
   const samples = new Map<string, number[]>(variants.map(([v]) => [v, []]))
@@ -128,6 +142,9 @@ for (const s of sizes) {
       setMatmulTile(variant === 'wide' ? 128 : 64)
       setMatmulSubgroups(subgroupVariants.get(variant) ?? false)
       setMatmulSplitK(variant === 'unsplit' ? false : 'auto')
+      setMatmulInputs(variant.startsWith('f16') ? 'f16' : 'f32')
+      const plan = matrixVariants.get(variant)
+      forceKernel(plan ? { share: 0, tileM: 64, tileN: 64, matrix: plan } : null)
       const ms = await timeCalls(backend, reps, run, round === 0)
       samples.get(variant)!.push(ms)
       if (!args.json) process.stderr.write(`${s.label} ${variant} round ${round + 1}: ${ms.toFixed(1)} ms\n`)
@@ -142,6 +159,8 @@ for (const s of sizes) {
   setMatmulTile(64)
   setMatmulSubgroups(false)
   setMatmulSplitK('auto')
+  setMatmulInputs('f32')
+  forceKernel(null)
   tf.dispose([a, b])
 }
 
@@ -157,12 +176,15 @@ const machine = {
   baselineRev: typeof baseline === 'function' ? args['baseline-rev'] : `none (${baseline})`,
   subgroupSizes: { min: backend.device.adapterInfo?.subgroupMinSize ?? null, max: backend.device.adapterInfo?.subgroupMaxSize ?? null },
   subgroupVariants: subgroupVariants.size ? [...subgroupVariants.keys()] : `none (${adapter.subgroups ? '--shares empty' : 'no subgroups on this adapter'})`,
+  matrixVariants: matrixVariants.size
+    ? [...matrixVariants.keys()]
+    : `none (${args.matrix === 'off' ? '--matrix off' : !matrixAtStart ? 'MENGZI_WEBGPU_MATRIX=1 was not set' : `the adapter offers no f16×f16→f32 subgroup matrices that tile: ${adapter.subgroupMatrices?.join(', ') || 'none'}`})`,
   note: adapter.software ? 'software adapter: CPU emulation, only indicative of how the kernels compare, not of GPU speed' : 'hardware adapter',
 }
 if (args.json) {
   console.log(JSON.stringify({ machine, rows }))
 } else {
-  console.log(`${machine.adapter}; subgroup sizes ${machine.subgroupSizes.min}..${machine.subgroupSizes.max}; subgroup variants: ${machine.subgroupVariants}\nload average ${machine.loadavg.join(' ')} on ${machine.cpus} CPUs; median of ${rounds} interleaved rounds of ${reps} products after a warm-up; baseline = ${machine.baselineRev}`)
+  console.log(`${machine.adapter}; subgroup sizes ${machine.subgroupSizes.min}..${machine.subgroupSizes.max}; subgroup variants: ${machine.subgroupVariants}; matrix variants: ${machine.matrixVariants}\nload average ${machine.loadavg.join(' ')} on ${machine.cpus} CPUs; median of ${rounds} interleaved rounds of ${reps} products after a warm-up; baseline = ${machine.baselineRev}`)
   if (adapter.software) console.log('NOTE: a software adapter (lavapipe): the numbers are only indicative, not GPU timings.')
   console.log('| size (MxNxK) | variant | ms | GFLOP/s | × baseline |\n|---|---|---|---|---|')
   for (const r of rows) console.log(`| ${r.size} | ${r.variant} | ${r.ms.toFixed(1)} | ${r.gflops.toFixed(1)} | ${r.vsBaseline == null ? '' : r.vsBaseline.toFixed(2)} |`)

@@ -5,7 +5,7 @@
 // device loss, is recorded here, and `guardDevice` races each read against it.
 import { WorkbenchError } from '../../errors'
 import { dawnWaitSetting } from './event-ticks'
-import { matmulSubgroupsSetting, matmulTileSetting, matmulTuningApplies } from './flags'
+import { matmulMatrixSetting, matmulSubgroupsSetting, matmulTileSetting, matmulTuningApplies } from './flags'
 import type { Gpu, GpuAdapter, GpuAdapterInfo, GpuDevice } from './gpu'
 import { SUBGROUP_PROBE_WGSL, refuseSubgroups } from './wgsl'
 
@@ -29,7 +29,8 @@ export interface AdapterReport {
   /**
    * The subgroup matrix products the adapter offers (Dawn's chromium-experimental-subgroup-matrix: tensor
    * cores through Vulkan's cooperative matrices), as "f16×f16→f32 16×16×16" (inputs, result, M×N×K);
-   * none of our kernels uses them yet. Absent or empty: none.
+   * fp16 products run on them where MENGZI_WEBGPU_MATRIX=1 and tuning picks them (matmul-matrix.ts).
+   * Absent or empty: none (Dawn offers them only with MENGZI_WEBGPU_MATRIX=1).
    */
   subgroupMatrices?: string[]
   limits: {
@@ -92,7 +93,8 @@ export function describeAdapter(r: AdapterReport): string {
   const limits = `${r.limits.maxStorageBuffersPerShaderStage} storage buffers/stage, ${Math.round(r.limits.maxComputeWorkgroupStorageSize / 1024)} KiB workgroup memory, max buffer ${Math.round(r.limits.maxBufferSize / 2 ** 20)} MiB`
   // where tuning applies (flags.ts setMatmulTuning), which kernel runs each product is measured here
   const tuned = matmulTuningApplies(r.software) ? '; product kernels tuned on the device' : ''
-  const matrices = r.subgroupMatrices?.length ? `; subgroup matrices ${r.subgroupMatrices.join(', ')} (not used yet)` : ''
+  // Dawn lists them only with its unsafe APIs allowed, which MENGZI_WEBGPU_MATRIX=1 asks for (backends.ts)
+  const matrices = r.subgroupMatrices?.length ? `; subgroup matrices ${r.subgroupMatrices.join(', ')} (${matmulMatrixSetting() === true ? 'for fp16 products where tuning picks them' : 'not used'})` : ''
   // event-ticks.ts; said where set for the process, as it changes times (never values)
   const wait = dawnWaitSetting()
   const waits = wait === 'spin' ? "; waits spin (Dawn's loop)" : wait === 'yield' ? '; waits yield (a tick per millisecond)' : ''
@@ -118,7 +120,9 @@ export async function openDevice(gpu: Gpu, allowSoftware: boolean): Promise<Open
   if (report.software && !allowSoftware) {
     return { reason: `only a software adapter (${report.description || report.device}: ${report.software}), slower than wasm; used only when backend webgpu is asked for by name` }
   }
-  const wanted = ['shader-f16', 'subgroups', 'timestamp-query'].filter((f) => adapter.features.has(f))
+  // the matrix units' feature only where their kernel is on (flags.ts setMatmulMatrix; Dawn offers it only with its unsafe APIs allowed)
+  const matrix = matmulMatrixSetting() === true ? ['chromium-experimental-subgroup-matrix'] : []
+  const wanted = ['shader-f16', 'subgroups', 'timestamp-query', ...matrix].filter((f) => adapter.features.has(f))
   const keys = [
     'maxStorageBuffersPerShaderStage',
     'maxComputeWorkgroupStorageSize',

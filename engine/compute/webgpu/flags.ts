@@ -108,6 +108,33 @@ export function matmulSubgroupsSetting(): MatmulSubgroups {
 }
 
 /**
+ * The product on the GPU's matrix units (matmul-matrix.ts: tensor cores through Vulkan's cooperative
+ * matrices, Dawn's chromium-experimental-subgroup-matrix), for fp16 products only, off by default until
+ * a GPU has run it. true: where the adapter offers f16 × f16 → f32 subgroup matrices, each shape is a
+ * candidate when products are tuned on the device (the tuner checks its values against the 64×64
+ * kernel's within MATRIX_TOLERANCE, then times it). MENGZI_WEBGPU_MATRIX=1 turns it on for a process,
+ * and only then is Dawn opened with allow_unsafe_apis, which its experimental features need. `emulate`:
+ * the same kernel with plain WGSL for the matrix built-ins at the shapes given, on any adapter with
+ * subgroups and shader-f16 (tests).
+ */
+export type MatmulMatrix = boolean | { emulate: readonly { M: number; N: number; K: number }[] }
+
+/** Whether MENGZI_WEBGPU_MATRIX=1 was set when the process started (Dawn's instance is made once, with or without the unsafe APIs). */
+export const matrixAtStart = process.env.MENGZI_WEBGPU_MATRIX === '1'
+let matmulMatrix: MatmulMatrix = matrixAtStart
+
+/** Sets the matrix-unit kernel's setting; returns the previous one. */
+export function setMatmulMatrix(setting: MatmulMatrix): MatmulMatrix {
+  const previous = matmulMatrix
+  matmulMatrix = setting
+  return previous
+}
+
+export function matmulMatrixSetting(): MatmulMatrix {
+  return matmulMatrix
+}
+
+/**
  * The tiled product's tile side (the subgroup kernel, where on, keeps 64): 64, or 128 for the wide
  * kernel (matmul-wide.ts: four 4×4 blocks per invocation, half the workgroup-memory reads per FMA),
  * or 'auto': 128 for products with enough workgroups at that side (matmul.ts WIDE_AUTO_WORKGROUPS), 64

@@ -69,7 +69,7 @@ export interface GpuError {
 export interface GpuDevice {
   readonly features: ReadonlySet<string>
   /** Dawn's report of the adapter, subgroup sizes included (matmul-subgroups.ts). */
-  readonly adapterInfo?: { readonly subgroupMinSize?: number; readonly subgroupMaxSize?: number }
+  readonly adapterInfo?: { readonly subgroupMinSize?: number; readonly subgroupMaxSize?: number; readonly subgroupMatrixConfigs?: readonly SubgroupMatrixConfig[] }
   readonly limits: GpuLimits
   readonly lost: Promise<{ reason: string; message: string }>
   createShaderModule(descriptor: { code: string; label?: string }): unknown

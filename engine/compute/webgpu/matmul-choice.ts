@@ -8,9 +8,10 @@
 // choices measured (or kept from an earlier process: matmul-tune-cache.ts), the classes seen and not
 // yet measured, and the kernel a tuning replay forces.
 import { currentDevice } from './device'
-import { matmulInputsPrecision, matmulSplitKSetting, matmulTuningApplies, matmulTuningCacheFile, matmulVec4On, type MatmulInputs, type MatmulSplitK } from './flags'
-import type { GpuDevice } from './gpu'
+import { matmulInputsPrecision, matmulMatrixSetting, matmulSplitKSetting, matmulTuningApplies, matmulTuningCacheFile, matmulVec4On, type MatmulInputs, type MatmulSplitK } from './flags'
 import { adapterKey, cachedKernel, resetTuningCacheMemo, sourceHash, takeCacheNotice } from './matmul-tune-cache'
+import type { SubgroupDevice } from './matmul-subgroups'
+import { EMULATED_EXTRA_BYTES, MATRIX_WORKGROUP_BYTES, matrixLayout, matrixName, type MatrixPlan } from './matmul-matrix'
 import { reductionsUseSubgroups } from './wgsl'
 
 export interface MatmulKernel {
@@ -19,21 +20,55 @@ export interface MatmulKernel {
   /** C's tile (share 0): 64 or 128 rows by 64 or 128 columns. */
   tileM: number
   tileN: number
+  /** The matrix units' kernel for this subgroup matrix shape (matmul-matrix.ts; fp16 products, 64×64 tiles). */
+  matrix?: MatrixPlan
 }
 
 export const TILED: MatmulKernel = { share: 0, tileM: 64, tileN: 64 }
 
-/** The kernels that may run a product on `device`: 64 or 128 rows by 64 or 128 columns of tile, and the subgroup kernel at each G its smallest subgroup holds. */
-export function candidateKernels(device: Pick<GpuDevice, 'features' | 'adapterInfo'>): MatmulKernel[] {
+/**
+ * The kernels that may run a product on `device`: 64 or 128 rows by 64 or 128 columns of tile, the
+ * subgroup kernel at each G its smallest subgroup holds, and for products with f16 inputs (`f16`) the
+ * matrix units' kernel at each shape the device offers (matrixPlans).
+ */
+export function candidateKernels(device: SubgroupDevice, f16 = false): MatmulKernel[] {
   const list: MatmulKernel[] = [TILED, { share: 0, tileM: 128, tileN: 128 }, { share: 0, tileM: 128, tileN: 64 }, { share: 0, tileM: 64, tileN: 128 }]
   if (reductionsUseSubgroups(device)) {
     const min = device.adapterInfo?.subgroupMinSize ?? 4
     for (const g of [4, 8, 16]) if (g <= min) list.push({ share: g, tileM: 64, tileN: 64 })
   }
+  if (f16) for (const matrix of matrixPlans(device)) list.push({ share: 0, tileM: 64, tileN: 64, matrix })
   return list
 }
 
+/**
+ * The matrix units' kernels `device` can run (flags.ts setMatmulMatrix): one per f16 × f16 → f32 shape
+ * it offers whose m and n divide 64 and k 16, written for 256 / its largest subgroup subgroups a
+ * workgroup, where its workgroup memory holds the kernel's tiles; with `emulate`, the shapes given, in
+ * plain WGSL, on any device with subgroups and shader-f16.
+ */
+export function matrixPlans(device: SubgroupDevice): MatrixPlan[] {
+  const setting = matmulMatrixSetting()
+  if (setting === false || !reductionsUseSubgroups(device) || !device.features.has('shader-f16')) return []
+  const bytes = MATRIX_WORKGROUP_BYTES + (setting === true ? 0 : EMULATED_EXTRA_BYTES)
+  if ((device.limits?.maxComputeWorkgroupStorageSize ?? 0) < bytes) return []
+  const subgroups = 256 / (device.adapterInfo?.subgroupMaxSize ?? 32)
+  const shapes =
+    setting === true
+      ? device.features.has('chromium-experimental-subgroup-matrix')
+        ? (device.adapterInfo?.subgroupMatrixConfigs ?? []).filter((c) => c.componentType === 'f16' && c.resultComponentType === 'f32')
+        : []
+      : setting.emulate
+  const plans: MatrixPlan[] = []
+  for (const c of shapes) {
+    const plan = { m: c.M, n: c.N, k: c.K, subgroups, emulate: setting !== true }
+    if (matrixLayout(plan) && !plans.some((p) => p.m === plan.m && p.n === plan.n && p.k === plan.k)) plans.push(plan)
+  }
+  return plans
+}
+
 export function kernelName(k: MatmulKernel): string {
+  if (k.matrix) return matrixName(k.matrix)
   if (k.share) return `subgroups G=${k.share}`
   if (k.tileM === k.tileN) return k.tileM === 64 ? 'tiled 64' : `wide ${k.tileM}`
   return `tiles ${k.tileM}×${k.tileN}`

@@ -4,6 +4,7 @@
 // (at a given tile side), the 4×4 register block's FMAs and the epilogue (bias, GELU, packed Z). Every
 // kernel computes each 4×4 block of C with the same FMAs in the same k order, so they give the same sums.
 import { HALF_BITS_WGSL } from './half'
+import type { MatrixPlan } from './matmul-matrix'
 import { bindings, type WgslElement } from './runner'
 import { ERF_WGSL } from './wgsl'
 
@@ -51,6 +52,8 @@ export interface Variant {
    * multiple of TK, and writes its partial C (and row sums) where a batch would; one batch, no epilogue.
    */
   splitK: boolean
+  /** The matrix units' kernel (matmul-matrix.ts; 64×64 tiles, f16 inputs), for this subgroup matrix shape. */
+  matrix?: MatrixPlan
 }
 
 /**

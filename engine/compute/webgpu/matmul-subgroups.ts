@@ -15,12 +15,17 @@
 // invocation's A vec4s straight from global memory instead, no shuffles: slower, the same values.
 import { matmulSubgroupsSetting } from './flags'
 import { epilogue, fmas, loadGroup, prelude, readB, rowSumAdd, rowSumInit, rowSumStore, sharedBType, stageB, tileOrigin, TK, type Variant } from './matmul-parts'
+import type { SubgroupMatrixConfig } from './gpu'
 import { reductionsUseSubgroups } from './wgsl'
 
-/** What the choice of G reads from the device: its features and, where Dawn reports it, its smallest subgroup. */
+/**
+ * What the choice of a product's kernel reads from the device: its features and, where Dawn reports
+ * them, its subgroup sizes and subgroup matrix shapes (matmul-matrix.ts), and its limits.
+ */
 export interface SubgroupDevice {
   readonly features: ReadonlySet<string>
-  readonly adapterInfo?: { readonly subgroupMinSize?: number }
+  readonly adapterInfo?: { readonly subgroupMinSize?: number; readonly subgroupMaxSize?: number; readonly subgroupMatrixConfigs?: readonly SubgroupMatrixConfig[] }
+  readonly limits?: Readonly<Record<string, number>>
 }
 
 /**

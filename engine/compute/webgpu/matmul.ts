@@ -41,6 +41,7 @@ import { matmulInputsPrecision, matmulSplitKSetting, matmulTileSetting, matmulVe
 import { halfWords, type HalfOperand } from './half'
 import { candidateKernels, currentSettings, kernelChoiceApplies, productClass, tunedKernel, type ProductShape } from './matmul-choice'
 import { epilogue, fmas, prelude, readB, rowSumAdd, rowSumInit, rowSumStore, sharedAType, sharedBType, stageA, stageB, tileOrigin, TILE, TK, type Variant } from './matmul-parts'
+import { matrixKey, matrixMatmulCode } from './matmul-matrix'
 import { subgroupMatmulCode, subgroupShare, type SubgroupDevice } from './matmul-subgroups'
 import { WIDE_TILE, wideMatmulCode } from './matmul-wide'
 import { bindings, dispatch, grid, output, u32, type WebgpuBackendInternals } from './runner'
@@ -153,20 +154,21 @@ export function matmulVariant(args: MatmulArgs, device?: SubgroupDevice): Varian
   const key = productClass(base, { M: m, N: n, K: k, batch }, splits)
   const label = `${base} ${m}×${n}×${k}${batch > 1 ? ` ×${batch}` : ''}${splits > 1 ? ` k÷${splits}` : ''}`
   // what a kept choice was measured with (matmul-tune-cache.ts): the WGSL of every candidate for this class
-  const sources = () => candidateKernels(device).map((c) => kernelCode({ ...v, ...c, splitK: splits > 1 })).join('\n')
+  const sources = () => candidateKernels(device, v.f16).map((c) => kernelCode({ ...v, ...c, splitK: splits > 1 })).join('\n')
   const tuned = tunedKernel(key, () => shapeOf(args), label, sources)
   return tuned ? { ...v, ...tuned } : v
 }
 
 /** The WGSL of a variant: the 64×64 kernel, larger tiles, or the subgroup kernel. */
 function kernelCode(v: Variant): string {
+  if (v.matrix) return matrixMatmulCode(v)
   return v.share ? subgroupMatmulCode(v) : v.tileM === TILE && v.tileN === TILE ? matmulCode(v) : wideMatmulCode(v)
 }
 
 /** The pipeline cache key of a variant: the kernel's name and everything its source depends on. */
 export function variantKey(v: Variant): string {
   const flag = (on: boolean, name: string) => (on ? name : '-')
-  return `matmul-${flag(v.transA, 'tA')}${flag(v.transB, 'tB')}${flag(v.bias, 'bias')}${v.f16 ? 'f16' : 'f32'}${flag(v.halfA, 'hA')}${flag(v.halfB, 'hB')}${flag(v.gelu, 'gelu')}${flag(v.halfZ, 'hZ')}${flag(v.vecA, 'vA')}${flag(v.vecB, 'vB')}${flag(v.vecC, 'vC')}${v.share ? `-sg${v.share}` : ''}${tilePart(v)}${v.rowSums ? '-rs' : ''}${v.splitK ? '-sk' : ''}`
+  return `matmul-${flag(v.transA, 'tA')}${flag(v.transB, 'tB')}${flag(v.bias, 'bias')}${v.f16 ? 'f16' : 'f32'}${flag(v.halfA, 'hA')}${flag(v.halfB, 'hB')}${flag(v.gelu, 'gelu')}${flag(v.halfZ, 'hZ')}${flag(v.vecA, 'vA')}${flag(v.vecB, 'vB')}${flag(v.vecC, 'vC')}${v.share ? `-sg${v.share}` : ''}${tilePart(v)}${v.rowSums ? '-rs' : ''}${v.splitK ? '-sk' : ''}${v.matrix ? matrixKey(v.matrix) : ''}`
 }
 
 // (128×128 keeps the name it had before the rectangular tiles: "-w128")

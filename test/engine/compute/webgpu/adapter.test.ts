@@ -5,7 +5,7 @@ import { describe, expect, it } from 'vitest'
 import { describeSelection, selectBackend } from '../../../../engine/compute/backends'
 import { describeAdapter, reportAdapter, softwareAdapterReason, type AdapterReport } from '../../../../engine/compute/webgpu/device'
 import { setDawnWait } from '../../../../engine/compute/webgpu/event-ticks'
-import { setMatmulSubgroups, setMatmulTile, setMatmulTuning } from '../../../../engine/compute/webgpu/flags'
+import { setMatmulMatrix, setMatmulSubgroups, setMatmulTile, setMatmulTuning } from '../../../../engine/compute/webgpu/flags'
 import { adapter, describeOnWebgpu } from './on-webgpu'
 
 const info = (vendor: string, architecture: string, device: string, description: string) => ({ vendor, architecture, device, description })
@@ -93,7 +93,10 @@ describe('subgroup matrices', () => {
     }
     const report = reportAdapter(fake)
     expect(report.subgroupMatrices).toEqual(['f16×f16→f32 16×16×16', 'f16×f16→f16 16×16×16'])
-    expect(describeAdapter(report)).toContain('; subgroup matrices f16×f16→f32 16×16×16, f16×f16→f16 16×16×16 (not used yet); 8 storage buffers/stage')
+    expect(describeAdapter(report)).toContain('; subgroup matrices f16×f16→f32 16×16×16, f16×f16→f16 16×16×16 (not used); 8 storage buffers/stage')
+    const previous = setMatmulMatrix(true) // MENGZI_WEBGPU_MATRIX=1 (matmul-matrix.ts)
+    expect(describeAdapter(report)).toContain('; subgroup matrices f16×f16→f32 16×16×16, f16×f16→f16 16×16×16 (for fp16 products where tuning picks them); 8 storage')
+    setMatmulMatrix(previous)
     expect(reportAdapter({ ...fake, info: info('nvidia', 'hopper', 'x', '') }).subgroupMatrices).toEqual([])
     if (adapter) expect(adapter.subgroupMatrices).toEqual([]) // lavapipe has no cooperative matrices
     if (adapter) expect(describeAdapter(adapter)).not.toContain('subgroup matrices')

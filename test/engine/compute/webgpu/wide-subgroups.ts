@@ -6,18 +6,21 @@
 //   - the workgroup reductions (on by default where the device has subgroups): against tfjs cpu and
 //     the barrier tree;
 //   - the subgroup product at G 4 and 16 (both below the subgroup size): bit for bit the tiled kernel;
-//   - the attention with 4 threads per row: against tfjs cpu, and through workgroup memory bit for bit.
+//   - the attention with 4 threads per row: against tfjs cpu, and through workgroup memory bit for bit;
+//   - the matrix units' kernel, emulated (matmul-matrix.ts), with the subgroup layout this size gives it.
 // Small shapes only: lavapipe this wide takes seconds to compile each pipeline.
 import * as tf from '@tensorflow/tfjs'
 import { afterEach, expect, it } from 'vitest'
 import { setLaneSumsInMemory } from '../../../../engine/compute/webgpu/attention-lanes'
-import { setAttentionLanes, setMatmulSubgroups, setWebgpuSubgroups } from '../../../../engine/compute/webgpu/flags'
+import { setAttentionLanes, setMatmulMatrix, setMatmulSubgroups, setWebgpuSubgroups } from '../../../../engine/compute/webgpu/flags'
+import { matrixPlans } from '../../../../engine/compute/webgpu/matmul-choice'
 import { webgpuInternals } from '../../../../engine/compute/webgpu/runner'
 import { reductionsUseSubgroups } from '../../../../engine/compute/webgpu/wgsl'
 import { attentionCore } from '../../../../engine/model/ops/attention'
 import { expectClose } from '../../model/ops/compare'
 import { flashInputs, plainAttention } from './flash-reference'
 import { checkCases, SUBGROUP_CASES, subgroupSize } from './matmul-subgroup-cases'
+import { checkMatrixCases, MATRIX_CASES } from './matrix-cases'
 import { adapter, describeOnWebgpu } from './on-webgpu'
 import { reductionsThreeWays } from './reductions'
 import { valueAndGrads } from './value-and-grads'
@@ -33,6 +36,7 @@ export function wideSubgroupSuite(size: 32 | 64): void {
       setMatmulSubgroups(false)
       setAttentionLanes(false)
       setLaneSumsInMemory(false)
+      setMatmulMatrix(false)
     })
 
     it(`the kernels run with subgroups of ${size}`, async () => {
@@ -67,6 +71,15 @@ export function wideSubgroupSuite(size: 32 | 64): void {
       await tf.setBackend('webgpu')
       expectClose(lanes, cpu, 2e-5)
       lanes.forEach((x, o) => expect(Buffer.from(x.buffer).equals(Buffer.from(inMemory[o].buffer)), `output ${o} bit for bit`).toBe(true))
+    }, 900_000)
+
+    it(`the matrix units' kernel (emulated) written for ${256 / size} subgroups, as the adapter's size makes it: the 64×64 kernel's values`, async () => {
+      // NVIDIA's layout at 32 (8 subgroups, two 16×16 results each), AMD's at 64 (4, a row of four each)
+      setMatmulMatrix({ emulate: [{ M: 16, N: 16, K: 16 }, { M: 16, N: 8, K: 16 }] })
+      const plans = matrixPlans(webgpuInternals(tf.backend()).device)
+      expect(plans.map((p) => p.subgroups)).toEqual([256 / size, 256 / size])
+      await checkMatrixCases(plans[0], [0, 2, 6, 8].map((i) => MATRIX_CASES[i])) // ragged; A·Bᵀ; packed dW and db; split-K
+      await checkMatrixCases(plans[1], [6].map((i) => MATRIX_CASES[i]))
     }, 900_000)
   })
 }
