@@ -4,7 +4,8 @@
 // `matmulSubgroups`: the lanes sharing each A block in the subgroup product
 // (MENGZI_WEBGPU_MATMUL_SUBGROUPS=1 turns it on), 0 when the tiled product ran; `attentionLanes`: whether
 // the attention ran with 4 threads per row (MENGZI_WEBGPU_ATTENTION_LANES=1 and subgroups); `splitK`:
-// the product's split-K setting (MENGZI_WEBGPU_MATMUL_SPLITK).
+// the product's split-K setting (MENGZI_WEBGPU_MATMUL_SPLITK); `matrixShapes`: the matrix units' shapes
+// fp16 products could run on (matmul-matrix.ts; MENGZI_WEBGPU_MATRIX=1 at the start has Dawn offer them).
 //
 // `--variants fused,fp16,unsplit,…` instead runs several variants of the step one after the other in
 // this one process (one device, one pipeline cache: each process start and pipeline compile is paid
@@ -18,7 +19,9 @@ import type { Precision } from '../../engine/compute/precision'
 import { setBindGroupReuse } from '../../engine/compute/webgpu/bind-groups'
 import { currentDevice } from '../../engine/compute/webgpu/device'
 import { setDawnWait } from '../../engine/compute/webgpu/event-ticks'
-import { attentionLanesWanted, matmulSplitKSetting, setAttentionLanes, setMatmulSplitK, setMatmulSubgroups, setMatmulTile, setMatmulTuning, setQkvFusion, setWebgpuFusedKernels } from '../../engine/compute/webgpu/flags'
+import { attentionLanesWanted, matmulSplitKSetting, setAttentionLanes, setMatmulMatrix, setMatmulSplitK, setMatmulSubgroups, setMatmulTile, setMatmulTuning, setQkvFusion, setWebgpuFusedKernels } from '../../engine/compute/webgpu/flags'
+import { matrixPlans } from '../../engine/compute/webgpu/matmul-choice'
+import { matrixName } from '../../engine/compute/webgpu/matmul-matrix'
 import { subgroupShare } from '../../engine/compute/webgpu/matmul-subgroups'
 import { reductionsUseSubgroups } from '../../engine/compute/webgpu/wgsl'
 
@@ -33,7 +36,9 @@ const set = <T,>(setter: (v: T) => T, value: T) => () => {
 }
 const VARIANTS: Record<string, Variant> = {
   fused: {},
-  fp16: { options: { precision: 'fp16' } },
+  // (MENGZI_WEBGPU_MATRIX=1 when the process starts makes Dawn offer the matrix units; only fp16-matrix uses them)
+  fp16: { options: { precision: 'fp16' }, settings: [set(setMatmulMatrix, false)] },
+  'fp16-matrix': { options: { precision: 'fp16' }, settings: [set(setMatmulMatrix, true), set(setMatmulTuning, true)] },
   untuned: { settings: [set(setMatmulTuning, false)] },
   stock: { settings: [set(setWebgpuFusedKernels, false)] },
   anew: { settings: [set(setBindGroupReuse, false)] },
@@ -48,7 +53,8 @@ const VARIANTS: Record<string, Variant> = {
   wide: { settings: [set(setMatmulTile, 128)] },
   'wide-auto': { settings: [set(setMatmulTile, 'auto')] },
   'times-fp32': { options: { kernelTimes: true, timedSteps: 1, warmupSteps: 2 } },
-  'times-fp16': { options: { kernelTimes: true, timedSteps: 1, warmupSteps: 2, precision: 'fp16' } },
+  'times-fp16': { options: { kernelTimes: true, timedSteps: 1, warmupSteps: 2, precision: 'fp16' }, settings: [set(setMatmulMatrix, false)] },
+  'times-fp16-matrix': { options: { kernelTimes: true, timedSteps: 1, warmupSteps: 2, precision: 'fp16' }, settings: [set(setMatmulMatrix, true), set(setMatmulTuning, true)] },
   'times-lanes': { options: { kernelTimes: true, timedSteps: 1, warmupSteps: 2 }, settings: [set(setAttentionLanes, true)] },
 }
 
@@ -94,6 +100,8 @@ async function run(options: TrainBenchOptions): Promise<object> {
     matmulSubgroups: onWebgpu ? subgroupShare(device) : 0,
     attentionLanes: onWebgpu && attentionLanesWanted() && reductionsUseSubgroups(device),
     splitK: matmulSplitKSetting(),
+    // the matrix units' shapes fp16 products could run on here (matmul-matrix.ts), under this variant's setting
+    matrixShapes: onWebgpu ? matrixPlans(device).map(matrixName) : [],
   }
 }
 

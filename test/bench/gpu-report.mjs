@@ -19,6 +19,8 @@ const COLUMNS = [
   ['ours, untuned (64×64 products)', (r) => cell(r.variants.untuned)],
   ['ours / PyTorch fp32', (r) => ratio(r.variants.fused, r.torch.fp32)],
   ['ours fp16 / PyTorch fp32', (r) => ratio(r.variants.fp16, r.torch.fp32)],
+  ['ours, fp16 on the matrix units where tuning picks them (shapes)', (r) => cell(r.variants['fp16-matrix'], (v) => `${ms(v)} (${v.matrixShapes?.length ? v.matrixShapes.join(', ') : 'none offered: tiled'})`)],
+  ['ours fp16 matrix / PyTorch AMP fp16', (r) => ratio(r.variants['fp16-matrix'], r.torch.fp16)],
   ['ours, no split-K', (r) => cell(r.variants.unsplit)],
   ['ours, Q, K, V projections apart', (r) => cell(r.variants['qkv-apart'])],
   ['ours, attention 4 threads per row', (r) => cell(r.variants.lanes, (v) => `${ms(v)}${v.attentionLanes ? '' : ' (rows: no subgroups)'}`)],

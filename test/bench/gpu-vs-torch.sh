@@ -25,6 +25,10 @@
 #              the step and dispatches per step)
 #   fp16       --precision fp16: f16 inputs and storage, f32 accumulation, dynamic loss scaling ("n/a"
 #              without shader-f16)
+#   fp16-matrix  fp16 with the matrix units' kernel (matmul-matrix.ts: tensor cores) among the tuning's
+#              candidates at each f16×f16→f32 shape the adapter offers (the ours process starts with
+#              MENGZI_WEBGPU_MATRIX=1, which has Dawn offer them; the other fp16 variants leave them out);
+#              its cell lists the shapes, the tuning table what each class chose
 #   untuned    the product kernels not tuned on the device: every product on the 64×64 kernel (fused
 #              and fp16 tune theirs after their first warm-up step, matmul-tune.ts; the report prints
 #              each class's time with each kernel)
@@ -43,14 +47,15 @@
 #              loss.item() every step)
 #   yield      waits for the GPU that poll as Dawn does for 1 ms, then once per millisecond, leaving a
 #              core free (event-ticks.ts; on a GPU the default keeps Dawn's busy loop)
-#   times-*    one step with each dispatch timed by the device (fp32, fp16, fp32 with the lanes)
+#   times-*    one step with each dispatch timed by the device (fp32, fp16, fp16 with the matrix
+#              units, fp32 with the lanes)
 #   stock      tfjs-webgpu's own kernels (last: slowest)
 # test/bench/gpu-report.mjs turns the lines into the table row and the kernel-time tables. Timings are
 # comparable only within one call. `--budget S` (default 480) bounds the whole run: nothing new starts
 # after S seconds (a lent GPU's command runs at most 10 minutes, its session 15), and what did not run
 # says "skipped"; then the product kernels alone at BASE's shapes, and the buffer pool over BASE steps
 # of changing shapes (pool below), where time is left.
-VARIANTS=fused,fp16,untuned,unsplit,qkv-apart,lanes,subgroups,wide,wide-auto,times-fp32,times-fp16,times-lanes,anew,submit64,pipelined,yield,stock
+VARIANTS=fused,fp16,fp16-matrix,untuned,unsplit,qkv-apart,lanes,subgroups,wide,wide-auto,times-fp32,times-fp16,times-fp16-matrix,times-lanes,anew,submit64,pipelined,yield,stock
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 OUT=.gpu-bench
@@ -126,7 +131,7 @@ run() {
     # a variant that throws prints its own line; a process that dies (Dawn not loading, no adapter, out of
     # memory) leaves the end of its stderr for the report instead
     local code=0 err="$work/$c.ours.err"
-    "$work/node" "$work/mengzi-bench.mjs" "${args[@]}" --deadline "$deadline" --variants "$VARIANTS" 2>"$err" >> "$lines" || code=$?
+    MENGZI_WEBGPU_MATRIX=1 "$work/node" "$work/mengzi-bench.mjs" "${args[@]}" --deadline "$deadline" --variants "$VARIANTS" 2>"$err" >> "$lines" || code=$?
     [ $code = 0 ] || echo "{\"oursExit\":$code,\"stderr\":$(tail_json "$err" 12)}" >> "$lines"
     local format=()
     [ $json = 1 ] && format=(--json)
@@ -134,15 +139,16 @@ run() {
   done
   # The product kernels alone at BERT-BASE's shapes (batch 32 × 128 = 4096 tokens; 616 masked rows for
   # the MLM decoder): stock, 64×64 tiles (scalar and vec4 loads; split-K as the engine chooses, and
-  # unsplit), 128×128 tiles, subgroups. Only with time left: on a GPU it takes about a minute.
+  # unsplit), 128×128 tiles, subgroups, then fp16's inputs on the 64×64 kernel and on the matrix units
+  # (each shape the adapter offers). Only with time left: on a GPU it takes about a minute.
   local sizes=4096x768x768:tB,4096x3072x768:tB,4096x768x3072:tB,4096x768x3072,3072x768x4096:tA,768x768x4096:tA,616x21128x768:tB,616x768x21128
   if [ "$(date +%s%3N)" -gt "$deadline" ]; then
     [ $json = 1 ] && echo null || printf '\nmatrix products: skipped (past the --budget)\n'
   elif [ $json = 1 ]; then
-    "$work/node" "$work/mengzi-matmul.mjs" --sizes "$sizes" --shares auto --json 2>/dev/null | tail -1 || echo null
+    MENGZI_WEBGPU_MATRIX=1 "$work/node" "$work/mengzi-matmul.mjs" --sizes "$sizes" --shares auto --json 2>/dev/null | tail -1 || echo null
   else
     echo
-    "$work/node" "$work/mengzi-matmul.mjs" --sizes "$sizes" --shares auto 2>"$work/matmul.err" ||
+    MENGZI_WEBGPU_MATRIX=1 "$work/node" "$work/mengzi-matmul.mjs" --sizes "$sizes" --shares auto 2>"$work/matmul.err" ||
       { echo "matrix products: the bench failed; its stderr ended:"; tail -n 8 "$work/matmul.err"; }
   fi
   pool $json "$work" "$deadline"
