@@ -48,9 +48,11 @@ describe('the tuning cache file', () => {
     expect(readTuningCache(file)).toEqual({ format: 1, adapters: {} }) // none yet
     const a = adapterKey(report('driver 1'))
     const b = adapterKey(report('driver 2'))
-    saveTunedKernels(file, a, { 'class 1': choice(WIDE), 'class 2': choice({ share: 8, tileM: 64, tileN: 64 }) })
+    const matrix = { share: 0, tileM: 64, tileN: 64, matrix: { m: 16, n: 8, k: 16, subgroups: 8, emulate: false } } // matmul-matrix.ts
+    saveTunedKernels(file, a, { 'class 1': choice(WIDE), 'class 2': choice({ share: 8, tileM: 64, tileN: 64 }), 'class 4': choice(matrix) })
     expect(cachedKernel(file, a, 'class 1', 'src1')).toEqual(WIDE)
     expect(cachedKernel(file, a, 'class 2', 'src1')).toEqual({ share: 8, tileM: 64, tileN: 64 })
+    expect(cachedKernel(file, a, 'class 4', 'src1')).toEqual(matrix)
     expect(cachedKernel(file, a, 'class 1', 'src2')).toBeNull() // a kernel's source changed
     expect(cachedKernel(file, b, 'class 1', 'src1')).toBeNull() // another adapter or driver
     expect(cachedKernel(file, a, 'class 3', 'src1')).toBeNull()
@@ -61,7 +63,7 @@ describe('the tuning cache file', () => {
     const read = readTuningCache(file)
     if ('reason' in read) throw new Error(read.reason)
     expect(Object.keys(read.adapters).sort()).toEqual([a, b].sort())
-    expect(Object.keys(read.adapters[a].classes).sort()).toEqual(['class 1', 'class 2', 'class 3'])
+    expect(Object.keys(read.adapters[a].classes).sort()).toEqual(['class 1', 'class 2', 'class 3', 'class 4'])
     expect(read.adapters[a].classes['class 2']).toEqual(choice(WIDE, 'src2'))
     expect(cachedKernel(file, b, 'class 1', 'src1')).toEqual({ share: 0, tileM: 128, tileN: 64 })
     expect(fs.readdirSync(path.dirname(file))).toEqual(['webgpu-matmul-tuning.json']) // no temporary file left
@@ -88,6 +90,8 @@ describe('the tuning cache file', () => {
       ['{"format": 2, "adapters": {}}', /: field format: /],
       [JSON.stringify({ format: 1, adapters: { [a]: { classes: { 'class 1': { ...choice(WIDE), kernel: { share: 8, tileM: 128, tileN: 128 } } } } } }), /: field adapters\..+\.classes\.class 1\.kernel: the subgroup kernel has 64×64 tiles$/],
       [JSON.stringify({ format: 1, adapters: { [a]: { classes: { 'class 1': { ...choice(WIDE), kernel: { share: 0, tileM: 96, tileN: 128 } } } } } }), /: field adapters\..+\.classes\.class 1\.kernel\.tileM: /],
+      // a matrix kernel whose 64×64 tile does not split into its shape over its subgroups
+      [JSON.stringify({ format: 1, adapters: { [a]: { classes: { 'class 1': { ...choice(WIDE), kernel: { share: 0, tileM: 64, tileN: 64, matrix: { m: 16, n: 24, k: 16, subgroups: 8, emulate: false } } } } } } }), /: field adapters\..+\.classes\.class 1\.kernel: the matrix kernel has 64×64 tiles that split among its subgroups$/],
     ]
     for (const [text, reason] of cases) {
       fs.writeFileSync(file, text)
