@@ -7,9 +7,9 @@
 // memory as f16 (in their stored orientation; the loads' col_major says which), each subgroup
 // multiplies-and-accumulates its share of the tile's (64 / m)·(64 / n) result matrices, stores them into
 // an f32 tile in workgroup memory (32 rows at a time, within WebGPU's default 16 KiB), and every
-// invocation takes its 4×4 block back from there into the
-// epilogue all kernels share (bias, GELU, packed Z, ragged edges, split-K partials). Row sums (dW's db)
-// are summed from the staged A tile in k order, as the other kernels sum them.
+// invocation takes its 4×4 block back from there into the epilogue all kernels share (bias, GELU,
+// packed Z, ragged edges, split-K partials). Row sums (dW's db) are summed from the staged A tile in k
+// order, as the other kernels sum them.
 //
 // The subgroups are assigned their result matrices for `subgroups` subgroups per workgroup (256 / the
 // adapter's largest subgroup). A workgroup whose device runs another count (partial or smaller
@@ -18,10 +18,10 @@
 //
 // Its sums differ from the other kernels' by rounding (the hardware's order of addition), so the tuner
 // (matmul-tune.ts) accepts it within MATRIX_TOLERANCE of the 64×64 kernel instead of bit for bit.
-// `emulate` writes the same kernel with plain WGSL in place of the subgroup matrix built-ins, with the
-// same offsets, strides and layouts, so that the tiling, the subgroups' shares and the epilogue run and
-// are tested on adapters without matrix units (lavapipe); the real built-ins are checked by Dawn's
-// shader compiler (Tint) in the tests, and run only on a GPU.
+// `emulate` writes the same kernel with plain WGSL in place of the subgroup matrix built-ins (the same
+// offsets, strides and layouts; the result matrices kept in workgroup memory), so that the tiling, the
+// subgroups' shares and the epilogue run and are tested on adapters without matrix units (lavapipe);
+// the real built-ins are checked by Dawn's shader compiler (Tint) in the tests, and run only on a GPU.
 import { epilogue, loadGroup, prelude, tileOrigin, TILE, TK, type Variant } from './matmul-parts'
 
 /** A kernel for one subgroup matrix shape (f16 × f16 → f32). */
@@ -151,8 +151,8 @@ function realOps(p: MatrixPlan): Ops {
 export const EMULATED_EXTRA_BYTES = 4 * TILE * TILE
 
 // Emulated: a subgroup's result matrices live in workgroup memory (Em, slot s of subgroup sid at
-// (sid · per-subgroup + s) · m·n), each lane holds elements e = lane + j·lanes (row e / n, column e % n)
-// and sums its k products in k order with FMAs, reading the tiles where the built-ins' layouts say. In
+// (sid · per-subgroup + s) · m·n), each lane takes elements e = lane, lane + lanes, … (row e / n, column
+// e % n) and sums their k products in k order with FMAs, reading the tiles where the built-ins' layouts say. In
 // workgroup memory rather than a private array per lane: lavapipe turns a private array indexed at run
 // time into a ladder of branches, and its JIT took 40 s over the kernel written that way.
 function emulatedOps(p: MatrixPlan, perSubgroup: number): Ops {
