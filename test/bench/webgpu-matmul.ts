@@ -16,7 +16,9 @@
 //   f16 matrix m×n×k  the matrix units' kernel (matmul-matrix.ts: tensor cores) at each f16 × f16 → f32
 //              shape the device offers (needs MENGZI_WEBGPU_MATRIX=1 when the process starts, which has
 //              Dawn offer them); --matrix emulate runs the emulated kernel at 16×16×16 instead (any
-//              adapter with subgroups; to check the bench, not to time tensor cores), off leaves them out
+//              adapter with subgroups; to check the bench, not to time tensor cores), off leaves them out;
+//              the values column says whether its values are within 0.1% of the 64×64 kernel's (as the
+//              tuner checks them before it lets a run use the kernel)
 //   sg G=n     the subgroup kernel (matmul-subgroups.ts, vec4 loads on), n lanes sharing each A block:
 //              one row per entry of --shares (comma-separated 4, 8, 16 or auto = the engine's choice
 //              for this adapter); only where the adapter has 'subgroups'. A G above the subgroup size
@@ -37,7 +39,8 @@ import { describeAdapter } from '../../engine/compute/webgpu/device'
 import { matrixAtStart, setMatmulInputs, setMatmulMatrix, setMatmulSplitK, setMatmulSubgroups, setMatmulTile, setMatmulVec4, type MatmulSubgroups } from '../../engine/compute/webgpu/flags'
 import { matmul, type MatmulArgs } from '../../engine/compute/webgpu/matmul'
 import { forceKernel, matrixPlans } from '../../engine/compute/webgpu/matmul-choice'
-import { matrixName } from '../../engine/compute/webgpu/matmul-matrix'
+import { matrixName, type MatrixPlan } from '../../engine/compute/webgpu/matmul-matrix'
+import { farFrom } from '../../engine/compute/webgpu/matmul-tune'
 import { subgroupShare } from '../../engine/compute/webgpu/matmul-subgroups'
 import { webgpuInternals, type WebgpuBackendInternals } from '../../engine/compute/webgpu/runner'
 import { median, timeCalls } from './webgpu-timing'
@@ -115,7 +118,21 @@ if (args.matrix === 'emulate') setMatmulMatrix({ emulate: [{ M: 16, N: 16, K: 16
 if (args.matrix === 'off') setMatmulMatrix(false)
 const matrixVariants = new Map(matrixPlans(backend.device).map((plan) => [`f16 ${matrixName(plan)}`, plan]))
 
-const rows: { size: string; variant: string; ms: number; gflops: number; vsBaseline: number | null; rounds: number[] }[] = []
+const rows: { size: string; variant: string; ms: number; gflops: number; vsBaseline: number | null; rounds: number[]; check?: string }[] = []
+
+/** A matrix units' product's values against the 64×64 kernel's with fp16's inputs, as the tuner checks them (matmul-tune.ts farFrom). */
+async function checkMatrix(margs: MatmulArgs, plan: MatrixPlan): Promise<string> {
+  const previous = setMatmulInputs('f16')
+  const outputs = () => tf.engine().makeTensorFromTensorInfo(matmul(backend, margs), backend)
+  const reference = outputs()
+  forceKernel({ share: 0, tileM: 64, tileN: 64, matrix: plan })
+  const out = outputs()
+  forceKernel(null)
+  setMatmulInputs(previous)
+  const far = await farFrom(backend, [out], [reference])
+  tf.dispose([out, reference])
+  return far.count === 0 ? 'within 0.1%' : `${far.count} of ${far.of} values off by more than 0.1%`
+}
 for (const s of sizes) {
   const a = tf.randomNormal(s.transA ? [s.K, s.M] : [s.M, s.K], 0, 1, 'float32', 1)
   const b = tf.randomNormal(s.transB ? [s.N, s.K] : [s.K, s.N], 0, 1, 'float32', 2)
@@ -153,7 +170,9 @@ for (const s of sizes) {
   const base = samples.has('baseline') ? median(samples.get('baseline')!) : null
   for (const [variant, ms] of samples) {
     const m = median(ms)
-    rows.push({ size: s.label, variant, ms: m, gflops: (2 * s.M * s.N * s.K) / m / 1e6, vsBaseline: base ? base / m : null, rounds: ms })
+    const plan = matrixVariants.get(variant)
+    const check = plan ? { check: await checkMatrix(margs, plan) } : {}
+    rows.push({ size: s.label, variant, ms: m, gflops: (2 * s.M * s.N * s.K) / m / 1e6, vsBaseline: base ? base / m : null, rounds: ms, ...check })
   }
   setMatmulVec4(true)
   setMatmulTile(64)
@@ -186,7 +205,7 @@ if (args.json) {
 } else {
   console.log(`${machine.adapter}; subgroup sizes ${machine.subgroupSizes.min}..${machine.subgroupSizes.max}; subgroup variants: ${machine.subgroupVariants}; matrix variants: ${machine.matrixVariants}\nload average ${machine.loadavg.join(' ')} on ${machine.cpus} CPUs; median of ${rounds} interleaved rounds of ${reps} products after a warm-up; baseline = ${machine.baselineRev}`)
   if (adapter.software) console.log('NOTE: a software adapter (lavapipe): the numbers are only indicative, not GPU timings.')
-  console.log('| size (MxNxK) | variant | ms | GFLOP/s | × baseline |\n|---|---|---|---|---|')
-  for (const r of rows) console.log(`| ${r.size} | ${r.variant} | ${r.ms.toFixed(1)} | ${r.gflops.toFixed(1)} | ${r.vsBaseline == null ? '' : r.vsBaseline.toFixed(2)} |`)
+  console.log('| size (MxNxK) | variant | ms | GFLOP/s | × baseline | values |\n|---|---|---|---|---|---|')
+  for (const r of rows) console.log(`| ${r.size} | ${r.variant} | ${r.ms.toFixed(1)} | ${r.gflops.toFixed(1)} | ${r.vsBaseline == null ? '' : r.vsBaseline.toFixed(2)} | ${r.check ?? ''} |`)
 }
 process.exit(0)
