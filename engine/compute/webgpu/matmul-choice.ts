@@ -11,7 +11,7 @@ import { currentDevice } from './device'
 import { matmulInputsPrecision, matmulMatrixSetting, matmulSplitKSetting, matmulTuningApplies, matmulTuningCacheFile, matmulVec4On, type MatmulInputs, type MatmulSplitK } from './flags'
 import { adapterKey, cachedKernel, resetTuningCacheMemo, sourceHash, takeCacheNotice } from './matmul-tune-cache'
 import type { SubgroupDevice } from './matmul-subgroups'
-import { EMULATED_EXTRA_BYTES, MATRIX_WORKGROUP_BYTES, matrixLayout, matrixName, type MatrixPlan } from './matmul-matrix'
+import { EMULATED_EXTRA_BYTES, matrixWorkgroupBytes, matrixLayout, matrixName, type MatrixPlan } from './matmul-matrix'
 import { reductionsUseSubgroups } from './wgsl'
 
 export interface MatmulKernel {
@@ -43,15 +43,13 @@ export function candidateKernels(device: SubgroupDevice, f16 = false): MatmulKer
 
 /**
  * The matrix units' kernels `device` can run (flags.ts setMatmulMatrix): one per f16 × f16 → f32 shape
- * it offers whose m and n divide 64 and k 16, written for 256 / its largest subgroup subgroups a
- * workgroup, where its workgroup memory holds the kernel's tiles; with `emulate`, the shapes given, in
- * plain WGSL, on any device with subgroups and shader-f16.
+ * it offers whose m divides 16, n 64 and k 16, with k tiles of 16 and of 32, written for 256 / its
+ * largest subgroup subgroups a workgroup, where its workgroup memory holds the kernel's tiles; with
+ * `emulate`, the shapes given, in plain WGSL, on any device with subgroups and shader-f16.
  */
 export function matrixPlans(device: SubgroupDevice): MatrixPlan[] {
   const setting = matmulMatrixSetting()
   if (setting === false || !reductionsUseSubgroups(device) || !device.features.has('shader-f16')) return []
-  const bytes = MATRIX_WORKGROUP_BYTES + (setting === true ? 0 : EMULATED_EXTRA_BYTES)
-  if ((device.limits?.maxComputeWorkgroupStorageSize ?? 0) < bytes) return []
   const subgroups = 256 / (device.adapterInfo?.subgroupMaxSize ?? 32)
   const shapes =
     setting === true
@@ -61,8 +59,12 @@ export function matrixPlans(device: SubgroupDevice): MatrixPlan[] {
       : setting.emulate
   const plans: MatrixPlan[] = []
   for (const c of shapes) {
-    const plan = { m: c.M, n: c.N, k: c.K, subgroups, emulate: setting !== true }
-    if (matrixLayout(plan) && !plans.some((p) => p.m === plan.m && p.n === plan.n && p.k === plan.k)) plans.push(plan)
+    for (const kTile of [16, 32] as const) {
+      const plan = { m: c.M, n: c.N, k: c.K, subgroups, kTile, emulate: setting !== true }
+      const bytes = matrixWorkgroupBytes(kTile) + (plan.emulate ? EMULATED_EXTRA_BYTES : 0)
+      if ((device.limits?.maxComputeWorkgroupStorageSize ?? 0) < bytes || !matrixLayout(plan)) continue
+      if (!plans.some((p) => p.m === plan.m && p.n === plan.n && p.k === plan.k && p.kTile === kTile)) plans.push(plan)
+    }
   }
   return plans
 }

@@ -3,10 +3,11 @@
 // already (matmul-parts.ts rounds f32 operands as they load, packed ones are f16), so f16 × f16 → f32
 // is the product the other kernels compute, summed by the hardware in its own order. Where the adapter
 // offers an f16 × f16 → f32 shape (m×n×k: a left m×k, a right k×n), each 256-invocation workgroup
-// computes a 64×64 tile of C as the other kernels do: A's and B's 64×16 tiles are staged in workgroup
-// memory as f16 (in their stored orientation; the loads' col_major says which), each subgroup
+// computes a 64×64 tile of C as the other kernels do: A's and B's tiles (64 × a k tile of 16 or 32, each
+// a candidate of its own) are staged in workgroup memory as f16 (in their stored orientation; the loads'
+// col_major says which), each subgroup
 // multiplies-and-accumulates its share of the tile's (64 / m)·(64 / n) result matrices, stores them into
-// an f32 tile in workgroup memory (32 rows at a time, within WebGPU's default 16 KiB), and every
+// an f32 tile in workgroup memory (16 rows at a time, within WebGPU's default 16 KiB), and every
 // invocation takes its 4×4 block back from there into the epilogue all kernels share (bias, GELU,
 // packed Z, ragged edges, split-K partials). Row sums (dW's db) are summed from the staged A tile in k
 // order, as the other kernels sum them.
@@ -32,6 +33,8 @@ export interface MatrixPlan {
   k: number
   /** Subgroups per 256-invocation workgroup the kernel is written for. */
   subgroups: number
+  /** k per staged tile: 16, or 32 (half the barriers per k, twice the workgroup memory for A and B). */
+  kTile: 16 | 32
   /** Plain WGSL in place of the subgroup matrix built-ins (tests). */
   emulate: boolean
 }
@@ -39,12 +42,12 @@ export interface MatrixPlan {
 /** How far a matrix kernel's values may be from the 64×64 kernel's: this fraction of the largest |value| of each output. */
 export const MATRIX_TOLERANCE = 1e-3
 
-// C's tile goes through workgroup memory half at a time (32 rows), so that the kernel stays within
+// C's tile goes through workgroup memory a part at a time (16 rows), so that the kernel stays within
 // WebGPU's default 16 KiB of workgroup memory.
-const HALF_ROWS = TILE / 2
+const PART_ROWS = 16
 
-/** The workgroup memory a matrix kernel takes: A's and B's f16 tiles and half of C's tile in f32. */
-export const MATRIX_WORKGROUP_BYTES = 2 * (2 * TILE * TK) + 4 * HALF_ROWS * TILE + 16
+/** The workgroup memory a matrix kernel takes: A's and B's f16 tiles and a part of C's tile in f32. */
+export const matrixWorkgroupBytes = (kTile: number) => 2 * (2 * TILE * kTile) + 4 * PART_ROWS * TILE + 16
 
 interface Layout {
   /** Result matrices down and across the tile. */
@@ -59,9 +62,9 @@ interface Layout {
 }
 
 /** How a 64×64 tile splits among `plan.subgroups` subgroups; null where it does not split evenly. */
-export function matrixLayout(plan: Pick<MatrixPlan, 'm' | 'n' | 'k' | 'subgroups'>): Layout | null {
-  const { m, n, k, subgroups } = plan
-  if (HALF_ROWS % m || TILE % n || TK % k || subgroups < 1 || 256 % subgroups) return null
+export function matrixLayout(plan: Pick<MatrixPlan, 'm' | 'n' | 'k' | 'subgroups' | 'kTile'>): Layout | null {
+  const { m, n, k, subgroups, kTile } = plan
+  if (PART_ROWS % m || TILE % n || kTile % k || (kTile !== TK && kTile !== 2 * TK) || subgroups < 1 || 256 % subgroups) return null
   const rows = TILE / m
   const cols = TILE / n
   const active = Math.min(subgroups, rows * cols)
@@ -75,46 +78,59 @@ export function matrixLayout(plan: Pick<MatrixPlan, 'm' | 'n' | 'k' | 'subgroups
   return { rows, cols, active, perRow, perCol, across }
 }
 
-export const matrixKey = (p: MatrixPlan) => `-mx${p.m}x${p.n}x${p.k}s${p.subgroups}${p.emulate ? 'e' : ''}`
+export const matrixKey = (p: MatrixPlan) => `-mx${p.m}x${p.n}x${p.k}s${p.subgroups}k${p.kTile}${p.emulate ? 'e' : ''}`
 
 export function matrixName(p: MatrixPlan): string {
-  return `matrix ${p.m}×${p.n}×${p.k}${p.emulate ? ' (emulated)' : ''}`
+  return `matrix ${p.m}×${p.n}×${p.k}${p.kTile === TK ? '' : ` k${p.kTile}`}${p.emulate ? ' (emulated)' : ''}`
 }
 
-// Where the staged tiles keep each value (in the stored orientation, as vec4 groups load it):
-//   A [M, K]: As[m·TK + k]   A transposed, stored [K, M]: As[k·TILE + m]
-//   B [K, N]: Bs[k·TILE + n] B transposed, stored [N, K]: Bs[n·TK + k]
+// Where the staged tiles keep each value (in the stored orientation, as vec4 groups load it; kt the k tile):
+//   A [M, K]: As[m·kt + k]   A transposed, stored [K, M]: As[k·TILE + m]
+//   B [K, N]: Bs[k·TILE + n] B transposed, stored [N, K]: Bs[n·kt + k]
 // and the loads' layout for a result matrix at (row block fi, column block fj) and k offset kk:
 const leftLoad = (v: Variant, p: MatrixPlan, fi: string, kk: number) =>
-  v.transA ? { offset: `${kk * TILE}u + (${fi}) * ${p.m}u`, colMajor: true, stride: TILE } : { offset: `(${fi}) * ${p.m * TK}u + ${kk}u`, colMajor: false, stride: TK }
+  v.transA ? { offset: `${kk * TILE}u + (${fi}) * ${p.m}u`, colMajor: true, stride: TILE } : { offset: `(${fi}) * ${p.m * p.kTile}u + ${kk}u`, colMajor: false, stride: p.kTile }
 const rightLoad = (v: Variant, p: MatrixPlan, fj: string, kk: number) =>
-  v.transB ? { offset: `(${fj}) * ${p.n * TK}u + ${kk}u`, colMajor: true, stride: TK } : { offset: `${kk * TILE}u + (${fj}) * ${p.n}u`, colMajor: false, stride: TILE }
-// (in the half of C's tile that holds row block fi: its rows h·32 .. + 31)
-const resultOffset = (p: MatrixPlan, fi: string, fj: string) => `((${fi}) * ${p.m}u - h * ${HALF_ROWS}u) * ${TILE}u + (${fj}) * ${p.n}u`
+  v.transB ? { offset: `(${fj}) * ${p.n * p.kTile}u + ${kk}u`, colMajor: true, stride: p.kTile } : { offset: `${kk * TILE}u + (${fj}) * ${p.n}u`, colMajor: false, stride: TILE }
+// (in the part of C's tile that holds row block fi: its rows h·16 .. + 15)
+const resultOffset = (p: MatrixPlan, fi: string, fj: string) => `((${fi}) * ${p.m}u - h * ${PART_ROWS}u) * ${TILE}u + (${fj}) * ${p.n}u`
 
-/** Stages A's and B's tiles at k0 as f16: invocation `lidx` loads one 4-element group of each. */
-function stage(v: Variant): string {
+/**
+ * Stages A's and B's tiles at k0 as f16: invocation `lidx` loads kt / 16 4-element groups of each. With
+ * a k tile of 32, a split-K chunk (a multiple of 16) may end halfway: groups past kEnd stage zeros.
+ */
+function stage(v: Variant, kt: number): string {
   const store = (arr: string, index: string, value: string) => [0, 1, 2, 3].map((j) => `${arr}[${index} + ${j}u] = f16(${value}[${j}]);`).join(' ')
-  const a = v.transA
-    ? `let ak = lidx / ${TILE / 4}u; let aq = lidx % ${TILE / 4}u;
-      ${loadGroup('a4', 'A', 'baseA', 'k0 + ak', 'row0 + aq * 4u', 'u.K', 'u.M', v.vecA, v.f16, v.halfA)}
+  const zeroPast = (name: string, k: string) => (kt > TK ? `let ${name} = select(${name}raw, vec4<f32>(0.0), ${k} >= kEnd);` : `let ${name} = ${name}raw;`)
+  const groups: string[] = []
+  for (let i = 0; i < kt / TK; i++) {
+    const g = i ? `(lidx + ${256 * i}u)` : 'lidx'
+    const a = v.transA
+      ? `let ak = ${g} / ${TILE / 4}u; let aq = ${g} % ${TILE / 4}u;
+      ${loadGroup('a4raw', 'A', 'baseA', 'k0 + ak', 'row0 + aq * 4u', 'u.K', 'u.M', v.vecA, v.f16, v.halfA)}
+      ${zeroPast('a4', 'k0 + ak')}
       ${store('As', `ak * ${TILE}u + aq * 4u`, 'a4')}`
-    : `let am = lidx / ${TK / 4}u; let aq = lidx % ${TK / 4}u;
-      ${loadGroup('a4', 'A', 'baseA', 'row0 + am', 'k0 + aq * 4u', 'u.M', 'u.K', v.vecA, v.f16, v.halfA)}
-      ${store('As', `am * ${TK}u + aq * 4u`, 'a4')}`
-  const b = v.transB
-    ? `let bn = lidx / ${TK / 4}u; let bq = lidx % ${TK / 4}u;
-      ${loadGroup('b4', 'B', 'baseB', 'col0 + bn', 'k0 + bq * 4u', 'u.N', 'u.K', v.vecB, v.f16, v.halfB)}
-      ${store('Bs', `bn * ${TK}u + bq * 4u`, 'b4')}`
-    : `let bk = lidx / ${TILE / 4}u; let bq = lidx % ${TILE / 4}u;
-      ${loadGroup('b4', 'B', 'baseB', 'k0 + bk', 'col0 + bq * 4u', 'u.K', 'u.N', v.vecB, v.f16, v.halfB)}
+      : `let am = ${g} / ${kt / 4}u; let aq = ${g} % ${kt / 4}u;
+      ${loadGroup('a4raw', 'A', 'baseA', 'row0 + am', 'k0 + aq * 4u', 'u.M', 'u.K', v.vecA, v.f16, v.halfA)}
+      ${zeroPast('a4', 'k0 + aq * 4u')}
+      ${store('As', `am * ${kt}u + aq * 4u`, 'a4')}`
+    const b = v.transB
+      ? `let bn = ${g} / ${kt / 4}u; let bq = ${g} % ${kt / 4}u;
+      ${loadGroup('b4raw', 'B', 'baseB', 'col0 + bn', 'k0 + bq * 4u', 'u.N', 'u.K', v.vecB, v.f16, v.halfB)}
+      ${zeroPast('b4', 'k0 + bq * 4u')}
+      ${store('Bs', `bn * ${kt}u + bq * 4u`, 'b4')}`
+      : `let bk = ${g} / ${TILE / 4}u; let bq = ${g} % ${TILE / 4}u;
+      ${loadGroup('b4raw', 'B', 'baseB', 'k0 + bk', 'col0 + bq * 4u', 'u.K', 'u.N', v.vecB, v.f16, v.halfB)}
+      ${zeroPast('b4', 'k0 + bk')}
       ${store('Bs', `bk * ${TILE}u + bq * 4u`, 'b4')}`
-  return `{\n      ${a}\n    }\n    {\n      ${b}\n    }`
+    groups.push(`{\n      ${a}\n    }\n    {\n      ${b}\n    }`)
+  }
+  return groups.join('\n    ')
 }
 
 // The value of op(A) at (row r, k) and op(B) at (k, column c) in the staged tiles, as f32.
-const aAt = (v: Variant, r: string, k: string) => `f32(As[${v.transA ? `(${k}) * ${TILE}u + ${r}` : `(${r}) * ${TK}u + ${k}`}])`
-const bAt = (v: Variant, k: string, c: string) => `f32(Bs[${v.transB ? `(${c}) * ${TK}u + ${k}` : `(${k}) * ${TILE}u + ${c}`}])`
+const aAt = (v: Variant, kt: number, r: string, k: string) => `f32(As[${v.transA ? `(${k}) * ${TILE}u + ${r}` : `(${r}) * ${kt}u + ${k}`}])`
+const bAt = (v: Variant, kt: number, k: string, c: string) => `f32(Bs[${v.transB ? `(${c}) * ${kt}u + ${k}` : `(${k}) * ${TILE}u + ${c}`}])`
 
 interface Load {
   offset: string
@@ -189,7 +205,8 @@ export function matrixMatmulCode(v: Variant): string {
   const blocks: { acc: string; slot: number; ry: number; cx: number }[] = []
   for (let ry = 0; ry < layout.perCol; ry++) for (let cx = 0; cx < layout.perRow; cx++) blocks.push({ acc: `acc${ry}_${cx}`, slot: ry * layout.perRow + cx, ry, cx })
   const steps: string[] = []
-  for (let kk = 0; kk < TK; kk += p.k) {
+  const kt = p.kTile
+  for (let kk = 0; kk < kt; kk += p.k) {
     const lines: string[] = []
     for (let ry = 0; ry < layout.perCol; ry++) {
       const left = leftLoad(v, p, fi(ry), kk)
@@ -202,21 +219,21 @@ export function matrixMatmulCode(v: Variant): string {
   const rowSums = v.rowSums
     ? {
         init: 'var rs = 0.0;',
-        add: `if (wid.x == 0u && lidx < ${TILE}u) { for (var kk = 0u; kk < ${TK}u; kk++) { rs += ${aAt(v, 'lidx', 'kk')}; } }`,
+        add: `if (wid.x == 0u && lidx < ${TILE}u) { for (var kk = 0u; kk < ${kt}u; kk++) { rs += ${aAt(v, kt, 'lidx', 'kk')}; } }`,
         store: `if (wid.x == 0u && lidx < ${TILE}u) { let r = row0 + lidx; if (r < u.M) { S[batch * u.M + r] = rs; } }`,
       }
     : { init: '', add: '', store: '' }
-  const misfitFmas = `for (var kk = 0u; kk < ${TK}u; kk++) {
-        let b = vec4<f32>(${[0, 1, 2, 3].map((j) => bAt(v, 'kk', `x * 4u + ${j}u`)).join(', ')});
-        for (var i = 0u; i < 4u; i++) { acc[i] = fma(vec4<f32>(${aAt(v, 'y * 4u + i', 'kk')}), b, acc[i]); }
+  const misfitFmas = `for (var kk = 0u; kk < ${kt}u; kk++) {
+        let b = vec4<f32>(${[0, 1, 2, 3].map((j) => bAt(v, kt, 'kk', `x * 4u + ${j}u`)).join(', ')});
+        for (var i = 0u; i < 4u; i++) { acc[i] = fma(vec4<f32>(${aAt(v, kt, 'y * 4u + i', 'kk')}), b, acc[i]); }
       }`
   const enables = p.emulate ? '' : 'enable chromium_experimental_subgroup_matrix;\ndiagnostic(off, chromium_experimental.subgroup_matrix_uniformity);\n'
   return /* wgsl */ `enable f16;
 enable subgroups;
 ${enables}${prelude(v)}
-var<workgroup> As: array<f16, ${TILE * TK}>;
-var<workgroup> Bs: array<f16, ${TILE * TK}>;
-var<workgroup> Cs: array<f32, ${HALF_ROWS * TILE}>;
+var<workgroup> As: array<f16, ${TILE * kt}>;
+var<workgroup> Bs: array<f16, ${TILE * kt}>;
+var<workgroup> Cs: array<f32, ${PART_ROWS * TILE}>;
 ${ops.declarations}
 var<workgroup> misfitSeen: atomic<u32>;
 var<workgroup> misfit: u32;
@@ -240,8 +257,8 @@ fn main(@builtin(local_invocation_index) lidx: u32, @builtin(workgroup_id) wid: 
   var acc: array<vec4<f32>, 4>;
   ${blocks.map((b) => ops.declare(b.acc)).join('\n  ')}
   ${rowSums.init}
-  for (var k0 = kBegin; k0 < kEnd; k0 += ${TK}u) {
-    ${stage(v)}
+  for (var k0 = kBegin; k0 < kEnd; k0 += ${kt}u) {
+    ${stage(v, kt)}
     workgroupBarrier();
     if (sharing) {
       if (computes) {
@@ -253,15 +270,15 @@ fn main(@builtin(local_invocation_index) lidx: u32, @builtin(workgroup_id) wid: 
     ${rowSums.add}
     workgroupBarrier();
   }
-  // C's tile through workgroup memory, rows h·32 .. + 31 at a time: the result matrices there, then the 4×4 blocks
-  for (var h = 0u; h < 2u; h++) {
+  // C's tile through workgroup memory, rows h·16 .. + 15 at a time: the result matrices there, then the 4×4 blocks
+  for (var h = 0u; h < ${TILE / PART_ROWS}u; h++) {
     if (sharing && computes) {
-      ${blocks.map((b) => `if ((${fi(b.ry)}) * ${p.m}u / ${HALF_ROWS}u == h) {\n        ${ops.store(b.acc, b.slot, resultOffset(p, fi(b.ry), fj(b.cx)))}\n      }`).join('\n      ')}
+      ${blocks.map((b) => `if ((${fi(b.ry)}) * ${p.m}u / ${PART_ROWS}u == h) {\n        ${ops.store(b.acc, b.slot, resultOffset(p, fi(b.ry), fj(b.cx)))}\n      }`).join('\n      ')}
     }
     workgroupBarrier();
-    if (sharing && y / ${HALF_ROWS / 4}u == h) {
+    if (sharing && y / ${PART_ROWS / 4}u == h) {
       for (var i = 0u; i < 4u; i++) {
-        let r = (y * 4u + i - h * ${HALF_ROWS}u) * ${TILE}u + x * 4u;
+        let r = (y * 4u + i - h * ${PART_ROWS}u) * ${TILE}u + x * 4u;
         acc[i] = vec4<f32>(Cs[r], Cs[r + 1u], Cs[r + 2u], Cs[r + 3u]);
       }
     }

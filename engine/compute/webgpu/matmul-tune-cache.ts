@@ -23,7 +23,7 @@ const FORMAT = 1
 
 const tile = z.union([z.literal(64), z.literal(128)])
 const count = z.number().int().positive()
-const Matrix = z.object({ m: count, n: count, k: count, subgroups: count, emulate: z.boolean() })
+const Matrix = z.object({ m: count, n: count, k: count, subgroups: count, kTile: z.union([z.literal(16), z.literal(32)]), emulate: z.boolean() })
 const Kernel = z
   .object({ share: z.union([z.literal(0), z.literal(4), z.literal(8), z.literal(16)]), tileM: tile, tileN: tile, matrix: Matrix.optional() })
   .refine((k) => k.share === 0 || (k.tileM === 64 && k.tileN === 64), 'the subgroup kernel has 64×64 tiles')

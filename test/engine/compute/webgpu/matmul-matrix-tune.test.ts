@@ -44,12 +44,16 @@ describeOnWebgpu('matmul tuning with the matrix units\' kernel', () => {
       const report = await tuneMatmuls({ rounds: 1, reps: 1 })
       expect(report.products.length).toBeGreaterThan(5)
       for (const p of report.products) {
-        const close = p.candidates.find((c) => c.kernel === 'matrix 16×16×16 (emulated)')
-        const wrong = p.candidates.find((c) => c.kernel === 'matrix 8×8×8 (emulated)')
-        expect(close, p.product).toMatchObject({ ms: expect.any(Number) })
-        expect(close!.rejected, p.product).toBeUndefined()
-        expect(wrong, p.product).toMatchObject({ ms: null, rejected: expect.stringMatching(/^differs from the 64×64 kernel by more than 0\.1% of its largest value in \d+ of \d+ values$/) })
-        expect(p.chosen).not.toBe('matrix 8×8×8 (emulated)')
+        for (const name of ['matrix 16×16×16 (emulated)', 'matrix 16×16×16 k32 (emulated)']) {
+          const close = p.candidates.find((c) => c.kernel === name)
+          expect(close, `${name}, ${p.product}`).toMatchObject({ ms: expect.any(Number) })
+          expect(close!.rejected, p.product).toBeUndefined()
+        }
+        for (const name of ['matrix 8×8×8 (emulated)', 'matrix 8×8×8 k32 (emulated)']) {
+          const wrong = p.candidates.find((c) => c.kernel === name)
+          expect(wrong, `${name}, ${p.product}`).toMatchObject({ ms: null, rejected: expect.stringMatching(/^differs from the 64×64 kernel by more than 0\.1% of its largest value in \d+ of \d+ values$/) })
+          expect(p.chosen).not.toBe(name)
+        }
       }
     } finally {
       model.dispose()

@@ -14,7 +14,7 @@ import { afterAll, afterEach, describe, expect, it } from 'vitest'
 import { setMatmulMatrix } from '../../../../engine/compute/webgpu/flags'
 import type { Variant } from '../../../../engine/compute/webgpu/matmul-parts'
 import { candidateKernels, forceKernel, matrixPlans } from '../../../../engine/compute/webgpu/matmul-choice'
-import { MATRIX_WORKGROUP_BYTES, matrixLayout, matrixMatmulCode, type MatrixPlan } from '../../../../engine/compute/webgpu/matmul-matrix'
+import { matrixLayout, matrixWorkgroupBytes, matrixMatmulCode, type MatrixPlan } from '../../../../engine/compute/webgpu/matmul-matrix'
 import { webgpuInternals } from '../../../../engine/compute/webgpu/runner'
 import { train } from '../../../../engine/train/loop'
 import { TINY_BERT, tinyConfig } from '../../train/tiny-config'
@@ -35,20 +35,22 @@ afterAll(() => rmSync(dir, { recursive: true, force: true }))
 describe('matrix kernel layouts', () => {
   it("split a 64×64 tile among a workgroup's subgroups, each a block of result matrices sharing their left operands", () => {
     // NVIDIA: 8 subgroups of 32, 16 result matrices of 16×16: each subgroup two side by side
-    expect(matrixLayout({ m: 16, n: 16, k: 16, subgroups: 8 })).toEqual({ rows: 4, cols: 4, active: 8, perRow: 2, perCol: 1, across: 2 })
+    expect(matrixLayout({ m: 16, n: 16, k: 16, subgroups: 8, kTile: 16 })).toEqual({ rows: 4, cols: 4, active: 8, perRow: 2, perCol: 1, across: 2 })
     // AMD at 64 lanes: 4 subgroups, each a row of 4
-    expect(matrixLayout({ m: 16, n: 16, k: 16, subgroups: 4 })).toEqual({ rows: 4, cols: 4, active: 4, perRow: 4, perCol: 1, across: 1 })
+    expect(matrixLayout({ m: 16, n: 16, k: 16, subgroups: 4, kTile: 32 })).toEqual({ rows: 4, cols: 4, active: 4, perRow: 4, perCol: 1, across: 1 })
     // 2 subgroups of 128: each 2 rows of 4
-    expect(matrixLayout({ m: 16, n: 16, k: 16, subgroups: 2 })).toEqual({ rows: 4, cols: 4, active: 2, perRow: 4, perCol: 2, across: 1 })
+    expect(matrixLayout({ m: 16, n: 16, k: 16, subgroups: 2, kTile: 16 })).toEqual({ rows: 4, cols: 4, active: 2, perRow: 4, perCol: 2, across: 1 })
     // lavapipe's 32 subgroups of 8: more subgroups than 16×16 results, half of them only stage
-    expect(matrixLayout({ m: 16, n: 16, k: 16, subgroups: 32 })).toMatchObject({ active: 16, perRow: 1, perCol: 1 })
-    expect(matrixLayout({ m: 8, n: 8, k: 8, subgroups: 32 })).toMatchObject({ rows: 8, cols: 8, active: 32, perRow: 2, perCol: 1, across: 4 })
-    // shapes that do not tile: m above half a tile (C goes through workgroup memory 32 rows at a time), k above 16, n not dividing 64
-    expect(matrixLayout({ m: 64, n: 16, k: 16, subgroups: 8 })).toBeNull()
-    expect(matrixLayout({ m: 16, n: 16, k: 32, subgroups: 8 })).toBeNull()
-    expect(matrixLayout({ m: 16, n: 24, k: 16, subgroups: 8 })).toBeNull()
+    expect(matrixLayout({ m: 16, n: 16, k: 16, subgroups: 32, kTile: 16 })).toMatchObject({ active: 16, perRow: 1, perCol: 1 })
+    expect(matrixLayout({ m: 8, n: 8, k: 8, subgroups: 32, kTile: 16 })).toMatchObject({ rows: 8, cols: 8, active: 32, perRow: 2, perCol: 1, across: 4 })
+    // shapes that do not tile: m above 16 (C goes through workgroup memory 16 rows at a time), k above the k tile, n not dividing 64; k tiles other than 16 and 32
+    expect(matrixLayout({ m: 32, n: 16, k: 16, subgroups: 8, kTile: 16 })).toBeNull()
+    expect(matrixLayout({ m: 16, n: 16, k: 32, subgroups: 8, kTile: 16 })).toBeNull()
+    expect(matrixLayout({ m: 16, n: 16, k: 32, subgroups: 8, kTile: 32 })).not.toBeNull()
+    expect(matrixLayout({ m: 16, n: 24, k: 16, subgroups: 8, kTile: 16 })).toBeNull()
+    expect(matrixLayout({ m: 16, n: 16, k: 16, subgroups: 8, kTile: 64 as 32 })).toBeNull()
     // within WebGPU's default 16 KiB of workgroup memory
-    expect(MATRIX_WORKGROUP_BYTES).toBeLessThanOrEqual(16384)
+    expect(matrixWorkgroupBytes(32)).toBeLessThanOrEqual(16384)
   })
 })
 
@@ -100,19 +102,19 @@ describe('matrix kernel WGSL with the real subgroup matrix built-ins (Tint, on D
     ]
     let compiled = 0
     for (const s of SHAPES) {
-      for (const subgroups of [2, 4, 8, 16, 32]) {
-        const matrix: MatrixPlan = { m: s.M, n: s.N, k: s.K, subgroups, emulate: false }
+      for (const [subgroups, kTile] of [[2, 16], [4, 32], [8, 16], [8, 32], [16, 32], [32, 16]] as const) {
+        const matrix: MatrixPlan = { m: s.M, n: s.N, k: s.K, subgroups, kTile, emulate: false }
         if (!matrixLayout(matrix)) continue
         for (const extra of variants) {
           const code = matrixMatmulCode({ ...PLAIN, ...extra, matrix })
-          expect(await refusals(device, code), `${s.M}×${s.N}×${s.K} over ${subgroups} subgroups, ${JSON.stringify(extra)}`).toEqual([])
+          expect(await refusals(device, code), `${s.M}×${s.N}×${s.K} over ${subgroups} subgroups, k tile ${kTile}, ${JSON.stringify(extra)}`).toEqual([])
           compiled++
         }
       }
     }
-    expect(compiled).toBeGreaterThanOrEqual(100)
+    expect(compiled).toBeGreaterThanOrEqual(150)
     // the check can fail: a left operand of the wrong shape for the multiply
-    const wrong = matrixMatmulCode({ ...PLAIN, matrix: { m: 16, n: 16, k: 16, subgroups: 8, emulate: false } }).replace(/subgroup_matrix_left<f16, 16, 16>/g, 'subgroup_matrix_left<f16, 8, 16>')
+    const wrong = matrixMatmulCode({ ...PLAIN, matrix: { m: 16, n: 16, k: 16, subgroups: 8, kTile: 16, emulate: false } }).replace(/subgroup_matrix_left<f16, 16, 16>/g, 'subgroup_matrix_left<f16, 8, 16>')
     expect((await refusals(device, wrong)).join(' ')).toMatch(/no matching call to 'subgroupMatrixMultiplyAccumulate/)
   })
 })
@@ -129,27 +131,30 @@ describeOnWebgpu('matrix kernel (emulated) on webgpu', () => {
     expect(names(true)).toEqual([]) // off by default
     setMatmulMatrix(true)
     expect(matrixPlans(device)).toEqual([]) // lavapipe offers no subgroup matrices
-    setMatmulMatrix({ emulate: [...SHAPES, { M: 64, N: 16, K: 16 }] })
+    setMatmulMatrix({ emulate: [...SHAPES, { M: 32, N: 16, K: 16 }] })
     const subgroups = 256 / device.adapterInfo!.subgroupMaxSize!
-    expect(matrixPlans(device)).toEqual(SHAPES.map((s) => ({ m: s.M, n: s.N, k: s.K, subgroups, emulate: true }))) // 64×16×16 does not tile
+    // each shape with k tiles of 16 and 32; 32×16×16 does not tile
+    expect(matrixPlans(device)).toEqual(SHAPES.flatMap((s) => [16, 32].map((kTile) => ({ m: s.M, n: s.N, k: s.K, subgroups, kTile, emulate: true }))))
     expect(names(true).map((k) => k.matrix)).toEqual(matrixPlans(device))
     expect(names(false)).toEqual([])
   })
 
-  it('16×16×16 on every kind of fp16 product equals the 64×64 kernel (A·Bᵀ within rounding) and tfjs cpu', async () => {
+  it('16×16×16 on every kind of fp16 product, with k tiles of 16 and 32, equals the 64×64 kernel (A·Bᵀ within rounding) and tfjs cpu', async () => {
     setMatmulMatrix({ emulate: SHAPES })
-    const [plan] = matrixPlans(backend().device)
-    await checkMatrixCases(plan, MATRIX_CASES)
+    const [k16, k32] = matrixPlans(backend().device)
+    expect([k16.kTile, k32.kTile]).toEqual([16, 32])
+    await checkMatrixCases(k16, MATRIX_CASES)
+    await checkMatrixCases(k32, MATRIX_CASES) // the split-K case's chunks end halfway through a k tile
   })
 
   it("the other GPUs' shapes on ragged, transposed, packed and split products", async () => {
     setMatmulMatrix({ emulate: SHAPES })
-    for (const plan of matrixPlans(backend().device).slice(1)) await checkMatrixCases(plan, [0, 2, 6, 8].map((i) => MATRIX_CASES[i]))
+    for (const plan of matrixPlans(backend().device).slice(2)) await checkMatrixCases(plan, (plan.kTile === 16 ? [0, 2, 6] : [8]).map((i) => MATRIX_CASES[i]))
   })
 
   it('where the device runs another count of subgroups than the kernel was written for, FMAs from the staged tiles give the 64×64 sums', async () => {
     const actual = 256 / backend().device.adapterInfo!.subgroupMaxSize!
-    const plan: MatrixPlan = { m: 16, n: 16, k: 16, subgroups: actual === 8 ? 4 : 8, emulate: true }
+    const plan: MatrixPlan = { m: 16, n: 16, k: 16, subgroups: actual === 8 ? 4 : 8, kTile: 32, emulate: true }
     await checkMatrixCases(plan, [0, 1, 6, 8].map((i) => MATRIX_CASES[i]))
   })
 

@@ -48,7 +48,7 @@ describe('the tuning cache file', () => {
     expect(readTuningCache(file)).toEqual({ format: 1, adapters: {} }) // none yet
     const a = adapterKey(report('driver 1'))
     const b = adapterKey(report('driver 2'))
-    const matrix = { share: 0, tileM: 64, tileN: 64, matrix: { m: 16, n: 8, k: 16, subgroups: 8, emulate: false } } // matmul-matrix.ts
+    const matrix = { share: 0, tileM: 64, tileN: 64, matrix: { m: 16, n: 8, k: 16, subgroups: 8, kTile: 32 as const, emulate: false } } // matmul-matrix.ts
     saveTunedKernels(file, a, { 'class 1': choice(WIDE), 'class 2': choice({ share: 8, tileM: 64, tileN: 64 }), 'class 4': choice(matrix) })
     expect(cachedKernel(file, a, 'class 1', 'src1')).toEqual(WIDE)
     expect(cachedKernel(file, a, 'class 2', 'src1')).toEqual({ share: 8, tileM: 64, tileN: 64 })
@@ -91,7 +91,7 @@ describe('the tuning cache file', () => {
       [JSON.stringify({ format: 1, adapters: { [a]: { classes: { 'class 1': { ...choice(WIDE), kernel: { share: 8, tileM: 128, tileN: 128 } } } } } }), /: field adapters\..+\.classes\.class 1\.kernel: the subgroup kernel has 64×64 tiles$/],
       [JSON.stringify({ format: 1, adapters: { [a]: { classes: { 'class 1': { ...choice(WIDE), kernel: { share: 0, tileM: 96, tileN: 128 } } } } } }), /: field adapters\..+\.classes\.class 1\.kernel\.tileM: /],
       // a matrix kernel whose 64×64 tile does not split into its shape over its subgroups
-      [JSON.stringify({ format: 1, adapters: { [a]: { classes: { 'class 1': { ...choice(WIDE), kernel: { share: 0, tileM: 64, tileN: 64, matrix: { m: 16, n: 24, k: 16, subgroups: 8, emulate: false } } } } } } }), /: field adapters\..+\.classes\.class 1\.kernel: the matrix kernel has 64×64 tiles that split among its subgroups$/],
+      [JSON.stringify({ format: 1, adapters: { [a]: { classes: { 'class 1': { ...choice(WIDE), kernel: { share: 0, tileM: 64, tileN: 64, matrix: { m: 16, n: 24, k: 16, subgroups: 8, kTile: 16, emulate: false } } } } } } }), /: field adapters\..+\.classes\.class 1\.kernel: the matrix kernel has 64×64 tiles that split among its subgroups$/],
     ]
     for (const [text, reason] of cases) {
       fs.writeFileSync(file, text)
