@@ -151,15 +151,19 @@ interface Ops {
   store(acc: string, slot: number, offset: string): string
 }
 
+// The majorness as a template argument: Dawn deprecates the form that passes it as a bool (and prints a
+// warning for each pipeline that uses it, on stdout).
+const major = (l: Load) => (l.colMajor ? 'col_major' : 'row_major')
+
 function realOps(p: MatrixPlan): Ops {
   return {
     declarations: '',
     start: '',
     declare: (acc) => `var ${acc} = subgroup_matrix_result<f32, ${p.n}, ${p.m}>();`,
-    loadLeft: (name, l) => `let ${name} = subgroupMatrixLoad<subgroup_matrix_left<f16, ${p.k}, ${p.m}>>(&As, ${l.offset}, ${l.colMajor}, ${l.stride}u);`,
+    loadLeft: (name, l) => `let ${name} = subgroupMatrixLoad<subgroup_matrix_left<f16, ${p.k}, ${p.m}>, ${major(l)}>(&As, ${l.offset}, ${l.stride}u);`,
     mma: (acc, _slot, name, _l, r) =>
-      `${acc} = subgroupMatrixMultiplyAccumulate(${name}, subgroupMatrixLoad<subgroup_matrix_right<f16, ${p.n}, ${p.k}>>(&Bs, ${r.offset}, ${r.colMajor}, ${r.stride}u), ${acc});`,
-    store: (acc, _slot, offset) => `subgroupMatrixStore(&Cs, ${offset}, ${acc}, false, ${TILE}u);`,
+      `${acc} = subgroupMatrixMultiplyAccumulate(${name}, subgroupMatrixLoad<subgroup_matrix_right<f16, ${p.n}, ${p.k}>, ${major(r)}>(&Bs, ${r.offset}, ${r.stride}u), ${acc});`,
+    store: (acc, _slot, offset) => `subgroupMatrixStore<row_major>(&Cs, ${offset}, ${acc}, ${TILE}u);`,
   }
 }
 

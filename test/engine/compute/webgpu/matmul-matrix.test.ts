@@ -75,14 +75,14 @@ interface NullDevice {
   popErrorScope(): Promise<{ message: string } | null>
 }
 
-/** The compiler's errors for `code`, and the pipeline's validation error: empty where Dawn accepts it. */
+/** The compiler's errors and warnings for `code` (Dawn prints warnings on stdout), and the pipeline's validation error: empty where Dawn accepts it. */
 async function refusals(device: NullDevice, code: string): Promise<string[]> {
   device.pushErrorScope('validation')
   const module = device.createShaderModule({ code })
   const info = await module.getCompilationInfo()
   device.createComputePipeline({ layout: 'auto', compute: { module, entryPoint: 'main' } })
   const error = await device.popErrorScope()
-  return [...info.messages.filter((m) => m.type === 'error').map((m) => `line ${m.lineNum}: ${m.message.split('\n')[0]}`), ...(error ? [error.message.split('\n')[0]] : [])]
+  return [...info.messages.map((m) => `${m.type} line ${m.lineNum}: ${m.message.split('\n')[0]}`), ...(error ? [error.message.split('\n')[0]] : [])]
 }
 
 const PLAIN: Variant = { transA: false, transB: false, bias: false, f16: true, halfA: false, halfB: false, gelu: false, halfZ: false, vecA: true, vecB: true, vecC: true, share: 0, tileM: 64, tileN: 64, rowSums: false, splitK: false }
