@@ -22,8 +22,9 @@ describe('SettingsViewAdapter', () => {
     expect(gpu).not.toContain('yes, of')
     expect(mount(SettingsViewAdapter, { props: { adapter: { ...h100, subgroupSizes: '32' } } }).text()).toContain('subgroups yes, of 32')
     expect(gpu).not.toContain('subgroup matrices')
-    const tensorCores = mount(SettingsViewAdapter, { props: { adapter: { ...h100, subgroupMatrices: ['f16×f16→f32 16×16×16'] } } }).text()
-    expect(tensorCores).toContain('subgroup matrices (tensor cores, for fp16 products where tuning picks them) f16×f16→f32 16×16×16')
+    const tensorCores = (matrixKernel: boolean) => mount(SettingsViewAdapter, { props: { adapter: { ...h100, subgroupMatrices: ['f16×f16→f32 16×16×16'], matrixKernel } } }).text()
+    expect(tensorCores(true)).toContain('subgroup matrices (tensor cores, for fp16 products where tuning picks them) f16×f16→f32 16×16×16')
+    expect(tensorCores(false)).toContain('subgroup matrices (tensor cores, not used: MENGZI_WEBGPU_MATRIX=1 uses them) f16×f16→f32 16×16×16')
   })
   it('says whether runs tune the product kernels on the adapter, and how many classes are kept for it', () => {
     const line = (adapter: typeof lavapipe | typeof h100, tuning?: { on: boolean; file: string | null; kept: number; unreadable?: string }) =>

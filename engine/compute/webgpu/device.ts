@@ -33,6 +33,8 @@ export interface AdapterReport {
    * Absent or empty: none (Dawn offers them only with MENGZI_WEBGPU_MATRIX=1).
    */
   subgroupMatrices?: string[]
+  /** Whether fp16 products may run on them (MENGZI_WEBGPU_MATRIX=1: flags.ts setMatmulMatrix). */
+  matrixKernel?: boolean
   limits: {
     maxStorageBuffersPerShaderStage: number
     maxComputeWorkgroupStorageSize: number
@@ -69,6 +71,7 @@ export function reportAdapter(adapter: GpuAdapter): AdapterReport {
     subgroups: adapter.features.has('subgroups'),
     ...(info.subgroupMinSize ? { subgroupSizes: sizesOf(info.subgroupMinSize, info.subgroupMaxSize ?? info.subgroupMinSize) } : {}),
     subgroupMatrices: (info.subgroupMatrixConfigs ?? []).map((c) => `${c.componentType}×${c.componentType}→${c.resultComponentType} ${c.M}×${c.N}×${c.K}`),
+    matrixKernel: matmulMatrixSetting() === true,
     limits: {
       maxStorageBuffersPerShaderStage: l.maxStorageBuffersPerShaderStage,
       maxComputeWorkgroupStorageSize: l.maxComputeWorkgroupStorageSize,
