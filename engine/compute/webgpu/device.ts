@@ -97,7 +97,7 @@ export function describeAdapter(r: AdapterReport): string {
   // where tuning applies (flags.ts setMatmulTuning), which kernel runs each product is measured here
   const tuned = matmulTuningApplies(r.software) ? '; product kernels tuned on the device' : ''
   // Dawn lists them only with its unsafe APIs allowed, which MENGZI_WEBGPU_MATRIX=1 asks for (backends.ts)
-  const matrices = r.subgroupMatrices?.length ? `; subgroup matrices ${r.subgroupMatrices.join(', ')} (${matmulMatrixSetting() === true ? 'for fp16 products where tuning picks them' : 'not used'})` : ''
+  const matrices = r.subgroupMatrices?.length ? `; subgroup matrices ${r.subgroupMatrices.join(', ')} (${r.matrixKernel ? 'for fp16 products where tuning picks them' : 'not used'})` : ''
   // event-ticks.ts; said where set for the process, as it changes times (never values)
   const wait = dawnWaitSetting()
   const waits = wait === 'spin' ? "; waits spin (Dawn's loop)" : wait === 'yield' ? '; waits yield (a tick per millisecond)' : ''

@@ -23,7 +23,7 @@
 // offsets, strides and layouts; the result matrices kept in workgroup memory), so that the tiling, the
 // subgroups' shares and the epilogue run and are tested on adapters without matrix units (lavapipe);
 // the real built-ins are checked by Dawn's shader compiler (Tint) in the tests, and run only on a GPU.
-import { epilogue, loadGroup, prelude, tileOrigin, TILE, TK, type Variant } from './matmul-parts'
+import { epilogue, loadGroup, MISFIT_DECLARATIONS, prelude, sharingUnless, tileOrigin, TILE, TK, type Variant } from './matmul-parts'
 
 /** A kernel for one subgroup matrix shape (f16 × f16 → f32). */
 export interface MatrixPlan {
@@ -239,8 +239,7 @@ var<workgroup> As: array<f16, ${TILE * kt}>;
 var<workgroup> Bs: array<f16, ${TILE * kt}>;
 var<workgroup> Cs: array<f32, ${PART_ROWS * TILE}>;
 ${ops.declarations}
-var<workgroup> misfitSeen: atomic<u32>;
-var<workgroup> misfit: u32;
+${MISFIT_DECLARATIONS}
 
 @compute @workgroup_size(256, 1, 1)
 fn main(@builtin(local_invocation_index) lidx: u32, @builtin(workgroup_id) wid: vec3<u32>,
@@ -248,10 +247,7 @@ fn main(@builtin(local_invocation_index) lidx: u32, @builtin(workgroup_id) wid: 
         @builtin(subgroup_id) sid: u32, @builtin(num_subgroups) subgroupCount: u32) {
   // ${p.subgroups} subgroups of ${256 / p.subgroups}, or every invocation computes its block with FMAs
   ${ops.start}
-  if (subgroupCount != ${p.subgroups}u || lanes * subgroupCount != 256u) { atomicStore(&misfitSeen, 1u); }
-  workgroupBarrier();
-  if (lidx == 0u) { misfit = atomicLoad(&misfitSeen); }
-  let sharing = workgroupUniformLoad(&misfit) == 0u;
+  ${sharingUnless(`subgroupCount != ${p.subgroups}u || lanes * subgroupCount != 256u`)}
   let x = lidx % 16u; // the epilogue's block: columns col0 + 4x .. + 3
   let y = lidx / 16u; // rows row0 + 4y .. + 3
   let gx = sid % ${layout.across}u; // this subgroup's block of result matrices

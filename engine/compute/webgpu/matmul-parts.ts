@@ -217,3 +217,15 @@ export function epilogue(v: Variant, x: string, y: string, acc = 'acc'): string 
     ${store}
   }`
 }
+
+// The subgroup kernels (matmul-subgroups.ts, matmul-matrix.ts) share work among a subgroup's lanes only
+// where the device runs the subgroups they were written for; otherwise every invocation takes a path
+// of its own. The choice goes through workgroup memory so that it is uniform: their loops have barriers.
+export const MISFIT_DECLARATIONS = `var<workgroup> misfitSeen: atomic<u32>;
+var<workgroup> misfit: u32;`
+
+/** `let sharing`: true in every invocation of the workgroup when `misfit` (a per-invocation condition) holds in none. */
+export const sharingUnless = (misfit: string) => `if (${misfit}) { atomicStore(&misfitSeen, 1u); }
+  workgroupBarrier();
+  if (lidx == 0u) { misfit = atomicLoad(&misfitSeen); }
+  let sharing = workgroupUniformLoad(&misfit) == 0u;`

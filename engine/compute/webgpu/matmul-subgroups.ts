@@ -14,7 +14,7 @@
 // otherwise (a driver that runs partial subgroups, a G forced above the device's size) loads each
 // invocation's A vec4s straight from global memory instead, no shuffles: slower, the same values.
 import { matmulSubgroupsSetting } from './flags'
-import { epilogue, fmas, loadGroup, prelude, readB, rowSumAdd, rowSumInit, rowSumStore, sharedBType, stageB, tileOrigin, TK, type Variant } from './matmul-parts'
+import { epilogue, fmas, loadGroup, MISFIT_DECLARATIONS, prelude, readB, rowSumAdd, rowSumInit, rowSumStore, sharedBType, sharingUnless, stageB, tileOrigin, TK, type Variant } from './matmul-parts'
 import type { SubgroupMatrixConfig } from './gpu'
 import { reductionsUseSubgroups } from './wgsl'
 
@@ -69,8 +69,7 @@ export function subgroupMatmulCode(v: Variant): string {
   return /* wgsl */ `enable subgroups;
 ${prelude(v)}
 var<workgroup> Bs: array<${sharedBType(v)}, 2>; // double-buffered B tile
-var<workgroup> misfitSeen: atomic<u32>;
-var<workgroup> misfit: u32;
+${MISFIT_DECLARATIONS}
 
 @compute @workgroup_size(256, 1, 1)
 fn main(@builtin(local_invocation_index) lidx: u32, @builtin(workgroup_id) wid: vec3<u32>,
@@ -78,10 +77,7 @@ fn main(@builtin(local_invocation_index) lidx: u32, @builtin(workgroup_id) wid: 
         @builtin(subgroup_id) subgroupId: u32, @builtin(num_subgroups) subgroupCount: u32) {
   // Full subgroups of one size that ${G} divides, or every invocation of the workgroup loads A directly
   // (the flag goes through workgroup memory so that the choice is uniform: the loop below has barriers).
-  if (lanes % ${G}u != 0u || lanes * subgroupCount != 256u) { atomicStore(&misfitSeen, 1u); }
-  workgroupBarrier();
-  if (lidx == 0u) { misfit = atomicLoad(&misfitSeen); }
-  let sharing = workgroupUniformLoad(&misfit) == 0u;
+  ${sharingUnless(`lanes % ${G}u != 0u || lanes * subgroupCount != 256u`)}
   let place = select(lidx, subgroupId * lanes + lane, sharing);
   let x = place % 16u; // columns col0 + 4x .. + 3
   let y = place / 16u; // rows row0 + 4y .. + 3: the same for the ${G} lanes of a group

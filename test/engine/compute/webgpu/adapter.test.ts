@@ -96,9 +96,10 @@ describe('subgroup matrices', () => {
     expect(describeAdapter(report)).toContain('; subgroup matrices f16×f16→f32 16×16×16, f16×f16→f16 16×16×16 (not used); 8 storage buffers/stage')
     expect(report.matrixKernel).toBe(false)
     const previous = setMatmulMatrix(true) // MENGZI_WEBGPU_MATRIX=1 (matmul-matrix.ts)
-    expect(describeAdapter(report)).toContain('; subgroup matrices f16×f16→f32 16×16×16, f16×f16→f16 16×16×16 (for fp16 products where tuning picks them); 8 storage')
-    expect(reportAdapter(fake).matrixKernel).toBe(true) // as Settings says it
+    const used = reportAdapter(fake)
     setMatmulMatrix(previous)
+    expect(used.matrixKernel).toBe(true) // as Settings says it
+    expect(describeAdapter(used)).toContain('; subgroup matrices f16×f16→f32 16×16×16, f16×f16→f16 16×16×16 (for fp16 products where tuning picks them); 8 storage')
     expect(reportAdapter({ ...fake, info: info('nvidia', 'hopper', 'x', '') }).subgroupMatrices).toEqual([])
     if (adapter) expect(adapter.subgroupMatrices).toEqual([]) // lavapipe has no cooperative matrices
     if (adapter) expect(describeAdapter(adapter)).not.toContain('subgroup matrices')
