@@ -35,6 +35,8 @@ export interface AdapterReport {
   subgroupMatrices?: string[]
   /** Whether fp16 products may run on them (MENGZI_WEBGPU_MATRIX=1: flags.ts setMatmulMatrix). */
   matrixKernel?: boolean
+  /** Why the device was opened without them although asked for (Dawn's message): the feature is experimental. */
+  matrixRefused?: string
   limits: {
     maxStorageBuffersPerShaderStage: number
     maxComputeWorkgroupStorageSize: number
@@ -97,12 +99,15 @@ export function describeAdapter(r: AdapterReport): string {
   // where tuning applies (flags.ts setMatmulTuning), which kernel runs each product is measured here
   const tuned = matmulTuningApplies(r.software) ? '; product kernels tuned on the device' : ''
   // Dawn lists them only with its unsafe APIs allowed, which MENGZI_WEBGPU_MATRIX=1 asks for (backends.ts)
-  const matrices = r.subgroupMatrices?.length ? `; subgroup matrices ${r.subgroupMatrices.join(', ')} (${r.matrixKernel ? 'for fp16 products where tuning picks them' : 'not used'})` : ''
+  const use = r.matrixKernel ? 'for fp16 products where tuning picks them' : r.matrixRefused ? `not used: the device refused them: ${r.matrixRefused}` : 'not used'
+  const matrices = r.subgroupMatrices?.length ? `; subgroup matrices ${r.subgroupMatrices.join(', ')} (${use})` : ''
   // event-ticks.ts; said where set for the process, as it changes times (never values)
   const wait = dawnWaitSetting()
   const waits = wait === 'spin' ? "; waits spin (Dawn's loop)" : wait === 'yield' ? '; waits yield (a tick per millisecond)' : ''
   return `adapter ${name}${r.software ? ` [software: ${r.software}]` : ''}; ${features}${tiles}${tuned}${matrices}${waits}; ${limits}`
 }
+
+const MATRIX_FEATURE = 'chromium-experimental-subgroup-matrix'
 
 export interface OpenedDevice {
   device: GpuDevice
@@ -124,7 +129,7 @@ export async function openDevice(gpu: Gpu, allowSoftware: boolean): Promise<Open
     return { reason: `only a software adapter (${report.description || report.device}: ${report.software}), slower than wasm; used only when backend webgpu is asked for by name` }
   }
   // the matrix units' feature only where their kernel is on (flags.ts setMatmulMatrix; Dawn offers it only with its unsafe APIs allowed)
-  const matrix = matmulMatrixSetting() === true ? ['chromium-experimental-subgroup-matrix'] : []
+  const matrix = matmulMatrixSetting() === true ? [MATRIX_FEATURE] : []
   const wanted = ['shader-f16', 'subgroups', 'timestamp-query', ...matrix].filter((f) => adapter.features.has(f))
   const keys = [
     'maxStorageBuffersPerShaderStage',
@@ -137,7 +142,16 @@ export async function openDevice(gpu: Gpu, allowSoftware: boolean): Promise<Open
     'maxComputeInvocationsPerWorkgroup',
   ]
   const requiredLimits = Object.fromEntries(keys.filter((k) => typeof adapter.limits[k] === 'number').map((k) => [k, adapter.limits[k]]))
-  const device = await adapter.requestDevice({ requiredFeatures: wanted, requiredLimits, label: 'mengzi' })
+  let device: GpuDevice
+  try {
+    device = await adapter.requestDevice({ requiredFeatures: wanted, requiredLimits, label: 'mengzi' })
+  } catch (err) {
+    // the matrix units' feature is experimental: a device without it rather than none
+    if (!wanted.includes(MATRIX_FEATURE)) throw err
+    device = await adapter.requestDevice({ requiredFeatures: wanted.filter((f) => f !== MATRIX_FEATURE), requiredLimits, label: 'mengzi' })
+    report.matrixKernel = false
+    report.matrixRefused = oneLine(String((err as Error).message ?? err))
+  }
   if (wanted.includes('subgroups') && !(await compiles(device, SUBGROUP_PROBE_WGSL))) {
     refuseSubgroups(device)
     report.subgroups = false

@@ -3,9 +3,10 @@
 import * as tf from '@tensorflow/tfjs'
 import { describe, expect, it } from 'vitest'
 import { describeSelection, selectBackend } from '../../../../engine/compute/backends'
-import { describeAdapter, reportAdapter, softwareAdapterReason, type AdapterReport } from '../../../../engine/compute/webgpu/device'
+import { describeAdapter, openDevice, reportAdapter, softwareAdapterReason, type AdapterReport } from '../../../../engine/compute/webgpu/device'
 import { setDawnWait } from '../../../../engine/compute/webgpu/event-ticks'
 import { setMatmulMatrix, setMatmulSubgroups, setMatmulTile, setMatmulTuning } from '../../../../engine/compute/webgpu/flags'
+import type { Gpu, GpuAdapter } from '../../../../engine/compute/webgpu/gpu'
 import { adapter, describeOnWebgpu } from './on-webgpu'
 
 const info = (vendor: string, architecture: string, device: string, description: string) => ({ vendor, architecture, device, description })
@@ -103,6 +104,42 @@ describe('subgroup matrices', () => {
     expect(reportAdapter({ ...fake, info: info('nvidia', 'hopper', 'x', '') }).subgroupMatrices).toEqual([])
     if (adapter) expect(adapter.subgroupMatrices).toEqual([]) // lavapipe has no cooperative matrices
     if (adapter) expect(describeAdapter(adapter)).not.toContain('subgroup matrices')
+  })
+
+  it("opens the device without the subgroup matrices when it refuses them (an experimental feature), and says why", async () => {
+    const MATRIX = 'chromium-experimental-subgroup-matrix'
+    const asked: string[][] = []
+    const gpu = (features: string[]): Gpu => ({
+      requestAdapter: async () =>
+        ({
+          info: { ...info('nvidia', 'hopper', 'NVIDIA H100', 'NVIDIA: 580.65.06'), subgroupMatrixConfigs: [{ componentType: 'f16', resultComponentType: 'f32', M: 16, N: 16, K: 16 }] },
+          features: new Set(features),
+          limits: { maxStorageBuffersPerShaderStage: 8, maxComputeWorkgroupStorageSize: 49152, maxComputeInvocationsPerWorkgroup: 1024, maxStorageBufferBindingSize: 2 ** 31, maxBufferSize: 2 ** 32 },
+          requestDevice: async (d?: { requiredFeatures?: string[] }) => {
+            asked.push(d?.requiredFeatures ?? [])
+            if (d?.requiredFeatures?.includes(MATRIX)) throw new Error('Invalid feature required:\n  chromium-experimental-subgroup-matrix')
+            return { features: new Set(d?.requiredFeatures), addEventListener: () => {}, lost: new Promise(() => {}) } as never
+          },
+        }) as GpuAdapter,
+    })
+    const previous = setMatmulMatrix(true)
+    try {
+      const opened = await openDevice(gpu(['shader-f16', MATRIX]), false)
+      if (!('device' in opened)) throw new Error(opened.reason)
+      expect(asked).toEqual([['shader-f16', MATRIX], ['shader-f16']])
+      expect(opened.device.features.has(MATRIX)).toBe(false) // so no matrix kernel is a candidate (matmul-choice.ts matrixPlans)
+      expect(opened.report).toMatchObject({ matrixKernel: false, matrixRefused: 'Invalid feature required: chromium-experimental-subgroup-matrix' })
+      expect(describeAdapter(opened.report)).toContain('; subgroup matrices f16×f16→f32 16×16×16 (not used: the device refused them: Invalid feature required: chromium-experimental-subgroup-matrix)')
+      // not asked for with the kernel off; and a device refused without them still fails
+      setMatmulMatrix(false)
+      asked.length = 0
+      await openDevice(gpu(['shader-f16', MATRIX]), false)
+      expect(asked).toEqual([['shader-f16']])
+      const refusing: Gpu = { requestAdapter: async () => ({ ...(await gpu([]).requestAdapter())!, requestDevice: async () => Promise.reject(new Error('device lost at creation')) }) }
+      await expect(openDevice(refusing, false)).rejects.toThrow('device lost at creation')
+    } finally {
+      setMatmulMatrix(previous)
+    }
   })
 
   it('reports the subgroup sizes (one, or smallest–largest) and names them in the backend line', () => {
