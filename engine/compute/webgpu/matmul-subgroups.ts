@@ -15,18 +15,14 @@
 // invocation's A vec4s straight from global memory instead, no shuffles: slower, the same values.
 import { matmulSubgroupsSetting } from './flags'
 import { epilogue, fmas, loadGroup, MISFIT_DECLARATIONS, prelude, readB, rowSumAdd, rowSumInit, rowSumStore, sharedBType, sharingUnless, stageB, tileOrigin, TK, type Variant } from './matmul-parts'
-import type { SubgroupMatrixConfig } from './gpu'
+import type { GpuDevice } from './gpu'
 import { reductionsUseSubgroups } from './wgsl'
 
 /**
  * What the choice of a product's kernel reads from the device: its features and, where Dawn reports
  * them, its subgroup sizes and subgroup matrix shapes (matmul-matrix.ts), and its limits.
  */
-export interface SubgroupDevice {
-  readonly features: ReadonlySet<string>
-  readonly adapterInfo?: { readonly subgroupMinSize?: number; readonly subgroupMaxSize?: number; readonly subgroupMatrixConfigs?: readonly SubgroupMatrixConfig[] }
-  readonly limits?: Readonly<Record<string, number>>
-}
+export type SubgroupDevice = Pick<GpuDevice, 'features' | 'adapterInfo'> & { readonly limits?: GpuDevice['limits'] }
 
 /**
  * Lanes sharing each A block on `device` (0: the tiled kernel): the flag's forced size, else the
